@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0-only */
+/*
+ * The verifiable sample pattern of iiostream's simulated ADCs.
+ *
+ * Every simulated source (the daemon's `sim` source, and the kernel module's
+ * simulated ADC) fills its blocks with this pattern, and every verifier
+ * (`iiostream rx --verify`, the tests, the GNU Radio QA) checks it, so a byte
+ * that is stale, shifted, duplicated or overwritten is caught wherever it
+ * went wrong. One definition, shared by kernel and userspace: only fixed-width
+ * integer arithmetic, no division, no floating point.
+ *
+ * Layout: scans of `channels` interleaved 16-bit signed little-endian
+ * samples. The sample of channel `c` in scan `n` (the absolute index of the
+ * scan since capture started) is iios_pattern_sample(n, c).
+ *
+ * The value is a ramp mod 2^16 with an odd step, so neighbouring samples of a
+ * channel always differ and an off-by-one-sample shift is caught; the terms in
+ * n >> 16 and n >> 32 make data 2^16 or 2^32 scans apart differ too (stale
+ * data from an earlier lap of the ring is caught; the pattern repeats only
+ * after 2^48 scans); the channel term separates channels.
+ */
+#ifndef IIOSTREAM_PATTERN_H
+#define IIOSTREAM_PATTERN_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+typedef u16 iios_u16;
+typedef u32 iios_u32;
+typedef u64 iios_u64;
+#else
+#include <stdint.h>
+typedef uint16_t iios_u16;
+typedef uint32_t iios_u32;
+typedef uint64_t iios_u64;
+#endif
+
+#define IIOS_PATTERN_SAMPLE_BYTES 2   /* int16 storage of every channel */
+#define IIOS_PATTERN_BITS 16
+
+static inline iios_u16 iios_pattern_sample(iios_u64 n, iios_u32 channel)
+{
+	iios_u32 lo = (iios_u32)n;
+	iios_u32 mid = (iios_u32)(n >> 16);
+	iios_u32 hi = (iios_u32)(n >> 32);
+
+	return (iios_u16)(lo * 0x9e37u + mid * 0x6b43u + hi * 0x2f1du + channel * 0x3c6fu +
+			  0x1234u);
+}
+
+/*
+ * Fill `scans` scans of `channels` channels starting at absolute scan index
+ * `first`, into `out` (little-endian bytes, so the result is the same on
+ * every host).
+ */
+static inline void iios_pattern_fill(void *out, iios_u64 first, iios_u32 scans,
+				     iios_u32 channels)
+{
+	unsigned char *p = (unsigned char *)out;
+	iios_u32 i, c;
+
+	for (i = 0; i < scans; i++) {
+		for (c = 0; c < channels; c++) {
+			iios_u16 v = iios_pattern_sample(first + i, c);
+
+			p[0] = (unsigned char)v;
+			p[1] = (unsigned char)(v >> 8);
+			p += 2;
+		}
+	}
+}
+
+/*
+ * Check `len` bytes of pattern data that start at scan `first`. Returns the
+ * byte offset of the first sample that differs, or -1 when every sample is
+ * right. `len` must be a whole number of scans (the caller checks that).
+ */
+static inline long iios_pattern_check(const void *data, unsigned long len,
+				      iios_u64 first, iios_u32 channels)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	unsigned long scans = len / (2ul * channels);
+	unsigned long i;
+	iios_u32 c;
+
+	for (i = 0; i < scans; i++) {
+		for (c = 0; c < channels; c++) {
+			iios_u16 v = iios_pattern_sample(first + i, c);
+			iios_u16 got = (iios_u16)(p[0] | (p[1] << 8));
+
+			if (got != v)
+				return (long)(p - (const unsigned char *)data);
+			p += 2;
+		}
+	}
+	return -1;
+}
+
+#endif /* IIOSTREAM_PATTERN_H */
