@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Block sources: where filled blocks come from.
+ *
+ * Every source follows the block life cycle of the IIO mmap interface
+ * (docs/block-lifecycle.md): blocks are allocated, queried, mapped and
+ * enqueued; the source fills enqueued blocks and moves them to its outgoing
+ * queue; the daemon dequeues them, sends them, and enqueues them again. A
+ * block is owned by exactly one side at a time:
+ *
+ *   USER (the daemon) --enqueue--> QUEUED --source fills--> ACTIVE
+ *        ^                                                    |
+ *        +------------dequeue------------ DONE <--------------+
+ *
+ * Sources sit behind this ops table so the daemon never knows which one it
+ * drives: `sim` (userspace, default), later `kernel` (/dev/iio_blockN).
+ * All ops are called from the daemon's loop thread. Errors are negative
+ * errno values; a failing op changes nothing.
+ */
+#ifndef IIOSTREAMD_SOURCE_H
+#define IIOSTREAMD_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Block flag bits as the source reports them (same bits as on the wire). */
+#define SOURCE_BLOCK_TIMESTAMP_VALID (1u << 0)
+#define SOURCE_BLOCK_OVERFLOW (1u << 1)
+
+/* What one block is, as QUERY and DEQUEUE report it (the seed's
+ * struct iio_buffer_block plus the lost-sample count). */
+struct source_block {
+	uint32_t id;          /* in: block to query/enqueue; out: dequeued block */
+	uint32_t size;        /* capacity in bytes */
+	uint32_t bytes_used;  /* bytes filled (DEQUEUE) */
+	uint32_t flags;       /* SOURCE_BLOCK_* */
+	uint64_t offset;      /* mmap offset of the block */
+	uint64_t timestamp_ns;/* CLOCK_MONOTONIC time of the first sample */
+	uint64_t lost_samples;/* scans dropped by the source just before this block */
+};
+
+/* Sample layout the source produces: interleaved int16 scans. */
+struct source_format {
+	const char *device;   /* device name, e.g. "iiostream-sim" */
+	uint32_t channels;
+	uint32_t scan_bytes;  /* bytes per scan (all channels) */
+	uint64_t sample_rate; /* scans per second, 0 = as fast as blocks return */
+};
+
+/* Counters every source keeps. */
+struct source_counters {
+	uint64_t blocks_produced;
+	uint64_t bytes_produced;
+	uint64_t overflows;    /* times the source had no queued block */
+	uint64_t lost_samples; /* scans dropped because of that */
+	bool enabled;
+};
+
+struct source_config {
+	uint32_t channels;
+	uint64_t sample_rate;
+};
+
+struct source;
+
+struct source_ops {
+	const char *name;
+	/* Create the source on `loop`. Nothing allocated yet. */
+	int (*open)(struct source **out, uv_loop_t *loop, const struct source_config *cfg);
+	/* ALLOC: add `count` blocks of `size` bytes; their ids are
+	 * *first_id .. *first_id + count - 1, owned by the user. -EBUSY while
+	 * enabled, -EINVAL on a bad size or count. */
+	int (*alloc)(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id);
+	/* QUERY: fill *blk for blk->id. -EINVAL on an unknown id. */
+	int (*query)(struct source *s, struct source_block *blk);
+	/* MAP: address of block `id`, valid until free(). */
+	int (*map)(struct source *s, uint32_t id, void **addr);
+	/* ENQUEUE: hand block blk->id to the source. -EINVAL unknown id,
+	 * -EBUSY if the source already owns it. */
+	int (*enqueue)(struct source *s, const struct source_block *blk);
+	/* DEQUEUE: take the oldest filled block. -EAGAIN when none is ready. */
+	int (*dequeue)(struct source *s, struct source_block *blk);
+	/* A file descriptor that polls readable while a block is ready. */
+	int (*fd_to_poll)(struct source *s);
+	/* Start / stop capture (the IIO buffer's enable). Stopping keeps queued
+	 * blocks queued and moves a partly filled block to the done queue. */
+	int (*enable)(struct source *s);
+	int (*disable)(struct source *s);
+	/* FREE: release every block. -EBUSY while enabled. Mappings die. */
+	int (*free)(struct source *s);
+	void (*format)(struct source *s, struct source_format *fmt);
+	void (*counters)(struct source *s, struct source_counters *c);
+	/* Close: release everything; the memory goes once the loop has run
+	 * the close callbacks of the source's handles. */
+	void (*close)(struct source *s);
+};
+
+/* Every source struct starts with this. */
+struct source {
+	const struct source_ops *ops;
+};
+
+/* Find a source by name ("sim"); NULL if there is none. */
+const struct source_ops *source_find(const char *name);
+
+extern const struct source_ops source_sim_ops;
+
+#endif /* IIOSTREAMD_SOURCE_H */
