@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Start-up settings of iiostreamd, from the command line. */
+#ifndef IIOSTREAMD_CONFIG_H
+#define IIOSTREAMD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "log.h"
+
+struct config {
+	char source[32];         /* --source: block source name ("sim") */
+	char listen_host[256];   /* --listen HOST:PORT */
+	uint16_t listen_port;
+	uint64_t sample_rate;    /* --rate: scans per second, 0 = unpaced */
+	uint32_t channels;       /* --channels */
+	uint32_t block_size;     /* --block-size: bytes, a whole number of scans */
+	uint32_t blocks;         /* --blocks: blocks in the source ring */
+	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
+	char port_file[256];     /* --port-file: write the bound port here */
+	enum log_level log_level;/* --log-level */
+};
+
+#define CONFIG_MAX_RATE 1000000000ull
+#define CONFIG_MAX_CHANNELS 64u
+#define CONFIG_MAX_BLOCKS 256u
+#define CONFIG_MIN_BLOCKS 2u
+
+enum config_result {
+	CONFIG_OK = 0,     /* start the daemon */
+	CONFIG_EXIT = 1,   /* --help or --version was printed: exit 0 */
+	CONFIG_ERROR = -1, /* err holds the reason: exit 2 */
+};
+
+void config_defaults(struct config *cfg);
+
+/* Parse argv into cfg (which holds the defaults). On CONFIG_ERROR `err`
+ * says which flag and why, e.g. "--rate: 'fast' is not a number". */
+enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
+				     char *err, size_t errlen);
+
+/* Print the flags and their defaults. */
+void config_usage(FILE *out);
+
+#endif /* IIOSTREAMD_CONFIG_H */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iiostreamd: streams blocks of samples from a block source to network
+ * clients. See docs/architecture.md for the whole picture.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	struct server srv;
+	uv_loop_t loop;
+	char err[512];
+	int rc;
+
+	config_defaults(&cfg);
+	switch (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_EXIT:
+		return 0;
+	case CONFIG_ERROR:
+		fprintf(stderr, "iiostreamd: %s\n", err);
+		return 2;
+	case CONFIG_OK:
+		break;
+	}
+	log_threshold = cfg.log_level;
+	signal(SIGPIPE, SIG_IGN); /* sends use MSG_NOSIGNAL; this is for the rest */
+
+	uv_loop_init(&loop);
+	if (server_start(&srv, &loop, &cfg) != 0) {
+		uv_run(&loop, UV_RUN_DEFAULT); /* let closed handles finish */
+		uv_loop_close(&loop);
+		return 1;
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	rc = uv_loop_close(&loop);
+	if (rc) {
+		log_error("a handle was left open at exit: %s", uv_strerror(rc));
+		return 1;
+	}
+	return srv.exit_code;
+}

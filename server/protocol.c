@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The control plane of iiostreamd: handshake, subscribe, unsubscribe, ping
+ * and stats. Requests that cannot be honoured get an Error and the
+ * connection stays usable; bytes that break the protocol get an Error and
+ * the connection closes (session_send_error(..., fatal)).
+ */
+#include "protocol.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iiostream/frame.h"
+#include "iiostream/pattern.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+static void reply(struct session *s, Iiostream__Envelope *env)
+{
+	int err = session_queue_msg(s, env);
+
+	if (err)
+		log_error("client %u: reply not sent: %s", s->id, strerror(-err));
+}
+
+static void handle_hello(struct session *s, const Iiostream__Hello *h)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__HelloReply r = IIOSTREAM__HELLO_REPLY__INIT;
+
+	if (h->magic != IIOS_PROTOCOL_MAGIC) {
+		session_send_error(s, EPROTO, true, "not an iiostream client (bad magic)");
+		return;
+	}
+	if (h->version_min > IIOS_PROTOCOL_VERSION || h->version_max < IIOS_PROTOCOL_VERSION ||
+	    h->version_min > h->version_max) {
+		session_send_error(s, EPROTONOSUPPORT, true,
+				   "protocol versions %u..%u not supported (server speaks %u)",
+				   h->version_min, h->version_max, IIOS_PROTOCOL_VERSION);
+		return;
+	}
+	s->state = SESSION_READY;
+	uv_timer_stop(&s->deadline);
+	log_debug("client %u: hello from '%s'", s->id, h->client_name);
+	r.version = IIOS_PROTOCOL_VERSION;
+	r.server_name = "iiostreamd " IIOSTREAM_VERSION;
+	r.source = (char *)s->srv->src->ops->name;
+	r.device = (char *)s->srv->fmt.device;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY;
+	env.hello_reply = &r;
+	reply(s, &env);
+}
+
+static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
+{
+	const struct server *srv = s->srv;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__SubscribeReply r = IIOSTREAM__SUBSCRIBE_REPLY__INIT;
+	Iiostream__ChannelInfo chans[CONFIG_MAX_CHANNELS], *chanp[CONFIG_MAX_CHANNELS];
+	Iiostream__ScanFormat fmt = IIOSTREAM__SCAN_FORMAT__INIT;
+	char ids[CONFIG_MAX_CHANNELS][24];
+	uint32_t i, q;
+
+	if (s->subscribed) {
+		session_send_error(s, EALREADY, false, "already subscribed");
+		return;
+	}
+	/* The queue bound: the client's wish, within what the ring allows
+	 * (a client must never be able to hold every block). */
+	q = sub->max_queue_blocks ? sub->max_queue_blocks : srv->cfg->client_queue;
+	if (q > srv->pool.count - 1)
+		q = srv->pool.count - 1;
+	s->max_queue = q;
+	s->subscribed = true;
+	s->have_prev = false;
+	server_subscriber_added(s->srv);
+
+	fmt.is_signed = 1;
+	fmt.bits = IIOS_PATTERN_BITS;
+	fmt.storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
+	for (i = 0; i < srv->fmt.channels; i++) {
+		iiostream__channel_info__init(&chans[i]);
+		snprintf(ids[i], sizeof(ids[i]), "voltage%u", i);
+		chans[i].index = i;
+		chans[i].id = ids[i];
+		chans[i].format = &fmt;
+		chanp[i] = &chans[i];
+	}
+	r.block_size = srv->pool.block_size;
+	r.block_count = srv->pool.count;
+	r.sample_rate = srv->fmt.sample_rate;
+	r.scan_bytes = srv->fmt.scan_bytes;
+	r.n_channels = srv->fmt.channels;
+	r.channels = chanp;
+	r.max_queue_blocks = q;
+	r.device = (char *)srv->fmt.device;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
+	env.subscribe_reply = &r;
+	log_info("client %u (%s) subscribed, queue %u", s->id, s->peer, q);
+	reply(s, &env);
+}
+
+static void handle_unsubscribe(struct session *s)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__UnsubscribeReply r = IIOSTREAM__UNSUBSCRIBE_REPLY__INIT;
+
+	if (!s->subscribed) {
+		session_send_error(s, EINVAL, false, "not subscribed");
+		return;
+	}
+	session_unsubscribe(s);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY;
+	env.unsubscribe_reply = &r;
+	reply(s, &env);
+}
+
+static void handle_ping(struct session *s, const Iiostream__Ping *p)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Pong r = IIOSTREAM__PONG__INIT;
+
+	r.token = p->token;
+	r.server_time_ns = server_now_ns();
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PONG;
+	env.pong = &r;
+	reply(s, &env);
+}
+
+static void handle_stats(struct session *s)
+{
+	struct server *srv = s->srv;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Stats st = IIOSTREAM__STATS__INIT;
+	Iiostream__SourceStats ss = IIOSTREAM__SOURCE_STATS__INIT;
+	Iiostream__ClientStats *cs = NULL, **csp = NULL;
+	struct source_counters c;
+	struct session *it;
+	size_t n = 0;
+
+	srv->src->ops->counters(srv->src, &c);
+	ss.name = (char *)srv->src->ops->name;
+	ss.blocks_total = srv->pool.count;
+	ss.blocks_held = srv->pool.held;
+	ss.blocks_in_source = srv->pool.count - srv->pool.held;
+	ss.blocks_produced = c.blocks_produced;
+	ss.bytes_produced = c.bytes_produced;
+	ss.overflows = c.overflows;
+	ss.lost_samples = c.lost_samples;
+	ss.enabled = c.enabled;
+	st.uptime_ns = server_now_ns() - srv->start_ns;
+	st.source = &ss;
+	st.clients = srv->nsessions;
+	st.subscribers = srv->subscribers;
+	st.blocks_skipped_total = srv->blocks_skipped_total;
+	st.clients_total = srv->clients_total;
+	st.protocol_errors = srv->protocol_errors;
+
+	cs = calloc(srv->nsessions, sizeof(*cs));
+	csp = calloc(srv->nsessions, sizeof(*csp));
+	if (cs && csp) {
+		TAILQ_FOREACH(it, &srv->sessions, link) {
+			iiostream__client_stats__init(&cs[n]);
+			cs[n].id = it->id;
+			cs[n].peer = it->peer;
+			cs[n].subscribed = it->subscribed;
+			cs[n].blocks_sent = it->blocks_sent;
+			cs[n].bytes_sent = it->bytes_sent;
+			cs[n].blocks_skipped = it->blocks_skipped;
+			cs[n].queue_blocks = it->queued_blocks;
+			cs[n].transport = "copy";
+			csp[n] = &cs[n];
+			n++;
+		}
+		st.n_client = n;
+		st.client = csp;
+	}
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS;
+	env.stats = &st;
+	if (session_queue_msg(s, &env) == -EMSGSIZE) {
+		/* Thousands of clients: send the totals without the list. */
+		st.n_client = 0;
+		reply(s, &env);
+	}
+	free(cs);
+	free(csp);
+}
+
+void protocol_handle(struct session *s, const Iiostream__Envelope *env)
+{
+	if (s->state == SESSION_HANDSHAKE && env->msg_case != IIOSTREAM__ENVELOPE__MSG_HELLO) {
+		session_send_error(s, EPROTO, true, "expected hello, got %s",
+				   iios_frame_msg_name(env));
+		return;
+	}
+	switch (env->msg_case) {
+	case IIOSTREAM__ENVELOPE__MSG_HELLO:
+		if (s->state != SESSION_HANDSHAKE) {
+			session_send_error(s, EPROTO, true, "hello sent twice");
+			return;
+		}
+		handle_hello(s, env->hello);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE:
+		handle_subscribe(s, env->subscribe);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE:
+		handle_unsubscribe(s);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_PING:
+		handle_ping(s, env->ping);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST:
+		handle_stats(s);
+		break;
+	default:
+		/* Replies and block headers only ever travel server -> client. */
+		session_send_error(s, EPROTO, true, "unexpected message %s from a client",
+				   iios_frame_msg_name(env));
+		break;
+	}
+}

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/* The daemon as a whole: start-up, capture on demand, orderly shutdown. */
+#include "server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fanout.h"
+#include "listener.h"
+#include "log.h"
+#include "session.h"
+
+uint64_t server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_source_ready(uv_poll_t *h, int status, int events)
+{
+	struct server *srv = h->data;
+
+	(void)events;
+	if (status < 0) {
+		log_error("source: poll: %s", uv_strerror(status));
+		return;
+	}
+	fanout_drain_source(srv);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct server *srv = h->data;
+
+	server_shutdown(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+/* Write the bound port where a supervisor or a test can read it; rename()
+ * makes the file appear whole. */
+static int write_port_file(const char *path, uint16_t port)
+{
+	char tmp[300];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -errno;
+	return 0;
+}
+
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
+{
+	const struct source_ops *ops = source_find(cfg->source);
+	struct source_config scfg = { .channels = cfg->channels, .sample_rate = cfg->sample_rate };
+	uint16_t port;
+	int err;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->cfg = cfg;
+	srv->listen_fd = -1;
+	srv->start_ns = server_now_ns();
+	TAILQ_INIT(&srv->sessions);
+
+	err = ops->open(&srv->src, loop, &scfg);
+	if (err) {
+		log_error("source %s: %s", ops->name, strerror(-err));
+		return err;
+	}
+	ops->format(srv->src, &srv->fmt);
+	err = block_pool_init(&srv->pool, srv->src, cfg->block_size, cfg->blocks);
+	if (err) {
+		log_error("source %s: cannot set up %u blocks of %u bytes: %s", ops->name,
+			  cfg->blocks, cfg->block_size, strerror(-err));
+		goto err_close_source;
+	}
+	err = uv_poll_init(loop, &srv->src_poll, ops->fd_to_poll(srv->src));
+	if (err)
+		goto err_free_pool;
+	srv->src_poll.data = srv;
+	uv_poll_start(&srv->src_poll, UV_READABLE, on_source_ready);
+
+	err = listener_start(srv, cfg->listen_host, cfg->listen_port, &port);
+	if (err)
+		goto err_close_poll;
+	if (cfg->port_file[0] && (err = write_port_file(cfg->port_file, port)) != 0) {
+		log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
+		goto err_stop_listener;
+	}
+	uv_signal_init(loop, &srv->sigterm);
+	uv_signal_init(loop, &srv->sigint);
+	srv->sigterm.data = srv;
+	srv->sigint.data = srv;
+	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	log_info("listening on %s:%u, source %s: %u channels at %" PRIu64
+		 " scans/s, %u blocks of %u bytes",
+		 cfg->listen_host, port, ops->name, srv->fmt.channels, srv->fmt.sample_rate,
+		 cfg->blocks, cfg->block_size);
+	return 0;
+
+err_stop_listener:
+	listener_stop(srv);
+err_close_poll:
+	uv_close((uv_handle_t *)&srv->src_poll, NULL);
+err_free_pool:
+	block_pool_free(&srv->pool);
+err_close_source:
+	ops->close(srv->src);
+	return err;
+}
+
+void server_subscriber_added(struct server *srv)
+{
+	int err;
+
+	if (srv->subscribers++ > 0)
+		return;
+	err = srv->src->ops->enable(srv->src);
+	if (err)
+		log_error("source: enable failed: %s", strerror(-err));
+	else
+		log_info("capture started");
+}
+
+void server_subscriber_removed(struct server *srv)
+{
+	if (--srv->subscribers > 0)
+		return;
+	srv->src->ops->disable(srv->src);
+	log_info("capture stopped: no subscribers");
+}
+
+/* Last step of a shutdown: every block is back; close everything. */
+static void finish(struct server *srv)
+{
+	struct source_counters c;
+	int err;
+
+	if (srv->finished)
+		return;
+	srv->finished = true;
+	srv->src->ops->disable(srv->src);
+	fanout_drain_source(srv); /* a partly filled block, handed to nobody */
+	srv->src->ops->counters(srv->src, &c);
+	log_info("stopped: %" PRIu64 " blocks produced, %" PRIu64 " overflows, %" PRIu64
+		 " scans lost, %" PRIu64 " client skips, %u of %u blocks back in the source",
+		 c.blocks_produced, c.overflows, c.lost_samples, srv->blocks_skipped_total,
+		 srv->pool.count - srv->pool.held, srv->pool.count);
+	err = block_pool_free(&srv->pool);
+	if (err) {
+		log_error("blocks still held at exit: %s", strerror(-err));
+		srv->exit_code = 1;
+	}
+	uv_close((uv_handle_t *)&srv->src_poll, NULL);
+	srv->src->ops->close(srv->src);
+	uv_close((uv_handle_t *)&srv->sigterm, NULL);
+	uv_close((uv_handle_t *)&srv->sigint, NULL);
+}
+
+void server_shutdown(struct server *srv, const char *why)
+{
+	struct session *s, *next;
+
+	if (srv->shutting_down)
+		return;
+	srv->shutting_down = true;
+	log_info("%s: shutting down, %u clients", why, srv->nsessions);
+	listener_stop(srv);
+	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_say_bye(s, "server shutting down");
+	}
+	if (srv->nsessions == 0)
+		finish(srv);
+}
+
+void server_session_gone(struct server *srv)
+{
+	if (srv->shutting_down && srv->nsessions == 0)
+		finish(srv);
+}

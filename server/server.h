@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon as a whole: one libuv loop, one block source and its pool, the
+ * listener, and the list of client sessions. Everything runs on the loop's
+ * thread; nothing here is locked.
+ */
+#ifndef IIOSTREAMD_SERVER_H
+#define IIOSTREAMD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <uv.h>
+
+#include "block_pool.h"
+#include "config.h"
+#include "source.h"
+
+struct session;
+
+struct server {
+	uv_loop_t *loop;
+	const struct config *cfg;
+	struct source *src;
+	struct block_pool pool;
+	struct source_format fmt;
+	uv_poll_t src_poll;        /* readable while the source has a block ready */
+	int listen_fd;
+	uv_poll_t listen_poll;
+	uv_signal_t sigterm, sigint;
+	TAILQ_HEAD(, session) sessions;
+	uint32_t nsessions;
+	uint32_t subscribers;
+	uint32_t next_session_id;
+	uint64_t start_ns;
+	bool shutting_down;
+	bool finished;             /* every handle closed or closing */
+	int exit_code;             /* 0, or 1 if blocks were still held at exit */
+	/* counters reported in Stats */
+	uint64_t clients_total;
+	uint64_t protocol_errors;
+	uint64_t blocks_skipped_total;
+};
+
+/* Open the source, allocate its blocks, listen; 0 or a negative errno (logged). */
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg);
+
+/* Begin an orderly stop: no new clients, Bye to each, every block back,
+ * then every handle closed so that uv_run() returns. */
+void server_shutdown(struct server *srv, const char *why);
+
+/* A session subscribed or left: start/stop capture on the first/last one. */
+void server_subscriber_added(struct server *srv);
+void server_subscriber_removed(struct server *srv);
+
+/* The session list changed; during shutdown, the last one going finishes it. */
+void server_session_gone(struct server *srv);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t server_now_ns(void);
+
+#endif /* IIOSTREAMD_SERVER_H */

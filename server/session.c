@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+/* A client connection's I/O and send queue: see session.h. */
+#define _GNU_SOURCE
+#include "session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "protocol.h"
+#include "server.h"
+
+/* Room for a BlockHeader Envelope: every field at its largest varint. */
+#define BLOCK_HEAD_MAX 128
+/* One sendmsg() carries frames up to about this many bytes. Bigger batches
+ * would fix lost_before of frames that might still be dropped. */
+#define SEND_BATCH_BYTES (256u * 1024u)
+#define SEND_BATCH_IOV 16
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void on_deadline(uv_timer_t *t);
+
+static void update_poll(struct session *s)
+{
+	int events = UV_READABLE | (s->want_write ? UV_WRITABLE : 0);
+
+	if (s->state == SESSION_CLOSED || events == s->poll_events)
+		return;
+	s->poll_events = events;
+	uv_poll_start(&s->poll, events, on_poll);
+}
+
+static void free_frame(struct out_frame *f)
+{
+	if (f->blk)
+		block_pool_unref(f->blk);
+	free(f);
+}
+
+static void remove_frame(struct session *s, struct out_frame *f)
+{
+	TAILQ_REMOVE(&s->outq, f, link);
+	if (f->blk)
+		s->queued_blocks--;
+	free_frame(f);
+}
+
+static size_t frame_len(const struct out_frame *f)
+{
+	return f->head_len + (f->blk ? f->blk->bytes_used : 0);
+}
+
+/* Write the BlockHeader of a block frame: lost_before and lost_samples are
+ * fixed now, against the block this client received before. */
+static void encode_block_head(struct session *s, struct out_frame *f)
+{
+	const struct pool_block *b = f->blk;
+	Iiostream__BlockHeader hdr = IIOSTREAM__BLOCK_HEADER__INIT;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	long n;
+
+	hdr.block_id = b->id;
+	hdr.bytes_used = b->bytes_used;
+	hdr.timestamp_ns = b->timestamp_ns;
+	hdr.flags = b->flags;
+	hdr.sequence = b->sequence;
+	hdr.payload_len = b->bytes_used;
+	hdr.first_sample = b->first_sample;
+	if (s->have_prev) {
+		hdr.lost_before = b->sequence - s->prev_sequence - 1;
+		hdr.lost_samples = b->first_sample - s->prev_end_sample;
+	}
+	s->have_prev = true;
+	s->prev_sequence = b->sequence;
+	s->prev_end_sample = b->first_sample + b->bytes_used / s->srv->fmt.scan_bytes;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
+	env.block = &hdr;
+	n = iios_frame_encode(&env, f->head, BLOCK_HEAD_MAX, BLOCK_HEAD_MAX);
+	if (n < 0)
+		abort(); /* BLOCK_HEAD_MAX covers every field at its largest */
+	f->head_len = (size_t)n;
+	f->encoded = true;
+}
+
+/* A frame was taken whole by the kernel. */
+static void frame_done(struct session *s, struct out_frame *f)
+{
+	if (f->blk) {
+		s->blocks_sent++;
+		s->bytes_sent += f->blk->bytes_used;
+	}
+	remove_frame(s, f);
+}
+
+/* Send what the socket takes. Returns 0, or a negative errno if the
+ * connection is dead. */
+static int flush(struct session *s)
+{
+	while (!TAILQ_EMPTY(&s->outq)) {
+		struct iovec iov[SEND_BATCH_IOV];
+		struct msghdr msg = { .msg_iov = iov };
+		struct out_frame *f;
+		size_t batch = 0;
+		ssize_t n;
+
+		TAILQ_FOREACH(f, &s->outq, link) {
+			size_t off = f->sent;
+
+			if (msg.msg_iovlen + 2 > SEND_BATCH_IOV || batch >= SEND_BATCH_BYTES)
+				break;
+			if (f->blk && !f->encoded)
+				encode_block_head(s, f);
+			if (off < f->head_len) {
+				iov[msg.msg_iovlen].iov_base = f->head + off;
+				iov[msg.msg_iovlen++].iov_len = f->head_len - off;
+				batch += f->head_len - off;
+				off = 0;
+			} else {
+				off -= f->head_len;
+			}
+			if (f->blk && off < f->blk->bytes_used) {
+				iov[msg.msg_iovlen].iov_base = (void *)(f->blk->data + off);
+				iov[msg.msg_iovlen++].iov_len = f->blk->bytes_used - off;
+				batch += f->blk->bytes_used - off;
+			}
+		}
+		n = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->want_write = true;
+				update_poll(s);
+				return 0;
+			}
+			return -errno;
+		}
+		/* Retire what the kernel took; a partial frame keeps its offset. */
+		while (n > 0) {
+			size_t left;
+
+			f = TAILQ_FIRST(&s->outq);
+			left = frame_len(f) - f->sent;
+			if ((size_t)n < left) {
+				f->sent += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+			frame_done(s, f);
+		}
+	}
+	s->want_write = false;
+	update_poll(s);
+	if (s->state == SESSION_DRAINING)
+		session_close(s, NULL);
+	return 0;
+}
+
+static void flush_or_close(struct session *s)
+{
+	int err;
+
+	if (s->want_write || s->state == SESSION_CLOSED)
+		return; /* poll will tell us when the socket has room */
+	err = flush(s);
+	if (err)
+		session_close(s, strerror(-err));
+}
+
+static void enqueue_frame(struct session *s, struct out_frame *f)
+{
+	TAILQ_INSERT_TAIL(&s->outq, f, link);
+	if (f->blk)
+		s->queued_blocks++;
+}
+
+int session_queue_msg(struct session *s, const Iiostream__Envelope *env)
+{
+	static uint8_t buf[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	struct out_frame *f;
+	long n;
+
+	if (s->state == SESSION_CLOSED)
+		return -EPIPE;
+	n = iios_frame_encode(env, buf, sizeof(buf), IIOS_FRAME_MAX_ENVELOPE);
+	if (n < 0)
+		return (int)n;
+	f = calloc(1, sizeof(*f) + (size_t)n);
+	if (!f)
+		return -ENOMEM;
+	memcpy(f->head, buf, (size_t)n);
+	f->head_len = (size_t)n;
+	enqueue_frame(s, f);
+	flush_or_close(s);
+	return 0;
+}
+
+void session_send_error(struct session *s, int errnum, bool fatal, const char *fmt, ...)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Error e = IIOSTREAM__ERROR__INIT;
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	e.errnum = errnum;
+	e.message = text;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ERROR;
+	env.error = &e;
+	if (fatal) {
+		log_warn("client %u (%s): %s; closing", s->id, s->peer, text);
+		s->srv->protocol_errors++;
+		session_unsubscribe(s);
+		/* Nothing read from here on; what is queued, then the Error. */
+		s->state = SESSION_DRAINING;
+		uv_timer_start(&s->deadline, on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
+	}
+	session_queue_msg(s, &env);
+}
+
+void session_unsubscribe(struct session *s)
+{
+	struct out_frame *f, *next;
+
+	if (!s->subscribed)
+		return;
+	s->subscribed = false;
+	/* Frames not started are dropped; a started one finishes, so that the
+	 * byte stream stays framed. */
+	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
+		next = TAILQ_NEXT(f, link);
+		if (f->blk && f->sent == 0)
+			remove_frame(s, f);
+	}
+	server_subscriber_removed(s->srv);
+}
+
+bool session_offer_block(struct session *s, struct pool_block *b)
+{
+	struct out_frame *f;
+
+	if (!s->subscribed || s->state != SESSION_READY)
+		return false;
+	if (s->queued_blocks >= s->max_queue) {
+		/* The client is behind: skip, count, and tell it in the next
+		 * header (lost_before). Never wait for it. */
+		s->blocks_skipped++;
+		s->srv->blocks_skipped_total++;
+		return false;
+	}
+	f = calloc(1, sizeof(*f) + BLOCK_HEAD_MAX);
+	if (!f) {
+		s->blocks_skipped++;
+		s->srv->blocks_skipped_total++;
+		return false;
+	}
+	block_pool_ref(b);
+	f->blk = b;
+	enqueue_frame(s, f);
+	flush_or_close(s);
+	return true;
+}
+
+static struct out_frame *oldest_droppable(const struct session *s)
+{
+	struct out_frame *f;
+
+	TAILQ_FOREACH(f, &s->outq, link)
+		if (f->blk && !f->encoded)
+			return f;
+	return NULL;
+}
+
+uint32_t session_droppable_blocks(const struct session *s)
+{
+	const struct out_frame *f;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(f, &s->outq, link)
+		n += f->blk && !f->encoded;
+	return n;
+}
+
+bool session_drop_oldest_block(struct session *s)
+{
+	struct out_frame *f = oldest_droppable(s);
+
+	if (!f)
+		return false;
+	s->blocks_skipped++;
+	s->srv->blocks_skipped_total++;
+	remove_frame(s, f);
+	return true;
+}
+
+void session_say_bye(struct session *s, const char *reason)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Bye bye = IIOSTREAM__BYE__INIT;
+
+	if (s->state == SESSION_CLOSED)
+		return;
+	session_unsubscribe(s);
+	bye.reason = (char *)reason;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BYE;
+	env.bye = &bye;
+	s->state = SESSION_DRAINING;
+	uv_timer_start(&s->deadline, on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
+	session_queue_msg(s, &env);
+}
+
+/* Read what arrived and act on every whole frame in it. */
+static void on_readable(struct session *s)
+{
+	for (;;) {
+		ssize_t n = recv(s->fd, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, MSG_DONTWAIT);
+		size_t off = 0;
+
+		if (n == 0) {
+			session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				session_close(s, strerror(errno));
+			return;
+		}
+		if (s->state == SESSION_DRAINING)
+			continue; /* discard: we are leaving */
+		s->rx_len += (size_t)n;
+		while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
+			Iiostream__Envelope *env;
+			long used = iios_frame_parse(s->rx + off, s->rx_len - off,
+						     IIOS_FRAME_MAX_ENVELOPE, &env);
+
+			if (used == IIOS_FRAME_PARTIAL)
+				break;
+			if (used < 0) {
+				session_send_error(s, (int)-used, true, "bad frame: %s",
+						   used == -EMSGSIZE ? "length out of bounds"
+								     : "envelope does not decode");
+				return;
+			}
+			off += (size_t)used;
+			protocol_handle(s, env);
+			iios_frame_free(env);
+		}
+		if (s->state == SESSION_CLOSED)
+			return;
+		memmove(s->rx, s->rx + off, s->rx_len - off);
+		s->rx_len -= off;
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct session *s = h->data;
+
+	if (status < 0) {
+		session_close(s, uv_strerror(status));
+		return;
+	}
+	if (events & UV_WRITABLE) {
+		s->want_write = false;
+		flush_or_close(s);
+	}
+	if ((events & UV_READABLE) && s->state != SESSION_CLOSED)
+		on_readable(s);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	session_close(s, s->state == SESSION_HANDSHAKE ? "no Hello in time"
+						      : "did not read its last frames in time");
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+	struct session *s = h->data;
+
+	if (--s->open_handles > 0)
+		return;
+	close(s->fd);
+	free(s);
+}
+
+void session_close(struct session *s, const char *why)
+{
+	struct server *srv = s->srv;
+
+	if (s->state == SESSION_CLOSED)
+		return;
+	if (why)
+		log_info("client %u (%s) closed: %s", s->id, s->peer, why);
+	session_unsubscribe(s);
+	s->state = SESSION_CLOSED;
+	/* Every block goes back now, sent or not; the memory goes later. */
+	while (!TAILQ_EMPTY(&s->outq))
+		remove_frame(s, TAILQ_FIRST(&s->outq));
+	TAILQ_REMOVE(&srv->sessions, s, link);
+	srv->nsessions--;
+	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
+	uv_close((uv_handle_t *)&s->deadline, on_handle_closed);
+	server_session_gone(srv);
+}
+
+int session_create(struct server *srv, int fd, const char *peer)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->srv = srv;
+	s->fd = fd;
+	s->id = ++srv->next_session_id;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	s->state = SESSION_HANDSHAKE;
+	TAILQ_INIT(&s->outq);
+	err = uv_poll_init(srv->loop, &s->poll, fd);
+	if (err) {
+		free(s);
+		return err;
+	}
+	uv_timer_init(srv->loop, &s->deadline);
+	s->poll.data = s;
+	s->deadline.data = s;
+	s->open_handles = 2;
+	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
+	srv->nsessions++;
+	srv->clients_total++;
+	update_poll(s);
+	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
+	log_info("client %u (%s) connected", s->id, s->peer);
+	return 0;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One client connection: its protocol state, its receive buffer and its send
+ * queue.
+ *
+ * Ownership: a session is created by the listener and freed in exactly one
+ * place, the close callback of its last libuv handle. Each queued block
+ * frame holds one reference on its pool block, dropped when the kernel has
+ * taken the frame's last byte (copy transport: sendmsg() copies, so the
+ * block may be refilled from then on), or when the frame is dropped unsent.
+ */
+#ifndef IIOSTREAMD_SESSION_H
+#define IIOSTREAMD_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <uv.h>
+
+#include "block_pool.h"
+#include "iiostream/frame.h"
+
+struct server;
+
+enum session_state {
+	SESSION_HANDSHAKE,   /* waiting for Hello */
+	SESSION_READY,       /* Hello done: requests and streaming */
+	SESSION_DRAINING,    /* sending what is queued (Error, Bye), then close */
+	SESSION_CLOSED,      /* handles closing; freed in their close callback */
+};
+
+/* One frame waiting to be sent. */
+struct out_frame {
+	TAILQ_ENTRY(out_frame) link;
+	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
+	bool encoded;            /* block frame: head[] written (fixes lost_before) */
+	size_t sent;             /* bytes of head + payload already sent */
+	size_t head_len;
+	uint8_t head[];          /* u32 length + Envelope */
+};
+
+struct session {
+	TAILQ_ENTRY(session) link;
+	struct server *srv;
+	uint32_t id;
+	int fd;
+	char peer[64];
+	enum session_state state;
+	uv_poll_t poll;
+	uv_timer_t deadline;     /* handshake timeout, then drain timeout */
+	int open_handles;
+	int poll_events;         /* events uv_poll currently watches */
+
+	/* receive side: bytes of frame heads not yet parsed */
+	uint8_t rx[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	size_t rx_len;
+
+	/* send side */
+	TAILQ_HEAD(, out_frame) outq;
+	uint32_t queued_blocks;  /* block frames in outq */
+	bool want_write;         /* the socket was full */
+
+	/* stream */
+	bool subscribed;
+	uint32_t max_queue;      /* block frames allowed in outq */
+	bool have_prev;          /* a block was sent since subscribing */
+	uint64_t prev_sequence;
+	uint64_t prev_end_sample;
+
+	/* counters for Stats */
+	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+};
+
+#define SESSION_HANDSHAKE_TIMEOUT_MS 5000
+#define SESSION_DRAIN_TIMEOUT_MS 2000
+
+/* Take over an accepted, non-blocking socket. */
+int session_create(struct server *srv, int fd, const char *peer);
+
+/* Offer a block: queued (ref taken) unless the queue is full, in which case
+ * the skip is counted. Returns true if it was queued. */
+bool session_offer_block(struct session *s, struct pool_block *b);
+
+/* Drop the oldest queued block frame not yet started; false if none. */
+bool session_drop_oldest_block(struct session *s);
+
+/* Block frames that could be dropped (queued, not started). */
+uint32_t session_droppable_blocks(const struct session *s);
+
+/* Queue a control message (encoded now) and send what the socket takes.
+ * 0, or a negative errno (-EMSGSIZE: too large to encode). */
+int session_queue_msg(struct session *s, const Iiostream__Envelope *env);
+
+/* Send an Error. fatal: nothing more is read, the connection closes once
+ * the Error is sent (or after the drain timeout). */
+void session_send_error(struct session *s, int errnum, bool fatal, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Leave the stream: unsent block frames are dropped (their blocks go back). */
+void session_unsubscribe(struct session *s);
+
+/* Server shutdown: Bye, then close when sent (or after the drain timeout). */
+void session_say_bye(struct session *s, const char *reason);
+
+/* Close now: every block reference dropped at once, memory freed later. */
+void session_close(struct session *s, const char *why);
+
+#endif /* IIOSTREAMD_SESSION_H */
