@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `iiostream rx`: receive blocks, optionally verify every sample and the
+ * stream's continuity, optionally write the samples to a file; progress on
+ * stderr once a second, a summary at the end (with --json: one JSON object
+ * on the last line of stdout).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "iiostream.h"
+
+struct rx_opts {
+	const char *url;
+	double seconds;       /* 0: until --blocks or the stream ends */
+	uint64_t blocks;      /* 0: no limit */
+	bool verify;
+	const char *output;   /* NULL: discard; "-": stdout */
+	uint32_t queue;
+	int timeout_ms;
+	bool json;
+	bool quiet;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: iiostream rx [options]\n"
+		"  --url URL        tcp://HOST[:PORT] (default %s)\n"
+		"  --seconds N      stop after N seconds (decimals allowed)\n"
+		"  --blocks N       stop after N blocks\n"
+		"  --verify         check every sample of the simulated pattern and the\n"
+		"                   stream's continuity; exit 3 if anything is wrong\n"
+		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
+		"  --queue N        blocks the server may queue for us (default: server's)\n"
+		"  --timeout MS     give up when no block arrives for MS ms (default 5000)\n"
+		"  --json           print the summary as one JSON object on stdout\n"
+		"  --quiet          no progress lines\n"
+		"Throughput is in MB/s of payload, MB = 10^6 bytes, measured from the\n"
+		"subscription to the last block.\n", CLI_DEFAULT_URL);
+}
+
+static int parse_opts(int argc, char **argv, struct rx_opts *o)
+{
+	enum { O_URL = 256, O_SECONDS, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
+	       O_JSON, O_QUIET, O_HELP };
+	static const struct option opts[] = {
+		{ "url", required_argument, NULL, O_URL },
+		{ "seconds", required_argument, NULL, O_SECONDS },
+		{ "blocks", required_argument, NULL, O_BLOCKS },
+		{ "verify", no_argument, NULL, O_VERIFY },
+		{ "output", required_argument, NULL, O_OUTPUT },
+		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "quiet", no_argument, NULL, O_QUIET },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_URL:
+			o->url = optarg;
+			break;
+		case O_SECONDS:
+			o->seconds = strtod(optarg, &end);
+			if (*end || end == optarg || !(o->seconds > 0) || o->seconds > 1e7) {
+				fprintf(stderr, "iiostream rx: --seconds: '%s' is not a positive number\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case O_BLOCKS:
+		case O_QUEUE:
+		case O_TIMEOUT: {
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno || v == 0 ||
+			    (c != O_BLOCKS && v > 1000000)) {
+				fprintf(stderr, "iiostream rx: %s: '%s' is not a positive number%s\n",
+					argv[optind - 1], optarg, c == O_BLOCKS ? "" : " up to 1000000");
+				return CLI_USAGE;
+			}
+			if (c == O_BLOCKS)
+				o->blocks = v;
+			else if (c == O_QUEUE)
+				o->queue = (uint32_t)v;
+			else
+				o->timeout_ms = (int)v;
+			break;
+		}
+		case O_VERIFY:
+			o->verify = true;
+			break;
+		case O_OUTPUT:
+			o->output = optarg;
+			break;
+		case O_JSON:
+			o->json = true;
+			break;
+		case O_QUIET:
+			o->quiet = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return -1;
+		case ':':
+			fprintf(stderr, "iiostream rx: %s needs a value\n", argv[optind - 1]);
+			return CLI_USAGE;
+		default:
+			fprintf(stderr, "iiostream rx: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "iiostream rx: unexpected argument '%s'\n", argv[optind]);
+		return CLI_USAGE;
+	}
+	if (o->json && o->output && strcmp(o->output, "-") == 0) {
+		fprintf(stderr, "iiostream rx: --json and --output - both want stdout\n");
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+struct rx_result {
+	const char *end;       /* "completed", "interrupted", "server_shutdown", "error" */
+	double seconds;
+	struct iios_counters counters;
+	struct iios_verify verify;
+};
+
+static void print_summary(const struct rx_opts *o, const struct rx_result *r)
+{
+	const struct iios_counters *k = &r->counters;
+	double mbps = r->seconds > 0 ? (double)k->bytes / 1e6 / r->seconds : 0;
+
+	if (o->json) {
+		printf("{\"end\":\"%s\",\"seconds\":%.3f,\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64
+		       ",\"mbytes_per_s\":%.2f,\"lost_blocks\":%" PRIu64 ",\"lost_samples\":%" PRIu64
+		       ",\"overflow_blocks\":%" PRIu64 ",\"verified\":%s,\"integrity_errors\":%" PRIu64
+		       "}\n", r->end, r->seconds, k->blocks, k->bytes, mbps, k->lost_blocks,
+		       k->lost_samples, k->overflow_blocks, o->verify ? "true" : "false",
+		       r->verify.integrity_errors);
+		return;
+	}
+	fprintf(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
+		"rx %s after %.2f s: %" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s\n"
+		"   lost: %" PRIu64 " blocks, %" PRIu64 " scans (%" PRIu64 " overflow blocks)\n"
+		"   integrity: %s\n", r->end, r->seconds, k->blocks, k->bytes, mbps,
+		k->lost_blocks, k->lost_samples, k->overflow_blocks,
+		!o->verify ? "not checked (use --verify)"
+			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+}
+
+static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
+		   struct rx_result *r)
+{
+	struct iios_stream_info info;
+	struct iios_block blk;
+	double t0, next_progress;
+	int err;
+
+	err = iios_subscribe(c, o->queue, &info);
+	if (err) {
+		fprintf(stderr, "iiostream rx: subscribe: %s\n", iios_errmsg(c));
+		return CLI_FAILED;
+	}
+	if (!o->quiet)
+		fprintf(stderr, "rx: %s: %u channels, %" PRIu64 " scans/s, blocks of %u bytes\n",
+			info.device, info.n_channels, info.sample_rate, info.block_size);
+	t0 = now_s();
+	next_progress = t0 + 1;
+	r->end = "completed";
+	for (;;) {
+		double t = now_s();
+
+		if (interrupted) {
+			r->end = "interrupted";
+			break;
+		}
+		if ((o->seconds > 0 && t - t0 >= o->seconds) ||
+		    (o->blocks && r->verify.blocks >= o->blocks))
+			break;
+		err = iios_next_block(c, &blk);
+		if (err) {
+			r->end = err == -ESHUTDOWN ? "server_shutdown" : "error";
+			fprintf(stderr, "iiostream rx: %s\n", iios_errmsg(c));
+			break;
+		}
+		if (o->verify) {
+			iios_verify_block(&r->verify, &info, &blk);
+		} else {
+			r->verify.blocks++;
+			r->verify.bytes += blk.len;
+		}
+		if (out && fwrite(blk.data, 1, blk.len, out) != blk.len) {
+			fprintf(stderr, "iiostream rx: --output: %s\n", strerror(errno));
+			r->end = "error";
+			break;
+		}
+		t = now_s();
+		if (!o->quiet && t >= next_progress) {
+			iios_counters(c, &r->counters);
+			fprintf(stderr, "rx: %5.1f s %8" PRIu64 " blocks %8.1f MB/s  lost %" PRIu64
+				" blocks  errors %" PRIu64 "\n", t - t0, r->counters.blocks,
+				(double)r->counters.bytes / 1e6 / (t - t0), r->counters.lost_blocks,
+				r->verify.integrity_errors);
+			next_progress += 1;
+		}
+	}
+	r->seconds = now_s() - t0;
+	iios_counters(c, &r->counters);
+	if (strcmp(r->end, "error") == 0)
+		return CLI_FAILED;
+	return r->verify.integrity_errors ? CLI_INTEGRITY : CLI_OK;
+}
+
+int cmd_rx(int argc, char **argv)
+{
+	struct rx_opts o = { .url = CLI_DEFAULT_URL };
+	struct rx_result r = { .end = "error" };
+	struct iios_options copts = { .client_name = "iiostream rx" };
+	struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESTART };
+	struct iios_client *c;
+	FILE *out = NULL;
+	char err[256];
+	int rc = parse_opts(argc, argv, &o);
+
+	if (rc)
+		return rc < 0 ? CLI_OK : rc;
+	copts.timeout_ms = o.timeout_ms;
+	iios_verify_init(&r.verify);
+	if (o.output) {
+		out = strcmp(o.output, "-") == 0 ? stdout : fopen(o.output, "wb");
+		if (!out) {
+			fprintf(stderr, "iiostream rx: %s: %s\n", o.output, strerror(errno));
+			return CLI_FAILED;
+		}
+	}
+	sigaction(SIGINT, &sa, NULL);
+	if (iios_connect(o.url, &copts, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iiostream rx: %s\n", err);
+		rc = CLI_FAILED;
+	} else {
+		rc = receive(c, &o, out, &r);
+		iios_close(c);
+	}
+	if (out && out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "iiostream rx: %s: %s\n", o.output, strerror(errno));
+		rc = CLI_FAILED;
+	}
+	print_summary(&o, &r);
+	return rc;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/* iiostream: the command-line client of iiostreamd. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: iiostream COMMAND [options]\n"
+		"commands:\n"
+		"  info  [--url URL]      server, device and stream description\n"
+		"  stats [--url URL]      the daemon's counters\n"
+		"  rx    [--url URL] [--seconds N] [--blocks N] [--verify] [--output FILE]\n"
+		"        [--queue N] [--json] [--quiet]\n"
+		"                         receive blocks; see 'iiostream rx --help'\n"
+		"URL is tcp://HOST[:PORT] (default %s).\n", CLI_DEFAULT_URL);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[1], "info") == 0)
+		return cmd_info(argc - 1, argv + 1);
+	if (strcmp(argv[1], "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rx") == 0)
+		return cmd_rx(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("iiostream %s\n", IIOSTREAM_VERSION);
+		return CLI_OK;
+	}
+	fprintf(stderr, "iiostream: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_USAGE;
+}

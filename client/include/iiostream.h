@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libiiostream: receive sample blocks from an iiostreamd daemon.
+ *
+ *     struct iios_client *c;
+ *     struct iios_stream_info info;
+ *     struct iios_block blk;
+ *     char err[256];
+ *
+ *     if (iios_connect("tcp://board:30432", NULL, &c, err, sizeof(err)) < 0)
+ *             die(err);
+ *     iios_subscribe(c, 0, &info);
+ *     while (iios_next_block(c, &blk) == 0)
+ *             use(blk.data, blk.len);   // valid until the next call
+ *     iios_close(c);
+ *
+ * Conventions (the same as libuv's):
+ *  - every function that can fail returns 0 (or a count) on success and a
+ *    negative errno value on failure; iios_errmsg() then says what went
+ *    wrong in words;
+ *  - calls block, each for at most the timeout of struct iios_options;
+ *  - a client is used from one thread at a time;
+ *  - after an error that breaks the connection (anything but -ETIMEDOUT
+ *    before a frame began, or an Error the server sent for a request), every
+ *    later call returns -ENOTCONN: close and connect again.
+ *
+ * Errors that any call may return:
+ *   -ENOTCONN        the connection broke earlier
+ *   -ETIMEDOUT       nothing arrived within the timeout
+ *   -ECONNRESET      the server closed the connection
+ *   -ESHUTDOWN       the server said Bye (it is shutting down)
+ *   -EPROTO          the server broke the protocol
+ *   -EMSGSIZE        a frame or payload was larger than allowed
+ *   -EBADMSG         a frame did not decode
+ *   -ENOMEM          out of memory
+ *   other            an errno the server sent in an Error (iios_errmsg()
+ *                    has its message), or one from the socket
+ */
+#ifndef IIOSTREAM_H
+#define IIOSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IIOS_MAX_CHANNELS 64
+#define IIOS_STATS_MAX_CLIENTS 64
+
+/* Block flag bits (struct iios_block.flags). */
+#define IIOS_BLOCK_TIMESTAMP_VALID (1u << 0) /* timestamp_ns is meaningful */
+#define IIOS_BLOCK_OVERFLOW (1u << 1)        /* the source lost scans before it */
+
+struct iios_client;
+
+/* Connection options. Zeroed fields take the defaults. */
+struct iios_options {
+	int timeout_ms;            /* per-call I/O timeout; 0: 5000; <0: wait forever */
+	const char *client_name;   /* shown in the daemon's logs; NULL: "libiiostream" */
+	int rcvbuf_bytes;          /* socket receive buffer; 0: the kernel's auto-tuning.
+				    * Small values bound the latency (and the data
+				    * buffered in the network) of a slow reader. */
+};
+
+/* What the server said in its handshake reply. */
+struct iios_server_info {
+	uint32_t version;          /* protocol version in use */
+	char server_name[64];      /* e.g. "iiostreamd 0.1.0" */
+	char source[32];           /* block source, e.g. "sim" */
+	char device[64];           /* device streamed, e.g. "iiostream-sim" */
+};
+
+/* One channel of the stream, as IIO's scan_type describes it. */
+struct iios_channel {
+	uint32_t index;            /* position in the interleaved scan */
+	char id[32];               /* e.g. "voltage0" */
+	bool is_signed;
+	uint32_t bits;             /* significant bits */
+	uint32_t storage_bits;     /* bits it occupies in the scan */
+	uint32_t shift;            /* right shift before use */
+	bool big_endian;
+};
+
+/* The stream a subscription delivers. */
+struct iios_stream_info {
+	uint32_t block_size;       /* largest block payload, bytes */
+	uint32_t block_count;      /* blocks in the server's ring */
+	uint32_t scan_bytes;       /* bytes per scan (one sample of each channel) */
+	uint32_t max_queue_blocks; /* blocks the server queues for us before skipping */
+	uint64_t sample_rate;      /* scans per second; 0: as fast as possible */
+	char device[64];
+	uint32_t n_channels;
+	struct iios_channel channels[IIOS_MAX_CHANNELS];
+};
+
+/* One received block. `data` is borrowed: valid until the next call on the
+ * client. */
+struct iios_block {
+	uint32_t block_id;         /* id in the server's ring (diagnostic) */
+	uint32_t bytes_used;       /* == len */
+	uint32_t flags;            /* IIOS_BLOCK_* */
+	uint64_t timestamp_ns;     /* CLOCK_MONOTONIC of the server, first scan */
+	uint64_t sequence;         /* per stream, +1 per block the source produced */
+	uint64_t first_sample;     /* absolute index of the first scan */
+	uint64_t lost_before;      /* blocks we missed just before this one */
+	uint64_t lost_samples;     /* scans we missed just before this one */
+	const void *data;
+	size_t len;
+};
+
+/* What this client has received since it connected. */
+struct iios_counters {
+	uint64_t blocks;           /* blocks returned by iios_next_block() */
+	uint64_t bytes;            /* their payload bytes */
+	uint64_t lost_blocks;      /* sum of lost_before */
+	uint64_t lost_samples;     /* sum of lost_samples */
+	uint64_t overflow_blocks;  /* blocks flagged IIOS_BLOCK_OVERFLOW */
+	uint64_t discarded_blocks; /* blocks that arrived during a request on a
+				    * subscribed connection and were dropped */
+};
+
+/* The daemon's statistics (iios_stats()). */
+struct iios_source_stats {
+	char name[32];
+	uint32_t blocks_total;     /* blocks in the ring */
+	uint32_t blocks_in_source; /* owned by the source */
+	uint32_t blocks_held;      /* owned by the daemon (being sent) */
+	uint64_t blocks_produced;
+	uint64_t bytes_produced;
+	uint64_t overflows;        /* times the source had no block to fill */
+	uint64_t lost_samples;     /* scans the source dropped */
+	bool enabled;              /* capture running */
+};
+
+struct iios_client_stats {
+	uint32_t id;
+	char peer[64];
+	bool subscribed;
+	uint64_t blocks_sent;
+	uint64_t bytes_sent;
+	uint64_t blocks_skipped;   /* blocks that client lost (it was too slow) */
+	uint32_t queue_blocks;     /* blocks queued for it now */
+	char transport[16];
+};
+
+struct iios_stats {
+	uint64_t uptime_ns;
+	struct iios_source_stats source;
+	uint32_t clients;          /* connections open now (this one included) */
+	uint32_t subscribers;
+	uint64_t blocks_skipped_total;
+	uint64_t clients_total;    /* connections accepted since start */
+	uint64_t protocol_errors;  /* connections closed for bad input */
+	uint32_t n_listed;         /* entries of client[] filled (at most 64) */
+	struct iios_client_stats client[IIOS_STATS_MAX_CLIENTS];
+};
+
+/*
+ * Connect to `url` ("tcp://HOST[:PORT]", default port 30432; IPv6 as
+ * "tcp://[::1]:30432") and do the version handshake.
+ * On failure *out is NULL and `err` (if not NULL) says why.
+ * Errors: -EINVAL (bad URL), -EPROTONOSUPPORT (scheme or protocol version
+ * not supported), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...
+ */
+int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
+		 char *err, size_t errlen);
+
+/* Close the connection and free the client. NULL is fine. */
+void iios_close(struct iios_client *c);
+
+/* The server's handshake reply. Valid until iios_close(). */
+const struct iios_server_info *iios_server_info(const struct iios_client *c);
+
+/* The last error, in words ("" if none). Valid until the next call. */
+const char *iios_errmsg(const struct iios_client *c);
+
+/*
+ * Start receiving blocks. max_queue_blocks: how many blocks the server may
+ * queue for us before it skips (0: its default); the server may lower it.
+ * Errors: -EALREADY (already subscribed), and the common ones.
+ */
+int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
+		   struct iios_stream_info *info);
+
+/*
+ * Wait for the next block. Errors: -EINVAL (not subscribed), -ETIMEDOUT
+ * (no frame began in time; the connection stays usable), -ESHUTDOWN (the
+ * server said Bye), and the common ones.
+ */
+int iios_next_block(struct iios_client *c, struct iios_block *blk);
+
+/* Stop receiving blocks; blocks still in flight are dropped (counted in
+ * discarded_blocks). Errors: -EINVAL (not subscribed), the common ones. */
+int iios_unsubscribe(struct iios_client *c);
+
+/* Round trip to the server; *rtt_ns (if not NULL) gets its duration. */
+int iios_ping(struct iios_client *c, uint64_t *rtt_ns);
+
+/* Ask the daemon for its statistics. */
+int iios_stats(struct iios_client *c, struct iios_stats *st);
+
+/* Counters of what this client received. */
+void iios_counters(const struct iios_client *c, struct iios_counters *out);
+
+/*
+ * Verification of the simulated sources' sample pattern and of the stream's
+ * continuity (what `iiostream rx --verify` does). Feed it every block, in
+ * order; it checks that every sample matches iios_pattern_sample() for its
+ * absolute scan index, that sequence and first_sample advance exactly by what
+ * the block says was lost, and that sample loss without skipped blocks is
+ * flagged as overflow.
+ */
+struct iios_verify {
+	uint64_t blocks;           /* blocks checked */
+	uint64_t bytes;
+	uint64_t integrity_errors; /* blocks with a wrong sample or broken continuity */
+	uint64_t lost_blocks;      /* sum of lost_before */
+	uint64_t lost_samples;     /* sum of lost_samples */
+	char first_error[192];     /* what the first error was ("" if none) */
+	/* private */
+	bool have_prev;
+	uint64_t next_sequence;
+	uint64_t next_sample;
+};
+
+void iios_verify_init(struct iios_verify *v);
+
+/* 0 if the block is right; -EILSEQ if not (counted, first one described). */
+int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info,
+		      const struct iios_block *blk);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IIOSTREAM_H */

@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libiiostream: connection, handshake, requests and the block stream.
+ * Blocking calls on a blocking socket; SO_RCVTIMEO/SO_SNDTIMEO bound them.
+ * A frame head is read whole, then its payload straight into the block
+ * buffer, so a block is copied once (kernel to user) and never again.
+ */
+#define _GNU_SOURCE
+#include "iiostream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_internal.h"
+#include "iiostream/frame.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+struct iios_client {
+	int fd;
+	int timeout_ms;
+	int rcvbuf;
+	bool broken;              /* framing lost: every call fails */
+	bool subscribed;
+	struct iios_server_info server;
+	struct iios_stream_info stream;
+	struct iios_counters counters;
+	uint8_t head[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	uint8_t *payload;         /* block_size bytes once subscribed */
+	size_t payload_cap;
+	char errmsg[256];
+};
+
+static int fail(struct iios_client *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct iios_client *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* An error after which the byte stream can no longer be trusted. */
+static int broken(struct iios_client *c, int err, const char *what)
+{
+	c->broken = true;
+	return fail(c, err, "%s: %s", what, strerror(-err));
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Read exactly n bytes. *got counts what arrived, so the caller can tell a
+ * timeout between frames (harmless) from one inside a frame (fatal). */
+static int read_exact(struct iios_client *c, void *buf, size_t n, size_t *got)
+{
+	*got = 0;
+	while (*got < n) {
+		ssize_t r = recv(c->fd, (uint8_t *)buf + *got, n - *got, MSG_WAITALL);
+
+		if (r == 0)
+			return -ECONNRESET;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		}
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_all(struct iios_client *c, const uint8_t *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_msg(struct iios_client *c, const Iiostream__Envelope *env)
+{
+	uint8_t buf[1024];
+	long n = iios_frame_encode(env, buf, sizeof(buf), sizeof(buf) - IIOS_FRAME_PREFIX);
+	int err;
+
+	if (n < 0)
+		return fail(c, (int)n, "request too large to encode");
+	err = write_all(c, buf, (size_t)n);
+	if (err)
+		return broken(c, err, "send");
+	return 0;
+}
+
+/*
+ * Read one frame head. For a BlockHeader the payload is read too, into the
+ * block buffer (or discarded when `keep_payload` is false).
+ * Returns 0 with *env set, or a negative errno.
+ */
+static int read_frame(struct iios_client *c, Iiostream__Envelope **env, bool keep_payload)
+{
+	Iiostream__Envelope *e;
+	size_t got;
+	uint32_t len;
+	long used;
+	int err;
+
+	*env = NULL;
+	err = read_exact(c, c->head, IIOS_FRAME_PREFIX, &got);
+	if (err == -ETIMEDOUT && got == 0)
+		return fail(c, err, "no data from the server in %d ms", c->timeout_ms);
+	if (err == -ECONNRESET && got == 0)
+		return broken(c, err, "connection closed by the server");
+	if (err)
+		return broken(c, err, "receive");
+	len = (uint32_t)c->head[0] << 24 | (uint32_t)c->head[1] << 16 |
+	      (uint32_t)c->head[2] << 8 | c->head[3];
+	/* Bound the length before reading what it claims. */
+	if (len == 0 || len > IIOS_FRAME_MAX_ENVELOPE)
+		return broken(c, -EMSGSIZE, "frame length out of bounds");
+	err = read_exact(c, c->head + IIOS_FRAME_PREFIX, len, &got);
+	if (err)
+		return broken(c, err, "receive");
+	used = iios_frame_parse(c->head, IIOS_FRAME_PREFIX + len, IIOS_FRAME_MAX_ENVELOPE, &e);
+	if (used < 0)
+		return broken(c, (int)used, "bad frame from the server");
+	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
+		const Iiostream__BlockHeader *h = e->block;
+		size_t max = c->subscribed ? c->stream.block_size : 0;
+
+		err = iios_frame_check_block(h, max);
+		if (err) {
+			iios_frame_free(e);
+			return broken(c, err, c->subscribed ? "block payload larger than the stream allows"
+							    : "block frame before subscribing");
+		}
+		if (keep_payload) {
+			err = read_exact(c, c->payload, h->payload_len, &got);
+		} else {
+			uint8_t sink[4096];
+			size_t left = h->payload_len;
+
+			while (!err && left) {
+				size_t n = left < sizeof(sink) ? left : sizeof(sink);
+
+				err = read_exact(c, sink, n, &got);
+				left -= n;
+			}
+		}
+		if (err) {
+			iios_frame_free(e);
+			return broken(c, err, "receive payload");
+		}
+	}
+	*env = e;
+	return 0;
+}
+
+/* An Error or Bye from the server as our error. */
+static int server_said(struct iios_client *c, const Iiostream__Envelope *e)
+{
+	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
+		c->broken = true;
+		return fail(c, -ESHUTDOWN, "server closed the stream: %s", e->bye->reason);
+	}
+	/* An Error: the server closes after a fatal one; reading on tells. */
+	return fail(c, e->error->errnum > 0 ? -e->error->errnum : -EPROTO, "server: %s",
+		    e->error->message);
+}
+
+/*
+ * Send a request and wait for the reply of type `want`. Blocks that arrive
+ * meanwhile (a request on a subscribed connection) are discarded and
+ * counted. On success *reply must be freed with iios_frame_free().
+ */
+static int request(struct iios_client *c, const Iiostream__Envelope *req,
+		   Iiostream__Envelope__MsgCase want, Iiostream__Envelope **reply)
+{
+	int err;
+
+	if (c->broken)
+		return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
+	err = send_msg(c, req);
+	if (err)
+		return err;
+	for (;;) {
+		Iiostream__Envelope *e;
+
+		err = read_frame(c, &e, false);
+		if (err)
+			return err;
+		if (e->msg_case == want) {
+			*reply = e;
+			return 0;
+		}
+		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
+		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
+			err = server_said(c, e);
+			iios_frame_free(e);
+			return err;
+		}
+		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
+			c->counters.discarded_blocks++;
+			iios_frame_free(e);
+			continue;
+		}
+		iios_frame_free(e);
+		return broken(c, -EPROTO, "unexpected reply");
+	}
+}
+
+static void set_timeouts(int fd, int timeout_ms)
+{
+	struct timeval tv = { 0, 0 };
+
+	if (timeout_ms > 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* connect() bounded by the timeout: non-blocking connect, then poll. */
+static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms)
+{
+	int flags = fcntl(fd, F_GETFL);
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int soerr = 0, r;
+	socklen_t sl = sizeof(soerr);
+
+	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	r = connect(fd, sa, len);
+	if (r < 0 && errno != EINPROGRESS)
+		return -errno;
+	if (r < 0) {
+		do
+			r = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : -1);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			return -errno;
+		if (soerr)
+			return -soerr;
+	}
+	fcntl(fd, F_SETFL, flags);
+	return 0;
+}
+
+static int open_socket(struct iios_client *c, const struct iios__url *u)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *ai, *a;
+	int err = -EHOSTUNREACH, one = 1, r;
+
+	r = getaddrinfo(u->host, u->port, &hints, &ai);
+	if (r)
+		return fail(c, -EHOSTUNREACH, "%s: %s", u->host, gai_strerror(r));
+	for (a = ai; a; a = a->ai_next) {
+		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0) {
+			err = -errno;
+			continue;
+		}
+		/* Before connect(), so the window is negotiated with it. */
+		if (c->rcvbuf > 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &c->rcvbuf, sizeof(c->rcvbuf));
+		err = connect_timed(fd, a->ai_addr, a->ai_addrlen, c->timeout_ms);
+		if (err == 0) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			set_timeouts(fd, c->timeout_ms);
+			c->fd = fd;
+			break;
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	if (err)
+		return fail(c, err, "connect to %s:%s: %s", u->host, u->port, strerror(-err));
+	return 0;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static int handshake(struct iios_client *c, const char *name)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Hello hello = IIOSTREAM__HELLO__INIT;
+	int err;
+
+	hello.magic = IIOS_PROTOCOL_MAGIC;
+	hello.version_min = IIOS_PROTOCOL_VERSION;
+	hello.version_max = IIOS_PROTOCOL_VERSION;
+	hello.client_name = (char *)name;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
+	env.hello = &hello;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY, &r);
+	if (err)
+		return err;
+	c->server.version = r->hello_reply->version;
+	copy_str(c->server.server_name, sizeof(c->server.server_name), r->hello_reply->server_name);
+	copy_str(c->server.source, sizeof(c->server.source), r->hello_reply->source);
+	copy_str(c->server.device, sizeof(c->server.device), r->hello_reply->device);
+	iios_frame_free(r);
+	if (c->server.version != IIOS_PROTOCOL_VERSION)
+		return fail(c, -EPROTONOSUPPORT, "server chose protocol version %u",
+			    c->server.version);
+	return 0;
+}
+
+int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
+		 char *err, size_t errlen)
+{
+	struct iios_client *c;
+	struct iios__url u;
+	char scratch[256];
+	int r;
+
+	*out = NULL;
+	if (!err) {
+		err = scratch;
+		errlen = sizeof(scratch);
+	}
+	r = iios__parse_url(url, &u, err, errlen);
+	if (r)
+		return r;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->fd = -1;
+	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->rcvbuf = opts ? opts->rcvbuf_bytes : 0;
+	r = open_socket(c, &u);
+	if (!r)
+		r = handshake(c, opts && opts->client_name ? opts->client_name : "libiiostream");
+	if (r) {
+		snprintf(err, errlen, "%s", c->errmsg);
+		iios_close(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+void iios_close(struct iios_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->payload);
+	free(c);
+}
+
+const struct iios_server_info *iios_server_info(const struct iios_client *c)
+{
+	return &c->server;
+}
+
+const char *iios_errmsg(const struct iios_client *c)
+{
+	return c->errmsg;
+}
+
+static void fill_stream_info(struct iios_stream_info *si, const Iiostream__SubscribeReply *r)
+{
+	size_t i;
+
+	memset(si, 0, sizeof(*si));
+	si->block_size = r->block_size;
+	si->block_count = r->block_count;
+	si->scan_bytes = r->scan_bytes;
+	si->max_queue_blocks = r->max_queue_blocks;
+	si->sample_rate = r->sample_rate;
+	copy_str(si->device, sizeof(si->device), r->device);
+	for (i = 0; i < r->n_channels && i < IIOS_MAX_CHANNELS; i++) {
+		const Iiostream__ChannelInfo *ch = r->channels[i];
+		struct iios_channel *o = &si->channels[i];
+
+		o->index = ch->index;
+		copy_str(o->id, sizeof(o->id), ch->id);
+		if (ch->format) {
+			o->is_signed = ch->format->is_signed;
+			o->bits = ch->format->bits;
+			o->storage_bits = ch->format->storage_bits;
+			o->shift = ch->format->shift;
+			o->big_endian = ch->format->big_endian;
+		}
+	}
+	si->n_channels = (uint32_t)i;
+}
+
+int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
+		   struct iios_stream_info *info)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
+	int err;
+
+	if (c->subscribed)
+		return fail(c, -EALREADY, "already subscribed");
+	sub.max_queue_blocks = max_queue_blocks;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
+	env.subscribe = &sub;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY, &r);
+	if (err)
+		return err;
+	if (r->subscribe_reply->block_size == 0 ||
+	    r->subscribe_reply->block_size > IIOS_FRAME_MAX_PAYLOAD ||
+	    r->subscribe_reply->scan_bytes == 0) {
+		iios_frame_free(r);
+		return broken(c, -EPROTO, "server announced an impossible stream");
+	}
+	fill_stream_info(&c->stream, r->subscribe_reply);
+	iios_frame_free(r);
+	if (c->payload_cap < c->stream.block_size) {
+		free(c->payload);
+		c->payload = malloc(c->stream.block_size);
+		if (!c->payload) {
+			c->payload_cap = 0;
+			return broken(c, -ENOMEM, "block buffer");
+		}
+		c->payload_cap = c->stream.block_size;
+	}
+	c->subscribed = true;
+	if (info)
+		*info = c->stream;
+	return 0;
+}
+
+int iios_next_block(struct iios_client *c, struct iios_block *blk)
+{
+	for (;;) {
+		Iiostream__Envelope *e;
+		const Iiostream__BlockHeader *h;
+		int err;
+
+		if (c->broken)
+			return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
+		if (!c->subscribed)
+			return fail(c, -EINVAL, "not subscribed");
+		err = read_frame(c, &e, true);
+		if (err)
+			return err;
+		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
+		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
+			err = server_said(c, e);
+			iios_frame_free(e);
+			return err;
+		}
+		if (e->msg_case != IIOSTREAM__ENVELOPE__MSG_BLOCK) {
+			/* A late reply to nothing we wait for: not a block. */
+			iios_frame_free(e);
+			continue;
+		}
+		h = e->block;
+		blk->block_id = h->block_id;
+		blk->bytes_used = h->bytes_used;
+		blk->flags = h->flags;
+		blk->timestamp_ns = h->timestamp_ns;
+		blk->sequence = h->sequence;
+		blk->first_sample = h->first_sample;
+		blk->lost_before = h->lost_before;
+		blk->lost_samples = h->lost_samples;
+		blk->data = c->payload;
+		blk->len = h->payload_len;
+		iios_frame_free(e);
+		c->counters.blocks++;
+		c->counters.bytes += blk->len;
+		c->counters.lost_blocks += blk->lost_before;
+		c->counters.lost_samples += blk->lost_samples;
+		c->counters.overflow_blocks += !!(blk->flags & IIOS_BLOCK_OVERFLOW);
+		return 0;
+	}
+}
+
+int iios_unsubscribe(struct iios_client *c)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Unsubscribe un = IIOSTREAM__UNSUBSCRIBE__INIT;
+	int err;
+
+	if (!c->subscribed)
+		return fail(c, -EINVAL, "not subscribed");
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE;
+	env.unsubscribe = &un;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY, &r);
+	if (err)
+		return err;
+	iios_frame_free(r);
+	c->subscribed = false;
+	return 0;
+}
+
+int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Ping ping = IIOSTREAM__PING__INIT;
+	uint64_t t0 = now_ns();
+	int err;
+
+	ping.token = t0;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PING;
+	env.ping = &ping;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_PONG, &r);
+	if (err)
+		return err;
+	if (r->pong->token != t0) {
+		iios_frame_free(r);
+		return broken(c, -EPROTO, "pong for another ping");
+	}
+	iios_frame_free(r);
+	if (rtt_ns)
+		*rtt_ns = now_ns() - t0;
+	return 0;
+}
+
+int iios_stats(struct iios_client *c, struct iios_stats *st)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__StatsRequest req = IIOSTREAM__STATS_REQUEST__INIT;
+	const Iiostream__Stats *s;
+	size_t i;
+	int err;
+
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST;
+	env.stats_request = &req;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_STATS, &r);
+	if (err)
+		return err;
+	s = r->stats;
+	memset(st, 0, sizeof(*st));
+	st->uptime_ns = s->uptime_ns;
+	st->clients = s->clients;
+	st->subscribers = s->subscribers;
+	st->blocks_skipped_total = s->blocks_skipped_total;
+	st->clients_total = s->clients_total;
+	st->protocol_errors = s->protocol_errors;
+	if (s->source) {
+		copy_str(st->source.name, sizeof(st->source.name), s->source->name);
+		st->source.blocks_total = s->source->blocks_total;
+		st->source.blocks_in_source = s->source->blocks_in_source;
+		st->source.blocks_held = s->source->blocks_held;
+		st->source.blocks_produced = s->source->blocks_produced;
+		st->source.bytes_produced = s->source->bytes_produced;
+		st->source.overflows = s->source->overflows;
+		st->source.lost_samples = s->source->lost_samples;
+		st->source.enabled = s->source->enabled;
+	}
+	for (i = 0; i < s->n_client && i < IIOS_STATS_MAX_CLIENTS; i++) {
+		const Iiostream__ClientStats *cs = s->client[i];
+		struct iios_client_stats *o = &st->client[i];
+
+		o->id = cs->id;
+		copy_str(o->peer, sizeof(o->peer), cs->peer);
+		o->subscribed = cs->subscribed;
+		o->blocks_sent = cs->blocks_sent;
+		o->bytes_sent = cs->bytes_sent;
+		o->blocks_skipped = cs->blocks_skipped;
+		o->queue_blocks = cs->queue_blocks;
+		copy_str(o->transport, sizeof(o->transport), cs->transport);
+	}
+	st->n_listed = (uint32_t)i;
+	iios_frame_free(r);
+	return 0;
+}
+
+void iios_counters(const struct iios_client *c, struct iios_counters *out)
+{
+	*out = c->counters;
+}
