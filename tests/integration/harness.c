@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/* Integration test harness: see harness.h. */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+void daemon_start(struct daemon *d, const char *const *args)
+{
+	char port_file[128];
+	const char *argv[64];
+	int n = 0, i;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/iiostream-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(port_file, sizeof(port_file), "%s/port", d->dir);
+	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->dir);
+
+	argv[n++] = IIOSTREAMD_PATH;
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--port-file";
+	argv[n++] = port_file;
+	for (i = 0; args && args[i] && n < 62; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+
+	d->pid = fork();
+	cr_assert(d->pid >= 0, "fork: %s", strerror(errno));
+	if (d->pid == 0) {
+		int fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		/* A failed assertion ends the test process: take the daemon along. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(IIOSTREAMD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	for (i = 0; i < 1000; i++) {
+		FILE *f = fopen(port_file, "r");
+		int status;
+
+		if (f) {
+			unsigned p = 0;
+
+			if (fscanf(f, "%u", &p) == 1)
+				d->port = (uint16_t)p;
+			fclose(f);
+			if (d->port)
+				break;
+		}
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			daemon_dump_log(d);
+			cr_assert_fail("iiostreamd exited at start-up (status %d)", status);
+		}
+		sleep_ms(10);
+	}
+	cr_assert(d->port, "iiostreamd did not write its port in 10 s");
+	snprintf(d->url, sizeof(d->url), "tcp://127.0.0.1:%u", d->port);
+}
+
+int daemon_stop(struct daemon *d, int timeout_ms)
+{
+	int status, waited;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			return 128 + WTERMSIG(status);
+		}
+		sleep_ms(10);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+	daemon_dump_log(d);
+	cr_assert_fail("iiostreamd did not exit within %d ms of SIGTERM", timeout_ms);
+	return -1;
+}
+
+void daemon_dump_log(const struct daemon *d)
+{
+	char line[512];
+	FILE *f = fopen(d->log_path, "r");
+
+	if (!f)
+		return;
+	fprintf(stderr, "---- %s ----\n", d->log_path);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stderr);
+	fclose(f);
+}
+
+bool daemon_log_contains(const struct daemon *d, const char *text)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(d->log_path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+int run_daemon_to_exit(const char *const *args, char *err, size_t errlen)
+{
+	const char *argv[32];
+	int pipefd[2], status, n = 0, i;
+	size_t got = 0;
+	pid_t pid;
+
+	argv[n++] = IIOSTREAMD_PATH;
+	for (i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(IIOSTREAMD_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t r = read(pipefd[0], err + got, errlen - 1 - got);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got == errlen - 1)
+			break;
+	}
+	err[got] = '\0';
+	close(pipefd[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct iios_client *client_connect(const struct daemon *d)
+{
+	struct iios_client *c = NULL;
+	char err[256];
+	int r = iios_connect(d->url, NULL, &c, err, sizeof(err));
+
+	cr_assert_eq(r, 0, "connect %s: %s", d->url, err);
+	return c;
+}
+
+void daemon_stats(const struct daemon *d, struct iios_stats *st)
+{
+	struct iios_client *c = client_connect(d);
+	int r = iios_stats(c, st);
+
+	cr_assert_eq(r, 0, "stats: %s", iios_errmsg(c));
+	iios_close(c);
+}
+
+bool wait_blocks_back(const struct daemon *d, int timeout_ms, struct iios_stats *st)
+{
+	int waited;
+
+	for (waited = 0; waited <= timeout_ms; waited += 20) {
+		daemon_stats(d, st);
+		if (st->source.blocks_held == 0 &&
+		    st->source.blocks_in_source == st->source.blocks_total)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+int raw_connect(const struct daemon *d)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d->port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { 5, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
+		     strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+void raw_send_env(int fd, const Iiostream__Envelope *env)
+{
+	uint8_t buf[1024];
+	long n = iios_frame_encode(env, buf, sizeof(buf), sizeof(buf));
+
+	cr_assert(n > 0);
+	cr_assert_eq(send(fd, buf, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+void raw_send_hello(int fd, uint32_t magic, uint32_t vmin, uint32_t vmax)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Hello h = IIOSTREAM__HELLO__INIT;
+
+	h.magic = magic;
+	h.version_min = vmin;
+	h.version_max = vmax;
+	h.client_name = "raw test client";
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
+	env.hello = &h;
+	raw_send_env(fd, &env);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = recv(fd, (uint8_t *)buf + got, n - got, 0);
+
+		if (r <= 0)
+			return false;
+		got += (size_t)r;
+	}
+	return true;
+}
+
+Iiostream__Envelope *raw_read_frame(int fd)
+{
+	static uint8_t buf[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	Iiostream__Envelope *env = NULL;
+	uint32_t len;
+
+	if (!read_all(fd, buf, IIOS_FRAME_PREFIX))
+		return NULL;
+	len = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	cr_assert(len > 0 && len <= IIOS_FRAME_MAX_ENVELOPE, "server sent frame length %u", len);
+	cr_assert(read_all(fd, buf + IIOS_FRAME_PREFIX, len));
+	cr_assert(iios_frame_parse(buf, IIOS_FRAME_PREFIX + len, IIOS_FRAME_MAX_ENVELOPE, &env) > 0);
+	if (env->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
+		uint32_t left = env->block->payload_len;
+		uint8_t sink[65536];
+
+		while (left) {
+			uint32_t n = left < sizeof(sink) ? left : (uint32_t)sizeof(sink);
+
+			cr_assert(read_all(fd, sink, n));
+			left -= n;
+		}
+	}
+	return env;
+}
+
+bool raw_wait_closed(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char sink[4096];
+	int waited;
+
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (poll(&p, 1, 10) > 0) {
+			ssize_t r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon as a process: start-up flags, SIGTERM under load, and the CLI
+ * driving it the way the README does.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const moderate[] = { "--rate", "2000000", "--channels", "2",
+					"--block-size", "64K", "--blocks", "16", NULL };
+
+struct bad_flags {
+	const char *args[4];
+	const char *says;     /* the error must name this */
+};
+
+Test(daemon, bad_flags_exit_2_with_a_message_naming_the_flag)
+{
+	static const struct bad_flags cases[] = {
+		{ { "--rate", "fast", NULL }, "--rate" },
+		{ { "--rate", "-5", NULL }, "--rate" },
+		{ { "--channels", "0", NULL }, "--channels" },
+		{ { "--blocks", "1", NULL }, "--blocks" },
+		{ { "--block-size", "1001", NULL }, "--block-size" },
+		{ { "--listen", "127.0.0.1", NULL }, "--listen" },
+		{ { "--source", "fpga", NULL }, "--source" },
+		{ { "--log-level", "loud", NULL }, "--log-level" },
+		{ { "--bogus", NULL }, "--bogus" },
+		{ { "--rate", NULL }, "--rate" },
+		{ { "stray", NULL }, "stray" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[1024];
+		int rc = run_daemon_to_exit(cases[i].args, err, sizeof(err));
+
+		cr_assert_eq(rc, 2, "case %zu (%s): exit %d, stderr: %s", i, cases[i].args[0], rc, err);
+		cr_assert(strstr(err, cases[i].says), "case %zu: '%s' not in: %s", i, cases[i].says,
+			  err);
+	}
+}
+
+Test(daemon, help_and_version_exit_0)
+{
+	static const char *const help[] = { "--help", NULL };
+	static const char *const version[] = { "--version", NULL };
+	char err[256];
+
+	cr_assert_eq(run_daemon_to_exit(help, err, sizeof(err)), 0);
+	cr_assert_eq(run_daemon_to_exit(version, err, sizeof(err)), 0);
+}
+
+Test(daemon, port_in_use_fails_at_start_with_a_clear_error)
+{
+	struct daemon d;
+	char listen[64], err[1024];
+	const char *args[] = { "--listen", listen, NULL };
+
+	daemon_start(&d, moderate);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", d.port);
+	cr_assert_eq(run_daemon_to_exit(args, err, sizeof(err)), 1);
+	cr_assert(strstr(err, "Address already in use"), "%s", err);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+struct streamer {
+	const struct daemon *d;
+	int end;          /* how iios_next_block ended */
+	uint64_t blocks;
+	uint64_t integrity_errors;
+};
+
+static void *stream_until_end(void *arg)
+{
+	struct streamer *s = arg;
+	struct iios_stream_info info;
+	struct iios_verify v;
+	struct iios_client *c;
+	struct iios_block blk;
+	char err[256];
+
+	iios_verify_init(&v);
+	s->end = iios_connect(s->d->url, NULL, &c, err, sizeof(err));
+	if (s->end)
+		return NULL;
+	s->end = iios_subscribe(c, 0, &info);
+	while (!s->end) {
+		s->end = iios_next_block(c, &blk);
+		if (!s->end)
+			iios_verify_block(&v, &info, &blk);
+	}
+	s->blocks = v.blocks;
+	s->integrity_errors = v.integrity_errors;
+	iios_close(c);
+	return NULL;
+}
+
+Test(daemon, sigterm_with_clients_connected_exits_0_and_says_bye)
+{
+	struct daemon d;
+	struct streamer s[3];
+	pthread_t th[3];
+	int idle, i;
+
+	daemon_start(&d, moderate);
+	for (i = 0; i < 3; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		s[i].d = &d;
+		cr_assert_eq(pthread_create(&th[i], NULL, stream_until_end, &s[i]), 0);
+	}
+	idle = raw_connect(&d); /* connected, never says hello */
+	usleep(300000);
+	cr_assert_eq(daemon_stop(&d, 5000), 0, "iiostreamd did not exit 0 on SIGTERM");
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert(s[i].blocks > 0);
+		cr_assert_eq(s[i].integrity_errors, 0);
+		cr_assert_eq(s[i].end, -ESHUTDOWN, "client %d ended with %d, not Bye", i, s[i].end);
+	}
+	cr_assert(raw_wait_closed(idle, 3000));
+	close(idle);
+	cr_assert(daemon_log_contains(&d, "16 of 16 blocks back in the source"));
+}
+
+/* Run the CLI, return its exit status and its stdout. */
+static int run_cli(const char *const *args, char *out, size_t outlen)
+{
+	const char *argv[32] = { IIOSTREAM_CLI_PATH };
+	int p[2], status, n = 1, i;
+	size_t got = 0;
+	pid_t pid;
+
+	for (i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	cr_assert(pipe(p) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		execv(IIOSTREAM_CLI_PATH, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t r = read(p[0], out + got, outlen - 1 - got);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	out[got] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(daemon, cli_rx_verify_json_reports_a_clean_stream)
+{
+	struct daemon d;
+	char out[8192], *last;
+	const char *args[] = { "rx", "--url", NULL, "--blocks", "50", "--verify", "--json",
+			       "--quiet", NULL };
+
+	daemon_start(&d, moderate);
+	args[2] = d.url;
+	cr_assert_eq(run_cli(args, out, sizeof(out)), 0, "stdout: %s", out);
+	last = strrchr(out, '{');
+	cr_assert_not_null(last, "no JSON in: %s", out);
+	cr_assert(strstr(last, "\"blocks\":50,"), "%s", last);
+	cr_assert(strstr(last, "\"integrity_errors\":0}"), "%s", last);
+	cr_assert(strstr(last, "\"lost_blocks\":0,"), "%s", last);
+	cr_assert(strstr(last, "\"verified\":true"), "%s", last);
+	cr_assert(strstr(last, "\"mbytes_per_s\":"), "%s", last);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(daemon, cli_refuses_bad_usage_with_exit_2)
+{
+	char out[1024];
+	static const char *const bad_flag[] = { "rx", "--sconds", "3", NULL };
+	static const char *const bad_num[] = { "rx", "--blocks", "many", NULL };
+	static const char *const bad_cmd[] = { "transmit", NULL };
+
+	cr_assert_eq(run_cli(bad_flag, out, sizeof(out)), 2);
+	cr_assert_eq(run_cli(bad_num, out, sizeof(out)), 2);
+	cr_assert_eq(run_cli(bad_cmd, out, sizeof(out)), 2);
+}
+
+Test(daemon, cli_reports_an_unreachable_server_with_exit_1)
+{
+	char out[1024];
+	/* Port 1 on loopback: nobody listens there. */
+	static const char *const args[] = { "rx", "--url", "tcp://127.0.0.1:1", "--blocks", "1", NULL };
+
+	cr_assert_eq(run_cli(args, out, sizeof(out)), 1);
+}

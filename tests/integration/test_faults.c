@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Clients that misbehave: vanish mid-block, read too slowly, send garbage,
+ * speak the wrong version. Each gets a clear answer (or is dropped), loses
+ * no block for anyone else, and leaves every block back in the source.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const moderate[] = { "--rate", "2000000", "--channels", "2",
+					"--block-size", "64K", "--blocks", "16", NULL };
+
+/* A well-behaved client that streams until told to stop. */
+struct good_client {
+	const struct daemon *d;
+	atomic_bool stop;
+	atomic_bool subscribed;
+	int err;
+	char errmsg[256];
+	struct iios_verify v;
+	struct iios_counters counters;
+};
+
+static void *good_thread(void *arg)
+{
+	struct good_client *g = arg;
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct iios_block blk;
+
+	iios_verify_init(&g->v);
+	g->err = iios_connect(g->d->url, NULL, &c, g->errmsg, sizeof(g->errmsg));
+	if (g->err)
+		return NULL;
+	g->err = iios_subscribe(c, 0, &info);
+	atomic_store(&g->subscribed, true);
+	while (!g->err && !atomic_load(&g->stop)) {
+		g->err = iios_next_block(c, &blk);
+		if (!g->err)
+			iios_verify_block(&g->v, &info, &blk);
+	}
+	if (g->err)
+		snprintf(g->errmsg, sizeof(g->errmsg), "%s", iios_errmsg(c));
+	iios_counters(c, &g->counters);
+	iios_close(c);
+	return NULL;
+}
+
+static void good_start(struct good_client *g, pthread_t *th, const struct daemon *d)
+{
+	memset(g, 0, sizeof(*g));
+	g->d = d;
+	cr_assert_eq(pthread_create(th, NULL, good_thread, g), 0);
+	while (!atomic_load(&g->subscribed))
+		usleep(1000);
+}
+
+static void good_finish(struct good_client *g, pthread_t th, const struct daemon *d)
+{
+	atomic_store(&g->stop, true);
+	pthread_join(th, NULL);
+	if (g->err || g->v.integrity_errors || g->counters.lost_blocks)
+		daemon_dump_log(d);
+	cr_assert_eq(g->err, 0, "good client failed: %s", g->errmsg);
+	cr_assert(g->v.blocks > 10, "good client got only %lu blocks", (unsigned long)g->v.blocks);
+	cr_assert_eq(g->v.integrity_errors, 0, "%s", g->v.first_error);
+	cr_assert_eq(g->counters.lost_blocks, 0, "the good client lost blocks");
+}
+
+static void subscribe_raw(int fd)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
+
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	iios_frame_free(r);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
+	env.subscribe = &sub;
+	raw_send_env(fd, &env);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY);
+	iios_frame_free(r);
+}
+
+/* Close with RST rather than FIN, as a crashed or unplugged peer would. */
+static void slam(int fd)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+Test(faults, client_killed_mid_block_harms_no_one_and_leaks_no_block)
+{
+	struct daemon d;
+	struct good_client g;
+	struct iios_stats st;
+	pthread_t th;
+	int round;
+
+	daemon_start(&d, moderate);
+	good_start(&g, &th, &d);
+	for (round = 0; round < 5; round++) {
+		int fd = raw_connect(&d);
+		uint8_t head[4], part[1000];
+
+		subscribe_raw(fd);
+		/* Read a frame length and a little of what follows: the daemon
+		 * is in the middle of that block when the client vanishes. */
+		cr_assert_eq(recv(fd, head, sizeof(head), MSG_WAITALL), 4);
+		cr_assert_eq(recv(fd, part, sizeof(part), MSG_WAITALL), (ssize_t)sizeof(part));
+		if (round % 2)
+			slam(fd);
+		else
+			close(fd);
+	}
+	usleep(200000);
+	good_finish(&g, th, &d);
+	cr_assert(wait_blocks_back(&d, 3000, &st), "%u blocks never came back",
+		  st.source.blocks_held);
+	cr_assert_eq(st.clients, 1, "only the stats connection should be left");
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
+{
+	/* 16 MB/s, a 64 KiB block every 4 ms; a reader taking 10 ms per block
+	 * falls behind. Its first ~70 blocks come from socket buffers (the
+	 * kernel's send buffer grows to 4 MiB), so it reads 120. */
+	static const char *const args[] = { "--rate", "4000000", "--channels", "2",
+					    "--block-size", "64K", "--blocks", "16", NULL };
+	struct daemon d;
+	struct good_client g;
+	struct iios_stream_info info;
+	struct iios_client *slow;
+	struct iios_block blk;
+	struct iios_verify v;
+	struct iios_counters k;
+	struct iios_stats st;
+	pthread_t th;
+	uint32_t i, me = 0;
+	int found = -1;
+
+	daemon_start(&d, args);
+	good_start(&g, &th, &d);
+	/* A small receive buffer, so the kernel does not hide the slowness
+	 * behind megabytes of socket buffers. */
+	struct iios_options opts = { .rcvbuf_bytes = 64 * 1024 };
+	char err[256];
+
+	cr_assert_eq(iios_connect(d.url, &opts, &slow, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_subscribe(slow, 2, &info), 0);
+	cr_assert_eq(info.max_queue_blocks, 2);
+	iios_verify_init(&v);
+	for (i = 0; i < 120; i++) {
+		cr_assert_eq(iios_next_block(slow, &blk), 0, "%s", iios_errmsg(slow));
+		/* Gaps are allowed only where the header reports them. */
+		cr_assert_eq(iios_verify_block(&v, &info, &blk), 0, "%s", v.first_error);
+		usleep(10000);
+	}
+	cr_assert_eq(iios_unsubscribe(slow), 0, "%s", iios_errmsg(slow));
+	iios_counters(slow, &k);
+	cr_assert(k.lost_blocks > 0, "a slow client saw no gap");
+	cr_assert_eq(k.lost_blocks, v.lost_blocks);
+	cr_assert(k.lost_samples > 0);
+
+	cr_assert_eq(iios_stats(slow, &st), 0, "%s", iios_errmsg(slow));
+	for (i = 0; i < st.n_listed; i++)
+		if (!st.client[i].subscribed && st.client[i].blocks_skipped)
+			found = (int)i, me++;
+	cr_assert_eq(me, 1, "expected exactly one client with skips");
+	/* Every block the daemon sent us was received or drained at
+	 * unsubscribe; every gap we were told of was counted by the daemon. */
+	cr_assert_eq(st.client[found].blocks_sent, 120 + k.discarded_blocks);
+	cr_assert(st.client[found].blocks_skipped >= k.lost_blocks);
+	cr_assert_eq(st.source.overflows, 0, "the slow client stalled the source");
+	iios_close(slow);
+	good_finish(&g, th, &d);
+	cr_assert(wait_blocks_back(&d, 3000, &st));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+/* Send bytes, expect an Error with errnum, then the connection closed. */
+static void expect_error_and_close(const struct daemon *d, const void *bytes, size_t len,
+				   bool after_hello, int errnum)
+{
+	int fd = raw_connect(d);
+	Iiostream__Envelope *r;
+
+	if (after_hello) {
+		raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
+		r = raw_read_frame(fd);
+		cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+		iios_frame_free(r);
+	}
+	cr_assert_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+	r = raw_read_frame(fd);
+	cr_assert_not_null(r, "no answer to bad input");
+	cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_ERROR, "got %s", iios_frame_msg_name(r));
+	cr_assert_eq(r->error->errnum, errnum, "errnum %d, want %d (%s)", r->error->errnum, errnum,
+		     r->error->message);
+	cr_assert(strlen(r->error->message) > 0);
+	iios_frame_free(r);
+	cr_assert(raw_wait_closed(fd, 3000), "connection left open after a protocol error");
+	close(fd);
+}
+
+Test(faults, malformed_frames_get_an_error_and_close_while_others_stream_on)
+{
+	static const uint8_t huge_len[] = { 0x7f, 0xff, 0xff, 0xff };
+	static const uint8_t zero_len[] = { 0, 0, 0, 0 };
+	static const uint8_t garbage[] = { 0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff };
+	/* A TLS ClientHello's first bytes, as a TLS client on the plain port. */
+	static const uint8_t tls_hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc };
+	/* An Envelope holding only field 99: a message this version does not know. */
+	static const uint8_t unknown[] = { 0, 0, 0, 3, 0x98, 0x06, 0x01 };
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__BlockHeader bh = IIOSTREAM__BLOCK_HEADER__INIT;
+	uint8_t block_frame[128];
+	long block_len;
+	struct daemon d;
+	struct good_client g;
+	struct iios_stats st;
+	pthread_t th;
+
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
+	env.block = &bh;
+	bh.payload_len = 4;
+	block_len = iios_frame_encode(&env, block_frame, sizeof(block_frame), sizeof(block_frame));
+	cr_assert(block_len > 0);
+
+	daemon_start(&d, moderate);
+	good_start(&g, &th, &d);
+	expect_error_and_close(&d, huge_len, sizeof(huge_len), true, EMSGSIZE);
+	expect_error_and_close(&d, zero_len, sizeof(zero_len), true, EMSGSIZE);
+	expect_error_and_close(&d, garbage, sizeof(garbage), true, EBADMSG);
+	expect_error_and_close(&d, unknown, sizeof(unknown), true, EBADMSG);
+	expect_error_and_close(&d, tls_hello, sizeof(tls_hello), false, EMSGSIZE);
+	/* A block header is a server-to-client message. */
+	expect_error_and_close(&d, block_frame, (size_t)block_len, true, EPROTO);
+	usleep(100000);
+	good_finish(&g, th, &d);
+	daemon_stats(&d, &st);
+	cr_assert_eq(st.protocol_errors, 6);
+	cr_assert(wait_blocks_back(&d, 3000, &st));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(faults, handshake_refuses_wrong_version_magic_and_order)
+{
+	struct daemon d;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
+	int fd;
+
+	daemon_start(&d, moderate);
+
+	fd = raw_connect(&d);
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 2, 3);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
+	cr_assert_eq(r->error->errnum, EPROTONOSUPPORT, "%s", r->error->message);
+	iios_frame_free(r);
+	cr_assert(raw_wait_closed(fd, 3000));
+	close(fd);
+
+	fd = raw_connect(&d);
+	raw_send_hello(fd, 0x12345678, 1, 1);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
+	cr_assert_eq(r->error->errnum, EPROTO, "%s", r->error->message);
+	iios_frame_free(r);
+	cr_assert(raw_wait_closed(fd, 3000));
+	close(fd);
+
+	fd = raw_connect(&d);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
+	env.subscribe = &sub;
+	raw_send_env(fd, &env);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
+	cr_assert_eq(r->error->errnum, EPROTO);
+	cr_assert(strstr(r->error->message, "hello"), "%s", r->error->message);
+	iios_frame_free(r);
+	cr_assert(raw_wait_closed(fd, 3000));
+	close(fd);
+
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(faults, refused_request_gets_an_error_and_the_connection_stays_usable)
+{
+	struct daemon d;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Unsubscribe un = IIOSTREAM__UNSUBSCRIBE__INIT;
+	Iiostream__Ping ping = IIOSTREAM__PING__INIT;
+	int fd;
+
+	daemon_start(&d, moderate);
+	fd = raw_connect(&d);
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	iios_frame_free(r);
+
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE;
+	env.unsubscribe = &un;
+	raw_send_env(fd, &env);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
+	cr_assert_eq(r->error->errnum, EINVAL, "%s", r->error->message);
+	iios_frame_free(r);
+
+	ping.token = 42;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PING;
+	env.ping = &ping;
+	raw_send_env(fd, &env);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_PONG, "connection not usable");
+	cr_assert_eq(r->pong->token, 42);
+	iios_frame_free(r);
+	close(fd);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}

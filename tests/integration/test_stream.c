@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Streaming over loopback: the real daemon on the sim source, clients of the
+ * real library, every sample and the continuity of every stream verified.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* 2 channels at 2 M scans/s: 8 MB/s, a 64 KiB block every 8 ms. */
+static const char *const moderate[] = { "--rate", "2000000", "--channels", "2",
+					"--block-size", "64K", "--blocks", "16", NULL };
+
+struct rx_job {
+	const struct daemon *d;
+	uint32_t want_blocks;
+	/* results, checked by the main thread */
+	int err;
+	char errmsg[256];
+	struct iios_stream_info info;
+	struct iios_verify v;
+	struct iios_counters counters;
+};
+
+/* Connect, subscribe, receive and verify want_blocks blocks. */
+static void *rx_thread(void *arg)
+{
+	struct rx_job *job = arg;
+	struct iios_client *c;
+	struct iios_block blk;
+	uint32_t i;
+
+	iios_verify_init(&job->v);
+	job->err = iios_connect(job->d->url, NULL, &c, job->errmsg, sizeof(job->errmsg));
+	if (job->err)
+		return NULL;
+	job->err = iios_subscribe(c, 0, &job->info);
+	for (i = 0; !job->err && i < job->want_blocks; i++) {
+		job->err = iios_next_block(c, &blk);
+		if (!job->err)
+			iios_verify_block(&job->v, &job->info, &blk);
+	}
+	if (job->err)
+		snprintf(job->errmsg, sizeof(job->errmsg), "%s", iios_errmsg(c));
+	iios_counters(c, &job->counters);
+	iios_close(c);
+	return NULL;
+}
+
+static void check_clean(const struct rx_job *job, const struct daemon *d)
+{
+	if (job->err || job->v.integrity_errors || job->counters.lost_blocks)
+		daemon_dump_log(d);
+	cr_assert_eq(job->err, 0, "client failed: %s", job->errmsg);
+	cr_assert_eq(job->v.blocks, job->want_blocks);
+	cr_assert_eq(job->v.integrity_errors, 0, "integrity: %s", job->v.first_error);
+	cr_assert_eq(job->counters.lost_blocks, 0, "lost %lu blocks at a moderate rate",
+		     (unsigned long)job->counters.lost_blocks);
+	cr_assert_eq(job->counters.lost_samples, 0);
+	cr_assert_eq(job->v.bytes, (uint64_t)job->want_blocks * 65536);
+}
+
+Test(stream, one_client_receives_every_block_verified)
+{
+	struct daemon d;
+	struct rx_job job = { .want_blocks = 100 };
+	struct iios_stats st;
+
+	daemon_start(&d, moderate);
+	job.d = &d;
+	rx_thread(&job);
+	check_clean(&job, &d);
+	cr_assert_eq(job.info.block_size, 65536);
+	cr_assert_eq(job.info.scan_bytes, 4);
+	cr_assert_eq(job.info.sample_rate, 2000000);
+	cr_assert_eq(job.info.n_channels, 2);
+	cr_assert_str_eq(job.info.channels[1].id, "voltage1");
+	cr_assert(job.info.channels[0].is_signed);
+	cr_assert_eq(job.info.channels[0].bits, 16);
+	cr_assert(wait_blocks_back(&d, 3000, &st), "%u blocks still held after the client left",
+		  st.source.blocks_held);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(stream, four_clients_each_receive_every_block_verified)
+{
+	struct daemon d;
+	struct rx_job jobs[4];
+	pthread_t th[4];
+	struct iios_stats st;
+	int i;
+
+	daemon_start(&d, moderate);
+	for (i = 0; i < 4; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].d = &d;
+		jobs[i].want_blocks = 100;
+		cr_assert_eq(pthread_create(&th[i], NULL, rx_thread, &jobs[i]), 0);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 4; i++)
+		check_clean(&jobs[i], &d);
+	cr_assert(wait_blocks_back(&d, 3000, &st));
+	cr_assert_eq(st.source.overflows, 0, "the source overflowed with 4 clients");
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(stream, timestamps_follow_the_sample_rate)
+{
+	struct daemon d;
+	struct iios_client *c;
+	struct iios_stream_info info;
+	struct iios_block blk;
+	uint64_t first_ts = 0, first_sample = 0;
+	int i;
+
+	daemon_start(&d, moderate);
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0);
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+		cr_assert(blk.flags & IIOS_BLOCK_TIMESTAMP_VALID);
+		if (i == 0) {
+			first_ts = blk.timestamp_ns;
+			first_sample = blk.first_sample;
+			continue;
+		}
+		/* The sim stamps each block with the ideal time of its first
+		 * scan: exactly scans / rate after the first block's. */
+		int64_t want = (int64_t)((blk.first_sample - first_sample) * 1000000000ull /
+					 info.sample_rate);
+		int64_t got = (int64_t)(blk.timestamp_ns - first_ts);
+
+		cr_assert(got - want <= 1 && want - got <= 1, "block %d: %ld ns, want %ld", i,
+			  (long)got, (long)want);
+	}
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(stream, unsubscribe_returns_every_block_and_stops_capture)
+{
+	struct daemon d;
+	struct iios_client *c;
+	struct iios_stream_info info;
+	struct iios_block blk;
+	struct iios_stats st;
+	int i;
+
+	daemon_start(&d, moderate);
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0);
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(iios_next_block(c, &blk), 0);
+	cr_assert_eq(iios_unsubscribe(c), 0, "%s", iios_errmsg(c));
+	/* The same connection stays usable for requests. */
+	cr_assert_eq(iios_stats(c, &st), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(st.subscribers, 0);
+	cr_assert_not(st.source.enabled, "capture still running with no subscriber");
+	cr_assert_eq(iios_next_block(c, &blk), -EINVAL);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "resubscribe: %s", iios_errmsg(c));
+	cr_assert_eq(iios_subscribe(c, 0, &info), -EALREADY);
+	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	cr_assert(wait_blocks_back(&d, 3000, &st));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(stream, ping_answers_with_the_server_clock)
+{
+	struct daemon d;
+	struct iios_client *c;
+	uint64_t rtt = 0;
+
+	daemon_start(&d, moderate);
+	c = client_connect(&d);
+	cr_assert_eq(iios_ping(c, &rtt), 0, "%s", iios_errmsg(c));
+	cr_assert(rtt > 0 && rtt < 1000000000ull, "rtt %lu ns", (unsigned long)rtt);
+	cr_assert_str_eq(iios_server_info(c)->source, "sim");
+	cr_assert_eq(iios_server_info(c)->version, IIOS_PROTOCOL_VERSION);
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iiostreamd's command line (server/config.c): defaults, every flag, and
+ * every way to get a flag wrong, each refused with a message that names it.
+ */
+#include <criterion/criterion.h>
+
+#include <string.h>
+
+#include "config.h"
+#include "iiostream/frame.h"
+
+static struct config cfg;
+static char err[256];
+
+/* Parse a NULL-less argv built in place: PARSE("--rate", "5"). argv[0] is
+ * supplied. The array is a compound literal, so getopt may permute it. */
+#define PARSE(...)                                                                 \
+	parse((char *[]){ "iiostreamd", __VA_ARGS__, NULL },                       \
+	      (int)(sizeof((char *[]){ "iiostreamd", __VA_ARGS__ }) / sizeof(char *)))
+
+static enum config_result parse(char **argv, int argc)
+{
+	config_defaults(&cfg);
+	memset(err, 0, sizeof(err));
+	return config_parse_args(&cfg, argc, argv, err, sizeof(err));
+}
+
+/* An error that names `what` in its message. */
+#define assert_error_naming(r, what)                                               \
+	do {                                                                       \
+		cr_assert_eq((r), CONFIG_ERROR);                                   \
+		cr_assert(strstr(err, (what)), "error '%s' does not name '%s'", err, \
+			  (what));                                                 \
+	} while (0)
+
+Test(config, defaults)
+{
+	char *argv[] = { "iiostreamd", NULL };
+
+	cr_assert_eq(parse(argv, 1), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.source, "sim");
+	cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
+	cr_assert_eq(cfg.listen_port, IIOS_DEFAULT_PORT);
+	cr_assert_eq(cfg.sample_rate, 1000000);
+	cr_assert_eq(cfg.channels, 2);
+	cr_assert_eq(cfg.block_size, 1024 * 1024);
+	cr_assert_eq(cfg.blocks, 8);
+	cr_assert_eq(cfg.client_queue, 4);
+	cr_assert_str_eq(cfg.port_file, "");
+	cr_assert_eq(cfg.log_level, LOG_INFO);
+}
+
+Test(config, parses_every_flag)
+{
+	enum config_result r = PARSE("--source", "sim", "--listen", "0.0.0.0:1234",
+				     "--rate", "2500000", "--channels", "4",
+				     "--block-size", "65536", "--blocks", "16",
+				     "--client-queue", "7", "--port-file", "/tmp/port",
+				     "--log-level", "debug");
+
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.source, "sim");
+	cr_assert_str_eq(cfg.listen_host, "0.0.0.0");
+	cr_assert_eq(cfg.listen_port, 1234);
+	cr_assert_eq(cfg.sample_rate, 2500000);
+	cr_assert_eq(cfg.channels, 4);
+	cr_assert_eq(cfg.block_size, 65536);
+	cr_assert_eq(cfg.blocks, 16);
+	cr_assert_eq(cfg.client_queue, 7);
+	cr_assert_str_eq(cfg.port_file, "/tmp/port");
+	cr_assert_eq(cfg.log_level, LOG_DEBUG);
+}
+
+Test(config, accepts_flag_equals_value)
+{
+	cr_assert_eq(PARSE("--rate=0", "--channels=1", "--block-size=2"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sample_rate, 0);
+	cr_assert_eq(cfg.channels, 1);
+	cr_assert_eq(cfg.block_size, 2);
+}
+
+Test(config, parses_every_log_level)
+{
+	static const struct { const char *name; enum log_level lvl; } levels[] = {
+		{ "error", LOG_ERROR }, { "warn", LOG_WARN },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		cr_assert_eq(PARSE("--log-level", (char *)levels[i].name), CONFIG_OK, "%s", err);
+		cr_assert_eq(cfg.log_level, levels[i].lvl, "%s", levels[i].name);
+	}
+}
+
+Test(config, later_flag_wins)
+{
+	cr_assert_eq(PARSE("--rate", "5", "--rate", "6"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sample_rate, 6);
+}
+
+Test(config, block_size_takes_binary_k_and_m_suffixes)
+{
+	cr_assert_eq(PARSE("--block-size", "4K"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.block_size, 4096);
+	cr_assert_eq(PARSE("--block-size", "4k"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.block_size, 4096);
+	cr_assert_eq(PARSE("--block-size", "2M"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.block_size, 2 * 1024 * 1024);
+	cr_assert_eq(PARSE("--block-size", "64M"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.block_size, IIOS_FRAME_MAX_PAYLOAD);
+}
+
+Test(config, block_size_rejects_a_bad_suffix_or_too_much)
+{
+	assert_error_naming(PARSE("--block-size", "4G"), "--block-size");
+	assert_error_naming(PARSE("--block-size", "4KB"), "--block-size");
+	assert_error_naming(PARSE("--block-size", "K"), "--block-size");
+	assert_error_naming(PARSE("--block-size", "65M"), "--block-size");
+	assert_error_naming(PARSE("--block-size", "0"), "--block-size");
+	assert_error_naming(PARSE("--block-size", "99999999999999999999999K"), "--block-size");
+}
+
+Test(config, rate_takes_its_bounds)
+{
+	cr_assert_eq(PARSE("--rate", "0"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sample_rate, 0);
+	cr_assert_eq(PARSE("--rate", "1000000000"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sample_rate, CONFIG_MAX_RATE);
+	assert_error_naming(PARSE("--rate", "1000000001"), "--rate");
+	assert_error_naming(PARSE("--rate", "99999999999999999999999"), "--rate");
+}
+
+Test(config, rejects_unknown_flag)
+{
+	assert_error_naming(PARSE("--frobnicate"), "--frobnicate");
+	assert_error_naming(PARSE("--rate", "5", "--bogus", "1"), "--bogus");
+}
+
+Test(config, rejects_unknown_short_option)
+{
+	assert_error_naming(PARSE("-x"), "-x");
+}
+
+Test(config, rejects_unknown_short_option_cluster_naming_it)
+{
+	/* getopt has not advanced optind past "-xy" when it reports 'x'. */
+	assert_error_naming(PARSE("-xy"), "-x");
+}
+
+Test(config, rejects_missing_value)
+{
+	assert_error_naming(PARSE("--rate"), "--rate");
+	cr_assert(strstr(err, "value"), "%s", err);
+	assert_error_naming(PARSE("--channels", "2", "--listen"), "--listen");
+}
+
+Test(config, rejects_rate_that_is_not_a_number)
+{
+	assert_error_naming(PARSE("--rate", "abc"), "--rate");
+	cr_assert(strstr(err, "abc"), "%s", err);
+	assert_error_naming(PARSE("--rate", "5x"), "--rate");
+	assert_error_naming(PARSE("--rate", ""), "--rate");
+	assert_error_naming(PARSE("--rate", " 5"), "--rate");
+}
+
+Test(config, rejects_negative_rate)
+{
+	assert_error_naming(PARSE("--rate", "-5"), "--rate");
+	assert_error_naming(PARSE("--rate=-5"), "--rate");
+}
+
+Test(config, rejects_channels_out_of_range)
+{
+	assert_error_naming(PARSE("--channels", "0"), "--channels");
+	assert_error_naming(PARSE("--channels", "65"), "--channels");
+	cr_assert_eq(PARSE("--channels", "64"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.channels, 64);
+	cr_assert_eq(PARSE("--channels", "1"), CONFIG_OK, "%s", err);
+}
+
+Test(config, rejects_blocks_out_of_range)
+{
+	assert_error_naming(PARSE("--blocks", "1"), "--blocks");
+	assert_error_naming(PARSE("--blocks", "257"), "--blocks");
+	cr_assert_eq(PARSE("--blocks", "2"), CONFIG_OK, "%s", err);
+	cr_assert_eq(PARSE("--blocks", "256"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.blocks, 256);
+}
+
+Test(config, rejects_client_queue_out_of_range)
+{
+	assert_error_naming(PARSE("--client-queue", "0"), "--client-queue");
+	assert_error_naming(PARSE("--client-queue", "257"), "--client-queue");
+}
+
+Test(config, rejects_block_size_that_is_not_whole_scans)
+{
+	assert_error_naming(PARSE("--block-size", "3", "--channels", "2"), "--block-size");
+	/* The check is made after every flag, whatever their order. */
+	assert_error_naming(PARSE("--channels", "3", "--block-size", "4K"), "--block-size");
+	cr_assert_eq(PARSE("--channels", "3", "--block-size", "6K"), CONFIG_OK, "%s", err);
+	/* The default 1M with 3 channels is not whole scans either. */
+	assert_error_naming(PARSE("--channels", "3"), "--block-size");
+}
+
+Test(config, listen_parses_host_and_port)
+{
+	cr_assert_eq(PARSE("--listen", "localhost:0"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.listen_host, "localhost");
+	cr_assert_eq(cfg.listen_port, 0);
+	cr_assert_eq(PARSE("--listen", "10.1.2.3:65535"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.listen_host, "10.1.2.3");
+	cr_assert_eq(cfg.listen_port, 65535);
+}
+
+Test(config, listen_accepts_bracketed_ipv6)
+{
+	cr_assert_eq(PARSE("--listen", "[::1]:5"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.listen_host, "::1");
+	cr_assert_eq(cfg.listen_port, 5);
+	cr_assert_eq(PARSE("--listen", "[fe80::1:2]:30432"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.listen_host, "fe80::1:2");
+	cr_assert_eq(cfg.listen_port, 30432);
+}
+
+Test(config, listen_rejects_missing_port)
+{
+	assert_error_naming(PARSE("--listen", "localhost"), "--listen");
+	assert_error_naming(PARSE("--listen", "localhost:"), "--listen");
+	assert_error_naming(PARSE("--listen", "[::1]"), "--listen");
+}
+
+Test(config, listen_rejects_port_out_of_range)
+{
+	assert_error_naming(PARSE("--listen", "localhost:70000"), "--listen");
+	assert_error_naming(PARSE("--listen", "localhost:65536"), "--listen");
+	assert_error_naming(PARSE("--listen", "localhost:-1"), "--listen");
+	assert_error_naming(PARSE("--listen", "localhost:http"), "--listen");
+}
+
+Test(config, listen_rejects_empty_host)
+{
+	assert_error_naming(PARSE("--listen", ":5"), "--listen");
+	assert_error_naming(PARSE("--listen", "[]:5"), "--listen");
+}
+
+Test(config, listen_rejects_host_too_long)
+{
+	char arg[300];
+
+	memset(arg, 'h', 256);
+	strcpy(arg + 256, ":80");
+	assert_error_naming(PARSE("--listen", arg), "--listen");
+	memset(arg, 'h', 255);
+	strcpy(arg + 255, ":80");
+	cr_assert_eq(PARSE("--listen", arg), CONFIG_OK, "%s", err);
+	cr_assert_eq(strlen(cfg.listen_host), 255);
+}
+
+Test(config, rejects_unknown_source)
+{
+	assert_error_naming(PARSE("--source", "nope"), "--source");
+	cr_assert(strstr(err, "nope"), "%s", err);
+}
+
+Test(config, rejects_unknown_log_level)
+{
+	assert_error_naming(PARSE("--log-level", "loud"), "--log-level");
+	cr_assert(strstr(err, "loud"), "%s", err);
+}
+
+Test(config, rejects_port_file_path_too_long)
+{
+	char path[300];
+
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	assert_error_naming(PARSE("--port-file", path), "--port-file");
+}
+
+Test(config, rejects_stray_positional_argument)
+{
+	assert_error_naming(PARSE("stray"), "stray");
+	/* getopt moves it behind the flags; it is still refused. */
+	assert_error_naming(PARSE("extra", "--rate", "5"), "extra");
+	assert_error_naming(PARSE("--rate", "5", "extra"), "extra");
+}
+
+Test(config, help_asks_to_exit)
+{
+	cr_assert_eq(PARSE("--help"), CONFIG_EXIT);
+	cr_assert_eq(PARSE("--rate", "5", "--help"), CONFIG_EXIT);
+}
+
+Test(config, version_asks_to_exit)
+{
+	cr_assert_eq(PARSE("--version"), CONFIG_EXIT);
+}
+
+Test(config, parses_several_argv_in_one_process)
+{
+	/* getopt keeps global state; each call must start afresh. */
+	assert_error_naming(PARSE("--rate", "abc"), "--rate");
+	cr_assert_eq(PARSE("--channels", "4", "--block-size", "8K"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.channels, 4);
+	assert_error_naming(PARSE("--blocks", "1"), "--blocks");
+	cr_assert_eq(PARSE("--blocks", "3"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.blocks, 3);
+}
