@@ -195,7 +195,7 @@ static void produce_until(struct sim_source *sim, uint64_t due)
 		b = &sim->blocks[sim->active];
 		room = (b->size - b->bytes_used) / sim->scan_bytes;
 		n = due - sim->produced < room ? due - sim->produced : room;
-		iios_pattern_fill(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
+		iios_pattern_fill_fast(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
 				  sim->channels);
 		b->bytes_used += (uint32_t)(n * sim->scan_bytes);
 		sim->produced += n;

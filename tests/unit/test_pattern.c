@@ -421,3 +421,31 @@ Test(verify, first_error_keeps_the_first_and_counts_the_rest)
 	cr_assert_eq(v.integrity_errors, 2);
 	cr_assert_str_eq(v.first_error, first_msg);
 }
+
+/* The sources' fast fill must write exactly the reference bytes: across
+ * 2^16 and 2^32 scan boundaries, for every channel count, and at odd
+ * (unaligned) output offsets. */
+Test(pattern, fast_fill_writes_the_reference_bytes)
+{
+	static const uint64_t firsts[] = { 0, 1, 65535, 65000, (1ull << 32) - 700,
+					   (1ull << 32) + 3, 123456789123ull };
+	uint32_t c;
+	size_t f;
+
+	for (f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+		for (c = 1; c <= 64; c += (c < 8 ? 1 : 7)) {
+			uint32_t scans = 70000 / c + 13;
+			size_t len = (size_t)scans * c * 2;
+			uint8_t *ref = malloc(len), *fast = malloc(len + 1);
+
+			cr_assert(ref && fast);
+			iios_pattern_fill(ref, firsts[f], scans, c);
+			iios_pattern_fill_fast(fast + (c & 1), firsts[f], scans, c);
+			cr_assert(memcmp(ref, fast + (c & 1), len) == 0,
+				  "fast fill differs: first %llu, %u channels",
+				  (unsigned long long)firsts[f], c);
+			free(ref);
+			free(fast);
+		}
+	}
+}
