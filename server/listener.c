@@ -39,6 +39,17 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len
 	}
 }
 
+#define LISTENER_PAUSE_MS 100
+
+static void on_accept(uv_poll_t *h, int status, int events);
+
+static void on_pause_over(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	uv_poll_start(&srv->listen_poll, UV_READABLE, on_accept);
+}
+
 static void on_accept(uv_poll_t *h, int status, int events)
 {
 	struct server *srv = h->data;
@@ -59,8 +70,17 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* The connection waits in the backlog; polling on
+				 * would spin, so pause accepting for a while. */
+				log_warn("listener: accept: %s; pausing %d ms", strerror(errno),
+					 LISTENER_PAUSE_MS);
+				uv_poll_stop(&srv->listen_poll);
+				uv_timer_start(&srv->accept_pause, on_pause_over, LISTENER_PAUSE_MS, 0);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("listener: accept: %s", strerror(errno));
+			}
 			return;
 		}
 		/* Control replies are small: send them without Nagle's delay. */
@@ -108,6 +128,8 @@ int listener_start(struct server *srv, const char *host, uint16_t port, uint16_t
 		goto err_close;
 	srv->listen_fd = fd;
 	srv->listen_poll.data = srv;
+	uv_timer_init(srv->loop, &srv->accept_pause);
+	srv->accept_pause.data = srv;
 	uv_poll_start(&srv->listen_poll, UV_READABLE, on_accept);
 	freeaddrinfo(ai);
 	return 0;
@@ -129,6 +151,8 @@ static void on_listen_closed(uv_handle_t *h)
 
 void listener_stop(struct server *srv)
 {
-	if (srv->listen_fd >= 0 && !uv_is_closing((uv_handle_t *)&srv->listen_poll))
+	if (srv->listen_fd >= 0 && !uv_is_closing((uv_handle_t *)&srv->listen_poll)) {
+		uv_close((uv_handle_t *)&srv->accept_pause, NULL);
 		uv_close((uv_handle_t *)&srv->listen_poll, on_listen_closed);
+	}
 }

@@ -22,7 +22,8 @@ static void reply(struct session *s, Iiostream__Envelope *env)
 {
 	int err = session_queue_msg(s, env);
 
-	if (err)
+	/* -ENOBUFS and -EPIPE: the session is closing, and said why. */
+	if (err && err != -ENOBUFS && err != -EPIPE)
 		log_error("client %u: reply not sent: %s", s->id, strerror(-err));
 }
 

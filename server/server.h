@@ -27,6 +27,7 @@ struct server {
 	uv_poll_t src_poll;        /* readable while the source has a block ready */
 	int listen_fd;
 	uv_poll_t listen_poll;
+	uv_timer_t accept_pause;   /* out of fds: accepting resumes after it */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;

@@ -48,6 +48,8 @@ static void remove_frame(struct session *s, struct out_frame *f)
 	TAILQ_REMOVE(&s->outq, f, link);
 	if (f->blk)
 		s->queued_blocks--;
+	else
+		s->queued_control -= f->head_len;
 	free_frame(f);
 }
 
@@ -178,6 +180,8 @@ static void enqueue_frame(struct session *s, struct out_frame *f)
 	TAILQ_INSERT_TAIL(&s->outq, f, link);
 	if (f->blk)
 		s->queued_blocks++;
+	else
+		s->queued_control += f->head_len;
 }
 
 int session_queue_msg(struct session *s, const Iiostream__Envelope *env)
@@ -191,6 +195,13 @@ int session_queue_msg(struct session *s, const Iiostream__Envelope *env)
 	n = iios_frame_encode(env, buf, sizeof(buf), IIOS_FRAME_MAX_ENVELOPE);
 	if (n < 0)
 		return (int)n;
+	if (s->queued_control + (size_t)n > SESSION_MAX_CONTROL_BYTES) {
+		/* Its socket is full of replies it does not read: an Error would
+		 * wait behind them, so the connection just closes. */
+		s->srv->protocol_errors++;
+		session_close(s, "sends requests but does not read the replies");
+		return -ENOBUFS;
+	}
 	f = calloc(1, sizeof(*f) + (size_t)n);
 	if (!f)
 		return -ENOMEM;
@@ -317,49 +328,50 @@ void session_say_bye(struct session *s, const char *reason)
 	session_queue_msg(s, &env);
 }
 
-/* Read what arrived and act on every whole frame in it. */
+/* Read what arrived and act on every whole frame in it. One recv() per
+ * readiness event: a client that floods us must not keep the loop from
+ * serving everyone else (uv_poll is level-triggered, so we come back). */
 static void on_readable(struct session *s)
 {
-	for (;;) {
-		ssize_t n = recv(s->fd, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, MSG_DONTWAIT);
-		size_t off = 0;
+	size_t off = 0;
+	ssize_t n;
 
-		if (n == 0) {
-			session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
-			return;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				session_close(s, strerror(errno));
-			return;
-		}
-		if (s->state == SESSION_DRAINING)
-			continue; /* discard: we are leaving */
-		s->rx_len += (size_t)n;
-		while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
-			Iiostream__Envelope *env;
-			long used = iios_frame_parse(s->rx + off, s->rx_len - off,
-						     IIOS_FRAME_MAX_ENVELOPE, &env);
-
-			if (used == IIOS_FRAME_PARTIAL)
-				break;
-			if (used < 0) {
-				session_send_error(s, (int)-used, true, "bad frame: %s",
-						   used == -EMSGSIZE ? "length out of bounds"
-								     : "envelope does not decode");
-				return;
-			}
-			off += (size_t)used;
-			protocol_handle(s, env);
-			iios_frame_free(env);
-		}
-		if (s->state == SESSION_CLOSED)
-			return;
-		memmove(s->rx, s->rx + off, s->rx_len - off);
-		s->rx_len -= off;
+	do
+		n = recv(s->fd, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
+		return;
 	}
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			session_close(s, strerror(errno));
+		return;
+	}
+	if (s->state == SESSION_DRAINING)
+		return; /* discard: we are leaving */
+	s->rx_len += (size_t)n;
+	while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
+		Iiostream__Envelope *env;
+		long used = iios_frame_parse(s->rx + off, s->rx_len - off, IIOS_FRAME_MAX_ENVELOPE,
+					     &env);
+
+		if (used == IIOS_FRAME_PARTIAL)
+			break;
+		if (used < 0) {
+			session_send_error(s, (int)-used, true, "bad frame: %s",
+					   used == -EMSGSIZE ? "length out of bounds"
+							     : "envelope does not decode");
+			return;
+		}
+		off += (size_t)used;
+		protocol_handle(s, env);
+		iios_frame_free(env);
+	}
+	if (s->state == SESSION_CLOSED)
+		return;
+	memmove(s->rx, s->rx + off, s->rx_len - off);
+	s->rx_len -= off;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)

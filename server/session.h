@@ -58,6 +58,7 @@ struct session {
 	/* send side */
 	TAILQ_HEAD(, out_frame) outq;
 	uint32_t queued_blocks;  /* block frames in outq */
+	size_t queued_control;   /* bytes of control frames in outq */
 	bool want_write;         /* the socket was full */
 
 	/* stream */
@@ -71,6 +72,9 @@ struct session {
 	uint64_t blocks_sent, bytes_sent, blocks_skipped;
 };
 
+/* A client that sends requests without reading the replies is dropped when
+ * this many bytes of replies wait for it (past the socket's own buffers). */
+#define SESSION_MAX_CONTROL_BYTES (1024u * 1024u)
 #define SESSION_HANDSHAKE_TIMEOUT_MS 5000
 #define SESSION_DRAIN_TIMEOUT_MS 2000
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,7 +26,40 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+static void start(struct daemon *d, const char *const *args, unsigned max_fds);
+
 void daemon_start(struct daemon *d, const char *const *args)
+{
+	start(d, args, 0);
+}
+
+void daemon_start_limited(struct daemon *d, const char *const *args, unsigned max_fds)
+{
+	start(d, args, max_fds);
+}
+
+double daemon_cpu_seconds(const struct daemon *d)
+{
+	char path[64], buf[1024], *p;
+	unsigned long utime = 0, stime = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)d->pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	/* Fields after the command name, which ends at the last ')'. */
+	p = strrchr(buf, ')');
+	cr_assert_not_null(p);
+	for (i = 0; i < 11 && p; i++)
+		p = strchr(p + 1, ' ');
+	cr_assert(p && sscanf(p, " %lu %lu", &utime, &stime) == 2);
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 {
 	char port_file[128];
 	const char *argv[64];
@@ -53,6 +87,11 @@ void daemon_start(struct daemon *d, const char *const *args)
 
 		/* A failed assertion ends the test process: take the daemon along. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (max_fds) {
+			struct rlimit rl = { max_fds, max_fds };
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);

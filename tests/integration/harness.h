@@ -26,6 +26,12 @@ struct daemon {
  * --listen 127.0.0.1:0 --port-file; asserts that it came up. */
 void daemon_start(struct daemon *d, const char *const *args);
 
+/* The same, with the daemon's RLIMIT_NOFILE set to `max_fds`. */
+void daemon_start_limited(struct daemon *d, const char *const *args, unsigned max_fds);
+
+/* CPU time (user + system) the daemon has used, in seconds. */
+double daemon_cpu_seconds(const struct daemon *d);
+
 /* SIGTERM, then wait (asserting it exits within timeout_ms); returns the
  * exit status, or 128 + signal if it died of a signal. */
 int daemon_stop(struct daemon *d, int timeout_ms);

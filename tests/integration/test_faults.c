@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -332,5 +333,91 @@ Test(faults, refused_request_gets_an_error_and_the_connection_stays_usable)
 	cr_assert_eq(r->pong->token, 42);
 	iios_frame_free(r);
 	close(fd);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(faults, client_that_never_reads_its_replies_is_dropped_and_others_go_on)
+{
+	struct daemon d;
+	struct good_client g;
+	struct iios_stats st;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Ping ping = IIOSTREAM__PING__INIT;
+	uint8_t one[64], batch[65536];
+	size_t one_len, used = 0, sent_total = 0;
+	int fd, rcvbuf = 4096;
+	pthread_t th;
+
+	daemon_start(&d, moderate);
+	good_start(&g, &th, &d);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A tiny receive buffer, so replies pile up in the daemon soon. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d.port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct timeval tv = { 5, 0 };
+
+		cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	iios_frame_free(r);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PING;
+	env.ping = &ping;
+	ping.token = 1;
+	one_len = (size_t)iios_frame_encode(&env, one, sizeof(one), sizeof(one));
+	while (used + one_len <= sizeof(batch)) {
+		memcpy(batch + used, one, one_len);
+		used += one_len;
+	}
+	/* Pings, never reading a Pong, until the daemon hangs up (bounded:
+	 * 256 MiB of pings would be 30 MiB of unread replies). */
+	while (sent_total < 256u * 1024 * 1024) {
+		ssize_t n = send(fd, batch, used, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		sent_total += (size_t)n;
+	}
+	cr_assert(sent_total < 256u * 1024 * 1024, "the daemon kept buffering replies");
+	close(fd);
+	usleep(200000); /* the good client streams on after the flood */
+	good_finish(&g, th, &d);
+	cr_assert(daemon_log_contains(&d, "does not read the replies"));
+	daemon_stats(&d, &st);
+	cr_assert_eq(st.protocol_errors, 1);
+	cr_assert(wait_blocks_back(&d, 3000, &st));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(faults, out_of_file_descriptors_pauses_accepting_instead_of_spinning)
+{
+	struct daemon d;
+	struct iios_client *c;
+	int fds[40], i;
+	double cpu0, cpu1;
+
+	/* Room for the daemon's own descriptors and a handful of clients. */
+	daemon_start_limited(&d, moderate, 20);
+	for (i = 0; i < 40; i++)
+		fds[i] = raw_connect(&d); /* the kernel completes them in the backlog */
+	usleep(300000);
+	cpu0 = daemon_cpu_seconds(&d);
+	usleep(1000000);
+	cpu1 = daemon_cpu_seconds(&d);
+	cr_assert(cpu1 - cpu0 < 0.3, "daemon used %.2f s of CPU in 1 s while out of fds",
+		  cpu1 - cpu0);
+	cr_assert(daemon_log_contains(&d, "pausing"));
+	for (i = 0; i < 40; i++)
+		close(fds[i]);
+	usleep(300000);
+	/* Descriptors are free again: a client gets in and is served. */
+	c = client_connect(&d);
+	cr_assert_eq(iios_ping(c, NULL), 0, "%s", iios_errmsg(c));
+	iios_close(c);
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
