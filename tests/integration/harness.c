@@ -244,15 +244,23 @@ bool wait_blocks_back(const struct daemon *d, int timeout_ms, struct iios_stats 
 
 int raw_connect(const struct daemon *d)
 {
+	return raw_connect_rcvbuf(d, 0);
+}
+
+int raw_connect_rcvbuf(const struct daemon *d, int rcvbuf)
+{
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d->port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct timeval tv = { 5, 0 };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	cr_assert(fd >= 0);
+	if (rcvbuf)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "connect: %s",
 		     strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -277,6 +285,16 @@ void raw_send_hello(int fd, uint32_t magic, uint32_t vmin, uint32_t vmax)
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
 	env.hello = &h;
 	raw_send_env(fd, &env);
+}
+
+void raw_handshake(int fd)
+{
+	Iiostream__Envelope *r;
+
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, IIOS_PROTOCOL_VERSION, IIOS_PROTOCOL_VERSION);
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY, "no HelloReply");
+	iios_frame_free(r);
 }
 
 static bool read_all(int fd, void *buf, size_t n)

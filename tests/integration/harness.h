@@ -56,14 +56,20 @@ void daemon_stats(const struct daemon *d, struct iios_stats *st);
  * up to timeout_ms. Returns true if it happened. */
 bool wait_blocks_back(const struct daemon *d, int timeout_ms, struct iios_stats *st);
 
-/* Raw TCP connection to the daemon (blocking, 5 s receive timeout). */
+/* Raw TCP connection to the daemon (blocking, 5 s send/receive timeouts). */
 int raw_connect(const struct daemon *d);
+
+/* The same with SO_RCVBUF set before connecting (a small window). */
+int raw_connect_rcvbuf(const struct daemon *d, int rcvbuf);
 
 /* Send one Envelope as a frame. */
 void raw_send_env(int fd, const Iiostream__Envelope *env);
 
 /* Send a Hello with the given fields. */
 void raw_send_hello(int fd, uint32_t magic, uint32_t vmin, uint32_t vmax);
+
+/* Hello with this version, and assert the HelloReply. */
+void raw_handshake(int fd);
 
 /* Read one frame head; a block payload is read and dropped. Returns the
  * Envelope (free with iios_frame_free) or NULL on EOF/error. */

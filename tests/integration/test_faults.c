@@ -6,7 +6,6 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -82,10 +81,7 @@ static void subscribe_raw(int fd)
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
 
-	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
-	r = raw_read_frame(fd);
-	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
-	iios_frame_free(r);
+	raw_handshake(fd);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
 	env.subscribe = &sub;
 	raw_send_env(fd, &env);
@@ -201,10 +197,7 @@ static void expect_error_and_close(const struct daemon *d, const void *bytes, si
 	Iiostream__Envelope *r;
 
 	if (after_hello) {
-		raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
-		r = raw_read_frame(fd);
-		cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
-		iios_frame_free(r);
+		raw_handshake(fd);
 	}
 	cr_assert_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
 	r = raw_read_frame(fd);
@@ -311,10 +304,7 @@ Test(faults, refused_request_gets_an_error_and_the_connection_stays_usable)
 
 	daemon_start(&d, moderate);
 	fd = raw_connect(&d);
-	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
-	r = raw_read_frame(fd);
-	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
-	iios_frame_free(r);
+	raw_handshake(fd);
 
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE;
 	env.unsubscribe = &un;
@@ -341,31 +331,18 @@ Test(faults, client_that_never_reads_its_replies_is_dropped_and_others_go_on)
 	struct daemon d;
 	struct good_client g;
 	struct iios_stats st;
-	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__Ping ping = IIOSTREAM__PING__INIT;
 	uint8_t one[64], batch[65536];
 	size_t one_len, used = 0, sent_total = 0;
-	int fd, rcvbuf = 4096;
+	int fd;
 	pthread_t th;
 
 	daemon_start(&d, moderate);
 	good_start(&g, &th, &d);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A tiny receive buffer, so replies pile up in the daemon soon. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	{
-		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d.port),
-					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-		struct timeval tv = { 5, 0 };
-
-		cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 1);
-	r = raw_read_frame(fd);
-	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
-	iios_frame_free(r);
+	fd = raw_connect_rcvbuf(&d, 4096);
+	raw_handshake(fd);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PING;
 	env.ping = &ping;
 	ping.token = 1;
