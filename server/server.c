@@ -103,9 +103,10 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->sigint.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
-	log_info("listening on %s:%u, source %s: %u channels at %" PRIu64
+	log_info("listening on %s%s%s:%u, source %s: %u channels at %" PRIu64
 		 " scans/s, %u blocks of %u bytes",
-		 cfg->listen_host, port, ops->name, srv->fmt.channels, srv->fmt.sample_rate,
+		 strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
+		 strchr(cfg->listen_host, ':') ? "]" : "", port, ops->name, srv->fmt.channels, srv->fmt.sample_rate,
 		 cfg->blocks, cfg->block_size);
 	return 0;
 

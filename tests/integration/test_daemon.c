@@ -10,6 +10,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,4 +208,50 @@ Test(daemon, cli_reports_an_unreachable_server_with_exit_1)
 	static const char *const args[] = { "rx", "--url", "tcp://127.0.0.1:1", "--blocks", "1", NULL };
 
 	cr_assert_eq(run_cli(args, out, sizeof(out)), 1);
+}
+
+Test(daemon, cli_rx_output_writes_exactly_the_bytes_received)
+{
+	struct daemon d;
+	char out[8192], path[160];
+	const char *args[] = { "rx", "--url", NULL, "--blocks", "12", "--output", path, "--json",
+			       "--quiet", NULL };
+	struct stat sb;
+
+	daemon_start(&d, moderate);
+	args[2] = d.url;
+	snprintf(path, sizeof(path), "%s/samples.bin", d.dir);
+	cr_assert_eq(run_cli(args, out, sizeof(out)), 0, "stdout: %s", out);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_size, 12 * 65536);
+	cr_assert(strstr(out, "\"bytes\":786432,"), "%s", out);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(daemon, listens_and_streams_on_ipv6_loopback)
+{
+	static const char *const args[] = { "--listen", "[::1]:0", "--rate", "2000000",
+					    "--block-size", "64K", NULL };
+	struct daemon d;
+	struct iios_client *c;
+	struct iios_stream_info info;
+	struct iios_block blk;
+	char url[64], err[256];
+	int probe = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+	if (probe < 0 || bind(probe, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (probe >= 0)
+			close(probe);
+		cr_skip_test("no IPv6 loopback on this machine");
+	}
+	close(probe);
+	daemon_start(&d, args);
+	snprintf(url, sizeof(url), "tcp://[::1]:%u", d.port);
+	cr_assert_eq(iios_connect(url, NULL, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	cr_assert(daemon_log_contains(&d, "[::1]"), "peer not logged as IPv6");
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }

@@ -398,3 +398,32 @@ Test(faults, out_of_file_descriptors_pauses_accepting_instead_of_spinning)
 	iios_close(c);
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
+
+Test(faults, a_hello_sent_one_byte_at_a_time_is_understood)
+{
+	struct daemon d;
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__Hello h = IIOSTREAM__HELLO__INIT;
+	uint8_t buf[128];
+	long n, i;
+	int fd;
+
+	daemon_start(&d, moderate);
+	fd = raw_connect(&d);
+	h.magic = IIOS_PROTOCOL_MAGIC;
+	h.version_min = h.version_max = IIOS_PROTOCOL_VERSION;
+	h.client_name = "one byte at a time";
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
+	env.hello = &h;
+	n = iios_frame_encode(&env, buf, sizeof(buf), sizeof(buf));
+	cr_assert(n > 0);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(send(fd, buf + i, 1, MSG_NOSIGNAL), 1);
+		usleep(2000); /* each byte its own segment and its own read */
+	}
+	r = raw_read_frame(fd);
+	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	iios_frame_free(r);
+	close(fd);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
