@@ -72,14 +72,21 @@ static inline void iios_pattern_fill(void *out, iios_u64 first, iios_u32 scans,
 /*
  * The same bytes as iios_pattern_fill(), several times faster: within a run
  * of scans that share n >> 16, each sample is the one of the scan before
- * plus 0x9e37, so a template of a group of scans (2 KiB, 1024 samples) is
+ * plus 0x9e37, so a template of a group of scans (1024 samples in
+ * userspace, 256 in the kernel) is
  * computed once and every later group is the template plus a constant in
  * each 16-bit lane,
  * added four lanes at a time in 64-bit words (SWAR: no carry crosses a lane,
  * and no SIMD unit is needed, so the kernel can use it too). The simulated
  * sources use this; verifiers use the reference above.
  */
+#ifndef IIOS_PATTERN_TEMPLATE_SAMPLES
+#ifdef __KERNEL__
+#define IIOS_PATTERN_TEMPLATE_SAMPLES 256u	/* 512 bytes: kernel stacks are small */
+#else
 #define IIOS_PATTERN_TEMPLATE_SAMPLES 1024u
+#endif
+#endif
 
 static inline iios_u64 iios__pattern_add4x16(iios_u64 x, iios_u64 y)
 {

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iios_blockq.c - the block queue behind ALLOC, FREE, QUERY, ENQUEUE, DEQUEUE
+ *
+ * A block is owned by one side at a time (enum iios_block_state). Every
+ * state change goes through iios_block_set_state(), which warns about an
+ * illegal one, so a bug shows in the kernel log instead of as a block two
+ * owners write.
+ *
+ * Locks: iios_dev.qlock (a spinlock) guards the table, the two lists and
+ * the states; it is never held while memory is allocated, freed or filled.
+ * ALLOC, FREE and the generator's fill additionally run under
+ * iios_dev.gen_lock (a mutex), which is what makes FREE safe while a block
+ * is being filled: FREE waits for the fill in progress to end.
+ */
+#include <linux/atomic.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include <iiostream/pattern.h>
+
+#include "iios_sim.h"
+
+/* Blocks alive anywhere (queue, filler or a VMA); 0 once all are freed. */
+static atomic_long_t iios_live_blocks = ATOMIC_LONG_INIT(0);
+
+long iios_blocks_live(void)
+{
+	return atomic_long_read(&iios_live_blocks);
+}
+
+static void iios_block_release(struct kref *ref)
+{
+	struct iios_block *blk = container_of(ref, struct iios_block, ref);
+
+	vfree(blk->vaddr);
+	kfree(blk);
+	atomic_long_dec(&iios_live_blocks);
+}
+
+void iios_block_get(struct iios_block *blk)
+{
+	kref_get(&blk->ref);
+}
+
+/* May free the block: never call it under qlock (vfree can sleep). */
+void iios_block_put(struct iios_block *blk)
+{
+	kref_put(&blk->ref, iios_block_release);
+}
+
+/* The legal moves of the life cycle; anything else is a driver bug. */
+static void iios_block_set_state(struct iios_block *blk, enum iios_block_state to)
+{
+	static const bool legal[4][4] = {
+		[IIOS_BLOCK_USER][IIOS_BLOCK_QUEUED] = true,	/* ENQUEUE */
+		[IIOS_BLOCK_QUEUED][IIOS_BLOCK_ACTIVE] = true,	/* filler takes it */
+		[IIOS_BLOCK_ACTIVE][IIOS_BLOCK_QUEUED] = true,	/* disabled before any scan */
+		[IIOS_BLOCK_ACTIVE][IIOS_BLOCK_DONE] = true,	/* full, or disabled */
+		[IIOS_BLOCK_DONE][IIOS_BLOCK_USER] = true,	/* DEQUEUE */
+		[IIOS_BLOCK_USER][IIOS_BLOCK_DONE] = true,	/* DEQUEUE's copy failed */
+	};
+
+	WARN(!legal[blk->state][to], "iiostream-sim: block %u: illegal state %d -> %d\n",
+	     blk->id, blk->state, to);
+	blk->state = to;
+}
+
+static struct iios_block *iios_block_new(u32 size)
+{
+	struct iios_block *blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+
+	if (!blk)
+		return NULL;
+	/*
+	 * vmalloc_user(): zeroed order-0 pages that remap_vmalloc_range()
+	 * inserts one by one with vm_insert_page(). Unlike remap_pfn_range()
+	 * (VM_PFNMAP), such pages can be pinned by get_user_pages(), which
+	 * send(MSG_ZEROCOPY) and O_DIRECT need.
+	 * sim: a DMA driver would allocate DMA-able memory instead.
+	 */
+	blk->vaddr = vmalloc_user(PAGE_ALIGN(size));
+	if (!blk->vaddr) {
+		kfree(blk);
+		return NULL;
+	}
+	kref_init(&blk->ref);
+	INIT_LIST_HEAD(&blk->list);
+	blk->size = size;
+	blk->state = IIOS_BLOCK_USER;
+	atomic_long_inc(&iios_live_blocks);
+	return blk;
+}
+
+/* Caller holds gen_lock. All or nothing: on error no block was added. */
+int iios_blockq_alloc(struct iios_dev *sd, struct iio_buffer_block_alloc_req *req)
+{
+	struct iios_block *fresh[IIO_BUFFER_BLOCK_MAX];
+	u64 mapped, total;
+	u32 i, first;
+
+	if (req->type != IIO_BUFFER_BLOCK_TYPE_MMAP || req->count == 0 || req->size == 0 ||
+	    req->size % sd->scan_bytes || req->size > iios_param_max_block_size)
+		return -EINVAL;
+
+	spin_lock(&sd->qlock);
+	mapped = PAGE_ALIGN((u64)req->size);
+	total = mapped * req->count;	/* count < 2^32, mapped < 2^31: no overflow */
+	if (req->count > IIO_BUFFER_BLOCK_MAX - sd->nblocks ||
+	    total > iios_param_max_alloc_bytes - sd->bytes_alloc ||
+	    total > (u64)U32_MAX + 1 - sd->next_offset) {
+		spin_unlock(&sd->qlock);
+		return -ENOSPC;
+	}
+	spin_unlock(&sd->qlock);
+
+	/* Table and limits cannot change meanwhile: ALLOC and FREE hold gen_lock. */
+	for (i = 0; i < req->count; i++) {
+		fresh[i] = iios_block_new(req->size);
+		if (!fresh[i]) {
+			while (i--)
+				iios_block_put(fresh[i]);
+			return -ENOMEM;
+		}
+	}
+
+	spin_lock(&sd->qlock);
+	first = sd->nblocks;
+	for (i = 0; i < req->count; i++) {
+		fresh[i]->id = first + i;
+		fresh[i]->offset = sd->next_offset;
+		sd->next_offset += mapped;
+		sd->blocks[first + i] = fresh[i];
+	}
+	sd->nblocks += req->count;
+	sd->bytes_alloc += total;
+	spin_unlock(&sd->qlock);
+
+	req->id = first;
+	return 0;
+}
+
+/*
+ * Caller holds gen_lock, so the generator is between two fills. Every block
+ * leaves the table and the queues; the queue's and the filler's references
+ * drop, and a block still mapped lives on until its last munmap().
+ */
+void iios_blockq_free(struct iios_dev *sd)
+{
+	struct iios_block *gone[IIO_BUFFER_BLOCK_MAX];
+	struct iios_block *active;
+	unsigned int i, n;
+
+	spin_lock(&sd->qlock);
+	n = sd->nblocks;
+	for (i = 0; i < n; i++) {
+		gone[i] = sd->blocks[i];
+		sd->blocks[i] = NULL;
+		list_del_init(&gone[i]->list);
+	}
+	active = sd->active;
+	sd->active = NULL;
+	sd->nblocks = 0;
+	sd->bytes_alloc = 0;
+	sd->next_offset = 0;
+	spin_unlock(&sd->qlock);
+
+	/* A DEQUEUE waiting for a block must learn there are none now. */
+	wake_up_interruptible_poll(&sd->waitq, EPOLLIN | EPOLLRDNORM);
+
+	if (active)
+		iios_block_put(active);
+	for (i = 0; i < n; i++)
+		iios_block_put(gone[i]);
+}
+
+/* Caller holds qlock. */
+static struct iios_block *iios_blockq_lookup(struct iios_dev *sd, u32 id)
+{
+	if (id >= sd->nblocks)
+		return NULL;
+	return sd->blocks[id];
+}
+
+static void iios_block_describe(const struct iios_block *blk, struct iio_buffer_block *ub)
+{
+	ub->id = blk->id;
+	ub->size = blk->size;
+	ub->bytes_used = blk->bytes_used;
+	ub->type = IIO_BUFFER_BLOCK_TYPE_MMAP;
+	ub->flags = blk->flags;
+	ub->data.offset = blk->offset;
+	ub->timestamp = blk->timestamp;
+}
+
+int iios_blockq_query(struct iios_dev *sd, struct iio_buffer_block *ub)
+{
+	struct iios_block *blk;
+
+	spin_lock(&sd->qlock);
+	blk = iios_blockq_lookup(sd, ub->id);
+	if (blk)
+		iios_block_describe(blk, ub);
+	spin_unlock(&sd->qlock);
+	return blk ? 0 : -EINVAL;
+}
+
+int iios_blockq_enqueue(struct iios_dev *sd, const struct iio_buffer_block *ub)
+{
+	struct iios_block *blk;
+	int ret = 0;
+
+	/* CYCLIC is for output devices; this one only captures. */
+	if (ub->flags & ~IIO_BUFFER_BLOCK_FLAGS_ENQUEUE || ub->flags & IIO_BUFFER_BLOCK_FLAG_CYCLIC)
+		return -EINVAL;
+
+	spin_lock(&sd->qlock);
+	blk = iios_blockq_lookup(sd, ub->id);
+	if (!blk) {
+		ret = -EINVAL;
+	} else if (blk->state != IIOS_BLOCK_USER) {
+		ret = -EBUSY;
+	} else {
+		iios_block_set_state(blk, IIOS_BLOCK_QUEUED);
+		blk->bytes_used = 0;
+		list_add_tail(&blk->list, &sd->incoming);
+	}
+	spin_unlock(&sd->qlock);
+	return ret;
+}
+
+/* -EAGAIN when no block is done: never a half-written *ub. */
+int iios_blockq_dequeue(struct iios_dev *sd, struct iio_buffer_block *ub)
+{
+	struct iios_block *blk;
+	int ret = 0;
+
+	spin_lock(&sd->qlock);
+	blk = list_first_entry_or_null(&sd->outgoing, struct iios_block, list);
+	if (!sd->nblocks) {
+		ret = -EINVAL;
+	} else if (!blk) {
+		ret = -EAGAIN;
+	} else {
+		list_del_init(&blk->list);
+		iios_block_set_state(blk, IIOS_BLOCK_USER);
+		iios_block_describe(blk, ub);
+	}
+	spin_unlock(&sd->qlock);
+	return ret;
+}
+
+/* DEQUEUE could not tell userspace which block it got: take it back. */
+void iios_blockq_requeue_front(struct iios_dev *sd, u32 id)
+{
+	struct iios_block *blk;
+
+	spin_lock(&sd->qlock);
+	blk = iios_blockq_lookup(sd, id);
+	if (blk && blk->state == IIOS_BLOCK_USER) {
+		iios_block_set_state(blk, IIOS_BLOCK_DONE);
+		list_add(&blk->list, &sd->outgoing);
+	}
+	spin_unlock(&sd->qlock);
+}
+
+bool iios_blockq_done_ready(struct iios_dev *sd)
+{
+	bool ready;
+
+	spin_lock(&sd->qlock);
+	ready = !list_empty(&sd->outgoing);
+	spin_unlock(&sd->qlock);
+	return ready;
+}
+
+/* mmap(): the block at exactly this offset, with a reference, or NULL. */
+struct iios_block *iios_blockq_find_offset(struct iios_dev *sd, u32 offset)
+{
+	struct iios_block *blk = NULL;
+	unsigned int i;
+
+	spin_lock(&sd->qlock);
+	for (i = 0; i < sd->nblocks; i++) {
+		if (sd->blocks[i]->offset == offset) {
+			blk = sd->blocks[i];
+			iios_block_get(blk);
+			break;
+		}
+	}
+	spin_unlock(&sd->qlock);
+	return blk;
+}
+
+/* Caller holds gen_lock. The active block leaves for DONE with what it has. */
+static void iios_blockq_complete_active(struct iios_dev *sd)
+{
+	struct iios_block *blk = sd->active;
+
+	spin_lock(&sd->qlock);
+	blk->bytes_used = blk->filled * sd->scan_bytes;
+	iios_block_set_state(blk, IIOS_BLOCK_DONE);
+	list_add_tail(&blk->list, &sd->outgoing);
+	sd->active = NULL;
+	sd->blocks_filled++;
+	spin_unlock(&sd->qlock);
+	wake_up_interruptible_poll(&sd->waitq, EPOLLIN | EPOLLRDNORM);
+	iios_block_put(blk);	/* the filler's reference; the queue keeps one */
+}
+
+/* Caller holds gen_lock. Take the oldest queued block for filling. */
+static struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd)
+{
+	struct iios_block *blk;
+
+	spin_lock(&sd->qlock);
+	blk = list_first_entry_or_null(&sd->incoming, struct iios_block, list);
+	if (blk) {
+		list_del_init(&blk->list);
+		iios_block_set_state(blk, IIOS_BLOCK_ACTIVE);
+		iios_block_get(blk);
+	}
+	spin_unlock(&sd->qlock);
+	return blk;
+}
+
+/*
+ * Caller holds gen_lock. Write the next @scans scans of the block stream
+ * into queued blocks; what finds no block is lost, counted, and flagged on
+ * the next block that is filled.
+ */
+void iios_blockq_produce(struct iios_dev *sd, u64 scans)
+{
+	struct iios_stream *st = &sd->blk_stream;
+
+	while (scans) {
+		struct iios_block *blk = sd->active;
+		u32 room;
+		u64 n;
+
+		if (!blk) {
+			blk = iios_blockq_take_incoming(sd);
+			if (!blk) {
+				/* sim: a DMA engine with no descriptor drops samples */
+				if (!sd->overflow_pending)
+					sd->overflows++;
+				sd->overflow_pending = true;
+				sd->lost_samples += scans;
+				st->next_scan += scans;
+				return;
+			}
+			blk->filled = 0;
+			blk->flags = IIO_BUFFER_BLOCK_FLAG_TIMESTAMP_VALID;
+			if (sd->overflow_pending)
+				blk->flags |= IIO_BUFFER_BLOCK_FLAG_OVERFLOW;
+			sd->overflow_pending = false;
+			blk->timestamp = iios_gen_scan_time(st, sd->rate, st->next_scan);
+			sd->active = blk;
+		}
+
+		room = blk->size / sd->scan_bytes - blk->filled;
+		n = min_t(u64, scans, room);
+		/* sim: this is where the ADC's DMA would write */
+		iios_pattern_fill_fast((u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
+				       st->next_scan, n, sd->channels);
+		blk->filled += n;
+		st->next_scan += n;
+		scans -= n;
+		if (n == room)
+			iios_blockq_complete_active(sd);
+	}
+}
+
+/*
+ * Caller holds gen_lock; capture is being disabled. A partly filled block
+ * goes to DONE with what it holds (nothing captured is lost); one that got
+ * no scan yet goes back to the head of the incoming queue.
+ */
+void iios_blockq_flush_active(struct iios_dev *sd)
+{
+	struct iios_block *blk = sd->active;
+
+	if (!blk)
+		return;
+	if (blk->filled) {
+		iios_blockq_complete_active(sd);
+		return;
+	}
+	if (blk->flags & IIO_BUFFER_BLOCK_FLAG_OVERFLOW)
+		sd->overflow_pending = true;	/* the next fill reports the gap */
+	spin_lock(&sd->qlock);
+	iios_block_set_state(blk, IIOS_BLOCK_QUEUED);
+	list_add(&blk->list, &sd->incoming);
+	sd->active = NULL;
+	spin_unlock(&sd->qlock);
+	iios_block_put(blk);
+}

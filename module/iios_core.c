@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iios_core.c - module parameters, the platform driver, probe and remove
+ *
+ * sim: a real ADC driver binds to a device the firmware describes (device
+ * tree, ACPI, SPI). Here the module registers `devices` platform devices of
+ * its own and binds to them, so the driver's probe/remove, unbind and
+ * rebind are the real code paths:
+ *   echo iiostream-sim.0 > /sys/bus/platform/drivers/iiostream-sim/unbind
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/platform_device.h>
+#include <linux/iio/iio.h>
+
+#include "iios_sim.h"
+
+#define IIOS_MAX_DEVICES 4
+
+static unsigned int iios_param_devices = 1;
+module_param_named(devices, iios_param_devices, uint, 0444);
+MODULE_PARM_DESC(devices, "Simulated ADCs to create, 1..4 (default 1)");
+
+unsigned int iios_param_channels = 2;
+module_param_named(channels, iios_param_channels, uint, 0444);
+MODULE_PARM_DESC(channels, "Channels per scan, 1..16 (default 2: an I/Q pair)");
+
+static unsigned int iios_param_rate = 1000000;
+module_param_named(sampling_frequency, iios_param_rate, uint, 0444);
+MODULE_PARM_DESC(sampling_frequency,
+		 "Initial scans per second, 1..250000000 (default 1000000); change it at run time through the IIO device's sampling_frequency");
+
+unsigned int iios_param_max_block_size = 16 << 20;
+module_param_named(max_block_size, iios_param_max_block_size, uint, 0444);
+MODULE_PARM_DESC(max_block_size, "Largest block in bytes, 4096..1073741824 (default 16 MiB)");
+
+unsigned long iios_param_max_alloc_bytes = 256 << 20;
+module_param_named(max_alloc_bytes, iios_param_max_alloc_bytes, ulong, 0444);
+MODULE_PARM_DESC(max_alloc_bytes,
+		 "Most block memory one device holds, max_block_size..2147483648 (default 256 MiB)");
+
+/* blocks_live: blocks not yet freed, in every device; 0 when idle (leak check). */
+static int iios_param_get_blocks_live(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", iios_blocks_live());
+}
+
+static const struct kernel_param_ops iios_blocks_live_ops = {
+	.get = iios_param_get_blocks_live,
+};
+module_param_cb(blocks_live, &iios_blocks_live_ops, NULL, 0444);
+MODULE_PARM_DESC(blocks_live, "Read only: blocks allocated and not yet freed (0 when idle)");
+
+static struct platform_device *iios_pdevs[IIOS_MAX_DEVICES];
+
+/* A parameter out of range refuses the load with a line saying which. */
+static int iios_check_params(void)
+{
+	if (iios_param_devices < 1 || iios_param_devices > IIOS_MAX_DEVICES) {
+		pr_err("iiostream-sim: devices=%u: must be 1..%d\n", iios_param_devices,
+		       IIOS_MAX_DEVICES);
+		return -EINVAL;
+	}
+	if (iios_param_channels < 1 || iios_param_channels > IIOS_MAX_CHANNELS) {
+		pr_err("iiostream-sim: channels=%u: must be 1..%d\n", iios_param_channels,
+		       IIOS_MAX_CHANNELS);
+		return -EINVAL;
+	}
+	if (iios_param_rate < IIOS_MIN_RATE || iios_param_rate > IIOS_MAX_RATE) {
+		pr_err("iiostream-sim: sampling_frequency=%u: must be %d..%d\n", iios_param_rate,
+		       IIOS_MIN_RATE, IIOS_MAX_RATE);
+		return -EINVAL;
+	}
+	if (iios_param_max_block_size < PAGE_SIZE || iios_param_max_block_size > (1u << 30)) {
+		pr_err("iiostream-sim: max_block_size=%u: must be %lu..%u\n",
+		       iios_param_max_block_size, PAGE_SIZE, 1u << 30);
+		return -EINVAL;
+	}
+	if (iios_param_max_alloc_bytes < iios_param_max_block_size ||
+	    iios_param_max_alloc_bytes > (1ul << 31)) {
+		pr_err("iiostream-sim: max_alloc_bytes=%lu: must be max_block_size (%u)..%lu\n",
+		       iios_param_max_alloc_bytes, iios_param_max_block_size, 1ul << 31);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int iios_probe(struct platform_device *pdev)
+{
+	struct iios_dev *sd;
+	int ret;
+
+	sd = iios_chrdev_create(&pdev->dev);
+	if (IS_ERR(sd))
+		return PTR_ERR(sd);
+	sd->channels = iios_param_channels;
+	sd->scan_bytes = sd->channels * IIOS_SAMPLE_BYTES;
+	sd->rate = iios_param_rate;
+
+	ret = iios_iio_setup(sd, &pdev->dev);
+	if (ret)
+		goto err_put;
+	sd->iio_id = iio_device_id(sd->indio_dev);
+	ret = iios_gen_start(sd);
+	if (ret)
+		goto err_put;
+	ret = iios_chrdev_add(sd);
+	if (ret)
+		goto err_gen;
+	ret = iios_iio_register(sd);
+	if (ret)
+		goto err_chrdev;
+	platform_set_drvdata(pdev, sd);
+	dev_info(&pdev->dev, "iio:device%d and /dev/iio_block%d: %u channels at %u S/s\n",
+		 sd->iio_id, sd->iio_id, sd->channels, sd->rate);
+	return 0;
+
+err_chrdev:
+	iios_chrdev_remove(sd);
+err_gen:
+	iios_gen_stop(sd);
+err_put:
+	iios_chrdev_put(sd);
+	return ret;
+}
+
+/* probe() in reverse; open files keep sd until their last close. */
+static int iios_remove(struct platform_device *pdev)
+{
+	struct iios_dev *sd = platform_get_drvdata(pdev);
+
+	iios_iio_unregister(sd);	/* disables the kfifo stream */
+	iios_chrdev_remove(sd);		/* ENODEV from now on, waiters wake */
+	iios_gen_stop(sd);
+	sd->indio_dev = NULL;		/* devm frees it after we return */
+	iios_chrdev_put(sd);
+	return 0;
+}
+
+static struct platform_driver iios_driver = {
+	.driver = {
+		.name = IIOS_DRV_NAME,
+	},
+	.probe = iios_probe,
+	.remove = iios_remove,
+};
+
+static void iios_unregister_devices(void)
+{
+	int i;
+
+	for (i = IIOS_MAX_DEVICES - 1; i >= 0; i--) {
+		if (iios_pdevs[i])
+			platform_device_unregister(iios_pdevs[i]);
+		iios_pdevs[i] = NULL;
+	}
+}
+
+static int __init iios_init(void)
+{
+	unsigned int i;
+	int ret;
+
+	ret = iios_check_params();
+	if (ret)
+		return ret;
+	ret = iios_chrdev_init();
+	if (ret)
+		return ret;
+	ret = platform_driver_register(&iios_driver);
+	if (ret)
+		goto err_chrdev;
+	for (i = 0; i < iios_param_devices; i++) {
+		struct platform_device *pdev;
+
+		pdev = platform_device_register_simple(IIOS_DRV_NAME, i, NULL, 0);
+		if (IS_ERR(pdev)) {
+			ret = PTR_ERR(pdev);
+			goto err_devices;
+		}
+		iios_pdevs[i] = pdev;
+	}
+	return 0;
+
+err_devices:
+	iios_unregister_devices();
+	platform_driver_unregister(&iios_driver);
+err_chrdev:
+	iios_chrdev_exit();
+	return ret;
+}
+
+static void __exit iios_exit(void)
+{
+	iios_unregister_devices();
+	platform_driver_unregister(&iios_driver);
+	iios_chrdev_exit();
+	/* every file is closed and every mapping gone, or we would not unload */
+	WARN(iios_blocks_live(), "iiostream-sim: %ld blocks leaked\n", iios_blocks_live());
+}
+
+module_init(iios_init);
+module_exit(iios_exit);
+
+MODULE_DESCRIPTION("Simulated high-rate ADC with the iio_block mmap block interface");
+MODULE_AUTHOR("The iiostream developers");
+MODULE_LICENSE("GPL");

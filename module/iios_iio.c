@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iios_iio.c - the IIO device: what iio_info, libiio and iiod see
+ *
+ * A real IIO device registered through the distribution's industrialio:
+ * N voltage channels with scan types, a shared sampling_frequency, a
+ * kfifo buffer (/dev/iio:deviceX, enabled through scan_elements and
+ * buffer/enable as every IIO user knows), and a `block_device` attribute
+ * naming the /dev/iio_blockN node of the same ADC.
+ */
+#include <linux/iio/buffer.h>
+#include <linux/iio/iio.h>
+#include <linux/iio/kfifo_buf.h>
+#include <linux/iio/sysfs.h>
+#include <linux/math64.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+
+#include <iiostream/pattern.h>
+
+#include "iios_sim.h"
+
+/* iio_priv() of our IIO device: the way back to the ADC. */
+struct iios_iio_priv {
+	struct iios_dev *sd;
+	u64 t_probe_ns;	/* in_voltageN_raw samples the pattern since probe */
+	/* The kfifo's scan layout: enabled channels, in scan order. */
+	unsigned int nactive;
+	unsigned int active[IIOS_MAX_CHANNELS];
+};
+
+static const struct iio_chan_spec iios_chan_template = {
+	.type = IIO_VOLTAGE,
+	.indexed = 1,
+	/* in_voltageN_raw: the sample the ADC would convert right now */
+	.info_mask_separate = BIT(IIO_CHAN_INFO_RAW),
+	/* in_voltage_scale: mV per LSB; sim: +-1 V full scale */
+	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
+	/* sampling_frequency: one rate for all channels, in Hz */
+	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),
+	.scan_type = {
+		.sign = 's',		/* two's complement */
+		.realbits = 16,		/* all 16 bits carry the sample */
+		.storagebits = 16,	/* one int16 per channel per scan */
+		.shift = 0,
+		.endianness = IIO_LE,	/* as pattern.h writes it */
+	},
+};
+
+static int iios_read_raw(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
+			 int *val, int *val2, long mask)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iios_dev *sd = priv->sd;
+	u64 scan;
+
+	switch (mask) {
+	case IIO_CHAN_INFO_RAW:
+		mutex_lock(&sd->gen_lock);
+		scan = iios_gen_scans_since(priv->t_probe_ns, ktime_get_ns(), sd->rate);
+		*val = (s16)iios_pattern_sample(scan, chan->channel);
+		mutex_unlock(&sd->gen_lock);
+		return IIO_VAL_INT;
+	case IIO_CHAN_INFO_SCALE:
+		*val = 1000;	/* mV over 2^15 LSB */
+		*val2 = 15;
+		return IIO_VAL_FRACTIONAL_LOG2;
+	case IIO_CHAN_INFO_SAMP_FREQ:
+		mutex_lock(&sd->gen_lock);
+		*val = sd->rate;
+		mutex_unlock(&sd->gen_lock);
+		return IIO_VAL_INT;
+	}
+	return -EINVAL;
+}
+
+static int iios_write_raw(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
+			  int val, int val2, long mask)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iios_dev *sd = priv->sd;
+	int ret = 0;
+
+	if (mask != IIO_CHAN_INFO_SAMP_FREQ)
+		return -EINVAL;
+	/* whole Hz only, within the simulated converter's range */
+	if (val2 != 0 || val < IIOS_MIN_RATE || val > IIOS_MAX_RATE)
+		return -EINVAL;
+	mutex_lock(&sd->gen_lock);
+	/* the pacing and the timestamps of a running stream depend on it */
+	if (sd->blk_stream.on || sd->fifo_stream.on)
+		ret = -EBUSY;
+	else
+		sd->rate = val;
+	mutex_unlock(&sd->gen_lock);
+	return ret;
+}
+
+static int iios_write_raw_get_fmt(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
+				  long mask)
+{
+	return IIO_VAL_INT;
+}
+
+static ssize_t block_device_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct iios_iio_priv *priv = iio_priv(dev_to_iio_dev(dev));
+
+	return sysfs_emit(buf, "%s\n", dev_name(&priv->sd->dev));
+}
+static IIO_DEVICE_ATTR_RO(block_device, 0);
+
+static ssize_t fifo_lost_samples_show(struct device *dev, struct device_attribute *attr,
+				      char *buf)
+{
+	struct iios_iio_priv *priv = iio_priv(dev_to_iio_dev(dev));
+	u64 lost;
+
+	mutex_lock(&priv->sd->gen_lock);
+	lost = priv->sd->fifo_lost;
+	mutex_unlock(&priv->sd->gen_lock);
+	return sysfs_emit(buf, "%llu\n", lost);
+}
+static IIO_DEVICE_ATTR_RO(fifo_lost_samples, 0);
+
+static struct attribute *iios_iio_attrs[] = {
+	&iio_dev_attr_block_device.dev_attr.attr,	/* "iio_blockN" */
+	&iio_dev_attr_fifo_lost_samples.dev_attr.attr,	/* scans the kfifo had no room for */
+	NULL,
+};
+
+static const struct attribute_group iios_iio_attr_group = {
+	.attrs = iios_iio_attrs,
+};
+
+static const struct iio_info iios_iio_info = {
+	.read_raw = iios_read_raw,
+	.write_raw = iios_write_raw,
+	.write_raw_get_fmt = iios_write_raw_get_fmt,
+	.attrs = &iios_iio_attr_group,
+};
+
+/* buffer/enable = 1: remember the scan layout, start the kfifo stream. */
+static int iios_fifo_postenable(struct iio_dev *indio_dev)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	unsigned int c;
+
+	mutex_lock(&priv->sd->gen_lock);
+	priv->nactive = 0;
+	for_each_set_bit(c, indio_dev->active_scan_mask, indio_dev->masklength)
+		priv->active[priv->nactive++] = c;
+	iios_gen_enable(priv->sd, &priv->sd->fifo_stream);
+	mutex_unlock(&priv->sd->gen_lock);
+	return 0;
+}
+
+static int iios_fifo_predisable(struct iio_dev *indio_dev)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+
+	mutex_lock(&priv->sd->gen_lock);
+	iios_gen_disable(priv->sd, &priv->sd->fifo_stream);
+	mutex_unlock(&priv->sd->gen_lock);
+	return 0;
+}
+
+static const struct iio_buffer_setup_ops iios_fifo_setup_ops = {
+	.postenable = iios_fifo_postenable,
+	.predisable = iios_fifo_predisable,
+};
+
+/*
+ * Caller holds gen_lock. Push scans @first.. into the kfifo, one scan of
+ * the enabled channels at a time (the only granularity the IIO core's
+ * push API has); a full kfifo drops the scan and counts it.
+ */
+void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans)
+{
+	struct iios_iio_priv *priv = iio_priv(sd->indio_dev);
+	s16 scan[IIOS_MAX_CHANNELS] __aligned(8);
+	u64 i;
+	unsigned int k;
+
+	for (i = 0; i < scans; i++) {
+		for (k = 0; k < priv->nactive; k++)
+			scan[k] = (s16)cpu_to_le16(iios_pattern_sample(first + i, priv->active[k]));
+		if (iio_push_to_buffers(sd->indio_dev, scan))
+			sd->fifo_lost++;
+	}
+}
+
+/* Allocate and describe the IIO device; registered later. */
+int iios_iio_setup(struct iios_dev *sd, struct device *parent)
+{
+	struct iios_iio_priv *priv;
+	struct iio_chan_spec *chans;
+	struct iio_dev *indio_dev;
+	unsigned int c;
+	int ret;
+
+	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
+	if (!indio_dev)
+		return -ENOMEM;
+	chans = devm_kcalloc(parent, sd->channels, sizeof(*chans), GFP_KERNEL);
+	if (!chans)
+		return -ENOMEM;
+	for (c = 0; c < sd->channels; c++) {
+		chans[c] = iios_chan_template;
+		chans[c].channel = c;
+		chans[c].scan_index = c;
+	}
+
+	priv = iio_priv(indio_dev);
+	priv->sd = sd;
+	priv->t_probe_ns = ktime_get_ns();
+	indio_dev->name = IIOS_DRV_NAME;
+	indio_dev->info = &iios_iio_info;
+	indio_dev->channels = chans;
+	indio_dev->num_channels = sd->channels;
+	indio_dev->modes = INDIO_DIRECT_MODE;
+
+	/* kfifo_buf adds INDIO_BUFFER_SOFTWARE and the buffer/ directory */
+	ret = devm_iio_kfifo_buffer_setup(parent, indio_dev, &iios_fifo_setup_ops);
+	if (ret)
+		return ret;
+	sd->indio_dev = indio_dev;
+	return 0;
+}
+
+int iios_iio_register(struct iios_dev *sd)
+{
+	return iio_device_register(sd->indio_dev);
+}
+
+/* Disables the kfifo buffer if it was on (predisable runs). */
+void iios_iio_unregister(struct iios_dev *sd)
+{
+	iio_device_unregister(sd->indio_dev);
+}

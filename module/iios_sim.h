@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iiostream_sim - a simulated high-rate ADC with the iio_block mmap interface
+ *
+ * This driver is a teaching example as much as a test device: like the
+ * kernel's iio_simple_dummy and vivid it has more comments than a real
+ * driver, and every stand-in for hardware is marked "sim:".
+ *
+ * One concern per file, joined by this header:
+ *   iios_core.c    module parameters, platform driver, probe/remove
+ *   iios_iio.c     the IIO device: channels, sampling_frequency, kfifo buffer
+ *   iios_gen.c     the ADC itself: a kthread paced by an hrtimer sleep
+ *   iios_blockq.c  the block queue: blocks, states, ALLOC..DEQUEUE semantics
+ *   iios_chrdev.c  /dev/iio_blockN: ioctl, mmap, poll, sysfs
+ *
+ * Lifetimes. struct iios_dev is allocated at probe and freed when the last
+ * reference to its block device goes (an open file keeps it, through the
+ * cdev); so remove() can run with the node open: it marks the device gone,
+ * stops the generator and wakes every waiter, and later calls get ENODEV.
+ * Each block is refcounted on its own: the queue, the generator while it
+ * fills it, and every VMA that maps it hold a reference, and the memory is
+ * freed when the last one drops.
+ */
+#ifndef IIOS_SIM_H
+#define IIOS_SIM_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+#include <iiostream/iio_block.h>
+
+#define IIOS_DRV_NAME "iiostream-sim"
+#define IIOS_MAX_CHANNELS 16
+#define IIOS_SAMPLE_BYTES 2		/* int16 LE per channel: pattern.h */
+#define IIOS_MIN_RATE 1
+#define IIOS_MAX_RATE 250000000		/* sim: 250 MS/s, AD9361 is 61.44 */
+
+struct iio_dev;
+struct task_struct;
+
+/* Module parameters (iios_core.c), checked once at load. */
+extern unsigned int iios_param_channels;
+extern unsigned int iios_param_max_block_size;
+extern unsigned long iios_param_max_alloc_bytes;
+
+/**
+ * enum iios_block_state - who owns a block (videobuf2's naming)
+ * @IIOS_BLOCK_USER:   owned by userspace: dequeued or never queued
+ * @IIOS_BLOCK_QUEUED: on the incoming queue, waiting for the filler
+ * @IIOS_BLOCK_ACTIVE: being filled by the generator
+ * @IIOS_BLOCK_DONE:   filled, on the outgoing queue, waiting for DEQUEUE
+ */
+enum iios_block_state {
+	IIOS_BLOCK_USER,
+	IIOS_BLOCK_QUEUED,
+	IIOS_BLOCK_ACTIVE,
+	IIOS_BLOCK_DONE,
+};
+
+/**
+ * struct iios_block - one block of capture memory
+ * @ref:        the queue's, the filler's and one per VMA
+ * @vaddr:      vmalloc_user() memory: order-0 pages, mapped to userspace
+ *              with vm_insert_page(), so get_user_pages() can pin them
+ * @size:       bytes asked for; the mapping is PAGE_ALIGN(@size)
+ * @offset:     mmap offset of this block
+ * @id:         index in iios_dev.blocks
+ * @state:      changed only by iios_block_set_state(), under iios_dev.qlock
+ * @list:       on iios_dev.incoming or .outgoing (QUEUED, DONE)
+ * @bytes_used: valid bytes, set when the block leaves ACTIVE
+ * @flags:      IIO_BUFFER_BLOCK_FLAG_* of the last fill
+ * @timestamp:  CLOCK_MONOTONIC ns of the first scan of the last fill
+ * @filled:     scans written so far while ACTIVE (generator only)
+ */
+struct iios_block {
+	struct kref ref;
+	void *vaddr;
+	u32 size;
+	u32 offset;
+	u32 id;
+	enum iios_block_state state;
+	struct list_head list;
+	u32 bytes_used;
+	u32 flags;
+	u64 timestamp;
+	u32 filled;
+};
+
+/**
+ * struct iios_stream - one consumer's view of the ADC's sample stream
+ * @on:        the consumer captures
+ * @t0_ns:     CLOCK_MONOTONIC time of scan 0 (when it was enabled)
+ * @next_scan: index of the next scan to produce; scans are numbered from 0
+ *             at enable, so every consumer sees a pattern that starts at 0
+ */
+struct iios_stream {
+	bool on;
+	u64 t0_ns;
+	u64 next_scan;
+};
+
+/**
+ * struct iios_dev - one simulated ADC
+ * @dev:          the block device (/dev/iio_blockN); its refcount is the
+ *                lifetime of this struct (release frees it)
+ * @cdev:         char device; an open file holds a reference on @dev
+ * @indio_dev:    the IIO device; NULL once removed
+ * @channels:     channels per scan (fixed at probe)
+ * @scan_bytes:   bytes per scan: @channels x IIOS_SAMPLE_BYTES
+ * @rate:         sampling_frequency in scans per second
+ * @gen_lock:     serialises the generator's ticks with everything that
+ *                changes what it fills: enable/disable, ALLOC, FREE, rate,
+ *                removal. Held while a block is being written.
+ * @gen_task:     the generator kthread
+ * @gen_wq:       the generator sleeps here while no consumer is on
+ * @blk_stream:   the block consumer's stream
+ * @fifo_stream:  the kfifo consumer's stream
+ * @qlock:        protects the block table, both queues and block states
+ * @blocks:       the block table; a NULL slot has no block
+ * @nblocks:      used slots (ids are 0..@nblocks-1)
+ * @bytes_alloc:  total allocated bytes, against max_alloc_bytes
+ * @next_offset:  mmap offset of the next block to be allocated
+ * @incoming:     QUEUED blocks, oldest first
+ * @outgoing:     DONE blocks, oldest first
+ * @active:       the ACTIVE block, or NULL (generator's reference)
+ * @waitq:        DEQUEUE and poll() wait here for @outgoing
+ * @open:         the node is open (it is exclusive)
+ * @gone:         remove() ran: every call fails with ENODEV
+ * @overflow_pending: samples were dropped; flag the next block
+ * @lost_samples: scans dropped on the block path since load (sysfs)
+ * @overflows:    times the block path started dropping (sysfs)
+ * @fifo_lost:    scans the kfifo had no room for (sysfs)
+ * @blocks_filled: blocks moved to DONE since load (sysfs)
+ * @minor:        minor number of @dev
+ * @iio_id:       N of the IIO device iio:deviceN (and of iio_blockN)
+ * @added:        the node was added (remove() deletes it)
+ */
+struct iios_dev {
+	struct device dev;
+	struct cdev cdev;
+	struct iio_dev *indio_dev;
+	unsigned int channels;
+	unsigned int scan_bytes;
+	u32 rate;
+
+	struct mutex gen_lock;
+	struct task_struct *gen_task;
+	wait_queue_head_t gen_wq;
+	struct iios_stream blk_stream;
+	struct iios_stream fifo_stream;
+
+	spinlock_t qlock;
+	struct iios_block *blocks[IIO_BUFFER_BLOCK_MAX];
+	unsigned int nblocks;
+	unsigned long bytes_alloc;
+	u32 next_offset;
+	struct list_head incoming;
+	struct list_head outgoing;
+	struct iios_block *active;
+	wait_queue_head_t waitq;
+	bool open;
+	bool gone;
+
+	bool overflow_pending;
+	u64 lost_samples;
+	u64 overflows;
+	u64 fifo_lost;
+	u64 blocks_filled;
+	int minor;
+	int iio_id;
+	bool added;
+};
+
+/* iios_blockq.c: the queue; callers hold the locks each function names. */
+int iios_blockq_alloc(struct iios_dev *sd, struct iio_buffer_block_alloc_req *req);
+void iios_blockq_free(struct iios_dev *sd);
+int iios_blockq_query(struct iios_dev *sd, struct iio_buffer_block *ub);
+int iios_blockq_enqueue(struct iios_dev *sd, const struct iio_buffer_block *ub);
+int iios_blockq_dequeue(struct iios_dev *sd, struct iio_buffer_block *ub);
+void iios_blockq_requeue_front(struct iios_dev *sd, u32 id);
+bool iios_blockq_done_ready(struct iios_dev *sd);
+struct iios_block *iios_blockq_find_offset(struct iios_dev *sd, u32 offset);
+void iios_block_get(struct iios_block *blk);
+void iios_block_put(struct iios_block *blk);
+void iios_blockq_produce(struct iios_dev *sd, u64 scans);
+void iios_blockq_flush_active(struct iios_dev *sd);
+long iios_blocks_live(void);
+
+/* iios_gen.c: the ADC. */
+int iios_gen_start(struct iios_dev *sd);
+void iios_gen_stop(struct iios_dev *sd);
+int iios_gen_enable(struct iios_dev *sd, struct iios_stream *st);
+void iios_gen_disable(struct iios_dev *sd, struct iios_stream *st);
+u64 iios_gen_scan_time(const struct iios_stream *st, u32 rate, u64 scan);
+u64 iios_gen_scans_since(u64 t0, u64 now, u32 rate);
+
+/* iios_iio.c: the IIO device. */
+int iios_iio_setup(struct iios_dev *sd, struct device *parent);
+int iios_iio_register(struct iios_dev *sd);
+void iios_iio_unregister(struct iios_dev *sd);
+void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans);
+
+/* iios_chrdev.c: the block node. */
+int iios_chrdev_init(void);
+void iios_chrdev_exit(void);
+struct iios_dev *iios_chrdev_create(struct device *parent);
+int iios_chrdev_add(struct iios_dev *sd);
+void iios_chrdev_remove(struct iios_dev *sd);
+void iios_chrdev_put(struct iios_dev *sd);
+
+#endif /* IIOS_SIM_H */
