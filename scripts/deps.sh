@@ -10,6 +10,10 @@ packages=(
   libssl-dev libiio-dev
   libcriterion-dev
   iperf3
+  # the kernel module: Debian's kernel and headers, a qemu guest to run it in
+  # (busybox initramfs), DKMS, and libiio's tools to list and read it there
+  linux-image-amd64 linux-headers-amd64 kmod cpio busybox-static qemu-system-x86
+  dkms libiio-utils
 )
 
 missing=()

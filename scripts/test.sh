@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite: installs what it needs, then builds and runs every
-# test twice, in a normal build and under AddressSanitizer + UBSan.
+# userspace test twice, in a normal build and under AddressSanitizer + UBSan,
+# and the kernel module's tests in a qemu guest running Debian's kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,3 +17,6 @@ scripts/build.sh build-asan -DIIOSTREAM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure)
+
+echo "== kernel module: build, conformance in a qemu guest, DKMS"
+tests/module/run.sh build/module-test

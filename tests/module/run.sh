@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The kernel module's tests, run by scripts/test.sh:
+#  1. build module/ against Debian's headers with the kernel's W=1 warnings
+#     as errors;
+#  2. build the conformance program statically (the guest has no libc);
+#  3. boot Debian's kernel under qemu (TCG) with the module, the program and
+#     libiio's tools, run tests/module/guest-module.sh there, and fail on a
+#     failed check or any WARNING/BUG/Oops in the guest's log;
+#  4. build the module with DKMS against the installed headers.
+#
+#   tests/module/run.sh [OUT_DIR]      (default build/module-test)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$root/build/module-test}
+mkdir -p "$out"
+
+echo "== module: build with W=1, warnings are errors"
+make -s -C "$root/module" clean
+make -C "$root/module" W=1 IIOS_WERROR=y 2>&1 | tee "$out/kbuild.log"
+if grep -q "warning:" "$out/kbuild.log"; then
+	echo "module: the build printed warnings" >&2
+	exit 1
+fi
+
+echo "== module: conformance program"
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
+	-I"$root/module/include/uapi" -I"$root/common/include" \
+	-o "$out/iio_block_compliance" "$root/tests/module/iio_block_compliance.c" -lpthread
+
+echo "== module: conformance in a qemu guest running Debian's kernel"
+"$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-module.sh" \
+	--ko "$root/module/iiostream_sim.ko" --bin "$out/iio_block_compliance" \
+	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev \
+	--log "$out/guest.log" --timeout 600
+grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" | tail -1
+
+echo "== module: DKMS build"
+"$root/tests/module/dkms-test.sh"
