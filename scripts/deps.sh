@@ -11,9 +11,10 @@ packages=(
   libcriterion-dev
   iperf3
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in
-  # (busybox initramfs), DKMS, and libiio's tools to list and read it there
+  # (busybox initramfs), DKMS, libiio's tools and iiod to list and read it
+  # there, and i386 libc to test the compat ioctls
   linux-image-amd64 linux-headers-amd64 kmod cpio busybox-static qemu-system-x86
-  dkms libiio-utils
+  dkms libiio-utils iiod gcc-multilib
 )
 
 missing=()

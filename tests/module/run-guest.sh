@@ -43,7 +43,12 @@ die() { echo "$prog: $*" >&2; exit 2; }
 script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append=''
 kos=() mods=() bins=() dyns=() files=()
 while [ $# -gt 0 ]; do
-	[ $# -ge 2 ] || case $1 in -h|--help) ;; *) die "$1 needs an argument";; esac
+	case $1 in
+	-h|--help) usage 0 ;;
+	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append)
+		[ $# -ge 2 ] || die "$1 needs an argument" ;;
+	*) die "unknown option: $1 (try --help)" ;;
+	esac
 	case $1 in
 	--script)  script=$2 ;;
 	--ko)      kos+=("$2") ;;
@@ -57,8 +62,6 @@ while [ $# -gt 0 ]; do
 	--smp)     smp=$2 ;;
 	--log)     log=$2 ;;
 	--append)  append=$2 ;;
-	-h|--help) usage 0 ;;
-	*)         die "unknown option: $1 (try --help)" ;;
 	esac
 	shift 2
 done
@@ -246,7 +249,7 @@ while :; do sleep 60; done # PID 1 must never exit
 EOF
 chmod +x "$root/init"
 
-# Uncompressed: the guest unpacks it faster under TCG than a gzip one.
+# Uncompressed: no gzip on the host, no gunzip in the (slow, TCG) guest.
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$tmp/initrd.cpio"
 echo "$prog: kernel $kver, initramfs $(($(stat -c %s "$tmp/initrd.cpio") / 1024)) KiB" \
 	"built in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
@@ -284,7 +287,7 @@ rm -f "$tmp/qemu.pid"
 elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
 # ---- verdict -------------------------------------------------------------------
-bad_re='WARNING:|BUG:|Oops|Call Trace|kernel BUG|general protection fault|UBSAN:|KASAN|list_add corruption|refcount_t:|INFO: task .* blocked'
+bad_re='WARNING:|BUG:|Oops|Call Trace|kernel BUG|general protection fault|UBSAN:|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|BUG [a-z0-9_:-]+ \(|Poison overwritten|Redzone overwritten|Object padding overwritten|pagealloc: memory corruption'
 found=$(grep -Eo "$bad_re" "$log" | sed 's/INFO: task .* blocked/INFO: task blocked/' | sort -u | paste -sd, - || true)
 reason=
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then

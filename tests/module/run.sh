@@ -5,8 +5,10 @@
 #     as errors;
 #  2. build the conformance program statically (the guest has no libc);
 #  3. boot Debian's kernel under qemu (TCG) with the module, the program and
-#     libiio's tools, run tests/module/guest-module.sh there, and fail on a
-#     failed check or any WARNING/BUG/Oops in the guest's log;
+#     libiio's tools, with the debug checks Debian's kernel has (SLUB red
+#     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
+#     tests/module/guest-module.sh there, and fail on a failed check or any
+#     WARNING/BUG/Oops or corruption report in the guest's log;
 #  4. build the module with DKMS against the installed headers.
 #
 #   tests/module/run.sh [OUT_DIR]      (default build/module-test)
@@ -27,13 +29,19 @@ echo "== module: conformance program"
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
 	-o "$out/iio_block_compliance" "$root/tests/module/iio_block_compliance.c" -lpthread
+# and for i386, to run the ioctls through the kernel's compat path
+cc -m32 -D_FILE_OFFSET_BITS=64 -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
+	-I"$root/module/include/uapi" -I"$root/common/include" \
+	-o "$out/iio_block_compliance32" "$root/tests/module/iio_block_compliance.c" -lpthread
 
 echo "== module: conformance in a qemu guest running Debian's kernel"
 "$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-module.sh" \
-	--ko "$root/module/iiostream_sim.ko" --bin "$out/iio_block_compliance" \
-	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev \
+	--ko "$root/module/iiostream_sim.ko" \
+	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
+	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/sbin/iiod \
+	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
-grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" | tail -1
+grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 
 
 echo "== module: DKMS build"
 "$root/tests/module/dkms-test.sh"
