@@ -111,8 +111,7 @@ int block_pool_dequeue(struct block_pool *pool, struct pool_block **out)
 	b->timestamp_ns = sb.timestamp_ns;
 	b->lost_samples = sb.lost_samples;
 	b->sequence = pool->next_sequence++;
-	b->first_sample = pool->next_sample + sb.lost_samples;
-	pool->next_sample = b->first_sample + sb.bytes_used / pool->scan_bytes;
+	b->first_sample = sb.first_sample; /* the source numbers its scans */
 	*out = b;
 	return 0;
 }

@@ -46,7 +46,6 @@ struct block_pool {
 	uint32_t scan_bytes;
 	uint32_t held;            /* blocks in POOL_BLOCK_HELD */
 	uint64_t next_sequence;
-	uint64_t next_sample;     /* first scan of the next block */
 	uint64_t enqueue_errors;
 };
 

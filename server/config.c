@@ -31,7 +31,14 @@ void config_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: iiostreamd [options]\n"
-		"  --source NAME        block source: sim (default sim)\n"
+		"  --source SPEC        block source (default sim):\n"
+		"                         sim             simulated ADC in userspace\n"
+		"                         kernel[:NODE]   iio_block ioctls on NODE, a path\n"
+		"                                         (/dev/iio_block0) or an IIO device\n"
+		"                                         name; the first iio_block node if\n"
+		"                                         none. The device's channels and rate\n"
+		"                                         are used unless --channels/--rate\n"
+		"                                         say otherwise\n"
 		"  --listen HOST:PORT   TCP address to listen on (default 127.0.0.1:%d;\n"
 		"                       port 0 picks a free port, see --port-file)\n"
 		"  --rate N             scans per second (IIO's sampling_frequency: samples\n"
@@ -153,8 +160,11 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 		switch (c) {
 		case O_SOURCE:
 			if (!source_find(optarg))
-				return fail(err, errlen, "--source: unknown source '%s' (known: sim)",
+				return fail(err, errlen,
+					    "--source: unknown source '%s' (known: sim, kernel[:NODE])",
 					    optarg);
+			if (strlen(optarg) >= sizeof(cfg->source))
+				return fail(err, errlen, "--source: too long");
 			snprintf(cfg->source, sizeof(cfg->source), "%s", optarg);
 			break;
 		case O_LISTEN:
@@ -163,11 +173,13 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 		case O_RATE:
 			r = number_flag("--rate", optarg, 0, CONFIG_MAX_RATE, false, &v, err, errlen);
 			cfg->sample_rate = v;
+			cfg->rate_set = true;
 			break;
 		case O_CHANNELS:
 			r = number_flag("--channels", optarg, 1, CONFIG_MAX_CHANNELS, false, &v,
 					err, errlen);
 			cfg->channels = (uint32_t)v;
+			cfg->channels_set = true;
 			break;
 		case O_BLOCK_SIZE:
 			r = number_flag("--block-size", optarg, 1, IIOS_FRAME_MAX_PAYLOAD, true, &v,

@@ -3,6 +3,7 @@
 #ifndef IIOSTREAMD_CONFIG_H
 #define IIOSTREAMD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -10,11 +11,13 @@
 #include "log.h"
 
 struct config {
-	char source[32];         /* --source: block source name ("sim") */
+	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
 	char listen_host[256];   /* --listen HOST:PORT */
 	uint16_t listen_port;
 	uint64_t sample_rate;    /* --rate: scans per second, 0 = unpaced */
 	uint32_t channels;       /* --channels */
+	bool rate_set;           /* --rate was given (a device keeps its own otherwise) */
+	bool channels_set;       /* --channels was given */
 	uint32_t block_size;     /* --block-size: bytes, a whole number of scans */
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */

@@ -61,7 +61,13 @@ static int write_port_file(const char *path, uint16_t port)
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 {
 	const struct source_ops *ops = source_find(cfg->source);
-	struct source_config scfg = { .channels = cfg->channels, .sample_rate = cfg->sample_rate };
+	struct source_config scfg = {
+		.arg = source_spec_arg(cfg->source),
+		.channels = cfg->channels,
+		.sample_rate = cfg->sample_rate,
+		.channels_set = cfg->channels_set,
+		.rate_set = cfg->rate_set,
+	};
 	uint16_t port;
 	int err;
 
@@ -78,6 +84,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		return err;
 	}
 	ops->format(srv->src, &srv->fmt);
+	if (cfg->block_size % srv->fmt.scan_bytes) {
+		log_error("--block-size %u is not a whole number of the device's %u-byte scans",
+			  cfg->block_size, srv->fmt.scan_bytes);
+		err = -EINVAL;
+		goto err_close_source;
+	}
 	err = block_pool_init(&srv->pool, srv->src, cfg->block_size, cfg->blocks);
 	if (err) {
 		log_error("source %s: cannot set up %u blocks of %u bytes: %s", ops->name,

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: MIT
-/* The table of block sources the daemon can be started on (--source NAME). */
+/* The table of block sources the daemon can be started on (--source NAME[:ARG]). */
 #include "source.h"
 
 #include <string.h>
 
-const struct source_ops *source_find(const char *name)
+const struct source_ops *source_find(const char *spec)
 {
-	static const struct source_ops *const all[] = { &source_sim_ops };
+	static const struct source_ops *const all[] = { &source_sim_ops, &source_kernel_ops };
+	size_t len = strcspn(spec, ":");
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(all[i]->name, name) == 0)
+		if (strlen(all[i]->name) == len && strncmp(all[i]->name, spec, len) == 0)
 			return all[i];
 	return NULL;
+}
+
+const char *source_spec_arg(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+
+	return colon ? colon + 1 : "";
 }

@@ -13,7 +13,8 @@
  *        +------------dequeue------------ DONE <--------------+
  *
  * Sources sit behind this ops table so the daemon never knows which one it
- * drives: `sim` (userspace, default), later `kernel` (/dev/iio_blockN).
+ * drives: `sim` (userspace, default) and `kernel` (/dev/iio_blockN of the
+ * iiostream_sim module, or any node with the same ioctls).
  * All ops are called from the daemon's loop thread. Errors are negative
  * errno values; a failing op changes nothing.
  */
@@ -38,6 +39,8 @@ struct source_block {
 	uint64_t offset;      /* mmap offset of the block */
 	uint64_t timestamp_ns;/* CLOCK_MONOTONIC time of the first sample */
 	uint64_t lost_samples;/* scans dropped by the source just before this block */
+	uint64_t first_sample;/* index of the block's first scan, as the source
+	                       * numbers them (the pattern's n); DEQUEUE only */
 };
 
 /* Sample layout the source produces: interleaved int16 scans. */
@@ -58,8 +61,11 @@ struct source_counters {
 };
 
 struct source_config {
+	const char *arg;      /* what followed "NAME:" in --source, or "" */
 	uint32_t channels;
 	uint64_t sample_rate;
+	bool channels_set;    /* given on the command line (a device has its own) */
+	bool rate_set;
 };
 
 struct source;
@@ -101,9 +107,14 @@ struct source {
 	const struct source_ops *ops;
 };
 
-/* Find a source by name ("sim"); NULL if there is none. */
-const struct source_ops *source_find(const char *name);
+/* Find a source by its --source spec ("sim", "kernel:/dev/iio_block0"):
+ * the name before the first ':'. NULL if there is none. */
+const struct source_ops *source_find(const char *spec);
+
+/* What follows "NAME:" in a spec, or "". */
+const char *source_spec_arg(const char *spec);
 
 extern const struct source_ops source_sim_ops;
+extern const struct source_ops source_kernel_ops;
 
 #endif /* IIOSTREAMD_SOURCE_H */

@@ -52,6 +52,7 @@ struct sim_block {
 	uint32_t flags;
 	uint64_t timestamp_ns;
 	uint64_t lost_samples;
+	uint64_t first_sample;
 };
 
 /* A FIFO of block ids. */
@@ -164,6 +165,7 @@ static bool start_next_block(struct sim_source *sim, uint64_t first_scan)
 	b->bytes_used = 0;
 	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID;
 	b->lost_samples = sim->pending_lost;
+	b->first_sample = first_scan;
 	if (sim->pending_lost)
 		b->flags |= SOURCE_BLOCK_OVERFLOW;
 	sim->pending_lost = 0;
@@ -322,6 +324,7 @@ static int sim_query(struct source *s, struct source_block *blk)
 	blk->offset = b->offset;
 	blk->timestamp_ns = b->timestamp_ns;
 	blk->lost_samples = b->lost_samples;
+	blk->first_sample = b->first_sample;
 	return 0;
 }
 

@@ -76,6 +76,24 @@ Test(daemon, port_in_use_fails_at_start_with_a_clear_error)
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
 
+/* The kernel source on a node that is not there, or is no block device:
+ * the daemon says which node and why, and exits 1 before listening. */
+Test(daemon, kernel_source_without_a_device_fails_with_a_clear_error)
+{
+	const char *missing[] = { "--source", "kernel:/dev/iio_block_missing", NULL };
+	const char *not_a_node[] = { "--source", "kernel:/dev/null", NULL };
+	const char *regular_file[] = { "--source", "kernel:/proc/version", NULL };
+	char err[1024];
+
+	cr_assert_eq(run_daemon_to_exit(missing, err, sizeof(err)), 1);
+	cr_assert(strstr(err, "/dev/iio_block_missing") && strstr(err, "No such file"), "%s", err);
+	/* /dev/null is a char device, but not one with a block interface */
+	cr_assert_eq(run_daemon_to_exit(not_a_node, err, sizeof(err)), 1);
+	cr_assert(strstr(err, "/dev/null"), "%s", err);
+	cr_assert_eq(run_daemon_to_exit(regular_file, err, sizeof(err)), 1);
+	cr_assert(strstr(err, "not a character device"), "%s", err);
+}
+
 struct streamer {
 	const struct daemon *d;
 	int end;          /* how iios_next_block ended */

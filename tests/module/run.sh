@@ -12,9 +12,12 @@
 #  4. build the module with DKMS against the installed headers.
 #
 #   tests/module/run.sh [OUT_DIR]      (default build/module-test)
+#   BUILD_DIR=DIR: where iiostreamd and iiostream were built (default build/)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/build/module-test}
+build=${BUILD_DIR:-$root/build}   # iiostreamd and iiostream for the guest
+[ -x "$build/server/iiostreamd" ] || { echo "run.sh: build the project into $build first" >&2; exit 2; }
 mkdir -p "$out"
 
 echo "== module: build with W=1, warnings are errors"
@@ -39,6 +42,8 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/sbin/iiod \
+	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
+	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
 	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
 grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "source.h"
 #include "iiostream/frame.h"
 
 static struct config cfg;
@@ -263,6 +264,33 @@ Test(config, rejects_unknown_source)
 {
 	assert_error_naming(PARSE("--source", "nope"), "--source");
 	cr_assert(strstr(err, "nope"), "%s", err);
+}
+
+Test(config, source_takes_a_kernel_node_or_device_name)
+{
+	cr_assert_eq(PARSE("--source", "kernel:/dev/iio_block3"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.source, "kernel:/dev/iio_block3");
+	cr_assert_str_eq(source_spec_arg(cfg.source), "/dev/iio_block3");
+	cr_assert_eq(source_find(cfg.source), &source_kernel_ops);
+	cr_assert_eq(PARSE("--source", "kernel"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(source_spec_arg(cfg.source), "");
+	cr_assert_eq(PARSE("--source", "kernel:iiostream-sim"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(source_spec_arg(cfg.source), "iiostream-sim");
+}
+
+Test(config, source_name_must_match_whole)
+{
+	assert_error_naming(PARSE("--source", "kern"), "--source");
+	assert_error_naming(PARSE("--source", "kernelx:/dev/x"), "--source");
+	assert_error_naming(PARSE("--source", "sim2"), "--source");
+}
+
+Test(config, remembers_which_of_rate_and_channels_were_given)
+{
+	cr_assert_eq(PARSE("--source", "kernel"), CONFIG_OK);
+	cr_assert(!cfg.rate_set && !cfg.channels_set, "defaults are not 'given'");
+	cr_assert_eq(PARSE("--rate", "5000", "--channels", "4"), CONFIG_OK);
+	cr_assert(cfg.rate_set && cfg.channels_set);
 }
 
 Test(config, rejects_unknown_log_level)
