@@ -24,6 +24,7 @@ void config_defaults(struct config *cfg)
 	cfg->block_size = 1024 * 1024;
 	cfg->blocks = 8;
 	cfg->client_queue = 4;
+	cfg->transport = TRANSPORT_AUTO;
 	cfg->log_level = LOG_INFO;
 }
 
@@ -49,6 +50,10 @@ void config_usage(FILE *out)
 		"                       suffixes are binary (default 1M)\n"
 		"  --blocks N           blocks in the source ring, %u..%u (default 8)\n"
 		"  --client-queue N     blocks queued per client before it skips (default 4)\n"
+		"  --transport T        how block payloads are sent: zerocopy (MSG_ZEROCOPY\n"
+		"                       from the mapped block), copy, or auto: zero-copy,\n"
+		"                       falling back to copy where the kernel copies anyway\n"
+		"                       (loopback) (default auto)\n"
 		"  --port-file FILE     write the port actually bound to FILE\n"
 		"  --log-level LEVEL    error, warn, info or debug (default info)\n"
 		"  --help, --version\n",
@@ -133,7 +138,7 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 				     char *err, size_t errlen)
 {
 	enum { O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS,
-	       O_CLIENT_QUEUE, O_PORT_FILE, O_LOG_LEVEL, O_HELP, O_VERSION };
+	       O_CLIENT_QUEUE, O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_HELP, O_VERSION };
 	static const struct option opts[] = {
 		{ "source", required_argument, NULL, O_SOURCE },
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -144,6 +149,7 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 		{ "client-queue", required_argument, NULL, O_CLIENT_QUEUE },
 		{ "port-file", required_argument, NULL, O_PORT_FILE },
 		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+		{ "transport", required_argument, NULL, O_TRANSPORT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -208,6 +214,13 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 					    "--log-level: '%s' is not error, warn, info or debug",
 					    optarg);
 			cfg->log_level = (enum log_level)lvl;
+			break;
+		case O_TRANSPORT:
+			lvl = transport_parse(optarg);
+			if (lvl < 0)
+				return fail(err, errlen,
+					    "--transport: '%s' is not auto, copy or zerocopy", optarg);
+			cfg->transport = (enum transport)lvl;
 			break;
 		case O_HELP:
 			config_usage(stdout);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "transport.h"
 
 struct config {
 	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
@@ -22,6 +23,7 @@ struct config {
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
 	char port_file[256];     /* --port-file: write the bound port here */
+	enum transport transport;/* --transport: auto, copy or zerocopy */
 	enum log_level log_level;/* --log-level */
 };
 

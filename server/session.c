@@ -4,13 +4,17 @@
 #include "session.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "config.h"
 
 #include "log.h"
 #include "protocol.h"
@@ -90,14 +94,117 @@ static void encode_block_head(struct session *s, struct out_frame *f)
 	f->encoded = true;
 }
 
-/* A frame was taken whole by the kernel. */
+/* A frame was taken whole by the kernel. Sent by copy, it is done; sent
+ * (partly) by zero-copy, its pages and header stay pinned until the
+ * completion of its last send arrives. */
 static void frame_done(struct session *s, struct out_frame *f)
 {
 	if (f->blk) {
 		s->blocks_sent++;
 		s->bytes_sent += f->blk->bytes_used;
 	}
-	remove_frame(s, f);
+	if (!f->zc_pending) {
+		remove_frame(s, f);
+		return;
+	}
+	TAILQ_REMOVE(&s->outq, f, link);
+	if (f->blk)
+		s->queued_blocks--;
+	else
+		s->queued_control -= f->head_len;
+	TAILQ_INSERT_TAIL(&s->zc_wait, f, link);
+	if (f->blk)
+		s->zc_blocks++;
+}
+
+/* Nothing queued and nothing pinned: a draining session may close. */
+static bool all_sent(const struct session *s)
+{
+	return TAILQ_EMPTY(&s->outq) && TAILQ_EMPTY(&s->zc_wait);
+}
+
+/* Free the frames whose last zero-copy send has completed. */
+static void zc_release(struct session *s)
+{
+	struct out_frame *f;
+
+	while ((f = TAILQ_FIRST(&s->zc_wait)) && zc_before(f->zc_last, s->zc_done)) {
+		TAILQ_REMOVE(&s->zc_wait, f, link);
+		if (f->blk)
+			s->zc_blocks--;
+		free_frame(f);
+	}
+}
+
+/* Completions of ids [lo, hi]. TCP completes in order, so a range usually
+ * starts at zc_done; one that arrives early waits in zc_early until the
+ * gap before it closes. */
+static int zc_complete(struct session *s, const struct zc_range *r)
+{
+	bool merged = true;
+	int i;
+
+	s->zc_completed += r->hi - r->lo + 1;
+	if (r->copied)
+		s->zc_copied += r->hi - r->lo + 1;
+	if (zc_before(s->zc_done, r->lo)) {
+		if (s->zc_nearly == (int)(sizeof(s->zc_early) / sizeof(s->zc_early[0])))
+			return -EPROTO;
+		s->zc_early[s->zc_nearly++] = *r;
+		return 0;
+	}
+	if (!zc_before(r->hi, s->zc_done))
+		s->zc_done = r->hi + 1;
+	while (merged) {
+		merged = false;
+		for (i = 0; i < s->zc_nearly; i++) {
+			if (zc_before(s->zc_done, s->zc_early[i].lo))
+				continue;
+			if (!zc_before(s->zc_early[i].hi, s->zc_done))
+				s->zc_done = s->zc_early[i].hi + 1;
+			s->zc_early[i] = s->zc_early[--s->zc_nearly];
+			merged = true;
+		}
+	}
+	return 0;
+}
+
+/*
+ * --transport auto: after 32 completions, a connection whose zero-copy sends
+ * were all copied by the kernel anyway (loopback, a NIC without
+ * scatter-gather) goes back to plain copies, which cost less.
+ */
+#define ZC_AUTO_SAMPLE 32
+
+static void zc_maybe_fall_back(struct session *s)
+{
+	if (!s->auto_transport || s->transport != TRANSPORT_ZEROCOPY ||
+	    s->zc_completed < ZC_AUTO_SAMPLE || s->zc_copied < s->zc_completed)
+		return;
+	s->transport = TRANSPORT_COPY;
+	log_info("client %u (%s): the kernel copied all %" PRIu64
+		 " zero-copy sends; using copy sends", s->id, s->peer, s->zc_completed);
+}
+
+/* POLLERR: drain the error queue. 0 if it held only zero-copy completions
+ * and the socket is healthy, else a negative errno. */
+static int zc_drain(struct session *s)
+{
+	struct zc_range r[16];
+	int n, i, err, soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	while ((n = zc_read_completions(s->fd, r, 16)) > 0)
+		for (i = 0; i < n; i++)
+			if ((err = zc_complete(s, &r[i])) != 0)
+				return err;
+	if (n != -EAGAIN)
+		return n;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+		return -soerr;
+	zc_release(s);
+	zc_maybe_fall_back(s);
+	return 0;
 }
 
 /* Send what the socket takes. Returns 0, or a negative errno if the
@@ -108,7 +215,8 @@ static int flush(struct session *s)
 		struct iovec iov[SEND_BATCH_IOV];
 		struct msghdr msg = { .msg_iov = iov };
 		struct out_frame *f;
-		size_t batch = 0;
+		size_t batch = 0, payload = 0;
+		int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
 		ssize_t n;
 
 		TAILQ_FOREACH(f, &s->outq, link) {
@@ -130,9 +238,19 @@ static int flush(struct session *s)
 				iov[msg.msg_iovlen].iov_base = (void *)(f->blk->data + off);
 				iov[msg.msg_iovlen++].iov_len = f->blk->bytes_used - off;
 				batch += f->blk->bytes_used - off;
+				payload += f->blk->bytes_used - off;
 			}
 		}
-		n = sendmsg(s->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* control frames alone are small: zero-copy would not pay */
+		if (s->transport == TRANSPORT_ZEROCOPY && payload)
+			flags |= MSG_ZEROCOPY;
+		n = sendmsg(s->fd, &msg, flags);
+		if (n < 0 && errno == ENOBUFS && (flags & MSG_ZEROCOPY)) {
+			/* over the socket's optmem limit for pinned pages: copy */
+			s->zc_enobufs++;
+			flags &= ~MSG_ZEROCOPY;
+			n = sendmsg(s->fd, &msg, flags);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -143,7 +261,21 @@ static int flush(struct session *s)
 			}
 			return -errno;
 		}
-		/* Retire what the kernel took; a partial frame keeps its offset. */
+		/* Retire what the kernel took; a partial frame keeps its offset.
+		 * Every frame this call touched now depends on its completion. */
+		if (flags & MSG_ZEROCOPY) {
+			uint32_t id = s->zc_next++;
+			size_t touched = (size_t)n;
+
+			s->zc_sends++;
+			TAILQ_FOREACH(f, &s->outq, link) {
+				f->zc_pending = true;
+				f->zc_last = id;
+				if (touched <= frame_len(f) - f->sent)
+					break;
+				touched -= frame_len(f) - f->sent;
+			}
+		}
 		while (n > 0) {
 			size_t left;
 
@@ -159,7 +291,7 @@ static int flush(struct session *s)
 	}
 	s->want_write = false;
 	update_poll(s);
-	if (s->state == SESSION_DRAINING)
+	if (s->state == SESSION_DRAINING && all_sent(s))
 		session_close(s, NULL);
 	return 0;
 }
@@ -260,7 +392,7 @@ bool session_offer_block(struct session *s, struct pool_block *b)
 
 	if (!s->subscribed || s->state != SESSION_READY)
 		return false;
-	if (s->queued_blocks >= s->max_queue) {
+	if (s->queued_blocks + s->zc_blocks >= s->max_queue) {
 		/* The client is behind: skip, count, and tell it in the next
 		 * header (lost_before). Never wait for it. */
 		s->blocks_skipped++;
@@ -377,7 +509,22 @@ static void on_readable(struct session *s)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct session *s = h->data;
+	int err;
 
+	if (status == UV_EBADF && s->zc_sends) {
+		/* libuv stops a poll handle on POLLERR and says EBADF; with
+		 * zero-copy that is the error queue holding completions */
+		err = zc_drain(s);
+		if (err) {
+			session_close(s, strerror(-err));
+			return;
+		}
+		s->poll_events = 0; /* restart the stopped handle */
+		update_poll(s);
+		if (s->state == SESSION_DRAINING && all_sent(s))
+			session_close(s, NULL);
+		return;
+	}
 	if (status < 0) {
 		session_close(s, uv_strerror(status));
 		return;
@@ -416,16 +563,62 @@ void session_close(struct session *s, const char *why)
 		return;
 	if (why)
 		log_info("client %u (%s) closed: %s", s->id, s->peer, why);
+	if (s->zc_sends)
+		log_info("client %u: %s, %" PRIu64 " zero-copy sends, %" PRIu64 " completed (%" PRIu64
+			 " copied by the kernel), %" PRIu64 " fell back on ENOBUFS", s->id,
+			 session_transport(s), s->zc_sends, s->zc_completed, s->zc_copied,
+			 s->zc_enobufs);
 	session_unsubscribe(s);
 	s->state = SESSION_CLOSED;
 	/* Every block goes back now, sent or not; the memory goes later. */
 	while (!TAILQ_EMPTY(&s->outq))
 		remove_frame(s, TAILQ_FIRST(&s->outq));
+	if (!TAILQ_EMPTY(&s->zc_wait)) {
+		/* The kernel still holds pages of blocks we are giving back to
+		 * be refilled: reset the connection so nothing more of them is
+		 * sent (a plain close would keep transmitting). */
+		struct linger abort_now = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
+		shutdown(s->fd, SHUT_RDWR);
+		while (!TAILQ_EMPTY(&s->zc_wait)) {
+			struct out_frame *f = TAILQ_FIRST(&s->zc_wait);
+
+			TAILQ_REMOVE(&s->zc_wait, f, link);
+			free_frame(f);
+		}
+		s->zc_blocks = 0;
+	}
 	TAILQ_REMOVE(&srv->sessions, s, link);
 	srv->nsessions--;
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->deadline, on_handle_closed);
 	server_session_gone(srv);
+}
+
+/* Is the peer this host (loopback, or one of our own addresses)? Then the
+ * kernel delivers by copying, whatever the sender asks for. */
+static bool peer_is_local(int fd)
+{
+	struct sockaddr_storage me, them;
+	socklen_t ml = sizeof(me), tl = sizeof(them);
+
+	if (getsockname(fd, (struct sockaddr *)&me, &ml) || getpeername(fd, (struct sockaddr *)&them, &tl))
+		return false;
+	if (them.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&them, *b = (const void *)&me;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127 ||
+		       a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	if (them.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&them, *b = (const void *)&me;
+
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127) ||
+		       memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+	}
+	return false;
 }
 
 int session_create(struct server *srv, int fd, const char *peer)
@@ -441,6 +634,25 @@ int session_create(struct server *srv, int fd, const char *peer)
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->state = SESSION_HANDSHAKE;
 	TAILQ_INIT(&s->outq);
+	TAILQ_INIT(&s->zc_wait);
+	s->transport = srv->cfg->transport;
+	s->auto_transport = s->transport == TRANSPORT_AUTO;
+	if (s->auto_transport && peer_is_local(fd)) {
+		/* the kernel copies loopback traffic anyway: zero-copy would
+		 * only pin blocks longer and cost completions */
+		s->transport = TRANSPORT_COPY;
+	}
+	if (s->transport != TRANSPORT_COPY) {
+		int one = 1;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0) {
+			s->transport = TRANSPORT_ZEROCOPY;
+		} else {
+			log_warn("client %u: SO_ZEROCOPY: %s; using copy sends", s->id,
+				 strerror(errno));
+			s->transport = TRANSPORT_COPY;
+		}
+	}
 	err = uv_poll_init(srv->loop, &s->poll, fd);
 	if (err) {
 		free(s);
@@ -457,4 +669,15 @@ int session_create(struct server *srv, int fd, const char *peer)
 	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
 	log_info("client %u (%s) connected", s->id, s->peer);
 	return 0;
+}
+
+/* "copy", "zerocopy"; under --transport auto "auto:copy" (local peer),
+ * "auto:zerocopy", or "auto:copied" (zero-copy sends came back copied). */
+const char *session_transport(const struct session *s)
+{
+	if (!s->auto_transport)
+		return transport_name(s->transport);
+	if (s->transport == TRANSPORT_ZEROCOPY)
+		return "auto:zerocopy";
+	return s->zc_sends ? "auto:copied" : "auto:copy";
 }

@@ -5,9 +5,11 @@
  *
  * Ownership: a session is created by the listener and freed in exactly one
  * place, the close callback of its last libuv handle. Each queued block
- * frame holds one reference on its pool block, dropped when the kernel has
- * taken the frame's last byte (copy transport: sendmsg() copies, so the
- * block may be refilled from then on), or when the frame is dropped unsent.
+ * frame holds one reference on its pool block, dropped when the kernel no
+ * longer needs the block's bytes: with the copy transport when it has taken
+ * the frame's last byte (sendmsg() copied it); with zero-copy when the
+ * completion of the frame's last send arrived on the error queue; or when
+ * the frame is dropped unsent.
  */
 #ifndef IIOSTREAMD_SESSION_H
 #define IIOSTREAMD_SESSION_H
@@ -19,6 +21,7 @@
 
 #include "block_pool.h"
 #include "iiostream/frame.h"
+#include "transport.h"
 
 struct server;
 
@@ -29,11 +32,14 @@ enum session_state {
 	SESSION_CLOSED,      /* handles closing; freed in their close callback */
 };
 
-/* One frame waiting to be sent. */
+/* One frame waiting to be sent, or (zero-copy) sent and waiting for the
+ * kernel to let go of its pages. */
 struct out_frame {
 	TAILQ_ENTRY(out_frame) link;
 	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
+	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
+	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
 	size_t sent;             /* bytes of head + payload already sent */
 	size_t head_len;
 	uint8_t head[];          /* u32 length + Envelope */
@@ -56,7 +62,19 @@ struct session {
 	size_t rx_len;
 
 	/* send side */
+	enum transport transport;/* how payloads leave (see transport.h) */
+	bool auto_transport;     /* --transport auto: may fall back to copy */
 	TAILQ_HEAD(, out_frame) outq;
+	TAILQ_HEAD(, out_frame) zc_wait; /* sent, pages still pinned by the kernel */
+	uint32_t zc_blocks;      /* block frames in zc_wait. They count against
+	                          * max_queue with the unsent ones: a client holds
+	                          * at most that many blocks, sent or not, so a
+	                          * slow reader skips instead of starving the
+	                          * source */
+	uint32_t zc_next;        /* id the next zero-copy send will get */
+	uint32_t zc_done;        /* every id before this one has completed */
+	struct zc_range zc_early[8]; /* completions that arrived ahead of a gap */
+	int zc_nearly;
 	uint32_t queued_blocks;  /* block frames in outq */
 	size_t queued_control;   /* bytes of control frames in outq */
 	bool want_write;         /* the socket was full */
@@ -70,6 +88,7 @@ struct session {
 
 	/* counters for Stats */
 	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+	uint64_t zc_sends, zc_completed, zc_copied, zc_enobufs;
 };
 
 /* A client that sends requests without reading the replies is dropped when
@@ -105,6 +124,9 @@ void session_unsubscribe(struct session *s);
 
 /* Server shutdown: Bye, then close when sent (or after the drain timeout). */
 void session_say_bye(struct session *s, const char *reason);
+
+/* The transport this connection uses now, for Stats. */
+const char *session_transport(const struct session *s);
 
 /* Close now: every block reference dropped at once, memory freed later. */
 void session_close(struct session *s, const char *why);

@@ -142,8 +142,12 @@ struct iios_client_stats {
 	uint64_t blocks_sent;
 	uint64_t bytes_sent;
 	uint64_t blocks_skipped;   /* blocks that client lost (it was too slow) */
-	uint32_t queue_blocks;     /* blocks queued for it now */
-	char transport[16];
+	uint32_t queue_blocks;     /* blocks held for it now: queued, or sent
+	                            * and waiting for a zero-copy completion */
+	char transport[16];        /* how its blocks leave: "copy", "zerocopy",
+	                            * or under --transport auto "auto:copy" (a
+	                            * local peer), "auto:zerocopy", "auto:copied"
+	                            * (zero-copy sends came back copied) */
 };
 
 struct iios_stats {

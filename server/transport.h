@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a block's bytes leave for a client (--transport), chosen per
+ * connection and reported in its stats:
+ *
+ *  copy      sendmsg() copies header and payload into the socket; the block
+ *            may be refilled as soon as the call returned.
+ *  zerocopy  sendmsg(MSG_ZEROCOPY) straight from the mapped block; the
+ *            kernel pins the pages and says on the socket's error queue
+ *            when it let go of them. A block (and the frame's header
+ *            memory) is released only then.
+ *  auto      copy for a peer on this host (the kernel copies loopback
+ *            traffic whatever we ask); otherwise zerocopy, falling back to
+ *            copy on a connection whose first completions all come back
+ *            SO_EE_CODE_ZEROCOPY_COPIED (a NIC without scatter-gather, a
+ *            path through a copying device), where zero-copy only costs.
+ *
+ * With zero-copy a sent block stays pinned until its completion: the pages
+ * in flight are blocks, not socket-buffer copies. A client's queue bound
+ * (--client-queue) counts them, so zero-copy wants a larger queue and more
+ * blocks (--blocks) than copy for the same throughput.
+ */
+#ifndef IIOSTREAMD_TRANSPORT_H
+#define IIOSTREAMD_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum transport {
+	TRANSPORT_AUTO,
+	TRANSPORT_COPY,
+	TRANSPORT_ZEROCOPY,
+};
+
+/* "auto", "copy", "zerocopy"; -1 for anything else. */
+int transport_parse(const char *name);
+const char *transport_name(enum transport t);
+
+/*
+ * Zero-copy completions: notification ids count successful
+ * sendmsg(MSG_ZEROCOPY) calls on a socket, from 0, wrapping at 2^32; the
+ * kernel reports them as inclusive ranges [lo, hi] on the error queue.
+ */
+struct zc_range {
+	uint32_t lo, hi;
+	bool copied;  /* SO_EE_CODE_ZEROCOPY_COPIED: the kernel copied the data */
+};
+
+/* Read every notification waiting on fd's error queue into out[0..max).
+ * Returns how many, or a negative errno (-EAGAIN: none waiting). A message
+ * that is not a zero-copy notification is -EPROTO. */
+int zc_read_completions(int fd, struct zc_range *out, int max);
+
+/* a is before b in the wrapping id space */
+static inline bool zc_before(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) < 0;
+}
+
+#endif /* IIOSTREAMD_TRANSPORT_H */
