@@ -63,6 +63,9 @@ int block_pool_init(struct block_pool *pool, struct source *src, uint32_t size, 
 			goto err_free_blocks;
 		b->id = sb.id;
 		b->data = addr;
+		b->file_fd = -1;
+		if (ops->block_file && ops->block_file(src, sb.id, &b->file_fd, &b->file_offset))
+			b->file_fd = -1;
 		b->pool = pool;
 		b->state = POOL_BLOCK_HELD; /* owned by us after ALLOC */
 		pool->held++;

@@ -26,6 +26,8 @@ struct pool_block {
 	/* read-only for users of the pool */
 	uint32_t id;
 	const uint8_t *data;      /* mapped block, valid while HELD */
+	int file_fd;              /* file holding the block (sendfile), or -1 */
+	uint64_t file_offset;
 	uint32_t bytes_used;
 	uint32_t flags;
 	uint64_t timestamp_ns;

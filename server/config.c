@@ -51,9 +51,10 @@ void config_usage(FILE *out)
 		"  --blocks N           blocks in the source ring, %u..%u (default 8)\n"
 		"  --client-queue N     blocks queued per client before it skips (default 4)\n"
 		"  --transport T        how block payloads are sent: zerocopy (MSG_ZEROCOPY\n"
-		"                       from the mapped block), copy, or auto: zero-copy,\n"
-		"                       falling back to copy where the kernel copies anyway\n"
-		"                       (loopback) (default auto)\n"
+		"                       from the mapped block), sendfile (file-backed\n"
+		"                       blocks: sim), copy, or auto: copy to a local peer,\n"
+		"                       else zero-copy unless the kernel copies anyway\n"
+		"                       (default auto)\n"
 		"  --port-file FILE     write the port actually bound to FILE\n"
 		"  --log-level LEVEL    error, warn, info or debug (default info)\n"
 		"  --help, --version\n",
@@ -219,7 +220,8 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 			lvl = transport_parse(optarg);
 			if (lvl < 0)
 				return fail(err, errlen,
-					    "--transport: '%s' is not auto, copy or zerocopy", optarg);
+					    "--transport: '%s' is not auto, copy, zerocopy or sendfile",
+					    optarg);
 			cfg->transport = (enum transport)lvl;
 			break;
 		case O_HELP:

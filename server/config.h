@@ -23,7 +23,7 @@ struct config {
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
 	char port_file[256];     /* --port-file: write the bound port here */
-	enum transport transport;/* --transport: auto, copy or zerocopy */
+	enum transport transport;/* --transport: auto, copy, zerocopy or sendfile */
 	enum log_level log_level;/* --log-level */
 };
 

@@ -171,7 +171,7 @@ static void handle_stats(struct session *s)
 			cs[n].blocks_sent = it->blocks_sent;
 			cs[n].bytes_sent = it->bytes_sent;
 			cs[n].blocks_skipped = it->blocks_skipped;
-			cs[n].queue_blocks = it->queued_blocks + it->zc_blocks;
+			cs[n].queue_blocks = it->queued_blocks + it->pinned_blocks;
 			cs[n].transport = (char *)session_transport(it);
 			csp[n] = &cs[n];
 			n++;

@@ -90,6 +90,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		err = -EINVAL;
 		goto err_close_source;
 	}
+	if (cfg->transport == TRANSPORT_SENDFILE && !ops->block_file) {
+		log_error("--transport sendfile: the %s source's blocks are not file pages "
+			  "(use zerocopy or copy)", ops->name);
+		err = -EINVAL;
+		goto err_close_source;
+	}
 	err = block_pool_init(&srv->pool, srv->src, cfg->block_size, cfg->blocks);
 	if (err) {
 		log_error("source %s: cannot set up %u blocks of %u bytes: %s", ops->name,

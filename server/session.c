@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -103,7 +106,7 @@ static void frame_done(struct session *s, struct out_frame *f)
 		s->blocks_sent++;
 		s->bytes_sent += f->blk->bytes_used;
 	}
-	if (!f->zc_pending) {
+	if (!f->zc_pending && !f->ack_pending) {
 		remove_frame(s, f);
 		return;
 	}
@@ -112,28 +115,63 @@ static void frame_done(struct session *s, struct out_frame *f)
 		s->queued_blocks--;
 	else
 		s->queued_control -= f->head_len;
-	TAILQ_INSERT_TAIL(&s->zc_wait, f, link);
+	TAILQ_INSERT_TAIL(&s->pinned, f, link);
 	if (f->blk)
-		s->zc_blocks++;
+		s->pinned_blocks++;
 }
 
 /* Nothing queued and nothing pinned: a draining session may close. */
 static bool all_sent(const struct session *s)
 {
-	return TAILQ_EMPTY(&s->outq) && TAILQ_EMPTY(&s->zc_wait);
+	return TAILQ_EMPTY(&s->outq) && TAILQ_EMPTY(&s->pinned);
 }
 
-/* Free the frames whose last zero-copy send has completed. */
-static void zc_release(struct session *s)
+/* Bytes of the stream the peer has acknowledged: what the socket took,
+ * minus what it still holds unsent or unacked (SIOCOUTQ). */
+static uint64_t acked_bytes(const struct session *s)
+{
+	int unacked = 0;
+
+	if (ioctl(s->fd, SIOCOUTQ, &unacked) < 0 || unacked < 0)
+		return 0; /* unknown: release nothing */
+	return s->stream_sent - (uint64_t)unacked;
+}
+
+/* Free the pinned frames the kernel is done with, oldest first: zero-copy
+ * ones whose last send completed, sendfile ones the peer acknowledged. */
+static void release_pinned(struct session *s)
 {
 	struct out_frame *f;
+	uint64_t acked = 0;
+	bool asked = false;
 
-	while ((f = TAILQ_FIRST(&s->zc_wait)) && zc_before(f->zc_last, s->zc_done)) {
-		TAILQ_REMOVE(&s->zc_wait, f, link);
+	while ((f = TAILQ_FIRST(&s->pinned)) != NULL) {
+		if (f->zc_pending && !zc_before(f->zc_last, s->zc_done))
+			break;
+		if (f->ack_pending) {
+			if (!asked) {
+				acked = acked_bytes(s);
+				asked = true;
+			}
+			if (acked < f->ack_end)
+				break;
+		}
+		TAILQ_REMOVE(&s->pinned, f, link);
 		if (f->blk)
-			s->zc_blocks--;
+			s->pinned_blocks--;
 		free_frame(f);
 	}
+	if (TAILQ_EMPTY(&s->pinned))
+		uv_timer_stop(&s->ack_timer);
+}
+
+static void on_ack_timer(uv_timer_t *t)
+{
+	struct session *s = t->data;
+
+	release_pinned(s);
+	if (s->state == SESSION_DRAINING && all_sent(s))
+		session_close(s, NULL);
 }
 
 /* Completions of ids [lo, hi]. TCP completes in order, so a range usually
@@ -202,8 +240,64 @@ static int zc_drain(struct session *s)
 		return n;
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
 		return -soerr;
-	zc_release(s);
+	release_pinned(s);
 	zc_maybe_fall_back(s);
+	return 0;
+}
+
+/*
+ * sendfile transport: one frame at a time, the header by send(MSG_MORE)
+ * and the payload by sendfile() from the block's file. The kernel keeps
+ * referring to the file's pages until the peer acknowledged them, so a sent
+ * block frame waits in `pinned` for that (ack_timer polls SIOCOUTQ).
+ */
+static int flush_sendfile(struct session *s)
+{
+	struct out_frame *f;
+
+	while ((f = TAILQ_FIRST(&s->outq)) != NULL) {
+		ssize_t n;
+
+		if (f->blk && !f->encoded)
+			encode_block_head(s, f);
+		if (f->sent < f->head_len) {
+			n = send(s->fd, f->head + f->sent, f->head_len - f->sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL | (f->blk ? MSG_MORE : 0));
+		} else {
+			size_t done = f->sent - f->head_len;
+			off_t off = (off_t)(f->blk->file_offset + done);
+
+			n = sendfile(s->fd, f->blk->file_fd, &off, f->blk->bytes_used - done);
+			if (n == 0)
+				return -EIO; /* the file is shorter than the block: a bug */
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->want_write = true;
+				update_poll(s);
+				return 0;
+			}
+			return -errno;
+		}
+		s->stream_sent += (uint64_t)n;
+		f->sent += (size_t)n;
+		if (f->sent < frame_len(f))
+			continue;
+		if (f->blk) {
+			f->ack_pending = true;
+			f->ack_end = s->stream_sent;
+			if (!uv_is_active((uv_handle_t *)&s->ack_timer))
+				uv_timer_start(&s->ack_timer, on_ack_timer, 1, 1);
+		}
+		frame_done(s, f);
+	}
+	s->want_write = false;
+	update_poll(s);
+	release_pinned(s);
+	if (s->state == SESSION_DRAINING && all_sent(s))
+		session_close(s, NULL);
 	return 0;
 }
 
@@ -211,6 +305,8 @@ static int zc_drain(struct session *s)
  * connection is dead. */
 static int flush(struct session *s)
 {
+	if (s->transport == TRANSPORT_SENDFILE)
+		return flush_sendfile(s);
 	while (!TAILQ_EMPTY(&s->outq)) {
 		struct iovec iov[SEND_BATCH_IOV];
 		struct msghdr msg = { .msg_iov = iov };
@@ -392,7 +488,7 @@ bool session_offer_block(struct session *s, struct pool_block *b)
 
 	if (!s->subscribed || s->state != SESSION_READY)
 		return false;
-	if (s->queued_blocks + s->zc_blocks >= s->max_queue) {
+	if (s->queued_blocks + s->pinned_blocks >= s->max_queue) {
 		/* The client is behind: skip, count, and tell it in the next
 		 * header (lost_before). Never wait for it. */
 		s->blocks_skipped++;
@@ -529,6 +625,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		session_close(s, uv_strerror(status));
 		return;
 	}
+	if (!TAILQ_EMPTY(&s->pinned))
+		release_pinned(s);
 	if (events & UV_WRITABLE) {
 		s->want_write = false;
 		flush_or_close(s);
@@ -573,7 +671,7 @@ void session_close(struct session *s, const char *why)
 	/* Every block goes back now, sent or not; the memory goes later. */
 	while (!TAILQ_EMPTY(&s->outq))
 		remove_frame(s, TAILQ_FIRST(&s->outq));
-	if (!TAILQ_EMPTY(&s->zc_wait)) {
+	if (!TAILQ_EMPTY(&s->pinned)) {
 		/* The kernel still holds pages of blocks we are giving back to
 		 * be refilled: reset the connection so nothing more of them is
 		 * sent (a plain close would keep transmitting). */
@@ -581,18 +679,19 @@ void session_close(struct session *s, const char *why)
 
 		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
 		shutdown(s->fd, SHUT_RDWR);
-		while (!TAILQ_EMPTY(&s->zc_wait)) {
-			struct out_frame *f = TAILQ_FIRST(&s->zc_wait);
+		while (!TAILQ_EMPTY(&s->pinned)) {
+			struct out_frame *f = TAILQ_FIRST(&s->pinned);
 
-			TAILQ_REMOVE(&s->zc_wait, f, link);
+			TAILQ_REMOVE(&s->pinned, f, link);
 			free_frame(f);
 		}
-		s->zc_blocks = 0;
+		s->pinned_blocks = 0;
 	}
 	TAILQ_REMOVE(&srv->sessions, s, link);
 	srv->nsessions--;
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->deadline, on_handle_closed);
+	uv_close((uv_handle_t *)&s->ack_timer, on_handle_closed);
 	server_session_gone(srv);
 }
 
@@ -634,7 +733,7 @@ int session_create(struct server *srv, int fd, const char *peer)
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->state = SESSION_HANDSHAKE;
 	TAILQ_INIT(&s->outq);
-	TAILQ_INIT(&s->zc_wait);
+	TAILQ_INIT(&s->pinned);
 	s->transport = srv->cfg->transport;
 	s->auto_transport = s->transport == TRANSPORT_AUTO;
 	if (s->auto_transport && peer_is_local(fd)) {
@@ -642,7 +741,18 @@ int session_create(struct server *srv, int fd, const char *peer)
 		 * only pin blocks longer and cost completions */
 		s->transport = TRANSPORT_COPY;
 	}
-	if (s->transport != TRANSPORT_COPY) {
+	if (s->transport == TRANSPORT_SENDFILE && peer_is_local(fd)) {
+		/* A local receiver gets the very skb that references the file's
+		 * pages, and reads them when it gets round to it, long after
+		 * our side saw the ack: a block refilled meanwhile would arrive
+		 * as new data (the transport test measured it). Only a peer
+		 * behind a real NIC makes the ack mean "done with the pages". */
+		s->sendfile_refused = true;
+		s->transport = TRANSPORT_COPY;
+		log_info("client %u (%s): sendfile to a local peer would share block pages with "
+			 "its receive queue; using copy sends", s->id, peer);
+	}
+	if (s->transport == TRANSPORT_AUTO || s->transport == TRANSPORT_ZEROCOPY) {
 		int one = 1;
 
 		if (setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0) {
@@ -659,9 +769,11 @@ int session_create(struct server *srv, int fd, const char *peer)
 		return err;
 	}
 	uv_timer_init(srv->loop, &s->deadline);
+	uv_timer_init(srv->loop, &s->ack_timer);
 	s->poll.data = s;
 	s->deadline.data = s;
-	s->open_handles = 2;
+	s->ack_timer.data = s;
+	s->open_handles = 3;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->nsessions++;
 	srv->clients_total++;
@@ -671,10 +783,13 @@ int session_create(struct server *srv, int fd, const char *peer)
 	return 0;
 }
 
-/* "copy", "zerocopy"; under --transport auto "auto:copy" (local peer),
- * "auto:zerocopy", or "auto:copied" (zero-copy sends came back copied). */
+/* "copy", "zerocopy", "sendfile", "sendfile:copy" (a local peer); under
+ * --transport auto "auto:copy" (local peer), "auto:zerocopy", or
+ * "auto:copied" (zero-copy sends came back copied). */
 const char *session_transport(const struct session *s)
 {
+	if (s->sendfile_refused)
+		return "sendfile:copy";
 	if (!s->auto_transport)
 		return transport_name(s->transport);
 	if (s->transport == TRANSPORT_ZEROCOPY)

@@ -40,6 +40,8 @@ struct out_frame {
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
 	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
 	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
+	bool ack_pending;        /* sent by sendfile: held until the peer acks */
+	uint64_t ack_end;        /* stream offset just past its last byte */
 	size_t sent;             /* bytes of head + payload already sent */
 	size_t head_len;
 	uint8_t head[];          /* u32 length + Envelope */
@@ -64,9 +66,14 @@ struct session {
 	/* send side */
 	enum transport transport;/* how payloads leave (see transport.h) */
 	bool auto_transport;     /* --transport auto: may fall back to copy */
+	bool sendfile_refused;   /* --transport sendfile, but the peer is local */
 	TAILQ_HEAD(, out_frame) outq;
-	TAILQ_HEAD(, out_frame) zc_wait; /* sent, pages still pinned by the kernel */
-	uint32_t zc_blocks;      /* block frames in zc_wait. They count against
+	TAILQ_HEAD(, out_frame) pinned; /* sent, pages still used by the kernel:
+	                          * zero-copy until completion, sendfile until
+	                          * the peer's ack */
+	uint64_t stream_sent;    /* bytes the socket accepted (sendfile acks) */
+	uv_timer_t ack_timer;    /* sendfile: looks for acks while frames wait */
+	uint32_t pinned_blocks;  /* block frames in pinned. They count against
 	                          * max_queue with the unsent ones: a client holds
 	                          * at most that many blocks, sent or not, so a
 	                          * slow reader skips instead of starving the

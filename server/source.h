@@ -95,6 +95,9 @@ struct source_ops {
 	int (*disable)(struct source *s);
 	/* FREE: release every block. -EBUSY while enabled. Mappings die. */
 	int (*free)(struct source *s);
+	/* Optional (NULL when blocks are not file pages): the file and offset
+	 * holding block `id`, for sendfile(). */
+	int (*block_file)(struct source *s, uint32_t id, int *fd, uint64_t *offset);
 	void (*format)(struct source *s, struct source_format *fmt);
 	void (*counters)(struct source *s, struct source_counters *c);
 	/* Close: release everything; the memory goes once the loop has run

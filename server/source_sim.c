@@ -367,6 +367,18 @@ static int sim_dequeue(struct source *s, struct source_block *blk)
 	return sim_query(s, blk);
 }
 
+/* Blocks live in one memfd: sendfile() can send them. */
+static int sim_block_file(struct source *s, uint32_t id, int *fd, uint64_t *offset)
+{
+	struct sim_source *sim = to_sim(s);
+
+	if (id >= sim->nblocks)
+		return -EINVAL;
+	*fd = sim->mem_fd;
+	*offset = sim->blocks[id].offset;
+	return 0;
+}
+
 static int sim_fd_to_poll(struct source *s)
 {
 	return to_sim(s)->event_fd;
@@ -481,6 +493,7 @@ const struct source_ops source_sim_ops = {
 	.enqueue = sim_enqueue,
 	.dequeue = sim_dequeue,
 	.fd_to_poll = sim_fd_to_poll,
+	.block_file = sim_block_file,
 	.enable = sim_enable,
 	.disable = sim_disable,
 	.free = sim_free,

@@ -18,6 +18,8 @@ int transport_parse(const char *name)
 		return TRANSPORT_COPY;
 	if (strcmp(name, "zerocopy") == 0)
 		return TRANSPORT_ZEROCOPY;
+	if (strcmp(name, "sendfile") == 0)
+		return TRANSPORT_SENDFILE;
 	return -1;
 }
 
@@ -28,6 +30,8 @@ const char *transport_name(enum transport t)
 		return "copy";
 	case TRANSPORT_ZEROCOPY:
 		return "zerocopy";
+	case TRANSPORT_SENDFILE:
+		return "sendfile";
 	case TRANSPORT_AUTO:
 		break;
 	}

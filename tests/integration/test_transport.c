@@ -59,10 +59,12 @@ ParameterizedTestParameters(transport, streams_verified_under_load)
 	static struct transport_case cases[] = {
 		{ "copy", "copy" },
 		{ "zerocopy", "zerocopy" },
+		/* sendfile is unsafe to a local peer (see transport.h): copy */
+		{ "sendfile", "sendfile:copy" },
 		{ "auto", "auto:copy" },
 	};
 
-	return cr_make_param_array(struct transport_case, cases, 3);
+	return cr_make_param_array(struct transport_case, cases, 4);
 }
 
 ParameterizedTest(struct transport_case *tc, transport, streams_verified_under_load)

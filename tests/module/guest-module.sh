@@ -98,8 +98,9 @@ echo "GUEST-INFO fifo_lost_samples $(cat $iio/fifo_lost_samples)"
 # iiostreamd on the kernel source, iiostream rx --verify over the guest's
 # loopback: every byte checked against the pattern and the stream's
 # continuity, and the device's overflows arriving as counted gaps.
-json_field() { # FILE NAME
-	sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -1
+json_field() { # FILE NAME: the number, or -1 when it is missing
+	v=$(sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -1)
+	echo "${v:--1}"
 }
 daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 	rate=$1 secs=$2 name=$3

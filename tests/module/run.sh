@@ -37,6 +37,12 @@ cc -m32 -D_FILE_OFFSET_BITS=64 -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wf
 	-I"$root/module/include/uapi" -I"$root/common/include" \
 	-o "$out/iio_block_compliance32" "$root/tests/module/iio_block_compliance.c" -lpthread
 
+# The guest mounts a fresh tmpfs on /tmp, so a library the binaries find
+# through a build-tree RUNPATH (a clone under /tmp) goes to a system dir.
+lib=$(ldd "$build/client/iiostream" | awk '/libiiostream\.so/ { print $3 }')
+[ -f "$lib" ] || { echo "run.sh: iiostream does not resolve libiiostream" >&2; exit 1; }
+cp -L "$lib" "$out/$(basename "$lib")"
+
 echo "== module: conformance in a qemu guest running Debian's kernel"
 "$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-module.sh" \
 	--ko "$root/module/iiostream_sim.ko" \
@@ -44,6 +50,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
+	--file "$out/$(basename "$lib"):/usr/lib/x86_64-linux-gnu/$(basename "$lib")" \
 	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
 grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 
