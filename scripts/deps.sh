@@ -9,7 +9,7 @@ packages=(
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler
   libssl-dev libiio-dev
   libcriterion-dev
-  iperf3
+  iperf3 iproute2
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in
   # (busybox initramfs), DKMS, libiio's tools and iiod to list and read it
   # there, and i386 libc to test the compat ioctls

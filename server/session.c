@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <ifaddrs.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
@@ -622,7 +623,15 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		return;
 	}
 	if (status < 0) {
-		session_close(s, uv_strerror(status));
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		/* libuv says EBADF for POLLERR; the socket knows what it was */
+		if (status == UV_EBADF &&
+		    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
+			session_close(s, strerror(soerr));
+		else
+			session_close(s, uv_strerror(status));
 		return;
 	}
 	if (!TAILQ_EMPTY(&s->pinned))
@@ -720,6 +729,39 @@ static bool peer_is_local(int fd)
 	return false;
 }
 
+/* Does the connection leave through a network device backed by hardware
+ * (/sys/class/net/IF/device exists: a PCI, USB or platform NIC, virtio
+ * included), rather than lo, veth, a bridge or a tunnel? */
+static bool leaves_through_hardware(int fd)
+{
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	struct ifaddrs *ifs, *i;
+	bool hw = false;
+
+	if (getsockname(fd, (struct sockaddr *)&me, &ml) || getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i; i = i->ifa_next) {
+		char path[300];
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != me.ss_family)
+			continue;
+		if (me.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr !=
+			    ((struct sockaddr_in *)&me)->sin_addr.s_addr)
+			continue;
+		if (me.ss_family == AF_INET6 &&
+		    memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			   &((struct sockaddr_in6 *)&me)->sin6_addr, sizeof(struct in6_addr)))
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/device", i->ifa_name);
+		hw = access(path, F_OK) == 0;
+		break;
+	}
+	freeifaddrs(ifs);
+	return hw;
+}
+
 int session_create(struct server *srv, int fd, const char *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -741,16 +783,17 @@ int session_create(struct server *srv, int fd, const char *peer)
 		 * only pin blocks longer and cost completions */
 		s->transport = TRANSPORT_COPY;
 	}
-	if (s->transport == TRANSPORT_SENDFILE && peer_is_local(fd)) {
-		/* A local receiver gets the very skb that references the file's
-		 * pages, and reads them when it gets round to it, long after
-		 * our side saw the ack: a block refilled meanwhile would arrive
-		 * as new data (the transport test measured it). Only a peer
-		 * behind a real NIC makes the ack mean "done with the pages". */
+	if (s->transport == TRANSPORT_SENDFILE && !leaves_through_hardware(fd)) {
+		/* A receiver in this kernel (loopback, veth, a bridge) gets the
+		 * very skb that references the file's pages, and reads them
+		 * when it gets round to it, long after our side saw the ack: a
+		 * block refilled meanwhile arrives as new data (measured on
+		 * loopback and across veth). Only a NIC that has sent the bytes
+		 * makes the ack mean "done with the pages". */
 		s->sendfile_refused = true;
 		s->transport = TRANSPORT_COPY;
-		log_info("client %u (%s): sendfile to a local peer would share block pages with "
-			 "its receive queue; using copy sends", s->id, peer);
+		log_info("client %u (%s): sendfile only through a hardware NIC (the receiver "
+			 "here would share block pages); using copy sends", s->id, peer);
 	}
 	if (s->transport == TRANSPORT_AUTO || s->transport == TRANSPORT_ZEROCOPY) {
 		int one = 1;
@@ -783,7 +826,7 @@ int session_create(struct server *srv, int fd, const char *peer)
 	return 0;
 }
 
-/* "copy", "zerocopy", "sendfile", "sendfile:copy" (a local peer); under
+/* "copy", "zerocopy", "sendfile", "sendfile:copy" (no hardware NIC); under
  * --transport auto "auto:copy" (local peer), "auto:zerocopy", or
  * "auto:copied" (zero-copy sends came back copied). */
 const char *session_transport(const struct session *s)

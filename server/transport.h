@@ -14,10 +14,12 @@
  *            completion and its pages stay shared with the stack, so a
  *            block is released only when the peer has acknowledged its
  *            last byte: sent bytes minus SIOCOUTQ (bytes not yet acked).
- *            Not to a peer on this host: there the receiver's queue holds
- *            the same pages until it reads them, well after the ack, so a
- *            refilled block would arrive as new data (measured: 495 bad
- *            blocks in 3 s). Such a connection uses copy ("sendfile:copy").
+ *            Only through a hardware NIC: to a receiver in this kernel
+ *            (loopback, veth, bridges) the ack comes when the data reaches
+ *            its queue, which holds the very pages until it reads them, so a
+ *            refilled block arrives as new data (measured: 495 bad blocks in
+ *            3 s on loopback, 730 across veth). Such a connection uses copy
+ *            and says "sendfile:copy".
  *  auto      copy for a peer on this host (the kernel copies loopback
  *            traffic whatever we ask); otherwise zerocopy, falling back to
  *            copy on a connection whose first completions all come back

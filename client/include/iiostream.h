@@ -145,7 +145,7 @@ struct iios_client_stats {
 	uint32_t queue_blocks;     /* blocks held for it now: queued, or sent
 	                            * and waiting for a zero-copy completion */
 	char transport[16];        /* how its blocks leave: "copy", "zerocopy",
-	                            * "sendfile", "sendfile:copy" (a local peer),
+	                            * "sendfile", "sendfile:copy" (no hardware NIC),
 	                            * or under --transport auto "auto:copy" (a
 	                            * local peer), "auto:zerocopy", "auto:copied"
 	                            * (zero-copy sends came back copied) */

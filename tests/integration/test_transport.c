@@ -59,7 +59,7 @@ ParameterizedTestParameters(transport, streams_verified_under_load)
 	static struct transport_case cases[] = {
 		{ "copy", "copy" },
 		{ "zerocopy", "zerocopy" },
-		/* sendfile is unsafe to a local peer (see transport.h): copy */
+		/* sendfile is unsafe without a hardware NIC (transport.h): copy */
 		{ "sendfile", "sendfile:copy" },
 		{ "auto", "auto:copy" },
 	};
