@@ -40,6 +40,10 @@ void config_usage(FILE *out)
 		"                                         none. The device's channels and rate\n"
 		"                                         are used unless --channels/--rate\n"
 		"                                         say otherwise\n"
+		"                         readfd:NODE     read() from an IIO device's\n"
+		"                                         buffer (/dev/iio:deviceN or a\n"
+		"                                         device name), for kernels without\n"
+		"                                         a block interface\n"
 		"  --listen HOST:PORT   TCP address to listen on (default 127.0.0.1:%d;\n"
 		"                       port 0 picks a free port, see --port-file)\n"
 		"  --rate N             scans per second (IIO's sampling_frequency: samples\n"
@@ -168,7 +172,7 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 		case O_SOURCE:
 			if (!source_find(optarg))
 				return fail(err, errlen,
-					    "--source: unknown source '%s' (known: sim, kernel[:NODE])",
+					    "--source: unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
 					    optarg);
 			if (strlen(optarg) >= sizeof(cfg->source))
 				return fail(err, errlen, "--source: too long");

@@ -13,8 +13,9 @@
  *        +------------dequeue------------ DONE <--------------+
  *
  * Sources sit behind this ops table so the daemon never knows which one it
- * drives: `sim` (userspace, default) and `kernel` (/dev/iio_blockN of the
- * iiostream_sim module, or any node with the same ioctls).
+ * drives: `sim` (userspace, default), `kernel` (/dev/iio_blockN of the
+ * iiostream_sim module, or any node with the same ioctls) and `readfd`
+ * (read() from any IIO device's standard buffer).
  * All ops are called from the daemon's loop thread. Errors are negative
  * errno values; a failing op changes nothing.
  */
@@ -119,5 +120,6 @@ const char *source_spec_arg(const char *spec);
 
 extern const struct source_ops source_sim_ops;
 extern const struct source_ops source_kernel_ops;
+extern const struct source_ops source_readfd_ops;
 
 #endif /* IIOSTREAMD_SOURCE_H */

@@ -39,6 +39,7 @@
 
 #include <iiostream/iio_block.h>
 
+#include "iio_sysfs.h"
 #include "log.h"
 
 struct kernel_block {
@@ -87,62 +88,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Read a sysfs file into buf without its newline; -errno on failure. */
-static int read_attr(const char *dir, const char *name, char *buf, size_t len)
-{
-	char path[PATH_MAX + 64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return (int)n;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return 0;
-}
-
-static int read_u64(const char *dir, const char *name, uint64_t *out)
-{
-	char buf[64], *end;
-	int err = read_attr(dir, name, buf, sizeof(buf));
-
-	if (err)
-		return err;
-	errno = 0;
-	*out = strtoull(buf, &end, 10);
-	return errno || end == buf ? -EINVAL : 0;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static bool exists(const char *dir, const char *name)
-{
-	char path[PATH_MAX + 64];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return access(path, F_OK) == 0;
-}
-
 /*
  * Turn the --source argument into a device node:
  * "" -> the first iio_block node; "/..." -> that path; NAME -> the node of
@@ -170,9 +115,9 @@ static int resolve_node(const char *arg, char *node, size_t len)
 		if (strncmp(de->d_name, "iio:device", 10) != 0)
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
-		if (arg[0] && (read_attr(dir, "name", name, sizeof(name)) || strcmp(name, arg)))
+		if (arg[0] && (iio_sysfs_read(dir, "name", name, sizeof(name)) || strcmp(name, arg)))
 			continue;
-		if (read_attr(dir, "block_device", blk, sizeof(blk)) == 0) {
+		if (iio_sysfs_read(dir, "block_device", blk, sizeof(blk)) == 0) {
 			snprintf(node, len, "/dev/%s", blk);
 			err = 0;
 			break;
@@ -189,49 +134,6 @@ static int resolve_node(const char *arg, char *node, size_t len)
 			  arg[0] ? "IIO device named '" : "iio_block node", arg,
 			  arg[0] ? "'" : "", root);
 	return err;
-}
-
-/* Count the device's channels and check they are the int16 we stream. */
-static int read_layout(struct kernel_source *k)
-{
-	char dir[PATH_MAX + 32], type[64], attr[64];
-	uint32_t c;
-
-	snprintf(dir, sizeof(dir), "%s/scan_elements", k->iio_dir);
-	for (c = 0; c < 64; c++) {
-		snprintf(attr, sizeof(attr), "in_voltage%u_type", c);
-		if (read_attr(dir, attr, type, sizeof(type)))
-			break;
-		/* le:s16/16>>0: little-endian, signed, 16 of 16 bits */
-		if (strncmp(type, "le:s16/16", 9) != 0) {
-			log_error("source kernel: %s/%s is '%s'; only le:s16/16 channels are supported",
-				  dir, attr, type);
-			return -ENOTSUP;
-		}
-	}
-	if (c == 0) {
-		log_error("source kernel: %s has no in_voltageN channels", dir);
-		return -ENODEV;
-	}
-	k->channels = c;
-	k->scan_bytes = c * 2;
-	return 0;
-}
-
-/*
- * On an IIO node the block interface streams the enabled scan elements, as
- * read() would: stream them all, in channel order (what our layout says).
- */
-static void enable_scan_elements(struct kernel_source *k)
-{
-	char path[PATH_MAX + 64];
-	uint32_t c;
-
-	for (c = 0; c < k->channels; c++) {
-		snprintf(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", k->iio_dir, c);
-		if (write_file(path, "1"))
-			log_warn("source kernel: cannot enable %s", path);
-	}
 }
 
 static int kernel_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
@@ -268,12 +170,12 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 		log_error("source kernel: %s: %s", sysdir, strerror(errno));
 		goto err_close;
 	}
-	if (read_attr(real, "iio_device", iio_name, sizeof(iio_name)) == 0) {
+	if (iio_sysfs_read(real, "iio_device", iio_name, sizeof(iio_name)) == 0) {
 		/* our module: /dev/iio_blockN with its own enable and counters */
 		snprintf(k->iio_dir, sizeof(k->iio_dir), "/sys/bus/iio/devices/%s", iio_name);
 		snprintf(k->enable_path, sizeof(k->enable_path), "%s/enable", real);
 		snprintf(k->counters_dir, sizeof(k->counters_dir), "%s", real);
-	} else if (exists(real, "buffer/enable")) {
+	} else if (iio_sysfs_exists(real, "buffer/enable")) {
 		/* an IIO device node carrying the ioctls (ADI kernels) */
 		snprintf(k->iio_dir, sizeof(k->iio_dir), "%s", real);
 		snprintf(k->enable_path, sizeof(k->enable_path), "%s/buffer/enable", real);
@@ -283,13 +185,14 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 			  k->node);
 		goto err_close;
 	}
-	if (read_attr(k->iio_dir, "name", k->name, sizeof(k->name)))
+	if (iio_sysfs_read(k->iio_dir, "name", k->name, sizeof(k->name)))
 		snprintf(k->name, sizeof(k->name), "iio");
-	err = read_layout(k);
+	err = iio_sysfs_int16_channels(k->iio_dir, &k->channels);
+	k->scan_bytes = k->channels * 2;
 	if (err)
 		goto err_close;
 	if (!k->counters_dir[0])
-		enable_scan_elements(k);
+		iio_sysfs_enable_channels(k->iio_dir, k->channels);
 	if (cfg->channels_set && cfg->channels != k->channels) {
 		err = -EINVAL;
 		log_error("source kernel: %s has %u channels, not %u (drop --channels)", k->name,
@@ -301,21 +204,21 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 
 		snprintf(path, sizeof(path), "%s/sampling_frequency", k->iio_dir);
 		snprintf(rate, sizeof(rate), "%" PRIu64, cfg->sample_rate);
-		err = write_file(path, rate);
+		err = iio_sysfs_write(path, rate);
 		if (err) {
 			log_error("source kernel: writing %s to %s: %s", rate, path, strerror(-err));
 			goto err_close;
 		}
 	}
-	err = read_u64(k->iio_dir, "sampling_frequency", &k->rate);
+	err = iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &k->rate);
 	if (err || k->rate == 0) {
 		log_error("source kernel: %s/sampling_frequency unreadable", k->iio_dir);
 		err = -EINVAL;
 		goto err_close;
 	}
 	if (k->counters_dir[0]) {
-		read_u64(k->counters_dir, "lost_samples", &k->base_lost);
-		read_u64(k->counters_dir, "overflows", &k->base_overflows);
+		iio_sysfs_read_u64(k->counters_dir, "lost_samples", &k->base_lost);
+		iio_sysfs_read_u64(k->counters_dir, "overflows", &k->base_overflows);
 	}
 	log_info("source kernel: %s (%s, %u channels at %" PRIu64 " scans/s)", k->node, k->name,
 		 k->channels, k->rate);
@@ -469,7 +372,7 @@ static int kernel_enable(struct source *s)
 	k->have_prev = false;
 	k->next_scan = 0;
 	k->enable_ns = now_ns();
-	err = write_file(k->enable_path, "1");
+	err = iio_sysfs_write(k->enable_path, "1");
 	if (err) {
 		log_error("source kernel: %s: %s", k->enable_path, strerror(-err));
 		return err;
@@ -485,7 +388,7 @@ static int kernel_disable(struct source *s)
 
 	if (!k->enabled)
 		return 0;
-	err = write_file(k->enable_path, "0");
+	err = iio_sysfs_write(k->enable_path, "0");
 	k->enabled = false;
 	return err;
 }
@@ -527,9 +430,9 @@ static void kernel_counters(struct source *s, struct source_counters *c)
 	c->enabled = k->enabled;
 	c->lost_samples = k->lost_seen;
 	/* the node counts every dropped scan, also those no block reported yet */
-	if (k->counters_dir[0] && read_u64(k->counters_dir, "lost_samples", &v) == 0)
+	if (k->counters_dir[0] && iio_sysfs_read_u64(k->counters_dir, "lost_samples", &v) == 0)
 		c->lost_samples = v - k->base_lost;
-	if (k->counters_dir[0] && read_u64(k->counters_dir, "overflows", &v) == 0)
+	if (k->counters_dir[0] && iio_sysfs_read_u64(k->counters_dir, "overflows", &v) == 0)
 		c->overflows = v - k->base_overflows;
 }
 

@@ -30,10 +30,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "id_fifo.h"
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
 
-#define SIM_MAX_BLOCKS 256
+#define SIM_MAX_BLOCKS ID_FIFO_MAX
 #define SIM_TICK_MS 1
 
 enum sim_block_state {
@@ -55,12 +56,6 @@ struct sim_block {
 	uint64_t first_sample;
 };
 
-/* A FIFO of block ids. */
-struct sim_fifo {
-	uint32_t ids[SIM_MAX_BLOCKS];
-	uint32_t head, count;
-};
-
 struct sim_source {
 	struct source base;
 	uv_loop_t *loop;
@@ -76,7 +71,7 @@ struct sim_source {
 
 	struct sim_block blocks[SIM_MAX_BLOCKS];
 	uint32_t nblocks;
-	struct sim_fifo incoming, done;
+	struct id_fifo incoming, done;
 	int32_t active;        /* block being filled, or -1 */
 
 	bool enabled;
@@ -93,28 +88,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void fifo_push(struct sim_fifo *f, uint32_t id)
-{
-	f->ids[(f->head + f->count) % SIM_MAX_BLOCKS] = id;
-	f->count++;
-}
-
-static void fifo_push_front(struct sim_fifo *f, uint32_t id)
-{
-	f->head = (f->head + SIM_MAX_BLOCKS - 1) % SIM_MAX_BLOCKS;
-	f->ids[f->head] = id;
-	f->count++;
-}
-
-static uint32_t fifo_pop(struct sim_fifo *f)
-{
-	uint32_t id = f->ids[f->head];
-
-	f->head = (f->head + 1) % SIM_MAX_BLOCKS;
-	f->count--;
-	return id;
 }
 
 static struct sim_source *to_sim(struct source *s)
@@ -145,7 +118,7 @@ static void complete_active(struct sim_source *sim)
 	struct sim_block *b = &sim->blocks[sim->active];
 
 	b->state = SIM_BLOCK_DONE;
-	fifo_push(&sim->done, (uint32_t)sim->active);
+	id_fifo_push(&sim->done, (uint32_t)sim->active);
 	sim->active = -1;
 	sim->counters.blocks_produced++;
 	sim->counters.bytes_produced += b->bytes_used;
@@ -159,7 +132,7 @@ static bool start_next_block(struct sim_source *sim, uint64_t first_scan)
 
 	if (sim->incoming.count == 0)
 		return false;
-	sim->active = (int32_t)fifo_pop(&sim->incoming);
+	sim->active = (int32_t)id_fifo_pop(&sim->incoming);
 	b = &sim->blocks[sim->active];
 	b->state = SIM_BLOCK_ACTIVE;
 	b->bytes_used = 0;
@@ -347,7 +320,7 @@ static int sim_enqueue(struct source *s, const struct source_block *blk)
 	if (sim->blocks[blk->id].state != SIM_BLOCK_USER)
 		return -EBUSY; /* the source owns it already */
 	sim->blocks[blk->id].state = SIM_BLOCK_QUEUED;
-	fifo_push(&sim->incoming, blk->id);
+	id_fifo_push(&sim->incoming, blk->id);
 	if (sim->enabled && sim->rate == 0)
 		uv_idle_start(&sim->eager, on_eager);
 	return 0;
@@ -360,7 +333,7 @@ static int sim_dequeue(struct source *s, struct source_block *blk)
 
 	if (sim->done.count == 0)
 		return -EAGAIN;
-	id = fifo_pop(&sim->done);
+	id = id_fifo_pop(&sim->done);
 	clear_ready(sim);
 	sim->blocks[id].state = SIM_BLOCK_USER;
 	blk->id = id;
@@ -418,7 +391,7 @@ static int sim_disable(struct source *s)
 			complete_active(sim);
 		} else {
 			sim->blocks[sim->active].state = SIM_BLOCK_QUEUED;
-			fifo_push_front(&sim->incoming, (uint32_t)sim->active);
+			id_fifo_push_front(&sim->incoming, (uint32_t)sim->active);
 			sim->active = -1;
 		}
 	}

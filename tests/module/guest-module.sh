@@ -106,7 +106,7 @@ daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 	rate=$1 secs=$2 name=$3
 	shift 3
 	rm -f /tmp/port
-	iiostreamd --source kernel --rate "$rate" --block-size 262144 --blocks 8 \
+	iiostreamd --source ${SOURCE:-kernel} --rate "$rate" --block-size 262144 --blocks 8 \
 		--listen 127.0.0.1:0 --port-file /tmp/port "$@" >/tmp/daemon-$name.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -168,6 +168,18 @@ if [ -x /bin/iiostreamd ]; then
 		bad "zero-copy stream from the module"; cat /tmp/rx-zerocopy.err /tmp/daemon-zerocopy.log
 	fi
 	[ $daemon_status = 0 ] || { bad "iiostreamd exit status $daemon_status"; cat /tmp/daemon-zerocopy.log; }
+
+	# The readfd source: the same device through its kfifo and read(), for
+	# kernels without the block interface, at a rate the guest keeps up with.
+	SOURCE=readfd:iiostream-sim daemon_run 200000 3 readfd
+	f=/tmp/rx-readfd.json
+	if [ $rx_status = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+		[ "$(json_field $f lost_blocks)" = 0 ] && [ "$(json_field $f blocks)" -ge 5 ] &&
+		[ $daemon_status = 0 ]; then
+		pass "iiostreamd --source readfd (kfifo, read()): $(json_field $f blocks) blocks verified"
+	else
+		bad "readfd source"; cat /tmp/rx-readfd.err /tmp/daemon-readfd.log
+	fi
 fi
 
 # A module with an open file cannot go; without one it unloads cleanly.

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT
+/* IIO sysfs helpers: see iio_sysfs.h. */
+#include "iio_sysfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int iio_sysfs_read(const char *dir, const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return (int)n;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+int iio_sysfs_read_u64(const char *dir, const char *name, uint64_t *out)
+{
+	char buf[64], *end;
+	int err = iio_sysfs_read(dir, name, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	errno = 0;
+	*out = strtoull(buf, &end, 10);
+	return errno || end == buf ? -EINVAL : 0;
+}
+
+int iio_sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+bool iio_sysfs_exists(const char *dir, const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
+{
+	char dir[PATH_MAX + 32], type[64], attr[64];
+	uint32_t c;
+
+	snprintf(dir, sizeof(dir), "%s/scan_elements", iio_dir);
+	for (c = 0; c < 64; c++) {
+		snprintf(attr, sizeof(attr), "in_voltage%u_type", c);
+		if (iio_sysfs_read(dir, attr, type, sizeof(type)))
+			break;
+		/* le:s16/16>>0: little-endian, signed, 16 of 16 bits */
+		if (strncmp(type, "le:s16/16", 9) != 0) {
+			log_error("%s/%s is '%s'; only le:s16/16 channels are supported", dir,
+				  attr, type);
+			return -ENOTSUP;
+		}
+	}
+	if (c == 0) {
+		log_error("%s has no in_voltageN channels", dir);
+		return -ENODEV;
+	}
+	*channels = c;
+	return 0;
+}
+
+void iio_sysfs_enable_channels(const char *iio_dir, uint32_t n)
+{
+	char path[PATH_MAX + 64];
+	uint32_t c;
+
+	for (c = 0; c < n; c++) {
+		snprintf(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
+		if (iio_sysfs_write(path, "1"))
+			log_warn("cannot enable %s", path);
+	}
+}
+
+int iio_sysfs_find_by_name(const char *name, char *dir, size_t len)
+{
+	struct dirent *de;
+	DIR *d = opendir(IIO_SYSFS_ROOT);
+	int err = -ENODEV;
+
+	if (!d)
+		return -ENODEV;
+	while ((de = readdir(d)) != NULL) {
+		char candidate[PATH_MAX], got[64];
+
+		if (strncmp(de->d_name, "iio:device", 10) != 0)
+			continue;
+		snprintf(candidate, sizeof(candidate), "%s/%s", IIO_SYSFS_ROOT, de->d_name);
+		if (iio_sysfs_read(candidate, "name", got, sizeof(got)) == 0 &&
+		    strcmp(got, name) == 0) {
+			snprintf(dir, len, "%s", candidate);
+			err = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers for an IIO device's sysfs directory
+ * (/sys/bus/iio/devices/iio:deviceN), shared by the kernel and readfd
+ * sources. Every function returns 0 or a negative errno.
+ */
+#ifndef IIOSTREAMD_IIO_SYSFS_H
+#define IIOSTREAMD_IIO_SYSFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IIO_SYSFS_ROOT "/sys/bus/iio/devices"
+
+/* dir/name into buf, without the trailing newline. */
+int iio_sysfs_read(const char *dir, const char *name, char *buf, size_t len);
+int iio_sysfs_read_u64(const char *dir, const char *name, uint64_t *out);
+/* Write val to the file at path. */
+int iio_sysfs_write(const char *path, const char *val);
+bool iio_sysfs_exists(const char *dir, const char *name);
+
+/* Count the in_voltageN channels and check each is stored as le:s16/16,
+ * the only layout iiostream streams (logged otherwise). */
+int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels);
+
+/* Enable scan elements in_voltage0..n-1 (stream every channel, in order). */
+void iio_sysfs_enable_channels(const char *iio_dir, uint32_t n);
+
+/* The directory of the IIO device called `name` into dir; -ENODEV if none. */
+int iio_sysfs_find_by_name(const char *name, char *dir, size_t len);
+
+#endif /* IIOSTREAMD_IIO_SYSFS_H */
