@@ -2,6 +2,8 @@
 /* Block ownership and reference counts: see block_pool.h. */
 #include "block_pool.h"
 
+#include "server.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -115,6 +117,7 @@ int block_pool_dequeue(struct block_pool *pool, struct pool_block **out)
 	b->lost_samples = sb.lost_samples;
 	b->sequence = pool->next_sequence++;
 	b->first_sample = sb.first_sample; /* the source numbers its scans */
+	b->dequeue_ns = server_now_ns();
 	*out = b;
 	return 0;
 }

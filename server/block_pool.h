@@ -34,6 +34,7 @@ struct pool_block {
 	uint64_t sequence;        /* +1 for every block dequeued */
 	uint64_t first_sample;    /* absolute index of the first scan */
 	uint64_t lost_samples;    /* scans the source dropped just before it */
+	uint64_t dequeue_ns;      /* CLOCK_MONOTONIC when it was dequeued */
 	/* private */
 	enum pool_block_state state;
 	unsigned refs;

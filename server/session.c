@@ -82,6 +82,7 @@ static void encode_block_head(struct session *s, struct out_frame *f)
 	hdr.sequence = b->sequence;
 	hdr.payload_len = b->bytes_used;
 	hdr.first_sample = b->first_sample;
+	hdr.dequeue_ns = b->dequeue_ns;
 	if (s->have_prev) {
 		hdr.lost_before = b->sequence - s->prev_sequence - 1;
 		hdr.lost_samples = b->first_sample - s->prev_end_sample;

@@ -160,7 +160,55 @@ struct rx_result {
 	double seconds;
 	struct iios_counters counters;
 	struct iios_verify verify;
+	/* delivery latency of each block: received minus dequeued by the
+	 * daemon (same host: one clock), in ns */
+	uint64_t *latency;
+	size_t nlatency, cap_latency;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void note_latency(struct rx_result *r, const struct iios_block *blk)
+{
+	uint64_t now = now_ns();
+
+	if (!blk->dequeue_ns || blk->dequeue_ns > now)
+		return; /* an older server, or another host's clock */
+	if (r->nlatency == r->cap_latency) {
+		size_t cap = r->cap_latency ? 2 * r->cap_latency : 4096;
+		uint64_t *p = realloc(r->latency, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		r->latency = p;
+		r->cap_latency = cap;
+	}
+	r->latency[r->nlatency++] = now - blk->dequeue_ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of the latencies, in ms (0 without any). */
+static double latency_ms(const struct rx_result *r, double q)
+{
+	size_t i;
+
+	if (!r->nlatency)
+		return 0;
+	i = (size_t)(q * (double)(r->nlatency - 1) + 0.5);
+	return (double)r->latency[i] / 1e6;
+}
 
 static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 {
@@ -171,18 +219,23 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		printf("{\"end\":\"%s\",\"seconds\":%.3f,\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64
 		       ",\"mbytes_per_s\":%.2f,\"lost_blocks\":%" PRIu64 ",\"lost_samples\":%" PRIu64
 		       ",\"overflow_blocks\":%" PRIu64 ",\"verified\":%s,\"integrity_errors\":%" PRIu64
-		       "}\n", r->end, r->seconds, k->blocks, k->bytes, mbps, k->lost_blocks,
+		       ",\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_max_ms\":%.3f}\n",
+		       r->end, r->seconds, k->blocks, k->bytes, mbps, k->lost_blocks,
 		       k->lost_samples, k->overflow_blocks, o->verify ? "true" : "false",
-		       r->verify.integrity_errors);
+		       r->verify.integrity_errors, latency_ms(r, 0.5), latency_ms(r, 0.99),
+		       latency_ms(r, 1.0));
 		return;
 	}
 	fprintf(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
 		"rx %s after %.2f s: %" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s\n"
 		"   lost: %" PRIu64 " blocks, %" PRIu64 " scans (%" PRIu64 " overflow blocks)\n"
-		"   integrity: %s\n", r->end, r->seconds, k->blocks, k->bytes, mbps,
+		"   integrity: %s\n"
+		"   latency (daemon dequeue to received, same host): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+		r->end, r->seconds, k->blocks, k->bytes, mbps,
 		k->lost_blocks, k->lost_samples, k->overflow_blocks,
 		!o->verify ? "not checked (use --verify)"
-			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified",
+		latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
 }
 
 static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
@@ -220,6 +273,7 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 			fprintf(stderr, "iiostream rx: %s\n", iios_errmsg(c));
 			break;
 		}
+		note_latency(r, &blk);
 		if (o->verify) {
 			iios_verify_block(&r->verify, &info, &blk);
 		} else {
@@ -243,6 +297,8 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 	}
 	r->seconds = now_s() - t0;
 	iios_counters(c, &r->counters);
+	if (r->nlatency)
+		qsort(r->latency, r->nlatency, sizeof(*r->latency), cmp_u64);
 	if (strcmp(r->end, "error") == 0)
 		return CLI_FAILED;
 	return r->verify.integrity_errors ? CLI_INTEGRITY : CLI_OK;
@@ -283,5 +339,6 @@ int cmd_rx(int argc, char **argv)
 		rc = CLI_FAILED;
 	}
 	print_summary(&o, &r);
+	free(r.latency);
 	return rc;
 }

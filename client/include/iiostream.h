@@ -107,6 +107,9 @@ struct iios_block {
 	uint64_t first_sample;     /* absolute index of the first scan */
 	uint64_t lost_before;      /* blocks we missed just before this one */
 	uint64_t lost_samples;     /* scans we missed just before this one */
+	uint64_t dequeue_ns;       /* server's CLOCK_MONOTONIC when its daemon
+	                            * dequeued the block; on the same host,
+	                            * now - dequeue_ns is the delivery latency */
 	const void *data;
 	size_t len;
 };

@@ -497,6 +497,7 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 		blk->first_sample = h->first_sample;
 		blk->lost_before = h->lost_before;
 		blk->lost_samples = h->lost_samples;
+		blk->dequeue_ns = h->dequeue_ns;
 		blk->data = c->payload;
 		blk->len = h->payload_len;
 		iios_frame_free(e);

@@ -200,7 +200,16 @@ Test(daemon, cli_rx_verify_json_reports_a_clean_stream)
 	last = strrchr(out, '{');
 	cr_assert_not_null(last, "no JSON in: %s", out);
 	cr_assert(strstr(last, "\"blocks\":50,"), "%s", last);
-	cr_assert(strstr(last, "\"integrity_errors\":0}"), "%s", last);
+	cr_assert(strstr(last, "\"integrity_errors\":0,"), "%s", last);
+	{
+		/* delivery latency, same host: present, ordered, and sane */
+		double p50 = -1, p99 = -1, max = -1;
+		const char *q = strstr(last, "\"latency_p50_ms\":");
+
+		cr_assert(q && sscanf(q, "\"latency_p50_ms\":%lf,\"latency_p99_ms\":%lf,"
+				     "\"latency_max_ms\":%lf", &p50, &p99, &max) == 3, "%s", last);
+		cr_assert(p50 > 0 && p50 <= p99 && p99 <= max && max < 5000, "%s", last);
+	}
 	cr_assert(strstr(last, "\"lost_blocks\":0,"), "%s", last);
 	cr_assert(strstr(last, "\"verified\":true"), "%s", last);
 	cr_assert(strstr(last, "\"mbytes_per_s\":"), "%s", last);
