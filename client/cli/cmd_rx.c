@@ -164,6 +164,7 @@ struct rx_result {
 	 * daemon (same host: one clock), in ns */
 	uint64_t *latency;
 	size_t nlatency, cap_latency;
+	bool same_clock;  /* the server's clock is ours: latencies mean something */
 };
 
 static uint64_t now_ns(void)
@@ -178,8 +179,8 @@ static void note_latency(struct rx_result *r, const struct iios_block *blk)
 {
 	uint64_t now = now_ns();
 
-	if (!blk->dequeue_ns || blk->dequeue_ns > now)
-		return; /* an older server, or another host's clock */
+	if (!r->same_clock || !blk->dequeue_ns || blk->dequeue_ns > now)
+		return; /* another host's clock, or an older server */
 	if (r->nlatency == r->cap_latency) {
 		size_t cap = r->cap_latency ? 2 * r->cap_latency : 4096;
 		uint64_t *p = realloc(r->latency, cap * sizeof(*p));
@@ -219,23 +220,29 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		printf("{\"end\":\"%s\",\"seconds\":%.3f,\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64
 		       ",\"mbytes_per_s\":%.2f,\"lost_blocks\":%" PRIu64 ",\"lost_samples\":%" PRIu64
 		       ",\"overflow_blocks\":%" PRIu64 ",\"verified\":%s,\"integrity_errors\":%" PRIu64
-		       ",\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_max_ms\":%.3f}\n",
+		       ",",
 		       r->end, r->seconds, k->blocks, k->bytes, mbps, k->lost_blocks,
 		       k->lost_samples, k->overflow_blocks, o->verify ? "true" : "false",
-		       r->verify.integrity_errors, latency_ms(r, 0.5), latency_ms(r, 0.99),
-		       latency_ms(r, 1.0));
+		       r->verify.integrity_errors);
+		if (r->nlatency)
+			printf("\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_max_ms\":%.3f}\n",
+			       latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
+		else /* another host: its clock is not ours */
+			printf("\"latency_p50_ms\":null,\"latency_p99_ms\":null,\"latency_max_ms\":null}\n");
 		return;
 	}
 	fprintf(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
 		"rx %s after %.2f s: %" PRIu64 " blocks, %" PRIu64 " bytes, %.1f MB/s\n"
 		"   lost: %" PRIu64 " blocks, %" PRIu64 " scans (%" PRIu64 " overflow blocks)\n"
-		"   integrity: %s\n"
-		"   latency (daemon dequeue to received, same host): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+		"   integrity: %s\n",
 		r->end, r->seconds, k->blocks, k->bytes, mbps,
 		k->lost_blocks, k->lost_samples, k->overflow_blocks,
 		!o->verify ? "not checked (use --verify)"
-			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified",
-		latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
+			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+	if (r->nlatency)
+		fprintf(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
+			"   latency (daemon dequeue to received): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+			latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
 }
 
 static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
@@ -246,6 +253,14 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 	double t0, next_progress;
 	int err;
 
+	{
+		int64_t offset;
+		uint64_t rtt;
+
+		/* latencies only against our own clock (the same host) */
+		r->same_clock = iios_clock_offset(c, &offset, &rtt) == 0 &&
+				(uint64_t)(offset < 0 ? -offset : offset) <= rtt / 2 + 1000000;
+	}
 	err = iios_subscribe(c, o->queue, &info);
 	if (err) {
 		fprintf(stderr, "iiostream rx: subscribe: %s\n", iios_errmsg(c));

@@ -207,6 +207,12 @@ int iios_unsubscribe(struct iios_client *c);
 /* Round trip to the server; *rtt_ns (if not NULL) gets its duration. */
 int iios_ping(struct iios_client *c, uint64_t *rtt_ns);
 
+/* A ping that also compares clocks: *offset_ns gets the server's
+ * CLOCK_MONOTONIC minus ours at the middle of the round trip, *rtt_ns its
+ * duration. |offset| within rtt/2 means one clock: the same host, where
+ * block latencies (now - iios_block.dequeue_ns) mean something. */
+int iios_clock_offset(struct iios_client *c, int64_t *offset_ns, uint64_t *rtt_ns);
+
 /* Ask the daemon for its statistics. */
 int iios_stats(struct iios_client *c, struct iios_stats *st);
 

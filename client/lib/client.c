@@ -528,11 +528,11 @@ int iios_unsubscribe(struct iios_client *c)
 	return 0;
 }
 
-int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
+int iios_clock_offset(struct iios_client *c, int64_t *offset_ns, uint64_t *rtt_ns)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Ping ping = IIOSTREAM__PING__INIT;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = now_ns(), t1, server;
 	int err;
 
 	ping.token = t0;
@@ -545,10 +545,19 @@ int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
 		iios_frame_free(r);
 		return broken(c, -EPROTO, "pong for another ping");
 	}
+	server = r->pong->server_time_ns;
 	iios_frame_free(r);
+	t1 = now_ns();
 	if (rtt_ns)
-		*rtt_ns = now_ns() - t0;
+		*rtt_ns = t1 - t0;
+	if (offset_ns)
+		*offset_ns = (int64_t)(server - (t0 + (t1 - t0) / 2));
 	return 0;
+}
+
+int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
+{
+	return iios_clock_offset(c, NULL, rtt_ns);
 }
 
 int iios_stats(struct iios_client *c, struct iios_stats *st)

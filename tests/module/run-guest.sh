@@ -6,7 +6,7 @@
 #
 #   run-guest.sh --script GUEST_SCRIPT [--ko FILE.ko]... [--mod NAME]...
 #                [--bin FILE]... [--dyn FILE]... [--file SRC:DEST]...
-#                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N]
+#                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N] [--nic SPEC]
 #                [--log FILE] [--append "kernel cmdline"]
 #
 # The guest script runs as `sh /test.sh` (busybox) with proc, sysfs, devtmpfs,
@@ -23,6 +23,9 @@
 #   --kver KV        default: newest /lib/modules/KV with build + vmlinuz
 #   --timeout S      whole qemu run, default 600
 #   --mem MB         default 1024;  --smp N  vCPUs, default 2
+#   --nic SPEC       qemu -nic SPEC (default none), e.g.
+#                    user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:PORT-:30432
+#                    (add --mod virtio_net --mod virtio_pci for the driver)
 #   --log FILE       console log (default: temp file, kept on failure)
 #   --append ARGS    extra kernel command line
 #
@@ -40,12 +43,12 @@ usage() { # STATUS
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
-script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append=''
+script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none
 kos=() mods=() bins=() dyns=() files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage 0 ;;
-	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append)
+	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic)
 		[ $# -ge 2 ] || die "$1 needs an argument" ;;
 	*) die "unknown option: $1 (try --help)" ;;
 	esac
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2 ;;
 	--mem)     mem=$2 ;;
 	--smp)     smp=$2 ;;
+	--nic)     nic=$2 ;;
 	--log)     log=$2 ;;
 	--append)  append=$2 ;;
 	esac
@@ -273,7 +277,7 @@ start=$EPOCHREALTIME
 	timeout -k 10 "$timeout_s" \
 		qemu-system-x86_64 -machine q35,accel=tcg -cpu qemu64 -smp "$smp" -m "$mem" \
 		-kernel "$kernel" -initrd "$tmp/initrd.cpio" -append "$cmdline" \
-		-nic none -nographic -no-reboot -monitor none -serial stdio -display none \
+		-nic "$nic" -nographic -no-reboot -monitor none -serial stdio -display none \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$tmp/qemu.pid" \
 		</dev/null 2>&1 && qrc=0 || qrc=$?
 	# quiet: after a signal the temp dir may already be gone

@@ -9,7 +9,9 @@
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
 #     tests/module/guest-module.sh there, and fail on a failed check or any
 #     WARNING/BUG/Oops or corruption report in the guest's log;
-#  4. build the module with DKMS against the installed headers.
+#  4. the sendfile transport through a NIC: the guest's virtio-net to
+#     iiostream rx --verify on this host (tests/module/sendfile-nic.sh);
+#  5. build the module with DKMS against the installed headers.
 #
 #   tests/module/run.sh [OUT_DIR]      (default build/module-test)
 #   BUILD_DIR=DIR: where iiostreamd and iiostream were built (default build/)
@@ -54,6 +56,9 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
 grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 
+
+echo "== sendfile through a NIC: guest virtio-net to rx --verify on this host"
+BUILD_DIR=$build "$root/tests/module/sendfile-nic.sh" "$out"
 
 echo "== module: DKMS build"
 "$root/tests/module/dkms-test.sh"
