@@ -148,7 +148,7 @@ static void release_pinned(struct session *s)
 	bool asked = false;
 
 	while ((f = TAILQ_FIRST(&s->pinned)) != NULL) {
-		if (f->zc_pending && !zc_before(f->zc_last, s->zc_done))
+		if (f->zc_pending && !zc_before(f->zc_last, s->zc.done))
 			break;
 		if (f->ack_pending) {
 			if (!asked) {
@@ -176,37 +176,13 @@ static void on_ack_timer(uv_timer_t *t)
 		session_close(s, NULL);
 }
 
-/* Completions of ids [lo, hi]. TCP completes in order, so a range usually
- * starts at zc_done; one that arrives early waits in zc_early until the
- * gap before it closes. */
+/* Completions of ids [lo, hi]: counted, then tracked (transport.c). */
 static int zc_complete(struct session *s, const struct zc_range *r)
 {
-	bool merged = true;
-	int i;
-
-	s->zc_completed += r->hi - r->lo + 1;
+	s->zc_completed += (uint32_t)(r->hi - r->lo) + 1;
 	if (r->copied)
-		s->zc_copied += r->hi - r->lo + 1;
-	if (zc_before(s->zc_done, r->lo)) {
-		if (s->zc_nearly == (int)(sizeof(s->zc_early) / sizeof(s->zc_early[0])))
-			return -EPROTO;
-		s->zc_early[s->zc_nearly++] = *r;
-		return 0;
-	}
-	if (!zc_before(r->hi, s->zc_done))
-		s->zc_done = r->hi + 1;
-	while (merged) {
-		merged = false;
-		for (i = 0; i < s->zc_nearly; i++) {
-			if (zc_before(s->zc_done, s->zc_early[i].lo))
-				continue;
-			if (!zc_before(s->zc_early[i].hi, s->zc_done))
-				s->zc_done = s->zc_early[i].hi + 1;
-			s->zc_early[i] = s->zc_early[--s->zc_nearly];
-			merged = true;
-		}
-	}
-	return 0;
+		s->zc_copied += (uint32_t)(r->hi - r->lo) + 1;
+	return zc_tracker_complete(&s->zc, r);
 }
 
 /*

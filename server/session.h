@@ -79,9 +79,7 @@ struct session {
 	                          * slow reader skips instead of starving the
 	                          * source */
 	uint32_t zc_next;        /* id the next zero-copy send will get */
-	uint32_t zc_done;        /* every id before this one has completed */
-	struct zc_range zc_early[8]; /* completions that arrived ahead of a gap */
-	int zc_nearly;
+	struct zc_tracker zc;    /* which zero-copy sends have completed */
 	uint32_t queued_blocks;  /* block frames in outq */
 	size_t queued_control;   /* bytes of control frames in outq */
 	bool want_write;         /* the socket was full */

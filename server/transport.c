@@ -38,6 +38,33 @@ const char *transport_name(enum transport t)
 	return "auto";
 }
 
+int zc_tracker_complete(struct zc_tracker *t, const struct zc_range *r)
+{
+	bool merged = true;
+	int i;
+
+	if (zc_before(t->done, r->lo)) {
+		if (t->nearly == ZC_EARLY_MAX)
+			return -EPROTO;
+		t->early[t->nearly++] = *r;
+		return 0;
+	}
+	if (!zc_before(r->hi, t->done))
+		t->done = r->hi + 1;
+	while (merged) { /* the gap may have closed for ranges that waited */
+		merged = false;
+		for (i = 0; i < t->nearly; i++) {
+			if (zc_before(t->done, t->early[i].lo))
+				continue;
+			if (!zc_before(t->early[i].hi, t->done))
+				t->done = t->early[i].hi + 1;
+			t->early[i] = t->early[--t->nearly];
+			merged = true;
+		}
+	}
+	return 0;
+}
+
 int zc_read_completions(int fd, struct zc_range *out, int max)
 {
 	int n = 0;

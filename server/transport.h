@@ -69,4 +69,20 @@ static inline bool zc_before(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) < 0;
 }
 
+/*
+ * Which zero-copy sends of a socket have completed. TCP completes in order,
+ * so a range normally starts at `done`; one that arrives ahead of a gap
+ * waits in `early` until the gap closes.
+ */
+#define ZC_EARLY_MAX 8
+struct zc_tracker {
+	uint32_t done;                      /* every id before this one completed */
+	struct zc_range early[ZC_EARLY_MAX];
+	int nearly;
+};
+
+/* Record the completion of ids [r->lo, r->hi] (inclusive, wrapping).
+ * 0, or -EPROTO when more than ZC_EARLY_MAX ranges wait on a gap. */
+int zc_tracker_complete(struct zc_tracker *t, const struct zc_range *r);
+
 #endif /* IIOSTREAMD_TRANSPORT_H */
