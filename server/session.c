@@ -223,6 +223,20 @@ static int zc_drain(struct session *s)
 	return 0;
 }
 
+/* A send call failed with err: retry it (1) after EINTR, wait for room
+ * (0) when the socket is full, or give the connection up (-err). */
+static int send_failed(struct session *s, int err)
+{
+	if (err == EINTR)
+		return 1;
+	if (err == EAGAIN || err == EWOULDBLOCK) {
+		s->want_write = true;
+		update_poll(s);
+		return 0;
+	}
+	return -err;
+}
+
 /*
  * sendfile transport: one frame at a time, the header by send(MSG_MORE)
  * and the payload by sendfile() from the block's file. The kernel keeps
@@ -250,14 +264,11 @@ static int flush_sendfile(struct session *s)
 				return -EIO; /* the file is shorter than the block: a bug */
 		}
 		if (n < 0) {
-			if (errno == EINTR)
+			int r = send_failed(s, errno);
+
+			if (r > 0)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				s->want_write = true;
-				update_poll(s);
-				return 0;
-			}
-			return -errno;
+			return r;
 		}
 		s->stream_sent += (uint64_t)n;
 		f->sent += (size_t)n;
@@ -326,14 +337,11 @@ static int flush(struct session *s)
 			n = sendmsg(s->fd, &msg, flags);
 		}
 		if (n < 0) {
-			if (errno == EINTR)
+			int r = send_failed(s, errno);
+
+			if (r > 0)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				s->want_write = true;
-				update_poll(s);
-				return 0;
-			}
-			return -errno;
+			return r;
 		}
 		/* Retire what the kernel took; a partial frame keeps its offset.
 		 * Every frame this call touched now depends on its completion. */

@@ -353,3 +353,27 @@ bool raw_wait_closed(int fd, int timeout_ms)
 	}
 	return false;
 }
+
+void *rx_job_run(void *arg)
+{
+	struct rx_job *job = arg;
+	struct iios_client *c;
+	struct iios_block blk;
+	uint32_t i;
+
+	iios_verify_init(&job->v);
+	job->err = iios_connect(job->d->url, NULL, &c, job->errmsg, sizeof(job->errmsg));
+	if (job->err)
+		return NULL;
+	job->err = iios_subscribe(c, 0, &job->info);
+	for (i = 0; !job->err && i < job->want_blocks; i++) {
+		job->err = iios_next_block(c, &blk);
+		if (!job->err)
+			iios_verify_block(&job->v, &job->info, &blk);
+	}
+	if (job->err)
+		snprintf(job->errmsg, sizeof(job->errmsg), "%s", iios_errmsg(c));
+	iios_counters(c, &job->counters);
+	iios_close(c);
+	return NULL;
+}

@@ -78,4 +78,19 @@ Iiostream__Envelope *raw_read_frame(int fd);
 /* True if the peer has closed (EOF or reset) within timeout_ms. */
 bool raw_wait_closed(int fd, int timeout_ms);
 
+/* A client in a thread: connect, subscribe, receive and verify
+ * want_blocks blocks. Results are read by the main thread after join. */
+struct rx_job {
+	const struct daemon *d;
+	uint32_t want_blocks;
+	int err;
+	char errmsg[256];
+	struct iios_stream_info info;
+	struct iios_verify v;
+	struct iios_counters counters;
+};
+
+/* pthread start routine (also callable directly): arg is a struct rx_job. */
+void *rx_job_run(void *arg);
+
 #endif /* IIOSTREAM_TEST_HARNESS_H */

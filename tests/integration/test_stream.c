@@ -15,42 +15,6 @@
 static const char *const moderate[] = { "--rate", "2000000", "--channels", "2",
 					"--block-size", "64K", "--blocks", "16", NULL };
 
-struct rx_job {
-	const struct daemon *d;
-	uint32_t want_blocks;
-	/* results, checked by the main thread */
-	int err;
-	char errmsg[256];
-	struct iios_stream_info info;
-	struct iios_verify v;
-	struct iios_counters counters;
-};
-
-/* Connect, subscribe, receive and verify want_blocks blocks. */
-static void *rx_thread(void *arg)
-{
-	struct rx_job *job = arg;
-	struct iios_client *c;
-	struct iios_block blk;
-	uint32_t i;
-
-	iios_verify_init(&job->v);
-	job->err = iios_connect(job->d->url, NULL, &c, job->errmsg, sizeof(job->errmsg));
-	if (job->err)
-		return NULL;
-	job->err = iios_subscribe(c, 0, &job->info);
-	for (i = 0; !job->err && i < job->want_blocks; i++) {
-		job->err = iios_next_block(c, &blk);
-		if (!job->err)
-			iios_verify_block(&job->v, &job->info, &blk);
-	}
-	if (job->err)
-		snprintf(job->errmsg, sizeof(job->errmsg), "%s", iios_errmsg(c));
-	iios_counters(c, &job->counters);
-	iios_close(c);
-	return NULL;
-}
-
 static void check_clean(const struct rx_job *job, const struct daemon *d)
 {
 	if (job->err || job->v.integrity_errors || job->counters.lost_blocks)
@@ -72,7 +36,7 @@ Test(stream, one_client_receives_every_block_verified)
 
 	daemon_start(&d, moderate);
 	job.d = &d;
-	rx_thread(&job);
+	rx_job_run(&job);
 	check_clean(&job, &d);
 	cr_assert_eq(job.info.block_size, 65536);
 	cr_assert_eq(job.info.scan_bytes, 4);
@@ -99,7 +63,7 @@ Test(stream, four_clients_each_receive_every_block_verified)
 		memset(&jobs[i], 0, sizeof(jobs[i]));
 		jobs[i].d = &d;
 		jobs[i].want_blocks = 100;
-		cr_assert_eq(pthread_create(&th[i], NULL, rx_thread, &jobs[i]), 0);
+		cr_assert_eq(pthread_create(&th[i], NULL, rx_job_run, &jobs[i]), 0);
 	}
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);

@@ -15,38 +15,6 @@
 
 #include "harness.h"
 
-struct rx_job {
-	const struct daemon *d;
-	uint32_t want_blocks;
-	int err;
-	char errmsg[256];
-	struct iios_stream_info info;
-	struct iios_verify v;
-};
-
-static void *rx_thread(void *arg)
-{
-	struct rx_job *job = arg;
-	struct iios_client *c;
-	struct iios_block blk;
-	uint32_t i;
-
-	iios_verify_init(&job->v);
-	job->err = iios_connect(job->d->url, NULL, &c, job->errmsg, sizeof(job->errmsg));
-	if (job->err)
-		return NULL;
-	job->err = iios_subscribe(c, 0, &job->info);
-	for (i = 0; !job->err && i < job->want_blocks; i++) {
-		job->err = iios_next_block(c, &blk);
-		if (!job->err)
-			iios_verify_block(&job->v, &job->info, &blk);
-	}
-	if (job->err)
-		snprintf(job->errmsg, sizeof(job->errmsg), "%s", iios_errmsg(c));
-	iios_close(c);
-	return NULL;
-}
-
 /* Arrays, not pointers: Criterion may run each case in a fresh process,
  * where pointers into the parent's memory mean nothing. */
 struct transport_case {
@@ -88,7 +56,7 @@ ParameterizedTest(struct transport_case *tc, transport, streams_verified_under_l
 		memset(&jobs[i], 0, sizeof(jobs[i]));
 		jobs[i].d = &d;
 		jobs[i].want_blocks = 600;	/* 150 MiB each */
-		cr_assert_eq(pthread_create(&th[i], NULL, rx_thread, &jobs[i]), 0);
+		cr_assert_eq(pthread_create(&th[i], NULL, rx_job_run, &jobs[i]), 0);
 	}
 	/* A third client streams too and asks, while subscribed, how every
 	 * subscribed client is being served. */
