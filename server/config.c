@@ -26,6 +26,7 @@ void config_defaults(struct config *cfg)
 	cfg->client_queue = 4;
 	cfg->transport = TRANSPORT_AUTO;
 	cfg->log_level = LOG_INFO;
+	cfg->ktls = true;
 }
 
 void config_usage(FILE *out)
@@ -44,8 +45,25 @@ void config_usage(FILE *out)
 		"                                         buffer (/dev/iio:deviceN or a\n"
 		"                                         device name), for kernels without\n"
 		"                                         a block interface\n"
-		"  --listen HOST:PORT   TCP address to listen on (default 127.0.0.1:%d;\n"
-		"                       port 0 picks a free port, see --port-file)\n"
+		"  --listen HOST:PORT   plain TCP address to listen on (default\n"
+		"                       127.0.0.1:%d; port 0 picks a free port, see\n"
+		"                       --port-file); 'off': no plain TCP. Plain TCP has\n"
+		"                       no encryption and no authentication: keep it on\n"
+		"                       loopback and use --listen-tls for the network\n"
+		"  --listen-tls HOST:PORT  TLS 1.3 address to listen on (needs --tls-cert\n"
+		"                       and --tls-key)\n"
+		"  --tls-cert FILE      PEM certificate (chain) of the server\n"
+		"  --tls-key FILE       PEM private key of that certificate\n"
+		"  --client-ca FILE     require client certificates signed by this PEM CA\n"
+		"  --tls-ciphersuites L OpenSSL TLS 1.3 cipher suites, e.g.\n"
+		"                       TLS_CHACHA20_POLY1305_SHA256 (default: OpenSSL's)\n"
+		"  --ktls auto|off      let the kernel encrypt (kTLS) where it can (auto)\n"
+		"  --allow-subscribe L  who may subscribe; L is a comma-separated list of\n"
+		"                       sha256:FINGERPRINT, cn:NAME, subject:DN, any-cert,\n"
+		"                       plain (clients without a certificate). Default: all\n"
+		"  --allow-write L      who may write attributes (same list; default: all)\n"
+		"  --config FILE        read 'key = value' lines, keys named as the flags\n"
+		"                       (rate = 1000000); flags override the file\n"
 		"  --rate N             scans per second (IIO's sampling_frequency: samples\n"
 		"                       per second of each channel); 0 = as fast as blocks\n"
 		"                       return (default 1000000)\n"
@@ -116,8 +134,10 @@ static enum config_result number_flag(const char *flag, const char *arg, uint64_
 	return CONFIG_OK;
 }
 
-static enum config_result parse_listen(struct config *cfg, const char *arg, char *err,
-				       size_t errlen)
+/* HOST:PORT or [V6]:PORT into host/port. */
+static enum config_result parse_host_port(const char *flag, const char *arg, char *host_out,
+					  size_t host_cap, uint16_t *port_out, char *err,
+					  size_t errlen)
 {
 	const char *colon = strrchr(arg, ':');
 	const char *host = arg;
@@ -125,133 +145,317 @@ static enum config_result parse_listen(struct config *cfg, const char *arg, char
 	uint64_t port;
 
 	if (!colon)
-		return fail(err, errlen, "--listen: '%s' is not HOST:PORT", arg);
+		return fail(err, errlen, "%s: '%s' is not HOST:PORT", flag, arg);
 	hostlen = (size_t)(colon - arg);
 	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']')
 		host++, hostlen -= 2; /* [::1]:30432 */
-	if (hostlen == 0 || hostlen >= sizeof(cfg->listen_host))
-		return fail(err, errlen, "--listen: '%s' has no usable host", arg);
+	if (hostlen == 0 || hostlen >= host_cap)
+		return fail(err, errlen, "%s: '%s' has no usable host", flag, arg);
 	if (parse_number(colon + 1, 0, 65535, false, &port))
-		return fail(err, errlen, "--listen: port '%s' is not 0..65535", colon + 1);
-	memcpy(cfg->listen_host, host, hostlen);
-	cfg->listen_host[hostlen] = '\0';
-	cfg->listen_port = (uint16_t)port;
+		return fail(err, errlen, "%s: port '%s' is not 0..65535", flag, colon + 1);
+	memcpy(host_out, host, hostlen);
+	host_out[hostlen] = '\0';
+	*port_out = (uint16_t)port;
+	return CONFIG_OK;
+}
+
+static enum config_result path_flag(const char *flag, const char *arg, char *out, size_t cap,
+				    char *err, size_t errlen)
+{
+	if (!*arg)
+		return fail(err, errlen, "%s: empty path", flag);
+	if (strlen(arg) >= cap)
+		return fail(err, errlen, "%s: path too long", flag);
+	snprintf(out, cap, "%s", arg);
+	return CONFIG_OK;
+}
+
+enum {
+	O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS, O_CLIENT_QUEUE,
+	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
+	O_TLS_CIPHERSUITES, O_KTLS, O_ALLOW_SUBSCRIBE, O_ALLOW_WRITE, O_CONFIG, O_HELP, O_VERSION,
+};
+
+static const struct option options[] = {
+	{ "source", required_argument, NULL, O_SOURCE },
+	{ "listen", required_argument, NULL, O_LISTEN },
+	{ "rate", required_argument, NULL, O_RATE },
+	{ "channels", required_argument, NULL, O_CHANNELS },
+	{ "block-size", required_argument, NULL, O_BLOCK_SIZE },
+	{ "blocks", required_argument, NULL, O_BLOCKS },
+	{ "client-queue", required_argument, NULL, O_CLIENT_QUEUE },
+	{ "port-file", required_argument, NULL, O_PORT_FILE },
+	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
+	{ "transport", required_argument, NULL, O_TRANSPORT },
+	{ "listen-tls", required_argument, NULL, O_LISTEN_TLS },
+	{ "tls-cert", required_argument, NULL, O_TLS_CERT },
+	{ "tls-key", required_argument, NULL, O_TLS_KEY },
+	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
+	{ "tls-ciphersuites", required_argument, NULL, O_TLS_CIPHERSUITES },
+	{ "ktls", required_argument, NULL, O_KTLS },
+	{ "allow-subscribe", required_argument, NULL, O_ALLOW_SUBSCRIBE },
+	{ "allow-write", required_argument, NULL, O_ALLOW_WRITE },
+	{ "config", required_argument, NULL, O_CONFIG },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Set one option. `flag` is how the error names it: "--rate" on the
+ * command line, "rate" in the config file. */
+static enum config_result apply_option(struct config *cfg, int code, const char *flag,
+				       const char *arg, char *err, size_t errlen)
+{
+	enum config_result r = CONFIG_OK;
+	char why[200];
+	uint64_t v = 0;
+	int lvl;
+
+	switch (code) {
+	case O_SOURCE:
+		if (!source_find(arg))
+			return fail(err, errlen,
+				    "%s: unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
+				    flag, arg);
+		if (strlen(arg) >= sizeof(cfg->source))
+			return fail(err, errlen, "%s: too long", flag);
+		snprintf(cfg->source, sizeof(cfg->source), "%s", arg);
+		break;
+	case O_LISTEN:
+		if (strcmp(arg, "off") == 0) {
+			cfg->listen_off = true;
+			break;
+		}
+		cfg->listen_off = false;
+		r = parse_host_port(flag, arg, cfg->listen_host, sizeof(cfg->listen_host),
+				    &cfg->listen_port, err, errlen);
+		break;
+	case O_LISTEN_TLS:
+		r = parse_host_port(flag, arg, cfg->listen_tls_host, sizeof(cfg->listen_tls_host),
+				    &cfg->listen_tls_port, err, errlen);
+		cfg->listen_tls = true;
+		break;
+	case O_RATE:
+		r = number_flag(flag, arg, 0, CONFIG_MAX_RATE, false, &v, err, errlen);
+		cfg->sample_rate = v;
+		cfg->rate_set = true;
+		break;
+	case O_CHANNELS:
+		r = number_flag(flag, arg, 1, CONFIG_MAX_CHANNELS, false, &v, err, errlen);
+		cfg->channels = (uint32_t)v;
+		cfg->channels_set = true;
+		break;
+	case O_BLOCK_SIZE:
+		r = number_flag(flag, arg, 1, IIOS_FRAME_MAX_PAYLOAD, true, &v, err, errlen);
+		cfg->block_size = (uint32_t)v;
+		break;
+	case O_BLOCKS:
+		r = number_flag(flag, arg, CONFIG_MIN_BLOCKS, CONFIG_MAX_BLOCKS, false, &v, err,
+				errlen);
+		cfg->blocks = (uint32_t)v;
+		break;
+	case O_CLIENT_QUEUE:
+		r = number_flag(flag, arg, 1, CONFIG_MAX_BLOCKS, false, &v, err, errlen);
+		cfg->client_queue = (uint32_t)v;
+		break;
+	case O_PORT_FILE:
+		return path_flag(flag, arg, cfg->port_file, sizeof(cfg->port_file), err, errlen);
+	case O_TLS_CERT:
+		return path_flag(flag, arg, cfg->tls_cert, sizeof(cfg->tls_cert), err, errlen);
+	case O_TLS_KEY:
+		return path_flag(flag, arg, cfg->tls_key, sizeof(cfg->tls_key), err, errlen);
+	case O_CLIENT_CA:
+		return path_flag(flag, arg, cfg->client_ca, sizeof(cfg->client_ca), err, errlen);
+	case O_TLS_CIPHERSUITES:
+		if (strlen(arg) >= sizeof(cfg->tls_ciphersuites))
+			return fail(err, errlen, "%s: too long", flag);
+		snprintf(cfg->tls_ciphersuites, sizeof(cfg->tls_ciphersuites), "%s", arg);
+		break;
+	case O_KTLS:
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0)
+			return fail(err, errlen, "%s: '%s' is not auto or off", flag, arg);
+		cfg->ktls = strcmp(arg, "auto") == 0;
+		break;
+	case O_ALLOW_SUBSCRIBE:
+	case O_ALLOW_WRITE:
+		if (access_list_parse(code == O_ALLOW_WRITE ? &cfg->allow_write
+							    : &cfg->allow_subscribe,
+				      arg, why, sizeof(why)))
+			return fail(err, errlen, "%s: %s", flag, why);
+		break;
+	case O_LOG_LEVEL:
+		lvl = log_level_parse(arg);
+		if (lvl < 0)
+			return fail(err, errlen, "%s: '%s' is not error, warn, info or debug", flag,
+				    arg);
+		cfg->log_level = (enum log_level)lvl;
+		break;
+	case O_TRANSPORT:
+		lvl = transport_parse(arg);
+		if (lvl < 0)
+			return fail(err, errlen, "%s: '%s' is not auto, copy, zerocopy or sendfile",
+				    flag, arg);
+		cfg->transport = (enum transport)lvl;
+		break;
+	default:
+		return fail(err, errlen, "%s: cannot be set here", flag);
+	}
+	return r;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+/* "key = value" lines; blank lines and '#' comments are skipped. Every
+ * error names the file, the line and the key. */
+static enum config_result read_config_file(struct config *cfg, const char *path, char *err,
+					   size_t errlen)
+{
+	char line[1024], msg[400];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return fail(err, errlen, "--config %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		const struct option *o;
+		char *key, *value, *eq;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			fclose(f);
+			return fail(err, errlen, "%s:%u: line too long", path, lineno);
+		}
+		key = trim(line);
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			fclose(f);
+			return fail(err, errlen, "%s:%u: '%s' is not 'key = value'", path, lineno, key);
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		key = trim(key);
+		for (o = options; o->name; o++)
+			if (strcmp(o->name, key) == 0)
+				break;
+		if (!o->name || o->has_arg != required_argument || o->val == O_CONFIG) {
+			fclose(f);
+			return fail(err, errlen, "%s:%u: unknown key '%s' (keys are the long flags, see --help)",
+				    path, lineno, key);
+		}
+		if (!*value) {
+			fclose(f);
+			return fail(err, errlen, "%s:%u: %s: needs a value", path, lineno, key);
+		}
+		if (apply_option(cfg, o->val, key, value, msg, sizeof(msg)) != CONFIG_OK) {
+			fclose(f);
+			return fail(err, errlen, "%s:%u: %s", path, lineno, msg);
+		}
+	}
+	fclose(f);
+	return CONFIG_OK;
+}
+
+/* The --config argument if argv has one (the last wins), else NULL. */
+static const char *find_config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	return path;
+}
+
+/* Checks across options, once everything is read. */
+static enum config_result check_config(struct config *cfg, char *err, size_t errlen)
+{
+	/* A block holds whole scans. */
+	if (cfg->block_size % (cfg->channels * IIOS_PATTERN_SAMPLE_BYTES))
+		return fail(err, errlen,
+			    "--block-size: %u is not a whole number of %u-byte scans (%u channels)",
+			    cfg->block_size, cfg->channels * IIOS_PATTERN_SAMPLE_BYTES,
+			    cfg->channels);
+	if (cfg->listen_tls && (!cfg->tls_cert[0] || !cfg->tls_key[0]))
+		return fail(err, errlen, "--listen-tls: needs --tls-cert and --tls-key");
+	if (!cfg->listen_tls) {
+		const char *orphan = cfg->tls_cert[0]     ? "--tls-cert"
+				     : cfg->tls_key[0]    ? "--tls-key"
+				     : cfg->client_ca[0]  ? "--client-ca"
+				     : cfg->tls_ciphersuites[0] ? "--tls-ciphersuites"
+								: NULL;
+
+		if (orphan)
+			return fail(err, errlen, "%s: only means something with --listen-tls", orphan);
+	}
+	if (cfg->listen_off && !cfg->listen_tls)
+		return fail(err, errlen, "--listen off: and no --listen-tls; nothing to listen on");
 	return CONFIG_OK;
 }
 
 enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 				     char *err, size_t errlen)
 {
-	enum { O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS,
-	       O_CLIENT_QUEUE, O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_HELP, O_VERSION };
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, O_SOURCE },
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "rate", required_argument, NULL, O_RATE },
-		{ "channels", required_argument, NULL, O_CHANNELS },
-		{ "block-size", required_argument, NULL, O_BLOCK_SIZE },
-		{ "blocks", required_argument, NULL, O_BLOCKS },
-		{ "client-queue", required_argument, NULL, O_CLIENT_QUEUE },
-		{ "port-file", required_argument, NULL, O_PORT_FILE },
-		{ "log-level", required_argument, NULL, O_LOG_LEVEL },
-		{ "transport", required_argument, NULL, O_TRANSPORT },
-		{ "help", no_argument, NULL, O_HELP },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
+	const char *file = find_config_arg(argc, argv);
 	enum config_result r = CONFIG_OK;
-	uint64_t v = 0;
-	int c, lvl;
+	int c, idx = -1;
 
+	if (file) {
+		if (strlen(file) >= sizeof(cfg->config_file))
+			return fail(err, errlen, "--config: path too long");
+		snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", file);
+		r = read_config_file(cfg, file, err, errlen);
+		if (r != CONFIG_OK)
+			return r;
+	}
 	optind = 0;  /* reset getopt: tests parse several argv in one process */
 	opterr = 0;  /* we word the errors ourselves */
-	while (r == CONFIG_OK && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while (r == CONFIG_OK && (c = getopt_long(argc, argv, ":", options, &idx)) != -1) {
 		const char *flag = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+		char name[64];
 
 		switch (c) {
-		case O_SOURCE:
-			if (!source_find(optarg))
-				return fail(err, errlen,
-					    "--source: unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
-					    optarg);
-			if (strlen(optarg) >= sizeof(cfg->source))
-				return fail(err, errlen, "--source: too long");
-			snprintf(cfg->source, sizeof(cfg->source), "%s", optarg);
-			break;
-		case O_LISTEN:
-			r = parse_listen(cfg, optarg, err, errlen);
-			break;
-		case O_RATE:
-			r = number_flag("--rate", optarg, 0, CONFIG_MAX_RATE, false, &v, err, errlen);
-			cfg->sample_rate = v;
-			cfg->rate_set = true;
-			break;
-		case O_CHANNELS:
-			r = number_flag("--channels", optarg, 1, CONFIG_MAX_CHANNELS, false, &v,
-					err, errlen);
-			cfg->channels = (uint32_t)v;
-			cfg->channels_set = true;
-			break;
-		case O_BLOCK_SIZE:
-			r = number_flag("--block-size", optarg, 1, IIOS_FRAME_MAX_PAYLOAD, true, &v,
-					err, errlen);
-			cfg->block_size = (uint32_t)v;
-			break;
-		case O_BLOCKS:
-			r = number_flag("--blocks", optarg, CONFIG_MIN_BLOCKS, CONFIG_MAX_BLOCKS,
-					false, &v, err, errlen);
-			cfg->blocks = (uint32_t)v;
-			break;
-		case O_CLIENT_QUEUE:
-			r = number_flag("--client-queue", optarg, 1, CONFIG_MAX_BLOCKS, false, &v,
-					err, errlen);
-			cfg->client_queue = (uint32_t)v;
-			break;
-		case O_PORT_FILE:
-			if (strlen(optarg) >= sizeof(cfg->port_file))
-				return fail(err, errlen, "--port-file: path too long");
-			snprintf(cfg->port_file, sizeof(cfg->port_file), "%s", optarg);
-			break;
-		case O_LOG_LEVEL:
-			lvl = log_level_parse(optarg);
-			if (lvl < 0)
-				return fail(err, errlen,
-					    "--log-level: '%s' is not error, warn, info or debug",
-					    optarg);
-			cfg->log_level = (enum log_level)lvl;
-			break;
-		case O_TRANSPORT:
-			lvl = transport_parse(optarg);
-			if (lvl < 0)
-				return fail(err, errlen,
-					    "--transport: '%s' is not auto, copy, zerocopy or sendfile",
-					    optarg);
-			cfg->transport = (enum transport)lvl;
-			break;
 		case O_HELP:
 			config_usage(stdout);
 			return CONFIG_EXIT;
 		case O_VERSION:
 			printf("iiostreamd %s\n", IIOSTREAM_VERSION);
 			return CONFIG_EXIT;
+		case O_CONFIG:
+			break; /* read above */
 		case ':':
 			return fail(err, errlen, "%s: needs a value", flag);
-		default:
+		case '?':
 			/* In a cluster like -xy getopt has not moved past it yet. */
 			if (optopt > 0 && optopt < 256)
 				return fail(err, errlen, "unknown option '-%c' (see --help)", optopt);
 			return fail(err, errlen, "unknown option '%s' (see --help)", flag);
+		default:
+			snprintf(name, sizeof(name), "--%s", options[idx].name);
+			r = apply_option(cfg, c, name, optarg, err, errlen);
+			break;
 		}
 	}
 	if (r != CONFIG_OK)
 		return r;
 	if (optind < argc)
 		return fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
-	/* Cross-flag checks: a block holds whole scans. */
-	if (cfg->block_size % (cfg->channels * IIOS_PATTERN_SAMPLE_BYTES))
-		return fail(err, errlen,
-			    "--block-size: %u is not a whole number of %u-byte scans (%u channels)",
-			    cfg->block_size, cfg->channels * IIOS_PATTERN_SAMPLE_BYTES,
-			    cfg->channels);
-	return CONFIG_OK;
+	return check_config(cfg, err, errlen);
 }

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Start-up settings of iiostreamd, from the command line. */
+/*
+ * Start-up settings of iiostreamd: the command line, and a config file
+ * (--config FILE) of "key = value" lines whose keys are the long flags'
+ * names. Flags override the file, whatever their order.
+ */
 #ifndef IIOSTREAMD_CONFIG_H
 #define IIOSTREAMD_CONFIG_H
 
@@ -8,13 +12,25 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "access.h"
 #include "log.h"
 #include "transport.h"
 
 struct config {
 	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
-	char listen_host[256];   /* --listen HOST:PORT */
+	char listen_host[256];   /* --listen HOST:PORT: plain TCP */
 	uint16_t listen_port;
+	bool listen_off;         /* --listen off: no plain TCP listener */
+	bool listen_tls;         /* --listen-tls HOST:PORT was given */
+	char listen_tls_host[256];
+	uint16_t listen_tls_port;
+	char tls_cert[256];      /* --tls-cert: PEM certificate (chain) */
+	char tls_key[256];       /* --tls-key: PEM private key */
+	char client_ca[256];     /* --client-ca: PEM CA; clients need a cert it signed */
+	char tls_ciphersuites[256]; /* --tls-ciphersuites: OpenSSL TLS 1.3 list, "" = default */
+	bool ktls;               /* --ktls auto (true) or off */
+	struct access_list allow_subscribe; /* --allow-subscribe */
+	struct access_list allow_write;     /* --allow-write: attribute writes */
 	uint64_t sample_rate;    /* --rate: scans per second, 0 = unpaced */
 	uint32_t channels;       /* --channels */
 	bool rate_set;           /* --rate was given (a device keeps its own otherwise) */
@@ -25,6 +41,7 @@ struct config {
 	char port_file[256];     /* --port-file: write the bound port here */
 	enum transport transport;/* --transport: auto, copy, zerocopy or sendfile */
 	enum log_level log_level;/* --log-level */
+	char config_file[256];   /* --config: the file read, "" if none */
 };
 
 #define CONFIG_MAX_RATE 1000000000ull
@@ -40,8 +57,10 @@ enum config_result {
 
 void config_defaults(struct config *cfg);
 
-/* Parse argv into cfg (which holds the defaults). On CONFIG_ERROR `err`
- * says which flag and why, e.g. "--rate: 'fast' is not a number". */
+/* Parse argv into cfg (which holds the defaults), reading the --config file
+ * first if one is named. On CONFIG_ERROR `err` says which flag and why, e.g.
+ * "--rate: 'fast' is not a number", or for the file which line and key:
+ * "/etc/iiostream/iiostreamd.conf:3: rate: 'fast' is not a number". */
 enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 				     char *err, size_t errlen);
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The TCP listener: see listener.h. */
+/* Listening sockets: see listener.h. */
 #define _GNU_SOURCE
 #include "listener.h"
 
@@ -45,14 +45,14 @@ static void on_accept(uv_poll_t *h, int status, int events);
 
 static void on_pause_over(uv_timer_t *t)
 {
-	struct server *srv = t->data;
+	struct listener *l = t->data;
 
-	uv_poll_start(&srv->listen_poll, UV_READABLE, on_accept);
+	uv_poll_start(&l->poll, UV_READABLE, on_accept);
 }
 
 static void on_accept(uv_poll_t *h, int status, int events)
 {
-	struct server *srv = h->data;
+	struct listener *l = h->data;
 
 	(void)events;
 	if (status < 0) {
@@ -64,7 +64,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		socklen_t sl = sizeof(ss);
 		char peer[64];
 		int one = 1, err;
-		int fd = accept4(srv->listen_fd, (struct sockaddr *)&ss, &sl,
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -76,8 +76,8 @@ static void on_accept(uv_poll_t *h, int status, int events)
 				 * would spin, so pause accepting for a while. */
 				log_warn("listener: accept: %s; pausing %d ms", strerror(errno),
 					 LISTENER_PAUSE_MS);
-				uv_poll_stop(&srv->listen_poll);
-				uv_timer_start(&srv->accept_pause, on_pause_over, LISTENER_PAUSE_MS, 0);
+				uv_poll_stop(&l->poll);
+				uv_timer_start(&l->pause, on_pause_over, LISTENER_PAUSE_MS, 0);
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("listener: accept: %s", strerror(errno));
 			}
@@ -86,7 +86,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		/* Control replies are small: send them without Nagle's delay. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		format_peer(&ss, peer, sizeof(peer));
-		err = session_create(srv, fd, peer);
+		err = session_create(l->srv, fd, peer, l->tls);
 		if (err) {
 			log_warn("listener: dropping %s: %s", peer, uv_strerror(err));
 			close(fd);
@@ -94,19 +94,24 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	}
 }
 
-int listener_start(struct server *srv, const char *host, uint16_t port, uint16_t *bound_port)
+int listener_start(struct listener *l, struct server *srv, const char *host, uint16_t port,
+		   bool tls)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	const char *flag = tls ? "--listen-tls" : "--listen";
 	struct addrinfo *ai;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char portstr[8];
 	int fd, one = 1, err;
 
+	l->srv = srv;
+	l->tls = tls;
+	l->fd = -1;
 	snprintf(portstr, sizeof(portstr), "%u", port);
 	err = getaddrinfo(host, portstr, &hints, &ai);
 	if (err) {
-		log_error("listen: cannot resolve '%s': %s", host, gai_strerror(err));
+		log_error("%s: cannot resolve '%s': %s", flag, host, gai_strerror(err));
 		return -EINVAL;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -118,19 +123,19 @@ int listener_start(struct server *srv, const char *host, uint16_t port, uint16_t
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		err = -errno;
-		log_error("listen: %s:%u: %s", host, port, strerror(errno));
+		log_error("%s %s:%u: %s", flag, host, port, strerror(errno));
 		goto err_close;
 	}
-	*bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						      : ((struct sockaddr_in *)&ss)->sin_port);
-	err = uv_poll_init(srv->loop, &srv->listen_poll, fd);
+	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						 : ((struct sockaddr_in *)&ss)->sin_port);
+	err = uv_poll_init(srv->loop, &l->poll, fd);
 	if (err)
 		goto err_close;
-	srv->listen_fd = fd;
-	srv->listen_poll.data = srv;
-	uv_timer_init(srv->loop, &srv->accept_pause);
-	srv->accept_pause.data = srv;
-	uv_poll_start(&srv->listen_poll, UV_READABLE, on_accept);
+	l->fd = fd;
+	l->poll.data = l;
+	uv_timer_init(srv->loop, &l->pause);
+	l->pause.data = l;
+	uv_poll_start(&l->poll, UV_READABLE, on_accept);
 	freeaddrinfo(ai);
 	return 0;
 
@@ -141,18 +146,32 @@ err_free_ai:
 	return err;
 }
 
-static void on_listen_closed(uv_handle_t *h)
+bool listener_is_public(const struct listener *l)
 {
-	struct server *srv = h->data;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
 
-	close(srv->listen_fd);
-	srv->listen_fd = -1;
+	if (l->fd < 0 || getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) != 127;
+	if (ss.ss_family == AF_INET6)
+		return !IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return false;
 }
 
-void listener_stop(struct server *srv)
+static void on_listen_closed(uv_handle_t *h)
 {
-	if (srv->listen_fd >= 0 && !uv_is_closing((uv_handle_t *)&srv->listen_poll)) {
-		uv_close((uv_handle_t *)&srv->accept_pause, NULL);
-		uv_close((uv_handle_t *)&srv->listen_poll, on_listen_closed);
+	struct listener *l = h->data;
+
+	close(l->fd);
+	l->fd = -1;
+}
+
+void listener_stop(struct listener *l)
+{
+	if (l->fd >= 0 && !uv_is_closing((uv_handle_t *)&l->poll)) {
+		uv_close((uv_handle_t *)&l->pause, NULL);
+		uv_close((uv_handle_t *)&l->poll, on_listen_closed);
 	}
 }

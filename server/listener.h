@@ -1,17 +1,36 @@
 /* SPDX-License-Identifier: MIT */
-/* The TCP listening socket: accepts clients and hands them to sessions. */
+/*
+ * A listening TCP socket: accepts clients and hands them to sessions. The
+ * daemon has up to two, plain TCP and TLS; a session knows which one it
+ * came from, the TLS one starting with a TLS handshake.
+ */
 #ifndef IIOSTREAMD_LISTENER_H
 #define IIOSTREAMD_LISTENER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
 struct server;
 
+struct listener {
+	struct server *srv;
+	bool tls;                  /* clients start with a TLS handshake */
+	int fd;                    /* -1 when not listening */
+	uint16_t port;             /* port bound */
+	uv_poll_t poll;
+	uv_timer_t pause;          /* out of fds: accepting resumes after it */
+};
+
 /* Bind and listen on host:port (port 0: any free port), watch it with the
- * server's loop. *bound_port gets the port bound. 0 or a negative errno. */
-int listener_start(struct server *srv, const char *host, uint16_t port, uint16_t *bound_port);
+ * server's loop. 0 or a negative errno (logged). */
+int listener_start(struct listener *l, struct server *srv, const char *host, uint16_t port,
+		   bool tls);
+
+/* Does the listener accept connections from beyond this host? */
+bool listener_is_public(const struct listener *l);
 
 /* Stop accepting; the socket closes with its poll handle. */
-void listener_stop(struct server *srv);
+void listener_stop(struct listener *l);
 
 #endif /* IIOSTREAMD_LISTENER_H */

@@ -55,6 +55,21 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 	reply(s, &env);
 }
 
+/* The authorisation lists: a refusal is an Error, the connection stays. */
+static bool allowed(struct session *s, const struct access_list *list, const char *what,
+		    const char *flag)
+{
+	char who[400];
+
+	if (access_allows(list, &s->ident))
+		return true;
+	access_describe(&s->ident, who, sizeof(who));
+	s->srv->requests_refused++;
+	log_warn("client %u (%s, %s): %s refused by %s", s->id, s->peer, who, what, flag);
+	session_send_error(s, EACCES, false, "%s is not allowed for this client (%s)", what, who);
+	return false;
+}
+
 static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 {
 	const struct server *srv = s->srv;
@@ -69,6 +84,8 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 		session_send_error(s, EALREADY, false, "already subscribed");
 		return;
 	}
+	if (!allowed(s, &srv->cfg->allow_subscribe, "subscribe", "--allow-subscribe"))
+		return;
 	/* The queue bound: the client's wish, within what the ring allows
 	 * (a client must never be able to hold every block). */
 	q = sub->max_queue_blocks ? sub->max_queue_blocks : srv->cfg->client_queue;
@@ -138,6 +155,7 @@ static void handle_stats(struct session *s)
 	Iiostream__Stats st = IIOSTREAM__STATS__INIT;
 	Iiostream__SourceStats ss = IIOSTREAM__SOURCE_STATS__INIT;
 	Iiostream__ClientStats *cs = NULL, **csp = NULL;
+	char (*tls_desc)[96] = NULL, (*idents)[400] = NULL;
 	struct source_counters c;
 	struct session *it;
 	size_t n = 0;
@@ -159,10 +177,15 @@ static void handle_stats(struct session *s)
 	st.blocks_skipped_total = srv->blocks_skipped_total;
 	st.clients_total = srv->clients_total;
 	st.protocol_errors = srv->protocol_errors;
+	st.ktls = srv->tls.ctx ? srv->tls.ktls : "";
+	st.tls_handshake_failures = srv->tls_handshake_failures;
+	st.requests_refused = srv->requests_refused;
 
 	cs = calloc(srv->nsessions, sizeof(*cs));
 	csp = calloc(srv->nsessions, sizeof(*csp));
-	if (cs && csp) {
+	tls_desc = calloc(srv->nsessions, sizeof(*tls_desc));
+	idents = calloc(srv->nsessions, sizeof(*idents));
+	if (cs && csp && tls_desc && idents) {
 		TAILQ_FOREACH(it, &srv->sessions, link) {
 			iiostream__client_stats__init(&cs[n]);
 			cs[n].id = it->id;
@@ -173,6 +196,15 @@ static void handle_stats(struct session *s)
 			cs[n].blocks_skipped = it->blocks_skipped;
 			cs[n].queue_blocks = it->queued_blocks + it->pinned_blocks;
 			cs[n].transport = (char *)session_transport(it);
+			if (it->ssl && it->state != SESSION_TLS) {
+				tls_describe(it->ssl, tls_desc[n], sizeof(tls_desc[n]));
+				cs[n].tls = tls_desc[n];
+				cs[n].tls_encrypt = it->tls_encrypt;
+				if (it->ident.has_cert) {
+					access_describe(&it->ident, idents[n], sizeof(idents[n]));
+					cs[n].identity = idents[n];
+				}
+			}
 			csp[n] = &cs[n];
 			n++;
 		}
@@ -188,6 +220,83 @@ static void handle_stats(struct session *s)
 	}
 	free(cs);
 	free(csp);
+	free(tls_desc);
+	free(idents);
+}
+
+/* The device an attribute request names: "" or the streamed one. */
+static bool attr_device_ok(struct session *s, const char *device)
+{
+	if (!device[0] || strcmp(device, s->srv->fmt.device) == 0)
+		return true;
+	session_send_error(s, ENODEV, false, "no device '%s' (this server streams '%s')", device,
+			   s->srv->fmt.device);
+	return false;
+}
+
+static void attr_reply(struct session *s, const char *value)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__AttrReply r = IIOSTREAM__ATTR_REPLY__INIT;
+
+	r.value = (char *)value;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY;
+	env.attr_reply = &r;
+	reply(s, &env);
+}
+
+static void attr_failed(struct session *s, int err, const char *op, const char *channel,
+			const char *attr)
+{
+	const char *why = err == -ENOENT ? "no such attribute"
+			  : err == -EINVAL ? "value not accepted"
+			  : strerror(-err);
+
+	session_send_error(s, -err, false, "%s %s%s%s: %s", op, channel, channel[0] ? "/" : "",
+			   attr, why);
+}
+
+static void handle_attr_read(struct session *s, const Iiostream__AttrRead *a)
+{
+	struct source *src = s->srv->src;
+	char value[256];
+	int err;
+
+	if (!attr_device_ok(s, a->device))
+		return;
+	err = src->ops->attr_read ? src->ops->attr_read(src, a->channel, a->attr, value,
+							 sizeof(value))
+				  : -ENOENT;
+	if (err) {
+		attr_failed(s, err, "read", a->channel, a->attr);
+		return;
+	}
+	attr_reply(s, value);
+}
+
+static void handle_attr_write(struct session *s, const Iiostream__AttrWrite *a)
+{
+	struct server *srv = s->srv;
+	struct source *src = srv->src;
+	char value[256];
+	int err;
+
+	if (!allowed(s, &srv->cfg->allow_write, "attribute write", "--allow-write"))
+		return;
+	if (!attr_device_ok(s, a->device))
+		return;
+	err = src->ops->attr_write ? src->ops->attr_write(src, a->channel, a->attr, a->value)
+				   : -ENOENT;
+	if (!err && src->ops->attr_read)
+		err = src->ops->attr_read(src, a->channel, a->attr, value, sizeof(value));
+	if (err) {
+		attr_failed(s, err, "write", a->channel, a->attr);
+		return;
+	}
+	log_info("client %u (%s): %s%s%s = %s", s->id, s->peer, a->channel,
+		 a->channel[0] ? "/" : "", a->attr, value);
+	src->ops->format(src, &srv->fmt); /* the rate may have changed */
+	attr_reply(s, value);
 }
 
 void protocol_handle(struct session *s, const Iiostream__Envelope *env)
@@ -216,6 +325,12 @@ void protocol_handle(struct session *s, const Iiostream__Envelope *env)
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST:
 		handle_stats(s);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_ATTR_READ:
+		handle_attr_read(s, env->attr_read);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE:
+		handle_attr_write(s, env->attr_write);
 		break;
 	default:
 		/* Replies and block headers only ever travel server -> client. */

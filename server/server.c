@@ -43,7 +43,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* Write the bound port where a supervisor or a test can read it; rename()
  * makes the file appear whole. */
-static int write_port_file(const char *path, uint16_t port)
+static int write_port_file(const char *path, uint16_t port, int tls_port)
 {
 	char tmp[300];
 	FILE *f;
@@ -52,7 +52,10 @@ static int write_port_file(const char *path, uint16_t port)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
+	/* line 1: the plain TCP port (0: none); line 2, with TLS: its port */
 	fprintf(f, "%u\n", port);
+	if (tls_port >= 0)
+		fprintf(f, "%d\n", tls_port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
 		return -errno;
 	return 0;
@@ -68,19 +71,25 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		.channels_set = cfg->channels_set,
 		.rate_set = cfg->rate_set,
 	};
-	uint16_t port;
 	int err;
 
 	memset(srv, 0, sizeof(*srv));
 	srv->loop = loop;
 	srv->cfg = cfg;
-	srv->listen_fd = -1;
+	srv->plain.fd = -1;
+	srv->secure.fd = -1;
 	srv->start_ns = server_now_ns();
 	TAILQ_INIT(&srv->sessions);
+
+	/* Certificates first: a bad one stops the daemon before anything. */
+	err = tls_server_init(&srv->tls, cfg);
+	if (err)
+		return err;
 
 	err = ops->open(&srv->src, loop, &scfg);
 	if (err) {
 		log_error("source %s: %s", ops->name, strerror(-err));
+		tls_server_free(&srv->tls);
 		return err;
 	}
 	ops->format(srv->src, &srv->fmt);
@@ -108,10 +117,24 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->src_poll.data = srv;
 	uv_poll_start(&srv->src_poll, UV_READABLE, on_source_ready);
 
-	err = listener_start(srv, cfg->listen_host, cfg->listen_port, &port);
-	if (err)
-		goto err_close_poll;
-	if (cfg->port_file[0] && (err = write_port_file(cfg->port_file, port)) != 0) {
+	if (!cfg->listen_off) {
+		err = listener_start(&srv->plain, srv, cfg->listen_host, cfg->listen_port, false);
+		if (err)
+			goto err_close_poll;
+		if (listener_is_public(&srv->plain))
+			log_warn("plain TCP on %s:%u is open to the network: no encryption, no "
+				 "client authentication; prefer --listen-tls",
+				 cfg->listen_host, srv->plain.port);
+	}
+	if (cfg->listen_tls) {
+		err = listener_start(&srv->secure, srv, cfg->listen_tls_host, cfg->listen_tls_port,
+				     true);
+		if (err)
+			goto err_stop_listener;
+	}
+	if (cfg->port_file[0] &&
+	    (err = write_port_file(cfg->port_file, srv->plain.fd >= 0 ? srv->plain.port : 0,
+				   srv->secure.fd >= 0 ? srv->secure.port : -1)) != 0) {
 		log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
 		goto err_stop_listener;
 	}
@@ -121,21 +144,28 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->sigint.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
-	log_info("listening on %s%s%s:%u, source %s: %u channels at %" PRIu64
-		 " scans/s, %u blocks of %u bytes",
-		 strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
-		 strchr(cfg->listen_host, ':') ? "]" : "", port, ops->name, srv->fmt.channels, srv->fmt.sample_rate,
-		 cfg->blocks, cfg->block_size);
+	if (srv->plain.fd >= 0)
+		log_info("listening on %s%s%s:%u", strchr(cfg->listen_host, ':') ? "[" : "",
+			 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "",
+			 srv->plain.port);
+	if (srv->secure.fd >= 0)
+		log_info("listening for TLS on %s%s%s:%u", strchr(cfg->listen_tls_host, ':') ? "[" : "",
+			 cfg->listen_tls_host, strchr(cfg->listen_tls_host, ':') ? "]" : "",
+			 srv->secure.port);
+	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
+		 ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks, cfg->block_size);
 	return 0;
 
 err_stop_listener:
-	listener_stop(srv);
+	listener_stop(&srv->plain);
+	listener_stop(&srv->secure);
 err_close_poll:
 	uv_close((uv_handle_t *)&srv->src_poll, NULL);
 err_free_pool:
 	block_pool_free(&srv->pool);
 err_close_source:
 	ops->close(srv->src);
+	tls_server_free(&srv->tls);
 	return err;
 }
 
@@ -185,6 +215,7 @@ static void finish(struct server *srv)
 	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	tls_server_free(&srv->tls);
 }
 
 void server_shutdown(struct server *srv, const char *why)
@@ -195,7 +226,8 @@ void server_shutdown(struct server *srv, const char *why)
 		return;
 	srv->shutting_down = true;
 	log_info("%s: shutting down, %u clients", why, srv->nsessions);
-	listener_stop(srv);
+	listener_stop(&srv->plain);
+	listener_stop(&srv->secure);
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
 		session_say_bye(s, "server shutting down");

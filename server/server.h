@@ -14,7 +14,9 @@
 
 #include "block_pool.h"
 #include "config.h"
+#include "listener.h"
 #include "source.h"
+#include "tls.h"
 
 struct session;
 
@@ -25,9 +27,9 @@ struct server {
 	struct block_pool pool;
 	struct source_format fmt;
 	uv_poll_t src_poll;        /* readable while the source has a block ready */
-	int listen_fd;
-	uv_poll_t listen_poll;
-	uv_timer_t accept_pause;   /* out of fds: accepting resumes after it */
+	struct listener plain;     /* plain TCP (fd -1 with --listen off) */
+	struct listener secure;    /* TLS (fd -1 without --listen-tls) */
+	struct tls_server tls;     /* ctx NULL without --listen-tls */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
@@ -41,6 +43,8 @@ struct server {
 	uint64_t clients_total;
 	uint64_t protocol_errors;
 	uint64_t blocks_skipped_total;
+	uint64_t tls_handshake_failures;
+	uint64_t requests_refused;  /* by --allow-subscribe / --allow-write */
 };
 
 /* Open the source, allocate its blocks, listen; 0 or a negative errno (logged). */

@@ -18,6 +18,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "config.h"
 
 #include "log.h"
@@ -290,10 +292,71 @@ static int flush_sendfile(struct session *s)
 	return 0;
 }
 
+/*
+ * Userspace TLS: SSL_write() straight from the frame head and the mapped
+ * block. With partial writes each call sends one record (up to 16 KiB), and
+ * OpenSSL encrypts it into its own buffer, so when the last byte of a frame
+ * is reported written the block is no longer needed. A frame once given to
+ * SSL_write is "started": after WANT_WRITE, OpenSSL holds an encrypted
+ * record of it and the retry must carry the same bytes.
+ */
+static int flush_tls(struct session *s)
+{
+	struct out_frame *f;
+
+	while ((f = TAILQ_FIRST(&s->outq)) != NULL) {
+		const uint8_t *p;
+		size_t len, n = 0;
+		char why[200];
+		int ret;
+
+		if (f->blk && !f->encoded)
+			encode_block_head(s, f);
+		if (f->sent < f->head_len) {
+			p = f->head + f->sent;
+			len = f->head_len - f->sent;
+		} else {
+			size_t done = f->sent - f->head_len;
+
+			p = f->blk->data + done;
+			len = f->blk->bytes_used - done;
+		}
+		f->tls_started = true;
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_write_ex(s->ssl, p, len, &n);
+		if (ret <= 0) {
+			switch (tls_result(s->ssl, ret, why, sizeof(why))) {
+			case TLS_IO_WANT_WRITE:
+				s->want_write = true;
+				update_poll(s);
+				return 0;
+			case TLS_IO_WANT_READ:
+				return 0; /* on_poll flushes again after reading */
+			default:
+				log_info("client %u (%s): TLS write: %s", s->id, s->peer, why);
+				return -EPROTO;
+			}
+		}
+		f->sent += n;
+		if (f->sent == frame_len(f))
+			frame_done(s, f);
+	}
+	s->want_write = false;
+	update_poll(s);
+	if (s->state == SESSION_DRAINING && all_sent(s))
+		session_close(s, NULL);
+	return 0;
+}
+
 /* Send what the socket takes. Returns 0, or a negative errno if the
- * connection is dead. */
+ * connection is dead. With kernel TLS the plain path below is used: the
+ * kernel encrypts while it copies from the block, and MSG_ZEROCOPY is never
+ * set (a TLS socket refuses it). */
 static int flush(struct session *s)
 {
+	if (s->ssl && !s->ktls_tx)
+		return flush_tls(s);
 	if (s->transport == TRANSPORT_SENDFILE)
 		return flush_sendfile(s);
 	while (!TAILQ_EMPTY(&s->outq)) {
@@ -462,7 +525,7 @@ void session_unsubscribe(struct session *s)
 	 * byte stream stays framed. */
 	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
 		next = TAILQ_NEXT(f, link);
-		if (f->blk && f->sent == 0)
+		if (f->blk && f->sent == 0 && !f->tls_started)
 			remove_frame(s, f);
 	}
 	server_subscriber_removed(s->srv);
@@ -533,6 +596,10 @@ void session_say_bye(struct session *s, const char *reason)
 
 	if (s->state == SESSION_CLOSED)
 		return;
+	if (s->state == SESSION_TLS) {
+		session_close(s, reason); /* no channel to say it on yet */
+		return;
+	}
 	session_unsubscribe(s);
 	bye.reason = (char *)reason;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BYE;
@@ -545,25 +612,71 @@ void session_say_bye(struct session *s, const char *reason)
 /* Read what arrived and act on every whole frame in it. One recv() per
  * readiness event: a client that floods us must not keep the loop from
  * serving everyone else (uv_poll is level-triggered, so we come back). */
+/* One read from the socket, or from TLS: > 0 bytes, 0 at the peer's close,
+ * -EAGAIN when nothing is there, or another negative errno (*why says it). */
+static ssize_t session_read(struct session *s, void *buf, size_t len, char *why, size_t whylen)
+{
+	size_t got = 0;
+	ssize_t n;
+	int ret;
+
+	if (!s->ssl) {
+		do
+			n = recv(s->fd, buf, len, MSG_DONTWAIT);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+		return n;
+	}
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_read_ex(s->ssl, buf, len, &got);
+	if (ret > 0)
+		return (ssize_t)got;
+	switch (tls_result(s->ssl, ret, why, whylen)) {
+	case TLS_IO_WANT_READ:
+		return -EAGAIN;
+	case TLS_IO_WANT_WRITE:
+		s->want_write = true; /* poll says when; the read is retried */
+		update_poll(s);
+		return -EAGAIN;
+	case TLS_IO_CLOSED:
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
 static void on_readable(struct session *s)
 {
 	size_t off = 0;
+	char why[200];
 	ssize_t n;
 
-	do
-		n = recv(s->fd, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+	if (s->rx_len == sizeof(s->rx))
+		return; /* cannot happen: a whole frame fits and is parsed */
+	n = session_read(s, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, why, sizeof(why));
 	if (n == 0) {
 		session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
 		return;
 	}
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			session_close(s, strerror(errno));
+		if (n != -EAGAIN)
+			session_close(s, why);
 		return;
 	}
 	if (s->state == SESSION_DRAINING)
 		return; /* discard: we are leaving */
+	if (!s->ssl && s->state == SESSION_HANDSHAKE && s->rx_len == 0 && n >= 3 &&
+	    s->rx[0] == 0x16 && s->rx[1] == 0x03) {
+		/* A TLS record (ClientHello) where a Hello frame belongs. */
+		session_send_error(s, EPROTO, true,
+				   "TLS on the plain TCP port: use tcp:// here, or tls:// on the "
+				   "TLS port");
+		return;
+	}
 	s->rx_len += (size_t)n;
 	while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
 		Iiostream__Envelope *env;
@@ -586,6 +699,97 @@ static void on_readable(struct session *s)
 		return;
 	memmove(s->rx, s->rx + off, s->rx_len - off);
 	s->rx_len -= off;
+}
+
+/* Plain bytes on the TLS port: say so in plain protocol, then close. */
+static void plain_on_tls_port(struct session *s)
+{
+	SSL_free(s->ssl);
+	s->ssl = NULL;
+	s->state = SESSION_HANDSHAKE;
+	session_send_error(s, EPROTO, true,
+			   "this port speaks TLS: connect with tls://, or use the plain TCP port");
+}
+
+/* The TLS handshake is done: who the client is, and who encrypts. */
+static void tls_established(struct session *s)
+{
+	char desc[96], who[400];
+
+	tls_peer_identity(s->ssl, &s->ident);
+	s->ktls_tx = tls_kernel_sends(&s->srv->tls, s->ssl, s->tls_encrypt, sizeof(s->tls_encrypt));
+	tls_describe(s->ssl, desc, sizeof(desc));
+	access_describe(&s->ident, who, sizeof(who));
+	log_info("client %u (%s): %s, %s encrypts, client %s", s->id, s->peer, desc,
+		 s->ktls_tx ? "the kernel" : "userspace", who);
+	if (!s->ktls_tx)
+		log_debug("client %u: %s", s->id, s->tls_encrypt);
+	s->state = SESSION_HANDSHAKE;
+	s->want_write = false;
+	update_poll(s);
+	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
+}
+
+/* Advance the TLS handshake on the TLS port. */
+static void tls_step(struct session *s)
+{
+	char why[240];
+	uint8_t first;
+	ssize_t n;
+
+	if (!s->tls_first_byte_seen) {
+		/* A TLS connection starts with a handshake record (22). */
+		n = recv(s->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0) {
+			session_close(s, "closed before the TLS handshake");
+			return;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				session_close(s, strerror(errno));
+			return;
+		}
+		if (first != 0x16) {
+			plain_on_tls_port(s);
+			return;
+		}
+		s->tls_first_byte_seen = true;
+	}
+	switch (tls_handshake(s->ssl, why, sizeof(why))) {
+	case TLS_IO_DONE:
+		tls_established(s);
+		break;
+	case TLS_IO_WANT_READ:
+		s->want_write = false;
+		update_poll(s);
+		break;
+	case TLS_IO_WANT_WRITE:
+		s->want_write = true;
+		update_poll(s);
+		break;
+	default:
+		s->srv->tls_handshake_failures++;
+		log_warn("client %u (%s): TLS handshake refused: %s", s->id, s->peer, why);
+		/* OpenSSL has sent the alert. Closing now, with the client's
+		 * next records unread, would send a reset that can destroy
+		 * the alert in flight: end our side and wait for theirs. */
+		s->lingering = true;
+		shutdown(s->fd, SHUT_WR);
+		s->want_write = false;
+		update_poll(s);
+		uv_timer_start(&s->deadline, on_deadline, SESSION_LINGER_MS, 0);
+		break;
+	}
+}
+
+/* After a refused handshake: discard input until the peer closes. */
+static void linger_read(struct session *s)
+{
+	uint8_t sink[4096];
+	ssize_t n = recv(s->fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		session_close(s, NULL);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -619,22 +823,46 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			session_close(s, uv_strerror(status));
 		return;
 	}
+	if (s->lingering) {
+		linger_read(s);
+		return;
+	}
+	if (s->state == SESSION_TLS) {
+		tls_step(s);
+		return;
+	}
 	if (!TAILQ_EMPTY(&s->pinned))
 		release_pinned(s);
 	if (events & UV_WRITABLE) {
 		s->want_write = false;
 		flush_or_close(s);
 	}
-	if ((events & UV_READABLE) && s->state != SESSION_CLOSED)
+	if ((events & UV_READABLE) && s->state != SESSION_CLOSED) {
+		int more = 16;
+
 		on_readable(s);
+		/* Plaintext OpenSSL decrypted but we had no room for does not
+		 * make the socket readable: take it now. */
+		while (s->ssl && s->state != SESSION_CLOSED && SSL_pending(s->ssl) > 0 && more--)
+			on_readable(s);
+		if (s->ssl && s->state != SESSION_CLOSED && !TAILQ_EMPTY(&s->outq))
+			flush_or_close(s); /* an SSL_write that wanted to read */
+	}
 }
 
 static void on_deadline(uv_timer_t *t)
 {
 	struct session *s = t->data;
 
-	session_close(s, s->state == SESSION_HANDSHAKE ? "no Hello in time"
-						      : "did not read its last frames in time");
+	if (s->lingering) {
+		session_close(s, NULL);
+		return;
+	}
+	if (s->state == SESSION_TLS)
+		s->srv->tls_handshake_failures++;
+	session_close(s, s->state == SESSION_TLS	     ? "no TLS handshake in time"
+			 : s->state == SESSION_HANDSHAKE ? "no Hello in time"
+							 : "did not read its last frames in time");
 }
 
 static void on_handle_closed(uv_handle_t *h)
@@ -643,6 +871,7 @@ static void on_handle_closed(uv_handle_t *h)
 
 	if (--s->open_handles > 0)
 		return;
+	SSL_free(s->ssl);
 	close(s->fd);
 	free(s);
 }
@@ -661,6 +890,11 @@ void session_close(struct session *s, const char *why)
 			 session_transport(s), s->zc_sends, s->zc_completed, s->zc_copied,
 			 s->zc_enobufs);
 	session_unsubscribe(s);
+	/* A clean end of a TLS session says so (close_notify), best effort. */
+	if (s->ssl && s->state == SESSION_DRAINING && all_sent(s)) {
+		SSL_shutdown(s->ssl);
+		ERR_clear_error();
+	}
 	s->state = SESSION_CLOSED;
 	/* Every block goes back now, sent or not; the memory goes later. */
 	while (!TAILQ_EMPTY(&s->outq))
@@ -747,23 +981,34 @@ static bool leaves_through_hardware(int fd)
 	return hw;
 }
 
-int session_create(struct server *srv, int fd, const char *peer)
+int session_create(struct server *srv, int fd, const char *peer, bool tls)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int err;
 
 	if (!s)
 		return -ENOMEM;
+	if (tls) {
+		s->ssl = tls_server_new(&srv->tls, fd);
+		if (!s->ssl) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
 	s->srv = srv;
 	s->fd = fd;
 	s->id = ++srv->next_session_id;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
-	s->state = SESSION_HANDSHAKE;
+	s->state = tls ? SESSION_TLS : SESSION_HANDSHAKE;
 	TAILQ_INIT(&s->outq);
 	TAILQ_INIT(&s->pinned);
 	s->transport = srv->cfg->transport;
 	s->auto_transport = s->transport == TRANSPORT_AUTO;
-	if (s->auto_transport && peer_is_local(fd)) {
+	if (tls) {
+		/* TLS sends by copy: SSL_write, or kTLS's sendmsg */
+		s->transport = TRANSPORT_COPY;
+		s->auto_transport = false;
+	} else if (s->auto_transport && peer_is_local(fd)) {
 		/* the kernel copies loopback traffic anyway: zero-copy would
 		 * only pin blocks longer and cost completions */
 		s->transport = TRANSPORT_COPY;
@@ -793,6 +1038,7 @@ int session_create(struct server *srv, int fd, const char *peer)
 	}
 	err = uv_poll_init(srv->loop, &s->poll, fd);
 	if (err) {
+		SSL_free(s->ssl);
 		free(s);
 		return err;
 	}
@@ -807,15 +1053,18 @@ int session_create(struct server *srv, int fd, const char *peer)
 	srv->clients_total++;
 	update_poll(s);
 	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
-	log_info("client %u (%s) connected", s->id, s->peer);
+	log_info("client %u (%s) connected%s", s->id, s->peer, tls ? " to the TLS port" : "");
 	return 0;
 }
 
-/* "copy", "zerocopy", "sendfile", "sendfile:copy" (no hardware NIC); under
+/* "tls" or "ktls" on the TLS port; else
+ * "copy", "zerocopy", "sendfile", "sendfile:copy" (no hardware NIC); under
  * --transport auto "auto:copy" (local peer), "auto:zerocopy", or
  * "auto:copied" (zero-copy sends came back copied). */
 const char *session_transport(const struct session *s)
 {
+	if (s->ssl)
+		return s->ktls_tx ? "ktls" : "tls";
 	if (s->sendfile_refused)
 		return "sendfile:copy";
 	if (!s->auto_transport)

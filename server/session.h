@@ -19,13 +19,16 @@
 #include <sys/queue.h>
 #include <uv.h>
 
+#include "access.h"
 #include "block_pool.h"
 #include "iiostream/frame.h"
+#include "tls.h"
 #include "transport.h"
 
 struct server;
 
 enum session_state {
+	SESSION_TLS,         /* TLS port: the TLS handshake is under way */
 	SESSION_HANDSHAKE,   /* waiting for Hello */
 	SESSION_READY,       /* Hello done: requests and streaming */
 	SESSION_DRAINING,    /* sending what is queued (Error, Bye), then close */
@@ -38,6 +41,8 @@ struct out_frame {
 	TAILQ_ENTRY(out_frame) link;
 	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
+	bool tls_started;        /* given to SSL_write: its bytes must follow,
+	                          * unchanged, even before any is reported sent */
 	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
 	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
 	bool ack_pending;        /* sent by sendfile: held until the peer acks */
@@ -55,13 +60,24 @@ struct session {
 	char peer[64];
 	enum session_state state;
 	uv_poll_t poll;
-	uv_timer_t deadline;     /* handshake timeout, then drain timeout */
+	uv_timer_t deadline;     /* handshake timeouts, then drain timeout */
 	int open_handles;
 	int poll_events;         /* events uv_poll currently watches */
 
 	/* receive side: bytes of frame heads not yet parsed */
 	uint8_t rx[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
 	size_t rx_len;
+
+	/* TLS (ssl NULL on plain TCP) */
+	SSL *ssl;
+	bool tls_first_byte_seen;/* the peer's first byte looked like TLS */
+	bool lingering;          /* handshake refused: the alert is sent, input
+	                          * is discarded until the peer closes, so that
+	                          * closing does not reset the connection and
+	                          * destroy the alert before the client reads it */
+	bool ktls_tx;            /* the kernel encrypts what we send */
+	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
+	struct peer_identity ident; /* the client certificate, if any */
 
 	/* send side */
 	enum transport transport;/* how payloads leave (see transport.h) */
@@ -101,9 +117,11 @@ struct session {
 #define SESSION_MAX_CONTROL_BYTES (1024u * 1024u)
 #define SESSION_HANDSHAKE_TIMEOUT_MS 5000
 #define SESSION_DRAIN_TIMEOUT_MS 2000
+#define SESSION_LINGER_MS 1000
 
-/* Take over an accepted, non-blocking socket. */
-int session_create(struct server *srv, int fd, const char *peer);
+/* Take over an accepted, non-blocking socket; tls: it came to the TLS
+ * listener and starts with a TLS handshake. */
+int session_create(struct server *srv, int fd, const char *peer, bool tls);
 
 /* Offer a block: queued (ref taken) unless the queue is full, in which case
  * the skip is counted. Returns true if it was queued. */

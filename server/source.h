@@ -23,6 +23,7 @@
 #define IIOSTREAMD_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -99,6 +100,13 @@ struct source_ops {
 	/* Optional (NULL when blocks are not file pages): the file and offset
 	 * holding block `id`, for sendfile(). */
 	int (*block_file)(struct source *s, uint32_t id, int *fd, uint64_t *offset);
+	/* Optional: read or write an attribute of the device as text, IIO's
+	 * way ("sampling_frequency"); channel "" for device attributes.
+	 * -ENOENT: no such attribute; -EINVAL: a value it does not take. */
+	int (*attr_read)(struct source *s, const char *channel, const char *attr, char *buf,
+			 size_t len);
+	int (*attr_write)(struct source *s, const char *channel, const char *attr,
+			  const char *value);
 	void (*format)(struct source *s, struct source_format *fmt);
 	void (*counters)(struct source *s, struct source_counters *c);
 	/* Close: release everything; the memory goes once the loop has run

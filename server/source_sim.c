@@ -23,6 +23,8 @@
 #include "source.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -36,6 +38,8 @@
 
 #define SIM_MAX_BLOCKS ID_FIFO_MAX
 #define SIM_TICK_MS 1
+/* The largest sampling_frequency an attribute write may set (--rate's). */
+#define SIM_MAX_RATE 1000000000ull
 
 enum sim_block_state {
 	SIM_BLOCK_USER,    /* owned by the daemon (after alloc or dequeue) */
@@ -431,6 +435,48 @@ static void sim_format(struct source *s, struct source_format *fmt)
 	fmt->sample_rate = sim->rate;
 }
 
+/* sim: the one attribute, sampling_frequency (scans per second; 0 is
+ * "unpaced" and only available from the command line). */
+static int sim_attr_read(struct source *s, const char *channel, const char *attr, char *buf,
+			 size_t len)
+{
+	if (channel[0] || strcmp(attr, "sampling_frequency") != 0)
+		return -ENOENT;
+	snprintf(buf, len, "%" PRIu64, to_sim(s)->rate);
+	return 0;
+}
+
+static int sim_attr_write(struct source *s, const char *channel, const char *attr,
+			  const char *value)
+{
+	struct sim_source *sim = to_sim(s);
+	uint64_t rate;
+	char *end;
+
+	if (channel[0] || strcmp(attr, "sampling_frequency") != 0)
+		return -ENOENT;
+	if (*value < '1' || *value > '9')
+		return -EINVAL;
+	errno = 0;
+	rate = strtoull(value, &end, 10);
+	if (errno || (*end && strcmp(end, "\n") != 0) || rate > SIM_MAX_RATE)
+		return -EINVAL;
+	if (sim->enabled) {
+		/* The clock changes from now: what was due at the old rate is
+		 * produced first, then counting restarts at the new one. */
+		if (sim->rate)
+			produce_until(sim, scans_due(sim));
+		sim->t0_ns = now_ns();
+		sim->n0 = sim->produced;
+		if (!sim->rate) {
+			uv_idle_stop(&sim->eager);
+			uv_timer_start(&sim->tick, on_tick, SIM_TICK_MS, SIM_TICK_MS);
+		}
+	}
+	sim->rate = rate;
+	return 0;
+}
+
 static void sim_counters(struct source *s, struct source_counters *c)
 {
 	*c = to_sim(s)->counters;
@@ -470,6 +516,8 @@ const struct source_ops source_sim_ops = {
 	.enable = sim_enable,
 	.disable = sim_disable,
 	.free = sim_free,
+	.attr_read = sim_attr_read,
+	.attr_write = sim_attr_write,
 	.format = sim_format,
 	.counters = sim_counters,
 	.close = sim_close,

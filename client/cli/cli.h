@@ -3,6 +3,11 @@
 #ifndef IIOSTREAM_CLI_H
 #define IIOSTREAM_CLI_H
 
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "iiostream.h"
+
 #define CLI_DEFAULT_URL "tcp://127.0.0.1:30432"
 
 /* Exit codes of every command. */
@@ -13,7 +18,41 @@ enum cli_exit {
 	CLI_INTEGRITY = 3,   /* rx --verify found wrong data */
 };
 
+/* Connection options every command takes (conn.c). */
+enum { CLI_O_URL = 200, CLI_O_CA, CLI_O_CERT, CLI_O_KEY, CLI_O_TLS_NAME };
+
+#define CLI_CONN_OPTIONS                                                   \
+	{ "url", required_argument, NULL, CLI_O_URL },                     \
+	{ "ca", required_argument, NULL, CLI_O_CA },                       \
+	{ "cert", required_argument, NULL, CLI_O_CERT },                   \
+	{ "key", required_argument, NULL, CLI_O_KEY },                     \
+	{ "tls-name", required_argument, NULL, CLI_O_TLS_NAME }
+
+#define CLI_CONN_USAGE                                                               \
+	"  --url URL        tcp://HOST[:PORT] or tls://HOST[:PORT] (default\n"          \
+	"                   " CLI_DEFAULT_URL "; tls:// defaults to port 30433)\n"      \
+	"  --ca FILE        tls://: PEM CA the server's certificate must chain to\n"    \
+	"                   (default: the system's CAs)\n"                              \
+	"  --cert FILE      tls://: our PEM certificate, for servers that require one\n" \
+	"  --key FILE       tls://: its PEM private key\n"                              \
+	"  --tls-name NAME  tls://: the name the server's certificate must carry\n"     \
+	"                   (default: the URL's host)\n"
+
+struct cli_conn {
+	const char *url;
+	struct iios_options opts;
+};
+
+void cli_conn_init(struct cli_conn *cc, const char *client_name);
+
+/* Take a CLI_O_* option; false if `code` is not one. */
+bool cli_conn_option(struct cli_conn *cc, int code, const char *arg);
+
+/* Connect, or print why not (prefixed by the command) and return NULL. */
+struct iios_client *cli_connect(const char *cmd, const struct cli_conn *cc);
+
 int cmd_info(int argc, char **argv);
+int cmd_attr(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
 

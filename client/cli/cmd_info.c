@@ -8,23 +8,22 @@
 #include "cli.h"
 #include "iiostream.h"
 
-/* Both commands take only --url. */
-static int parse_url_only(int argc, char **argv, const char *cmd, const char **url)
+/* Both commands take only the connection options. */
+static int parse_conn_only(int argc, char **argv, const char *cmd, struct cli_conn *cc)
 {
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, 'u' },
+		CLI_CONN_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*url = CLI_DEFAULT_URL;
+	cli_conn_init(cc, "iiostream");
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "u:h", opts, NULL)) != -1) {
-		if (c == 'u') {
-			*url = optarg;
-		} else {
-			fprintf(c == 'h' ? stdout : stderr, "usage: iiostream %s [--url URL]\n", cmd);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (!cli_conn_option(cc, c, optarg)) {
+			fprintf(c == 'h' ? stdout : stderr,
+				"usage: iiostream %s [options]\n" CLI_CONN_USAGE, cmd);
 			return c == 'h' ? -1 : CLI_USAGE;
 		}
 	}
@@ -35,34 +34,24 @@ static int parse_url_only(int argc, char **argv, const char *cmd, const char **u
 	return 0;
 }
 
-static struct iios_client *connect_or_say(const char *cmd, const char *url)
-{
-	struct iios_client *c;
-	char err[256];
-
-	if (iios_connect(url, NULL, &c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "iiostream %s: %s\n", cmd, err);
-		return NULL;
-	}
-	return c;
-}
-
 int cmd_info(int argc, char **argv)
 {
 	const struct iios_server_info *si;
 	struct iios_stream_info st;
 	struct iios_client *c;
-	const char *url;
+	struct cli_conn cc;
 	uint32_t i;
-	int r = parse_url_only(argc, argv, "info", &url);
+	int r = parse_conn_only(argc, argv, "info", &cc);
 
 	if (r)
 		return r < 0 ? CLI_OK : r;
-	c = connect_or_say("info", url);
+	c = cli_connect("info", &cc);
 	if (!c)
 		return CLI_FAILED;
 	si = iios_server_info(c);
 	printf("server:     %s (protocol %u)\n", si->server_name, si->version);
+	if (iios_tls_info(c))
+		printf("tls:        %s\n", iios_tls_info(c));
 	printf("source:     %s\n", si->source);
 	printf("device:     %s\n", si->device);
 	/* Subscribing is how the stream describes itself; leave at once. */
@@ -89,13 +78,13 @@ int cmd_stats(int argc, char **argv)
 {
 	static struct iios_stats st;
 	struct iios_client *c;
-	const char *url;
+	struct cli_conn cc;
 	uint32_t i;
-	int r = parse_url_only(argc, argv, "stats", &url);
+	int r = parse_conn_only(argc, argv, "stats", &cc);
 
 	if (r)
 		return r < 0 ? CLI_OK : r;
-	c = connect_or_say("stats", url);
+	c = cli_connect("stats", &cc);
 	if (!c)
 		return CLI_FAILED;
 	if (iios_stats(c, &st) < 0) {
@@ -115,12 +104,22 @@ int cmd_stats(int argc, char **argv)
 	       st.subscribers, st.clients_total);
 	printf("client skips:    %" PRIu64 " blocks\n", st.blocks_skipped_total);
 	printf("protocol errors: %" PRIu64 "\n", st.protocol_errors);
-	for (i = 0; i < st.n_listed; i++)
+	if (st.ktls[0]) {
+		printf("kernel TLS:      %s\n", st.ktls);
+		printf("TLS refused:     %" PRIu64 " handshakes\n", st.tls_handshake_failures);
+	}
+	printf("requests refused: %" PRIu64 "\n", st.requests_refused);
+	for (i = 0; i < st.n_listed; i++) {
+		const struct iios_client_stats *cs = &st.client[i];
+
 		printf("  client %u %s%s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
-		       " skipped, %u queued, %s\n", st.client[i].id, st.client[i].peer,
-		       st.client[i].subscribed ? " (subscribed)" : "", st.client[i].blocks_sent,
-		       st.client[i].bytes_sent, st.client[i].blocks_skipped,
-		       st.client[i].queue_blocks, st.client[i].transport);
+		       " skipped, %u queued, %s\n", cs->id, cs->peer,
+		       cs->subscribed ? " (subscribed)" : "", cs->blocks_sent, cs->bytes_sent,
+		       cs->blocks_skipped, cs->queue_blocks, cs->transport);
+		if (cs->tls[0])
+			printf("    %s, encrypted in %s%s%s\n", cs->tls, cs->tls_encrypt,
+			       cs->identity[0] ? ", certificate " : "", cs->identity);
+	}
 	iios_close(c);
 	return CLI_OK;
 }

@@ -19,7 +19,7 @@
 #include "iiostream.h"
 
 struct rx_opts {
-	const char *url;
+	struct cli_conn conn;
 	double seconds;       /* 0: until --blocks or the stream ends */
 	uint64_t blocks;      /* 0: no limit */
 	bool verify;
@@ -50,7 +50,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: iiostream rx [options]\n"
-		"  --url URL        tcp://HOST[:PORT] (default %s)\n"
+		CLI_CONN_USAGE
 		"  --seconds N      stop after N seconds (decimals allowed)\n"
 		"  --blocks N       stop after N blocks\n"
 		"  --verify         check every sample of the simulated pattern and the\n"
@@ -61,15 +61,15 @@ static void usage(FILE *out)
 		"  --json           print the summary as one JSON object on stdout\n"
 		"  --quiet          no progress lines\n"
 		"Throughput is in MB/s of payload, MB = 10^6 bytes, measured from the\n"
-		"subscription to the last block.\n", CLI_DEFAULT_URL);
+		"subscription to the last block.\n");
 }
 
 static int parse_opts(int argc, char **argv, struct rx_opts *o)
 {
-	enum { O_URL = 256, O_SECONDS, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
+	enum { O_SECONDS = 256, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
 	       O_JSON, O_QUIET, O_HELP };
 	static const struct option opts[] = {
-		{ "url", required_argument, NULL, O_URL },
+		CLI_CONN_OPTIONS,
 		{ "seconds", required_argument, NULL, O_SECONDS },
 		{ "blocks", required_argument, NULL, O_BLOCKS },
 		{ "verify", no_argument, NULL, O_VERIFY },
@@ -87,10 +87,9 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (cli_conn_option(&o->conn, c, optarg))
+			continue;
 		switch (c) {
-		case O_URL:
-			o->url = optarg;
-			break;
 		case O_SECONDS:
 			o->seconds = strtod(optarg, &end);
 			if (*end || end == optarg || !(o->seconds > 0) || o->seconds > 1e7) {
@@ -321,18 +320,18 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 
 int cmd_rx(int argc, char **argv)
 {
-	struct rx_opts o = { .url = CLI_DEFAULT_URL };
+	struct rx_opts o = { 0 };
 	struct rx_result r = { .end = "error" };
-	struct iios_options copts = { .client_name = "iiostream rx" };
 	struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESTART };
 	struct iios_client *c;
 	FILE *out = NULL;
-	char err[256];
-	int rc = parse_opts(argc, argv, &o);
+	int rc;
 
+	cli_conn_init(&o.conn, "iiostream rx");
+	rc = parse_opts(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? CLI_OK : rc;
-	copts.timeout_ms = o.timeout_ms;
+	o.conn.opts.timeout_ms = o.timeout_ms;
 	iios_verify_init(&r.verify);
 	if (o.output) {
 		out = strcmp(o.output, "-") == 0 ? stdout : fopen(o.output, "wb");
@@ -342,8 +341,8 @@ int cmd_rx(int argc, char **argv)
 		}
 	}
 	sigaction(SIGINT, &sa, NULL);
-	if (iios_connect(o.url, &copts, &c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "iiostream rx: %s\n", err);
+	c = cli_connect("rx", &o.conn);
+	if (!c) {
 		rc = CLI_FAILED;
 	} else {
 		rc = receive(c, &o, out, &r);

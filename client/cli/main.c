@@ -12,10 +12,13 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  info  [--url URL]      server, device and stream description\n"
 		"  stats [--url URL]      the daemon's counters\n"
+		"  attr  get|set ATTR [VALUE]  read or write an attribute of the device\n"
 		"  rx    [--url URL] [--seconds N] [--blocks N] [--verify] [--output FILE]\n"
 		"        [--queue N] [--json] [--quiet]\n"
 		"                         receive blocks; see 'iiostream rx --help'\n"
-		"URL is tcp://HOST[:PORT] (default %s).\n", CLI_DEFAULT_URL);
+		"URL is tcp://HOST[:PORT] (default %s) or tls://HOST[:PORT]\n"
+		"(with --ca FILE, and --cert FILE --key FILE if the server wants one);\n"
+		"'iiostream COMMAND --help' lists every option.\n", CLI_DEFAULT_URL);
 }
 
 int main(int argc, char **argv)
@@ -28,6 +31,8 @@ int main(int argc, char **argv)
 		return cmd_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "stats") == 0)
 		return cmd_stats(argc - 1, argv + 1);
+	if (strcmp(argv[1], "attr") == 0)
+		return cmd_attr(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rx") == 0)
 		return cmd_rx(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {

@@ -8,7 +8,7 @@
  *     char err[256];
  *
  *     if (iios_connect("tcp://board:30432", NULL, &c, err, sizeof(err)) < 0)
- *             die(err);
+ *             die(err);     // or "tls://board:30433" with opts.ca_file set
  *     iios_subscribe(c, 0, &info);
  *     while (iios_next_block(c, &blk) == 0)
  *             use(blk.data, blk.len);   // valid until the next call
@@ -63,6 +63,13 @@ struct iios_options {
 	int rcvbuf_bytes;          /* socket receive buffer; 0: the kernel's auto-tuning.
 				    * Small values bound the latency (and the data
 				    * buffered in the network) of a slow reader. */
+	/* tls:// only. The server's certificate must chain to a CA of
+	 * ca_file and name the URL's host (or tls_server_name). */
+	const char *ca_file;       /* PEM CA certificates; NULL: the system's */
+	const char *cert_file;     /* PEM client certificate, for servers that
+				    * require one (mutual TLS); NULL: none */
+	const char *key_file;      /* PEM private key of cert_file */
+	const char *tls_server_name; /* name to verify instead of the URL's host */
 };
 
 /* What the server said in its handshake reply. */
@@ -151,7 +158,14 @@ struct iios_client_stats {
 	                            * "sendfile", "sendfile:copy" (no hardware NIC),
 	                            * or under --transport auto "auto:copy" (a
 	                            * local peer), "auto:zerocopy", "auto:copied"
-	                            * (zero-copy sends came back copied) */
+	                            * (zero-copy sends came back copied); on the
+	                            * TLS port "ktls" (the kernel encrypts) or
+	                            * "tls" (OpenSSL does) */
+	/* TLS connections only ("" otherwise): */
+	char tls[64];              /* e.g. "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+	char tls_encrypt[96];      /* "kernel", or "userspace: REASON" (the
+	                            * fallback from kernel TLS, and why) */
+	char identity[400];        /* its certificate: "CN=NAME sha256:HEX" */
 };
 
 struct iios_stats {
@@ -162,16 +176,26 @@ struct iios_stats {
 	uint64_t blocks_skipped_total;
 	uint64_t clients_total;    /* connections accepted since start */
 	uint64_t protocol_errors;  /* connections closed for bad input */
+	char ktls[96];             /* kernel TLS on the server: "available", "off",
+	                            * "unavailable: REASON"; "" without TLS */
+	uint64_t tls_handshake_failures; /* TLS connections refused in the handshake */
+	uint64_t requests_refused; /* requests refused by the authorisation lists */
 	uint32_t n_listed;         /* entries of client[] filled (at most 64) */
 	struct iios_client_stats client[IIOS_STATS_MAX_CLIENTS];
 };
 
 /*
  * Connect to `url` ("tcp://HOST[:PORT]", default port 30432; IPv6 as
- * "tcp://[::1]:30432") and do the version handshake.
+ * "tcp://[::1]:30432"; "tls://HOST[:PORT]", default port 30433, for TLS 1.3)
+ * and do the version handshake.
  * On failure *out is NULL and `err` (if not NULL) says why.
- * Errors: -EINVAL (bad URL), -EPROTONOSUPPORT (scheme or protocol version
- * not supported), -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...
+ * Errors: -EINVAL (bad URL; a key that does not match its certificate),
+ * -EPROTONOSUPPORT (scheme or protocol version not supported),
+ * -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...; over TLS also -EPROTO (the
+ * handshake failed: the server's certificate did not verify, its name does
+ * not match, or the server does not speak TLS), -EACCES (the server refused
+ * our certificate, or wants one), -ENOENT (a CA, cert or key file is
+ * missing).
  */
 int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
 		 char *err, size_t errlen);
@@ -184,6 +208,23 @@ const struct iios_server_info *iios_server_info(const struct iios_client *c);
 
 /* The last error, in words ("" if none). Valid until the next call. */
 const char *iios_errmsg(const struct iios_client *c);
+
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256" on a tls:// connection, NULL on tcp://. */
+const char *iios_tls_info(const struct iios_client *c);
+
+/*
+ * Read or write an attribute of the streamed device as text, named as IIO
+ * names it (channel NULL or "" for a device attribute, e.g.
+ * "sampling_frequency"). value (read) and result (write: the value after
+ * it) get up to len bytes. The connection stays usable after an error.
+ * Errors: -EACCES (the server's authorisation list refuses this client),
+ * -ENOENT (no such attribute), -EINVAL (a value it does not take), -ENODEV,
+ * and the common ones.
+ */
+int iios_attr_read(struct iios_client *c, const char *channel, const char *attr, char *value,
+		   size_t len);
+int iios_attr_write(struct iios_client *c, const char *channel, const char *attr,
+		    const char *value, char *result, size_t len);
 
 /*
  * Start receiving blocks. max_queue_blocks: how many blocks the server may

@@ -3,7 +3,8 @@
  * libiiostream: connection, handshake, requests and the block stream.
  * Blocking calls on a blocking socket; SO_RCVTIMEO/SO_SNDTIMEO bound them.
  * A frame head is read whole, then its payload straight into the block
- * buffer, so a block is copied once (kernel to user) and never again.
+ * buffer, so a block is copied once (kernel to user) and never again; over
+ * TLS, OpenSSL decrypts into its buffer and copies into ours (tls.c).
  */
 #define _GNU_SOURCE
 #include "iiostream.h"
@@ -29,6 +30,7 @@
 
 struct iios_client {
 	int fd;
+	struct iios__tls tls;     /* tls.ssl NULL on plain TCP */
 	int timeout_ms;
 	int rcvbuf;
 	bool broken;              /* framing lost: every call fails */
@@ -40,6 +42,7 @@ struct iios_client {
 	uint8_t *payload;         /* block_size bytes once subscribed */
 	size_t payload_cap;
 	char errmsg[256];
+	char tls_err[224];        /* what the last TLS failure was */
 };
 
 static int fail(struct iios_client *c, int err, const char *fmt, ...)
@@ -59,6 +62,8 @@ static int fail(struct iios_client *c, int err, const char *fmt, ...)
 static int broken(struct iios_client *c, int err, const char *what)
 {
 	c->broken = true;
+	if (c->tls_err[0]) /* TLS said more than the errno can */
+		return fail(c, err, "%s: %s", what, c->tls_err);
 	return fail(c, err, "%s: %s", what, strerror(-err));
 }
 
@@ -74,10 +79,19 @@ static uint64_t now_ns(void)
  * timeout between frames (harmless) from one inside a frame (fatal). */
 static int read_exact(struct iios_client *c, void *buf, size_t n, size_t *got)
 {
+	c->tls_err[0] = '\0';
 	*got = 0;
 	while (*got < n) {
-		ssize_t r = recv(c->fd, (uint8_t *)buf + *got, n - *got, MSG_WAITALL);
+		ssize_t r;
 
+		if (c->tls.ssl) {
+			r = iios__tls_recv(&c->tls, (uint8_t *)buf + *got, n - *got, c->tls_err,
+					   sizeof(c->tls_err));
+			if (r < 0)
+				return (int)r;
+		} else {
+			r = recv(c->fd, (uint8_t *)buf + *got, n - *got, MSG_WAITALL);
+		}
 		if (r == 0)
 			return -ECONNRESET;
 		if (r < 0) {
@@ -92,9 +106,19 @@ static int read_exact(struct iios_client *c, void *buf, size_t n, size_t *got)
 
 static int write_all(struct iios_client *c, const uint8_t *buf, size_t n)
 {
+	c->tls_err[0] = '\0';
 	while (n) {
-		ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
+		ssize_t w;
 
+		if (c->tls.ssl) {
+			w = iios__tls_send(&c->tls, buf, n, c->tls_err, sizeof(c->tls_err));
+			if (w < 0)
+				return (int)w;
+			buf += w;
+			n -= (size_t)w;
+			continue;
+		}
+		w = send(c->fd, buf, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -135,8 +159,10 @@ static int read_frame(struct iios_client *c, Iiostream__Envelope **env, bool kee
 
 	*env = NULL;
 	err = read_exact(c, c->head, IIOS_FRAME_PREFIX, &got);
-	if (err == -ETIMEDOUT && got == 0)
+	if (err == -ETIMEDOUT && got == 0) {
+		c->tls_err[0] = '\0';
 		return fail(c, err, "no data from the server in %d ms", c->timeout_ms);
+	}
 	if (err == -ECONNRESET && got == 0)
 		return broken(c, err, "connection closed by the server");
 	if (err)
@@ -366,6 +392,15 @@ int iios_connect(const char *url, const struct iios_options *opts, struct iios_c
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->rcvbuf = opts ? opts->rcvbuf_bytes : 0;
 	r = open_socket(c, &u);
+	if (!r && u.tls) {
+		r = iios__tls_start(&c->tls, c->fd, u.host, opts, c->errmsg, sizeof(c->errmsg));
+		if (r && !strstr(c->errmsg, u.host)) {
+			char why[sizeof(c->errmsg)];
+
+			snprintf(why, sizeof(why), "%s", c->errmsg);
+			fail(c, r, "%s:%s: %s", u.host, u.port, why);
+		}
+	}
 	if (!r)
 		r = handshake(c, opts && opts->client_name ? opts->client_name : "libiiostream");
 	if (r) {
@@ -381,6 +416,7 @@ void iios_close(struct iios_client *c)
 {
 	if (!c)
 		return;
+	iios__tls_end(&c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->payload);
@@ -395,6 +431,11 @@ const struct iios_server_info *iios_server_info(const struct iios_client *c)
 const char *iios_errmsg(const struct iios_client *c)
 {
 	return c->errmsg;
+}
+
+const char *iios_tls_info(const struct iios_client *c)
+{
+	return c->tls.ssl ? c->tls.desc : NULL;
 }
 
 static void fill_stream_info(struct iios_stream_info *si, const Iiostream__SubscribeReply *r)
@@ -581,6 +622,9 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->blocks_skipped_total = s->blocks_skipped_total;
 	st->clients_total = s->clients_total;
 	st->protocol_errors = s->protocol_errors;
+	copy_str(st->ktls, sizeof(st->ktls), s->ktls);
+	st->tls_handshake_failures = s->tls_handshake_failures;
+	st->requests_refused = s->requests_refused;
 	if (s->source) {
 		copy_str(st->source.name, sizeof(st->source.name), s->source->name);
 		st->source.blocks_total = s->source->blocks_total;
@@ -604,6 +648,9 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 		o->blocks_skipped = cs->blocks_skipped;
 		o->queue_blocks = cs->queue_blocks;
 		copy_str(o->transport, sizeof(o->transport), cs->transport);
+		copy_str(o->tls, sizeof(o->tls), cs->tls);
+		copy_str(o->tls_encrypt, sizeof(o->tls_encrypt), cs->tls_encrypt);
+		copy_str(o->identity, sizeof(o->identity), cs->identity);
 	}
 	st->n_listed = (uint32_t)i;
 	iios_frame_free(r);
@@ -613,4 +660,46 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 void iios_counters(const struct iios_client *c, struct iios_counters *out)
 {
 	*out = c->counters;
+}
+
+/* An attribute request: AttrReply's value into value[len]. */
+static int attr_request(struct iios_client *c, const Iiostream__Envelope *req, char *value,
+			size_t len)
+{
+	Iiostream__Envelope *r;
+	int err = request(c, req, IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY, &r);
+
+	if (err)
+		return err;
+	if (value && len)
+		copy_str(value, len, r->attr_reply->value);
+	iios_frame_free(r);
+	return 0;
+}
+
+int iios_attr_read(struct iios_client *c, const char *channel, const char *attr, char *value,
+		   size_t len)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__AttrRead a = IIOSTREAM__ATTR_READ__INIT;
+
+	a.channel = (char *)(channel ? channel : "");
+	a.attr = (char *)attr;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_READ;
+	env.attr_read = &a;
+	return attr_request(c, &env, value, len);
+}
+
+int iios_attr_write(struct iios_client *c, const char *channel, const char *attr,
+		    const char *value, char *result, size_t len)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__AttrWrite a = IIOSTREAM__ATTR_WRITE__INIT;
+
+	a.channel = (char *)(channel ? channel : "");
+	a.attr = (char *)attr;
+	a.value = (char *)value;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE;
+	env.attr_write = &a;
+	return attr_request(c, &env, result, len);
 }

@@ -3,14 +3,45 @@
 #ifndef IIOSTREAM_CLIENT_INTERNAL_H
 #define IIOSTREAM_CLIENT_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+struct iios_options;
 
 struct iios__url {
+	bool tls;          /* tls:// */
 	char host[256];
 	char port[8];
 };
 
-/* Split a tcp:// URL. 0, -EINVAL or -EPROTONOSUPPORT with err filled. */
+/* Split a tcp:// or tls:// URL. 0, -EINVAL or -EPROTONOSUPPORT with err
+ * filled. */
 int iios__parse_url(const char *url, struct iios__url *out, char *err, size_t errlen);
+
+/* TLS of one connection (tls.c); all NULL on plain TCP. */
+struct iios__tls {
+	void *ctx;         /* SSL_CTX */
+	void *ssl;         /* SSL */
+	char desc[96];     /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+};
+
+/* TLS 1.3 handshake on the connected, blocking socket fd, verifying the
+ * server against opts->ca_file (or the system's CAs) and `host` (or
+ * opts->tls_server_name). 0, or a negative errno with err filled:
+ * -EPROTO (the handshake failed, err says why), -ENOENT/-EACCES (a file
+ * could not be read), -EINVAL (a key that does not match its certificate). */
+int iios__tls_start(struct iios__tls *t, int fd, const char *host,
+		    const struct iios_options *opts, char *err, size_t errlen);
+
+/* Read or write up to len bytes: > 0 bytes moved, 0 when the server closed
+ * the session, or a negative errno with err filled (-ETIMEDOUT: nothing in
+ * the socket's timeout; -EACCES: the server refused our certificate). */
+ssize_t iios__tls_recv(struct iios__tls *t, void *buf, size_t len, char *err, size_t errlen);
+ssize_t iios__tls_send(struct iios__tls *t, const void *buf, size_t len, char *err,
+		       size_t errlen);
+
+/* Say goodbye (close_notify) and free. */
+void iios__tls_end(struct iios__tls *t);
 
 #endif /* IIOSTREAM_CLIENT_INTERNAL_H */

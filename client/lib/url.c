@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Parsing of iiostream URLs: tcp://HOST[:PORT], tcp://[IPV6][:PORT]. */
+/* Parsing of iiostream URLs: tcp://HOST[:PORT], tcp://[IPV6][:PORT], and
+ * the same with tls:// (default port 30433). */
 #include "client_internal.h"
 
 #include <errno.h>
@@ -12,12 +13,18 @@ int iios__parse_url(const char *url, struct iios__url *out, char *err, size_t er
 	const char *p, *host, *host_end, *port = NULL;
 	size_t hostlen;
 
-	if (strncmp(url, "tcp://", 6) != 0) {
+	if (strncmp(url, "tcp://", 6) == 0) {
+		out->tls = false;
+	} else if (strncmp(url, "tls://", 6) == 0) {
+		out->tls = true;
+	} else {
 		if (strstr(url, "://")) {
-			snprintf(err, errlen, "%s: scheme not supported (use tcp://HOST:PORT)", url);
+			snprintf(err, errlen,
+				 "%s: scheme not supported (use tcp://HOST:PORT or tls://HOST:PORT)",
+				 url);
 			return -EPROTONOSUPPORT;
 		}
-		snprintf(err, errlen, "%s: not a URL (use tcp://HOST:PORT)", url);
+		snprintf(err, errlen, "%s: not a URL (use tcp://HOST:PORT or tls://HOST:PORT)", url);
 		return -EINVAL;
 	}
 	p = url + 6;
@@ -49,7 +56,7 @@ int iios__parse_url(const char *url, struct iios__url *out, char *err, size_t er
 	}
 	memcpy(out->host, host, hostlen);
 	out->host[hostlen] = '\0';
-	snprintf(out->port, sizeof(out->port), "%d", 30432);
+	snprintf(out->port, sizeof(out->port), "%d", out->tls ? 30433 : 30432);
 	if (port) {
 		char *end;
 		long v = strtol(port, &end, 10);

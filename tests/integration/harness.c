@@ -106,8 +106,11 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 		if (f) {
 			unsigned p = 0;
 
+			/* line 1: plain port; line 2 (with --listen-tls): TLS port */
 			if (fscanf(f, "%u", &p) == 1)
 				d->port = (uint16_t)p;
+			if (fscanf(f, "%u", &p) == 1)
+				d->tls_port = (uint16_t)p;
 			fclose(f);
 			if (d->port)
 				break;
@@ -120,6 +123,8 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 	}
 	cr_assert(d->port, "iiostreamd did not write its port in 10 s");
 	snprintf(d->url, sizeof(d->url), "tcp://127.0.0.1:%u", d->port);
+	if (d->tls_port)
+		snprintf(d->tls_url, sizeof(d->tls_url), "tls://localhost:%u", d->tls_port);
 }
 
 int daemon_stop(struct daemon *d, int timeout_ms)
@@ -362,7 +367,8 @@ void *rx_job_run(void *arg)
 	uint32_t i;
 
 	iios_verify_init(&job->v);
-	job->err = iios_connect(job->d->url, NULL, &c, job->errmsg, sizeof(job->errmsg));
+	job->err = iios_connect(job->url ? job->url : job->d->url, job->opts, &c, job->errmsg,
+				sizeof(job->errmsg));
 	if (job->err)
 		return NULL;
 	job->err = iios_subscribe(c, 0, &job->info);

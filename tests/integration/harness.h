@@ -18,6 +18,8 @@ struct daemon {
 	pid_t pid;
 	uint16_t port;
 	char url[64];
+	uint16_t tls_port;    /* with --listen-tls: its port, else 0 */
+	char tls_url[64];     /* "tls://localhost:PORT" */
 	char dir[64];         /* temp dir with the port file and log */
 	char log_path[128];
 };
@@ -82,6 +84,8 @@ bool raw_wait_closed(int fd, int timeout_ms);
  * want_blocks blocks. Results are read by the main thread after join. */
 struct rx_job {
 	const struct daemon *d;
+	const char *url;                 /* NULL: d->url */
+	const struct iios_options *opts; /* NULL: defaults */
 	uint32_t want_blocks;
 	int err;
 	char errmsg[256];

@@ -241,7 +241,8 @@ Test(faults, malformed_frames_get_an_error_and_close_while_others_stream_on)
 	expect_error_and_close(&d, zero_len, sizeof(zero_len), true, EMSGSIZE);
 	expect_error_and_close(&d, garbage, sizeof(garbage), true, EBADMSG);
 	expect_error_and_close(&d, unknown, sizeof(unknown), true, EBADMSG);
-	expect_error_and_close(&d, tls_hello, sizeof(tls_hello), false, EMSGSIZE);
+	/* recognised as TLS, and said so (EPROTO, "TLS on the plain TCP port") */
+	expect_error_and_close(&d, tls_hello, sizeof(tls_hello), false, EPROTO);
 	/* A block header is a server-to-client message. */
 	expect_error_and_close(&d, block_frame, (size_t)block_len, true, EPROTO);
 	usleep(100000);

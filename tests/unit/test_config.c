@@ -5,7 +5,10 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "source.h"
@@ -336,4 +339,96 @@ Test(config, parses_several_argv_in_one_process)
 	assert_error_naming(PARSE("--blocks", "1"), "--blocks");
 	cr_assert_eq(PARSE("--blocks", "3"), CONFIG_OK, "%s", err);
 	cr_assert_eq(cfg.blocks, 3);
+}
+
+Test(config, tls_flags_and_their_dependencies)
+{
+	cr_assert_eq(PARSE("--listen-tls", "[::1]:30433", "--tls-cert", "/c.pem", "--tls-key",
+			   "/k.pem", "--client-ca", "/ca.pem", "--ktls", "off",
+			   "--allow-write", "cn:lab", "--allow-subscribe", "any-cert,plain",
+			   "--listen", "off"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.listen_tls);
+	cr_assert_str_eq(cfg.listen_tls_host, "::1");
+	cr_assert_eq(cfg.listen_tls_port, 30433);
+	cr_assert_str_eq(cfg.tls_cert, "/c.pem");
+	cr_assert_str_eq(cfg.client_ca, "/ca.pem");
+	cr_assert(!cfg.ktls);
+	cr_assert(cfg.listen_off);
+	cr_assert_eq(cfg.allow_write.n, 1);
+	cr_assert_eq(cfg.allow_subscribe.n, 2);
+	assert_error_naming(PARSE("--listen-tls", "127.0.0.1:1"), "--listen-tls");
+	assert_error_naming(PARSE("--tls-key", "/k.pem"), "--tls-key");
+	assert_error_naming(PARSE("--client-ca", "/ca.pem"), "--client-ca");
+	assert_error_naming(PARSE("--listen", "off"), "--listen off");
+	assert_error_naming(PARSE("--ktls", "on"), "--ktls");
+	assert_error_naming(PARSE("--allow-write", "bogus"), "--allow-write");
+	assert_error_naming(PARSE("--tls-cert", ""), "--tls-cert");
+}
+
+/* Write a config file and parse it with extra flags. */
+static enum config_result parse_file(const char *text, char *flag, char *value,
+				     char *path, size_t pathlen)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, pathlen, "/tmp/iiostreamd-conf-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	if (flag)
+		return PARSE("--config", path, flag, value);
+	return PARSE("--config", path);
+}
+
+Test(config, config_file_sets_keys_and_flags_override_it)
+{
+	char path[64];
+	enum config_result r = parse_file("# iiostreamd.conf\n"
+					  "\n"
+					  "rate = 5000\n"
+					  "  channels=4  \n"
+					  "listen-tls = 127.0.0.1:0\n"
+					  "tls-cert = /etc/iiostream/server.pem\n"
+					  "tls-key = /etc/iiostream/server.key\n"
+					  "allow-write = cn:lab-pc, sha256:" "0123456789abcdef0123456789abcdef"
+					  "0123456789abcdef0123456789abcdef\n",
+					  (char *)"--rate", (char *)"7000", path, sizeof(path));
+
+	unlink(path);
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sample_rate, 7000, "the flag must win over the file");
+	cr_assert_eq(cfg.channels, 4);
+	cr_assert_str_eq(cfg.tls_key, "/etc/iiostream/server.key");
+	cr_assert_eq(cfg.allow_write.n, 2);
+	cr_assert_str_eq(cfg.config_file, path);
+}
+
+Test(config, config_file_errors_name_file_line_and_key)
+{
+	char path[64], want[96];
+	enum config_result r;
+
+	r = parse_file("rate = 5\nchannels = many\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: channels", path);
+	assert_error_naming(r, want);
+
+	r = parse_file("rate = 5\n\nratee = 6\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:3: unknown key 'ratee'", path);
+	assert_error_naming(r, want);
+
+	r = parse_file("just words\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	assert_error_naming(r, ":1: 'just words' is not 'key = value'");
+
+	r = parse_file("tls-cert =\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	assert_error_naming(r, ":1: tls-cert: needs a value");
+
+	assert_error_naming(PARSE("--config", "/nonexistent/iiostreamd.conf"),
+			    "/nonexistent/iiostreamd.conf");
 }

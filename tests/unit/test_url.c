@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * URL parsing of libiiostream (client/lib/url.c): tcp://HOST[:PORT] and
- * tcp://[IPV6][:PORT]; everything else is refused with a reason.
+ * URL parsing of libiiostream (client/lib/url.c): tcp://HOST[:PORT],
+ * tcp://[IPV6][:PORT] and the same with tls://; everything else is refused
+ * with a reason.
  */
 #include <criterion/criterion.h>
 
@@ -62,9 +63,20 @@ Test(url, port_is_normalised_to_decimal)
 	assert_ok("tcp://h:00080", "h", "80");
 }
 
+Test(url, tls_scheme_defaults_to_30433)
+{
+	assert_ok("tls://board:1234", "board", "1234");
+	cr_assert(u.tls);
+	assert_ok("tls://board", "board", "30433");
+	assert_ok("tls://[::1]", "::1", "30433");
+	cr_assert(u.tls);
+	assert_ok("tcp://board", "board", "30432");
+	cr_assert(!u.tls);
+}
+
 Test(url, rejects_other_schemes)
 {
-	assert_refused("tls://board:1234", -EPROTONOSUPPORT);
+	assert_refused("https://board:1234", -EPROTONOSUPPORT);
 	assert_refused("http://board", -EPROTONOSUPPORT);
 	assert_refused("udp://board:1", -EPROTONOSUPPORT);
 }
@@ -147,8 +159,8 @@ Test(url, host_length_is_bounded)
 
 Test(url, error_text_names_the_url)
 {
-	assert_refused("tls://board:1234", -EPROTONOSUPPORT);
-	cr_assert(strstr(err, "tls://board:1234"), "%s", err);
+	assert_refused("ssl://board:1234", -EPROTONOSUPPORT);
+	cr_assert(strstr(err, "ssl://board:1234"), "%s", err);
 	assert_refused("tcp://board:0", -EINVAL);
 	cr_assert(strstr(err, "tcp://board:0"), "%s", err);
 }
@@ -159,7 +171,7 @@ Test(url, error_text_is_truncated_to_its_buffer)
 	int r;
 
 	memset(small, 'z', sizeof(small));
-	r = iios__parse_url("tls://a-very-long-host-name:1", &u, small, sizeof(small));
+	r = iios__parse_url("ssl://a-very-long-host-name:1", &u, small, sizeof(small));
 	cr_assert_eq(r, -EPROTONOSUPPORT);
 	cr_assert_eq(small[sizeof(small) - 1], '\0');
 	cr_assert_eq(strlen(small), sizeof(small) - 1);

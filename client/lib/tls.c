@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libiiostream over TLS 1.3 (tls://): the handshake on the blocking socket,
+ * verification of the server's certificate and host name, an optional
+ * client certificate, and reads and writes through OpenSSL. Every failure
+ * is said in words a user can act on.
+ */
+#define _GNU_SOURCE
+#include "client_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "iiostream.h"
+
+/* Received TLS records are read in bulk: fewer recv() calls per block. */
+#define TLS_READ_BUFFER (256 * 1024)
+
+/*
+ * OpenSSL writes with write(), which raises SIGPIPE on a closed connection
+ * (plain TCP sends use MSG_NOSIGNAL). A library must not change the
+ * program's signal handling, so SIGPIPE is blocked around each TLS call
+ * and one it caused is consumed before unblocking.
+ */
+struct sigpipe_guard {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void sigpipe_block(struct sigpipe_guard *g)
+{
+	sigset_t pipe_set, pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+static void sigpipe_restore(struct sigpipe_guard *g)
+{
+	sigset_t pipe_set, pending;
+	struct timespec zero = { 0, 0 };
+	int saved = errno;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&pipe_set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+	errno = saved;
+}
+
+/* The last OpenSSL error reason, queue cleared. */
+static const char *reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+
+	snprintf(buf, len, "%s", r ? r : "");
+	ERR_clear_error();
+	return buf;
+}
+
+static int readable(const char *what, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s %s: %s", what, path, strerror(e));
+		return -e;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int load_files(SSL_CTX *ctx, const struct iios_options *o, char *err, size_t errlen)
+{
+	char why[160];
+	int r;
+
+	if (o && o->ca_file) {
+		if ((r = readable("CA file", o->ca_file, err, errlen)))
+			return r;
+		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
+			snprintf(err, errlen, "CA file %s: no PEM certificate in it (%s)", o->ca_file,
+				 reason(why, sizeof(why)));
+			return -EINVAL;
+		}
+	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		snprintf(err, errlen, "cannot load the system's CA certificates (%s)",
+			 reason(why, sizeof(why)));
+		return -EINVAL;
+	}
+	if (!o || (!o->cert_file && !o->key_file))
+		return 0;
+	if (!o->cert_file || !o->key_file) {
+		snprintf(err, errlen, "a client certificate needs both a cert and a key file");
+		return -EINVAL;
+	}
+	if ((r = readable("certificate", o->cert_file, err, errlen)) ||
+	    (r = readable("key", o->key_file, err, errlen)))
+		return r;
+	if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+		snprintf(err, errlen, "certificate %s: not a PEM certificate (%s)", o->cert_file,
+			 reason(why, sizeof(why)));
+		return -EINVAL;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		reason(why, sizeof(why));
+		snprintf(err, errlen, "key %s: %s", o->key_file,
+			 strstr(why, "mismatch") || !why[0] ? "does not match the certificate"
+							    : why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Why a TLS call failed, in words; the errno for it. */
+static int explain(SSL *ssl, int ret, const char *during, char *err, size_t errlen)
+{
+	int e = SSL_get_error(ssl, ret);
+	long verify = SSL_get_verify_result(ssl);
+	char why[160];
+
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		ERR_clear_error();
+		snprintf(err, errlen, "%s: timed out", during);
+		return -ETIMEDOUT;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN) {
+		snprintf(err, errlen, "%s: the server closed the TLS session", during);
+		return -ECONNRESET;
+	}
+	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		int sys = errno;
+
+		if (sys == EAGAIN || sys == EWOULDBLOCK) {
+			snprintf(err, errlen, "%s: timed out", during);
+			return -ETIMEDOUT;
+		}
+		snprintf(err, errlen, "%s: %s", during,
+			 sys ? strerror(sys) : "the server closed the connection");
+		return sys ? -sys : -ECONNRESET;
+	}
+	reason(why, sizeof(why));
+	if (verify != X509_V_OK) {
+		snprintf(err, errlen, "%s: the server's certificate did not verify: %s", during,
+			 X509_verify_cert_error_string(verify));
+		return -EPROTO;
+	}
+	/* The server's alert about our certificate (TLS 1.3 sends it after
+	 * our side of the handshake is done, so it shows up on a read). */
+	if (strstr(why, "certificate required")) {
+		snprintf(err, errlen, "%s: the server requires a client certificate (%s)", during,
+			 why);
+		return -EACCES;
+	}
+	if (strstr(why, "alert") && (strstr(why, "certificate") || strstr(why, "unknown ca") ||
+				     strstr(why, "access denied"))) {
+		snprintf(err, errlen, "%s: the server refused our certificate (%s)", during, why);
+		return -EACCES;
+	}
+	if (strstr(why, "wrong version number") || strstr(why, "packet length too long") ||
+	    strstr(why, "record layer failure")) {
+		snprintf(err, errlen, "%s: the server did not answer in TLS (%s): is this the plain "
+			 "TCP port? use tcp:// for it", during, why);
+		return -EPROTO;
+	}
+	snprintf(err, errlen, "%s: %s", during, why[0] ? why : "TLS error");
+	return -EPROTO;
+}
+
+int iios__tls_start(struct iios__tls *t, int fd, const char *host,
+		    const struct iios_options *opts, char *err, size_t errlen)
+{
+	const char *name = opts && opts->tls_server_name ? opts->tls_server_name : host;
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+	struct sigpipe_guard g;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "TLS: out of memory");
+		return -ENOMEM;
+	}
+	t->ctx = ctx;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
+	r = load_files(ctx, opts, err, errlen);
+	if (r)
+		return r;
+	ssl = SSL_new(ctx);
+	if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		snprintf(err, errlen, "TLS: out of memory");
+		return -ENOMEM;
+	}
+	t->ssl = ssl;
+	/* The name the certificate must carry: a DNS name (also sent as
+	 * SNI) or an IP address. */
+	if (is_ip) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+	} else {
+		SSL_set_tlsext_host_name(ssl, name);
+		SSL_set1_host(ssl, name);
+	}
+	sigpipe_block(&g);
+	errno = 0;
+	r = SSL_connect(ssl);
+	sigpipe_restore(&g);
+	if (r != 1)
+		return explain(ssl, r, "TLS handshake", err, errlen);
+	snprintf(t->desc, sizeof(t->desc), "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	return 0;
+}
+
+ssize_t iios__tls_recv(struct iios__tls *t, void *buf, size_t len, char *err, size_t errlen)
+{
+	struct sigpipe_guard g;
+	size_t got = 0;
+	int r;
+
+	ERR_clear_error();
+	sigpipe_block(&g);
+	errno = 0;
+	r = SSL_read_ex(t->ssl, buf, len, &got);
+	sigpipe_restore(&g);
+	if (r == 1)
+		return (ssize_t)got;
+	if (SSL_get_error(t->ssl, r) == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	r = explain(t->ssl, r, "TLS receive", err, errlen);
+	return r == -ECONNRESET ? 0 : r;
+}
+
+ssize_t iios__tls_send(struct iios__tls *t, const void *buf, size_t len, char *err,
+		       size_t errlen)
+{
+	struct sigpipe_guard g;
+	size_t put = 0;
+	int r;
+
+	ERR_clear_error();
+	sigpipe_block(&g);
+	errno = 0;
+	r = SSL_write_ex(t->ssl, buf, len, &put);
+	sigpipe_restore(&g);
+	if (r == 1)
+		return (ssize_t)put;
+	return explain(t->ssl, r, "TLS send", err, errlen);
+}
+
+void iios__tls_end(struct iios__tls *t)
+{
+	if (t->ssl) {
+		struct sigpipe_guard g;
+
+		sigpipe_block(&g);
+		SSL_shutdown(t->ssl);
+		sigpipe_restore(&g);
+		SSL_free(t->ssl);
+	}
+	SSL_CTX_free(t->ctx);
+	ERR_clear_error();
+	memset(t, 0, sizeof(*t));
+}

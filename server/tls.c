@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+/* TLS contexts and connections of iiostreamd: see tls.h. */
+#define _GNU_SOURCE
+#include "tls.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "log.h"
+
+/* The most recent OpenSSL error in words ("" if none), queue cleared. */
+static const char *openssl_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	buf[0] = '\0';
+	if (e) {
+		const char *r = ERR_reason_error_string(e);
+
+		snprintf(buf, len, "%s", r ? r : "unknown OpenSSL error");
+	}
+	ERR_clear_error();
+	return buf;
+}
+
+/* Can the file be opened for reading? Logs why not. */
+static int check_readable(const char *flag, const char *path)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		int err = errno;
+
+		log_error("%s %s: %s", flag, path, strerror(err));
+		return -err;
+	}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Is kernel TLS there? Setting the "tls" ULP on an unconnected socket makes
+ * the kernel load the module if it can, then refuse with ENOTCONN; ENOENT
+ * means this kernel has no TLS.
+ */
+static void probe_ktls(char *out, size_t len)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		snprintf(out, len, "unavailable: socket: %s", strerror(errno));
+		return;
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) == 0 || errno == ENOTCONN)
+		snprintf(out, len, "available");
+	else if (errno == ENOENT)
+		snprintf(out, len, "unavailable: the kernel has no TLS module");
+	else
+		snprintf(out, len, "unavailable: TCP_ULP tls: %s", strerror(errno));
+	close(fd);
+}
+
+static void warn_if_expired(const char *path, SSL_CTX *ctx)
+{
+	X509 *cert = SSL_CTX_get0_certificate(ctx);
+
+	if (!cert)
+		return;
+	/* A board without a real-time clock may boot in 1970: warn only, the
+	 * clients' own verification is what protects them. */
+	if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0)
+		log_warn("--tls-cert %s has expired: clients will refuse it", path);
+	else if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0)
+		log_warn("--tls-cert %s is not valid yet (is the clock set?)", path);
+}
+
+int tls_server_init(struct tls_server *t, const struct config *cfg)
+{
+	char why[160];
+	SSL_CTX *ctx;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	if (!cfg->listen_tls)
+		return 0;
+	if ((err = check_readable("--tls-cert", cfg->tls_cert)) ||
+	    (err = check_readable("--tls-key", cfg->tls_key)) ||
+	    (cfg->client_ca[0] && (err = check_readable("--client-ca", cfg->client_ca))))
+		return err;
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		log_error("TLS: cannot create a context: %s", openssl_reason(why, sizeof(why)));
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	/* Writes leave record by record from the mapped block; a retried
+	 * write may come with the same bytes at a new address. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* No resumption: tickets would be sent after the handshake, on the
+	 * socket the kernel may already encrypt. */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (cfg->tls_ciphersuites[0] && !SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites)) {
+		log_error("--tls-ciphersuites '%s': no TLS 1.3 cipher suite in it (%s)",
+			  cfg->tls_ciphersuites, openssl_reason(why, sizeof(why)));
+		err = -EINVAL;
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		log_error("--tls-cert %s: not a PEM certificate (%s)", cfg->tls_cert,
+			  openssl_reason(why, sizeof(why)));
+		err = -EINVAL;
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		openssl_reason(why, sizeof(why));
+		if (strstr(why, "values mismatch") || strstr(why, "mismatch"))
+			log_error("--tls-key %s does not match the certificate in --tls-cert %s",
+				  cfg->tls_key, cfg->tls_cert);
+		else
+			log_error("--tls-key %s: not a PEM private key (%s)", cfg->tls_key, why);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		log_error("--tls-key %s does not match the certificate in --tls-cert %s",
+			  cfg->tls_key, cfg->tls_cert);
+		ERR_clear_error();
+		err = -EINVAL;
+		goto fail;
+	}
+	warn_if_expired(cfg->tls_cert, ctx);
+	if (cfg->client_ca[0]) {
+		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
+
+		if (!names || SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
+			log_error("--client-ca %s: no PEM certificate in it (%s)", cfg->client_ca,
+				  openssl_reason(why, sizeof(why)));
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			err = -EINVAL;
+			goto fail;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		t->mutual = true;
+	}
+	if (cfg->ktls) {
+		probe_ktls(t->ktls, sizeof(t->ktls));
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+	} else {
+		snprintf(t->ktls, sizeof(t->ktls), "off");
+	}
+	log_info("TLS 1.3%s; kernel TLS %s", t->mutual ? ", client certificates required" : "",
+		 t->ktls);
+	t->ctx = ctx;
+	return 0;
+
+fail:
+	SSL_CTX_free(ctx);
+	return err;
+}
+
+void tls_server_free(struct tls_server *t)
+{
+	SSL_CTX_free(t->ctx);
+	t->ctx = NULL;
+}
+
+SSL *tls_server_new(struct tls_server *t, int fd)
+{
+	SSL *ssl = SSL_new(t->ctx);
+
+	if (ssl && SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		ssl = NULL;
+	}
+	if (ssl)
+		SSL_set_accept_state(ssl);
+	ERR_clear_error();
+	return ssl;
+}
+
+enum tls_io tls_result(SSL *ssl, int ret, char *why, size_t len)
+{
+	int e = SSL_get_error(ssl, ret);
+	char reason[160];
+	long verify;
+
+	switch (e) {
+	case SSL_ERROR_NONE:
+		return TLS_IO_DONE;
+	case SSL_ERROR_WANT_READ:
+		return TLS_IO_WANT_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return TLS_IO_WANT_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		return TLS_IO_CLOSED;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() == 0) {
+			snprintf(why, len, "%s", errno ? strerror(errno) : "peer closed mid-record");
+			return TLS_IO_FAILED;
+		}
+		break;
+	default:
+		break;
+	}
+	openssl_reason(reason, sizeof(reason));
+	verify = SSL_get_verify_result(ssl);
+	if (verify != X509_V_OK)
+		snprintf(why, len, "%s (client certificate: %s)", reason,
+			 X509_verify_cert_error_string(verify));
+	else
+		snprintf(why, len, "%s", reason[0] ? reason : "TLS error");
+	return TLS_IO_FAILED;
+}
+
+enum tls_io tls_handshake(SSL *ssl, char *why, size_t len)
+{
+	ERR_clear_error();
+	errno = 0;
+	return tls_result(ssl, SSL_do_handshake(ssl), why, len);
+}
+
+void tls_peer_identity(SSL *ssl, struct peer_identity *id)
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	X509_NAME *subject;
+	BIO *bio;
+
+	memset(id, 0, sizeof(*id));
+	/* Only a certificate that passed verification is an identity. */
+	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+		return;
+	id->has_cert = true;
+	subject = X509_get_subject_name(cert);
+	bio = BIO_new(BIO_s_mem());
+	if (bio) {
+		int n;
+
+		X509_NAME_print_ex(bio, subject, 0, XN_FLAG_RFC2253);
+		n = BIO_read(bio, id->subject, sizeof(id->subject) - 1);
+		id->subject[n > 0 ? n : 0] = '\0';
+		BIO_free(bio);
+	}
+	if (X509_NAME_get_text_by_NID(subject, NID_commonName, id->cn, sizeof(id->cn)) < 0)
+		id->cn[0] = '\0';
+	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1)
+		for (i = 0; i < mdlen && i < 32; i++)
+			snprintf(id->sha256 + 2 * i, 3, "%02x", md[i]);
+	ERR_clear_error();
+}
+
+bool tls_kernel_sends(const struct tls_server *t, SSL *ssl, char *why, size_t len)
+{
+	if (BIO_get_ktls_send(SSL_get_wbio(ssl))) {
+		snprintf(why, len, "kernel");
+		return true;
+	}
+	if (strcmp(t->ktls, "off") == 0)
+		snprintf(why, len, "userspace: --ktls off");
+	else if (strcmp(t->ktls, "available") != 0)
+		snprintf(why, len, "userspace: %s", t->ktls + strlen("unavailable: "));
+	else
+		snprintf(why, len, "userspace: the kernel refused the keys of %s",
+			 SSL_get_cipher_name(ssl));
+	return false;
+}
+
+void tls_describe(SSL *ssl, char *out, size_t len)
+{
+	snprintf(out, len, "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+}

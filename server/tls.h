@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS for iiostreamd: the server context (certificate, key, client CA,
+ * TLS 1.3 only), the non-blocking handshake of one connection, and whether
+ * the kernel took over encryption (kTLS).
+ *
+ * After the handshake a connection sends in one of two ways:
+ *  - kernel TLS (OpenSSL 3's SSL_OP_ENABLE_KTLS put the traffic keys in the
+ *    socket): the daemon writes plaintext with sendmsg() straight from the
+ *    mapped block and the kernel encrypts it while copying it into the
+ *    socket, so the block's reference drops when sendmsg() returns;
+ *  - userspace TLS: SSL_write() from the mapped block; OpenSSL encrypts one
+ *    16 KiB record at a time into its own write buffer.
+ * Receiving always goes through SSL_read(): OpenSSL 3.0 does not offload
+ * TLS 1.3 receive. Debian's 6.1 kernel cannot change kTLS keys, so a peer's
+ * KeyUpdate asking us to rekey fails that connection (with a log line);
+ * iiostream clients never send one.
+ */
+#ifndef IIOSTREAMD_TLS_H
+#define IIOSTREAMD_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+#include "access.h"
+
+struct config;
+
+struct tls_server {
+	SSL_CTX *ctx;          /* NULL: no TLS listener */
+	bool mutual;           /* --client-ca: a client certificate is required */
+	char ktls[96];         /* "available", "off" or "unavailable: REASON" */
+};
+
+/* Load and check the certificate, key and CA files of cfg and build the
+ * context. Every problem (a missing or unreadable file, a key that does not
+ * match the certificate, a bad cipher list) is logged naming the file and
+ * returns a negative errno, so the daemon stops at start-up. */
+int tls_server_init(struct tls_server *t, const struct config *cfg);
+void tls_server_free(struct tls_server *t);
+
+/* A new server-side TLS connection on the accepted socket fd. */
+SSL *tls_server_new(struct tls_server *t, int fd);
+
+/* Outcome of a TLS call on a non-blocking socket. */
+enum tls_io {
+	TLS_IO_DONE,        /* it completed (or moved bytes) */
+	TLS_IO_WANT_READ,   /* call again when the socket is readable */
+	TLS_IO_WANT_WRITE,  /* call again when the socket is writable */
+	TLS_IO_CLOSED,      /* the peer closed the TLS session (close_notify) */
+	TLS_IO_FAILED,      /* the connection is unusable; `why` says why */
+};
+
+/* Classify the result `ret` of an SSL_* call; on TLS_IO_FAILED `why` gets a
+ * reason in words, e.g. "peer did not return a certificate". */
+enum tls_io tls_result(SSL *ssl, int ret, char *why, size_t len);
+
+/* Advance the handshake. */
+enum tls_io tls_handshake(SSL *ssl, char *why, size_t len);
+
+/* After the handshake: the client certificate (none when not mutual). */
+void tls_peer_identity(SSL *ssl, struct peer_identity *id);
+
+/* After the handshake: did the kernel take over encryption of what we send?
+ * *why gets "kernel" or "userspace: REASON". */
+bool tls_kernel_sends(const struct tls_server *t, SSL *ssl, char *why, size_t len);
+
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+void tls_describe(SSL *ssl, char *out, size_t len);
+
+#endif /* IIOSTREAMD_TLS_H */
