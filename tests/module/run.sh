@@ -9,9 +9,10 @@
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
 #     tests/module/guest-module.sh there, and fail on a failed check or any
 #     WARNING/BUG/Oops or corruption report in the guest's log;
-#  4. the sendfile transport through a NIC: the guest's virtio-net to
+#  4. kernel TLS in a second guest (tests/module/guest-ktls.sh);
+#  5. the sendfile transport through a NIC: the guest's virtio-net to
 #     iiostream rx --verify on this host (tests/module/sendfile-nic.sh);
-#  5. build the module with DKMS against the installed headers.
+#  6. build the module with DKMS against the installed headers.
 #
 #   tests/module/run.sh [OUT_DIR]      (default build/module-test)
 #   BUILD_DIR=DIR: where iiostreamd and iiostream were built (default build/)
@@ -56,6 +57,18 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
 grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 
+
+echo "== kernel TLS in the guest: iiostreamd --listen-tls to rx --verify, kTLS and userspace"
+certs=$out/certs
+rm -rf "$certs" && mkdir -p "$certs"
+"$build/tests/make-test-certs" "$certs" >/dev/null
+"$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-ktls.sh" \
+	--mod chacha20poly1305 --mod chacha_generic --mod poly1305_generic \
+	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
+	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
+	--file "$out/$(basename "$lib"):/usr/lib/x86_64-linux-gnu/$(basename "$lib")" \
+	--file "$certs:/certs" --log "$out/guest-ktls.log" --timeout 300
+grep -E "GUEST-(OK|FAIL)" "$out/guest-ktls.log"
 
 echo "== sendfile through a NIC: guest virtio-net to rx --verify on this host"
 BUILD_DIR=$build "$root/tests/module/sendfile-nic.sh" "$out"
