@@ -127,7 +127,7 @@ static void frame_done(struct session *s, struct out_frame *f)
 /* Nothing queued and nothing pinned: a draining session may close. */
 static bool all_sent(const struct session *s)
 {
-	return TAILQ_EMPTY(&s->outq) && TAILQ_EMPTY(&s->pinned);
+	return TAILQ_EMPTY(&s->outq) && TAILQ_EMPTY(&s->pinned) && s->tx.len == 0;
 }
 
 /* Bytes of the stream the peer has acknowledged: what the socket took,
@@ -293,54 +293,84 @@ static int flush_sendfile(struct session *s)
 }
 
 /*
- * Userspace TLS: SSL_write() straight from the frame head and the mapped
- * block. With partial writes each call sends one record (up to 16 KiB), and
- * OpenSSL encrypts it into its own buffer, so when the last byte of a frame
- * is reported written the block is no longer needed. A frame once given to
- * SSL_write is "started": after WANT_WRITE, OpenSSL holds an encrypted
- * record of it and the retry must carry the same bytes.
+ * Userspace TLS with our own records (tls_tx.h): seal records from the
+ * queued frames, heads and blocks alike, into the ciphertext buffer, and
+ * send it in one go. A record may span frames. A frame whose last byte is
+ * sealed is done: its block goes back at once.
  */
-static int flush_tls(struct session *s)
+#define SEAL_PIECES 8
+
+static int flush_records(struct session *s)
 {
 	struct out_frame *f;
+	int err;
 
-	while ((f = TAILQ_FIRST(&s->outq)) != NULL) {
-		const uint8_t *p;
-		size_t len, n = 0;
-		char why[200];
-		int ret;
+	for (;;) {
+		struct tls_tx_piece pieces[SEAL_PIECES];
+		unsigned n = 0;
+		size_t want = 0;
+		long took;
 
-		if (f->blk && !f->encoded)
-			encode_block_head(s, f);
-		if (f->sent < f->head_len) {
-			p = f->head + f->sent;
-			len = f->head_len - f->sent;
-		} else {
-			size_t done = f->sent - f->head_len;
-
-			p = f->blk->data + done;
-			len = f->blk->bytes_used - done;
-		}
-		f->tls_started = true;
-		ERR_clear_error();
-		errno = 0;
-		ret = SSL_write_ex(s->ssl, p, len, &n);
-		if (ret <= 0) {
-			switch (tls_result(s->ssl, ret, why, sizeof(why))) {
-			case TLS_IO_WANT_WRITE:
+		if (s->tx.len) {
+			err = tls_tx_send(&s->tx, s->fd);
+			if (err == -EAGAIN) {
 				s->want_write = true;
 				update_poll(s);
 				return 0;
-			case TLS_IO_WANT_READ:
-				return 0; /* on_poll flushes again after reading */
-			default:
-				log_info("client %u (%s): TLS write: %s", s->id, s->peer, why);
-				return -EPROTO;
+			}
+			if (err)
+				return err;
+		}
+		if (TAILQ_EMPTY(&s->outq))
+			break;
+		while (tls_tx_has_room(&s->tx) && !TAILQ_EMPTY(&s->outq)) {
+			/* the next record: up to 16 KiB from the queue's front */
+			n = 0;
+			want = 0;
+			TAILQ_FOREACH(f, &s->outq, link) {
+				size_t off = f->sent;
+
+				if (n + 2 > SEAL_PIECES || want >= TLS_TX_MAX_RECORD)
+					break;
+				if (f->blk && !f->encoded)
+					encode_block_head(s, f);
+				if (off < f->head_len) {
+					pieces[n].data = f->head + off;
+					pieces[n++].len = f->head_len - off;
+					want += f->head_len - off;
+					off = 0;
+				} else {
+					off -= f->head_len;
+				}
+				if (f->blk && off < f->blk->bytes_used) {
+					pieces[n].data = f->blk->data + off;
+					pieces[n++].len = f->blk->bytes_used - off;
+					want += f->blk->bytes_used - off;
+				}
+			}
+			took = tls_tx_seal(&s->tx, pieces, n);
+			if (took < 0) {
+				log_error("client %u: sealing a TLS record failed", s->id);
+				return (int)took;
+			}
+			if (took == 0)
+				break;
+			/* retire what was sealed; a partly sealed frame is started */
+			while (took > 0) {
+				size_t left;
+
+				f = TAILQ_FIRST(&s->outq);
+				f->tls_started = true;
+				left = frame_len(f) - f->sent;
+				if ((size_t)took < left) {
+					f->sent += (size_t)took;
+					break;
+				}
+				took -= (long)left;
+				f->sent += left;
+				frame_done(s, f);
 			}
 		}
-		f->sent += n;
-		if (f->sent == frame_len(f))
-			frame_done(s, f);
 	}
 	s->want_write = false;
 	update_poll(s);
@@ -355,8 +385,8 @@ static int flush_tls(struct session *s)
  * set (a TLS socket refuses it). */
 static int flush(struct session *s)
 {
-	if (s->ssl && !s->ktls_tx)
-		return flush_tls(s);
+	if (s->own_records)
+		return flush_records(s);
 	if (s->transport == TRANSPORT_SENDFILE)
 		return flush_sendfile(s);
 	while (!TAILQ_EMPTY(&s->outq)) {
@@ -718,6 +748,22 @@ static void tls_established(struct session *s)
 
 	tls_peer_identity(s->ssl, &s->ident);
 	s->ktls_tx = tls_kernel_sends(&s->srv->tls, s->ssl, s->tls_encrypt, sizeof(s->tls_encrypt));
+	if (!s->ktls_tx) {
+		/* --tls-ciphersuites allows only suites tls_tx.c seals */
+		int err = s->secret.len ? tls_tx_init(&s->tx, s->ssl, s->secret.bytes, s->secret.len)
+					: -ENOKEY;
+
+		OPENSSL_cleanse(&s->secret, sizeof(s->secret));
+		if (err) {
+			s->srv->tls_handshake_failures++;
+			log_error("client %u (%s): cannot seal TLS records: %s", s->id, s->peer,
+				  strerror(-err));
+			session_close(s, NULL);
+			return;
+		}
+		s->own_records = true;
+	}
+	OPENSSL_cleanse(&s->secret, sizeof(s->secret));
 	tls_describe(s->ssl, desc, sizeof(desc));
 	access_describe(&s->ident, who, sizeof(who));
 	log_info("client %u (%s): %s, %s encrypts, client %s", s->id, s->peer, desc,
@@ -814,13 +860,19 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	if (status < 0) {
 		int soerr = 0;
 		socklen_t len = sizeof(soerr);
+		const char *why = uv_strerror(status);
 
 		/* libuv says EBADF for POLLERR; the socket knows what it was */
 		if (status == UV_EBADF &&
 		    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr)
-			session_close(s, strerror(soerr));
-		else
-			session_close(s, uv_strerror(status));
+			why = strerror(soerr);
+		if (s->state == SESSION_TLS && !s->lingering) {
+			/* e.g. a client that refused our certificate and reset */
+			s->srv->tls_handshake_failures++;
+			log_warn("client %u (%s): TLS handshake failed: %s", s->id, s->peer, why);
+			why = NULL;
+		}
+		session_close(s, why);
 		return;
 	}
 	if (s->lingering) {
@@ -845,8 +897,6 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		 * make the socket readable: take it now. */
 		while (s->ssl && s->state != SESSION_CLOSED && SSL_pending(s->ssl) > 0 && more--)
 			on_readable(s);
-		if (s->ssl && s->state != SESSION_CLOSED && !TAILQ_EMPTY(&s->outq))
-			flush_or_close(s); /* an SSL_write that wanted to read */
 	}
 }
 
@@ -872,6 +922,8 @@ static void on_handle_closed(uv_handle_t *h)
 	if (--s->open_handles > 0)
 		return;
 	SSL_free(s->ssl);
+	tls_tx_free(&s->tx);
+	OPENSSL_cleanse(&s->secret, sizeof(s->secret));
 	close(s->fd);
 	free(s);
 }
@@ -892,7 +944,13 @@ void session_close(struct session *s, const char *why)
 	session_unsubscribe(s);
 	/* A clean end of a TLS session says so (close_notify), best effort. */
 	if (s->ssl && s->state == SESSION_DRAINING && all_sent(s)) {
-		SSL_shutdown(s->ssl);
+		if (s->own_records) {
+			/* OpenSSL's send state is stale: our records say it */
+			if (tls_tx_close_notify(&s->tx) == 0)
+				tls_tx_send(&s->tx, s->fd);
+		} else {
+			SSL_shutdown(s->ssl); /* kTLS: OpenSSL sends it through the kernel */
+		}
 		ERR_clear_error();
 	}
 	s->state = SESSION_CLOSED;
@@ -989,7 +1047,7 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	if (!s)
 		return -ENOMEM;
 	if (tls) {
-		s->ssl = tls_server_new(&srv->tls, fd);
+		s->ssl = tls_server_new(&srv->tls, fd, &s->secret);
 		if (!s->ssl) {
 			free(s);
 			return -ENOMEM;
@@ -1005,7 +1063,7 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	s->transport = srv->cfg->transport;
 	s->auto_transport = s->transport == TRANSPORT_AUTO;
 	if (tls) {
-		/* TLS sends by copy: SSL_write, or kTLS's sendmsg */
+		/* TLS sends by copy: our sealed records, or kTLS's sendmsg */
 		s->transport = TRANSPORT_COPY;
 		s->auto_transport = false;
 	} else if (s->auto_transport && peer_is_local(fd)) {

@@ -23,6 +23,7 @@
 #include "block_pool.h"
 #include "iiostream/frame.h"
 #include "tls.h"
+#include "tls_tx.h"
 #include "transport.h"
 
 struct server;
@@ -41,8 +42,8 @@ struct out_frame {
 	TAILQ_ENTRY(out_frame) link;
 	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
-	bool tls_started;        /* given to SSL_write: its bytes must follow,
-	                          * unchanged, even before any is reported sent */
+	bool tls_started;        /* partly sealed into a TLS record: the rest
+	                          * must follow, so it is never dropped */
 	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
 	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
 	bool ack_pending;        /* sent by sendfile: held until the peer acks */
@@ -76,6 +77,9 @@ struct session {
 	                          * closing does not reset the connection and
 	                          * destroy the alert before the client reads it */
 	bool ktls_tx;            /* the kernel encrypts what we send */
+	bool own_records;        /* userspace TLS: we seal the records (tx) */
+	struct tls_secret secret;/* from the handshake, for tx; wiped after */
+	struct tls_tx tx;
 	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
 	struct peer_identity ident; /* the client certificate, if any */
 

@@ -83,6 +83,62 @@ static void warn_if_expired(const char *path, SSL_CTX *ctx)
 		log_warn("--tls-cert %s is not valid yet (is the clock set?)", path);
 }
 
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* OpenSSL's key log ("LABEL CLIENT_RANDOM SECRET", hex): keep the server's
+ * application traffic secret, for sealing records ourselves. */
+static void on_keylog(const SSL *ssl, const char *line)
+{
+	static const char label[] = "SERVER_TRAFFIC_SECRET_0 ";
+	struct tls_secret *secret = SSL_get_app_data(ssl);
+	const char *hex;
+	size_t n = 0;
+
+	if (!secret || strncmp(line, label, sizeof(label) - 1) != 0)
+		return;
+	hex = strchr(line + sizeof(label) - 1, ' ');
+	if (!hex)
+		return;
+	for (hex++; n < sizeof(secret->bytes) && hex[0] && hex[1]; hex += 2) {
+		int hi = hex_nibble(hex[0]), lo = hex_nibble(hex[1]);
+
+		if (hi < 0 || lo < 0)
+			return;
+		secret->bytes[n++] = (uint8_t)(hi << 4 | lo);
+	}
+	secret->len = n;
+}
+
+/* Is every suite of the colon-separated list one tls_tx.c can seal? */
+static bool sealable_suites(const char *list)
+{
+	static const char *const ok[] = { "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+					  "TLS_CHACHA20_POLY1305_SHA256" };
+
+	while (*list) {
+		size_t len = strcspn(list, ":");
+		bool found = false;
+		unsigned i;
+
+		for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			found |= strlen(ok[i]) == len && strncmp(ok[i], list, len) == 0;
+		if (!found)
+			return false;
+		list += len;
+		list += *list == ':';
+	}
+	return true;
+}
+
 int tls_server_init(struct tls_server *t, const struct config *cfg)
 {
 	char why[160];
@@ -109,6 +165,15 @@ int tls_server_init(struct tls_server *t, const struct config *cfg)
 	 * socket the kernel may already encrypt. */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_keylog_callback(ctx, on_keylog);
+	if (cfg->tls_ciphersuites[0] && !sealable_suites(cfg->tls_ciphersuites)) {
+		log_error("--tls-ciphersuites '%s': only TLS_AES_128_GCM_SHA256, "
+			  "TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256 are served "
+			  "(the AEADs the kernel and tls_tx.c seal records with)",
+			  cfg->tls_ciphersuites);
+		err = -EINVAL;
+		goto fail;
+	}
 	if (cfg->tls_ciphersuites[0] && !SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites)) {
 		log_error("--tls-ciphersuites '%s': no TLS 1.3 cipher suite in it (%s)",
 			  cfg->tls_ciphersuites, openssl_reason(why, sizeof(why)));
@@ -175,7 +240,7 @@ void tls_server_free(struct tls_server *t)
 	t->ctx = NULL;
 }
 
-SSL *tls_server_new(struct tls_server *t, int fd)
+SSL *tls_server_new(struct tls_server *t, int fd, struct tls_secret *secret)
 {
 	SSL *ssl = SSL_new(t->ctx);
 
@@ -183,8 +248,10 @@ SSL *tls_server_new(struct tls_server *t, int fd)
 		SSL_free(ssl);
 		ssl = NULL;
 	}
-	if (ssl)
+	if (ssl) {
 		SSL_set_accept_state(ssl);
+		SSL_set_app_data(ssl, secret);
+	}
 	ERR_clear_error();
 	return ssl;
 }

@@ -9,8 +9,10 @@
  *    socket): the daemon writes plaintext with sendmsg() straight from the
  *    mapped block and the kernel encrypts it while copying it into the
  *    socket, so the block's reference drops when sendmsg() returns;
- *  - userspace TLS: SSL_write() from the mapped block; OpenSSL encrypts one
- *    16 KiB record at a time into its own write buffer.
+ *  - userspace TLS: the daemon seals TLS records itself, straight from the
+ *    mapped block into a buffer that leaves in one send() (tls_tx.h); the
+ *    cipher suites are limited to the AEADs it seals (AES-GCM, ChaCha20-
+ *    Poly1305: OpenSSL's TLS 1.3 defaults).
  * Receiving always goes through SSL_read(): OpenSSL 3.0 does not offload
  * TLS 1.3 receive. Debian's 6.1 kernel cannot change kTLS keys, so a peer's
  * KeyUpdate asking us to rekey fails that connection (with a log line);
@@ -40,8 +42,16 @@ struct tls_server {
 int tls_server_init(struct tls_server *t, const struct config *cfg);
 void tls_server_free(struct tls_server *t);
 
-/* A new server-side TLS connection on the accepted socket fd. */
-SSL *tls_server_new(struct tls_server *t, int fd);
+/* The server's application traffic secret of one connection, caught from
+ * OpenSSL's key log during the handshake (for tls_tx.c). */
+struct tls_secret {
+	uint8_t bytes[64];
+	size_t len;            /* 0: not seen */
+};
+
+/* A new server-side TLS connection on the accepted socket fd; its secret
+ * goes to *secret, which must live as long as the SSL. */
+SSL *tls_server_new(struct tls_server *t, int fd, struct tls_secret *secret);
 
 /* Outcome of a TLS call on a non-blocking socket. */
 enum tls_io {

@@ -391,9 +391,12 @@ int iios_connect(const char *url, const struct iios_options *opts, struct iios_c
 	c->fd = -1;
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->rcvbuf = opts ? opts->rcvbuf_bytes : 0;
-	r = open_socket(c, &u);
+	/* TLS files first: a bad one is said before anything is sent */
+	r = u.tls ? iios__tls_prepare(&c->tls, opts, c->errmsg, sizeof(c->errmsg)) : 0;
+	if (!r)
+		r = open_socket(c, &u);
 	if (!r && u.tls) {
-		r = iios__tls_start(&c->tls, c->fd, u.host, opts, c->errmsg, sizeof(c->errmsg));
+		r = iios__tls_handshake(&c->tls, c->fd, u.host, opts, c->errmsg, sizeof(c->errmsg));
 		if (r && !strstr(c->errmsg, u.host)) {
 			char why[sizeof(c->errmsg)];
 

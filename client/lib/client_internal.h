@@ -26,13 +26,19 @@ struct iios__tls {
 	char desc[96];     /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 };
 
+/* Load the CA, certificate and key files of opts, before anything goes
+ * on the network. 0, or a negative errno with err filled: -ENOENT/-EACCES
+ * (a file could not be read), -EINVAL (not PEM, or a key that does not
+ * match its certificate). */
+int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char *err,
+		      size_t errlen);
+
 /* TLS 1.3 handshake on the connected, blocking socket fd, verifying the
- * server against opts->ca_file (or the system's CAs) and `host` (or
- * opts->tls_server_name). 0, or a negative errno with err filled:
- * -EPROTO (the handshake failed, err says why), -ENOENT/-EACCES (a file
- * could not be read), -EINVAL (a key that does not match its certificate). */
-int iios__tls_start(struct iios__tls *t, int fd, const char *host,
-		    const struct iios_options *opts, char *err, size_t errlen);
+ * server against the CA and `host` (or opts->tls_server_name). 0, or a
+ * negative errno with err filled: -EPROTO (the handshake failed, err says
+ * why), -ETIMEDOUT. */
+int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
+			const struct iios_options *opts, char *err, size_t errlen);
 
 /* Read or write up to len bytes: > 0 bytes moved, 0 when the server closed
  * the session, or a negative errno with err filled (-ETIMEDOUT: nothing in

@@ -198,8 +198,11 @@ Test(tls, every_stranger_is_refused_clearly_and_harms_no_one, .init = make_certs
 	cr_assert_eq(job.v.blocks, 250);
 	/* wrong CA, wrong name, no cert, stranger, expired cert; the mismatched
 	 * key never connected, the plaintext client is a protocol error */
-	cr_assert(stats_until(&d, &st, handshake_failures_are, 5), "%lu TLS handshakes refused",
-		  (unsigned long)st.tls_handshake_failures);
+	if (!stats_until(&d, &st, handshake_failures_are, 5)) {
+		daemon_dump_log(&d);
+		cr_assert_fail("%lu TLS handshakes refused, want 5",
+			       (unsigned long)st.tls_handshake_failures);
+	}
 	cr_assert_eq(st.protocol_errors, 2, "plaintext on TLS, TLS on plain: %lu",
 		     (unsigned long)st.protocol_errors);
 	cr_assert(wait_blocks_back(&d, 3000, &st));
@@ -319,6 +322,14 @@ Test(tls, bad_certificate_files_stop_the_daemon_at_start, .init = make_certs,
 			     "--client-ca");
 	expect_start_failure(certs.server_cert, certs.server_key, "/nonexistent/ca.pem",
 			     "/nonexistent/ca.pem");
+	{
+		const char *ccm[] = { "--listen-tls", "127.0.0.1:0", "--tls-cert", certs.server_cert,
+				      "--tls-key", certs.server_key, "--tls-ciphersuites",
+				      "TLS_AES_128_CCM_SHA256", NULL };
+
+		cr_assert_eq(run_daemon_to_exit(ccm, err, sizeof(err)), 1, "%s", err);
+		cr_assert(strstr(err, "--tls-ciphersuites"), "%s", err);
+	}
 	/* a flag that cannot work alone is a usage error (exit 2) */
 	cr_assert_eq(run_daemon_to_exit(args, err, sizeof(err)), 2, "%s", err);
 	cr_assert(strstr(err, "--tls-cert"), "%s", err);

@@ -6,7 +6,7 @@
 #
 #   run-guest.sh --script GUEST_SCRIPT [--ko FILE.ko]... [--mod NAME]...
 #                [--bin FILE]... [--dyn FILE]... [--file SRC:DEST]...
-#                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N] [--nic SPEC]
+#                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N] [--cpu MODEL] [--nic SPEC]
 #                [--log FILE] [--append "kernel cmdline"]
 #
 # The guest script runs as `sh /test.sh` (busybox) with proc, sysfs, devtmpfs,
@@ -23,6 +23,8 @@
 #   --kver KV        default: newest /lib/modules/KV with build + vmlinuz
 #   --timeout S      whole qemu run, default 600
 #   --mem MB         default 1024;  --smp N  vCPUs, default 2
+#   --cpu MODEL      qemu -cpu (default qemu64; e.g. Westmere adds AES-NI,
+#                    PCLMUL and SSSE3, emulated by TCG, for crypto benchmarks)
 #   --nic SPEC       qemu -nic SPEC (default none), e.g.
 #                    user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:PORT-:30432
 #                    (add --mod virtio_net --mod virtio_pci for the driver)
@@ -43,12 +45,12 @@ usage() { # STATUS
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
-script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none
+script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none cpu=qemu64
 kos=() mods=() bins=() dyns=() files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage 0 ;;
-	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic)
+	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic|--cpu)
 		[ $# -ge 2 ] || die "$1 needs an argument" ;;
 	*) die "unknown option: $1 (try --help)" ;;
 	esac
@@ -63,6 +65,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2 ;;
 	--mem)     mem=$2 ;;
 	--smp)     smp=$2 ;;
+	--cpu)     cpu=$2 ;;
 	--nic)     nic=$2 ;;
 	--log)     log=$2 ;;
 	--append)  append=$2 ;;
@@ -275,7 +278,7 @@ start=$EPOCHREALTIME
 # foreground pipeline ends; the trap's cleanup then kills qemu by its pid file.
 {
 	timeout -k 10 "$timeout_s" \
-		qemu-system-x86_64 -machine q35,accel=tcg -cpu qemu64 -smp "$smp" -m "$mem" \
+		qemu-system-x86_64 -machine q35,accel=tcg -cpu "$cpu" -smp "$smp" -m "$mem" \
 		-kernel "$kernel" -initrd "$tmp/initrd.cpio" -append "$cmdline" \
 		-nic "$nic" -nographic -no-reboot -monitor none -serial stdio -display none \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$tmp/qemu.pid" \
