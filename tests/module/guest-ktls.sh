@@ -5,8 +5,10 @@
 # mutual authentication over the guest's loopback; iiostream rx --verify
 # checks every byte. With --ktls auto the kernel must be the one encrypting
 # (the daemon's log, its stats and /proc/net/tls_stat agree); with
-# --ktls off OpenSSL encrypts and the kernel's counters stay still.
-# Certificates come from the host's make-test-certs in /certs.
+# --ktls off the daemon seals records in userspace and the kernel's counters
+# stay still.
+# Certificates come from the host's make-test-certs in /certs. 4 MB/s: the
+# client decrypts in userspace, in software AES on qemu64, under TCG.
 # Exit status = number of failed checks.
 fail=0
 pass() { echo "GUEST-OK   $* [$(cut -d" " -f1 /proc/uptime)s]"; }
@@ -26,7 +28,7 @@ daemon_start() { # NAME [DAEMON ARGS...]
 	name=$1
 	shift
 	rm -f /tmp/port
-	iiostreamd --source sim --rate 2500000 --block-size 262144 --blocks 8 \
+	iiostreamd --source sim --rate 1000000 --block-size 262144 --blocks 8 \
 		--listen 127.0.0.1:0 --listen-tls 127.0.0.1:0 --tls-cert $C/server.pem \
 		--tls-key $C/server.key --client-ca $C/ca.pem --port-file /tmp/port "$@" \
 		>/tmp/daemon-$name.log 2>&1 &
@@ -79,7 +81,7 @@ grep -q "encrypted in kernel" /tmp/stats-ktls.txt && grep -q "kernel TLS:      a
 [ $daemon_status = 0 ] && pass "daemon exits 0, every block back" ||
 	{ bad "daemon exit status $daemon_status"; cat /tmp/daemon-ktls.log; }
 
-# 2. --ktls off: the same stream encrypted by OpenSSL; the kernel idle.
+# 2. --ktls off: the same stream sealed in userspace; the kernel idle.
 tx0=$(tls_stat TlsTxSw)
 daemon_start userspace --ktls off --tls-ciphersuites TLS_AES_128_GCM_SHA256
 rx userspace 3
@@ -88,7 +90,7 @@ daemon_stop
 rx_clean userspace 15 && pass "--ktls off stream verified" ||
 	{ bad "--ktls off stream"; cat /tmp/rx-userspace.err; }
 grep -q "userspace encrypts" /tmp/daemon-userspace.log && [ "$tx0" = "$tx1" ] &&
-	pass "--ktls off: OpenSSL encrypts, TlsTxSw still $tx1" ||
+	pass "--ktls off: userspace encrypts, TlsTxSw still $tx1" ||
 	bad "--ktls off: TlsTxSw $tx0 -> $tx1"
 
 # 3. The other TLS 1.3 suites: verified whoever encrypts; which one is said.
