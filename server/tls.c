@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "iiostream/tls13.h"
 #include "log.h"
 
 /* The most recent OpenSSL error in words ("" if none), queue cleared. */
@@ -83,39 +84,18 @@ static void warn_if_expired(const char *path, SSL_CTX *ctx)
 		log_warn("--tls-cert %s is not valid yet (is the clock set?)", path);
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* OpenSSL's key log ("LABEL CLIENT_RANDOM SECRET", hex): keep the server's
- * application traffic secret, for sealing records ourselves. */
+/* OpenSSL's key log: keep the server's application traffic secret, for
+ * sealing records ourselves (tls_tx.c). */
 static void on_keylog(const SSL *ssl, const char *line)
 {
-	static const char label[] = "SERVER_TRAFFIC_SECRET_0 ";
 	struct tls_secret *secret = SSL_get_app_data(ssl);
-	const char *hex;
-	size_t n = 0;
+	size_t n;
 
-	if (!secret || strncmp(line, label, sizeof(label) - 1) != 0)
+	if (!secret)
 		return;
-	hex = strchr(line + sizeof(label) - 1, ' ');
-	if (!hex)
-		return;
-	for (hex++; n < sizeof(secret->bytes) && hex[0] && hex[1]; hex += 2) {
-		int hi = hex_nibble(hex[0]), lo = hex_nibble(hex[1]);
-
-		if (hi < 0 || lo < 0)
-			return;
-		secret->bytes[n++] = (uint8_t)(hi << 4 | lo);
-	}
-	secret->len = n;
+	n = iios_tls13_keylog_secret(line, "SERVER_TRAFFIC_SECRET_0", secret->bytes);
+	if (n)
+		secret->len = n;
 }
 
 /* Is every suite of the colon-separated list one tls_tx.c can seal? */

@@ -26,15 +26,15 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
-#define TLS_TX_MAX_RECORD 16384      /* plaintext bytes per record */
-#define TLS_TX_OVERHEAD (5 + 1 + 16) /* header, inner content type, tag */
+#include "iiostream/tls13.h"
+
+#define TLS_TX_MAX_RECORD IIOS_TLS13_MAX_PLAINTEXT
+/* header, inner content type, tag */
+#define TLS_TX_OVERHEAD (IIOS_TLS13_HEADER + 1 + IIOS_TLS13_TAG)
 #define TLS_TX_BUFFER (16 * (TLS_TX_MAX_RECORD + TLS_TX_OVERHEAD))
 
 struct tls_tx {
-	EVP_CIPHER_CTX *aead;
-	int tag_len;
-	uint8_t iv[12];
-	uint64_t seq;             /* sequence number of the next record */
+	struct iios_tls13_keys keys;
 	uint8_t *buf;             /* sealed records waiting to be sent */
 	size_t len;               /* bytes in buf */
 	size_t sent;              /* of them, bytes the socket took */

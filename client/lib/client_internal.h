@@ -5,7 +5,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "iiostream/tls13.h"
 
 struct iios_options;
 
@@ -19,11 +22,21 @@ struct iios__url {
  * filled. */
 int iios__parse_url(const char *url, struct iios__url *out, char *err, size_t errlen);
 
-/* TLS of one connection (tls.c); all NULL on plain TCP. */
+/* TLS of one connection (tls.c); all NULL on plain TCP. OpenSSL does the
+ * handshake and sends; received records are opened here, straight into
+ * the caller's buffer when a whole record fits (rx), else by OpenSSL. */
 struct iios__tls {
 	void *ctx;         /* SSL_CTX */
 	void *ssl;         /* SSL */
 	char desc[96];     /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
+	int fd;
+	uint8_t secret[64];/* the server's traffic secret, from the key log */
+	size_t secret_len;
+	struct iios_tls13_keys rx; /* rx.aead NULL: OpenSSL receives */
+	uint8_t *rbuf;     /* ciphertext received, not yet opened */
+	size_t rlen, rpos;
+	uint8_t *pt;       /* opened plaintext not yet returned (in rbuf) */
+	size_t pt_len;
 };
 
 /* Load the CA, certificate and key files of opts, before anything goes

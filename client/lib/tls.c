@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -184,6 +186,44 @@ static int explain(SSL *ssl, int ret, const char *during, char *err, size_t errl
 	return -EPROTO;
 }
 
+/* Keep the server's application traffic secret, to open its records. */
+static void on_keylog(const SSL *ssl, const char *line)
+{
+	struct iios__tls *t = SSL_get_app_data(ssl);
+	size_t n;
+
+	if (!t)
+		return;
+	n = iios_tls13_keylog_secret(line, "SERVER_TRAFFIC_SECRET_0", t->secret);
+	if (n)
+		t->secret_len = n;
+}
+
+/* Receive buffer of the record opener: several records per recv(). */
+#define RX_BUFFER (64 * 1024)
+
+/* After the handshake: open the server's records ourselves, unless OpenSSL
+ * already holds received bytes or the suite is one we do not open. */
+static void start_rx(struct iios__tls *t)
+{
+	const SSL_CIPHER *suite = SSL_get_current_cipher(t->ssl);
+
+	if (!suite || !t->secret_len || SSL_has_pending(t->ssl))
+		goto out;
+	t->rbuf = malloc(RX_BUFFER);
+	if (!t->rbuf)
+		goto out;
+	if (iios_tls13_keys_init(&t->rx, SSL_CIPHER_get_cipher_nid(suite),
+				 SSL_CIPHER_get_handshake_digest(suite), t->secret, t->secret_len,
+				 0) != 0) {
+		free(t->rbuf);
+		t->rbuf = NULL;
+	}
+out:
+	OPENSSL_cleanse(t->secret, sizeof(t->secret));
+	ERR_clear_error();
+}
+
 int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char *err,
 		      size_t errlen)
 {
@@ -199,6 +239,7 @@ int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char
 	t->ctx = ctx;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_keylog_callback(ctx, on_keylog);
 	/* No read-ahead: measured faster on loopback than 17-256 KiB read
 	 * buffers (records are read straight, header then body). */
 	return load_files(ctx, opts, err, errlen);
@@ -221,6 +262,8 @@ int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
 		return -ENOMEM;
 	}
 	t->ssl = ssl;
+	t->fd = fd;
+	SSL_set_app_data(ssl, t);
 	/* The name the certificate must carry: a DNS name (also sent as
 	 * SNI) or an IP address. */
 	if (is_ip) {
@@ -236,7 +279,142 @@ int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
 	if (r != 1)
 		return explain(ssl, r, "TLS handshake", err, errlen);
 	snprintf(t->desc, sizeof(t->desc), "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	start_rx(t);
 	return 0;
+}
+
+/* Until rlen - rpos >= need: 0, 1 at the server's close, or -errno. */
+static int rx_fill(struct iios__tls *t, size_t need)
+{
+	if (RX_BUFFER - t->rpos < need) {
+		memmove(t->rbuf, t->rbuf + t->rpos, t->rlen - t->rpos);
+		t->rlen -= t->rpos;
+		t->rpos = 0;
+	}
+	while (t->rlen - t->rpos < need) {
+		ssize_t n = recv(t->fd, t->rbuf + t->rlen, RX_BUFFER - t->rlen, 0);
+
+		if (n == 0)
+			return 1;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		}
+		t->rlen += (size_t)n;
+	}
+	return 0;
+}
+
+/* A TLS alert from the server, in words and as an errno. */
+static int rx_alert(uint8_t desc, char *err, size_t errlen)
+{
+	switch (desc) {
+	case 116:
+		snprintf(err, errlen, "the server requires a client certificate (alert "
+			 "certificate required)");
+		return -EACCES;
+	case 42: case 43: case 44: case 45: case 46: case 48: case 49:
+		snprintf(err, errlen, "the server refused our certificate (alert %s)",
+			 desc == 45 ? "certificate expired" : desc == 48 ? "unknown ca" :
+			 desc == 44 ? "certificate revoked" : desc == 49 ? "access denied" :
+			 "bad certificate");
+		return -EACCES;
+	default:
+		snprintf(err, errlen, "TLS alert %u from the server", desc);
+		return -EPROTO;
+	}
+}
+
+/*
+ * Open the server's records (RFC 8446 5.2): straight into buf when the
+ * whole record fits in it, else in place in rbuf and copied out from there.
+ * The record is authenticated before anything is returned from it.
+ */
+static ssize_t rx_recv(struct iios__tls *t, uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+	for (;;) {
+		uint8_t nonce[12], *hdr, *ct, *dest;
+		size_t clen, body, k;
+		int outl, r;
+
+		if (t->pt_len) {
+			size_t n = len < t->pt_len ? len : t->pt_len;
+
+			memcpy(buf, t->pt, n);
+			t->pt += n;
+			t->pt_len -= n;
+			return (ssize_t)n;
+		}
+		r = rx_fill(t, IIOS_TLS13_HEADER);
+		if (r == 0) {
+			hdr = t->rbuf + t->rpos;
+			clen = (size_t)hdr[3] << 8 | hdr[4];
+			if (hdr[0] != IIOS_TLS13_APPLICATION_DATA || clen < IIOS_TLS13_TAG + 1 ||
+			    clen > IIOS_TLS13_MAX_CIPHERTEXT) {
+				snprintf(err, errlen, "TLS receive: not a TLS 1.3 record (type %u, "
+					 "length %zu)", hdr[0], clen);
+				return -EPROTO;
+			}
+			r = rx_fill(t, IIOS_TLS13_HEADER + clen);
+		}
+		if (r == 1) {
+			if (t->rlen == t->rpos)
+				return 0;
+			snprintf(err, errlen, "TLS receive: the server closed mid-record");
+			return -EPROTO;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "TLS receive: %s", r == -ETIMEDOUT ? "timed out"
+								    : strerror(-r));
+			return r;
+		}
+		hdr = t->rbuf + t->rpos; /* rx_fill may have moved it */
+		clen = (size_t)hdr[3] << 8 | hdr[4];
+		ct = hdr + IIOS_TLS13_HEADER;
+		body = clen - IIOS_TLS13_TAG;
+		dest = len >= body ? buf : ct;
+		iios_tls13_nonce(&t->rx, nonce);
+		if (EVP_DecryptInit_ex(t->rx.aead, NULL, NULL, NULL, nonce) != 1 ||
+		    EVP_DecryptUpdate(t->rx.aead, NULL, &outl, hdr, IIOS_TLS13_HEADER) != 1 ||
+		    EVP_DecryptUpdate(t->rx.aead, dest, &outl, ct, (int)body) != 1 ||
+		    EVP_CIPHER_CTX_ctrl(t->rx.aead, EVP_CTRL_AEAD_SET_TAG, IIOS_TLS13_TAG,
+					ct + body) != 1 ||
+		    EVP_DecryptFinal_ex(t->rx.aead, dest + outl, &outl) != 1) {
+			ERR_clear_error();
+			snprintf(err, errlen, "TLS receive: a record failed authentication");
+			return -EBADMSG;
+		}
+		t->rx.seq++;
+		t->rpos += IIOS_TLS13_HEADER + clen;
+		/* TLSInnerPlaintext: content, type, zero padding */
+		for (k = body; k && dest[k - 1] == 0; k--)
+			;
+		if (k == 0) {
+			snprintf(err, errlen, "TLS receive: a record without a content type");
+			return -EPROTO;
+		}
+		switch (dest[k - 1]) {
+		case IIOS_TLS13_APPLICATION_DATA:
+			if (k == 1)
+				continue;
+			if (dest == buf)
+				return (ssize_t)(k - 1);
+			t->pt = dest;
+			t->pt_len = k - 1;
+			continue;
+		case IIOS_TLS13_ALERT:
+			if (k >= 3 && dest[1] == 0)
+				return 0; /* close_notify */
+			return rx_alert(k >= 3 ? dest[1] : 0, err, errlen);
+		default:
+			/* post-handshake messages (tickets, KeyUpdate): iiostreamd
+			 * sends none */
+			snprintf(err, errlen, "TLS receive: unexpected record type %u from the server",
+				 dest[k - 1]);
+			return -EPROTO;
+		}
+	}
 }
 
 ssize_t iios__tls_recv(struct iios__tls *t, void *buf, size_t len, char *err, size_t errlen)
@@ -244,6 +422,8 @@ ssize_t iios__tls_recv(struct iios__tls *t, void *buf, size_t len, char *err, si
 	size_t got = 0;
 	int r;
 
+	if (t->rx.aead)
+		return rx_recv(t, buf, len, err, errlen);
 	ERR_clear_error();
 	errno = 0;
 	r = SSL_read_ex(t->ssl, buf, len, &got);
@@ -283,6 +463,8 @@ void iios__tls_end(struct iios__tls *t)
 		SSL_free(t->ssl);
 	}
 	SSL_CTX_free(t->ctx);
+	iios_tls13_keys_free(&t->rx);
+	free(t->rbuf);
 	ERR_clear_error();
 	memset(t, 0, sizeof(*t));
 }

@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+
 #include "certs.h"
 #include "harness.h"
 
@@ -276,6 +279,137 @@ Test(tls, authorisation_refuses_a_request_and_keeps_the_connection, .init = make
 	cr_assert(daemon_log_contains(&d, "refused by --allow-write"));
 	cr_assert(wait_blocks_back(&d, 3000, &st));
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+static void ssl_read_exact(SSL *ssl, void *buf, size_t len)
+{
+	size_t got = 0, n;
+
+	while (got < len) {
+		cr_assert_eq(SSL_read_ex(ssl, (uint8_t *)buf + got, len - got, &n), 1,
+			     "OpenSSL could not read the daemon's records");
+		got += n;
+	}
+}
+
+/* One frame through OpenSSL's SSL_read; the payload of a block into
+ * payload[cap]. Returns the Envelope (free with iios_frame_free). */
+static Iiostream__Envelope *ssl_read_frame(SSL *ssl, uint8_t *payload, size_t cap)
+{
+	static uint8_t frame[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	Iiostream__Envelope *env;
+	uint32_t len;
+
+	ssl_read_exact(ssl, frame, IIOS_FRAME_PREFIX);
+	len = ntohl(*(uint32_t *)frame);
+	cr_assert(len > 0 && len <= IIOS_FRAME_MAX_ENVELOPE);
+	ssl_read_exact(ssl, frame + IIOS_FRAME_PREFIX, len);
+	cr_assert_eq(iios_frame_parse(frame, IIOS_FRAME_PREFIX + len, IIOS_FRAME_MAX_ENVELOPE, &env),
+		     (long)(IIOS_FRAME_PREFIX + len));
+	if (env->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
+		cr_assert(env->block->payload_len <= cap);
+		ssl_read_exact(ssl, payload, env->block->payload_len);
+	}
+	return env;
+}
+
+static void ssl_send_env(SSL *ssl, const Iiostream__Envelope *env)
+{
+	uint8_t frame[256];
+	long n = iios_frame_encode(env, frame, sizeof(frame), sizeof(frame) - IIOS_FRAME_PREFIX);
+	size_t put;
+
+	cr_assert(n > 0);
+	cr_assert_eq(SSL_write_ex(ssl, frame, (size_t)n, &put), 1);
+}
+
+/*
+ * The daemon seals its records itself (server/tls_tx.c) and libiiostream
+ * opens them itself: a mistake shared by both would pass every other test.
+ * Here plain OpenSSL is the client, for every suite.
+ */
+Test(tls, openssl_reads_the_daemons_records_for_every_suite, .init = make_certs,
+     .fini = remove_certs)
+{
+	static const char *const suites[] = { "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+					      "TLS_CHACHA20_POLY1305_SHA256" };
+	static uint8_t payload[64 * 1024];
+	unsigned i, b;
+
+	for (i = 0; i < 3; i++) {
+		const char *args[] = { STREAM_ARGS, "--listen-tls", "127.0.0.1:0", "--tls-cert",
+				       certs.server_cert, "--tls-key", certs.server_key,
+				       "--tls-ciphersuites", suites[i], NULL };
+		Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+		Iiostream__Hello hello = IIOSTREAM__HELLO__INIT;
+		Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
+		struct iios_stream_info info = { 0 };
+		struct iios_block blk = { 0 };
+		struct iios_verify v;
+		struct daemon d;
+		SSL_CTX *ctx;
+		SSL *ssl;
+		int fd;
+
+		daemon_start(&d, args);
+		{
+			struct daemon t = d; /* raw_connect dials .port */
+
+			t.port = d.tls_port;
+			fd = raw_connect(&t);
+		}
+		ctx = SSL_CTX_new(TLS_client_method());
+		cr_assert_not_null(ctx);
+		SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+		cr_assert_eq(SSL_CTX_load_verify_locations(ctx, certs.ca, NULL), 1);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		ssl = SSL_new(ctx);
+		SSL_set_fd(ssl, fd);
+		SSL_set1_host(ssl, "localhost");
+		cr_assert_eq(SSL_connect(ssl), 1, "handshake with %s", suites[i]);
+		cr_assert_str_eq(SSL_get_cipher_name(ssl), suites[i]);
+
+		hello.magic = IIOS_PROTOCOL_MAGIC;
+		hello.version_min = hello.version_max = IIOS_PROTOCOL_VERSION;
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
+		env.hello = &hello;
+		ssl_send_env(ssl, &env);
+		r = ssl_read_frame(ssl, payload, sizeof(payload));
+		cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+		iios_frame_free(r);
+
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
+		env.subscribe = &sub;
+		ssl_send_env(ssl, &env);
+		r = ssl_read_frame(ssl, payload, sizeof(payload));
+		cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY);
+		info.scan_bytes = r->subscribe_reply->scan_bytes;
+		info.block_size = r->subscribe_reply->block_size;
+		info.n_channels = r->subscribe_reply->n_channels;
+		iios_frame_free(r);
+
+		/* 20 blocks of 64 KiB: records that span heads and payloads */
+		iios_verify_init(&v);
+		for (b = 0; b < 20; b++) {
+			r = ssl_read_frame(ssl, payload, sizeof(payload));
+			cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_BLOCK);
+			blk.sequence = r->block->sequence;
+			blk.first_sample = r->block->first_sample;
+			blk.lost_before = r->block->lost_before;
+			blk.lost_samples = r->block->lost_samples;
+			blk.flags = r->block->flags;
+			blk.bytes_used = r->block->bytes_used;
+			blk.data = payload;
+			blk.len = r->block->payload_len;
+			iios_frame_free(r);
+			cr_assert_eq(iios_verify_block(&v, &info, &blk), 0, "%s: %s", suites[i],
+				     v.first_error);
+		}
+		SSL_free(ssl);
+		SSL_CTX_free(ctx);
+		close(fd);
+		cr_assert_eq(daemon_stop(&d, 5000), 0);
+	}
 }
 
 /* The daemon must not start with a certificate problem; exit 1 and a
