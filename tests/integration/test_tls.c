@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -410,6 +411,54 @@ Test(tls, openssl_reads_the_daemons_records_for_every_suite, .init = make_certs,
 		close(fd);
 		cr_assert_eq(daemon_stop(&d, 5000), 0);
 	}
+}
+
+/* TLS clients that vanish mid-block (a close with unread data resets the
+ * connection) while the daemon holds sealed records for them: no block is
+ * lost to the source, the daemon goes on, a good client loses nothing. */
+Test(tls, clients_vanishing_mid_stream_leak_nothing, .init = make_certs, .fini = remove_certs)
+{
+	const char *args[] = { "--rate", "0", "--block-size", "256K", "--blocks", "16",
+			       "--listen-tls", "127.0.0.1:0", "--tls-cert", certs.server_cert,
+			       "--tls-key", certs.server_key, NULL };
+	struct iios_options o = tls_opts(NULL, NULL);
+	static struct iios_stats st;
+	struct rx_job job = { .want_blocks = 400 };
+	struct daemon d;
+	pthread_t th;
+	int round;
+
+	daemon_start(&d, args);
+	job.d = &d;
+	job.url = d.tls_url;
+	job.opts = &o;
+	cr_assert_eq(pthread_create(&th, NULL, rx_job_run, &job), 0);
+	for (round = 0; round < 6; round++) {
+		struct iios_stream_info info;
+		struct iios_block blk;
+		struct iios_client *c;
+		char err[320];
+		pid_t pid;
+		int status;
+
+		/* in a child, so that exiting drops the socket unread */
+		pid = fork();
+		cr_assert(pid >= 0);
+		if (pid == 0) {
+			if (iios_connect(d.tls_url, &o, &c, err, sizeof(err)) ||
+			    iios_subscribe(c, 0, &info) || iios_next_block(c, &blk))
+				_exit(1);
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d", round);
+	}
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(job.err, 0, "%s", job.errmsg);
+	cr_assert_eq(job.v.integrity_errors, 0, "%s", job.v.first_error);
+	cr_assert(wait_blocks_back(&d, 3000, &st), "%u blocks never came back",
+		  st.source.blocks_held);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
 
 /* The daemon must not start with a certificate problem; exit 1 and a
