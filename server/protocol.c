@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices.h"
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
 #include "log.h"
@@ -224,16 +225,6 @@ static void handle_stats(struct session *s)
 	free(idents);
 }
 
-/* The device an attribute request names: "" or the streamed one. */
-static bool attr_device_ok(struct session *s, const char *device)
-{
-	if (!device[0] || strcmp(device, s->srv->fmt.device) == 0)
-		return true;
-	session_send_error(s, ENODEV, false, "no device '%s' (this server streams '%s')", device,
-			   s->srv->fmt.device);
-	return false;
-}
-
 static void attr_reply(struct session *s, const char *value)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
@@ -245,30 +236,26 @@ static void attr_reply(struct session *s, const char *value)
 	reply(s, &env);
 }
 
-static void attr_failed(struct session *s, int err, const char *op, const char *channel,
-			const char *attr)
+static void attr_failed(struct session *s, int err, const char *op,
+			const Iiostream__AttrRead *a)
 {
 	const char *why = err == -ENOENT ? "no such attribute"
+			  : err == -ENODEV ? "no such device or channel"
 			  : err == -EINVAL ? "value not accepted"
-			  : strerror(-err);
+					   : strerror(-err);
 
-	session_send_error(s, -err, false, "%s %s%s%s: %s", op, channel, channel[0] ? "/" : "",
-			   attr, why);
+	session_send_error(s, -err, false, "%s %s%s%s%s%s: %s", op,
+			   a->device[0] ? a->device : "(streamed device)", a->channel[0] ? "/" : "",
+			   a->channel, a->buffer ? "/buffer/" : "/", a->attr, why);
 }
 
 static void handle_attr_read(struct session *s, const Iiostream__AttrRead *a)
 {
-	struct source *src = s->srv->src;
 	char value[256];
-	int err;
+	int err = devices_attr_read(s->srv, a, value, sizeof(value));
 
-	if (!attr_device_ok(s, a->device))
-		return;
-	err = src->ops->attr_read ? src->ops->attr_read(src, a->channel, a->attr, value,
-							 sizeof(value))
-				  : -ENOENT;
 	if (err) {
-		attr_failed(s, err, "read", a->channel, a->attr);
+		attr_failed(s, err, "read", a);
 		return;
 	}
 	attr_reply(s, value);
@@ -277,26 +264,45 @@ static void handle_attr_read(struct session *s, const Iiostream__AttrRead *a)
 static void handle_attr_write(struct session *s, const Iiostream__AttrWrite *a)
 {
 	struct server *srv = s->srv;
-	struct source *src = srv->src;
+	Iiostream__AttrRead where = IIOSTREAM__ATTR_READ__INIT;
 	char value[256];
 	int err;
 
 	if (!allowed(s, &srv->cfg->allow_write, "attribute write", "--allow-write"))
 		return;
-	if (!attr_device_ok(s, a->device))
-		return;
-	err = src->ops->attr_write ? src->ops->attr_write(src, a->channel, a->attr, a->value)
-				   : -ENOENT;
-	if (!err && src->ops->attr_read)
-		err = src->ops->attr_read(src, a->channel, a->attr, value, sizeof(value));
+	err = devices_attr_write(srv, a, value, sizeof(value));
 	if (err) {
-		attr_failed(s, err, "write", a->channel, a->attr);
+		where.device = a->device;
+		where.channel = a->channel;
+		where.attr = a->attr;
+		where.buffer = a->buffer;
+		attr_failed(s, err, "write", &where);
 		return;
 	}
-	log_info("client %u (%s): %s%s%s = %s", s->id, s->peer, a->channel,
-		 a->channel[0] ? "/" : "", a->attr, value);
-	src->ops->format(src, &srv->fmt); /* the rate may have changed */
+	log_info("client %u (%s): %s%s%s%s%s = %s", s->id, s->peer,
+		 a->device[0] ? a->device : "(streamed device)", a->channel[0] ? "/" : "", a->channel,
+		 a->buffer ? "/buffer/" : "/", a->attr, value);
+	srv->src->ops->format(srv->src, &srv->fmt); /* the rate may have changed */
 	attr_reply(s, value);
+}
+
+static void handle_devices(struct session *s)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Devices d;
+
+	if (devices_describe(s->srv, &d) != 0) {
+		devices_describe_free(&d);
+		session_send_error(s, ENOMEM, false, "out of memory describing the devices");
+		return;
+	}
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_DEVICES;
+	env.devices = &d;
+	if (session_queue_msg(s, &env) == -EMSGSIZE)
+		session_send_error(s, EMSGSIZE, false,
+				   "the device description is larger than a frame (%d bytes)",
+				   IIOS_FRAME_MAX_ENVELOPE);
+	devices_describe_free(&d);
 }
 
 void protocol_handle(struct session *s, const Iiostream__Envelope *env)
@@ -331,6 +337,9 @@ void protocol_handle(struct session *s, const Iiostream__Envelope *env)
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE:
 		handle_attr_write(s, env->attr_write);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST:
+		handle_devices(s);
 		break;
 	default:
 		/* Replies and block headers only ever travel server -> client. */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "fanout.h"
 #include "listener.h"
 #include "log.h"
@@ -93,6 +94,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		return err;
 	}
 	ops->format(srv->src, &srv->fmt);
+	devices_open(srv);
 	if (cfg->block_size % srv->fmt.scan_bytes) {
 		log_error("--block-size %u is not a whole number of the device's %u-byte scans",
 			  cfg->block_size, srv->fmt.scan_bytes);
@@ -164,6 +166,7 @@ err_close_poll:
 err_free_pool:
 	block_pool_free(&srv->pool);
 err_close_source:
+	devices_close(srv);
 	ops->close(srv->src);
 	tls_server_free(&srv->tls);
 	return err;
@@ -216,6 +219,7 @@ static void finish(struct server *srv)
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	tls_server_free(&srv->tls);
+	devices_close(srv);
 }
 
 void server_shutdown(struct server *srv, const char *why)

@@ -19,6 +19,7 @@
 #include "tls.h"
 
 struct session;
+struct iio_context;
 
 struct server {
 	uv_loop_t *loop;
@@ -30,6 +31,7 @@ struct server {
 	struct listener plain;     /* plain TCP (fd -1 with --listen off) */
 	struct listener secure;    /* TLS (fd -1 without --listen-tls) */
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
+	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;

@@ -34,6 +34,53 @@ static int parse_conn_only(int argc, char **argv, const char *cmd, struct cli_co
 	return 0;
 }
 
+static void print_names(const char *what, char **names, uint32_t n)
+{
+	uint32_t i;
+
+	if (!n)
+		return;
+	printf("      %s:", what);
+	for (i = 0; i < n; i++)
+		printf(" %s", names[i]);
+	printf("\n");
+}
+
+/* Every device of the server's context, its channels and attributes. */
+static int print_devices(struct iios_client *c)
+{
+	struct iios_devices *d;
+	uint32_t i, j;
+
+	if (iios_devices(c, &d) < 0)
+		return -1;
+	printf("devices:    %u (%s context)\n", d->n_devices, d->context);
+	for (i = 0; i < d->n_devices; i++) {
+		const struct iios_device_desc *dev = &d->devices[i];
+
+		printf("  %s: %s%s%s%s\n", dev->id, dev->name, dev->label[0] ? " (" : "",
+		       dev->label, dev->label[0] ? ")" : "");
+		if (dev->streamed)
+			printf("      streamed by this server\n");
+		for (j = 0; j < dev->n_channels; j++) {
+			const struct iios_channel_desc *ch = &dev->channels[j];
+
+			printf("    %s %s%s%s", ch->output ? "out" : "in ", ch->id,
+			       ch->name[0] ? " " : "", ch->name);
+			if (ch->scan_element)
+				printf(" [%d] %s:%c%u/%u>>%u", ch->index, ch->big_endian ? "be" : "le",
+				       ch->is_signed ? 's' : 'u', ch->bits, ch->storage_bits,
+				       ch->shift);
+			printf("\n");
+			print_names("attrs", ch->attrs, ch->n_attrs);
+		}
+		print_names("device attrs", dev->attrs, dev->n_attrs);
+		print_names("buffer attrs", dev->buffer_attrs, dev->n_buffer_attrs);
+	}
+	iios_devices_free(d);
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	const struct iios_server_info *si;
@@ -69,6 +116,11 @@ int cmd_info(int argc, char **argv)
 
 		printf("  [%u] %-10s %s%u/%u>>%u %s\n", ch->index, ch->id, ch->is_signed ? "s" : "u",
 		       ch->bits, ch->storage_bits, ch->shift, ch->big_endian ? "be" : "le");
+	}
+	if (print_devices(c) < 0) {
+		fprintf(stderr, "iiostream info: %s\n", iios_errmsg(c));
+		iios_close(c);
+		return CLI_FAILED;
 	}
 	iios_close(c);
 	return CLI_OK;

@@ -226,6 +226,64 @@ int iios_attr_read(struct iios_client *c, const char *channel, const char *attr,
 int iios_attr_write(struct iios_client *c, const char *channel, const char *attr,
 		    const char *value, char *result, size_t len);
 
+/* Which attribute, of any device the server describes (iios_devices()). */
+struct iios_attr_ref {
+	const char *device;        /* name or id ("iio:device0"); NULL or "": the
+	                            * streamed device */
+	const char *channel;       /* channel id; NULL or "": a device attribute */
+	bool output;               /* the output channel of that id, not the input */
+	bool buffer;               /* a buffer attribute (buffer/...) of the device */
+	const char *attr;          /* e.g. "sampling_frequency" */
+};
+
+/* iios_attr_read()/iios_attr_write() for any attribute. Errors as above,
+ * and -ENODEV for an unknown device or channel. */
+int iios_attr_get(struct iios_client *c, const struct iios_attr_ref *ref, char *value, size_t len);
+int iios_attr_set(struct iios_client *c, const struct iios_attr_ref *ref, const char *value,
+		  char *result, size_t len);
+
+/* One channel of a device, as IIO describes it. */
+struct iios_channel_desc {
+	char id[32];               /* e.g. "voltage0" */
+	char name[32];             /* extended name or label, "" if none */
+	char type[24];             /* "voltage", "temp", "altvoltage", ... */
+	bool output;
+	bool scan_element;         /* can be streamed in a buffer */
+	int32_t index;             /* scan index; -1 if not a scan element */
+	bool is_signed;            /* scan elements: the sample format */
+	uint32_t bits, storage_bits, shift;
+	bool big_endian;
+	uint32_t n_attrs;
+	char **attrs;              /* attribute names */
+};
+
+/* One IIO device of the server's context. */
+struct iios_device_desc {
+	char id[32];               /* "iio:device0", or "sim" (the sim source) */
+	char name[64];             /* e.g. "iiostream-sim" */
+	char label[64];
+	bool streamed;             /* the device the stream comes from */
+	uint32_t n_channels;
+	struct iios_channel_desc *channels;
+	uint32_t n_attrs;
+	char **attrs;
+	uint32_t n_buffer_attrs;
+	char **buffer_attrs;
+};
+
+struct iios_devices {
+	char context[16];          /* "local" (libiio's local context of the
+	                            * target), "sim", or "local+sim" */
+	uint32_t n_devices;
+	struct iios_device_desc *devices;
+};
+
+/* The devices, channels and attributes of the server's target. Free with
+ * iios_devices_free(). Errors: -ENOMEM, -EMSGSIZE (a description larger
+ * than a frame), and the common ones. */
+int iios_devices(struct iios_client *c, struct iios_devices **out);
+void iios_devices_free(struct iios_devices *d);
+
 /*
  * Start receiving blocks. max_queue_blocks: how many blocks the server may
  * queue for us before it skips (0: its default); the server may lower it.

@@ -680,29 +680,158 @@ static int attr_request(struct iios_client *c, const Iiostream__Envelope *req, c
 	return 0;
 }
 
-int iios_attr_read(struct iios_client *c, const char *channel, const char *attr, char *value,
-		   size_t len)
+int iios_attr_get(struct iios_client *c, const struct iios_attr_ref *ref, char *value, size_t len)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__AttrRead a = IIOSTREAM__ATTR_READ__INIT;
 
-	a.channel = (char *)(channel ? channel : "");
-	a.attr = (char *)attr;
+	a.device = (char *)(ref->device ? ref->device : "");
+	a.channel = (char *)(ref->channel ? ref->channel : "");
+	a.output = ref->output;
+	a.buffer = ref->buffer;
+	a.attr = (char *)ref->attr;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_READ;
 	env.attr_read = &a;
 	return attr_request(c, &env, value, len);
 }
 
-int iios_attr_write(struct iios_client *c, const char *channel, const char *attr,
-		    const char *value, char *result, size_t len)
+int iios_attr_set(struct iios_client *c, const struct iios_attr_ref *ref, const char *value,
+		  char *result, size_t len)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__AttrWrite a = IIOSTREAM__ATTR_WRITE__INIT;
 
-	a.channel = (char *)(channel ? channel : "");
-	a.attr = (char *)attr;
+	a.device = (char *)(ref->device ? ref->device : "");
+	a.channel = (char *)(ref->channel ? ref->channel : "");
+	a.output = ref->output;
+	a.buffer = ref->buffer;
+	a.attr = (char *)ref->attr;
 	a.value = (char *)value;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE;
 	env.attr_write = &a;
 	return attr_request(c, &env, result, len);
+}
+
+int iios_attr_read(struct iios_client *c, const char *channel, const char *attr, char *value,
+		   size_t len)
+{
+	struct iios_attr_ref ref = { .channel = channel, .attr = attr };
+
+	return iios_attr_get(c, &ref, value, len);
+}
+
+int iios_attr_write(struct iios_client *c, const char *channel, const char *attr,
+		    const char *value, char *result, size_t len)
+{
+	struct iios_attr_ref ref = { .channel = channel, .attr = attr };
+
+	return iios_attr_set(c, &ref, value, result, len);
+}
+
+/* A protobuf string array as a malloc'd one (NULL-safe strdup each). */
+static char **copy_strings(char *const *v, size_t n, uint32_t *count)
+{
+	char **out = calloc(n ? n : 1, sizeof(*out));
+	size_t i;
+
+	*count = 0;
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		out[i] = strdup(v[i] ? v[i] : "");
+		if (!out[i])
+			break;
+		(*count)++;
+	}
+	return out;
+}
+
+static void free_strings(char **v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void iios_devices_free(struct iios_devices *d)
+{
+	uint32_t i, j;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n_devices; i++) {
+		struct iios_device_desc *dev = &d->devices[i];
+
+		for (j = 0; j < dev->n_channels; j++)
+			free_strings(dev->channels[j].attrs, dev->channels[j].n_attrs);
+		free(dev->channels);
+		free_strings(dev->attrs, dev->n_attrs);
+		free_strings(dev->buffer_attrs, dev->n_buffer_attrs);
+	}
+	free(d->devices);
+	free(d);
+}
+
+int iios_devices(struct iios_client *c, struct iios_devices **out)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
+	Iiostream__DevicesRequest req = IIOSTREAM__DEVICES_REQUEST__INIT;
+	const Iiostream__Devices *m;
+	struct iios_devices *d;
+	size_t i, j;
+	int err;
+
+	*out = NULL;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST;
+	env.devices_request = &req;
+	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_DEVICES, &r);
+	if (err)
+		return err;
+	m = r->devices;
+	d = calloc(1, sizeof(*d));
+	if (d)
+		d->devices = calloc(m->n_devices ? m->n_devices : 1, sizeof(*d->devices));
+	if (!d || !d->devices) {
+		free(d);
+		iios_frame_free(r);
+		return fail(c, -ENOMEM, "out of memory");
+	}
+	copy_str(d->context, sizeof(d->context), m->context);
+	for (i = 0; i < m->n_devices; i++) {
+		const Iiostream__DeviceDesc *md = m->devices[i];
+		struct iios_device_desc *dd = &d->devices[d->n_devices++];
+
+		copy_str(dd->id, sizeof(dd->id), md->id);
+		copy_str(dd->name, sizeof(dd->name), md->name);
+		copy_str(dd->label, sizeof(dd->label), md->label);
+		dd->streamed = md->streamed;
+		dd->attrs = copy_strings(md->attrs, md->n_attrs, &dd->n_attrs);
+		dd->buffer_attrs = copy_strings(md->buffer_attrs, md->n_buffer_attrs,
+						&dd->n_buffer_attrs);
+		dd->channels = calloc(md->n_channels ? md->n_channels : 1, sizeof(*dd->channels));
+		for (j = 0; dd->channels && j < md->n_channels; j++) {
+			const Iiostream__ChannelDesc *mc = md->channels[j];
+			struct iios_channel_desc *cd = &dd->channels[dd->n_channels++];
+
+			copy_str(cd->id, sizeof(cd->id), mc->id);
+			copy_str(cd->name, sizeof(cd->name), mc->name);
+			copy_str(cd->type, sizeof(cd->type), mc->type);
+			cd->output = mc->output;
+			cd->scan_element = mc->scan_element;
+			cd->index = mc->index;
+			if (mc->format) {
+				cd->is_signed = mc->format->is_signed;
+				cd->bits = mc->format->bits;
+				cd->storage_bits = mc->format->storage_bits;
+				cd->shift = mc->format->shift;
+				cd->big_endian = mc->format->big_endian;
+			}
+			cd->attrs = copy_strings(mc->attrs, mc->n_attrs, &cd->n_attrs);
+		}
+	}
+	iios_frame_free(r);
+	*out = d;
+	return 0;
 }

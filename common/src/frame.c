@@ -90,6 +90,11 @@ const char *iios_frame_msg_name(const Iiostream__Envelope *env)
 	case IIOSTREAM__ENVELOPE__MSG_STATS: return "stats";
 	case IIOSTREAM__ENVELOPE__MSG_ERROR: return "error";
 	case IIOSTREAM__ENVELOPE__MSG_BYE: return "bye";
+	case IIOSTREAM__ENVELOPE__MSG_ATTR_READ: return "attr_read";
+	case IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE: return "attr_write";
+	case IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY: return "attr_reply";
+	case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST: return "devices_request";
+	case IIOSTREAM__ENVELOPE__MSG_DEVICES: return "devices";
 	default: return "unknown";
 	}
 }

@@ -182,6 +182,53 @@ if [ -x /bin/iiostreamd ]; then
 	fi
 fi
 
+# Devices and attributes through libiio's local context: the daemon
+# describes the module's IIO device (channels, scan formats, attributes)
+# and reads and writes its sysfs attributes for clients.
+if [ -x /bin/iiostreamd ]; then
+	rm -f /tmp/port
+	iiostreamd --source kernel --listen 127.0.0.1:0 --port-file /tmp/port \
+		>/tmp/daemon-devices.log 2>&1 &
+	dpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -s /tmp/port ] && break
+		sleep 0.5
+	done
+	url=tcp://127.0.0.1:$(sed -n 1p /tmp/port)
+	iio=/sys/bus/iio/devices/iio:device0
+	iiostream info --url $url >/tmp/info.txt 2>&1
+	if grep -q "iio:device0: iiostream-sim" /tmp/info.txt &&
+		grep -q "streamed by this server" /tmp/info.txt &&
+		grep -q "in  voltage1 \[1\] le:s16/16>>0" /tmp/info.txt &&
+		grep -q "device attrs:.*sampling_frequency" /tmp/info.txt; then
+		pass "iiostream info lists the module's device through libiio"
+	else
+		bad "iiostream info"; cat /tmp/info.txt /tmp/daemon-devices.log
+	fi
+	rate0=$(iiostream attr get sampling_frequency --url $url 2>&1)
+	set_to=$(iiostream attr set sampling_frequency 123456 --url $url 2>&1)
+	now=$(cat $iio/sampling_frequency)
+	# a buffer attribute libiio lists (it keeps enable and length to itself)
+	battr=$(sed -n 's/^ *buffer attrs: \([^ ]*\).*/\1/p' /tmp/info.txt | head -1)
+	bval=$(iiostream attr get --buffer "$battr" --device iio:device0 --url $url 2>&1)
+	if [ "$rate0" -gt 0 ] 2>/dev/null && [ "$set_to" = 123456 ] && [ "$now" = 123456 ] &&
+		[ -n "$battr" ] && [ "$bval" = "$(cat $iio/buffer/$battr)" ]; then
+		pass "attributes through libiio: rate $rate0 -> $now (sysfs agrees), buffer/$battr = $bval"
+	else
+		bad "attributes: get '$rate0', set '$set_to', sysfs '$now', buffer/$battr '$bval'"
+		cat /tmp/info.txt /tmp/daemon-devices.log
+	fi
+	iiostream attr set sampling_frequency "$rate0" --url $url >/dev/null 2>&1
+	if iiostream attr get x --device no-such-device --url $url 2>/tmp/attr.err; then
+		bad "an unknown device was accepted"
+	else
+		grep -q "no such device" /tmp/attr.err && pass "an unknown device is refused, said why" ||
+			{ bad "unknown device error"; cat /tmp/attr.err; }
+	fi
+	kill -TERM $dpid
+	wait $dpid || bad "iiostreamd (devices) exit status $?"
+fi
+
 # A module with an open file cannot go; without one it unloads cleanly.
 sleep 30 </dev/iio_block0 &
 holder=$!
