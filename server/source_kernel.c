@@ -412,7 +412,13 @@ static int kernel_free(struct source *s)
 static void kernel_format(struct source *s, struct source_format *fmt)
 {
 	struct kernel_source *k = to_kernel(s);
+	uint64_t rate;
 
+	/* A client may have written sampling_frequency (devices.c); the
+	 * device refuses that while capturing, so between captures the
+	 * rate the stream will have is sysfs's. */
+	if (!k->enabled && iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &rate) == 0 && rate)
+		k->rate = rate;
 	fmt->device = k->name;
 	fmt->channels = k->channels;
 	fmt->scan_bytes = k->scan_bytes;

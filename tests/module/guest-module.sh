@@ -218,6 +218,11 @@ if [ -x /bin/iiostreamd ]; then
 		bad "attributes: get '$rate0', set '$set_to', sysfs '$now', buffer/$battr '$bval'"
 		cat /tmp/info.txt /tmp/daemon-devices.log
 	fi
+	# the next subscription streams at the written rate
+	iiostream info --url $url >/tmp/info2.txt 2>&1
+	grep -q "rate:       123456 scans/s" /tmp/info2.txt &&
+		pass "the stream takes the written sampling_frequency" ||
+		{ bad "stream rate after the write"; cat /tmp/info2.txt; }
 	iiostream attr set sampling_frequency "$rate0" --url $url >/dev/null 2>&1
 	if iiostream attr get x --device no-such-device --url $url 2>/tmp/attr.err; then
 		bad "an unknown device was accepted"
