@@ -461,6 +461,38 @@ Test(tls, clients_vanishing_mid_stream_leak_nothing, .init = make_certs, .fini =
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
 
+/* A client that starts a TLS handshake and stalls is closed after the
+ * handshake timeout (5 s) and counted; others are served meanwhile. */
+Test(tls, a_stalled_handshake_times_out, .init = make_certs, .fini = remove_certs, .timeout = 60)
+{
+	const char *args[] = { STREAM_ARGS, "--listen-tls", "127.0.0.1:0", "--tls-cert",
+			       certs.server_cert, "--tls-key", certs.server_key, NULL };
+	static const uint8_t partial_hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00 };
+	struct iios_options o = tls_opts(NULL, NULL);
+	static struct iios_stats st;
+	struct iios_client *c;
+	char err[320];
+	struct daemon d, t;
+	int fd;
+
+	daemon_start(&d, args);
+	t = d;
+	t.port = d.tls_port;
+	fd = raw_connect(&t);
+	cr_assert_eq(send(fd, partial_hello, sizeof(partial_hello), MSG_NOSIGNAL),
+		     (ssize_t)sizeof(partial_hello));
+	/* served while the stalled one waits */
+	cr_assert_eq(iios_connect(d.tls_url, &o, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_ping(c, NULL), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	cr_assert(raw_wait_closed(fd, 8000), "a stalled TLS handshake was never closed");
+	close(fd);
+	daemon_stats(&d, &st);
+	cr_assert_eq(st.tls_handshake_failures, 1);
+	cr_assert(daemon_log_contains(&d, "no TLS handshake in time"));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
 /* The daemon must not start with a certificate problem; exit 1 and a
  * message that names the file. */
 static void expect_start_failure(const char *cert, const char *key, const char *ca,
