@@ -239,6 +239,34 @@ static int send_failed(struct session *s, int err)
 	return -err;
 }
 
+/* The socket (or the TLS sealer) took n more bytes from the front of the
+ * queue: advance the frames, retiring each one taken whole. */
+static void retire_taken(struct session *s, size_t n)
+{
+	while (n > 0) {
+		struct out_frame *f = TAILQ_FIRST(&s->outq);
+		size_t left = frame_len(f) - f->sent;
+
+		if (n < left) {
+			f->sent += n;
+			return;
+		}
+		n -= left;
+		f->sent += left;
+		frame_done(s, f);
+	}
+}
+
+/* The queue is empty: stop watching for room; a draining session ends. */
+static int flush_finished(struct session *s)
+{
+	s->want_write = false;
+	update_poll(s);
+	if (s->state == SESSION_DRAINING && all_sent(s))
+		session_close(s, NULL);
+	return 0;
+}
+
 /*
  * sendfile transport: one frame at a time, the header by send(MSG_MORE)
  * and the payload by sendfile() from the block's file. The kernel keeps
@@ -284,12 +312,8 @@ static int flush_sendfile(struct session *s)
 		}
 		frame_done(s, f);
 	}
-	s->want_write = false;
-	update_poll(s);
 	release_pinned(s);
-	if (s->state == SESSION_DRAINING && all_sent(s))
-		session_close(s, NULL);
-	return 0;
+	return flush_finished(s);
 }
 
 /*
@@ -355,28 +379,11 @@ static int flush_records(struct session *s)
 			}
 			if (took == 0)
 				break;
-			/* retire what was sealed; a partly sealed frame is started */
-			while (took > 0) {
-				size_t left;
-
-				f = TAILQ_FIRST(&s->outq);
-				f->tls_started = true;
-				left = frame_len(f) - f->sent;
-				if ((size_t)took < left) {
-					f->sent += (size_t)took;
-					break;
-				}
-				took -= (long)left;
-				f->sent += left;
-				frame_done(s, f);
-			}
+			/* a partly sealed frame has sent > 0: it is never dropped */
+			retire_taken(s, (size_t)took);
 		}
 	}
-	s->want_write = false;
-	update_poll(s);
-	if (s->state == SESSION_DRAINING && all_sent(s))
-		session_close(s, NULL);
-	return 0;
+	return flush_finished(s);
 }
 
 /* Send what the socket takes. Returns 0, or a negative errno if the
@@ -451,24 +458,9 @@ static int flush(struct session *s)
 				touched -= frame_len(f) - f->sent;
 			}
 		}
-		while (n > 0) {
-			size_t left;
-
-			f = TAILQ_FIRST(&s->outq);
-			left = frame_len(f) - f->sent;
-			if ((size_t)n < left) {
-				f->sent += (size_t)n;
-				break;
-			}
-			n -= (ssize_t)left;
-			frame_done(s, f);
-		}
+		retire_taken(s, (size_t)n);
 	}
-	s->want_write = false;
-	update_poll(s);
-	if (s->state == SESSION_DRAINING && all_sent(s))
-		session_close(s, NULL);
-	return 0;
+	return flush_finished(s);
 }
 
 static void flush_or_close(struct session *s)
@@ -555,7 +547,7 @@ void session_unsubscribe(struct session *s)
 	 * byte stream stays framed. */
 	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
 		next = TAILQ_NEXT(f, link);
-		if (f->blk && f->sent == 0 && !f->tls_started)
+		if (f->blk && f->sent == 0)
 			remove_frame(s, f);
 	}
 	server_subscriber_removed(s->srv);

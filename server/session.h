@@ -42,8 +42,6 @@ struct out_frame {
 	TAILQ_ENTRY(out_frame) link;
 	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
-	bool tls_started;        /* partly sealed into a TLS record: the rest
-	                          * must follow, so it is never dropped */
 	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
 	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
 	bool ack_pending;        /* sent by sendfile: held until the peer acks */
