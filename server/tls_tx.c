@@ -54,6 +54,8 @@ static long seal(struct tls_tx *t, uint8_t type, const struct tls_tx_piece *piec
 		room = TLS_TX_MAX_RECORD;
 	for (i = 0; i < n && take < room; i++)
 		take += pieces[i].len < room - take ? pieces[i].len : room - take;
+	if (take == 0 && type == IIOS_TLS13_APPLICATION_DATA)
+		return 0; /* nothing to say: no empty record */
 	inner = take + 1 + IIOS_TLS13_TAG;
 	/* TLSCiphertext: opaque_type 23, legacy version 3.3, length */
 	hdr[0] = IIOS_TLS13_APPLICATION_DATA;
