@@ -85,11 +85,11 @@ static Iiostream__DeviceDesc *sim_desc(const struct server *srv)
 	d->name = strdup(srv->fmt.device);
 	d->label = strdup("");
 	d->streamed = true;
-	d->channels = calloc(srv->fmt.channels, sizeof(*d->channels));
+	d->channels = calloc(srv->fmt.device_channels, sizeof(*d->channels));
 	d->attrs = calloc(1, sizeof(*d->attrs));
 	if (!d->channels || !d->attrs)
 		return d; /* devices_describe_free takes what there is */
-	for (i = 0; i < srv->fmt.channels; i++) {
+	for (i = 0; i < srv->fmt.device_channels; i++) {
 		d->channels[i] = sim_channel(i);
 		if (!d->channels[i])
 			return d;

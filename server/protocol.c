@@ -71,15 +71,56 @@ static bool allowed(struct session *s, const struct access_list *list, const cha
 	return false;
 }
 
+/* The channels a Subscribe asks for, as a mask; 0 after an Error was sent. */
+static uint64_t wanted_channels(struct session *s, const Iiostream__Subscribe *sub)
+{
+	struct server *srv = s->srv;
+	uint64_t mask = 0;
+	size_t i;
+
+	if (sub->n_channels == 0)
+		return srv->subscribers ? srv->fmt.channel_mask : server_all_channels(srv);
+	for (i = 0; i < sub->n_channels; i++) {
+		uint32_t c = sub->channels[i];
+
+		if (c >= srv->fmt.device_channels || c >= 64) {
+			session_send_error(s, EINVAL, false, "channel %u: %s has channels 0..%u", c,
+					   srv->fmt.device, srv->fmt.device_channels - 1);
+			return 0;
+		}
+		if (mask & (1ull << c)) {
+			session_send_error(s, EINVAL, false, "channel %u asked for twice", c);
+			return 0;
+		}
+		mask |= 1ull << c;
+	}
+	return mask;
+}
+
+/* Write the ids of the channels of `mask` ("voltage0,voltage2"). */
+static void channel_list(uint64_t mask, char *out, size_t len)
+{
+	size_t used = 0;
+	uint32_t c;
+
+	out[0] = '\0';
+	for (c = 0; c < 64 && used < len; c++)
+		if (mask & (1ull << c))
+			used += (size_t)snprintf(out + used, len - used, "%svoltage%u",
+						 used ? "," : "", c);
+}
+
 static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 {
-	const struct server *srv = s->srv;
+	struct server *srv = s->srv;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__SubscribeReply r = IIOSTREAM__SUBSCRIBE_REPLY__INIT;
 	Iiostream__ChannelInfo chans[CONFIG_MAX_CHANNELS], *chanp[CONFIG_MAX_CHANNELS];
 	Iiostream__ScanFormat fmt = IIOSTREAM__SCAN_FORMAT__INIT;
-	char ids[CONFIG_MAX_CHANNELS][24];
-	uint32_t i, q;
+	char ids[CONFIG_MAX_CHANNELS][24], have[400];
+	uint64_t mask;
+	uint32_t c, n, q;
+	int err;
 
 	if (s->subscribed) {
 		session_send_error(s, EALREADY, false, "already subscribed");
@@ -87,6 +128,25 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	}
 	if (!allowed(s, &srv->cfg->allow_subscribe, "subscribe", "--allow-subscribe"))
 		return;
+	mask = wanted_channels(s, sub);
+	if (!mask)
+		return;
+	err = server_set_channels(srv, mask);
+	if (err) {
+		channel_list(srv->fmt.channel_mask, have, sizeof(have));
+		if (err == -EBUSY)
+			session_send_error(s, EBUSY, false,
+					   "the capture holds channels %s for %u other client(s): "
+					   "ask for those, or for none", have, srv->subscribers);
+		else if (err == -EOPNOTSUPP)
+			session_send_error(s, EOPNOTSUPP, false,
+					   "the %s source streams every channel (%s)",
+					   srv->src->ops->name, have);
+		else
+			session_send_error(s, -err, false, "cannot capture those channels: %s",
+					   strerror(-err));
+		return;
+	}
 	/* The queue bound: the client's wish, within what the ring allows
 	 * (a client must never be able to hold every block). */
 	q = sub->max_queue_blocks ? sub->max_queue_blocks : srv->cfg->client_queue;
@@ -100,25 +160,29 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	fmt.is_signed = 1;
 	fmt.bits = IIOS_PATTERN_BITS;
 	fmt.storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
-	for (i = 0; i < srv->fmt.channels; i++) {
-		iiostream__channel_info__init(&chans[i]);
-		snprintf(ids[i], sizeof(ids[i]), "voltage%u", i);
-		chans[i].index = i;
-		chans[i].id = ids[i];
-		chans[i].format = &fmt;
-		chanp[i] = &chans[i];
+	for (c = 0, n = 0; c < srv->fmt.device_channels && n < CONFIG_MAX_CHANNELS; c++) {
+		if (!(srv->fmt.channel_mask & (1ull << c)))
+			continue;
+		iiostream__channel_info__init(&chans[n]);
+		snprintf(ids[n], sizeof(ids[n]), "voltage%u", c);
+		chans[n].index = c;
+		chans[n].id = ids[n];
+		chans[n].format = &fmt;
+		chanp[n] = &chans[n];
+		n++;
 	}
 	r.block_size = srv->pool.block_size;
 	r.block_count = srv->pool.count;
 	r.sample_rate = srv->fmt.sample_rate;
 	r.scan_bytes = srv->fmt.scan_bytes;
-	r.n_channels = srv->fmt.channels;
+	r.n_channels = n;
 	r.channels = chanp;
 	r.max_queue_blocks = q;
 	r.device = (char *)srv->fmt.device;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
 	env.subscribe_reply = &r;
-	log_info("client %u (%s) subscribed, queue %u", s->id, s->peer, q);
+	channel_list(srv->fmt.channel_mask, have, sizeof(have));
+	log_info("client %u (%s) subscribed, queue %u, channels %s", s->id, s->peer, q, have);
 	reply(s, &env);
 }
 

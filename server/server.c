@@ -172,6 +172,35 @@ err_close_source:
 	return err;
 }
 
+uint64_t server_all_channels(const struct server *srv)
+{
+	uint32_t n = srv->fmt.device_channels;
+
+	return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+int server_set_channels(struct server *srv, uint64_t mask)
+{
+	int err;
+
+	if (mask == srv->fmt.channel_mask)
+		return 0;
+	if (mask == 0 || (mask & ~server_all_channels(srv)))
+		return -EINVAL;
+	if (srv->subscribers)
+		return -EBUSY;
+	if (!srv->src->ops->set_channels)
+		return -EOPNOTSUPP;
+	err = srv->src->ops->set_channels(srv->src, mask);
+	if (err)
+		return err;
+	srv->src->ops->format(srv->src, &srv->fmt);
+	srv->pool.scan_bytes = srv->fmt.scan_bytes;
+	log_info("capture channels: mask 0x%" PRIx64 ", %u of %u", mask, srv->fmt.channels,
+		 srv->fmt.device_channels);
+	return 0;
+}
+
 void server_subscriber_added(struct server *srv)
 {
 	int err;

@@ -56,6 +56,15 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg);
  * then every handle closed so that uv_run() returns. */
 void server_shutdown(struct server *srv, const char *why);
 
+/* Every channel of the device, as a mask (bit i: channel i). */
+uint64_t server_all_channels(const struct server *srv);
+
+/* Capture the channels of `mask` from now on (srv->fmt follows). 0 if they
+ * are already the ones captured; -EBUSY while anyone is subscribed to a
+ * different set; -EINVAL for a mask naming no channel or one the device
+ * does not have; -EOPNOTSUPP when the source always streams them all. */
+int server_set_channels(struct server *srv, uint64_t mask);
+
 /* A session subscribed or left: start/stop capture on the first/last one. */
 void server_subscriber_added(struct server *srv);
 void server_subscriber_removed(struct server *srv);

@@ -45,11 +45,14 @@ struct source_block {
 	                       * numbers them (the pattern's n); DEQUEUE only */
 };
 
-/* Sample layout the source produces: interleaved int16 scans. */
+/* Sample layout the source produces: interleaved int16 scans of the enabled
+ * channels, in ascending channel index. */
 struct source_format {
 	const char *device;   /* device name, e.g. "iiostream-sim" */
-	uint32_t channels;
-	uint32_t scan_bytes;  /* bytes per scan (all channels) */
+	uint32_t device_channels; /* channels the device has (indices 0..n-1) */
+	uint64_t channel_mask;    /* bit i: channel i is enabled (in each scan) */
+	uint32_t channels;    /* enabled channels: popcount(channel_mask) */
+	uint32_t scan_bytes;  /* bytes per scan (enabled channels) */
 	uint64_t sample_rate; /* scans per second, 0 = as fast as blocks return */
 };
 
@@ -95,6 +98,12 @@ struct source_ops {
 	 * blocks queued and moves a partly filled block to the done queue. */
 	int (*enable)(struct source *s);
 	int (*disable)(struct source *s);
+	/* Optional (NULL: every channel, always): choose the channels each
+	 * scan holds, bit i for channel i (the IIO buffer's scan_elements).
+	 * -EBUSY while enabled, -EINVAL for an empty mask or one naming a
+	 * channel the device does not have. Blocks keep their size; a block
+	 * holds as many whole scans as fit. */
+	int (*set_channels)(struct source *s, uint64_t mask);
 	/* FREE: release every block. -EBUSY while enabled. Mappings die. */
 	int (*free)(struct source *s);
 	/* Optional (NULL when blocks are not file pages): the file and offset

@@ -420,6 +420,8 @@ static void kernel_format(struct source *s, struct source_format *fmt)
 	if (!k->enabled && iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &rate) == 0 && rate)
 		k->rate = rate;
 	fmt->device = k->name;
+	fmt->device_channels = k->channels;
+	fmt->channel_mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
 	fmt->channels = k->channels;
 	fmt->scan_bytes = k->scan_bytes;
 	fmt->sample_rate = k->rate;

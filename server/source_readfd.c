@@ -428,6 +428,8 @@ static void readfd_format(struct source *s, struct source_format *fmt)
 	struct readfd_source *r = to_rfd(s);
 
 	fmt->device = r->name;
+	fmt->device_channels = r->channels;
+	fmt->channel_mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
 	fmt->channels = r->channels;
 	fmt->scan_bytes = r->scan_bytes;
 	fmt->sample_rate = r->rate;

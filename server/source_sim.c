@@ -70,7 +70,10 @@ struct sim_source {
 	int mem_fd;
 	uint64_t mem_len;
 
-	uint32_t channels, scan_bytes;
+	uint32_t device_channels;  /* the simulated ADC's channels */
+	uint64_t channel_mask;     /* enabled ones, bit i for channel i */
+	unsigned char ids[64];     /* enabled channel indices, ascending */
+	uint32_t channels, scan_bytes; /* enabled count; bytes per scan */
 	uint64_t rate;
 
 	struct sim_block blocks[SIM_MAX_BLOCKS];
@@ -174,8 +177,8 @@ static void produce_until(struct sim_source *sim, uint64_t due)
 		b = &sim->blocks[sim->active];
 		room = (b->size - b->bytes_used) / sim->scan_bytes;
 		n = due - sim->produced < room ? due - sim->produced : room;
-		iios_pattern_fill_fast(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
-				  sim->channels);
+		iios_pattern_fill_fast_ids(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
+					   sim->ids, sim->channels);
 		b->bytes_used += (uint32_t)(n * sim->scan_bytes);
 		sim->produced += n;
 		if (b->bytes_used + sim->scan_bytes > b->size)
@@ -213,6 +216,32 @@ static void on_eager(uv_idle_t *h)
 	uv_idle_stop(h);
 }
 
+/* Enable the channels of `mask` (checked by the caller). */
+static void set_mask(struct sim_source *sim, uint64_t mask)
+{
+	uint32_t c;
+
+	sim->channel_mask = mask;
+	sim->channels = 0;
+	for (c = 0; c < sim->device_channels; c++)
+		if (mask & (1ull << c))
+			sim->ids[sim->channels++] = (unsigned char)c;
+	sim->scan_bytes = sim->channels * IIOS_PATTERN_SAMPLE_BYTES;
+}
+
+static int sim_set_channels(struct source *s, uint64_t mask)
+{
+	struct sim_source *sim = to_sim(s);
+	uint64_t all = sim->device_channels == 64 ? ~0ull : (1ull << sim->device_channels) - 1;
+
+	if (sim->enabled)
+		return -EBUSY;
+	if (mask == 0 || (mask & ~all))
+		return -EINVAL;
+	set_mask(sim, mask);
+	return 0;
+}
+
 static int sim_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
 {
 	struct sim_source *sim;
@@ -224,8 +253,8 @@ static int sim_open(struct source **out, uv_loop_t *loop, const struct source_co
 		return -ENOMEM;
 	sim->base.ops = &source_sim_ops;
 	sim->loop = loop;
-	sim->channels = cfg->channels;
-	sim->scan_bytes = cfg->channels * IIOS_PATTERN_SAMPLE_BYTES;
+	sim->device_channels = cfg->channels;
+	set_mask(sim, cfg->channels == 64 ? ~0ull : (1ull << cfg->channels) - 1);
 	sim->rate = cfg->sample_rate;
 	sim->active = -1;
 	sim->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -430,6 +459,8 @@ static void sim_format(struct source *s, struct source_format *fmt)
 	struct sim_source *sim = to_sim(s);
 
 	fmt->device = "iiostream-sim";
+	fmt->device_channels = sim->device_channels;
+	fmt->channel_mask = sim->channel_mask;
 	fmt->channels = sim->channels;
 	fmt->scan_bytes = sim->scan_bytes;
 	fmt->sample_rate = sim->rate;
@@ -515,6 +546,7 @@ const struct source_ops source_sim_ops = {
 	.block_file = sim_block_file,
 	.enable = sim_enable,
 	.disable = sim_disable,
+	.set_channels = sim_set_channels,
 	.free = sim_free,
 	.attr_read = sim_attr_read,
 	.attr_write = sim_attr_write,

@@ -25,6 +25,8 @@ struct rx_opts {
 	bool verify;
 	const char *output;   /* NULL: discard; "-": stdout */
 	uint32_t queue;
+	uint32_t channels[IIOS_MAX_CHANNELS]; /* --channels, by scan index */
+	uint32_t n_channels;                  /* 0: whatever the server captures */
 	int timeout_ms;
 	bool json;
 	bool quiet;
@@ -57,6 +59,9 @@ static void usage(FILE *out)
 		"                   stream's continuity; exit 3 if anything is wrong\n"
 		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
 		"  --queue N        blocks the server may queue for us (default: server's)\n"
+		"  --channels LIST  receive only these channels: scan indices or ids,\n"
+		"                   comma-separated (\"0,2\" or \"voltage0,voltage2\");\n"
+		"                   default: all, or what other clients receive\n"
 		"  --timeout MS     give up when no block arrives for MS ms (default 5000)\n"
 		"  --json           print the summary as one JSON object on stdout\n"
 		"  --quiet          no progress lines\n"
@@ -64,10 +69,38 @@ static void usage(FILE *out)
 		"subscription to the last block.\n");
 }
 
+/* "0,voltage2,3" -> {0, 2, 3}; false (and a message) on anything else. */
+static bool parse_channels(const char *arg, struct rx_opts *o)
+{
+	const char *p = arg;
+
+	for (o->n_channels = 0; o->n_channels < IIOS_MAX_CHANNELS;) {
+		unsigned long v;
+		char *end;
+
+		if (strncmp(p, "voltage", 7) == 0)
+			p += 7;
+		if (*p < '0' || *p > '9')
+			break;
+		v = strtoul(p, &end, 10);
+		if (v >= IIOS_MAX_CHANNELS)
+			break;
+		o->channels[o->n_channels++] = (uint32_t)v;
+		if (*end == '\0')
+			return true;
+		if (*end != ',')
+			break;
+		p = end + 1;
+	}
+	fprintf(stderr, "iiostream rx: --channels: '%s' is not a list of channels such as "
+		"\"0,1\" or \"voltage0,voltage1\"\n", arg);
+	return false;
+}
+
 static int parse_opts(int argc, char **argv, struct rx_opts *o)
 {
 	enum { O_SECONDS = 256, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
-	       O_JSON, O_QUIET, O_HELP };
+	       O_JSON, O_QUIET, O_CHANNELS, O_HELP };
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{ "seconds", required_argument, NULL, O_SECONDS },
@@ -75,6 +108,7 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 		{ "verify", no_argument, NULL, O_VERIFY },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "queue", required_argument, NULL, O_QUEUE },
+		{ "channels", required_argument, NULL, O_CHANNELS },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -119,6 +153,10 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 				o->timeout_ms = (int)v;
 			break;
 		}
+		case O_CHANNELS:
+			if (!parse_channels(optarg, o))
+				return CLI_USAGE;
+			break;
 		case O_VERIFY:
 			o->verify = true;
 			break;
@@ -260,7 +298,7 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		r->same_clock = iios_clock_offset(c, &offset, &rtt) == 0 &&
 				(uint64_t)(offset < 0 ? -offset : offset) <= rtt / 2 + 1000000;
 	}
-	err = iios_subscribe(c, o->queue, &info);
+	err = iios_subscribe_channels(c, o->queue, o->channels, o->n_channels, &info);
 	if (err) {
 		fprintf(stderr, "iiostream rx: subscribe: %s\n", iios_errmsg(c));
 		return CLI_FAILED;

@@ -82,7 +82,8 @@ struct iios_server_info {
 
 /* One channel of the stream, as IIO's scan_type describes it. */
 struct iios_channel {
-	uint32_t index;            /* position in the interleaved scan */
+	uint32_t index;            /* scan index (IIO's): scans hold their
+	                            * channels in ascending index */
 	char id[32];               /* e.g. "voltage0" */
 	bool is_signed;
 	uint32_t bits;             /* significant bits */
@@ -291,6 +292,22 @@ void iios_devices_free(struct iios_devices *d);
  */
 int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
 		   struct iios_stream_info *info);
+
+/*
+ * iios_subscribe(), receiving only the channels channels[0..n_channels-1]
+ * (scan indices, any order; scans hold them in ascending index, as
+ * info->channels lists them). n_channels 0: whatever the server captures
+ * (every channel, when nobody else is subscribed). The server has one
+ * capture for all its clients, as an IIO device has one buffer: while other
+ * clients receive a different set of channels, this fails.
+ * Errors: -EBUSY (other clients receive a different set), -EINVAL (a
+ * channel the device does not have, or given twice), -EOPNOTSUPP (the
+ * server's source always streams every channel), and those of
+ * iios_subscribe().
+ */
+int iios_subscribe_channels(struct iios_client *c, uint32_t max_queue_blocks,
+			    const uint32_t *channels, uint32_t n_channels,
+			    struct iios_stream_info *info);
 
 /*
  * Wait for the next block. Errors: -EINVAL (not subscribed), -ETIMEDOUT

@@ -472,13 +472,24 @@ static void fill_stream_info(struct iios_stream_info *si, const Iiostream__Subsc
 int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
 		   struct iios_stream_info *info)
 {
+	return iios_subscribe_channels(c, max_queue_blocks, NULL, 0, info);
+}
+
+int iios_subscribe_channels(struct iios_client *c, uint32_t max_queue_blocks,
+			    const uint32_t *channels, uint32_t n_channels,
+			    struct iios_stream_info *info)
+{
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
 	int err;
 
 	if (c->subscribed)
 		return fail(c, -EALREADY, "already subscribed");
+	if (n_channels > IIOS_MAX_CHANNELS || (n_channels && !channels))
+		return fail(c, -EINVAL, "at most %u channels", IIOS_MAX_CHANNELS);
 	sub.max_queue_blocks = max_queue_blocks;
+	sub.n_channels = n_channels;
+	sub.channels = (uint32_t *)channels;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
 	env.subscribe = &sub;
 	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY, &r);

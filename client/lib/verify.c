@@ -34,7 +34,8 @@ static int bad(struct iios_verify *v, const char *fmt, ...)
  * chunks and are compared with memcmp; only a chunk that differs is walked
  * sample by sample to name the first wrong one.
  */
-static long check_pattern(const uint8_t *data, size_t len, uint64_t first, uint32_t channels)
+static long check_pattern(const uint8_t *data, size_t len, uint64_t first,
+			  const unsigned char *ids, uint32_t channels)
 {
 	uint8_t expect[16384];
 	size_t scan_bytes = (size_t)channels * IIOS_PATTERN_SAMPLE_BYTES;
@@ -45,9 +46,9 @@ static long check_pattern(const uint8_t *data, size_t len, uint64_t first, uint3
 		size_t n = len - off < chunk ? len - off : chunk;
 		uint64_t scan = first + off / scan_bytes;
 
-		iios_pattern_fill_fast(expect, scan, (uint32_t)(n / scan_bytes), channels);
+		iios_pattern_fill_fast_ids(expect, scan, (uint32_t)(n / scan_bytes), ids, channels);
 		if (memcmp(expect, data + off, n) != 0)
-			return (long)off + iios_pattern_check(data + off, n, scan, channels);
+			return (long)off + iios_pattern_check_ids(data + off, n, scan, ids, channels);
 	}
 	return -1;
 }
@@ -59,6 +60,8 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	uint64_t want_seq = v->next_sequence + blk->lost_before;
 	uint64_t want_sample = v->next_sample + blk->lost_samples;
 	uint32_t channels = info->scan_bytes / IIOS_PATTERN_SAMPLE_BYTES;
+	unsigned char ids[IIOS_MAX_CHANNELS];
+	uint32_t i;
 	long off;
 
 	v->blocks++;
@@ -71,7 +74,7 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	v->next_sample = blk->first_sample + (info->scan_bytes ? blk->len / info->scan_bytes : 0);
 
 	if (info->scan_bytes == 0 || info->scan_bytes % IIOS_PATTERN_SAMPLE_BYTES ||
-	    blk->len % info->scan_bytes)
+	    channels > IIOS_MAX_CHANNELS || blk->len % info->scan_bytes)
 		return bad(v, "block %" PRIu64 ": %zu bytes is not a whole number of %u-byte scans",
 			   blk->sequence, blk->len, info->scan_bytes);
 	if (had_prev && blk->sequence != want_seq)
@@ -84,7 +87,15 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	if (had_prev && blk->lost_samples && !blk->lost_before && !(blk->flags & IIOS_BLOCK_OVERFLOW))
 		return bad(v, "block %" PRIu64 ": %" PRIu64 " scans lost without a cause",
 			   blk->sequence, blk->lost_samples);
-	off = check_pattern(blk->data, blk->len, blk->first_sample, channels);
+	/* The channels each scan holds, by index (the pattern depends on it);
+	 * a stream described without them holds channels 0..n-1. */
+	if (info->n_channels != channels)
+		for (i = 0; i < channels; i++)
+			ids[i] = (unsigned char)i;
+	else
+		for (i = 0; i < channels; i++)
+			ids[i] = (unsigned char)info->channels[i].index;
+	off = check_pattern(blk->data, blk->len, blk->first_sample, ids, channels);
 	if (off >= 0)
 		return bad(v, "block %" PRIu64 ": wrong sample at byte %ld (scan %" PRIu64
 			   ", channel %lu)", blk->sequence, off,

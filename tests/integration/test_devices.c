@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -101,5 +102,89 @@ Test(devices, attributes_are_routed_by_device_channel_and_kind)
 	cr_assert_eq(iios_attr_set(c, &ref, "1", value, sizeof(value)), -ENOENT);
 	cr_assert_eq(iios_ping(c, NULL), 0, "the connection did not survive: %s", iios_errmsg(c));
 	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+/* Receive `n` blocks and verify every sample against the channels the
+ * stream says it holds; gaps are allowed only where they are reported
+ * (a client that did not read for a while skipped blocks). */
+static void receive_verified(struct iios_client *c, const struct iios_stream_info *info, int n,
+			     bool gaps_allowed)
+{
+	struct iios_verify v;
+	struct iios_block blk;
+	int i;
+
+	iios_verify_init(&v);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+		iios_verify_block(&v, info, &blk);
+	}
+	cr_assert_eq(v.integrity_errors, 0, "%s", v.first_error);
+	if (!gaps_allowed)
+		cr_assert_eq(v.lost_blocks, 0);
+}
+
+Test(devices, a_client_picks_channels_and_receives_only_those)
+{
+	static const uint32_t odd[] = { 3, 1 };
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct daemon dm;
+
+	daemon_start(&dm, four_channels);
+	c = client_connect(&dm);
+	cr_assert_eq(iios_subscribe_channels(c, 0, odd, 2, &info), 0, "%s", iios_errmsg(c));
+	/* scans hold them in ascending index, whatever the order asked */
+	cr_assert_eq(info.n_channels, 2);
+	cr_assert_eq(info.scan_bytes, 4);
+	cr_assert_eq(info.channels[0].index, 1);
+	cr_assert_str_eq(info.channels[0].id, "voltage1");
+	cr_assert_eq(info.channels[1].index, 3);
+	receive_verified(c, &info, 20, false);
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(devices, one_capture_is_shared_and_a_different_channel_set_is_refused)
+{
+	static const uint32_t ch0[] = { 0 }, ch2[] = { 2 }, bad[] = { 4 }, twice[] = { 1, 1 };
+	struct iios_stream_info info, info2;
+	struct iios_client *a, *b;
+	struct daemon dm;
+
+	daemon_start(&dm, four_channels);
+	a = client_connect(&dm);
+	b = client_connect(&dm);
+	cr_assert_eq(iios_subscribe_channels(a, 0, ch0, 1, &info), 0, "%s", iios_errmsg(a));
+	/* another set while a receives: refused, and says what is captured */
+	cr_assert_eq(iios_subscribe_channels(b, 0, ch2, 1, &info2), -EBUSY);
+	cr_assert(strstr(iios_errmsg(b), "voltage0"), "%s", iios_errmsg(b));
+	cr_assert_eq(iios_subscribe_channels(b, 0, bad, 1, &info2), -EINVAL);
+	cr_assert(strstr(iios_errmsg(b), "0..3"), "%s", iios_errmsg(b));
+	cr_assert_eq(iios_subscribe_channels(b, 0, twice, 2, &info2), -EINVAL);
+	/* no list: b joins the capture as it is, and both verify */
+	cr_assert_eq(iios_subscribe(b, 0, &info2), 0, "%s", iios_errmsg(b));
+	cr_assert_eq(info2.n_channels, 1);
+	cr_assert_eq(info2.channels[0].index, 0);
+	receive_verified(a, &info, 10, true);
+	receive_verified(b, &info2, 10, true);
+	iios_close(a);
+	iios_close(b);
+	/* once nobody receives, a client without a list gets every channel */
+	for (int waited = 0; waited < 5000; waited += 20) {
+		struct iios_stats st;
+
+		daemon_stats(&dm, &st);
+		if (st.subscribers == 0)
+			break;
+		usleep(20000);
+	}
+	a = client_connect(&dm);
+	cr_assert_eq(iios_subscribe(a, 0, &info), 0, "%s", iios_errmsg(a));
+	cr_assert_eq(info.n_channels, 4);
+	cr_assert_eq(info.scan_bytes, 8);
+	receive_verified(a, &info, 10, false);
+	iios_close(a);
 	cr_assert_eq(daemon_stop(&dm, 5000), 0);
 }

@@ -387,6 +387,8 @@ Test(tls, openssl_reads_the_daemons_records_for_every_suite, .init = make_certs,
 		info.scan_bytes = r->subscribe_reply->scan_bytes;
 		info.block_size = r->subscribe_reply->block_size;
 		info.n_channels = r->subscribe_reply->n_channels;
+		for (size_t k = 0; k < info.n_channels && k < IIOS_MAX_CHANNELS; k++)
+			info.channels[k].index = r->subscribe_reply->channels[k]->index;
 		iios_frame_free(r);
 
 		/* 20 blocks of 64 KiB: records that span heads and payloads */

@@ -162,6 +162,8 @@ static void setup_info(void)
 	info.block_count = 8;
 	info.scan_bytes = SCAN_BYTES;
 	info.n_channels = CHANNELS;
+	for (uint32_t c = 0; c < CHANNELS; c++)
+		info.channels[c].index = c;
 }
 
 TestSuite(verify, .init = setup_info);
@@ -447,5 +449,50 @@ Test(pattern, fast_fill_writes_the_reference_bytes)
 			free(ref);
 			free(fast);
 		}
+	}
+}
+
+/* A stream of some channels only: the verifier takes their indices from the
+ * stream description, and catches data of the wrong channels. */
+Test(verify, a_stream_of_picked_channels_verifies_by_channel_index)
+{
+	static const unsigned char ids[] = { 1, 3 };
+	struct iios_stream_info sub = info;
+	struct iios_verify v;
+	struct iios_block b;
+	uint8_t data[64 * 4];
+
+	sub.channels[0].index = 1;
+	sub.channels[1].index = 3;
+	iios_pattern_fill_fast_ids(data, 5000, 64, ids, 2);
+	memset(&b, 0, sizeof(b));
+	b.first_sample = 5000;
+	b.data = data;
+	b.len = b.bytes_used = sizeof(data);
+	iios_verify_init(&v);
+	cr_assert_eq(iios_verify_block(&v, &sub, &b), 0, "%s", v.first_error);
+	cr_assert_eq(iios_pattern_check_ids(data, sizeof(data), 5000, ids, 2), -1);
+	/* the same bytes read as channels 0 and 1 are wrong from the second sample on */
+	iios_verify_init(&v);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	cr_assert(strstr(v.first_error, "channel 0"), "%s", v.first_error);
+}
+
+Test(pattern, fast_fill_of_picked_channels_writes_the_reference_bytes)
+{
+	static const unsigned char ids[] = { 0, 2, 5, 63 };
+	uint32_t n, scans = 70000;
+
+	for (n = 1; n <= 4; n++) {
+		size_t len = (size_t)scans * n * 2;
+		uint8_t *ref = malloc(len), *fast = malloc(len);
+
+		cr_assert(ref && fast);
+		iios_pattern_fill_ids(ref, 65000, scans, ids + 4 - n, n);
+		iios_pattern_fill_fast_ids(fast, 65000, scans, ids + 4 - n, n);
+		cr_assert(memcmp(ref, fast, len) == 0, "%u channels", n);
+		cr_assert_eq(iios_pattern_check_ids(fast, len, 65000, ids + 4 - n, n), -1);
+		free(ref);
+		free(fast);
 	}
 }

@@ -9,9 +9,10 @@
  * went wrong. One definition, shared by kernel and userspace: only fixed-width
  * integer arithmetic, no division, no floating point.
  *
- * Layout: scans of `channels` interleaved 16-bit signed little-endian
- * samples. The sample of channel `c` in scan `n` (the absolute index of the
- * scan since capture started) is iios_pattern_sample(n, c).
+ * Layout: scans of interleaved 16-bit signed little-endian samples, one of
+ * each enabled channel in ascending channel order. The sample of channel `c`
+ * in scan `n` (the absolute index of the scan since capture started) is
+ * iios_pattern_sample(n, c), whichever other channels are enabled.
  *
  * The value is a ramp mod 2^16 with an odd step, so neighbouring samples of a
  * channel always differ and an off-by-one-sample shift is caught; the terms in
@@ -47,26 +48,42 @@ static inline iios_u16 iios_pattern_sample(iios_u64 n, iios_u32 channel)
 			  0x1234u);
 }
 
+/* The channel at position `pos` of a scan: ids[pos], or pos itself when the
+ * scan holds every channel (ids NULL). */
+static inline iios_u32 iios__pattern_chan(const unsigned char *ids, iios_u32 pos)
+{
+	return ids ? ids[pos] : pos;
+}
+
 /*
- * Fill `scans` scans of `channels` channels starting at absolute scan index
- * `first`, into `out` (little-endian bytes, so the result is the same on
- * every host).
+ * Fill `scans` scans starting at absolute scan index `first`, into `out`
+ * (little-endian bytes, so the result is the same on every host). A scan
+ * holds `channels` samples: of channels ids[0..channels-1] (ascending, as
+ * IIO orders the enabled channels of a scan), or of channels
+ * 0..channels-1 when ids is NULL.
  */
-static inline void iios_pattern_fill(void *out, iios_u64 first, iios_u32 scans,
-				     iios_u32 channels)
+static inline void iios_pattern_fill_ids(void *out, iios_u64 first, iios_u32 scans,
+					 const unsigned char *ids, iios_u32 channels)
 {
 	unsigned char *p = (unsigned char *)out;
 	iios_u32 i, c;
 
 	for (i = 0; i < scans; i++) {
 		for (c = 0; c < channels; c++) {
-			iios_u16 v = iios_pattern_sample(first + i, c);
+			iios_u16 v = iios_pattern_sample(first + i, iios__pattern_chan(ids, c));
 
 			p[0] = (unsigned char)v;
 			p[1] = (unsigned char)(v >> 8);
 			p += 2;
 		}
 	}
+}
+
+/* Every channel 0..channels-1 in each scan. */
+static inline void iios_pattern_fill(void *out, iios_u64 first, iios_u32 scans,
+				     iios_u32 channels)
+{
+	iios_pattern_fill_ids(out, first, scans, (const unsigned char *)0, channels);
 }
 
 /*
@@ -95,8 +112,8 @@ static inline iios_u64 iios__pattern_add4x16(iios_u64 x, iios_u64 y)
 	return ((x & low15) + (y & low15)) ^ ((x ^ y) & ~low15);
 }
 
-static inline void iios_pattern_fill_fast(void *out, iios_u64 first, iios_u32 scans,
-					  iios_u32 channels)
+static inline void iios_pattern_fill_fast_ids(void *out, iios_u64 first, iios_u32 scans,
+					      const unsigned char *ids, iios_u32 channels)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	iios_u64 tmpl[IIOS_PATTERN_TEMPLATE_SAMPLES / 4];
@@ -105,7 +122,7 @@ static inline void iios_pattern_fill_fast(void *out, iios_u64 first, iios_u32 sc
 	iios_u32 group = (IIOS_PATTERN_TEMPLATE_SAMPLES / (channels ? channels : 1)) & ~3u;
 
 	if (channels == 0 || channels > 64) {
-		iios_pattern_fill(out, first, scans, channels);
+		iios_pattern_fill_ids(out, first, scans, ids, channels);
 		return;
 	}
 	while (scans) {
@@ -117,7 +134,7 @@ static inline void iios_pattern_fill_fast(void *out, iios_u64 first, iios_u32 sc
 			run = scans;
 		groups = run / group;
 		if (groups)
-			iios_pattern_fill(tmpl, first, group, channels);
+			iios_pattern_fill_ids(tmpl, first, group, ids, channels);
 		for (g = 0; g < groups; g++) {
 			iios_u64 add = (iios_u16)(g * group * 0x9e37u);
 			unsigned char *o = p + (unsigned long)g * words * 8;
@@ -147,23 +164,31 @@ static inline void iios_pattern_fill_fast(void *out, iios_u64 first, iios_u32 sc
 			}
 		}
 		g = groups * group;
-		iios_pattern_fill(p + (unsigned long)g * channels * 2, first + g, run - g, channels);
+		iios_pattern_fill_ids(p + (unsigned long)g * channels * 2, first + g, run - g, ids,
+				      channels);
 		p += (unsigned long)run * channels * 2;
 		first += run;
 		scans -= run;
 	}
 #else
-	iios_pattern_fill(out, first, scans, channels);
+	iios_pattern_fill_ids(out, first, scans, ids, channels);
 #endif
 }
 
+static inline void iios_pattern_fill_fast(void *out, iios_u64 first, iios_u32 scans,
+					  iios_u32 channels)
+{
+	iios_pattern_fill_fast_ids(out, first, scans, (const unsigned char *)0, channels);
+}
+
 /*
- * Check `len` bytes of pattern data that start at scan `first`. Returns the
- * byte offset of the first sample that differs, or -1 when every sample is
- * right. `len` must be a whole number of scans (the caller checks that).
+ * Check `len` bytes of pattern data that start at scan `first`, scans laid
+ * out as iios_pattern_fill_ids() makes them. Returns the byte offset of the
+ * first sample that differs, or -1 when every sample is right. `len` must be
+ * a whole number of scans (the caller checks that).
  */
-static inline long iios_pattern_check(const void *data, unsigned long len,
-				      iios_u64 first, iios_u32 channels)
+static inline long iios_pattern_check_ids(const void *data, unsigned long len, iios_u64 first,
+					  const unsigned char *ids, iios_u32 channels)
 {
 	const unsigned char *p = (const unsigned char *)data;
 	unsigned long scans = len / (2ul * channels);
@@ -172,7 +197,7 @@ static inline long iios_pattern_check(const void *data, unsigned long len,
 
 	for (i = 0; i < scans; i++) {
 		for (c = 0; c < channels; c++) {
-			iios_u16 v = iios_pattern_sample(first + i, c);
+			iios_u16 v = iios_pattern_sample(first + i, iios__pattern_chan(ids, c));
 			iios_u16 got = (iios_u16)(p[0] | (p[1] << 8));
 
 			if (got != v)
@@ -181,6 +206,12 @@ static inline long iios_pattern_check(const void *data, unsigned long len,
 		}
 	}
 	return -1;
+}
+
+static inline long iios_pattern_check(const void *data, unsigned long len, iios_u64 first,
+				      iios_u32 channels)
+{
+	return iios_pattern_check_ids(data, len, first, (const unsigned char *)0, channels);
 }
 
 #endif /* IIOSTREAM_PATTERN_H */
