@@ -52,6 +52,11 @@ void config_usage(FILE *out)
 		"                       loopback and use --listen-tls for the network\n"
 		"  --listen-tls HOST:PORT  TLS 1.3 address to listen on (needs --tls-cert\n"
 		"                       and --tls-key)\n"
+		"  --iiod-listen HOST:PORT  also speak iiod's protocol (libiio 0.24's\n"
+		"                       network backend: iio_info, iio_readdev, gr-iio\n"
+		"                       with ip:HOST) on this address; iiod's port is\n"
+		"                       30431. Plain TCP, no authentication; off unless\n"
+		"                       given (docs/iiod-compat.md)\n"
 		"  --tls-cert FILE      PEM certificate (chain) of the server\n"
 		"  --tls-key FILE       PEM private key of that certificate\n"
 		"  --client-ca FILE     require client certificates signed by this PEM CA\n"
@@ -172,7 +177,7 @@ static enum config_result path_flag(const char *flag, const char *arg, char *out
 
 enum {
 	O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS, O_CLIENT_QUEUE,
-	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
+	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_IIOD_LISTEN, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
 	O_TLS_CIPHERSUITES, O_KTLS, O_ALLOW_SUBSCRIBE, O_ALLOW_WRITE, O_CONFIG, O_HELP, O_VERSION,
 };
 
@@ -188,6 +193,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 	{ "transport", required_argument, NULL, O_TRANSPORT },
 	{ "listen-tls", required_argument, NULL, O_LISTEN_TLS },
+	{ "iiod-listen", required_argument, NULL, O_IIOD_LISTEN },
 	{ "tls-cert", required_argument, NULL, O_TLS_CERT },
 	{ "tls-key", required_argument, NULL, O_TLS_KEY },
 	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
@@ -234,6 +240,15 @@ static enum config_result apply_option(struct config *cfg, int code, const char 
 		r = parse_host_port(flag, arg, cfg->listen_tls_host, sizeof(cfg->listen_tls_host),
 				    &cfg->listen_tls_port, err, errlen);
 		cfg->listen_tls = true;
+		break;
+	case O_IIOD_LISTEN:
+		if (strcmp(arg, "off") == 0) {
+			cfg->iiod_listen = false;
+			break;
+		}
+		r = parse_host_port(flag, arg, cfg->iiod_host, sizeof(cfg->iiod_host),
+				    &cfg->iiod_port, err, errlen);
+		cfg->iiod_listen = r == CONFIG_OK;
 		break;
 	case O_RATE:
 		r = number_flag(flag, arg, 0, CONFIG_MAX_RATE, false, &v, err, errlen);

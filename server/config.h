@@ -24,6 +24,9 @@ struct config {
 	bool listen_tls;         /* --listen-tls HOST:PORT was given */
 	char listen_tls_host[256];
 	uint16_t listen_tls_port;
+	bool iiod_listen;        /* --iiod-listen HOST:PORT was given */
+	char iiod_host[256];     /* the iiod-compatible listener (iiod.h) */
+	uint16_t iiod_port;
 	char tls_cert[256];      /* --tls-cert: PEM certificate (chain) */
 	char tls_key[256];       /* --tls-key: PEM private key */
 	char client_ca[256];     /* --client-ca: PEM CA; clients need a cert it signed */

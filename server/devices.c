@@ -130,8 +130,14 @@ static Iiostream__ChannelDesc *iio_channel_desc(const struct iio_channel *ch)
 		}
 	}
 	c->attrs = calloc(n ? n : 1, sizeof(*c->attrs));
-	for (i = 0; c->attrs && i < n; i++)
-		c->attrs[c->n_attrs++] = strdup(iio_channel_get_attr(ch, i));
+	c->attr_filenames = calloc(n ? n : 1, sizeof(*c->attr_filenames));
+	for (i = 0; c->attrs && c->attr_filenames && i < n; i++) {
+		const char *attr = iio_channel_get_attr(ch, i);
+		const char *file = iio_channel_attr_get_filename(ch, attr);
+
+		c->attrs[c->n_attrs++] = strdup(attr);
+		c->attr_filenames[c->n_attr_filenames++] = strdup(file ? file : attr);
+	}
 	return c;
 }
 
@@ -213,6 +219,7 @@ void devices_describe_free(Iiostream__Devices *out)
 			free(c->type);
 			free(c->format);
 			free_strings(c->attrs, c->n_attrs);
+			free_strings(c->attr_filenames, c->n_attr_filenames);
 			free(c);
 		}
 		free(d->channels);

@@ -21,13 +21,21 @@ static void reclaim(struct server *srv)
 {
 	while (srv->pool.count - srv->pool.held < source_reserve(&srv->pool)) {
 		struct session *s, *most = NULL;
-		uint32_t most_n = 0;
+		struct iiod_conn *iiod_most;
+		uint32_t most_n = 0, iiod_n;
 
 		TAILQ_FOREACH(s, &srv->sessions, link) {
 			uint32_t n = session_droppable_blocks(s);
 
 			if (n > most_n)
 				most = s, most_n = n;
+		}
+		/* libiio clients (iiod.h) hold blocks the same way */
+		iiod_most = iiod_most_droppable(&srv->iiod, &iiod_n);
+		if (iiod_most && iiod_n > most_n) {
+			if (!iiod_drop_oldest_block(iiod_most))
+				return;
+			continue;
 		}
 		if (!most || !session_drop_oldest_block(most))
 			return;
@@ -53,6 +61,7 @@ void fanout_drain_source(struct server *srv)
 			next = TAILQ_NEXT(s, link);
 			session_offer_block(s, b);
 		}
+		iiod_offer_block(&srv->iiod, b);
 		block_pool_unref(b); /* the fan-out's own reference */
 		reclaim(srv);
 	}

@@ -44,7 +44,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* Write the bound port where a supervisor or a test can read it; rename()
  * makes the file appear whole. */
-static int write_port_file(const char *path, uint16_t port, int tls_port)
+static int write_port_file(const char *path, uint16_t port, uint16_t tls_port,
+			   uint16_t iiod_port)
 {
 	char tmp[300];
 	FILE *f;
@@ -53,10 +54,8 @@ static int write_port_file(const char *path, uint16_t port, int tls_port)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	/* line 1: the plain TCP port (0: none); line 2, with TLS: its port */
-	fprintf(f, "%u\n", port);
-	if (tls_port >= 0)
-		fprintf(f, "%d\n", tls_port);
+	/* the plain TCP, TLS and iiod ports, a line each (0: not listening) */
+	fprintf(f, "%u\n%u\n%u\n", port, tls_port, iiod_port);
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
 		return -errno;
 	return 0;
@@ -134,9 +133,15 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		if (err)
 			goto err_stop_listener;
 	}
+	if (cfg->iiod_listen) {
+		err = iiod_start(&srv->iiod, srv, cfg->iiod_host, cfg->iiod_port);
+		if (err)
+			goto err_stop_listener;
+	}
 	if (cfg->port_file[0] &&
 	    (err = write_port_file(cfg->port_file, srv->plain.fd >= 0 ? srv->plain.port : 0,
-				   srv->secure.fd >= 0 ? srv->secure.port : -1)) != 0) {
+				   srv->secure.fd >= 0 ? srv->secure.port : 0,
+				   srv->iiod.listening ? srv->iiod.port : 0)) != 0) {
 		log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
 		goto err_stop_listener;
 	}
@@ -159,6 +164,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	return 0;
 
 err_stop_listener:
+	iiod_stop(&srv->iiod);
 	listener_stop(&srv->plain);
 	listener_stop(&srv->secure);
 err_close_poll:
@@ -261,16 +267,17 @@ void server_shutdown(struct server *srv, const char *why)
 	log_info("%s: shutting down, %u clients", why, srv->nsessions);
 	listener_stop(&srv->plain);
 	listener_stop(&srv->secure);
+	iiod_stop(&srv->iiod);
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
 		session_say_bye(s, "server shutting down");
 	}
-	if (srv->nsessions == 0)
+	if (srv->nsessions == 0 && srv->iiod.nconns == 0)
 		finish(srv);
 }
 
 void server_session_gone(struct server *srv)
 {
-	if (srv->shutting_down && srv->nsessions == 0)
+	if (srv->shutting_down && srv->nsessions == 0 && srv->iiod.nconns == 0)
 		finish(srv);
 }

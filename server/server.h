@@ -14,6 +14,7 @@
 
 #include "block_pool.h"
 #include "config.h"
+#include "iiod.h"
 #include "listener.h"
 #include "source.h"
 #include "tls.h"
@@ -31,11 +32,12 @@ struct server {
 	struct listener plain;     /* plain TCP (fd -1 with --listen off) */
 	struct listener secure;    /* TLS (fd -1 without --listen-tls) */
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
+	struct iiod_server iiod;   /* --iiod-listen (listening false without) */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
-	uint32_t subscribers;
+	uint32_t subscribers;      /* sessions subscribed + iiod buffers open */
 	uint32_t next_session_id;
 	uint64_t start_ns;
 	bool shutting_down;

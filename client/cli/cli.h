@@ -51,9 +51,14 @@ bool cli_conn_option(struct cli_conn *cc, int code, const char *arg);
 /* Connect, or print why not (prefixed by the command) and return NULL. */
 struct iios_client *cli_connect(const char *cmd, const struct cli_conn *cc);
 
+/* "0,voltage2,3" -> {0, 2, 3} (at most IIOS_MAX_CHANNELS, each below it);
+ * false, and a message prefixed by `cmd`, on anything else. */
+bool cli_parse_channels(const char *cmd, const char *arg, uint32_t *out, uint32_t *n);
+
 int cmd_info(int argc, char **argv);
 int cmd_attr(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif /* IIOSTREAM_CLI_H */

@@ -69,34 +69,6 @@ static void usage(FILE *out)
 		"subscription to the last block.\n");
 }
 
-/* "0,voltage2,3" -> {0, 2, 3}; false (and a message) on anything else. */
-static bool parse_channels(const char *arg, struct rx_opts *o)
-{
-	const char *p = arg;
-
-	for (o->n_channels = 0; o->n_channels < IIOS_MAX_CHANNELS;) {
-		unsigned long v;
-		char *end;
-
-		if (strncmp(p, "voltage", 7) == 0)
-			p += 7;
-		if (*p < '0' || *p > '9')
-			break;
-		v = strtoul(p, &end, 10);
-		if (v >= IIOS_MAX_CHANNELS)
-			break;
-		o->channels[o->n_channels++] = (uint32_t)v;
-		if (*end == '\0')
-			return true;
-		if (*end != ',')
-			break;
-		p = end + 1;
-	}
-	fprintf(stderr, "iiostream rx: --channels: '%s' is not a list of channels such as "
-		"\"0,1\" or \"voltage0,voltage1\"\n", arg);
-	return false;
-}
-
 static int parse_opts(int argc, char **argv, struct rx_opts *o)
 {
 	enum { O_SECONDS = 256, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
@@ -154,7 +126,7 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 			break;
 		}
 		case O_CHANNELS:
-			if (!parse_channels(optarg, o))
+			if (!cli_parse_channels("rx", optarg, o->channels, &o->n_channels))
 				return CLI_USAGE;
 			break;
 		case O_VERIFY:

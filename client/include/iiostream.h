@@ -362,6 +362,39 @@ void iios_verify_init(struct iios_verify *v);
 int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info,
 		      const struct iios_block *blk);
 
+/*
+ * Samples without headers: a file of raw scans, such as `iiostream rx
+ * --output` or libiio's iio_readdev writes, holding channels
+ * channels[0..n_channels-1] (ascending scan indices) of the simulated
+ * pattern. Where the run starts is found from the data itself; a jump
+ * forward is a gap (scans missing, e.g. blocks a slow reader skipped), any
+ * other mismatch an error.
+ */
+struct iios_scan_check {
+	uint64_t scans;            /* whole scans checked */
+	uint64_t first_scan;       /* index of the first one, modulo 2^32 */
+	bool start_determined;     /* the data showed the index: it holds a
+	                            * multiple of 65536 within its first 65537
+	                            * scans. Else the scans are checked against
+	                            * each other only (index taken as a multiple
+	                            * of 65536) */
+	uint64_t gaps;             /* discontinuities after which the pattern goes on */
+	uint64_t gaps_unsized;     /* those of them whose size the data does not show */
+	uint64_t scans_missing;    /* scans the other gaps skipped */
+	uint64_t errors;           /* scans that are no pattern scan at all */
+	char first_error[192];
+};
+
+/*
+ * Check len bytes of scans. 0 when every scan is pattern data in order
+ * (gaps allowed: see chk); -EILSEQ when some are not (chk->errors,
+ * chk->first_error); -ENOENT when the start cannot be found (not pattern
+ * data, other channels, fewer than 4 scans, or a start past 2^36);
+ * -EINVAL for a bad channel list or a length that is not whole scans.
+ */
+int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
+		      const uint32_t *channels, uint32_t n_channels);
+
 #ifdef __cplusplus
 }
 #endif

@@ -103,3 +103,132 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 			   (unsigned long)(off % info->scan_bytes) / IIOS_PATTERN_SAMPLE_BYTES);
 	return 0;
 }
+
+/* ---- raw scans, without block headers --------------------------------- */
+
+#define LOCATE_SCANS 4u            /* scans that must match to accept a start */
+#define STEP 0x9e37u               /* a lane's step from one scan to the next */
+#define MID_STEP 0x6b43u           /* and the extra step where n >> 16 changes */
+
+/* The inverse of an odd number modulo 2^16 (Newton's iteration). */
+static uint16_t inverse16(uint16_t a)
+{
+	uint32_t x = a; /* right to 3 bits for any odd a */
+	int i;
+
+	for (i = 0; i < 4; i++)
+		x = x * (2 - a * x);
+	return (uint16_t)x;
+}
+
+static uint16_t sample_at(const uint8_t *p, size_t scan, size_t scan_bytes)
+{
+	p += scan * scan_bytes;
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/*
+ * The scan index of the run that starts at `p`. A sample is lo * STEP +
+ * mid * MID_STEP + hi * 0x2f1d + a channel term (mod 2^16), lo, mid and hi
+ * the 16-bit parts of the index, so within 65536 scans a lane only grows by
+ * STEP, and the place where it grows by STEP + MID_STEP instead is where lo
+ * wraps: that gives lo at the start, and then the first sample gives mid.
+ * Without such a place in the data (fewer than 65537 scans before the first
+ * discontinuity) the start is not determined: lo is taken as 0, which
+ * predicts no wrap within the run, so the run still checks whole.
+ * hi is taken as 0: the index is found modulo 2^32.
+ */
+static bool locate(const uint8_t *p, size_t scans, const unsigned char *ids, uint32_t n,
+		   uint64_t *first, bool *determined)
+{
+	size_t scan_bytes = (size_t)n * 2, w;
+	uint16_t lo = 0, mid;
+
+	*determined = false;
+	for (w = 1; w < scans && w <= 0x10000u; w++) {
+		uint16_t step = (uint16_t)(sample_at(p, w, scan_bytes) -
+					   sample_at(p, w - 1, scan_bytes));
+
+		if (step == STEP)
+			continue;
+		if (step == (uint16_t)(STEP + MID_STEP)) {
+			lo = (uint16_t)(0x10000u - w);
+			*determined = true;
+		}
+		break;
+	}
+	mid = (uint16_t)((uint16_t)(sample_at(p, 0, scan_bytes) - iios_pattern_sample(0, ids[0]) -
+				    lo * STEP) * inverse16(MID_STEP));
+	*first = (uint64_t)mid << 16 | lo;
+	return iios_pattern_check_ids(p, (unsigned long)(scans < LOCATE_SCANS ? scans
+								 : LOCATE_SCANS) * scan_bytes,
+				      *first, ids, n) == -1;
+}
+
+static void scan_error(struct iios_scan_check *chk, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void scan_error(struct iios_scan_check *chk, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (chk->errors++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(chk->first_error, sizeof(chk->first_error), fmt, ap);
+	va_end(ap);
+}
+
+int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
+		      const uint32_t *channels, uint32_t n_channels)
+{
+	const uint8_t *p = data;
+	unsigned char ids[IIOS_MAX_CHANNELS];
+	size_t scan_bytes = (size_t)n_channels * IIOS_PATTERN_SAMPLE_BYTES, total, i;
+	uint64_t next;
+	bool run_determined;
+	uint32_t k;
+
+	memset(chk, 0, sizeof(*chk));
+	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS || len % scan_bytes)
+		return -EINVAL;
+	for (k = 0; k < n_channels; k++) {
+		if (channels[k] >= IIOS_MAX_CHANNELS || (k && channels[k] <= channels[k - 1]))
+			return -EINVAL;
+		ids[k] = (unsigned char)channels[k];
+	}
+	total = len / scan_bytes;
+	if (total < LOCATE_SCANS ||
+	    !locate(p, total, ids, n_channels, &chk->first_scan, &chk->start_determined))
+		return -ENOENT;
+	next = chk->first_scan;
+	run_determined = chk->start_determined;
+	for (i = 0; i < total; i++, p += scan_bytes) {
+		uint64_t at;
+		bool determined;
+
+		if (iios_pattern_check_ids(p, (unsigned long)scan_bytes, next, ids, n_channels) ==
+		    -1) {
+			next++;
+			continue;
+		}
+		/* not the next scan: a later one (a gap), or not pattern data */
+		if (chk->errors < 16 && total - i >= LOCATE_SCANS &&
+		    locate(p, total - i, ids, n_channels, &at, &determined) &&
+		    (at > next || !determined || !run_determined)) {
+			chk->gaps++;
+			if (determined && run_determined)
+				chk->scans_missing += at - next;
+			else
+				chk->gaps_unsized++;
+			run_determined = determined;
+			next = at + 1;
+			continue;
+		}
+		scan_error(chk, "scan %zu of the data (index %" PRIu64 "): not the pattern", i,
+			   next);
+		next++;
+	}
+	chk->scans = total;
+	return chk->errors ? -EILSEQ : 0;
+}

@@ -496,3 +496,72 @@ Test(pattern, fast_fill_of_picked_channels_writes_the_reference_bytes)
 		free(fast);
 	}
 }
+
+/* ---- iios_verify_scans: raw scans without headers ----------------------- */
+
+static uint8_t *scans_of(uint64_t first, uint32_t scans, const unsigned char *ids, uint32_t n)
+{
+	uint8_t *p = malloc((size_t)scans * n * 2);
+
+	cr_assert(p);
+	iios_pattern_fill_ids(p, first, scans, ids, n);
+	return p;
+}
+
+Test(verify_scans, finds_the_start_where_the_data_crosses_a_multiple_of_65536)
+{
+	static const unsigned char ids[] = { 1, 3 };
+	static const uint32_t chans[] = { 1, 3 };
+	struct iios_scan_check chk;
+	uint8_t *p = scans_of(123456789, 100000, ids, 2);
+
+	cr_assert_eq(iios_verify_scans(&chk, p, 100000 * 4, chans, 2), 0, "%s", chk.first_error);
+	cr_assert(chk.start_determined);
+	cr_assert_eq(chk.first_scan, 123456789);
+	cr_assert_eq(chk.scans, 100000);
+	cr_assert_eq(chk.gaps + chk.errors, 0);
+	/* read as the wrong channels, it is not the pattern */
+	cr_assert_eq(iios_verify_scans(&chk, p, 100000 * 4, (const uint32_t[]){ 0, 1 }, 2),
+		     -ENOENT);
+	free(p);
+}
+
+Test(verify_scans, a_skipped_stretch_is_a_gap_and_a_corrupt_sample_an_error)
+{
+	static const unsigned char ids[] = { 0, 1 };
+	static const uint32_t chans[] = { 0, 1 };
+	struct iios_scan_check chk;
+	uint8_t *p = scans_of(70000, 200000, ids, 2);
+	size_t sb = 4;
+
+	/* drop scans 100000..100999 of the data: a gap of 1000 after scan 99999 */
+	memmove(p + 100000 * sb, p + 101000 * sb, (200000 - 101000) * sb);
+	cr_assert_eq(iios_verify_scans(&chk, p, 199000 * sb, chans, 2), 0, "%s", chk.first_error);
+	cr_assert_eq(chk.gaps, 1);
+	cr_assert_eq(chk.scans_missing, 1000);
+	cr_assert_eq(chk.first_scan, 70000);
+	/* one wrong byte: an error naming the scan */
+	p[5000 * sb + 2] ^= 0x40;
+	cr_assert_eq(iios_verify_scans(&chk, p, 199000 * sb, chans, 2), -EILSEQ);
+	cr_assert_eq(chk.errors, 1, "%llu", (unsigned long long)chk.errors);
+	cr_assert(strstr(chk.first_error, "scan 5000 "), "%s", chk.first_error);
+	/* half a scan, a wrong channel list: refused */
+	cr_assert_eq(iios_verify_scans(&chk, p, 10 * sb + 2, chans, 2), -EINVAL);
+	cr_assert_eq(iios_verify_scans(&chk, p, 10 * sb, (const uint32_t[]){ 1, 0 }, 2), -EINVAL);
+	free(p);
+}
+
+Test(verify_scans, a_short_run_checks_its_scans_against_each_other)
+{
+	static const unsigned char ids[] = { 0 };
+	static const uint32_t chans[] = { 0 };
+	struct iios_scan_check chk;
+	uint8_t *p = scans_of(5 * 65536 + 100, 1000, ids, 1);
+
+	cr_assert_eq(iios_verify_scans(&chk, p, 2000, chans, 1), 0, "%s", chk.first_error);
+	cr_assert(!chk.start_determined);
+	/* a duplicated scan (stale data) is still caught */
+	memcpy(p + 500 * 2, p + 499 * 2, 2);
+	cr_assert_eq(iios_verify_scans(&chk, p, 2000, chans, 1), -EILSEQ);
+	free(p);
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `iiostream verify FILE --channels LIST`: check a file of raw scans of the
+ * simulated pattern, as `rx --output` or libiio's iio_readdev writes them,
+ * without the block headers `rx --verify` uses: the start is found from the
+ * data, then every scan must follow the one before (or jump forward: a gap,
+ * reported).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: iiostream verify FILE --channels LIST [--json]\n"
+		"  --channels LIST  the channels each scan holds, ascending (\"0,1\" or\n"
+		"                   \"voltage0,voltage1\"), int16 each\n"
+		"  --json           print the result as one JSON object\n"
+		"Exit 0: every scan is the pattern, in order (gaps are reported);\n"
+		"3: some are not; 1: the file cannot be read or holds no pattern.\n");
+}
+
+/* The whole file in memory (the files checked are test captures). */
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	*len = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t n;
+
+		if (*len == cap) {
+			uint8_t *b = realloc(buf, cap = cap ? cap * 2 : 1 << 20);
+
+			if (!b) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = b;
+		}
+		n = fread(buf + *len, 1, cap - *len, f);
+		*len += n;
+		if (n == 0)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	return buf;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	enum { O_CHANNELS = 256, O_JSON, O_HELP };
+	static const struct option opts[] = {
+		{ "channels", required_argument, NULL, O_CHANNELS },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint32_t channels[IIOS_MAX_CHANNELS], n = 0;
+	struct iios_scan_check chk;
+	bool json = false;
+	uint8_t *data;
+	size_t len;
+	int c, err;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case O_CHANNELS:
+			if (!cli_parse_channels("verify", optarg, channels, &n))
+				return CLI_USAGE;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return CLI_OK;
+		default:
+			fprintf(stderr, "iiostream verify: bad option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc - 1 || n == 0) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	data = read_file(argv[optind], &len);
+	if (!data) {
+		fprintf(stderr, "iiostream verify: %s: %s\n", argv[optind], strerror(errno));
+		return CLI_FAILED;
+	}
+	err = iios_verify_scans(&chk, data, len, channels, n);
+	free(data);
+	if (err == -EINVAL || err == -ENOENT) {
+		fprintf(stderr, "iiostream verify: %s: %s\n", argv[optind],
+			err == -EINVAL ? "not whole scans of those channels, or channels not "
+					 "ascending"
+				       : "no pattern data of those channels at its start");
+		return CLI_FAILED;
+	}
+	if (json)
+		printf("{\"scans\":%" PRIu64 ",\"first_scan\":%" PRIu64
+		       ",\"start_determined\":%s,\"gaps\":%" PRIu64 ",\"gaps_unsized\":%" PRIu64
+		       ",\"scans_missing\":%" PRIu64 ",\"errors\":%" PRIu64 "}\n",
+		       chk.scans, chk.first_scan, chk.start_determined ? "true" : "false", chk.gaps,
+		       chk.gaps_unsized, chk.scans_missing, chk.errors);
+	else
+		printf("%" PRIu64 " scans from index %" PRIu64 "%s: %" PRIu64 " gaps (%" PRIu64
+		       " scans missing%s), %" PRIu64 " errors%s%s\n",
+		       chk.scans, chk.first_scan,
+		       chk.start_determined ? "" : " (not determined: no multiple of 65536 in it)",
+		       chk.gaps, chk.scans_missing, chk.gaps_unsized ? ", some unsized" : "",
+		       chk.errors, chk.errors ? ": " : "", chk.first_error);
+	return err ? CLI_INTEGRITY : CLI_OK;
+}

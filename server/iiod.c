@@ -1,0 +1,849 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The iiod-compatible listener: see iiod.h for what it is, iiod_cmd.c for
+ * the command lines, iiod_xml.c for the context, docs/iiod-compat.md for
+ * the protocol as served.
+ *
+ * Wire rules (libiio 0.24's client): commands end in "\r\n" (a bare "\n" is
+ * taken); every reply starts with a decimal integer and "\n", negative for
+ * an errno; the client waits for each reply before its next command, except
+ * that WRITE is followed at once by its value's bytes.
+ */
+#include "iiod.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block_pool.h"
+#include "devices.h"
+#include "iiod_xml.h"
+#include "log.h"
+#include "server.h"
+
+/* Bytes of input kept: a command line, or the part of a WRITE value that
+ * has arrived. */
+#define IN_CAP (IIOD_MAX_LINE + 2)
+/* Longest attribute value taken by WRITE; a longer one is read and
+ * discarded, and refused. */
+#define MAX_VALUE 4096
+/* READBUF data waiting in libuv's queue before we stop adding to it. */
+#define MAX_QUEUED_BYTES (4u << 20)
+#define MAX_QUEUE_BLOCKS 64u
+
+struct iiod_conn {
+	TAILQ_ENTRY(iiod_conn) link;
+	struct iiod_server *is;
+	uv_tcp_t tcp;
+	uint32_t id;
+	char peer[64];
+	bool closing;
+
+	/* input: a line being assembled, or a WRITE value */
+	char in[IN_CAP];
+	size_t in_len;
+	bool overlong;           /* the line outgrew in[]: refused at its end */
+	struct iiod_cmd pending; /* WRITE whose value is arriving */
+	uint64_t value_left;     /* bytes of that value still to come */
+	char value[MAX_VALUE + 1];
+	size_t value_len;
+
+	/* the buffer (OPEN .. CLOSE) */
+	bool open;
+	char device[64];         /* as OPEN named it */
+	uint32_t mask[IIOD_MAX_MASK_WORDS]; /* as OPEN sent it, echoed by READBUF */
+	unsigned mask_words;
+	uint32_t cap_scan_bytes; /* a scan of the capture */
+	uint32_t scan_bytes;     /* a scan as this client gets it */
+	uint32_t nsel;           /* its channels ... */
+	uint32_t sel_off[64];    /* ... at these byte offsets in a capture scan */
+	bool passthrough;        /* it gets whole capture scans: no copy */
+	struct pool_block *q[MAX_QUEUE_BLOCKS]; /* blocks queued, oldest first */
+	uint32_t q_head, q_len, q_max;
+	uint32_t head_scan;      /* scans of q[q_head] already sent */
+	uint64_t readbuf_left;   /* bytes of the READBUF under way */
+	bool mask_sent;          /* its mask line went with its first chunk */
+
+	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+};
+
+static void conn_close(struct iiod_conn *c);
+
+/* One uv_write: a reply, or a chunk of samples (a block reference or a
+ * copy), freed in its callback. */
+struct iiod_write {
+	uv_write_t req;
+	struct pool_block *blk;  /* samples sent from the block itself */
+	uint8_t *copy;           /* samples copied apart (channel subset) */
+	size_t len;
+	char data[];             /* the reply or the chunk's header */
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct iiod_write *w = (struct iiod_write *)req;
+	struct iiod_conn *c = req->data;
+
+	if (w->blk)
+		block_pool_unref(w->blk);
+	free(w->copy);
+	free(w);
+	if (status < 0 && status != UV_ECANCELED && !c->closing) {
+		log_info("iiod client %u (%s): send failed: %s", c->id, c->peer, uv_strerror(status));
+		conn_close(c);
+	}
+}
+
+/* Queue head[hlen] and, if given, samples; takes over blk's reference or
+ * copy (freed once sent). */
+static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const void *samples,
+		       size_t slen, struct pool_block *blk, uint8_t *copy)
+{
+	struct iiod_write *w = malloc(sizeof(*w) + hlen);
+	uv_buf_t bufs[2];
+	int err;
+
+	if (!w) {
+		if (blk)
+			block_pool_unref(blk);
+		free(copy);
+		log_error("iiod client %u: out of memory", c->id);
+		conn_close(c);
+		return;
+	}
+	w->blk = blk;
+	w->copy = copy;
+	w->len = hlen + slen;
+	memcpy(w->data, head, hlen);
+	w->req.data = c;
+	bufs[0] = uv_buf_init(w->data, (unsigned)hlen);
+	bufs[1] = uv_buf_init((char *)samples, (unsigned)slen);
+	err = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, slen ? 2 : 1, on_write);
+	if (err) {
+		on_write(&w->req, UV_ECANCELED);
+		log_info("iiod client %u (%s): %s", c->id, c->peer, uv_strerror(err));
+		conn_close(c);
+	}
+}
+
+static void send_text(struct iiod_conn *c, const char *text, size_t len)
+{
+	if (!c->closing)
+		send_parts(c, text, len, NULL, 0, NULL, NULL);
+}
+
+/* The status line every reply starts with. */
+static void send_int(struct iiod_conn *c, long long v)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%lld\n", v);
+
+	send_text(c, line, (size_t)n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffers: OPEN, READBUF, CLOSE, and the blocks the fan-out offers   */
+
+static struct pool_block *queue_pop(struct iiod_conn *c)
+{
+	struct pool_block *b = c->q[c->q_head];
+
+	c->q_head = (c->q_head + 1) % MAX_QUEUE_BLOCKS;
+	c->q_len--;
+	c->head_scan = 0;
+	return b;
+}
+
+static void buffer_close(struct iiod_conn *c)
+{
+	if (!c->open)
+		return;
+	while (c->q_len)
+		block_pool_unref(queue_pop(c));
+	c->open = false;
+	c->readbuf_left = 0;
+	if (c->blocks_skipped)
+		log_warn("iiod client %u (%s): %" PRIu64 " blocks skipped (too slow; a libiio "
+			 "client is not told)", c->id, c->peer, c->blocks_skipped);
+	server_subscriber_removed(c->is->srv);
+}
+
+/* The mask line READBUF sends with its first chunk: OPEN's, as sent. */
+static size_t format_mask(const struct iiod_conn *c, char *out)
+{
+	size_t n = 0;
+	unsigned w;
+
+	for (w = c->mask_words; w-- > 0;)
+		n += (size_t)sprintf(out + n, "%08" PRIx32, c->mask[w]);
+	out[n++] = '\n';
+	return n;
+}
+
+/* Send what the READBUF under way can take from the queued blocks, as long
+ * as libuv's queue is not too full. */
+static void pump(struct iiod_conn *c)
+{
+	while (!c->closing && c->readbuf_left && c->q_len &&
+	       uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < MAX_QUEUED_BYTES) {
+		struct pool_block *b = c->q[c->q_head];
+		uint32_t scans = b->bytes_used / c->cap_scan_bytes - c->head_scan;
+		uint64_t want = c->readbuf_left / c->scan_bytes;
+		const uint8_t *from = b->data + (size_t)c->head_scan * c->cap_scan_bytes;
+		char head[32 + 8 * IIOD_MAX_MASK_WORDS + 2];
+		size_t hlen, len;
+		uint8_t *copy = NULL;
+
+		if (want < scans)
+			scans = (uint32_t)want;
+		len = (size_t)scans * c->scan_bytes;
+		hlen = (size_t)sprintf(head, "%zu\n", len);
+		if (!c->mask_sent) {
+			hlen += format_mask(c, head + hlen);
+			c->mask_sent = true;
+		}
+		if (!c->passthrough && len) {
+			/* the client's channels only, copied out of each scan */
+			uint8_t *o = copy = malloc(len);
+			uint32_t i, k;
+
+			if (!copy) {
+				log_error("iiod client %u: out of memory", c->id);
+				conn_close(c);
+				return;
+			}
+			for (i = 0; i < scans; i++, from += c->cap_scan_bytes)
+				for (k = 0; k < c->nsel; k++, o += 2)
+					memcpy(o, from + c->sel_off[k], 2);
+			from = copy;
+		}
+		if (c->passthrough && len)
+			block_pool_ref(b); /* the write's own, until it is sent */
+		send_parts(c, head, hlen, from, len, c->passthrough && len ? b : NULL, copy);
+		c->readbuf_left -= len;
+		c->bytes_sent += len;
+		c->head_scan += scans;
+		if (c->head_scan >= b->bytes_used / c->cap_scan_bytes) {
+			block_pool_unref(queue_pop(c));
+			c->blocks_sent++;
+		}
+		if (c->readbuf_left < c->scan_bytes)
+			c->readbuf_left = 0; /* less than a scan: nothing more to send */
+	}
+}
+
+void iiod_offer_block(struct iiod_server *is, struct pool_block *b)
+{
+	struct iiod_conn *c, *next;
+
+	for (c = TAILQ_FIRST(&is->conns); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (!c->open || c->closing)
+			continue;
+		if (b->bytes_used < c->cap_scan_bytes)
+			continue; /* no whole scan in it */
+		if (c->q_len >= c->q_max) {
+			if (c->blocks_skipped++ == 0)
+				log_warn("iiod client %u (%s): too slow, skipping blocks", c->id,
+					 c->peer);
+			is->blocks_skipped++;
+			continue;
+		}
+		block_pool_ref(b);
+		c->q[(c->q_head + c->q_len) % MAX_QUEUE_BLOCKS] = b;
+		c->q_len++;
+		pump(c);
+	}
+}
+
+/* Blocks behind the one being sent can go. */
+static uint32_t droppable(const struct iiod_conn *c)
+{
+	return c->q_len > 1 ? c->q_len - 1 : 0;
+}
+
+struct iiod_conn *iiod_most_droppable(struct iiod_server *is, uint32_t *n)
+{
+	struct iiod_conn *c, *most = NULL;
+
+	*n = 0;
+	TAILQ_FOREACH(c, &is->conns, link) {
+		if (droppable(c) > *n) {
+			*n = droppable(c);
+			most = c;
+		}
+	}
+	return most;
+}
+
+bool iiod_drop_oldest_block(struct iiod_conn *c)
+{
+	uint32_t second = (c->q_head + 1) % MAX_QUEUE_BLOCKS, i;
+
+	if (!droppable(c))
+		return false;
+	block_pool_unref(c->q[second]);
+	for (i = 1; i + 1 < c->q_len; i++)
+		c->q[(c->q_head + i) % MAX_QUEUE_BLOCKS] = c->q[(c->q_head + i + 1) % MAX_QUEUE_BLOCKS];
+	c->q_len--;
+	c->blocks_skipped++;
+	c->is->blocks_skipped++;
+	return true;
+}
+
+/* The streamed device of `devs`, if `name` names it (id, name or label). */
+static const Iiostream__DeviceDesc *streamed_device(const Iiostream__Devices *devs,
+						    const char *name, bool *exists)
+{
+	size_t i;
+
+	*exists = false;
+	for (i = 0; i < devs->n_devices; i++) {
+		const Iiostream__DeviceDesc *d = devs->devices[i];
+
+		if (strcmp(d->id, name) && strcmp(d->name, name) && (!d->label[0] ||
+								    strcmp(d->label, name)))
+			continue;
+		*exists = true;
+		if (d->streamed)
+			return d;
+	}
+	return NULL;
+}
+
+/* OPEN: the mask's bits are libiio's channel numbers, i.e. positions in the
+ * XML (iiod_xml.h); the capture is by scan index. 0 or a negative errno. */
+static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	struct server *srv = c->is->srv;
+	Iiostream__Devices devs = IIOSTREAM__DEVICES__INIT;
+	const Iiostream__DeviceDesc *dev;
+	size_t order[256], n, k;
+	uint64_t want = 0, cap;
+	uint32_t ch, pos;
+	bool exists;
+	int err;
+
+	if (c->open)
+		return -EBUSY;
+	if (cmd->cyclic)
+		return -ENOSYS; /* output buffers: this is an ADC */
+	if (cmd->number == 0 || cmd->number > (1u << 26))
+		return -EINVAL;
+	err = devices_describe(srv, &devs);
+	if (err)
+		return err;
+	dev = streamed_device(&devs, cmd->device, &exists);
+	if (!dev) {
+		devices_describe_free(&devs);
+		return exists ? -ENOSYS : -ENODEV;
+	}
+	n = iiod_xml_channel_order(dev, order, 256);
+	if (cmd->mask_words != (dev->n_channels + 31) / 32) {
+		devices_describe_free(&devs);
+		return -EINVAL;
+	}
+	for (k = 0; k < n; k++) {
+		const Iiostream__ChannelDesc *chd = dev->channels[order[k]];
+
+		if (!(cmd->mask[k / 32] & (1u << (k % 32))))
+			continue;
+		/* bits of channels that cannot be streamed are ignored, as iiod
+		 * does (gr-iio sets them all when given no channel list) */
+		if (chd->scan_element && !chd->output && chd->index >= 0 && chd->index < 64 &&
+		    (uint32_t)chd->index < srv->fmt.device_channels)
+			want |= 1ull << chd->index;
+	}
+	devices_describe_free(&devs);
+	if (!want)
+		return -EINVAL;
+	/* One capture for every client: set it if nobody uses it (all
+	 * channels where the source cannot pick), else take what we need
+	 * out of it. */
+	if (srv->subscribers == 0 && server_set_channels(srv, want) == -EOPNOTSUPP)
+		server_set_channels(srv, server_all_channels(srv));
+	cap = srv->fmt.channel_mask;
+	if ((want & cap) != want)
+		return -EBUSY;
+	c->nsel = 0;
+	for (ch = 0, pos = 0; ch < 64; ch++) {
+		if (!(cap & (1ull << ch)))
+			continue;
+		if (want & (1ull << ch))
+			c->sel_off[c->nsel++] = pos * 2;
+		pos++;
+	}
+	c->cap_scan_bytes = srv->fmt.scan_bytes;
+	c->scan_bytes = c->nsel * 2;
+	c->passthrough = want == cap;
+	memcpy(c->mask, cmd->mask, sizeof(c->mask));
+	c->mask_words = cmd->mask_words;
+	snprintf(c->device, sizeof(c->device), "%s", cmd->device);
+	c->q_max = srv->cfg->client_queue;
+	if (c->q_max > srv->pool.count - 1)
+		c->q_max = srv->pool.count - 1;
+	if (c->q_max > MAX_QUEUE_BLOCKS)
+		c->q_max = MAX_QUEUE_BLOCKS;
+	if (c->q_max == 0)
+		c->q_max = 1;
+	c->open = true;
+	c->blocks_skipped = 0;
+	server_subscriber_added(srv);
+	log_info("iiod client %u (%s): buffer of %" PRIu64 " samples open on %s, %u channels%s",
+		 c->id, c->peer, cmd->number, cmd->device, c->nsel,
+		 c->passthrough ? "" : " (copied out of the capture)");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+
+static void reply_print(struct iiod_conn *c)
+{
+	Iiostream__Devices devs = IIOSTREAM__DEVICES__INIT;
+	char head[32], *xml;
+	size_t len;
+	int n;
+
+	if (devices_describe(c->is->srv, &devs)) {
+		send_int(c, -ENOMEM);
+		return;
+	}
+	xml = iiod_xml_context(&devs, "iiostreamd " IIOSTREAM_VERSION, &len);
+	devices_describe_free(&devs);
+	if (!xml) {
+		send_int(c, -ENOMEM);
+		return;
+	}
+	/* "<length>\n<xml>\n": the client reads length + 1 bytes */
+	xml[len] = '\n';
+	n = snprintf(head, sizeof(head), "%zu\n", len);
+	send_parts(c, head, (size_t)n, xml, len + 1, NULL, (uint8_t *)xml);
+}
+
+static void attr_request(const struct iiod_cmd *cmd, Iiostream__AttrRead *r)
+{
+	r->device = (char *)cmd->device;
+	r->channel = cmd->kind == IIOD_ATTR_CHANNEL ? (char *)cmd->channel : (char *)"";
+	r->attr = (char *)cmd->attr;
+	r->buffer = cmd->kind == IIOD_ATTR_BUFFER;
+	r->output = cmd->output;
+}
+
+/* A value: "<length with its NUL>\n<value>\0\n". */
+static void reply_value(struct iiod_conn *c, const char *value)
+{
+	size_t len = strlen(value) + 1;
+	char *text = malloc(len + 24);
+	int n;
+
+	if (!text) {
+		send_int(c, -ENOMEM);
+		return;
+	}
+	n = snprintf(text, 24, "%zu\n", len);
+	memcpy(text + n, value, len);
+	text[n + len] = '\n';
+	send_text(c, text, (size_t)n + len + 1);
+	free(text);
+}
+
+static void do_read(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	Iiostream__AttrRead r = IIOSTREAM__ATTR_READ__INIT;
+	char value[MAX_VALUE];
+	int err;
+
+	if (cmd->kind == IIOD_ATTR_DEBUG) {
+		send_int(c, -ENOENT); /* no debug attributes are described */
+		return;
+	}
+	attr_request(cmd, &r);
+	err = devices_attr_read(c->is->srv, &r, value, sizeof(value));
+	if (err)
+		send_int(c, err);
+	else
+		reply_value(c, value);
+}
+
+/* WRITE, once its value has arrived: the reply is the bytes taken. */
+static void do_write(struct iiod_conn *c)
+{
+	struct server *srv = c->is->srv;
+	const struct iiod_cmd *cmd = &c->pending;
+	Iiostream__AttrRead r = IIOSTREAM__ATTR_READ__INIT;
+	Iiostream__AttrWrite w = IIOSTREAM__ATTR_WRITE__INIT;
+	struct peer_identity plain = { 0 };
+	char after[MAX_VALUE];
+	int err;
+
+	if (cmd->number > MAX_VALUE) {
+		send_int(c, -EFBIG);
+		return;
+	}
+	if (cmd->kind == IIOD_ATTR_DEBUG) {
+		send_int(c, -ENOENT);
+		return;
+	}
+	/* a libiio client has no certificate: --allow-write must name "plain" */
+	if (!access_allows(&srv->cfg->allow_write, &plain)) {
+		srv->requests_refused++;
+		log_warn("iiod client %u (%s): attribute write refused by --allow-write", c->id,
+			 c->peer);
+		send_int(c, -EACCES);
+		return;
+	}
+	/* libiio sends the string with its NUL; a raw write may not */
+	c->value[c->value_len] = '\0';
+	attr_request(cmd, &r);
+	w.device = r.device;
+	w.channel = r.channel;
+	w.attr = r.attr;
+	w.buffer = r.buffer;
+	w.output = r.output;
+	w.value = c->value;
+	err = devices_attr_write(srv, &w, after, sizeof(after));
+	if (err) {
+		send_int(c, err);
+		return;
+	}
+	log_info("iiod client %u (%s): %s %s%s%s = %s", c->id, c->peer, cmd->device,
+		 cmd->channel, cmd->channel[0] ? " " : "", cmd->attr, after);
+	send_int(c, (long long)cmd->number);
+}
+
+static const char help_text[] =
+	"iiostreamd speaks these iiod commands (docs/iiod-compat.md):\n"
+	"VERSION, PRINT, TIMEOUT <ms>, EXIT,\n"
+	"READ <dev> [INPUT|OUTPUT <chn>|BUFFER] <attr>,\n"
+	"WRITE <dev> [INPUT|OUTPUT <chn>|BUFFER] <attr> <bytes> + the value,\n"
+	"OPEN <dev> <samples> <mask>, READBUF <dev> <bytes>, CLOSE <dev>,\n"
+	"GETTRIG <dev>, SETTRIG <dev>, SET <dev> BUFFERS_COUNT <n>\n";
+
+/* Is `dev` the device the buffer of this connection is open on? */
+static bool is_open_on(const struct iiod_conn *c, const char *dev)
+{
+	return c->open && strcmp(c->device, dev) == 0;
+}
+
+static void execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	Iiostream__AttrRead probe = IIOSTREAM__ATTR_READ__INIT;
+	char scratch[64];
+
+	switch (cmd->op) {
+	case IIOD_OP_NONE:
+		return; /* libiio's "\r\nEXIT\r\n" starts with one: no reply */
+	case IIOD_OP_EXIT:
+		conn_close(c);
+		return;
+	case IIOD_OP_HELP:
+		send_text(c, help_text, sizeof(help_text) - 1);
+		return;
+	case IIOD_OP_VERSION:
+		/* "%u.%u.%-7.7s\n": major, minor, git tag */
+		send_text(c, "0.24.v0.24  \n", 13);
+		return;
+	case IIOD_OP_PRINT:
+		reply_print(c);
+		return;
+	case IIOD_OP_ZPRINT:
+		send_int(c, -EINVAL); /* no compressed XML, as Debian's iiod */
+		return;
+	case IIOD_OP_TIMEOUT:
+		send_int(c, 0); /* nothing here blocks: accepted, nothing to set */
+		return;
+	case IIOD_OP_OPEN:
+		send_int(c, buffer_open(c, cmd));
+		return;
+	case IIOD_OP_CLOSE:
+		if (!is_open_on(c, cmd->device)) {
+			send_int(c, -ENXIO);
+			return;
+		}
+		buffer_close(c);
+		send_int(c, 0);
+		return;
+	case IIOD_OP_READBUF:
+		if (!is_open_on(c, cmd->device)) {
+			send_int(c, -EBADF);
+			return;
+		}
+		if (cmd->number > INT32_MAX) {
+			send_int(c, -EINVAL);
+			return;
+		}
+		c->readbuf_left = cmd->number / c->scan_bytes * c->scan_bytes;
+		c->mask_sent = false;
+		if (!c->readbuf_left)
+			send_int(c, 0); /* less than one sample: nothing */
+		pump(c);
+		return;
+	case IIOD_OP_WRITEBUF:
+		send_int(c, -ENOSYS); /* input devices only */
+		return;
+	case IIOD_OP_READ:
+		do_read(c, cmd);
+		return;
+	case IIOD_OP_WRITE:
+		break; /* the value comes first: see on_read() */
+	case IIOD_OP_GETTRIG:
+	case IIOD_OP_SETTRIG:
+	case IIOD_OP_SET_BUFFERS:
+		/* the device must exist; it has no trigger, and the block ring's
+		 * size is the daemon's (--blocks) */
+		probe.device = (char *)cmd->device;
+		probe.channel = (char *)"";
+		probe.attr = (char *)"name";
+		if (devices_attr_read(c->is->srv, &probe, scratch, sizeof(scratch)) == -ENODEV) {
+			send_int(c, -ENODEV);
+			return;
+		}
+		if (cmd->op == IIOD_OP_SETTRIG && cmd->trigger[0])
+			send_int(c, -ENOENT);
+		else if (cmd->op == IIOD_OP_SET_BUFFERS && cmd->number == 0)
+			send_int(c, -EINVAL);
+		else
+			send_int(c, 0);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Input                                                               */
+
+static void consume(struct iiod_conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
+}
+
+/* Run every complete command in in[]. */
+static void process_input(struct iiod_conn *c)
+{
+	while (!c->closing && c->in_len) {
+		struct iiod_cmd cmd;
+		char err[160];
+		char *nl;
+		size_t len;
+
+		if (c->value_left) {
+			/* a WRITE's value: kept up to MAX_VALUE, always consumed */
+			size_t n = c->in_len < c->value_left ? c->in_len : (size_t)c->value_left;
+			size_t keep = c->value_len + n <= MAX_VALUE ? n : 0;
+
+			memcpy(c->value + c->value_len, c->in, keep);
+			c->value_len += keep;
+			c->value_left -= n;
+			consume(c, n);
+			if (!c->value_left)
+				do_write(c);
+			continue;
+		}
+		nl = memchr(c->in, '\n', c->in_len);
+		if (!nl)
+			return;
+		len = (size_t)(nl - c->in);
+		if (c->readbuf_left) {
+			/* a command while samples are still owed (the client gave up
+			 * waiting): end the READBUF as iiod does, with a 0 chunk */
+			c->readbuf_left = 0;
+			send_int(c, 0);
+		}
+		if (c->overlong) {
+			c->overlong = false;
+			c->is->command_errors++;
+			log_info("iiod client %u (%s): line longer than %d bytes", c->id, c->peer,
+				 IIOD_MAX_LINE);
+			send_int(c, -EINVAL);
+			consume(c, len + 1);
+			continue;
+		}
+		if (len && c->in[len - 1] == '\r')
+			len--;
+		if (iiod_cmd_parse(c->in, len, &cmd, err, sizeof(err)) != 0) {
+			c->is->command_errors++;
+			log_info("iiod client %u (%s): %s", c->id, c->peer, err);
+			consume(c, (size_t)(nl - c->in) + 1);
+			send_int(c, -EINVAL);
+			continue;
+		}
+		consume(c, (size_t)(nl - c->in) + 1);
+		if (cmd.op == IIOD_OP_WRITE) {
+			c->pending = cmd;
+			c->value_left = cmd.number;
+			c->value_len = 0;
+			if (!c->value_left)
+				do_write(c);
+			continue;
+		}
+		execute(c, &cmd);
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct iiod_conn *c = h->data;
+
+	(void)suggested;
+	if (c->in_len == sizeof(c->in) && !c->value_left) {
+		/* no newline in a full buffer: the line is too long; keep the
+		 * tail so its end is found, and refuse it there */
+		c->overlong = true;
+		c->in_len = 0;
+	}
+	*buf = uv_buf_init(c->in + c->in_len, (unsigned)(sizeof(c->in) - c->in_len));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct iiod_conn *c = stream->data;
+
+	(void)buf;
+	if (nread < 0) {
+		/* EOF or reset: libiio closes buffer connections without CLOSE */
+		if (nread != UV_EOF)
+			log_info("iiod client %u (%s): %s", c->id, c->peer, uv_strerror((int)nread));
+		conn_close(c);
+		return;
+	}
+	c->in_len += (size_t)nread;
+	process_input(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections and the listener                                        */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+	struct iiod_conn *c = h->data;
+	struct iiod_server *is = c->is;
+
+	TAILQ_REMOVE(&is->conns, c, link);
+	is->nconns--;
+	free(c);
+	server_session_gone(is->srv);
+}
+
+static void conn_close(struct iiod_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	buffer_close(c);
+	log_info("iiod client %u (%s) closed: %" PRIu64 " bytes of samples sent", c->id, c->peer,
+		 c->bytes_sent);
+	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	struct iiod_server *is = server->data;
+	struct sockaddr_storage ss;
+	int sslen = sizeof(ss);
+	struct iiod_conn *c;
+
+	if (status < 0) {
+		log_warn("iiod: accept: %s", uv_strerror(status));
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->is = is;
+	uv_tcp_init(server->loop, &c->tcp);
+	c->tcp.data = c;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+		TAILQ_INSERT_TAIL(&is->conns, c, link);
+		is->nconns++;
+		c->closing = true;
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		return;
+	}
+	c->id = ++is->next_id;
+	snprintf(c->peer, sizeof(c->peer), "?");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
+		char host[64] = "?";
+
+		if (ss.ss_family == AF_INET6)
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+		else
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", host,
+			 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	TAILQ_INSERT_TAIL(&is->conns, c, link);
+	is->nconns++;
+	is->connections_total++;
+	log_debug("iiod client %u (%s) connected", c->id, c->peer);
+	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uint16_t port)
+{
+	struct sockaddr_storage addr;
+	struct sockaddr_storage bound;
+	int len = sizeof(bound), err;
+
+	memset(is, 0, sizeof(*is));
+	is->srv = srv;
+	TAILQ_INIT(&is->conns);
+	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
+		log_error("--iiod-listen: '%s' is not an IPv4 or IPv6 address", host);
+		return -EINVAL;
+	}
+	uv_tcp_init(srv->loop, &is->listener);
+	is->listener.data = is;
+	is->listening = true;
+	err = uv_tcp_bind(&is->listener, (struct sockaddr *)&addr, 0);
+	if (!err)
+		err = uv_listen((uv_stream_t *)&is->listener, 64, on_connection);
+	if (err) {
+		log_error("--iiod-listen %s:%u: %s", host, port, uv_strerror(err));
+		iiod_stop(is);
+		return err;
+	}
+	uv_tcp_getsockname(&is->listener, (struct sockaddr *)&bound, &len);
+	is->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+	log_info("listening for iiod clients (libiio ip:) on %s:%u", host, is->port);
+	return 0;
+}
+
+void iiod_stop(struct iiod_server *is)
+{
+	struct iiod_conn *c, *next;
+
+	if (is->listening) {
+		is->listening = false;
+		uv_close((uv_handle_t *)&is->listener, NULL);
+	}
+	for (c = TAILQ_FIRST(&is->conns); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		conn_close(c);
+	}
+}
+
+void iiod_foreach_stats(struct iiod_server *is,
+			void (*fn)(const struct iiod_conn_stats *st, void *arg), void *arg)
+{
+	struct iiod_conn *c;
+
+	TAILQ_FOREACH(c, &is->conns, link) {
+		struct iiod_conn_stats st = {
+			.id = c->id,
+			.peer = c->peer,
+			.buffer_open = c->open,
+			.blocks_sent = c->blocks_sent,
+			.bytes_sent = c->bytes_sent,
+			.blocks_skipped = c->blocks_skipped,
+			.queue_blocks = c->q_len,
+		};
+
+		fn(&st, arg);
+	}
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The iiod-compatible listener (--iiod-listen): libiio 0.24's network
+ * protocol, so that iio_info, iio_attr, iio_readdev, pyadi-iio and GNU
+ * Radio's iio blocks read iiostreamd's context, attributes and samples as
+ * if it were iiod. What of the protocol is served is in docs/iiod-compat.md.
+ *
+ * It is a second kind of client of the same daemon: PRINT describes the
+ * devices devices.c describes, READ and WRITE go through devices.c's
+ * attribute routing, and a buffer (OPEN, READBUF) is fed by the same
+ * fan-out as iiostream's clients, one reference per queued block. A libiio
+ * client cannot be told about a gap: blocks it was too slow for are skipped,
+ * counted in Stats and logged.
+ *
+ * Ownership: the listener owns its connections; a connection is freed in the
+ * close callback of its handle, after libuv has cancelled its writes, each
+ * of which frees what it carries (a copy, or its block reference).
+ */
+#ifndef IIOSTREAMD_IIOD_H
+#define IIOSTREAMD_IIOD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <uv.h>
+
+#include "iiod_cmd.h"
+
+struct server;
+struct pool_block;
+struct iiod_conn;
+
+struct iiod_server {
+	struct server *srv;
+	uv_tcp_t listener;
+	bool listening;            /* listener open (closed by iiod_stop) */
+	uint16_t port;             /* bound port (for --port-file) */
+	TAILQ_HEAD(, iiod_conn) conns;
+	uint32_t nconns;
+	uint32_t next_id;
+	/* counters for Stats */
+	uint64_t connections_total;
+	uint64_t command_errors;   /* lines refused (syntax, unknown command) */
+	uint64_t blocks_skipped;   /* blocks buffer clients were too slow for */
+};
+
+/* Listen on host:port (cfg->iiod_*). 0 or a negative errno (logged). */
+int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uint16_t port);
+
+/* Stop listening and close every connection; server_session_gone() is
+ * called as the last one goes. */
+void iiod_stop(struct iiod_server *is);
+
+/* Offer a block the fan-out dequeued to every open buffer. */
+void iiod_offer_block(struct iiod_server *is, struct pool_block *b);
+
+/* For the fan-out's reclaim: the buffer holding the most blocks that could
+ * be dropped (queued, not being sent), and how many; NULL if none. */
+struct iiod_conn *iiod_most_droppable(struct iiod_server *is, uint32_t *n);
+/* Drop the oldest block of that buffer that is not being sent (counted as
+ * skipped); false if it has none. */
+bool iiod_drop_oldest_block(struct iiod_conn *c);
+
+/* One entry of Stats' client list per connection. */
+struct iiod_conn_stats {
+	uint32_t id;
+	const char *peer;
+	bool buffer_open;
+	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+	uint32_t queue_blocks;
+};
+/* Calls fn for each connection. */
+void iiod_foreach_stats(struct iiod_server *is,
+			void (*fn)(const struct iiod_conn_stats *st, void *arg), void *arg);
+
+#endif /* IIOSTREAMD_IIOD_H */
