@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advertise.h"
 #include "devices.h"
 #include "fanout.h"
 #include "listener.h"
@@ -156,6 +157,17 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 			 srv->secure.port);
 	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
 		 ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks, cfg->block_size);
+	/* Last: it cannot fail, so nothing above has to withdraw it. */
+	if (cfg->advertise)
+		srv->adv = advertise_start(&(struct advertise_params){
+			.device = srv->fmt.device,
+			.channels = srv->fmt.channels,
+			.client_cert = cfg->client_ca[0] != '\0',
+			.explicit_on = cfg->advertise_set,
+			.plain_fd = srv->plain.fd,
+			.tls_fd = srv->secure.fd,
+			.iiod_fd = -1, /* the iiod-compatible listener's, once there is one */
+		});
 	return 0;
 
 err_stop_listener:
@@ -232,6 +244,8 @@ void server_shutdown(struct server *srv, const char *why)
 	log_info("%s: shutting down, %u clients", why, srv->nsessions);
 	listener_stop(&srv->plain);
 	listener_stop(&srv->secure);
+	advertise_stop(srv->adv); /* no new clients: stop inviting them */
+	srv->adv = NULL;
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
 		session_say_bye(s, "server shutting down");

@@ -20,6 +20,7 @@
 
 struct session;
 struct iio_context;
+struct advertise;
 
 struct server {
 	uv_loop_t *loop;
@@ -32,6 +33,7 @@ struct server {
 	struct listener secure;    /* TLS (fd -1 without --listen-tls) */
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
+	struct advertise *adv;     /* DNS-SD announcements, NULL if none */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
