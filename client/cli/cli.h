@@ -55,5 +55,6 @@ int cmd_info(int argc, char **argv);
 int cmd_attr(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif /* IIOSTREAM_CLI_H */

@@ -16,6 +16,8 @@ static void usage(FILE *out)
 		"  rx    [--url URL] [--seconds N] [--blocks N] [--verify] [--output FILE]\n"
 		"        [--queue N] [--json] [--quiet]\n"
 		"                         receive blocks; see 'iiostream rx --help'\n"
+		"  discover [--seconds N] [--json]\n"
+		"                         the servers announced on the LAN (avahi-daemon)\n"
 		"URL is tcp://HOST[:PORT] (default %s) or tls://HOST[:PORT]\n"
 		"(with --ca FILE, and --cert FILE --key FILE if the server wants one);\n"
 		"'iiostream COMMAND --help' lists every option.\n", CLI_DEFAULT_URL);
@@ -35,6 +37,8 @@ int main(int argc, char **argv)
 		return cmd_attr(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rx") == 0)
 		return cmd_rx(argc - 1, argv + 1);
+	if (strcmp(argv[1], "discover") == 0)
+		return cmd_discover(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return CLI_OK;
