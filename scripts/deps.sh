@@ -8,6 +8,9 @@ packages=(
   build-essential cmake pkg-config
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler
   libssl-dev libiio-dev
+  # DNS-SD (--advertise, iiostream discover) and its test's private bus and
+  # avahi-daemon; avahi-utils for avahi-browse/avahi-publish
+  libavahi-client-dev avahi-daemon dbus avahi-utils
   libcriterion-dev
   iperf3 iproute2
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in

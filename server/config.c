@@ -27,6 +27,7 @@ void config_defaults(struct config *cfg)
 	cfg->transport = TRANSPORT_AUTO;
 	cfg->log_level = LOG_INFO;
 	cfg->ktls = true;
+	cfg->advertise = true;
 }
 
 void config_usage(FILE *out)
@@ -63,6 +64,10 @@ void config_usage(FILE *out)
 		"  --tls-ciphersuites L OpenSSL TLS 1.3 cipher suites, e.g.\n"
 		"                       TLS_CHACHA20_POLY1305_SHA256 (default: OpenSSL's)\n"
 		"  --ktls auto|off      let the kernel encrypt (kTLS) where it can (auto)\n"
+		"  --advertise on|off   announce the listeners reachable from the network\n"
+		"                       (not those on loopback) on the LAN with DNS-SD\n"
+		"                       through avahi-daemon: _iiostream._tcp (default on;\n"
+		"                       a loopback-only daemon announces nothing)\n"
 		"  --allow-subscribe L  who may subscribe; L is a comma-separated list of\n"
 		"                       sha256:FINGERPRINT, cn:NAME, subject:DN, any-cert,\n"
 		"                       plain (clients without a certificate). Default: all\n"
@@ -179,6 +184,7 @@ enum {
 	O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS, O_CLIENT_QUEUE,
 	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_IIOD_LISTEN, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
 	O_TLS_CIPHERSUITES, O_KTLS, O_ALLOW_SUBSCRIBE, O_ALLOW_WRITE, O_CONFIG, O_HELP, O_VERSION,
+	O_ADVERTISE,
 };
 
 static const struct option options[] = {
@@ -199,6 +205,7 @@ static const struct option options[] = {
 	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
 	{ "tls-ciphersuites", required_argument, NULL, O_TLS_CIPHERSUITES },
 	{ "ktls", required_argument, NULL, O_KTLS },
+	{ "advertise", required_argument, NULL, O_ADVERTISE },
 	{ "allow-subscribe", required_argument, NULL, O_ALLOW_SUBSCRIBE },
 	{ "allow-write", required_argument, NULL, O_ALLOW_WRITE },
 	{ "config", required_argument, NULL, O_CONFIG },
@@ -290,6 +297,12 @@ static enum config_result apply_option(struct config *cfg, int code, const char 
 		if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0)
 			return fail(err, errlen, "%s: '%s' is not auto or off", flag, arg);
 		cfg->ktls = strcmp(arg, "auto") == 0;
+		break;
+	case O_ADVERTISE:
+		if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0)
+			return fail(err, errlen, "%s: '%s' is not on or off", flag, arg);
+		cfg->advertise = strcmp(arg, "on") == 0;
+		cfg->advertise_set = true;
 		break;
 	case O_ALLOW_SUBSCRIBE:
 	case O_ALLOW_WRITE:

@@ -32,6 +32,8 @@ struct config {
 	char client_ca[256];     /* --client-ca: PEM CA; clients need a cert it signed */
 	char tls_ciphersuites[256]; /* --tls-ciphersuites: OpenSSL TLS 1.3 list, "" = default */
 	bool ktls;               /* --ktls auto (true) or off */
+	bool advertise;          /* --advertise on (true) or off: DNS-SD via avahi */
+	bool advertise_set;      /* --advertise was given (a loopback-only daemon says why not) */
 	struct access_list allow_subscribe; /* --allow-subscribe */
 	struct access_list allow_write;     /* --allow-write: attribute writes */
 	uint64_t sample_rate;    /* --rate: scans per second, 0 = unpaced */

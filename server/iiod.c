@@ -814,6 +814,15 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
 	return 0;
 }
 
+int iiod_listen_fd(const struct iiod_server *is)
+{
+	uv_os_fd_t fd;
+
+	if (!is->listening || uv_fileno((const uv_handle_t *)&is->listener, &fd) != 0)
+		return -1;
+	return fd;
+}
+
 void iiod_stop(struct iiod_server *is)
 {
 	struct iiod_conn *c, *next;

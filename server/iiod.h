@@ -51,6 +51,9 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
  * called as the last one goes. */
 void iiod_stop(struct iiod_server *is);
 
+/* The listening socket (for DNS-SD: its address and port), -1 if none. */
+int iiod_listen_fd(const struct iiod_server *is);
+
 /* Offer a block the fan-out dequeued to every open buffer. */
 void iiod_offer_block(struct iiod_server *is, struct pool_block *b);
 

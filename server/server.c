@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "advertise.h"
 #include "devices.h"
 #include "fanout.h"
 #include "listener.h"
@@ -161,6 +162,17 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 			 srv->secure.port);
 	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
 		 ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks, cfg->block_size);
+	/* Last: it cannot fail, so nothing above has to withdraw it. */
+	if (cfg->advertise)
+		srv->adv = advertise_start(&(struct advertise_params){
+			.device = srv->fmt.device,
+			.channels = srv->fmt.device_channels,
+			.client_cert = cfg->client_ca[0] != '\0',
+			.explicit_on = cfg->advertise_set,
+			.plain_fd = srv->plain.fd,
+			.tls_fd = srv->secure.fd,
+			.iiod_fd = iiod_listen_fd(&srv->iiod),
+		});
 	return 0;
 
 err_stop_listener:
@@ -268,6 +280,8 @@ void server_shutdown(struct server *srv, const char *why)
 	listener_stop(&srv->plain);
 	listener_stop(&srv->secure);
 	iiod_stop(&srv->iiod);
+	advertise_stop(srv->adv); /* no new clients: stop inviting them */
+	srv->adv = NULL;
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
 		session_say_bye(s, "server shutting down");

@@ -21,6 +21,7 @@
 
 struct session;
 struct iio_context;
+struct advertise;
 
 struct server {
 	uv_loop_t *loop;
@@ -34,6 +35,7 @@ struct server {
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
 	struct iiod_server iiod;   /* --iiod-listen (listening false without) */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
+	struct advertise *adv;     /* DNS-SD announcements, NULL if none */
 	uv_signal_t sigterm, sigint;
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;

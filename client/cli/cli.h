@@ -60,5 +60,6 @@ int cmd_attr(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
 
 #endif /* IIOSTREAM_CLI_H */

@@ -18,6 +18,8 @@ static void usage(FILE *out)
 		"                         receive blocks; see 'iiostream rx --help'\n"
 		"  verify FILE --channels LIST  check a file of raw pattern scans (rx\n"
 		"                         --output, iio_readdev): order, gaps, errors\n"
+		"  discover [--seconds N] [--json]\n"
+		"                         the servers announced on the LAN (avahi-daemon)\n"
 		"URL is tcp://HOST[:PORT] (default %s) or tls://HOST[:PORT]\n"
 		"(with --ca FILE, and --cert FILE --key FILE if the server wants one);\n"
 		"'iiostream COMMAND --help' lists every option.\n", CLI_DEFAULT_URL);
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 		return cmd_rx(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "discover") == 0)
+		return cmd_discover(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return CLI_OK;

@@ -54,7 +54,7 @@ field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -1; }
 run() {
 	rm -f "$tmp/port"
 	ip netns exec "$a" "$daemon" --rate 0 --block-size 256K --blocks 32 --client-queue 8 \
-		--transport "$1" --listen 10.251.0.1:0 --port-file "$tmp/port" \
+		--transport "$1" --listen 10.251.0.1:0 --port-file "$tmp/port" --advertise off \
 		>"$tmp/daemon-$1.log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done

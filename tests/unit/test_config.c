@@ -432,3 +432,25 @@ Test(config, config_file_errors_name_file_line_and_key)
 	assert_error_naming(PARSE("--config", "/nonexistent/iiostreamd.conf"),
 			    "/nonexistent/iiostreamd.conf");
 }
+
+Test(config, advertise_is_on_by_default_and_takes_on_or_off)
+{
+	char path[64];
+	enum config_result r;
+
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.advertise);
+	cr_assert(!cfg.advertise_set);
+	cr_assert_eq(PARSE("--advertise", "off"), CONFIG_OK, "%s", err);
+	cr_assert(!cfg.advertise);
+	cr_assert(cfg.advertise_set);
+	cr_assert_eq(PARSE("--advertise=on"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.advertise);
+	assert_error_naming(PARSE("--advertise", "yes"), "--advertise: 'yes' is not on or off");
+
+	r = parse_file("advertise = off\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	cr_assert(!cfg.advertise);
+	cr_assert(cfg.advertise_set);
+}
