@@ -305,8 +305,11 @@ int devices_attr_write(struct server *srv, const Iiostream__AttrWrite *a, char *
 		err = srv->src->ops->attr_write(srv->src, a->channel, a->attr, a->value);
 		if (!err)
 			err = srv->src->ops->attr_read(srv->src, a->channel, a->attr, value, len);
-		return err;
+	} else {
+		err = iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, a->value,
+			       value, len);
 	}
-	return iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, a->value, value,
-			len);
+	if (!err)
+		srv->src->ops->format(srv->src, &srv->fmt); /* the rate may have changed */
+	return err;
 }

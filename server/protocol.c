@@ -346,7 +346,6 @@ static void handle_attr_write(struct session *s, const Iiostream__AttrWrite *a)
 	log_info("client %u (%s): %s%s%s%s%s = %s", s->id, s->peer,
 		 a->device[0] ? a->device : "(streamed device)", a->channel[0] ? "/" : "", a->channel,
 		 a->buffer ? "/buffer/" : "/", a->attr, value);
-	srv->src->ops->format(srv->src, &srv->fmt); /* the rate may have changed */
 	attr_reply(s, value);
 }
 

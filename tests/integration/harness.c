@@ -106,11 +106,13 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 		if (f) {
 			unsigned p = 0;
 
-			/* line 1: plain port; line 2 (with --listen-tls): TLS port */
+			/* a line each: plain, TLS and iiod ports (0: none) */
 			if (fscanf(f, "%u", &p) == 1)
 				d->port = (uint16_t)p;
 			if (fscanf(f, "%u", &p) == 1)
 				d->tls_port = (uint16_t)p;
+			if (fscanf(f, "%u", &p) == 1)
+				d->iiod_port = (uint16_t)p;
 			fclose(f);
 			if (d->port)
 				break;
@@ -123,6 +125,7 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 	}
 	cr_assert(d->port, "iiostreamd did not write its port in 10 s");
 	snprintf(d->url, sizeof(d->url), "tcp://127.0.0.1:%u", d->port);
+	snprintf(d->iiod_uri, sizeof(d->iiod_uri), "ip:127.0.0.1:%u", d->iiod_port);
 	if (d->tls_port)
 		snprintf(d->tls_url, sizeof(d->tls_url), "tls://localhost:%u", d->tls_port);
 }
@@ -382,4 +385,44 @@ void *rx_job_run(void *arg)
 	iios_counters(c, &job->counters);
 	iios_close(c);
 	return NULL;
+}
+
+int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
+		int timeout_ms)
+{
+	char err_path[] = "/tmp/iios-cmd-err-XXXXXX";
+	int errfd = mkstemp(err_path), status = 0, waited;
+	pid_t pid;
+
+	cr_assert(errfd >= 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int out = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+			       0644);
+
+		dup2(out, 1);
+		dup2(errfd, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (waited = 0; waited < timeout_ms; waited += 10) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		sleep_ms(10);
+	}
+	if (waited >= timeout_ms) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	if (err && errlen) {
+		ssize_t n = pread(errfd, err, errlen - 1, 0);
+
+		err[n > 0 ? n : 0] = '\0';
+	}
+	close(errfd);
+	unlink(err_path);
+	if (waited >= timeout_ms)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

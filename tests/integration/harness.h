@@ -20,6 +20,8 @@ struct daemon {
 	char url[64];
 	uint16_t tls_port;    /* with --listen-tls: its port, else 0 */
 	char tls_url[64];     /* "tls://localhost:PORT" */
+	uint16_t iiod_port;   /* with --iiod-listen: its port, else 0 */
+	char iiod_uri[64];    /* libiio's "ip:127.0.0.1:PORT" */
 	char dir[64];         /* temp dir with the port file and log */
 	char log_path[128];
 };
@@ -47,6 +49,12 @@ bool daemon_log_contains(const struct daemon *d, const char *text);
 /* Run iiostreamd with argv (NULL-terminated, without argv[0]) to its end;
  * returns its exit status and its stderr in `err`. */
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen);
+
+/* Run a command (argv NULL-terminated) to its end with stdout to
+ * `out_path` (NULL: discarded) and stderr into err[errlen]; returns its exit
+ * status, or -1 if it ran longer than timeout_ms (it is killed). */
+int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
+		int timeout_ms);
 
 /* Connect with the library; asserts success. */
 struct iios_client *client_connect(const struct daemon *d);

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The iiod-compatible listener against Debian's own libiio 0.24 clients
+ * (libiio-utils: iio_info, iio_attr, iio_readdev, run as programs with
+ * -u ip:127.0.0.1:PORT), and against raw sockets that speak the protocol
+ * badly on purpose. The samples iio_readdev writes are checked with
+ * iios_verify_scans().
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const with_iiod[] = { "--channels", "4", "--rate", "1000000",
+					 "--block-size", "64K", "--iiod-listen", "127.0.0.1:0",
+					 NULL };
+
+/* The whole of a file (NUL-terminated); free() it. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+/* Run a libiio tool; its stdout lands in out_path. */
+static void run_tool(const struct daemon *d, const char *const *argv, const char *out_path)
+{
+	char err[2048];
+	int r = run_command(argv, out_path, err, sizeof(err), 30000);
+
+	if (r != 0)
+		daemon_dump_log(d);
+	cr_assert_eq(r, 0, "%s exited %d: %s", argv[0], r, err);
+}
+
+Test(iiod, is_off_unless_asked_for)
+{
+	struct daemon dm;
+
+	daemon_start(&dm, NULL);
+	cr_assert_eq(dm.iiod_port, 0);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(iiod, iio_info_lists_the_device_its_channels_and_attributes)
+{
+	struct daemon dm;
+	char out[160], *text;
+
+	daemon_start(&dm, with_iiod);
+	cr_assert_neq(dm.iiod_port, 0);
+	snprintf(out, sizeof(out), "%s/info.txt", dm.dir);
+	run_tool(&dm, (const char *const[]){ "iio_info", "-u", dm.iiod_uri, NULL }, out);
+	text = slurp(out, NULL);
+	cr_assert(strstr(text, "IIO context created with network backend"), "%s", text);
+	cr_assert(strstr(text, "sim: iiostream-sim (buffer capable)"), "%s", text);
+	cr_assert(strstr(text, "4 channels found"), "%s", text);
+	for (int i = 0; i < 4; i++) {
+		char line[80];
+
+		snprintf(line, sizeof(line), "voltage%d:  (input, index: %d, format: le:S16/16>>0)",
+			 i, i);
+		cr_assert(strstr(text, line), "no '%s' in:\n%s", line, text);
+	}
+	cr_assert(strstr(text, "sampling_frequency value: 1000000"), "%s", text);
+	free(text);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
+{
+	struct iios_attr_ref ref = { .attr = "sampling_frequency" };
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct daemon dm;
+	char out[160], value[64], *text;
+
+	daemon_start(&dm, with_iiod);
+	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
+	run_tool(&dm, (const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d", "sim",
+					     "sampling_frequency", NULL }, out);
+	text = slurp(out, NULL);
+	cr_assert_str_eq(text, "1000000\n");
+	free(text);
+	run_tool(&dm, (const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d", "sim",
+					     "sampling_frequency", "250000", NULL }, out);
+	text = slurp(out, NULL);
+	cr_assert(strstr(text, "250000"), "%s", text);
+	free(text);
+	/* the iiostream protocol sees the same value, and streams at it */
+	c = client_connect(&dm);
+	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
+	cr_assert_str_eq(value, "250000");
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(info.sample_rate, 250000);
+	iios_close(c);
+	/* a value the device refuses is an error, and changes nothing */
+	{
+		char err[512];
+		int r = run_command((const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d",
+							   "sim", "sampling_frequency", "fast",
+							   NULL },
+				    NULL, err, sizeof(err), 30000);
+
+		cr_assert_neq(r, 0, "iio_attr accepted 'fast': %s", err);
+	}
+	c = client_connect(&dm);
+	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
+	cr_assert_str_eq(value, "250000");
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+/* iio_readdev's samples of `chans`, checked: `scans` of them, in order. */
+static void readdev_verified(const struct daemon *d, const char *const *chan_ids,
+			     const uint32_t *chans, uint32_t n, uint32_t scans)
+{
+	const char *argv[16] = { "iio_readdev", "-u", d->iiod_uri, "-b", "4096", "-s" };
+	struct iios_scan_check chk;
+	char out[160], count[16], *data;
+	size_t len;
+	int k = 6, err;
+
+	snprintf(count, sizeof(count), "%u", scans);
+	argv[k++] = count;
+	argv[k++] = "sim";
+	for (uint32_t i = 0; i < n; i++)
+		argv[k++] = chan_ids[i];
+	argv[k] = NULL;
+	snprintf(out, sizeof(out), "%s/samples-%u.bin", d->dir, n);
+	run_tool(d, argv, out);
+	data = slurp(out, &len);
+	cr_assert_eq(len, (size_t)scans * n * 2);
+	err = iios_verify_scans(&chk, data, len, chans, n);
+	cr_assert_eq(err, 0, "%d: %s", err, chk.first_error);
+	cr_assert_eq(chk.scans, scans);
+	cr_assert_eq(chk.gaps, 0, "%llu gaps", (unsigned long long)chk.gaps);
+	free(data);
+}
+
+Test(iiod, iio_readdev_reads_samples_whose_pattern_verifies)
+{
+	static const char *const all[] = { "voltage0", "voltage1", "voltage2", "voltage3" };
+	static const char *const odd[] = { "voltage1", "voltage3" };
+	struct iios_stats st;
+	struct daemon dm;
+
+	daemon_start(&dm, with_iiod);
+	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 200000);
+	/* alone, a subset sets the capture to those channels */
+	readdev_verified(&dm, odd, (const uint32_t[]){ 1, 3 }, 2, 100000);
+	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(iiod, a_libiio_client_and_an_iiostream_client_stream_at_once)
+{
+	static const char *const two[] = { "voltage0", "voltage2" };
+	struct rx_job job = { .want_blocks = 150 };
+	struct iios_stats st;
+	struct daemon dm;
+	pthread_t t;
+
+	daemon_start(&dm, with_iiod);
+	job.d = &dm;
+	cr_assert_eq(pthread_create(&t, NULL, rx_job_run, &job), 0);
+	usleep(300000); /* the iiostream client holds the capture: all 4 channels */
+	/* the libiio client wants 2 of them: copied apart for it */
+	readdev_verified(&dm, two, (const uint32_t[]){ 0, 2 }, 2, 200000);
+	pthread_join(t, NULL);
+	cr_assert_eq(job.err, 0, "%s", job.errmsg);
+	cr_assert_eq(job.v.integrity_errors, 0, "%s", job.v.first_error);
+	cr_assert_eq(job.v.lost_blocks, 0);
+	cr_assert_eq(job.info.n_channels, 4);
+	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert(daemon_log_contains(&dm, "copied out of the capture"));
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+/* ---- raw sockets ------------------------------------------------------ */
+
+static int iiod_connect(const struct daemon *d)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	return fd;
+}
+
+static void say(int fd, const char *text, size_t len)
+{
+	cr_assert_eq(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* One reply line, without its "\n". */
+static void read_line(int fd, char *line, size_t cap)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		char ch;
+
+		cr_assert_eq(recv(fd, &ch, 1, 0), 1, "no reply line (got '%.*s')", (int)n, line);
+		if (ch == '\n')
+			break;
+		line[n++] = ch;
+	}
+	line[n] = '\0';
+}
+
+static void expect_reply_n(int fd, const char *cmd, size_t len, const char *want)
+{
+	char line[256];
+
+	say(fd, cmd, len);
+	read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, want, "'%s' got '%s', want '%s'", cmd, line, want);
+}
+
+static void expect_reply(int fd, const char *cmd, const char *want)
+{
+	expect_reply_n(fd, cmd, strlen(cmd), want);
+}
+
+Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
+{
+	static const char *const all[] = { "voltage0", "voltage1", "voltage2", "voltage3" };
+	char line[256], longline[3000];
+	struct iios_stats st;
+	struct daemon dm;
+	int fd;
+
+	daemon_start(&dm, with_iiod);
+	fd = iiod_connect(&dm);
+	expect_reply(fd, "FROB sim\r\n", "-22");
+	expect_reply(fd, "READ\r\n", "-22");
+	expect_reply(fd, "ZPRINT\r\n", "-22");
+	expect_reply(fd, "READ nosuch sampling_frequency\r\n", "-19");
+	expect_reply(fd, "READ sim nosuch\r\n", "-2");
+	expect_reply(fd, "OPEN sim 0 0000000f\r\n", "-22");
+	expect_reply(fd, "OPEN sim 1024 0f\r\n", "-22");
+	expect_reply(fd, "OPEN sim 1024 00000000\r\n", "-22");
+	expect_reply(fd, "READBUF sim 4096\r\n", "-9");
+	expect_reply(fd, "CLOSE sim\r\n", "-6");
+	expect_reply(fd, "OPEN sim 1024 0000000f CYCLIC\r\n", "-38");
+	/* a WRITE's value is read even when the write is refused */
+	expect_reply(fd, "WRITE sim nosuch 6\r\nhello\n", "-2");
+	expect_reply_n(fd, "WRITE sim sampling_frequency 5\r\nfast\0", 37, "-22");
+	/* a line longer than any command, then a good one */
+	memset(longline, 'A', sizeof(longline));
+	longline[sizeof(longline) - 2] = '\r';
+	longline[sizeof(longline) - 1] = '\n';
+	say(fd, longline, sizeof(longline));
+	read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, "-22");
+	expect_reply(fd, "VERSION\r\n", "0.24.v0.24  ");
+	expect_reply(fd, "TIMEOUT 2500\r\n", "0");
+	expect_reply(fd, "READ sim sampling_frequency\r\n", "8");
+	read_line(fd, line, sizeof(line));
+	cr_assert_eq(memcmp(line, "1000000", 8), 0, "value '%s'", line);
+	/* others are not disturbed: a libiio client reads verified samples */
+	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 50000);
+	expect_reply(fd, "GETTRIG sim\r\n", "0");
+	say(fd, "\r\nEXIT\r\n", 8);
+	cr_assert(raw_wait_closed(fd, 2000), "EXIT did not close the connection");
+	close(fd);
+	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
+{
+	char line[64], buf[8192];
+	struct iios_stats st;
+	struct daemon dm;
+
+	daemon_start(&dm, with_iiod);
+	for (int round = 0; round < 3; round++) {
+		int fd = iiod_connect(&dm);
+
+		expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
+		say(fd, "READBUF sim 2097152\r\n", 21);
+		read_line(fd, line, sizeof(line));
+		cr_assert_gt(atoi(line), 0, "chunk '%s'", line);
+		cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
+		close(fd); /* mid-reply, without CLOSE: as iio_readdev does */
+	}
+	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert_eq(st.subscribers, 0);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
