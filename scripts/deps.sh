@@ -13,6 +13,8 @@ packages=(
   libavahi-client-dev avahi-daemon dbus avahi-utils
   libcriterion-dev
   iperf3 iproute2
+  # GNU Radio (its stock iio source reads the iiod-compatible listener)
+  gnuradio
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in
   # (busybox initramfs), DKMS, libiio's tools and iiod to list and read it
   # there, and i386 libc to test the compat ioctls
