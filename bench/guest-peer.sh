@@ -71,7 +71,7 @@ try_iiostream() {
 	for i in 1 2 3 4 5 6 7 8 9 10; do [ -s /tmp/port ] && break; sleep 0.3; done
 	pids=
 	for c in $(seq "$2"); do
-		iiostream rx --url tcp://127.0.0.1:$(cat /tmp/port) --seconds "$SECS" --verify --json \
+		iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port) --seconds "$SECS" --verify --json \
 			--quiet >/tmp/rx-$c.json 2>/dev/null &
 		pids="$pids $!"
 	done

@@ -28,7 +28,7 @@ run() { # NAME [DAEMON ARGS...]: "MB/s CPU-s/GB"
 		--port-file /tmp/port --log-level warn "$@" >/tmp/daemon-$name.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -f /tmp/port ] && [ "$(wc -l </tmp/port)" = 2 ] && break
+		[ -f /tmp/port ] && [ -s /tmp/port ] && break
 		sleep 0.5
 	done
 	c0=$(awk '{ print $14 + $15 }' /proc/$dpid/stat)

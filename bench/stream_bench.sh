@@ -185,7 +185,7 @@ daemon_start() {
 		sleep 0.1
 	done
 	[[ -s $pf ]] || die "iiostreamd did not write $pf within 10 s"
-	DAEMON_PORT=$(tr -d '[:space:]' <"$pf")
+	DAEMON_PORT=$(sed -n 1p "$pf")
 	[[ $DAEMON_PORT =~ ^[0-9]+$ ]] || die "bad port file content: '$DAEMON_PORT'"
 }
 

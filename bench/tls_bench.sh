@@ -54,7 +54,7 @@ run() {
 		--listen-tls 127.0.0.1:0 --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key" \
 		--port-file "$tmp/port" --log-level warn "$@" >"$tmp/daemon-$name.log" 2>&1 &
 	dpid=$!
-	for _ in $(seq 50); do [ -s "$tmp/port" ] && [ "$(wc -l <"$tmp/port")" = 2 ] && break; sleep 0.1; done
+	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	local port
 	if [ "$scheme" = tls ]; then port=$(sed -n 2p "$tmp/port"); else port=$(sed -n 1p "$tmp/port"); fi
 	local c0 c1
@@ -77,7 +77,7 @@ run_plain() {
 	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	local c0 c1
 	c0=$(cpu_ticks $dpid)
-	"$cli" rx --url "tcp://127.0.0.1:$(cat "$tmp/port")" --seconds "$secs" --json --quiet \
+	"$cli" rx --url "tcp://127.0.0.1:$(sed -n 1p "$tmp/port")" --seconds "$secs" --json --quiet \
 		>"$tmp/rx-plain.json"
 	c1=$(cpu_ticks $dpid)
 	kill -TERM $dpid; wait $dpid || true; dpid=

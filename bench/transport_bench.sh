@@ -37,7 +37,7 @@ for transport in copy zerocopy; do
 		c0=$(cpu_ticks $dpid)
 		pids=()
 		for c in $(seq "$clients"); do
-			"$cli" rx --url "tcp://127.0.0.1:$(cat "$tmp/port")" --seconds "$secs" --json \
+			"$cli" rx --url "tcp://127.0.0.1:$(sed -n 1p "$tmp/port")" --seconds "$secs" --json \
 				--quiet >"$tmp/rx-$c.json" &
 			pids+=($!)
 		done
@@ -72,7 +72,7 @@ dpid=$!
 for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 pids=()
 for c in 1 2 3 4; do
-	"$cli" rx --url "tcp://127.0.0.1:$(cat "$tmp/port")" --seconds "$secs" --json --quiet \
+	"$cli" rx --url "tcp://127.0.0.1:$(sed -n 1p "$tmp/port")" --seconds "$secs" --json --quiet \
 		>"$tmp/lat-$c.json" &
 	pids+=($!)
 done

@@ -25,7 +25,7 @@ build/server/iiostreamd --listen 127.0.0.1:0 --port-file "$tmp/port" \
 daemon_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || { echo "demo: iiostreamd did not start"; exit 1; }
-url="tcp://127.0.0.1:$(cat "$tmp/port")"
+url="tcp://127.0.0.1:$(sed -n 1p "$tmp/port")"
 
 echo "== iiostream info ($url)"
 build/client/iiostream info --url "$url"

@@ -213,6 +213,29 @@ static void handle_ping(struct session *s, const Iiostream__Ping *p)
 	reply(s, &env);
 }
 
+/* Stats' client list, as it is being filled. */
+struct client_list {
+	Iiostream__ClientStats *cs, **csp;
+	size_t n;
+};
+
+static void add_iiod_client(const struct iiod_conn_stats *st, void *arg)
+{
+	struct client_list *l = arg;
+	Iiostream__ClientStats *c = &l->cs[l->n];
+
+	iiostream__client_stats__init(c);
+	c->id = st->id;
+	c->peer = (char *)st->peer;
+	c->subscribed = st->buffer_open;
+	c->blocks_sent = st->blocks_sent;
+	c->bytes_sent = st->bytes_sent;
+	c->blocks_skipped = st->blocks_skipped;
+	c->queue_blocks = st->queue_blocks;
+	c->transport = (char *)"iiod";
+	l->csp[l->n++] = c;
+}
+
 static void handle_stats(struct session *s)
 {
 	struct server *srv = s->srv;
@@ -223,6 +246,7 @@ static void handle_stats(struct session *s)
 	char (*tls_desc)[96] = NULL, (*idents)[400] = NULL;
 	struct source_counters c;
 	struct session *it;
+	struct client_list list;
 	size_t n = 0;
 
 	srv->src->ops->counters(srv->src, &c);
@@ -239,15 +263,17 @@ static void handle_stats(struct session *s)
 	st.source = &ss;
 	st.clients = srv->nsessions;
 	st.subscribers = srv->subscribers;
-	st.blocks_skipped_total = srv->blocks_skipped_total;
+	st.blocks_skipped_total = srv->blocks_skipped_total + srv->iiod.blocks_skipped;
+	st.iiod_clients = srv->iiod.nconns;
+	st.iiod_command_errors = srv->iiod.command_errors;
 	st.clients_total = srv->clients_total;
 	st.protocol_errors = srv->protocol_errors;
 	st.ktls = srv->tls.ctx ? srv->tls.ktls : "";
 	st.tls_handshake_failures = srv->tls_handshake_failures;
 	st.requests_refused = srv->requests_refused;
 
-	cs = calloc(srv->nsessions, sizeof(*cs));
-	csp = calloc(srv->nsessions, sizeof(*csp));
+	cs = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*cs));
+	csp = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*csp));
 	tls_desc = calloc(srv->nsessions, sizeof(*tls_desc));
 	idents = calloc(srv->nsessions, sizeof(*idents));
 	if (cs && csp && tls_desc && idents) {
@@ -273,6 +299,11 @@ static void handle_stats(struct session *s)
 			csp[n] = &cs[n];
 			n++;
 		}
+		list.cs = cs;
+		list.csp = csp;
+		list.n = n;
+		iiod_foreach_stats(&srv->iiod, add_iiod_client, &list);
+		n = list.n;
 		st.n_client = n;
 		st.client = csp;
 	}

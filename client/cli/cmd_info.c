@@ -161,6 +161,9 @@ int cmd_stats(int argc, char **argv)
 		printf("TLS refused:     %" PRIu64 " handshakes\n", st.tls_handshake_failures);
 	}
 	printf("requests refused: %" PRIu64 "\n", st.requests_refused);
+	if (st.iiod_clients || st.iiod_command_errors)
+		printf("iiod clients:     %u (%" PRIu64 " command lines refused)\n", st.iiod_clients,
+		       st.iiod_command_errors);
 	for (i = 0; i < st.n_listed; i++) {
 		const struct iios_client_stats *cs = &st.client[i];
 

@@ -181,6 +181,9 @@ struct iios_stats {
 	                            * "unavailable: REASON"; "" without TLS */
 	uint64_t tls_handshake_failures; /* TLS connections refused in the handshake */
 	uint64_t requests_refused; /* requests refused by the authorisation lists */
+	uint32_t iiod_clients;     /* libiio clients of the iiod-compatible listener
+	                            * (also listed, transport "iiod") */
+	uint64_t iiod_command_errors; /* their command lines refused */
 	uint32_t n_listed;         /* entries of client[] filled (at most 64) */
 	struct iios_client_stats client[IIOS_STATS_MAX_CLIENTS];
 };

@@ -639,6 +639,8 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	copy_str(st->ktls, sizeof(st->ktls), s->ktls);
 	st->tls_handshake_failures = s->tls_handshake_failures;
 	st->requests_refused = s->requests_refused;
+	st->iiod_clients = s->iiod_clients;
+	st->iiod_command_errors = s->iiod_command_errors;
 	if (s->source) {
 		copy_str(st->source.name, sizeof(st->source.name), s->source->name);
 		st->source.blocks_total = s->source->blocks_total;

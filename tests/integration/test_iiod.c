@@ -290,6 +290,11 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 	/* others are not disturbed: a libiio client reads verified samples */
 	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 50000);
 	expect_reply(fd, "GETTRIG sim\r\n", "0");
+	/* counted: FROB, READ, the short mask and the long line */
+	daemon_stats(&dm, &st);
+	cr_assert_eq(st.iiod_command_errors, 4, "%llu",
+		     (unsigned long long)st.iiod_command_errors);
+	cr_assert_eq(st.iiod_clients, 1);
 	say(fd, "\r\nEXIT\r\n", 8);
 	cr_assert(raw_wait_closed(fd, 2000), "EXIT did not close the connection");
 	close(fd);
@@ -308,6 +313,17 @@ Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
 		int fd = iiod_connect(&dm);
 
 		expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
+		if (round == 0) {
+			/* listed in Stats as a libiio client with its buffer open */
+			bool listed = false;
+
+			daemon_stats(&dm, &st);
+			for (uint32_t i = 0; i < st.n_listed; i++)
+				listed |= strcmp(st.client[i].transport, "iiod") == 0 &&
+					  st.client[i].subscribed;
+			cr_assert(listed, "no iiod client in Stats");
+			cr_assert_eq(st.subscribers, 1);
+		}
 		say(fd, "READBUF sim 2097152\r\n", 21);
 		read_line(fd, line, sizeof(line));
 		cr_assert_gt(atoi(line), 0, "chunk '%s'", line);

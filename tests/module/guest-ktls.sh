@@ -34,7 +34,7 @@ daemon_start() { # NAME [DAEMON ARGS...]
 		>/tmp/daemon-$name.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -f /tmp/port ] && [ "$(wc -l </tmp/port)" = 2 ] && break
+		[ -f /tmp/port ] && [ -s /tmp/port ] && break
 		sleep 0.5
 	done
 	url=tls://localhost:$(sed -n 2p /tmp/port)

@@ -114,7 +114,7 @@ daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 		sleep 0.5
 	done
 	lost0=$(cat /sys/class/iio_block/iio_block0/lost_samples)
-	iiostream rx --url tcp://127.0.0.1:$(cat /tmp/port) --seconds "$secs" --verify --json \
+	iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port) --seconds "$secs" --verify --json \
 		--quiet >/tmp/rx-$name.json 2>/tmp/rx-$name.err
 	rx_status=$?
 	lost_dev=$(( $(cat /sys/class/iio_block/iio_block0/lost_samples) - lost0 ))
@@ -187,8 +187,8 @@ fi
 # and reads and writes its sysfs attributes for clients.
 if [ -x /bin/iiostreamd ]; then
 	rm -f /tmp/port
-	iiostreamd --source kernel --listen 127.0.0.1:0 --port-file /tmp/port \
-		>/tmp/daemon-devices.log 2>&1 &
+	iiostreamd --source kernel --listen 127.0.0.1:0 --iiod-listen 127.0.0.1:0 \
+		--port-file /tmp/port >/tmp/daemon-devices.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 		[ -s /tmp/port ] && break
@@ -230,6 +230,26 @@ if [ -x /bin/iiostreamd ]; then
 		grep -q "no such device" /tmp/attr.err && pass "an unknown device is refused, said why" ||
 			{ bad "unknown device error"; cat /tmp/attr.err; }
 	fi
+	# the same device served to libiio's network backend by iiostreamd's
+	# iiod-compatible listener, streamed from the module's blocks
+	uri=ip:127.0.0.1:$(sed -n 3p /tmp/port)
+	if iio_info -u $uri 2>&1 | grep -q "iio:device0: iiostream-sim (buffer capable)"; then
+		pass "iio_info -u $uri (iiostreamd) lists the module's device"
+	else
+		bad "iio_info through iiostreamd"; iio_info -u $uri 2>&1 | tail -20
+	fi
+	for chans in "voltage0 voltage1:0,1" "voltage1:1"; do
+		ids=${chans%%:*}
+		if iio_readdev -u $uri -T 5000 -b 4096 -s 65536 iio:device0 $ids \
+			>/tmp/iiod-s.bin 2>/tmp/iiod-s.err &&
+			iiostream verify /tmp/iiod-s.bin --channels ${chans##*:} >/tmp/iiod-v.txt 2>&1 &&
+			grep -q "^65536 scans.* 0 gaps.* 0 errors" /tmp/iiod-v.txt; then
+			pass "iio_readdev $ids through iiostreamd: $(cat /tmp/iiod-v.txt)"
+		else
+			bad "iio_readdev $ids through iiostreamd"
+			cat /tmp/iiod-s.err /tmp/iiod-v.txt; tail /tmp/daemon-devices.log
+		fi
+	done
 	kill -TERM $dpid
 	wait $dpid || bad "iiostreamd (devices) exit status $?"
 fi

@@ -110,7 +110,8 @@ start() {
 	pids+=($!)
 	eval "${name}_pid=$!"
 	wait_for "$port_file" . 5 || { bad "$name did not start"; cat "$tmp/$name.log"; exit 1; }
-	eval "${name}_port=$(sed -n 1p "$port_file") ${name}_tls_port=$(sed -n 2p "$port_file")"
+	eval "${name}_port=$(sed -n 1p "$port_file") ${name}_tls_port=$(sed -n 2p "$port_file")" \
+		"${name}_iiod_port=$(sed -n 3p "$port_file")"
 }
 
 # stop NAME: SIGTERM, and the daemon must exit 0
@@ -205,10 +206,13 @@ expect "d1 announced once avahi-daemon runs, plain" "$tmp/d1.log" \
 	"info: advertise: \"$name\" \(_iiostream._tcp, port $d1_port, tls=0, IPv4 on iios-mdns\)"
 expect "d1 announced once avahi-daemon runs, TLS" "$tmp/d1.log" \
 	"info: advertise: \"$name \(TLS\)\" \(_iiostream._tcp, port $d1_tls_port, tls=1, IPv4 on iios-mdns\)"
-start d2 --advertise on
+start d2 --advertise on --iiod-listen $addr:0
 wait_for "$tmp/d2.log" "advertise: \"$name #2\"" 10 || true
 expect "a second daemon on the host is renamed" "$tmp/d2.log" \
 	"info: advertise: \"$name\" is taken on the LAN; trying \"$name #2\""
+wait_for "$tmp/d2.log" "_iio._tcp, port $d2_iiod_port" 10 || true
+expect "d2's iiod-compatible listener is announced as _iio._tcp" "$tmp/d2.log" \
+	"info: advertise: \"[^\"]*\" \(_iio._tcp, port $d2_iiod_port, IPv4 on iios-mdns\)"
 avahi-publish -s "iiod on $host" _iio._tcp 30431 >"$tmp/avahi-publish.log" 2>&1 &
 pids+=($!)
 iiod_pid=$!
@@ -225,8 +229,10 @@ expect "discover: the renamed second daemon" "$tmp/discover.json" \
 	"${q}name${q}:${q}$name #2${q},.*${q}port${q}:$d2_port,"
 expect "discover: iiod marked iiod-compatible" "$tmp/discover.json" \
 	"${q}name${q}:${q}iiod on $host${q},${q}type${q}:${q}_iio._tcp${q},${q}iiod${q}:true,.*${q}port${q}:30431,"
+expect "discover: d2's iiod-compatible listener" "$tmp/discover.json" \
+	"${q}type${q}:${q}_iio._tcp${q},${q}iiod${q}:true,.*${q}port${q}:$d2_iiod_port,"
 n=$(grep -c '^{' "$tmp/discover.json" || true)
-[ "$n" = 4 ] && ok "discover: 4 services, no more" || { bad "discover: $n services, want 4"; cat "$tmp/discover.json"; }
+[ "$n" = 5 ] && ok "discover: 5 services, no more" || { bad "discover: $n services, want 5"; cat "$tmp/discover.json"; }
 timeout 10 avahi-browse -rpt _iiostream._tcp >"$tmp/avahi-browse.txt" 2>&1 || true
 expect "avahi-browse agrees: plain" "$tmp/avahi-browse.txt" \
 	"^=;iios-mdns;IPv4;iiostream\\\\032on\\\\032$host;_iiostream._tcp;local;$host.local;$addr;$d1_port;.*\"tls=0\""

@@ -58,7 +58,7 @@ run() {
 		>"$tmp/daemon-$1.log" 2>&1 &
 	dpid=$!
 	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-	url=tcp://10.251.0.1:$(cat "$tmp/port")
+	url=tcp://10.251.0.1:$(sed -n 1p "$tmp/port")
 	ip netns exec "$b" "$cli" rx --url "$url" --seconds 3 --verify --json --quiet \
 		>"$tmp/rx-$1.json" 2>"$tmp/rx-$1.err" &
 	rxpid=$!

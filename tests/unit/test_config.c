@@ -454,3 +454,20 @@ Test(config, advertise_is_on_by_default_and_takes_on_or_off)
 	cr_assert(!cfg.advertise);
 	cr_assert(cfg.advertise_set);
 }
+
+Test(config, iiod_listen_is_off_by_default_and_takes_host_port)
+{
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	cr_assert(!cfg.iiod_listen);
+	cr_assert_eq(PARSE("--iiod-listen", "0.0.0.0:30431"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.iiod_listen);
+	cr_assert_str_eq(cfg.iiod_host, "0.0.0.0");
+	cr_assert_eq(cfg.iiod_port, 30431);
+	cr_assert_eq(PARSE("--iiod-listen", "[::1]:0"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.iiod_host, "::1");
+	cr_assert_eq(PARSE("--iiod-listen", "127.0.0.1:1", "--iiod-listen", "off"), CONFIG_OK,
+		     "%s", err);
+	cr_assert(!cfg.iiod_listen);
+	assert_error_naming(PARSE("--iiod-listen", "30431"), "--iiod-listen");
+	assert_error_naming(PARSE("--iiod-listen", "host:99999"), "--iiod-listen");
+}
