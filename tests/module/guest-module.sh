@@ -240,10 +240,11 @@ if [ -x /bin/iiostreamd ]; then
 	fi
 	for chans in "voltage0 voltage1:0,1" "voltage1:1"; do
 		ids=${chans%%:*}
-		if iio_readdev -u $uri -T 5000 -b 4096 -s 65536 iio:device0 $ids \
+		# past scan 65536, so that the data shows where it starts
+		if iio_readdev -u $uri -T 5000 -b 4096 -s 70000 iio:device0 $ids \
 			>/tmp/iiod-s.bin 2>/tmp/iiod-s.err &&
 			iiostream verify /tmp/iiod-s.bin --channels ${chans##*:} >/tmp/iiod-v.txt 2>&1 &&
-			grep -q "^65536 scans.* 0 gaps.* 0 errors" /tmp/iiod-v.txt; then
+			grep -q "^70000 scans from index [0-9]*: 0 gaps.* 0 errors" /tmp/iiod-v.txt; then
 			pass "iio_readdev $ids through iiostreamd: $(cat /tmp/iiod-v.txt)"
 		else
 			bad "iio_readdev $ids through iiostreamd"
