@@ -94,6 +94,29 @@ static struct iios_block *iios_block_new(u32 size)
 	return blk;
 }
 
+/*
+ * Caller holds gen_lock. The channels the block path captures from the next
+ * enable on: a scan holds their samples in ascending channel order. -EBUSY
+ * while the block path captures, -EINVAL for no channel or one the ADC does
+ * not have. Blocks keep their size and hold as many whole scans as fit.
+ */
+int iios_blockq_set_mask(struct iios_dev *sd, u32 mask)
+{
+	unsigned int c;
+
+	if (sd->blk_stream.on)
+		return -EBUSY;
+	if (!mask || (mask & ~GENMASK(sd->channels - 1, 0)))
+		return -EINVAL;
+	sd->blk_mask = mask;
+	sd->blk_channels = 0;
+	for (c = 0; c < sd->channels; c++)
+		if (mask & BIT(c))
+			sd->blk_ids[sd->blk_channels++] = c;
+	sd->scan_bytes = sd->blk_channels * IIOS_SAMPLE_BYTES;
+	return 0;
+}
+
 /* Caller holds gen_lock. All or nothing: on error no block was added. */
 int iios_blockq_alloc(struct iios_dev *sd, struct iio_buffer_block_alloc_req *req)
 {
@@ -363,8 +386,8 @@ void iios_blockq_produce(struct iios_dev *sd, u64 scans)
 		room = blk->size / sd->scan_bytes - blk->filled;
 		n = min_t(u64, scans, room);
 		/* sim: this is where the ADC's DMA would write */
-		iios_pattern_fill_fast((u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
-				       st->next_scan, n, sd->channels);
+		iios_pattern_fill_fast_ids((u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
+					   st->next_scan, n, sd->blk_ids, sd->blk_channels);
 		blk->filled += n;
 		st->next_scan += n;
 		scans -= n;

@@ -353,10 +353,49 @@ static ssize_t blocks_allocated_show(struct device *dev, struct device_attribute
 }
 static DEVICE_ATTR_RO(blocks_allocated);
 
-/* scan_bytes: bytes per scan in a block (channels x 2) */
+/*
+ * channel_mask: the channels blocks capture, in hex, bit i for channel i
+ * (all at load). Written while the node's capture is off; a scan holds
+ * the samples of those channels in ascending order.
+ */
+static ssize_t channel_mask_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct iios_dev *sd = to_iios(dev);
+	u32 mask;
+
+	mutex_lock(&sd->gen_lock);
+	mask = sd->blk_mask;
+	mutex_unlock(&sd->gen_lock);
+	return sysfs_emit(buf, "0x%x\n", mask);
+}
+
+static ssize_t channel_mask_store(struct device *dev, struct device_attribute *attr,
+				  const char *buf, size_t len)
+{
+	struct iios_dev *sd = to_iios(dev);
+	u32 mask;
+	int ret;
+
+	ret = kstrtou32(buf, 0, &mask);
+	if (ret)
+		return ret;
+	mutex_lock(&sd->gen_lock);
+	ret = sd->gone ? -ENODEV : iios_blockq_set_mask(sd, mask);
+	mutex_unlock(&sd->gen_lock);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(channel_mask);
+
+/* scan_bytes: bytes per scan in a block (enabled channels x 2) */
 static ssize_t scan_bytes_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", to_iios(dev)->scan_bytes);
+	struct iios_dev *sd = to_iios(dev);
+	unsigned int n;
+
+	mutex_lock(&sd->gen_lock);
+	n = sd->scan_bytes;
+	mutex_unlock(&sd->gen_lock);
+	return sysfs_emit(buf, "%u\n", n);
 }
 static DEVICE_ATTR_RO(scan_bytes);
 
@@ -368,6 +407,7 @@ static struct attribute *iios_block_attrs[] = {
 	&dev_attr_blocks_filled.attr,
 	&dev_attr_blocks_allocated.attr,
 	&dev_attr_scan_bytes.attr,
+	&dev_attr_channel_mask.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(iios_block);

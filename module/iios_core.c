@@ -95,7 +95,7 @@ static int iios_probe(struct platform_device *pdev)
 	if (IS_ERR(sd))
 		return PTR_ERR(sd);
 	sd->channels = iios_param_channels;
-	sd->scan_bytes = sd->channels * IIOS_SAMPLE_BYTES;
+	iios_blockq_set_mask(sd, GENMASK(sd->channels - 1, 0));
 	sd->rate = iios_param_rate;
 
 	ret = iios_iio_setup(sd, &pdev->dev);

@@ -111,8 +111,13 @@ struct iios_stream {
  *                lifetime of this struct (release frees it)
  * @cdev:         char device; an open file holds a reference on @dev
  * @indio_dev:    the IIO device; NULL once removed
- * @channels:     channels per scan (fixed at probe)
- * @scan_bytes:   bytes per scan: @channels x IIOS_SAMPLE_BYTES
+ * @channels:     channels of the ADC (fixed at probe)
+ * @blk_mask:     channels the block path captures, bit i for channel i
+ *                (sysfs channel_mask; all of them at probe). Changed only
+ *                while the block path is off, under gen_lock
+ * @blk_ids:      those channels, ascending: the order of a scan's samples
+ * @blk_channels: how many they are
+ * @scan_bytes:   bytes per scan in a block: @blk_channels x IIOS_SAMPLE_BYTES
  * @rate:         sampling_frequency in scans per second
  * @gen_lock:     serialises the generator's ticks with everything that
  *                changes what it fills: enable/disable, ALLOC, FREE, rate,
@@ -146,6 +151,9 @@ struct iios_dev {
 	struct cdev cdev;
 	struct iio_dev *indio_dev;
 	unsigned int channels;
+	u32 blk_mask;
+	u8 blk_ids[IIOS_MAX_CHANNELS];
+	unsigned int blk_channels;
 	unsigned int scan_bytes;
 	u32 rate;
 
@@ -178,6 +186,7 @@ struct iios_dev {
 };
 
 /* iios_blockq.c: the queue; callers hold the locks each function names. */
+int iios_blockq_set_mask(struct iios_dev *sd, u32 mask);
 int iios_blockq_alloc(struct iios_dev *sd, struct iio_buffer_block_alloc_req *req);
 void iios_blockq_free(struct iios_dev *sd);
 int iios_blockq_query(struct iios_dev *sd, struct iio_buffer_block *ub);

@@ -93,16 +93,21 @@ int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
 	return 0;
 }
 
-void iio_sysfs_enable_channels(const char *iio_dir, uint32_t n)
+int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask)
 {
 	char path[PATH_MAX + 64];
 	uint32_t c;
+	int err, first = 0;
 
-	for (c = 0; c < n; c++) {
+	for (c = 0; c < n && c < 64; c++) {
 		snprintf(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
-		if (iio_sysfs_write(path, "1"))
-			log_warn("cannot enable %s", path);
+		err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
+		if (err) {
+			log_warn("cannot write %s: %s", path, strerror(-err));
+			first = first ? first : err;
+		}
 	}
+	return first;
 }
 
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len)

@@ -24,8 +24,9 @@ bool iio_sysfs_exists(const char *dir, const char *name);
  * the only layout iiostream streams (logged otherwise). */
 int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels);
 
-/* Enable scan elements in_voltage0..n-1 (stream every channel, in order). */
-void iio_sysfs_enable_channels(const char *iio_dir, uint32_t n);
+/* Enable scan elements in_voltageN of mask, disable the others of 0..n-1;
+ * 0 or the first write error (each is logged). */
+int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask);
 
 /* The directory of the IIO device called `name` into dir; -ENODEV if none. */
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len);

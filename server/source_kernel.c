@@ -57,7 +57,8 @@ struct kernel_source {
 	char iio_dir[PATH_MAX];    /* /sys/bus/iio/devices/iio:deviceN */
 	char counters_dir[PATH_MAX];/* the node's sysfs dir, "" without counters */
 	char name[64];             /* the IIO device's name */
-	uint32_t channels, scan_bytes;
+	uint32_t channels, scan_bytes; /* the device's; a block's scan */
+	uint64_t mask;             /* channels captured, bit i for channel i */
 	uint64_t rate;
 
 	struct kernel_block blocks[IIO_BUFFER_BLOCK_MAX];
@@ -79,6 +80,8 @@ static struct kernel_source *to_kernel(struct source *s)
 {
 	return (struct kernel_source *)s;
 }
+
+static int set_mask(struct kernel_source *k, uint64_t mask);
 
 static uint64_t now_ns(void)
 {
@@ -191,8 +194,11 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 	k->scan_bytes = k->channels * 2;
 	if (err)
 		goto err_close;
+	k->mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
 	if (!k->counters_dir[0])
-		iio_sysfs_enable_channels(k->iio_dir, k->channels);
+		iio_sysfs_enable_channels(k->iio_dir, k->channels, k->mask);
+	else if (iio_sysfs_exists(k->counters_dir, "channel_mask"))
+		set_mask(k, k->mask); /* whatever an earlier user left there */
 	if (cfg->channels_set && cfg->channels != k->channels) {
 		err = -EINVAL;
 		log_error("source kernel: %s has %u channels, not %u (drop --channels)", k->name,
@@ -409,6 +415,38 @@ static int kernel_free(struct source *s)
 	return ioctl(k->fd, IIO_BUFFER_BLOCK_FREE_IOCTL) < 0 ? -errno : 0;
 }
 
+/* Our module's node: blocks of the channels of channel_mask (docs/uapi.md). */
+static int set_mask(struct kernel_source *k, uint64_t mask)
+{
+	char path[PATH_MAX + 32], value[32];
+	uint64_t scan_bytes;
+	int err;
+
+	snprintf(path, sizeof(path), "%s/channel_mask", k->counters_dir);
+	snprintf(value, sizeof(value), "0x%" PRIx64, mask);
+	err = iio_sysfs_write(path, value);
+	if (err)
+		return err;
+	err = iio_sysfs_read_u64(k->counters_dir, "scan_bytes", &scan_bytes);
+	if (err || scan_bytes == 0)
+		return err ? err : -EIO;
+	k->mask = mask;
+	k->scan_bytes = (uint32_t)scan_bytes;
+	return 0;
+}
+
+static int kernel_set_channels(struct source *s, uint64_t mask)
+{
+	struct kernel_source *k = to_kernel(s);
+
+	if (k->enabled)
+		return -EBUSY;
+	/* an IIO node of another driver: its blocks hold every channel */
+	if (!k->counters_dir[0] || !iio_sysfs_exists(k->counters_dir, "channel_mask"))
+		return -EOPNOTSUPP;
+	return set_mask(k, mask);
+}
+
 static void kernel_format(struct source *s, struct source_format *fmt)
 {
 	struct kernel_source *k = to_kernel(s);
@@ -421,8 +459,8 @@ static void kernel_format(struct source *s, struct source_format *fmt)
 		k->rate = rate;
 	fmt->device = k->name;
 	fmt->device_channels = k->channels;
-	fmt->channel_mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
-	fmt->channels = k->channels;
+	fmt->channel_mask = k->mask;
+	fmt->channels = (uint32_t)__builtin_popcountll(k->mask);
 	fmt->scan_bytes = k->scan_bytes;
 	fmt->sample_rate = k->rate;
 }
@@ -465,6 +503,7 @@ const struct source_ops source_kernel_ops = {
 	.fd_to_poll = kernel_fd_to_poll,
 	.enable = kernel_enable,
 	.disable = kernel_disable,
+	.set_channels = kernel_set_channels,
 	.free = kernel_free,
 	.format = kernel_format,
 	.counters = kernel_counters,

@@ -57,7 +57,8 @@ struct readfd_source {
 	char node[PATH_MAX];
 	char iio_dir[PATH_MAX];
 	char name[64];
-	uint32_t channels, scan_bytes;
+	uint32_t channels, scan_bytes; /* the device's; a scan of those captured */
+	uint64_t mask;             /* channels captured (scan_elements: in_voltageN_en) */
 	uint64_t rate;
 
 	struct readfd_block blocks[ID_FIFO_MAX];
@@ -191,6 +192,7 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 	if (err)
 		goto err_free;
 	r->scan_bytes = r->channels * 2;
+	r->mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
 	if (cfg->channels_set && cfg->channels != r->channels) {
 		log_error("source readfd: %s has %u channels, not %u (drop --channels)", r->node,
 			  r->channels, cfg->channels);
@@ -361,7 +363,9 @@ static int readfd_enable(struct source *s)
 
 	if (r->enabled)
 		return -EBUSY;
-	iio_sysfs_enable_channels(r->iio_dir, r->channels);
+	err = iio_sysfs_enable_channels(r->iio_dir, r->channels, r->mask);
+	if (err)
+		return err;
 	/* room for a few blocks in the kfifo, in scans */
 	snprintf(path, sizeof(path), "%s/buffer/length", r->iio_dir);
 	snprintf(len, sizeof(len), "%u",
@@ -423,14 +427,26 @@ static int readfd_free(struct source *s)
 	return 0;
 }
 
+/* The IIO buffer's scan_elements: enabled at the next enable. */
+static int readfd_set_channels(struct source *s, uint64_t mask)
+{
+	struct readfd_source *r = to_rfd(s);
+
+	if (r->enabled)
+		return -EBUSY;
+	r->mask = mask;
+	r->scan_bytes = (uint32_t)__builtin_popcountll(mask) * 2;
+	return 0;
+}
+
 static void readfd_format(struct source *s, struct source_format *fmt)
 {
 	struct readfd_source *r = to_rfd(s);
 
 	fmt->device = r->name;
 	fmt->device_channels = r->channels;
-	fmt->channel_mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
-	fmt->channels = r->channels;
+	fmt->channel_mask = r->mask;
+	fmt->channels = (uint32_t)__builtin_popcountll(r->mask);
 	fmt->scan_bytes = r->scan_bytes;
 	fmt->sample_rate = r->rate;
 }
@@ -470,6 +486,7 @@ const struct source_ops source_readfd_ops = {
 	.fd_to_poll = readfd_fd_to_poll,
 	.block_file = readfd_block_file,
 	.enable = readfd_enable,
+	.set_channels = readfd_set_channels,
 	.disable = readfd_disable,
 	.free = readfd_free,
 	.format = readfd_format,

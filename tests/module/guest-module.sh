@@ -115,7 +115,7 @@ daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 	done
 	lost0=$(cat /sys/class/iio_block/iio_block0/lost_samples)
 	iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port) --seconds "$secs" --verify --json \
-		--quiet >/tmp/rx-$name.json 2>/tmp/rx-$name.err
+		--quiet $RX_ARGS >/tmp/rx-$name.json 2>/tmp/rx-$name.err
 	rx_status=$?
 	lost_dev=$(( $(cat /sys/class/iio_block/iio_block0/lost_samples) - lost0 ))
 	kill -TERM $dpid
@@ -180,6 +180,21 @@ if [ -x /bin/iiostreamd ]; then
 	else
 		bad "readfd source"; cat /tmp/rx-readfd.err /tmp/daemon-readfd.log
 	fi
+
+	# rx picks a channel: the module's blocks (channel_mask) and the IIO
+	# buffer (scan_elements) capture only it, and it verifies as channel 1
+	for src in kernel readfd:iiostream-sim; do
+		name=pick-${src%%:*}
+		RX_ARGS="--channels voltage1" SOURCE=$src daemon_run 200000 2 $name
+		f=/tmp/rx-$name.json
+		if [ $rx_status = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+			[ "$(json_field $f lost_blocks)" = 0 ] && [ "$(json_field $f blocks)" -ge 1 ] &&
+			grep -q "channels voltage1$" /tmp/daemon-$name.log && [ $daemon_status = 0 ]; then
+			pass "$src: rx --channels voltage1: $(json_field $f bytes) bytes of channel 1 alone, verified"
+		else
+			bad "$src: rx --channels voltage1"; cat /tmp/rx-$name.err /tmp/daemon-$name.log
+		fi
+	done
 fi
 
 # Devices and attributes through libiio's local context: the daemon

@@ -690,6 +690,37 @@ static void test_disable_partial(int fd)
 	stream_teardown(&s);
 }
 
+/* channel_mask: blocks of some channels only, set while capture is off. */
+static void test_channel_mask(int fd)
+{
+	const unsigned char last[] = { (unsigned char)(channels - 1) };
+	const uint32_t size = 65536;
+	struct iio_buffer_block b;
+	struct stream s;
+	char all[16], one[16];
+
+	puts("test: channel_mask picks the channels blocks capture");
+	snprintf(all, sizeof(all), "0x%x", (1u << channels) - 1);
+	snprintf(one, sizeof(one), "0x%x", 1u << (channels - 1));
+	CHECK(sysfs_u64(blk_sysfs, "channel_mask") == (1u << channels) - 1, "every channel at load");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", "0") == EINVAL, "no channel: EINVAL");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", "0x10000") == EINVAL,
+	      "a channel the ADC does not have: EINVAL");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", "lots") == EINVAL, "not a number: EINVAL");
+	CHECK(stream_setup(&s, fd, 2, size, 1000000), "set up");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", one) == 0, "the last channel only");
+	CHECK(sysfs_u64(blk_sysfs, "scan_bytes") == 2, "scan_bytes follows: 2");
+	CHECK(set_enable(true) == 0, "enable");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", all) == EBUSY, "while capturing: EBUSY");
+	CHECK(dequeue_wait(fd, &b, 5000) == 0 && b.bytes_used == size &&
+	      iios_pattern_check_ids(s.map[b.id], b.bytes_used, 0, last, 1) == -1,
+	      "a block of channel %u's samples alone, from scan 0", channels - 1);
+	CHECK(set_enable(false) == 0, "disable");
+	CHECK(sysfs_write(blk_sysfs, "channel_mask", all) == 0, "every channel again");
+	CHECK(sysfs_u64(blk_sysfs, "scan_bytes") == scan_bytes, "scan_bytes back");
+	stream_teardown(&s);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1113,6 +1144,8 @@ int main(int argc, char **argv)
 	test_stream(fd);
 	test_overflow(fd);
 	test_disable_partial(fd);
+	if (channels > 1)
+		test_channel_mask(fd);
 	test_signal_wakes(fd);
 	test_free_wakes(fd);
 	test_free_while_mapped(fd);
