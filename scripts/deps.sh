@@ -12,6 +12,8 @@ packages=(
   # avahi-daemon; avahi-utils for avahi-browse/avahi-publish
   libavahi-client-dev avahi-daemon dbus avahi-utils
   libcriterion-dev
+  # libFuzzer targets (tests/fuzz/) are built with clang
+  clang libclang-rt-14-dev
   iperf3 iproute2
   # GNU Radio (its stock iio source reads the iiod-compatible listener)
   gnuradio

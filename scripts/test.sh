@@ -18,5 +18,8 @@ export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure)
 
+echo "== fuzzers: libFuzzer (clang, ASan + UBSan), ${FUZZ_SECONDS:-20} s each"
+tests/fuzz/run.sh build-fuzz
+
 echo "== kernel module: build, conformance in a qemu guest, DKMS"
 tests/module/run.sh build/module-test

@@ -94,6 +94,9 @@ void config_usage(FILE *out)
 }
 
 static enum config_result fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static enum config_result fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -117,7 +117,7 @@ static uint16_t inverse16(uint16_t a)
 	int i;
 
 	for (i = 0; i < 4; i++)
-		x = x * (2 - a * x);
+		x = x * (2u - (uint32_t)a * x);
 	return (uint16_t)x;
 }
 
@@ -143,6 +143,7 @@ static bool locate(const uint8_t *p, size_t scans, const unsigned char *ids, uin
 {
 	size_t scan_bytes = (size_t)n * 2, w;
 	uint16_t lo = 0, mid;
+	uint32_t rest;
 
 	*determined = false;
 	for (w = 1; w < scans && w <= 0x10000u; w++) {
@@ -157,8 +158,10 @@ static bool locate(const uint8_t *p, size_t scans, const unsigned char *ids, uin
 		}
 		break;
 	}
-	mid = (uint16_t)((uint16_t)(sample_at(p, 0, scan_bytes) - iios_pattern_sample(0, ids[0]) -
-				    lo * STEP) * inverse16(MID_STEP));
+	/* unsigned arithmetic: 16-bit operands would be promoted to int */
+	rest = (uint32_t)sample_at(p, 0, scan_bytes) - iios_pattern_sample(0, ids[0]) -
+	       (uint32_t)lo * STEP;
+	mid = (uint16_t)((rest & 0xffffu) * (uint32_t)inverse16(MID_STEP));
 	*first = (uint64_t)mid << 16 | lo;
 	return iios_pattern_check_ids(p, (unsigned long)(scans < LOCATE_SCANS ? scans
 								 : LOCATE_SCANS) * scan_bytes,

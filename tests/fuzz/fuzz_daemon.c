@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the daemon itself, in this process, fed through real
+ * loopback connections. The first input byte picks the port: even, the
+ * iiostream protocol (so every control message reaches protocol.c's
+ * handlers: Hello, Subscribe with channel lists, attributes, devices,
+ * stats, ...); odd, the iiod-compatible listener (iiod.c's commands,
+ * WRITE values, OPEN/READBUF). The rest is sent, the sending side is shut,
+ * and the loop runs until the daemon has closed the connection.
+ *
+ * After every input the invariants are checked, and a violation aborts
+ * (a crash for libFuzzer): the connection is gone within the deadline,
+ * every block is back in the source, and nobody is left subscribed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct config cfg;
+static struct server srv;
+static uv_loop_t loop;
+static bool started;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void start(void)
+{
+	char *argv[] = { "iiostreamd",  "--listen",     "127.0.0.1:0", "--iiod-listen",
+			 "127.0.0.1:0", "--channels",   "4",           "--rate",
+			 "2000000",     "--block-size", "16K",         "--blocks",
+			 "8",           "--advertise",  "off",         NULL };
+	char err[256];
+
+	config_defaults(&cfg);
+	if (config_parse_args(&cfg, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, err,
+			      sizeof(err)) != CONFIG_OK) {
+		fprintf(stderr, "fuzz_daemon: %s\n", err);
+		abort();
+	}
+	log_threshold = getenv("FUZZ_DAEMON_LOG") ? LOG_DEBUG : LOG_ERROR;
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&loop);
+	if (server_start(&srv, &loop, &cfg) != 0)
+		abort();
+	started = true;
+}
+
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		abort();
+	return fd;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint64_t deadline;
+	bool eof = false;
+	size_t sent = 0;
+	int fd;
+
+	if (!started)
+		start();
+	if (size == 0)
+		return 0;
+	fd = connect_to(data[0] & 1 ? srv.iiod.port : srv.plain.port);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	data++, size--;
+	deadline = now_ms() + 3000;
+	/* send, read and discard what comes back, and run the daemon, until
+	 * it has closed the connection */
+	while (!eof) {
+		char sink[65536];
+		ssize_t n;
+
+		if (now_ms() > deadline) {
+			fprintf(stderr, "fuzz_daemon: the connection is still open after 3 s\n");
+			abort();
+		}
+		if (sent < size) {
+			n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+			if (n > 0)
+				sent += (size_t)n;
+			else if (n < 0 && errno != EAGAIN)
+				sent = size; /* the daemon closed on us */
+			if (sent == size)
+				shutdown(fd, SHUT_WR);
+		} else if (size == 0) {
+			shutdown(fd, SHUT_WR);
+		}
+		uv_run(&loop, UV_RUN_NOWAIT);
+		while ((n = recv(fd, sink, sizeof(sink), 0)) > 0)
+			;
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			eof = true;
+		else
+			poll(NULL, 0, 1);
+	}
+	close(fd);
+	/* the daemon's side is gone too, and every block with it */
+	while (srv.nsessions || srv.iiod.nconns || srv.subscribers || srv.pool.held) {
+		if (now_ms() > deadline) {
+			fprintf(stderr, "fuzz_daemon: after close: %u sessions, %u iiod, %u "
+				"subscribers, %u blocks held\n", srv.nsessions, srv.iiod.nconns,
+				srv.subscribers, srv.pool.held);
+			abort();
+		}
+		uv_run(&loop, UV_RUN_NOWAIT);
+		poll(NULL, 0, 1);
+	}
+	return 0;
+}
