@@ -41,6 +41,31 @@ if [ -x /bin/iio_block_compliance32 ]; then
 	fi
 fi
 
+# Random sequences of the ioctls, mmap/munmap, close, fork and sysfs writes
+# from several processes, under the kernel's debug checks (a WARNING, BUG or
+# corruption report anywhere in the log fails the run): afterwards no block
+# may be left allocated, and the device must work as before.
+if [ -x /bin/iio_block_fuzz ]; then
+	rate0=$(cat /sys/bus/iio/devices/iio:device0/sampling_frequency)
+	live=/sys/module/iiostream_sim/parameters/blocks_live
+	if timeout 120 /bin/iio_block_fuzz --seconds ${FUZZ_SECONDS:-20} --procs 4 \
+		>/tmp/fuzz.log 2>&1; then
+		steps=$(awk '/ steps$/ { n += $(NF - 1) } END { print n }' /tmp/fuzz.log)
+		pass "iio_block_fuzz: 4 processes, ${FUZZ_SECONDS:-20} s, $steps calls ($(head -1 /tmp/fuzz.log))"
+	else
+		bad "iio_block_fuzz"; cat /tmp/fuzz.log
+	fi
+	[ "$(cat $live)" = 0 ] && pass "no block left allocated after the fuzzer (blocks_live 0)" ||
+		bad "blocks_live $(cat $live) after the fuzzer"
+	echo 0x3 >/sys/class/iio_block/iio_block0/channel_mask
+	echo "$rate0" >/sys/bus/iio/devices/iio:device0/sampling_frequency
+	if timeout 180 /bin/iio_block_compliance --no-remove >/tmp/after-fuzz.log 2>&1; then
+		pass "iio_block_compliance passes again after the fuzzer"
+	else
+		bad "iio_block_compliance after the fuzzer"; tail -30 /tmp/after-fuzz.log
+	fi
+fi
+
 # libiio's local backend (Debian's iio_info / iio_readdev) sees the device.
 # The kfifo path drops scans silently when the reader falls behind (only
 # fifo_lost_samples counts them), and iiod under TCG is slow: read at a rate

@@ -532,9 +532,9 @@ static void stream_teardown(struct stream *s)
 
 static void test_stream(int fd)
 {
-	const unsigned int nblk = 4, rounds = 48;
+	const unsigned int nblk = 4, rounds = 32;
 	const uint32_t size = 256 * 1024;
-	const uint64_t rate = 2000000;
+	const uint64_t rate = 1000000; /* 64 ms a block: margin for a loaded TCG host */
 	uint64_t scans = size / scan_bytes, t_before, t_after, ts0 = 0, t_start;
 	unsigned int k, bad_pattern = 0, bad_ts = 0, bad_flags = 0, future = 0, got = 0;
 	struct iio_buffer_block b;

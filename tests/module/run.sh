@@ -35,6 +35,9 @@ echo "== module: conformance program"
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
 	-o "$out/iio_block_compliance" "$root/tests/module/iio_block_compliance.c" -lpthread
+# the random-sequence fuzzer of the same interface
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
+	-I"$root/module/include/uapi" -o "$out/iio_block_fuzz" "$root/tests/module/iio_block_fuzz.c"
 # and for i386, to run the ioctls through the kernel's compat path
 cc -m32 -D_FILE_OFFSET_BITS=64 -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
@@ -50,6 +53,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 "$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-module.sh" \
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
+	--bin "$out/iio_block_fuzz" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
