@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 int main(int argc, char **argv)
 {
@@ -31,6 +32,15 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_threshold = cfg.log_level;
+	if (cfg.check_only) {
+		/* what start-up would refuse before opening the source */
+		if (tls_server_check(&cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "iiostreamd: %s\n", err);
+			return 2;
+		}
+		printf("configuration OK\n");
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN); /* sends use MSG_NOSIGNAL; this is for the rest */
 
 	uv_loop_init(&loop);
