@@ -49,6 +49,8 @@ int main(int argc, char **argv)
 		uv_loop_close(&loop);
 		return 1;
 	}
+	/* SIGHUP re-reads this command line and its --config file (reload.h) */
+	srv.reload = (struct reload){ .live = &cfg, .argc = argc, .argv = argv };
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = uv_loop_close(&loop);
 	if (rc) {

@@ -40,6 +40,12 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
 
+	if (signum == SIGHUP) {
+		if (srv->shutting_down)
+			return;
+		reload_run(srv);
+		return;
+	}
 	server_shutdown(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
@@ -152,6 +158,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->sigint.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &srv->sighup);
+	srv->sighup.data = srv;
+	uv_signal_start(&srv->sighup, on_signal, SIGHUP);
 	if (srv->plain.fd >= 0)
 		log_info("listening on %s%s%s:%u", strchr(cfg->listen_host, ':') ? "[" : "",
 			 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "",
@@ -265,6 +274,7 @@ static void finish(struct server *srv)
 	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
 	tls_server_free(&srv->tls);
 	devices_close(srv);
 }
