@@ -16,6 +16,7 @@
 #include "config.h"
 #include "iiod.h"
 #include "listener.h"
+#include "notify.h"
 #include "reload.h"
 #include "source.h"
 #include "tls.h"
@@ -40,6 +41,7 @@ struct server {
 	uv_signal_t sigterm, sigint;
 	uv_signal_t sighup;        /* reload (reload.h) */
 	struct reload reload;      /* set by main after server_start(); live NULL: none */
+	struct notify notify;      /* systemd's NOTIFY_SOCKET and watchdog (notify.h) */
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
 	uint32_t subscribers;      /* sessions subscribed + iiod buffers open */
