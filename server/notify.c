@@ -100,9 +100,15 @@ void notify_send(struct notify *n, const char *fmt, ...)
 	if ((size_t)len >= sizeof(msg))
 		len = sizeof(msg) - 1;
 	if (sendto(n->fd, msg, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT,
-		   (struct sockaddr *)&n->addr, n->addrlen) < 0)
-		log_warn("NOTIFY_SOCKET: cannot send '%.*s': %s", (int)strcspn(msg, "\n"), msg,
-			 strerror(errno));
+		   (struct sockaddr *)&n->addr, n->addrlen) >= 0) {
+		n->send_errno = 0;
+		return;
+	}
+	if (errno == n->send_errno)
+		return; /* said already; the watchdog would repeat it twice a period */
+	n->send_errno = errno;
+	log_warn("NOTIFY_SOCKET: cannot send '%.*s': %s (said once until a send succeeds)",
+		 (int)strcspn(msg, "\n"), msg, strerror(errno));
 }
 
 void notify_close(struct notify *n)

@@ -14,7 +14,8 @@
  *
  * Everything runs on the loop's thread. Sends never block: a datagram the
  * socket cannot take now is dropped with a log line (a watchdog ping is
- * sent twice per period, so one lost ping is not a timeout).
+ * sent twice per period, so one lost ping is not a timeout); a failure
+ * that repeats is logged once, until a send succeeds again.
  */
 #ifndef IIOSTREAMD_NOTIFY_H
 #define IIOSTREAMD_NOTIFY_H
@@ -34,6 +35,7 @@ struct notify {
 	socklen_t addrlen;
 	uv_timer_t watchdog;      /* WATCHDOG=1 every watchdog_usec / 2 */
 	bool timer_on;
+	int send_errno;           /* of the last failed send, 0 after a good one */
 };
 
 /* Read $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID (and unset them, as

@@ -27,6 +27,12 @@ cli=$build/client/iiostream
 for tool in strace systemd-analyze iio_info iio_readdev; do
 	command -v "$tool" >/dev/null || { echo "syscalls: needs $tool" >&2; exit 1; }
 done
+if grep -q '^IIOSTREAM_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+	# ASan's runtime makes system calls of its own, and LeakSanitizer
+	# cannot run under ptrace: the normal build is the one deployed
+	echo "syscalls: SKIPPED: a sanitizer build; run it on the normal build" >&2
+	exit 77
+fi
 if ! strace -f -qq -o /dev/null true 2>/dev/null; then
 	echo "syscalls: SKIPPED: strace cannot trace here (ptrace refused)" >&2
 	exit 77

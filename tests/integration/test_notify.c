@@ -164,3 +164,25 @@ Test(notify, without_notify_socket_the_daemon_runs_as_before)
 	cr_assert(!daemon_log_contains(&d, "NOTIFY_SOCKET"));
 	cr_assert_eq(daemon_stop(&d, 5000), 0);
 }
+
+Test(notify, a_socket_nobody_reads_is_logged_once_not_at_every_ping)
+{
+	char path[64], line[1024];
+	struct daemon d;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/iiostream-notify-gone-%d", (int)getpid());
+	unlink(path);
+	cr_assert_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
+	cr_assert_eq(setenv("WATCHDOG_USEC", "20000", 1), 0); /* a ping every 10 ms */
+	daemon_start(&d, args);
+	usleep(300000);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	f = fopen(d.log_path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "NOTIFY_SOCKET: cannot send") != NULL;
+	fclose(f);
+	cr_assert_eq(n, 1, "%d warnings about the same failure", n);
+}
