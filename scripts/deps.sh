@@ -15,6 +15,10 @@ packages=(
   # libFuzzer targets (tests/fuzz/) are built with clang
   clang libclang-rt-14-dev
   iperf3 iproute2
+  # deployment: systemd-analyze verify/security and systemd-sysusers check
+  # deploy/'s files; strace lists the daemon's system calls against the
+  # unit's filter
+  systemd strace
   # GNU Radio (its stock iio source reads the iiod-compatible listener)
   gnuradio
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in

@@ -73,7 +73,10 @@ void config_usage(FILE *out)
 		"                       plain (clients without a certificate). Default: all\n"
 		"  --allow-write L      who may write attributes (same list; default: all)\n"
 		"  --config FILE        read 'key = value' lines, keys named as the flags\n"
-		"                       (rate = 1000000); flags override the file\n"
+		"                       (rate = 1000000); flags override the file. SIGHUP\n"
+		"                       re-reads it (docs/deployment.md)\n"
+		"  --check-config       check the flags and the file (TLS files included),\n"
+		"                       print 'configuration OK' and exit 0, or exit 2\n"
 		"  --rate N             scans per second (IIO's sampling_frequency: samples\n"
 		"                       per second of each channel); 0 = as fast as blocks\n"
 		"                       return (default 1000000)\n"
@@ -187,8 +190,12 @@ enum {
 	O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS, O_CLIENT_QUEUE,
 	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_IIOD_LISTEN, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
 	O_TLS_CIPHERSUITES, O_KTLS, O_ALLOW_SUBSCRIBE, O_ALLOW_WRITE, O_CONFIG, O_HELP, O_VERSION,
-	O_ADVERTISE,
+	O_ADVERTISE, O_CHECK_CONFIG, O_END,
 };
+
+/* key_line[] and key_flags have a slot per option */
+_Static_assert(O_END - O_SOURCE <= CONFIG_KEYS, "CONFIG_KEYS is too small");
+_Static_assert(O_END - O_SOURCE <= 32, "key_flags is too small");
 
 static const struct option options[] = {
 	{ "source", required_argument, NULL, O_SOURCE },
@@ -212,6 +219,7 @@ static const struct option options[] = {
 	{ "allow-subscribe", required_argument, NULL, O_ALLOW_SUBSCRIBE },
 	{ "allow-write", required_argument, NULL, O_ALLOW_WRITE },
 	{ "config", required_argument, NULL, O_CONFIG },
+	{ "check-config", no_argument, NULL, O_CHECK_CONFIG },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -393,6 +401,7 @@ static enum config_result read_config_file(struct config *cfg, const char *path,
 			fclose(f);
 			return fail(err, errlen, "%s:%u: %s", path, lineno, msg);
 		}
+		cfg->key_line[o->val - O_SOURCE] = lineno;
 	}
 	fclose(f);
 	return CONFIG_OK;
@@ -415,29 +424,55 @@ static const char *find_config_arg(int argc, char **argv)
 	return path;
 }
 
-/* Checks across options, once everything is read. */
+const char *config_where(const struct config *cfg, const char *key, char *buf, size_t len)
+{
+	const struct option *o;
+
+	for (o = options; o->name; o++) {
+		unsigned i = (unsigned)(o->val - O_SOURCE);
+
+		if (strcmp(o->name, key) != 0)
+			continue;
+		if (!(cfg->key_flags & (1u << i)) && cfg->key_line[i]) {
+			snprintf(buf, len, "%s:%u: %s", cfg->config_file, cfg->key_line[i], key);
+			return buf;
+		}
+		break;
+	}
+	snprintf(buf, len, "--%s", key);
+	return buf;
+}
+
+/* Checks across options, once everything is read. Each error names where
+ * the key at fault was set (config_where). */
 static enum config_result check_config(struct config *cfg, char *err, size_t errlen)
 {
+	char at[320], at2[320];
+
 	/* A block holds whole scans. */
 	if (cfg->block_size % (cfg->channels * IIOS_PATTERN_SAMPLE_BYTES))
 		return fail(err, errlen,
-			    "--block-size: %u is not a whole number of %u-byte scans (%u channels)",
-			    cfg->block_size, cfg->channels * IIOS_PATTERN_SAMPLE_BYTES,
-			    cfg->channels);
+			    "%s: %u is not a whole number of %u-byte scans (%s: %u channels)",
+			    config_where(cfg, "block-size", at, sizeof(at)), cfg->block_size,
+			    cfg->channels * IIOS_PATTERN_SAMPLE_BYTES,
+			    config_where(cfg, "channels", at2, sizeof(at2)), cfg->channels);
 	if (cfg->listen_tls && (!cfg->tls_cert[0] || !cfg->tls_key[0]))
-		return fail(err, errlen, "--listen-tls: needs --tls-cert and --tls-key");
+		return fail(err, errlen, "%s: needs --tls-cert and --tls-key",
+			    config_where(cfg, "listen-tls", at, sizeof(at)));
 	if (!cfg->listen_tls) {
-		const char *orphan = cfg->tls_cert[0]     ? "--tls-cert"
-				     : cfg->tls_key[0]    ? "--tls-key"
-				     : cfg->client_ca[0]  ? "--client-ca"
-				     : cfg->tls_ciphersuites[0] ? "--tls-ciphersuites"
+		const char *orphan = cfg->tls_cert[0]     ? "tls-cert"
+				     : cfg->tls_key[0]    ? "tls-key"
+				     : cfg->client_ca[0]  ? "client-ca"
+				     : cfg->tls_ciphersuites[0] ? "tls-ciphersuites"
 								: NULL;
 
 		if (orphan)
-			return fail(err, errlen, "%s: only means something with --listen-tls", orphan);
+			return fail(err, errlen, "%s: only means something with --listen-tls",
+				    config_where(cfg, orphan, at, sizeof(at)));
 	}
 	if (cfg->listen_off && !cfg->listen_tls)
-		return fail(err, errlen, "--listen off: and no --listen-tls; nothing to listen on");
+		return fail(err, errlen, "%s off: and no --listen-tls; nothing to listen on",
+			    config_where(cfg, "listen", at, sizeof(at)));
 	return CONFIG_OK;
 }
 
@@ -471,6 +506,9 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 			return CONFIG_EXIT;
 		case O_CONFIG:
 			break; /* read above */
+		case O_CHECK_CONFIG:
+			cfg->check_only = true;
+			break;
 		case ':':
 			return fail(err, errlen, "%s: needs a value", flag);
 		case '?':
@@ -481,6 +519,7 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 		default:
 			snprintf(name, sizeof(name), "--%s", options[idx].name);
 			r = apply_option(cfg, c, name, optarg, err, errlen);
+			cfg->key_flags |= 1u << (c - O_SOURCE);
 			break;
 		}
 	}

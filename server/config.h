@@ -16,6 +16,8 @@
 #include "log.h"
 #include "transport.h"
 
+#define CONFIG_KEYS 32 /* room for every long option */
+
 struct config {
 	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
 	char listen_host[256];   /* --listen HOST:PORT: plain TCP */
@@ -47,6 +49,10 @@ struct config {
 	enum transport transport;/* --transport: auto, copy, zerocopy or sendfile */
 	enum log_level log_level;/* --log-level */
 	char config_file[256];   /* --config: the file read, "" if none */
+	bool check_only;         /* --check-config: validate everything, then exit */
+	/* private: where each key was set, for config_where() */
+	uint32_t key_line[CONFIG_KEYS]; /* its line in config_file, 0 if not there */
+	uint32_t key_flags;      /* bit per key: given on the command line */
 };
 
 #define CONFIG_MAX_RATE 1000000000ull
@@ -68,6 +74,12 @@ void config_defaults(struct config *cfg);
  * "/etc/iiostream/iiostreamd.conf:3: rate: 'fast' is not a number". */
 enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
 				     char *err, size_t errlen);
+
+/* How an error names `key` (a long flag's name, "rate"): where its value
+ * came from. "--rate" when the command line gave it (or nobody did), and
+ * "/etc/iiostream/iiostreamd.conf:3: rate" when the --config file did.
+ * Returns buf. */
+const char *config_where(const struct config *cfg, const char *key, char *buf, size_t len);
 
 /* Print the flags and their defaults. */
 void config_usage(FILE *out);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 int main(int argc, char **argv)
 {
@@ -31,6 +32,15 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_threshold = cfg.log_level;
+	if (cfg.check_only) {
+		/* what start-up would refuse before opening the source */
+		if (tls_server_check(&cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "iiostreamd: %s\n", err);
+			return 2;
+		}
+		printf("configuration OK\n");
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN); /* sends use MSG_NOSIGNAL; this is for the rest */
 
 	uv_loop_init(&loop);
@@ -39,6 +49,8 @@ int main(int argc, char **argv)
 		uv_loop_close(&loop);
 		return 1;
 	}
+	/* SIGHUP re-reads this command line and its --config file (reload.h) */
+	srv.reload = (struct reload){ .live = &cfg, .argc = argc, .argv = argv };
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = uv_loop_close(&loop);
 	if (rc) {

@@ -36,10 +36,34 @@ static void on_source_ready(uv_poll_t *h, int status, int events)
 	fanout_drain_source(srv);
 }
 
+/* STATUS= for systemd: what the daemon is doing now, after `extra`
+ * ("READY=1\n" or ""). */
+static void notify_status(struct server *srv, const char *extra)
+{
+	char plain[40] = "", secure[40] = "";
+
+	if (srv->plain.fd >= 0)
+		snprintf(plain, sizeof(plain), "; TCP port %u", srv->plain.port);
+	if (srv->secure.fd >= 0)
+		snprintf(secure, sizeof(secure), "; TLS port %u", srv->secure.port);
+	notify_send(&srv->notify, "%sSTATUS=source %s%s%s; %u subscriber%s", extra,
+		    srv->src->ops->name, plain, secure, srv->subscribers,
+		    srv->subscribers == 1 ? "" : "s");
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
 
+	if (signum == SIGHUP) {
+		if (srv->shutting_down)
+			return;
+		notify_send(&srv->notify, "RELOADING=1\nMONOTONIC_USEC=%llu",
+			    (unsigned long long)(server_now_ns() / 1000));
+		reload_run(srv);
+		notify_status(srv, "READY=1\n");
+		return;
+	}
 	server_shutdown(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
@@ -152,6 +176,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->sigint.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
+	uv_signal_init(loop, &srv->sighup);
+	srv->sighup.data = srv;
+	uv_signal_start(&srv->sighup, on_signal, SIGHUP);
 	if (srv->plain.fd >= 0)
 		log_info("listening on %s%s%s:%u", strchr(cfg->listen_host, ':') ? "[" : "",
 			 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "",
@@ -173,6 +200,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 			.tls_fd = srv->secure.fd,
 			.iiod_fd = iiod_listen_fd(&srv->iiod),
 		});
+	/* Listening and announced: ready for systemd (Type=notify). */
+	notify_open(&srv->notify, loop);
+	notify_status(srv, "READY=1\n");
 	return 0;
 
 err_stop_listener:
@@ -230,6 +260,7 @@ void server_subscriber_added(struct server *srv)
 		log_error("source: enable failed: %s", strerror(-err));
 	else
 		log_info("capture started");
+	notify_status(srv, "");
 }
 
 void server_subscriber_removed(struct server *srv)
@@ -238,6 +269,8 @@ void server_subscriber_removed(struct server *srv)
 		return;
 	srv->src->ops->disable(srv->src);
 	log_info("capture stopped: no subscribers");
+	if (!srv->shutting_down)
+		notify_status(srv, "");
 }
 
 /* Last step of a shutdown: every block is back; close everything. */
@@ -265,6 +298,8 @@ static void finish(struct server *srv)
 	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
+	notify_close(&srv->notify);
 	tls_server_free(&srv->tls);
 	devices_close(srv);
 }
@@ -277,6 +312,8 @@ void server_shutdown(struct server *srv, const char *why)
 		return;
 	srv->shutting_down = true;
 	log_info("%s: shutting down, %u clients", why, srv->nsessions);
+	notify_send(&srv->notify, "STOPPING=1\nSTATUS=shutting down (%s): %u clients to say bye to",
+		    why, srv->nsessions);
 	listener_stop(&srv->plain);
 	listener_stop(&srv->secure);
 	iiod_stop(&srv->iiod);

@@ -16,6 +16,8 @@
 #include "config.h"
 #include "iiod.h"
 #include "listener.h"
+#include "notify.h"
+#include "reload.h"
 #include "source.h"
 #include "tls.h"
 
@@ -25,7 +27,7 @@ struct advertise;
 
 struct server {
 	uv_loop_t *loop;
-	const struct config *cfg;
+	const struct config *cfg;  /* in force; a SIGHUP changes its live keys (reload.h) */
 	struct source *src;
 	struct block_pool pool;
 	struct source_format fmt;
@@ -37,6 +39,9 @@ struct server {
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	struct advertise *adv;     /* DNS-SD announcements, NULL if none */
 	uv_signal_t sigterm, sigint;
+	uv_signal_t sighup;        /* reload (reload.h) */
+	struct reload reload;      /* set by main after server_start(); live NULL: none */
+	struct notify notify;      /* systemd's NOTIFY_SOCKET and watchdog (notify.h) */
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
 	uint32_t subscribers;      /* sessions subscribed + iiod buffers open */

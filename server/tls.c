@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,17 +34,31 @@ static const char *openssl_reason(char *buf, size_t len)
 	return buf;
 }
 
-/* Can the file be opened for reading? Logs why not. */
-static int check_readable(const char *flag, const char *path)
+/* An error about `key` (a flag's name without "--"), named where it was
+ * set (config_where): "--tls-key /k.pem: ..." or "FILE:LINE: tls-key /k.pem: ...". */
+static int key_error(const struct config *cfg, const char *key, int err, char *out,
+		     size_t len, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int key_error(const struct config *cfg, const char *key, int err, char *out,
+		     size_t len, const char *fmt, ...)
+{
+	char where[320], what[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(out, len, "%s %s", config_where(cfg, key, where, sizeof(where)), what);
+	return err;
+}
+
+/* Can the file be opened for reading? */
+static int check_readable(const struct config *cfg, const char *key, const char *path,
+			  char *out, size_t len)
 {
 	FILE *f = fopen(path, "r");
 
-	if (!f) {
-		int err = errno;
-
-		log_error("%s %s: %s", flag, path, strerror(err));
-		return -err;
-	}
+	if (!f)
+		return key_error(cfg, key, -errno, out, len, "%s: %s", path, strerror(errno));
 	fclose(f);
 	return 0;
 }
@@ -119,22 +134,29 @@ static bool sealable_suites(const char *list)
 	return true;
 }
 
-int tls_server_init(struct tls_server *t, const struct config *cfg)
+/*
+ * A context from cfg's files, everything checked: 0 and *out, or a negative
+ * errno and `err` naming where the key at fault was set and why. Nothing is
+ * logged but the warnings of an expired certificate.
+ */
+static int build_ctx(const struct config *cfg, SSL_CTX **out, bool *mutual, char *err,
+		     size_t errlen)
 {
 	char why[160];
 	SSL_CTX *ctx;
-	int err;
+	int r;
 
-	memset(t, 0, sizeof(*t));
-	if (!cfg->listen_tls)
-		return 0;
-	if ((err = check_readable("--tls-cert", cfg->tls_cert)) ||
-	    (err = check_readable("--tls-key", cfg->tls_key)) ||
-	    (cfg->client_ca[0] && (err = check_readable("--client-ca", cfg->client_ca))))
-		return err;
+	*out = NULL;
+	*mutual = false;
+	if ((r = check_readable(cfg, "tls-cert", cfg->tls_cert, err, errlen)) ||
+	    (r = check_readable(cfg, "tls-key", cfg->tls_key, err, errlen)) ||
+	    (cfg->client_ca[0] && (r = check_readable(cfg, "client-ca", cfg->client_ca, err,
+						      errlen))))
+		return r;
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx) {
-		log_error("TLS: cannot create a context: %s", openssl_reason(why, sizeof(why)));
+		snprintf(err, errlen, "TLS: cannot create a context: %s",
+			 openssl_reason(why, sizeof(why)));
 		return -ENOMEM;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -146,41 +168,40 @@ int tls_server_init(struct tls_server *t, const struct config *cfg)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_keylog_callback(ctx, on_keylog);
+	r = -EINVAL;
 	if (cfg->tls_ciphersuites[0] && !sealable_suites(cfg->tls_ciphersuites)) {
-		log_error("--tls-ciphersuites '%s': only TLS_AES_128_GCM_SHA256, "
-			  "TLS_AES_256_GCM_SHA384 and TLS_CHACHA20_POLY1305_SHA256 are served "
-			  "(the AEADs the kernel and tls_tx.c seal records with)",
-			  cfg->tls_ciphersuites);
-		err = -EINVAL;
+		key_error(cfg, "tls-ciphersuites", r, err, errlen,
+			  "'%s': only TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and "
+			  "TLS_CHACHA20_POLY1305_SHA256 are served (the AEADs the kernel and "
+			  "tls_tx.c seal records with)", cfg->tls_ciphersuites);
 		goto fail;
 	}
 	if (cfg->tls_ciphersuites[0] && !SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites)) {
-		log_error("--tls-ciphersuites '%s': no TLS 1.3 cipher suite in it (%s)",
-			  cfg->tls_ciphersuites, openssl_reason(why, sizeof(why)));
-		err = -EINVAL;
+		key_error(cfg, "tls-ciphersuites", r, err, errlen,
+			  "'%s': no TLS 1.3 cipher suite in it (%s)", cfg->tls_ciphersuites,
+			  openssl_reason(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
-		log_error("--tls-cert %s: not a PEM certificate (%s)", cfg->tls_cert,
-			  openssl_reason(why, sizeof(why)));
-		err = -EINVAL;
+		key_error(cfg, "tls-cert", r, err, errlen, "%s: not a PEM certificate (%s)",
+			  cfg->tls_cert, openssl_reason(why, sizeof(why)));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
 		openssl_reason(why, sizeof(why));
-		if (strstr(why, "values mismatch") || strstr(why, "mismatch"))
-			log_error("--tls-key %s does not match the certificate in --tls-cert %s",
-				  cfg->tls_key, cfg->tls_cert);
+		if (strstr(why, "mismatch"))
+			key_error(cfg, "tls-key", r, err, errlen,
+				  "%s does not match the certificate in %s", cfg->tls_key,
+				  cfg->tls_cert);
 		else
-			log_error("--tls-key %s: not a PEM private key (%s)", cfg->tls_key, why);
-		err = -EINVAL;
+			key_error(cfg, "tls-key", r, err, errlen, "%s: not a PEM private key (%s)",
+				  cfg->tls_key, why);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		log_error("--tls-key %s does not match the certificate in --tls-cert %s",
+		key_error(cfg, "tls-key", r, err, errlen, "%s does not match the certificate in %s",
 			  cfg->tls_key, cfg->tls_cert);
 		ERR_clear_error();
-		err = -EINVAL;
 		goto fail;
 	}
 	warn_if_expired(cfg->tls_cert, ctx);
@@ -188,30 +209,83 @@ int tls_server_init(struct tls_server *t, const struct config *cfg)
 		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
 
 		if (!names || SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-			log_error("--client-ca %s: no PEM certificate in it (%s)", cfg->client_ca,
-				  openssl_reason(why, sizeof(why)));
+			key_error(cfg, "client-ca", r, err, errlen, "%s: no PEM certificate in it (%s)",
+				  cfg->client_ca, openssl_reason(why, sizeof(why)));
 			sk_X509_NAME_pop_free(names, X509_NAME_free);
-			err = -EINVAL;
 			goto fail;
 		}
 		SSL_CTX_set_client_CA_list(ctx, names);
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-		t->mutual = true;
+		*mutual = true;
 	}
-	if (cfg->ktls) {
-		probe_ktls(t->ktls, sizeof(t->ktls));
+	if (cfg->ktls)
 		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
-	} else {
-		snprintf(t->ktls, sizeof(t->ktls), "off");
-	}
-	log_info("TLS 1.3%s; kernel TLS %s", t->mutual ? ", client certificates required" : "",
-		 t->ktls);
-	t->ctx = ctx;
+	*out = ctx;
 	return 0;
 
 fail:
 	SSL_CTX_free(ctx);
-	return err;
+	return r;
+}
+
+/* The context's settings into t, and a log line saying what they are. */
+static void install(struct tls_server *t, const struct config *cfg, SSL_CTX *ctx, bool mutual,
+		    const char *what)
+{
+	SSL_CTX_free(t->ctx); /* connections made with it hold their own reference */
+	t->ctx = ctx;
+	t->mutual = mutual;
+	if (cfg->ktls)
+		probe_ktls(t->ktls, sizeof(t->ktls));
+	else
+		snprintf(t->ktls, sizeof(t->ktls), "off");
+	log_info("%s1.3%s; kernel TLS %s", what, t->mutual ? ", client certificates required" : "",
+		 t->ktls);
+}
+
+int tls_server_init(struct tls_server *t, const struct config *cfg)
+{
+	char err[800];
+	SSL_CTX *ctx;
+	bool mutual;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	if (!cfg->listen_tls)
+		return 0;
+	r = build_ctx(cfg, &ctx, &mutual, err, sizeof(err));
+	if (r) {
+		log_error("%s", err);
+		return r;
+	}
+	install(t, cfg, ctx, mutual, "TLS ");
+	return 0;
+}
+
+int tls_server_check(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	bool mutual;
+	int r;
+
+	if (!cfg->listen_tls)
+		return 0;
+	r = build_ctx(cfg, &ctx, &mutual, err, errlen);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
+int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	bool mutual;
+	int r;
+
+	r = build_ctx(cfg, &ctx, &mutual, err, errlen);
+	if (r)
+		return r;
+	install(t, cfg, ctx, mutual, "TLS reloaded: new handshakes use the new files; TLS ");
+	return 0;
 }
 
 void tls_server_free(struct tls_server *t)

@@ -42,6 +42,19 @@ struct tls_server {
 int tls_server_init(struct tls_server *t, const struct config *cfg);
 void tls_server_free(struct tls_server *t);
 
+/* --check-config: would tls_server_init() succeed with cfg? 0, or a negative
+ * errno with `err` naming where the key at fault was set and why:
+ * "/etc/iiostream/iiostreamd.conf:4: tls-key /k.pem does not match the
+ * certificate in /c.pem" (or "--tls-key ..." for a flag). 0 without TLS. */
+int tls_server_check(const struct config *cfg, char *err, size_t errlen);
+
+/* SIGHUP: build a new context from cfg's files (read again, so a renewed
+ * certificate at the same path is taken) and use it for the handshakes from
+ * now on; connections already made keep theirs (each SSL holds a reference
+ * to its context). On an error, `err` says why as above and t is unchanged. */
+int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
+		      size_t errlen);
+
 /* The server's application traffic secret of one connection, caught from
  * OpenSSL's key log during the handshake (for tls_tx.c). */
 struct tls_secret {

@@ -471,3 +471,71 @@ Test(config, iiod_listen_is_off_by_default_and_takes_host_port)
 	assert_error_naming(PARSE("--iiod-listen", "30431"), "--iiod-listen");
 	assert_error_naming(PARSE("--iiod-listen", "host:99999"), "--iiod-listen");
 }
+
+Test(config, where_names_the_flag_or_the_file_line_that_set_a_key)
+{
+	char path[64], want[160], at[320];
+	enum config_result r;
+
+	r = parse_file("# comment\nrate = 5\nchannels = 4\n", (char *)"--channels", (char *)"2",
+		       path, sizeof(path));
+	unlink(path);
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	snprintf(want, sizeof(want), "%s:2: rate", path);
+	cr_assert_str_eq(config_where(&cfg, "rate", at, sizeof(at)), want);
+	/* the flag overrode the file: it is the flag that counts */
+	cr_assert_str_eq(config_where(&cfg, "channels", at, sizeof(at)), "--channels");
+	/* set by nobody: named as the flag */
+	cr_assert_str_eq(config_where(&cfg, "blocks", at, sizeof(at)), "--blocks");
+}
+
+Test(config, checks_across_keys_name_the_file_line_and_key)
+{
+	char path[64], want[160];
+	enum config_result r;
+
+	r = parse_file("channels = 3\nblock-size = 4K\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: block-size: 4096", path);
+	assert_error_naming(r, want);
+	snprintf(want, sizeof(want), "%s:1: channels: 3 channels", path);
+	assert_error_naming(r, want);
+
+	r = parse_file("rate = 5\nlisten = off\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: listen off", path);
+	assert_error_naming(r, want);
+
+	r = parse_file("listen-tls = 127.0.0.1:0\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:1: listen-tls: needs", path);
+	assert_error_naming(r, want);
+
+	r = parse_file("\nclient-ca = /ca.pem\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: client-ca: only means something", path);
+	assert_error_naming(r, want);
+
+	/* the same checks with a flag still name the flag */
+	r = parse_file("block-size = 4K\n", (char *)"--channels", (char *)"3", path, sizeof(path));
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:1: block-size", path);
+	assert_error_naming(r, want);
+	assert_error_naming(r, "(--channels: 3 channels)");
+}
+
+Test(config, check_config_is_a_flag_not_a_key)
+{
+	char path[64];
+	enum config_result r;
+
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	cr_assert(!cfg.check_only);
+	cr_assert_eq(PARSE("--check-config", "--rate", "5"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.check_only);
+	/* its errors are the same as the daemon's */
+	assert_error_naming(PARSE("--check-config", "--rate", "fast"), "--rate");
+	r = parse_file("check-config = yes\n", NULL, NULL, path, sizeof(path));
+	unlink(path);
+	assert_error_naming(r, ":1: unknown key 'check-config'");
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SIGHUP: read the command line and its --config file again, and apply what
+ * can change without dropping a client:
+ *   - tls-cert, tls-key, client-ca, tls-ciphersuites, ktls: a new TLS
+ *     context, read from the files again (a certificate renewed in place is
+ *     taken); new handshakes use it, sessions already made keep theirs;
+ *   - allow-subscribe, allow-write: checked at each request from now on
+ *     (a subscription already granted is not withdrawn);
+ *   - log-level, and client-queue (the bound of subscriptions from now on).
+ * Every other key (listen addresses, source, rate, channels, block size,
+ * blocks, transport, advertise, port-file) is fixed at start-up: a changed
+ * one is logged as "KEY changed: needs a restart" and keeps its running
+ * value. A configuration that does not parse, or whose TLS files do not
+ * load, is refused whole, with the error naming file:line:key, and the one
+ * in force stays. Flags still override the file, as at start-up.
+ */
+#ifndef IIOSTREAMD_RELOAD_H
+#define IIOSTREAMD_RELOAD_H
+
+struct config;
+struct server;
+
+struct reload {
+	struct config *live;  /* the configuration in force (srv->cfg); NULL: no reload */
+	int argc;
+	char **argv;          /* the command line, parsed again with its file */
+};
+
+/* Re-read and apply, logging every outcome. 0 when the new configuration
+ * was taken (changes needing a restart are only logged), or a negative
+ * errno when it was refused and the old one kept. */
+int reload_run(struct server *srv);
+
+#endif /* IIOSTREAMD_RELOAD_H */

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * systemd's notification protocol as the daemon speaks it (server/notify.c),
+ * with the test in systemd's place: a datagram socket named by NOTIFY_SOCKET
+ * receives READY=1 once the daemon listens, STATUS= lines, RELOADING=1 and
+ * READY=1 around a SIGHUP, STOPPING=1 on SIGTERM, and a WATCHDOG=1 ping
+ * every half of WATCHDOG_USEC.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const args[] = { "--rate", "2000000", "--block-size", "64K", NULL };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Bind a datagram socket where NOTIFY_SOCKET will say: a path in /tmp,
+ * or "@name" in the abstract namespace. */
+static int listen_notify(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name));
+	if (name[0] == '@')
+		sa.sun_path[0] = '\0';
+	else
+		unlink(name);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, len), 0, "bind %s: %s", name,
+		     strerror(errno));
+	cr_assert_eq(setenv("NOTIFY_SOCKET", name, 1), 0);
+	return fd;
+}
+
+/* The next datagram, within timeout_ms; false if none came. */
+static bool next_msg(int fd, char *buf, size_t len, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(fd, buf, len - 1, 0);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* Wait for a message starting with `prefix`, counting the watchdog pings
+ * that come before it. */
+static bool wait_msg(int fd, const char *prefix, char *buf, size_t len, int timeout_ms,
+		     int *pings)
+{
+	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < end) {
+		if (!next_msg(fd, buf, len, (int)(end - now_ms()) + 1))
+			return false;
+		if (strcmp(buf, "WATCHDOG=1") == 0 && pings)
+			(*pings)++;
+		if (strncmp(buf, prefix, strlen(prefix)) == 0)
+			return true;
+	}
+	return false;
+}
+
+Test(notify, ready_status_reloading_stopping_and_watchdog_pings)
+{
+	char path[64], msg[1024];
+	struct iios_client *c;
+	struct iios_stream_info info;
+	struct daemon d;
+	int fd, pings = 0;
+	uint64_t t0;
+
+	snprintf(path, sizeof(path), "/tmp/iiostream-notify-%d", (int)getpid());
+	fd = listen_notify(path);
+	cr_assert_eq(setenv("WATCHDOG_USEC", "200000", 1), 0); /* a ping every 100 ms */
+	daemon_start(&d, args);
+
+	cr_assert(wait_msg(fd, "READY=1\n", msg, sizeof(msg), 5000, NULL), "no READY=1");
+	cr_assert(strstr(msg, "STATUS=source sim; TCP port "), "%s", msg);
+	cr_assert(strstr(msg, "0 subscribers"), "%s", msg);
+
+	/* pings: ~10 a second; the loop may be late, never silent */
+	t0 = now_ms();
+	while (now_ms() - t0 < 1000)
+		wait_msg(fd, "never", msg, sizeof(msg), (int)(1000 - (now_ms() - t0)) + 1, &pings);
+	cr_assert(pings >= 7 && pings <= 13, "%d watchdog pings in 1 s at WATCHDOG_USEC=200000",
+		  pings);
+	cr_assert(daemon_log_contains(&d, "systemd watchdog: a ping every 100 ms"));
+
+	/* the first subscriber changes the status */
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+	cr_assert(wait_msg(fd, "STATUS=", msg, sizeof(msg), 3000, NULL), "no STATUS on subscribe");
+	cr_assert(strstr(msg, "1 subscriber"), "%s", msg);
+
+	cr_assert_eq(kill(d.pid, SIGHUP), 0);
+	cr_assert(wait_msg(fd, "RELOADING=1\nMONOTONIC_USEC=", msg, sizeof(msg), 3000, NULL),
+		  "no RELOADING=1 on SIGHUP");
+	cr_assert(wait_msg(fd, "READY=1\n", msg, sizeof(msg), 3000, NULL),
+		  "no READY=1 after the reload");
+	cr_assert(strstr(msg, "1 subscriber"), "%s", msg);
+
+	kill(d.pid, SIGTERM);
+	cr_assert(wait_msg(fd, "STOPPING=1\n", msg, sizeof(msg), 3000, NULL), "no STOPPING=1");
+	cr_assert(strstr(msg, "STATUS=shutting down (SIGTERM)"), "%s", msg);
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	close(fd);
+	unlink(path);
+}
+
+Test(notify, abstract_socket_and_a_watchdog_meant_for_another_process)
+{
+	char name[64], msg[1024];
+	struct daemon d;
+	int fd, pings = 0;
+
+	snprintf(name, sizeof(name), "@iiostream-notify-%d", (int)getpid());
+	fd = listen_notify(name);
+	/* WATCHDOG_PID names another process (our own): not for the daemon */
+	cr_assert_eq(setenv("WATCHDOG_USEC", "200000", 1), 0);
+	snprintf(msg, sizeof(msg), "%d", (int)getpid());
+	cr_assert_eq(setenv("WATCHDOG_PID", msg, 1), 0);
+	daemon_start(&d, args);
+	cr_assert(wait_msg(fd, "READY=1\n", msg, sizeof(msg), 5000, &pings), "no READY=1");
+	cr_assert(!wait_msg(fd, "WATCHDOG=1", msg, sizeof(msg), 500, &pings),
+		  "pinged a watchdog meant for another process");
+	cr_assert_eq(pings, 0);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	close(fd);
+}
+
+Test(notify, without_notify_socket_the_daemon_runs_as_before)
+{
+	struct daemon d;
+
+	unsetenv("NOTIFY_SOCKET");
+	cr_assert_eq(setenv("WATCHDOG_USEC", "200000", 1), 0);
+	daemon_start(&d, args);
+	cr_assert(!daemon_log_contains(&d, "watchdog"), "a watchdog without NOTIFY_SOCKET");
+	cr_assert(!daemon_log_contains(&d, "NOTIFY_SOCKET"));
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+}
+
+Test(notify, a_socket_nobody_reads_is_logged_once_not_at_every_ping)
+{
+	char path[64], line[1024];
+	struct daemon d;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/iiostream-notify-gone-%d", (int)getpid());
+	unlink(path);
+	cr_assert_eq(setenv("NOTIFY_SOCKET", path, 1), 0);
+	cr_assert_eq(setenv("WATCHDOG_USEC", "20000", 1), 0); /* a ping every 10 ms */
+	daemon_start(&d, args);
+	usleep(300000);
+	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	f = fopen(d.log_path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "NOTIFY_SOCKET: cannot send") != NULL;
+	fclose(f);
+	cr_assert_eq(n, 1, "%d warnings about the same failure", n);
+}
