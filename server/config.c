@@ -24,6 +24,11 @@ void config_defaults(struct config *cfg)
 	cfg->block_size = 1024 * 1024;
 	cfg->blocks = 8;
 	cfg->client_queue = 4;
+	cfg->max_clients = 64;
+	cfg->handshake_timeout_ms = 5000;
+	cfg->idle_timeout_s = 120;
+	cfg->max_frame = IIOS_FRAME_MAX_ENVELOPE;
+	cfg->max_send_queue = 1u << 20;
 	cfg->transport = TRANSPORT_AUTO;
 	cfg->log_level = LOG_INFO;
 	cfg->ktls = true;
@@ -85,6 +90,16 @@ void config_usage(FILE *out)
 		"                       suffixes are binary (default 1M)\n"
 		"  --blocks N           blocks in the source ring, %u..%u (default 8)\n"
 		"  --client-queue N     blocks queued per client before it skips (default 4)\n"
+		"  --max-clients N      connections served at once, all ports together\n"
+		"                       (default 64); more get an error and are closed\n"
+		"  --handshake-timeout MS  time for a client's TLS handshake and Hello\n"
+		"                       (default 5000)\n"
+		"  --idle-timeout S     close a client that neither sent a byte nor took\n"
+		"                       one for S seconds (default 120; 0: never)\n"
+		"  --max-frame BYTES    largest frame a client may send, 256..64K (default\n"
+		"                       64K)\n"
+		"  --max-send-queue BYTES  replies a client may leave unread before it is\n"
+		"                       dropped, 64K..64M (default 1M)\n"
 		"  --transport T        how block payloads are sent: zerocopy (MSG_ZEROCOPY\n"
 		"                       from the mapped block), sendfile (file-backed\n"
 		"                       blocks: sim), copy, or auto: copy to a local peer,\n"
@@ -190,7 +205,8 @@ enum {
 	O_SOURCE = 256, O_LISTEN, O_RATE, O_CHANNELS, O_BLOCK_SIZE, O_BLOCKS, O_CLIENT_QUEUE,
 	O_PORT_FILE, O_LOG_LEVEL, O_TRANSPORT, O_LISTEN_TLS, O_IIOD_LISTEN, O_TLS_CERT, O_TLS_KEY, O_CLIENT_CA,
 	O_TLS_CIPHERSUITES, O_KTLS, O_ALLOW_SUBSCRIBE, O_ALLOW_WRITE, O_CONFIG, O_HELP, O_VERSION,
-	O_ADVERTISE, O_CHECK_CONFIG, O_END,
+	O_ADVERTISE, O_CHECK_CONFIG, O_MAX_CLIENTS, O_HANDSHAKE_TIMEOUT, O_IDLE_TIMEOUT,
+	O_MAX_FRAME, O_MAX_SEND_QUEUE, O_END,
 };
 
 /* key_line[] and key_flags have a slot per option */
@@ -205,6 +221,11 @@ static const struct option options[] = {
 	{ "block-size", required_argument, NULL, O_BLOCK_SIZE },
 	{ "blocks", required_argument, NULL, O_BLOCKS },
 	{ "client-queue", required_argument, NULL, O_CLIENT_QUEUE },
+	{ "max-clients", required_argument, NULL, O_MAX_CLIENTS },
+	{ "handshake-timeout", required_argument, NULL, O_HANDSHAKE_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT },
+	{ "max-frame", required_argument, NULL, O_MAX_FRAME },
+	{ "max-send-queue", required_argument, NULL, O_MAX_SEND_QUEUE },
 	{ "port-file", required_argument, NULL, O_PORT_FILE },
 	{ "log-level", required_argument, NULL, O_LOG_LEVEL },
 	{ "transport", required_argument, NULL, O_TRANSPORT },
@@ -290,6 +311,26 @@ static enum config_result apply_option(struct config *cfg, int code, const char 
 	case O_CLIENT_QUEUE:
 		r = number_flag(flag, arg, 1, CONFIG_MAX_BLOCKS, false, &v, err, errlen);
 		cfg->client_queue = (uint32_t)v;
+		break;
+	case O_MAX_CLIENTS:
+		r = number_flag(flag, arg, 1, 100000, false, &v, err, errlen);
+		cfg->max_clients = (uint32_t)v;
+		break;
+	case O_HANDSHAKE_TIMEOUT:
+		r = number_flag(flag, arg, 100, 600000, false, &v, err, errlen);
+		cfg->handshake_timeout_ms = (uint32_t)v;
+		break;
+	case O_IDLE_TIMEOUT:
+		r = number_flag(flag, arg, 0, 86400, false, &v, err, errlen);
+		cfg->idle_timeout_s = (uint32_t)v;
+		break;
+	case O_MAX_FRAME:
+		r = number_flag(flag, arg, 256, IIOS_FRAME_MAX_ENVELOPE, true, &v, err, errlen);
+		cfg->max_frame = (uint32_t)v;
+		break;
+	case O_MAX_SEND_QUEUE:
+		r = number_flag(flag, arg, 65536, 64u << 20, true, &v, err, errlen);
+		cfg->max_send_queue = (uint32_t)v;
 		break;
 	case O_PORT_FILE:
 		return path_flag(flag, arg, cfg->port_file, sizeof(cfg->port_file), err, errlen);

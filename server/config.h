@@ -45,6 +45,12 @@ struct config {
 	uint32_t block_size;     /* --block-size: bytes, a whole number of scans */
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
+	/* limits (docs/reliability.md); each can change on SIGHUP */
+	uint32_t max_clients;    /* --max-clients: connections served at once (all ports) */
+	uint32_t handshake_timeout_ms; /* --handshake-timeout: TLS + Hello, milliseconds */
+	uint32_t idle_timeout_s; /* --idle-timeout: seconds without a byte in or out; 0: none */
+	uint32_t max_frame;      /* --max-frame: largest frame head (Envelope) a client may send */
+	uint32_t max_send_queue; /* --max-send-queue: bytes of replies a client may leave unread */
 	char port_file[256];     /* --port-file: write the bound port here */
 	enum transport transport;/* --transport: auto, copy, zerocopy or sendfile */
 	enum log_level log_level;/* --log-level */

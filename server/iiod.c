@@ -776,6 +776,18 @@ static void on_connection(uv_stream_t *server, int status)
 			 ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	if (server_refuse_client(is->srv, c->peer, "iiod port")) {
+		/* -EBUSY where libiio waits for its first reply: its context
+		 * creation fails with "Device or resource busy" */
+		uv_buf_t busy = uv_buf_init((char *)"-16\n", 4);
+
+		uv_try_write((uv_stream_t *)&c->tcp, &busy, 1);
+		TAILQ_INSERT_TAIL(&is->conns, c, link);
+		is->nconns++;
+		c->closing = true;
+		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&is->conns, c, link);
 	is->nconns++;
 	is->connections_total++;

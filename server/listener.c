@@ -86,6 +86,13 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		/* Control replies are small: send them without Nagle's delay. */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		format_peer(&ss, peer, sizeof(peer));
+		/* Beyond --max-clients a few more are let in, to be told so at
+		 * Hello; past those, the connection is just closed. */
+		if (l->srv->nsessions + l->srv->iiod.nconns >= l->srv->cfg->max_clients + 16) {
+			l->srv->clients_refused++;
+			close(fd);
+			continue;
+		}
 		err = session_create(l->srv, fd, peer, l->tls);
 		if (err) {
 			log_warn("listener: dropping %s: %s", peer, uv_strerror(err));

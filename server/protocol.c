@@ -44,6 +44,12 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 				   h->version_min, h->version_max, IIOS_PROTOCOL_VERSION);
 		return;
 	}
+	if (s->over_limit) {
+		session_send_error(s, EBUSY, true,
+				   "too many clients (%u, the server's --max-clients): try again later",
+				   s->srv->cfg->max_clients);
+		return;
+	}
 	s->state = SESSION_READY;
 	uv_timer_stop(&s->deadline);
 	log_debug("client %u: hello from '%s'", s->id, h->client_name);
@@ -266,6 +272,8 @@ static void handle_stats(struct session *s)
 	st.blocks_skipped_total = srv->blocks_skipped_total + srv->iiod.blocks_skipped;
 	st.iiod_clients = srv->iiod.nconns;
 	st.iiod_command_errors = srv->iiod.command_errors;
+	st.clients_refused = srv->clients_refused;
+	st.idle_closed = srv->idle_closed;
 	st.clients_total = srv->clients_total;
 	st.protocol_errors = srv->protocol_errors;
 	st.ktls = srv->tls.ctx ? srv->tls.ktls : "";

@@ -101,6 +101,30 @@ static unsigned apply_live(struct config *live, const struct config *next)
 			 next->client_queue);
 		n++;
 	}
+	{
+		/* the limits apply from now on */
+		const struct {
+			const char *key;
+			uint32_t *live;
+			uint32_t next;
+		} limits[] = {
+			{ "max-clients", &live->max_clients, next->max_clients },
+			{ "handshake-timeout", &live->handshake_timeout_ms, next->handshake_timeout_ms },
+			{ "idle-timeout", &live->idle_timeout_s, next->idle_timeout_s },
+			{ "max-frame", &live->max_frame, next->max_frame },
+			{ "max-send-queue", &live->max_send_queue, next->max_send_queue },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+			if (*limits[i].live == limits[i].next)
+				continue;
+			log_info("%s changed: %u -> %u, from now on", limits[i].key, *limits[i].live,
+				 limits[i].next);
+			*limits[i].live = limits[i].next;
+			n++;
+		}
+	}
 	if (live->listen_tls && next->listen_tls) {
 		/* the context was rebuilt from these; keep them for the next reload */
 		memcpy(live->tls_cert, next->tls_cert, sizeof(live->tls_cert));

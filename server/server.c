@@ -51,6 +51,34 @@ static void notify_status(struct server *srv, const char *extra)
 		    srv->subscribers == 1 ? "" : "s");
 }
 
+static void on_limits_tick(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	struct session *s, *next;
+	uint64_t now = server_now_ns();
+
+	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_check_idle(s, now);
+	}
+}
+
+bool server_refuse_client(struct server *srv, const char *peer, const char *port)
+{
+	uint64_t now = server_now_ns();
+
+	if (srv->nsessions + srv->iiod.nconns < srv->cfg->max_clients)
+		return false;
+	srv->clients_refused++;
+	/* a flood must not flood the log too: a line a second at most */
+	if (now - srv->refused_logged_ns > 1000000000ull) {
+		srv->refused_logged_ns = now;
+		log_warn("%s: %s refused: %u clients already (--max-clients); %" PRIu64
+			 " refused so far", port, peer, srv->cfg->max_clients, srv->clients_refused);
+	}
+	return true;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct server *srv = h->data;
@@ -170,6 +198,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
 		goto err_stop_listener;
 	}
+	uv_timer_init(loop, &srv->limits_timer);
+	srv->limits_timer.data = srv;
+	uv_timer_start(&srv->limits_timer, on_limits_tick, 1000, 1000);
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
 	srv->sigterm.data = srv;
@@ -296,6 +327,7 @@ static void finish(struct server *srv)
 	}
 	uv_close((uv_handle_t *)&srv->src_poll, NULL);
 	srv->src->ops->close(srv->src);
+	uv_close((uv_handle_t *)&srv->limits_timer, NULL);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->sighup, NULL);

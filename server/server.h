@@ -56,6 +56,10 @@ struct server {
 	uint64_t blocks_skipped_total;
 	uint64_t tls_handshake_failures;
 	uint64_t requests_refused;  /* by --allow-subscribe / --allow-write */
+	uint64_t clients_refused;   /* connections beyond --max-clients */
+	uint64_t idle_closed;       /* clients closed by --idle-timeout */
+	uv_timer_t limits_timer;    /* once a second: --idle-timeout */
+	uint64_t refused_logged_ns; /* the last "too many clients" log line */
 };
 
 /* Open the source, allocate its blocks, listen; 0 or a negative errno (logged). */
@@ -77,6 +81,10 @@ int server_set_channels(struct server *srv, uint64_t mask);
 /* A session subscribed or left: start/stop capture on the first/last one. */
 void server_subscriber_added(struct server *srv);
 void server_subscriber_removed(struct server *srv);
+
+/* At --max-clients already? Then count the refusal, log it (a line a
+ * second at most) and return true: the caller tells the client and closes. */
+bool server_refuse_client(struct server *srv, const char *peer, const char *port);
 
 /* The session list changed; during shutdown, the last one going finishes it. */
 void server_session_gone(struct server *srv);

@@ -247,6 +247,7 @@ static void retire_taken(struct session *s, size_t n)
 		struct out_frame *f = TAILQ_FIRST(&s->outq);
 		size_t left = frame_len(f) - f->sent;
 
+		s->last_tx_ns = server_now_ns();
 		if (n < left) {
 			f->sent += n;
 			return;
@@ -301,6 +302,7 @@ static int flush_sendfile(struct session *s)
 			return r;
 		}
 		s->stream_sent += (uint64_t)n;
+		s->last_tx_ns = server_now_ns();
 		f->sent += (size_t)n;
 		if (f->sent < frame_len(f))
 			continue;
@@ -476,6 +478,8 @@ static void flush_or_close(struct session *s)
 
 static void enqueue_frame(struct session *s, struct out_frame *f)
 {
+	if (TAILQ_EMPTY(&s->outq))
+		s->last_tx_ns = server_now_ns(); /* the socket's time to take it starts */
 	TAILQ_INSERT_TAIL(&s->outq, f, link);
 	if (f->blk)
 		s->queued_blocks++;
@@ -494,7 +498,7 @@ int session_queue_msg(struct session *s, const Iiostream__Envelope *env)
 	n = iios_frame_encode(env, buf, sizeof(buf), IIOS_FRAME_MAX_ENVELOPE);
 	if (n < 0)
 		return (int)n;
-	if (s->queued_control + (size_t)n > SESSION_MAX_CONTROL_BYTES) {
+	if (s->queued_control + (size_t)n > s->srv->cfg->max_send_queue) {
 		/* Its socket is full of replies it does not read: an Error would
 		 * wait behind them, so the connection just closes. */
 		s->srv->protocol_errors++;
@@ -689,6 +693,7 @@ static void on_readable(struct session *s)
 			session_close(s, why);
 		return;
 	}
+	s->last_rx_ns = server_now_ns();
 	if (s->state == SESSION_DRAINING)
 		return; /* discard: we are leaving */
 	if (!s->ssl && s->state == SESSION_HANDSHAKE && s->rx_len == 0 && n >= 3 &&
@@ -702,15 +707,23 @@ static void on_readable(struct session *s)
 	s->rx_len += (size_t)n;
 	while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
 		Iiostream__Envelope *env;
-		long used = iios_frame_parse(s->rx + off, s->rx_len - off, IIOS_FRAME_MAX_ENVELOPE,
+		long used = iios_frame_parse(s->rx + off, s->rx_len - off, s->srv->cfg->max_frame,
 					     &env);
 
 		if (used == IIOS_FRAME_PARTIAL)
 			break;
 		if (used < 0) {
-			session_send_error(s, (int)-used, true, "bad frame: %s",
-					   used == -EMSGSIZE ? "length out of bounds"
-							     : "envelope does not decode");
+			const uint8_t *p = s->rx + off;
+			uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+				       (uint32_t)p[2] << 8 | p[3];
+
+			if (used == -EMSGSIZE)
+				session_send_error(s, EMSGSIZE, true,
+						   "bad frame: length %u out of bounds (1..%u, "
+						   "--max-frame)", len, s->srv->cfg->max_frame);
+			else
+				session_send_error(s, EBADMSG, true,
+						   "bad frame: envelope does not decode");
 			return;
 		}
 		off += (size_t)used;
@@ -765,7 +778,7 @@ static void tls_established(struct session *s)
 	s->state = SESSION_HANDSHAKE;
 	s->want_write = false;
 	update_poll(s);
-	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
+	uv_timer_start(&s->deadline, on_deadline, s->srv->cfg->handshake_timeout_ms, 0);
 }
 
 /* Advance the TLS handshake on the TLS port. */
@@ -890,6 +903,34 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		while (s->ssl && s->state != SESSION_CLOSED && SSL_pending(s->ssl) > 0 && more--)
 			on_readable(s);
 	}
+}
+
+void session_check_idle(struct session *s, uint64_t now_ns)
+{
+	uint64_t limit = (uint64_t)s->srv->cfg->idle_timeout_s * 1000000000ull;
+
+	if (!limit || s->state != SESSION_READY)
+		return; /* the handshake has its own deadline */
+	if (!TAILQ_EMPTY(&s->outq)) {
+		if (now_ns - s->last_tx_ns < limit)
+			return;
+		/* its socket took nothing for that long: it is stalled (the
+		 * Error waits behind what it does not read; the drain timeout
+		 * then closes) */
+		log_warn("client %u (%s): took no byte for %u s (--idle-timeout): closing", s->id,
+			 s->peer, s->srv->cfg->idle_timeout_s);
+		s->srv->idle_closed++;
+		session_send_error(s, ETIMEDOUT, true, "took no data for %u s: closing",
+				   s->srv->cfg->idle_timeout_s);
+		return;
+	}
+	if (s->subscribed || now_ns - s->last_rx_ns < limit)
+		return; /* waiting for the source is not idleness */
+	log_info("client %u (%s): idle for %u s (--idle-timeout): closing", s->id, s->peer,
+		 s->srv->cfg->idle_timeout_s);
+	s->srv->idle_closed++;
+	session_send_error(s, ETIMEDOUT, true, "idle for %u s: closing",
+			   s->srv->cfg->idle_timeout_s);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -1098,11 +1139,14 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	s->deadline.data = s;
 	s->ack_timer.data = s;
 	s->open_handles = 3;
+	/* beyond --max-clients: served only until it can be told so, at Hello */
+	s->over_limit = server_refuse_client(srv, peer, tls ? "TLS port" : "plain port");
+	s->last_rx_ns = s->last_tx_ns = server_now_ns();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->nsessions++;
 	srv->clients_total++;
 	update_poll(s);
-	uv_timer_start(&s->deadline, on_deadline, SESSION_HANDSHAKE_TIMEOUT_MS, 0);
+	uv_timer_start(&s->deadline, on_deadline, s->srv->cfg->handshake_timeout_ms, 0);
 	log_info("client %u (%s) connected%s", s->id, s->peer, tls ? " to the TLS port" : "");
 	return 0;
 }

@@ -109,21 +109,29 @@ struct session {
 	uint64_t prev_sequence;
 	uint64_t prev_end_sample;
 
+	/* --idle-timeout: when a byte last came in, and when the socket last
+	 * took one (or the queue last became non-empty) */
+	uint64_t last_rx_ns, last_tx_ns;
+	bool over_limit;         /* connected beyond --max-clients: refused at Hello */
+
 	/* counters for Stats */
 	uint64_t blocks_sent, bytes_sent, blocks_skipped;
 	uint64_t zc_sends, zc_completed, zc_copied, zc_enobufs;
 };
 
-/* A client that sends requests without reading the replies is dropped when
- * this many bytes of replies wait for it (past the socket's own buffers). */
-#define SESSION_MAX_CONTROL_BYTES (1024u * 1024u)
-#define SESSION_HANDSHAKE_TIMEOUT_MS 5000
+/* The limits are the daemon's configuration (--max-send-queue,
+ * --handshake-timeout, --idle-timeout, --max-frame, --max-clients). */
 #define SESSION_DRAIN_TIMEOUT_MS 2000
 #define SESSION_LINGER_MS 1000
 
 /* Take over an accepted, non-blocking socket; tls: it came to the TLS
  * listener and starts with a TLS handshake. */
 int session_create(struct server *srv, int fd, const char *peer, bool tls);
+
+/* Close the session with an Error if it has been idle (nothing received,
+ * nothing to send) or stalled (nothing taken by its socket) for longer than
+ * --idle-timeout. Called once a second. */
+void session_check_idle(struct session *s, uint64_t now_ns);
 
 /* Offer a block: queued (ref taken) unless the queue is full, in which case
  * the skip is counted. Returns true if it was queued. */

@@ -161,6 +161,8 @@ int cmd_stats(int argc, char **argv)
 		printf("TLS refused:     %" PRIu64 " handshakes\n", st.tls_handshake_failures);
 	}
 	printf("requests refused: %" PRIu64 "\n", st.requests_refused);
+	printf("clients refused: %" PRIu64 " (--max-clients), closed idle: %" PRIu64 "\n",
+	       st.clients_refused, st.idle_closed);
 	if (st.iiod_clients || st.iiod_command_errors)
 		printf("iiod clients:     %u (%" PRIu64 " command lines refused)\n", st.iiod_clients,
 		       st.iiod_command_errors);

@@ -184,6 +184,8 @@ struct iios_stats {
 	uint32_t iiod_clients;     /* libiio clients of the iiod-compatible listener
 	                            * (also listed, transport "iiod") */
 	uint64_t iiod_command_errors; /* their command lines refused */
+	uint64_t clients_refused;  /* connections beyond the server's --max-clients */
+	uint64_t idle_closed;      /* clients closed by its --idle-timeout */
 	uint32_t n_listed;         /* entries of client[] filled (at most 64) */
 	struct iios_client_stats client[IIOS_STATS_MAX_CLIENTS];
 };

@@ -641,6 +641,8 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->requests_refused = s->requests_refused;
 	st->iiod_clients = s->iiod_clients;
 	st->iiod_command_errors = s->iiod_command_errors;
+	st->clients_refused = s->clients_refused;
+	st->idle_closed = s->idle_closed;
 	if (s->source) {
 		copy_str(st->source.name, sizeof(st->source.name), s->source->name);
 		st->source.blocks_total = s->source->blocks_total;

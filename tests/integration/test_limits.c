@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon's limits, each set low and enforced on the real daemon:
+ * --max-clients (all ports), --idle-timeout (idle and stalled clients),
+ * --handshake-timeout, --max-frame, --max-send-queue. Each refusal reaches
+ * the client as an error it can read, is logged, and leaves well-behaved
+ * clients streaming.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* The Error a raw connection gets next (skipping other frames); NULL if it
+ * is closed first. */
+static Iiostream__Envelope *next_error(int fd)
+{
+	for (;;) {
+		Iiostream__Envelope *e = raw_read_frame(fd);
+
+		if (!e || e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR)
+			return e;
+		iios_frame_free(e);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+Test(limits, max_clients_counts_every_port_and_says_so)
+{
+	static const char *const args[] = { "--max-clients", "3", "--iiod-listen", "127.0.0.1:0",
+					    NULL };
+	struct iios_client *c[3], *extra = NULL;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct iios_stats st;
+	struct daemon dm;
+	char err[256], reply[8] = "";
+	int fd, i;
+
+	daemon_start(&dm, args);
+	for (i = 0; i < 3; i++)
+		c[i] = client_connect(&dm);
+	cr_assert_eq(iios_connect(dm.url, NULL, &extra, err, sizeof(err)), -EBUSY, "%s", err);
+	cr_assert(strstr(err, "too many clients (3"), "%s", err);
+	/* the iiod port counts too: libiio's first reply is -EBUSY */
+	a.sin_port = htons(dm.iiod_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_gt(recv(fd, reply, sizeof(reply) - 1, MSG_WAITALL), 0);
+	cr_assert_str_eq(reply, "-16\n");
+	close(fd);
+	/* one leaves: a newcomer gets in */
+	iios_close(c[0]);
+	for (i = 0; i < 100; i++) {
+		if (iios_connect(dm.url, NULL, &extra, err, sizeof(err)) == 0)
+			break;
+		usleep(20000);
+	}
+	cr_assert_not_null(extra, "no room after a client left: %s", err);
+	cr_assert_eq(iios_stats(extra, &st), 0);
+	cr_assert_eq(st.clients_refused, 2);
+	cr_assert(daemon_log_contains(&dm, "--max-clients"));
+	iios_close(extra);
+	iios_close(c[1]);
+	iios_close(c[2]);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(limits, idle_and_stalled_clients_are_closed_and_streaming_ones_are_not)
+{
+	static const char *const args[] = { "--idle-timeout", "2", "--rate", "2000000",
+					    "--block-size", "64K", NULL };
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *e;
+	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
+	struct rx_job job = { .want_blocks = 400 };
+	struct iios_stats st;
+	struct daemon dm;
+	int idle, stalled;
+	double t0;
+	pthread_t t;
+
+	daemon_start(&dm, args);
+	job.d = &dm;
+	cr_assert_eq(pthread_create(&t, NULL, rx_job_run, &job), 0);
+	idle = raw_connect(&dm);
+	raw_handshake(idle);
+	stalled = raw_connect_rcvbuf(&dm, 4096);
+	raw_handshake(stalled);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
+	env.subscribe = &sub;
+	raw_send_env(stalled, &env);
+	t0 = now_s();
+	/* the idle one is told, then closed */
+	e = next_error(idle);
+	cr_assert_not_null(e, "the idle client was closed without an Error");
+	cr_assert_eq(e->error->errnum, ETIMEDOUT);
+	cr_assert(strstr(e->error->message, "idle for 2 s"), "%s", e->error->message);
+	iios_frame_free(e);
+	cr_assert(now_s() - t0 >= 1.9 && now_s() - t0 < 5, "after %.1f s", now_s() - t0);
+	cr_assert(raw_wait_closed(idle, 3000));
+	/* the stalled one (it never reads) is closed too */
+	cr_assert(raw_wait_closed(stalled, 8000), "the stalled client is still connected");
+	close(idle);
+	close(stalled);
+	/* the good client streamed all along (400 blocks: 13 s of data) */
+	pthread_join(t, NULL);
+	cr_assert_eq(job.err, 0, "%s", job.errmsg);
+	cr_assert_eq(job.v.integrity_errors, 0, "%s", job.v.first_error);
+	cr_assert_eq(job.v.lost_blocks, 0);
+	cr_assert(wait_blocks_back(&dm, 5000, &st));
+	cr_assert_eq(st.idle_closed, 2);
+	cr_assert(daemon_log_contains(&dm, "idle for 2 s (--idle-timeout)"));
+	cr_assert(daemon_log_contains(&dm, "took no byte for 2 s (--idle-timeout)"));
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(limits, handshake_timeout_and_max_frame)
+{
+	static const char *const args[] = { "--handshake-timeout", "300", "--max-frame", "1024",
+					    NULL };
+	uint8_t big[4 + 2000] = { 0, 0, 0x07, 0xd0 }; /* a 2000-byte frame head */
+	Iiostream__Envelope *e;
+	struct daemon dm;
+	double t0;
+	int fd;
+
+	daemon_start(&dm, args);
+	fd = raw_connect(&dm);
+	t0 = now_s();
+	cr_assert(raw_wait_closed(fd, 3000), "no Hello, still connected");
+	cr_assert(now_s() - t0 < 1.5, "closed after %.2f s", now_s() - t0);
+	close(fd);
+	fd = raw_connect(&dm);
+	raw_handshake(fd);
+	memset(big + 4, 0x08, sizeof(big) - 4);
+	cr_assert_eq(send(fd, big, sizeof(big), MSG_NOSIGNAL), (ssize_t)sizeof(big));
+	e = next_error(fd);
+	cr_assert_not_null(e);
+	cr_assert_eq(e->error->errnum, EMSGSIZE);
+	cr_assert(strstr(e->error->message, "length 2000 out of bounds (1..1024, --max-frame)"),
+		  "%s", e->error->message);
+	iios_frame_free(e);
+	cr_assert(raw_wait_closed(fd, 3000));
+	close(fd);
+	cr_assert(daemon_log_contains(&dm, "no Hello in time"));
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
+Test(limits, a_client_that_does_not_read_its_replies_is_dropped)
+{
+	static const char *const args[] = { "--max-send-queue", "64K", NULL };
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__DevicesRequest dr = IIOSTREAM__DEVICES_REQUEST__INIT;
+	struct iios_client *other;
+	struct iios_stats st;
+	struct daemon dm;
+	int fd, i;
+
+	daemon_start(&dm, args);
+	fd = raw_connect_rcvbuf(&dm, 4096);
+	raw_handshake(fd);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST;
+	env.devices_request = &dr;
+	/* requests, never reading a reply, until the daemon gives up on us
+	 * (the kernel's socket buffers take some megabytes first) */
+	for (i = 0; i < 200000; i++) {
+		uint8_t buf[64];
+		long n = iios_frame_encode(&env, buf, sizeof(buf), IIOS_FRAME_MAX_ENVELOPE);
+
+		if (send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			if (errno != EAGAIN)
+				break; /* closed */
+			usleep(1000);
+		}
+	}
+	cr_assert(raw_wait_closed(fd, 5000), "still connected with its replies unread");
+	close(fd);
+	cr_assert(daemon_log_contains(&dm, "does not read the replies"));
+	other = client_connect(&dm);
+	cr_assert_eq(iios_stats(other, &st), 0, "%s", iios_errmsg(other));
+	iios_close(other);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
