@@ -12,8 +12,9 @@ packages=(
   # avahi-daemon; avahi-utils for avahi-browse/avahi-publish
   libavahi-client-dev avahi-daemon dbus avahi-utils
   libcriterion-dev
-  # libFuzzer targets (tests/fuzz/) are built with clang
-  clang libclang-rt-14-dev
+  # libFuzzer targets (tests/fuzz/) are built with clang, which also runs
+  # the static analyzer (scripts/analyze.sh, with python3)
+  clang libclang-rt-14-dev python3
   iperf3 iproute2
   # deployment: systemd-analyze verify/security and systemd-sysusers check
   # deploy/'s files; strace lists the daemon's system calls against the

@@ -18,6 +18,9 @@ export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure)
 
+echo "== clang static analyzer (daemon, library, CLI)"
+scripts/analyze.sh build-analyze
+
 echo "== fuzzers: libFuzzer (clang, ASan + UBSan), ${FUZZ_SECONDS:-20} s each"
 tests/fuzz/run.sh build-fuzz
 

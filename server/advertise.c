@@ -110,7 +110,7 @@ static AvahiIfIndex interface_of(int family, const void *addr, size_t len)
  * (loopback), or when fd is not a bound IP socket. */
 static bool listener_scope(int fd, struct advertise_service *s)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
 	struct in_addr v4;
 

@@ -742,7 +742,7 @@ static void conn_close(struct iiod_conn *c)
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct iiod_server *is = server->data;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	int sslen = sizeof(ss);
 	struct iiod_conn *c;
 

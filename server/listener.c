@@ -60,7 +60,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (;;) {
-		struct sockaddr_storage ss;
+		struct sockaddr_storage ss = { 0 };
 		socklen_t sl = sizeof(ss);
 		char peer[64];
 		int one = 1, err;
@@ -107,8 +107,13 @@ int listener_start(struct listener *l, struct server *srv, const char *host, uin
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	const char *flag = tls ? "--listen-tls" : "--listen";
 	struct addrinfo *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_storage ss;
+	} bound = { .ss = { 0 } };
+	socklen_t sl = sizeof(bound);
 	char portstr[8];
 	int fd, one = 1, err;
 
@@ -128,13 +133,12 @@ int listener_start(struct listener *l, struct server *srv, const char *host, uin
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+	    getsockname(fd, &bound.sa, &sl) < 0) {
 		err = -errno;
 		log_error("%s %s:%u: %s", flag, host, port, strerror(errno));
 		goto err_close;
 	}
-	l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						 : ((struct sockaddr_in *)&ss)->sin_port);
+	l->port = ntohs(bound.sa.sa_family == AF_INET6 ? bound.in6.sin6_port : bound.in.sin_port);
 	err = uv_poll_init(srv->loop, &l->poll, fd);
 	if (err)
 		goto err_close;
@@ -155,7 +159,7 @@ err_free_ai:
 
 bool listener_is_public(const struct listener *l)
 {
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	socklen_t sl = sizeof(ss);
 
 	if (l->fd < 0 || getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0)

@@ -145,11 +145,14 @@ static uint64_t acked_bytes(const struct session *s)
  * ones whose last send completed, sendfile ones the peer acknowledged. */
 static void release_pinned(struct session *s)
 {
-	struct out_frame *f;
+	struct out_frame *f, *next;
 	uint64_t acked = 0;
 	bool asked = false;
 
-	while ((f = TAILQ_FIRST(&s->pinned)) != NULL) {
+	/* (next saved before the free: an analyzer cannot see through
+	 * TAILQ_REMOVE that the head moved on) */
+	for (f = TAILQ_FIRST(&s->pinned); f; f = next) {
+		next = TAILQ_NEXT(f, link);
 		if (f->zc_pending && !zc_before(f->zc_last, s->zc.done))
 			break;
 		if (f->ack_pending) {
@@ -288,7 +291,13 @@ static int flush_sendfile(struct session *s)
 				 MSG_DONTWAIT | MSG_NOSIGNAL | (f->blk ? MSG_MORE : 0));
 		} else {
 			size_t done = f->sent - f->head_len;
-			off_t off = (off_t)(f->blk->file_offset + done);
+			off_t off;
+
+			/* past its head, a frame still queued is a block frame
+			 * (a control frame is retired once its head is sent) */
+			if (!f->blk)
+				return -EIO;
+			off = (off_t)(f->blk->file_offset + done);
 
 			n = sendfile(s->fd, f->blk->file_fd, &off, f->blk->bytes_used - done);
 			if (n == 0)
@@ -964,6 +973,7 @@ static void on_handle_closed(uv_handle_t *h)
 void session_close(struct session *s, const char *why)
 {
 	struct server *srv = s->srv;
+	struct out_frame *f, *next;
 
 	if (s->state == SESSION_CLOSED)
 		return;
@@ -988,8 +998,10 @@ void session_close(struct session *s, const char *why)
 	}
 	s->state = SESSION_CLOSED;
 	/* Every block goes back now, sent or not; the memory goes later. */
-	while (!TAILQ_EMPTY(&s->outq))
-		remove_frame(s, TAILQ_FIRST(&s->outq));
+	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
+		next = TAILQ_NEXT(f, link);
+		remove_frame(s, f);
+	}
 	if (!TAILQ_EMPTY(&s->pinned)) {
 		/* The kernel still holds pages of blocks we are giving back to
 		 * be refilled: reset the connection so nothing more of them is
@@ -998,9 +1010,8 @@ void session_close(struct session *s, const char *why)
 
 		setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &abort_now, sizeof(abort_now));
 		shutdown(s->fd, SHUT_RDWR);
-		while (!TAILQ_EMPTY(&s->pinned)) {
-			struct out_frame *f = TAILQ_FIRST(&s->pinned);
-
+		for (f = TAILQ_FIRST(&s->pinned); f; f = next) {
+			next = TAILQ_NEXT(f, link);
 			TAILQ_REMOVE(&s->pinned, f, link);
 			free_frame(f);
 		}
@@ -1018,7 +1029,7 @@ void session_close(struct session *s, const char *why)
  * kernel delivers by copying, whatever the sender asks for. */
 static bool peer_is_local(int fd)
 {
-	struct sockaddr_storage me, them;
+	struct sockaddr_storage me = { 0 }, them = { 0 };
 	socklen_t ml = sizeof(me), tl = sizeof(them);
 
 	if (getsockname(fd, (struct sockaddr *)&me, &ml) || getpeername(fd, (struct sockaddr *)&them, &tl))
@@ -1044,7 +1055,7 @@ static bool peer_is_local(int fd)
  * included), rather than lo, veth, a bridge or a tunnel? */
 static bool leaves_through_hardware(int fd)
 {
-	struct sockaddr_storage me;
+	struct sockaddr_storage me = { 0 };
 	socklen_t ml = sizeof(me);
 	struct ifaddrs *ifs, *i;
 	bool hw = false;

@@ -45,18 +45,21 @@ struct iios_client {
 	char tls_err[224];        /* what the last TLS failure was */
 };
 
-static int fail(struct iios_client *c, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void set_errmsg(struct iios_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-static int fail(struct iios_client *c, int err, const char *fmt, ...)
+static void set_errmsg(struct iios_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
-	return err;
 }
+
+/* Say what went wrong, and evaluate to err (a macro, so that the value is
+ * plain to see for a reader and a static analyzer alike). */
+#define fail(c, err, ...) (set_errmsg((c), __VA_ARGS__), (err))
 
 /* An error after which the byte stream can no longer be trusted. */
 static int broken(struct iios_client *c, int err, const char *what)
@@ -137,7 +140,7 @@ static int send_msg(struct iios_client *c, const Iiostream__Envelope *env)
 	int err;
 
 	if (n < 0)
-		return fail(c, (int)n, "request too large to encode");
+		return fail(c, -EMSGSIZE, "request too large to encode");
 	err = write_all(c, buf, (size_t)n);
 	if (err)
 		return broken(c, err, "send");
@@ -176,8 +179,8 @@ static int read_frame(struct iios_client *c, Iiostream__Envelope **env, bool kee
 	if (err)
 		return broken(c, err, "receive");
 	used = iios_frame_parse(c->head, IIOS_FRAME_PREFIX + len, IIOS_FRAME_MAX_ENVELOPE, &e);
-	if (used < 0)
-		return broken(c, (int)used, "bad frame from the server");
+	if (used <= 0) /* (never partial: the whole frame head is here) */
+		return broken(c, used == -EMSGSIZE ? -EMSGSIZE : -EBADMSG, "bad frame from the server");
 	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
 		const Iiostream__BlockHeader *h = e->block;
 		size_t max = c->subscribed ? c->stream.block_size : 0;
@@ -217,9 +220,11 @@ static int server_said(struct iios_client *c, const Iiostream__Envelope *e)
 		c->broken = true;
 		return fail(c, -ESHUTDOWN, "server closed the stream: %s", e->bye->reason);
 	}
-	/* An Error: the server closes after a fatal one; reading on tells. */
-	return fail(c, e->error->errnum > 0 ? -e->error->errnum : -EPROTO, "server: %s",
-		    e->error->message);
+	/* An Error: the server closes after a fatal one; reading on tells.
+	 * Anything but an errno (1..4095) is a broken server: EPROTO. */
+	if (e->error->errnum <= 0 || e->error->errnum >= 4096)
+		return fail(c, -EPROTO, "server: %s", e->error->message);
+	return fail(c, -e->error->errnum, "server: %s", e->error->message);
 }
 
 /*
@@ -232,6 +237,7 @@ static int request(struct iios_client *c, const Iiostream__Envelope *req,
 {
 	int err;
 
+	*reply = NULL;
 	if (c->broken)
 		return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
 	err = send_msg(c, req);
@@ -251,7 +257,7 @@ static int request(struct iios_client *c, const Iiostream__Envelope *req,
 		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
 			err = server_said(c, e);
 			iios_frame_free(e);
-			return err;
+			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
 			c->counters.discarded_blocks++;
@@ -401,7 +407,7 @@ int iios_connect(const char *url, const struct iios_options *opts, struct iios_c
 			char why[sizeof(c->errmsg)];
 
 			snprintf(why, sizeof(why), "%s", c->errmsg);
-			fail(c, r, "%s:%s: %s", u.host, u.port, why);
+			set_errmsg(c, "%s:%s: %s", u.host, u.port, why);
 		}
 	}
 	if (!r)
@@ -536,7 +542,7 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
 			err = server_said(c, e);
 			iios_frame_free(e);
-			return err;
+			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}
 		if (e->msg_case != IIOSTREAM__ENVELOPE__MSG_BLOCK) {
 			/* A late reply to nothing we wait for: not a block. */

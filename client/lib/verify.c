@@ -39,8 +39,11 @@ static long check_pattern(const uint8_t *data, size_t len, uint64_t first,
 {
 	uint8_t expect[16384];
 	size_t scan_bytes = (size_t)channels * IIOS_PATTERN_SAMPLE_BYTES;
-	size_t chunk = sizeof(expect) / scan_bytes * scan_bytes;
-	size_t off;
+	size_t chunk, off;
+
+	if (channels == 0)
+		return 0; /* (the caller refuses such a stream first) */
+	chunk = sizeof(expect) / scan_bytes * scan_bytes;
 
 	for (off = 0; off < len; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
