@@ -766,7 +766,7 @@ static void on_connection(uv_stream_t *server, int status)
 	c->id = ++is->next_id;
 	snprintf(c->peer, sizeof(c->peer), "?");
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0) {
-		char host[64] = "?";
+		char host[INET6_ADDRSTRLEN] = "?";
 
 		if (ss.ss_family == AF_INET6)
 			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
