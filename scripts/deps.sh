@@ -22,6 +22,10 @@ packages=(
   systemd strace
   # GNU Radio (its stock iio source reads the iiod-compatible listener)
   gnuradio
+  # gr-iiostream (client/gnuradio): GNU Radio's headers and CMake files,
+  # pybind11 for the Python bindings (gnuradio-dev pulls in the rest:
+  # Boost, spdlog, fmt, VOLK)
+  gnuradio-dev pybind11-dev libspdlog-dev libfmt-dev libvolk2-dev
   # the kernel module: Debian's kernel and headers, a qemu guest to run it in
   # (busybox initramfs), DKMS, libiio's tools and iiod to list and read it
   # there, and i386 libc to test the compat ioctls

@@ -45,6 +45,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+/* C++: the functions named as their structs (iios_stats(), iios_devices(),
+ * ...) hide those structs' implicit constructors, which -Wshadow reports at
+ * each declaration. Harmless: C++ callers name the structs with `struct`,
+ * as C does. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 #endif
 
 #define IIOS_MAX_CHANNELS 64
@@ -401,6 +409,9 @@ int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
 		      const uint32_t *channels, uint32_t n_channels);
 
 #ifdef __cplusplus
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 }
 #endif
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# gr-iiostream as a user gets it, headless: `cmake --install` into a
+# temporary prefix; the installed Python module imports from there (finding
+# its libraries through its RPATH); grcc compiles both example flowgraphs
+# with the installed block description (GRC_BLOCKS_PATH); the file example's
+# generated program writes N scans from a daemon, which must verify
+# (`iiostream verify`), with the rate it set reaching the daemon; the FFT
+# example's Qt program runs for a few seconds on Qt's offscreen platform.
+# usage: qa_grc.sh BUILD_DIR GR_SOURCE_DIR (client/gnuradio)
+set -euo pipefail
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+daemon=
+cleanup() {
+	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*"
+	[ -f "$tmp/daemon.log" ] && { echo "--- daemon log"; cat "$tmp/daemon.log"; }
+	exit 1
+}
+
+prefix=$tmp/prefix
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
+	{ cat "$tmp/install.log"; fail "cmake --install"; }
+init=$(find "$prefix" -path '*/gnuradio/iiostream/__init__.py' | head -1)
+[ -n "$init" ] || fail "no gnuradio/iiostream/__init__.py under $prefix"
+yml=$prefix/share/gnuradio/grc/blocks/iiostream_source.block.yml
+[ -f "$yml" ] || fail "$yml not installed"
+[ -f "$prefix/include/gnuradio/iiostream/source.h" ] || fail "source.h not installed"
+export PYTHONPATH=${init%/gnuradio/iiostream/__init__.py}
+export GRC_BLOCKS_PATH=$prefix/share/gnuradio/grc/blocks
+unset LD_LIBRARY_PATH
+
+where=$($py -c 'from gnuradio import iiostream; print(iiostream.__file__)') ||
+	fail "the installed module does not import"
+case $where in
+"$prefix"/*) echo "installed module: $where" ;;
+*) fail "imported $where, not the installed module" ;;
+esac
+
+grcc -o "$tmp/gen" "$src/examples/iiostream_to_file.grc" "$src/examples/iiostream_fft.grc" \
+	>"$tmp/grcc.log" 2>&1 || { cat "$tmp/grcc.log"; fail "grcc"; }
+for p in iiostream_to_file iiostream_fft; do
+	[ -s "$tmp/gen/$p.py" ] || { cat "$tmp/grcc.log"; fail "grcc wrote no $p.py"; }
+done
+echo "grcc: compiled both examples"
+
+"$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
+	--listen 127.0.0.1:0 --port-file "$tmp/port" >"$tmp/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || fail "no port file"
+url=tcp://127.0.0.1:$(sed -n 1p "$tmp/port")
+
+scans=200000
+timeout 60 $py "$tmp/gen/iiostream_to_file.py" --url "$url" --samples $scans \
+	--output "$tmp/scans.bin" --samp-rate 500000 || fail "iiostream_to_file.py failed"
+size=$(stat -c %s "$tmp/scans.bin")
+[ "$size" -eq $((scans * 4)) ] || fail "$size bytes, want $((scans * 4))"
+result=$("$build/client/iiostream" verify "$tmp/scans.bin" --channels 0,1 --json) ||
+	fail "samples do not verify: $result"
+echo "verify: $result"
+case $result in
+*'"gaps":0,'*'"errors":0}') ;;
+*) fail "gaps or errors: $result" ;;
+esac
+rate=$("$build/client/iiostream" attr get sampling_frequency --url "$url")
+[ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"
+
+# The Qt example: it must run (and receive) until stopped.
+set +e
+QT_QPA_PLATFORM=offscreen timeout 4 $py "$tmp/gen/iiostream_fft.py" --url "$url" \
+	--samp-rate 1e6 >"$tmp/fft.log" 2>&1
+rc=$?
+set -e
+[ $rc -eq 124 ] || { cat "$tmp/fft.log"; fail "iiostream_fft.py ended by itself (status $rc)"; }
+grep -q "iiostream_source :info: $url: channels 0,1" "$tmp/fft.log" ||
+	{ cat "$tmp/fft.log"; fail "iiostream_fft.py did not subscribe"; }
+! grep -q ':error:' "$tmp/fft.log" || { cat "$tmp/fft.log"; fail "iiostream_fft.py logged an error"; }
+
+kill -TERM "$daemon"
+wait "$daemon" || fail "iiostreamd exited $?"
+daemon=
+echo "PASS: installed gr-iiostream; grcc compiled both examples; iiostream_to_file wrote $scans verified scans; iiostream_fft ran"
