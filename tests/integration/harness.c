@@ -348,17 +348,21 @@ Iiostream__Envelope *raw_read_frame(int fd)
 bool raw_wait_closed(int fd, int timeout_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char sink[4096];
-	int waited;
+	struct timespec t0, t;
+	char sink[65536];
 
-	for (waited = 0; waited < timeout_ms; waited += 10) {
+	/* by the clock: data still queued for us is read and dropped, and
+	 * may take longer to drain than a count of polls would allow */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
 		if (poll(&p, 1, 10) > 0) {
 			ssize_t r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
 
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
 				return true;
 		}
-	}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < timeout_ms);
 	return false;
 }
 
