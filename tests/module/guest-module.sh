@@ -62,7 +62,7 @@ if [ -x /bin/iio_block_fuzz ]; then
 	if timeout 180 /bin/iio_block_compliance --no-remove >/tmp/after-fuzz.log 2>&1; then
 		pass "iio_block_compliance passes again after the fuzzer"
 	else
-		bad "iio_block_compliance after the fuzzer"; tail -30 /tmp/after-fuzz.log
+		bad "iio_block_compliance after the fuzzer"; grep -B3 "FAIL" /tmp/after-fuzz.log
 	fi
 fi
 
