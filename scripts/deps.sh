@@ -31,6 +31,10 @@ packages=(
   # there, and i386 libc to test the compat ioctls
   linux-image-amd64 linux-headers-amd64 kmod cpio busybox-static qemu-system-x86
   dkms libiio-utils iiod gcc-multilib
+  # Debian packages (deploy/debian, scripts/build-debs.sh, tests/deploy/debs.sh):
+  # dpkg-buildpackage with debhelper's dh (compat 13) and its DKMS addon,
+  # lintian; util-linux's unshare for the overlay install
+  dpkg-dev debhelper dh-dkms fakeroot lintian util-linux
 )
 
 missing=()

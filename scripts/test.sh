@@ -26,3 +26,6 @@ tests/fuzz/run.sh build-fuzz
 
 echo "== kernel module: build, conformance in a qemu guest, DKMS"
 tests/module/run.sh build/module-test
+
+echo "== Debian packages: build (deploy/debian), lintian, install into an overlay of /, use"
+tests/deploy/debs.sh
