@@ -35,17 +35,38 @@ packages=(
   # dpkg-buildpackage with debhelper's dh (compat 13) and its DKMS addon,
   # lintian; util-linux's unshare for the overlay install
   dpkg-dev debhelper dh-dkms fakeroot lintian util-linux
+  # cross-builds for ARM (tests/cross/run.sh): clang --target with the cross
+  # binutils (Debian 12's gcc-12-aarch64-linux-gnu and -arm-linux-gnueabihf
+  # conflict with gcc-multilib above), qemu-user to run what they build; the
+  # target's libraries are not installed but unpacked into a sysroot, from
+  # the arm64/armhf package lists added below (file: checks what came out)
+  binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf qemu-user file
 )
+# the package lists tests/cross/run.sh fetches the target's libraries and
+# kernel headers from (apt-get download); added only if missing
+foreign=(arm64 armhf)
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+new_arch=()
+have_arch=$(dpkg --print-foreign-architectures)
+for a in "${foreign[@]}"; do
+  grep -qx "$a" <<<"$have_arch" || new_arch+=("$a")
+done
+[ ${#missing[@]} -eq 0 ] && [ ${#new_arch[@]} -eq 0 ] && exit 0
 
-echo "deps: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
+for a in "${new_arch[@]}"; do
+  echo "deps: dpkg --add-architecture $a"
+  $sudo dpkg --add-architecture "$a"
+done
+# a mirror caught mid-sync fails one list (a foreign architecture's security
+# updates, say) and apt-get update exits 100; the others are still there
+$sudo apt-get update -qq || echo "deps: apt-get update reported errors; going on" >&2
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

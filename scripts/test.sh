@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite: installs what it needs, then builds and runs every
 # userspace test twice, in a normal build and under AddressSanitizer + UBSan,
+# the daemon, library, CLI and unit tests cross-built for arm64 and armhf
+# and run under qemu-user (the module cross-built for Debian's ARM kernels),
 # and the kernel module's tests in a qemu guest running Debian's kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,10 @@ scripts/analyze.sh build-analyze
 
 echo "== fuzzers: libFuzzer (clang, ASan + UBSan), ${FUZZ_SECONDS:-20} s each"
 tests/fuzz/run.sh build-fuzz
+
+echo "== cross-builds for ARM under qemu-user"
+tests/cross/run.sh aarch64 build-cross-aarch64
+tests/cross/run.sh armhf build-cross-armhf
 
 echo "== kernel module: build, conformance in a qemu guest, DKMS"
 tests/module/run.sh build/module-test

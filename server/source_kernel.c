@@ -322,15 +322,25 @@ static int kernel_enqueue(struct source *s, const struct source_block *blk)
 	return ioctl(k->fd, IIO_BUFFER_BLOCK_ENQUEUE_IOCTL, &b) < 0 ? -errno : 0;
 }
 
-/* ns -> scans at the device's rate, rounded to the nearest scan. */
+/*
+ * ns -> scans at the device's rate, rounded to the nearest scan, and back.
+ * No __int128 (32-bit ARM has none): the first factor is split into a
+ * quotient and a remainder of the divisor, so the only product that could
+ * overflow is remainder * rate or remainder * 10^9, below rate * 10^9: exact
+ * for every rate up to UINT64_MAX / 10^9, 18.4 G scans/s.
+ */
 static uint64_t ns_to_scans(uint64_t ns, uint64_t rate)
 {
-	return (uint64_t)(((unsigned __int128)ns * rate + 500000000u) / 1000000000u);
+	uint64_t q = ns / 1000000000u, r = ns % 1000000000u;
+
+	return q * rate + (r * rate + 500000000u) / 1000000000u;
 }
 
 static uint64_t scans_to_ns(uint64_t scans, uint64_t rate)
 {
-	return (uint64_t)((unsigned __int128)scans * 1000000000u / rate);
+	uint64_t q = scans / rate, r = scans % rate;
+
+	return q * 1000000000u + r * 1000000000u / rate;
 }
 
 static int kernel_dequeue(struct source *s, struct source_block *blk)

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Cross-build for ARM and run it under qemu-user:
+#   tests/cross/run.sh aarch64|armhf [BUILD_DIR]
+#
+# 1. A sysroot of the target's Debian 12 packages (libuv, protobuf-c,
+#    OpenSSL, libiio, avahi-client, Criterion where Debian has it, and what
+#    they depend on), fetched with `apt-get download` and unpacked with
+#    dpkg-deb into BUILD_DIR/sysroot: nothing is installed for the target,
+#    so the build machine's own libraries need not be at the very versions
+#    the target's are (multiarch co-installation demands that).
+# 2. CMake with deploy/cross/TRIPLET.cmake (clang --target, or TRIPLET-gcc if
+#    installed), GNU Radio off; only the daemon,
+#    libiiostream, the CLI and the unit tests are built (-j2).
+# 3. The unit tests (Criterion, aarch64 only: Debian 12 has no
+#    libcriterion-dev:armhf) through ctest, which runs them in qemu-user.
+# 4. A loopback stream, both ends ARM binaries under qemu-user: iiostreamd
+#    on 127.0.0.1:0 with --port-file, `iiostream rx --blocks 50 --verify`,
+#    then SIGTERM, after which the daemon must exit 0.
+# 5. The kernel module against Debian's linux-headers-arm64 / -armmp, when
+#    TRIPLET-gcc-12 is installed (it is not by default: see step 5).
+set -euo pipefail
+arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+case $arch in
+aarch64|arm64) arch=aarch64 deb=arm64 triplet=aarch64-linux-gnu qemu=qemu-aarch64 tests=ON
+	karch=arm64 kflavour=arm64 ;;
+armhf|arm) arch=armhf deb=armhf triplet=arm-linux-gnueabihf qemu=qemu-arm tests=OFF
+	karch=arm kflavour=armmp ;;
+*) echo "cross: unknown ARCH $arch (aarch64 or armhf)" >&2; exit 2 ;;
+esac
+build=${2:-$src/build-cross-$arch}
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+sysroot=$build/sysroot
+for tool in "$triplet-ld" "$qemu" protoc-c dpkg-deb apt-get file; do
+	command -v "$tool" >/dev/null || { echo "cross: needs $tool (scripts/deps.sh)" >&2; exit 1; }
+done
+command -v "$triplet-gcc" >/dev/null || command -v clang >/dev/null ||
+	{ echo "cross: needs clang or $triplet-gcc (scripts/deps.sh)" >&2; exit 1; }
+foreign=$(dpkg --print-foreign-architectures)
+grep -qx "$deb" <<<"$foreign" ||
+	{ echo "cross: dpkg has no $deb architecture (scripts/deps.sh adds it)" >&2; exit 1; }
+t0=$(date +%s)
+step() { echo "cross[$arch]: $* ($(($(date +%s) - t0)) s)"; }
+
+daemon=$build/server/iiostreamd
+cli=$build/client/iiostream
+if [ -z "${IIOS_CROSS_NS:-}" ]; then # steps 1, 2 and 5 outside the namespace of step 3
+
+# -- 1. the sysroot -------------------------------------------------------------
+want=(libc6-dev libgcc-12-dev libuv1-dev libprotobuf-c-dev libssl-dev libiio-dev libavahi-client-dev)
+[ $tests = ON ] && want+=(libcriterion-dev)
+if [ "$(cat "$sysroot/.packages" 2>/dev/null)" != "${want[*]}" ]; then
+	step "fetching ${want[*]} and their dependencies for $deb"
+	# the closure, without recommends; elogind is an alternative to systemd's
+	# libsystemd0, and pkg-config, sed and the like are programs, not libraries
+	mapfile -t pkgs < <(apt-cache depends --recurse --no-recommends --no-suggests \
+		--no-conflicts --no-breaks --no-replaces --no-enhances \
+		"${want[@]/%/:$deb}" 2>/dev/null |
+		grep -E "^[a-z0-9][^ ]*:$deb\$" |
+		grep -vE '^(libelogind0|libpkgconf3|pkgconf|pkgconf-bin|pkg-config|sed|rpcsvc-proto|libc-dev-bin):' |
+		sort -u)
+	rm -rf "$sysroot" "$build/debs"
+	mkdir -p "$sysroot" "$build/debs"
+	# apt's _apt user downloads into a directory it can write, or warns
+	chmod 0777 "$build/debs"
+	(cd "$build/debs" && apt-get download -qq "${pkgs[@]}")
+	for f in "$build"/debs/*.deb; do dpkg-deb -x "$f" "$sysroot"; done
+	echo "${want[*]}" >"$sysroot/.packages"
+	step "sysroot: ${#pkgs[@]} packages, $(du -sm "$sysroot" | cut -f1) MiB"
+fi
+
+# -- 2. the build ---------------------------------------------------------------
+step "configuring"
+# the toolchain file's choice; a build configured for the other one is stale
+cc=$(command -v "$triplet-gcc" || command -v clang)
+if [ "$(cat "$build/.compiler" 2>/dev/null)" != "$cc" ]; then
+	rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
+	echo "$cc" >"$build/.compiler"
+fi
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	-DCMAKE_TOOLCHAIN_FILE="$src/deploy/cross/$triplet.cmake" \
+	-DIIOSTREAM_SYSROOT="$sysroot" -DIIOSTREAM_GNURADIO=OFF -DIIOSTREAM_TESTS=$tests \
+	>"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
+targets=(iiostreamd iiostream iiostream_cli)
+if [ $tests = ON ]; then
+	mapfile -t units < <(sed -n 's/^iios_test(\(unit_[a-z_]*\) .*/\1/p' "$src/tests/CMakeLists.txt")
+	targets+=("${units[@]}")
+fi
+step "building ${targets[*]}"
+cmake --build "$build" -j2 --target "${targets[@]}" >"$build/build.log" 2>&1 ||
+	{ tail -50 "$build/build.log"; exit 1; }
+file -L "$daemon" "$cli" | sed 's/, BuildID.*//'
+case $(file -L "$daemon") in
+*"ARM aarch64"*) [ $arch = aarch64 ] ;;
+*"32-bit"*" ARM,"*) [ $arch = armhf ] ;;
+*) false ;;
+esac || { echo "cross: FAIL: $daemon is not an $arch binary" >&2; exit 1; }
+
+# -- 5. the kernel module, for Debian's own ARM kernel -------------------------------
+# linux-headers-*-$kflavour:$deb cannot be installed here: it depends on
+# linux-kbuild-6.1 of the target's architecture, which would replace the build
+# machine's own. Its files are unpacked instead, with the build machine's
+# linux-kbuild-6.1 (the host programs: fixdep, modpost) in place of the
+# target's; the module builds as the tests build it (W=1, -Werror).
+if ! command -v "$triplet-gcc-12" >/dev/null; then
+	step "module: SKIPPED: Debian's $kflavour kernel was built with gcc-12 and its headers need" \
+		"$triplet-gcc-12 (clang refuses its flags), which Debian 12 will not install beside" \
+		"gcc-multilib (tests/module/ needs that)"
+else
+kpkg=$(apt-cache depends "linux-headers-$kflavour:$deb" 2>/dev/null |
+	sed -n "s/.*Depends: \(linux-headers-[0-9.-]*-$kflavour\)\(:$deb\)\?\$/\1/p" | head -1)
+kver=${kpkg#linux-headers-}
+kroot=$build/kernel
+if [ -z "$kpkg" ]; then
+	echo "cross: FAIL: apt knows no linux-headers-$kflavour:$deb" >&2; exit 1
+fi
+[ -d /usr/lib/linux-kbuild-6.1/scripts ] ||
+	{ echo "cross: needs linux-kbuild-6.1 (linux-headers-amd64, scripts/deps.sh)" >&2; exit 1; }
+if [ ! -d "$kroot/usr/src/$kpkg" ]; then
+	step "fetching $kpkg:$deb and its -common headers"
+	common=$(apt-cache depends "$kpkg:$deb" |
+		sed -n 's/.*\(linux-headers-[0-9.-]*-common\).*/\1/p' | head -1)
+	rm -rf "$kroot" "$build/kdebs"
+	mkdir -p "$kroot/usr/lib" "$build/kdebs"
+	chmod 0777 "$build/kdebs"
+	(cd "$build/kdebs" && apt-get download -qq "$kpkg:$deb" "$common")
+	for f in "$build"/kdebs/*.deb; do dpkg-deb -x "$f" "$kroot"; done
+	ln -s /usr/lib/linux-kbuild-6.1 "$kroot/usr/lib/linux-kbuild-6.1"
+	sed -i "s|/usr/src/|$kroot/usr/src/|" "$kroot/usr/src/$kpkg/Makefile"
+fi
+step "module for $kver ($karch)"
+rm -rf "$build/module-src"
+mkdir -p "$build/module-src/common"
+cp -r "$src/module" "$build/module-src/"
+cp -r "$src/common/include" "$build/module-src/common/"
+make -C "$kroot/usr/src/$kpkg" M="$build/module-src/module" ARCH=$karch \
+	CROSS_COMPILE=$triplet- W=1 IIOS_WERROR=y modules >"$build/module.log" 2>&1 ||
+	{ cat "$build/module.log"; echo "cross: FAIL: the module for $kver" >&2; exit 1; }
+ko=$build/module-src/module/iiostream_sim.ko
+/sbin/modinfo -F vermagic "$ko" | grep -q "^$kver " ||
+	{ echo "cross: FAIL: $ko is not for $kver" >&2; exit 1; }
+file "$ko" | sed 's/, BuildID.*//'
+fi # module
+fi # not in the namespace
+
+# -- 3. unit tests under qemu-user -----------------------------------------------
+# Criterion runs each test in a child it re-executes (/proc/self/exe): an ARM
+# binary, which only the kernel's binfmt_misc can hand to qemu-user. The
+# handler is registered in a binfmt_misc instance of a user namespace of our
+# own (Linux >= 6.7), so the machine's handlers are neither needed nor touched.
+magic_aarch64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+magic_armhf='\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
+mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+if [ -z "${IIOS_CROSS_NS:-}" ]; then
+	if IIOS_CROSS_NS=1 unshare --user --map-root-user --mount --fork true 2>/dev/null; then
+		exec env IIOS_CROSS_NS=1 unshare --user --map-root-user --mount --fork "$0" "$arch" "$build"
+	fi
+	echo "cross[$arch]: no user namespace here: relying on the machine's binfmt_misc" >&2
+elif mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null; then
+	magic=magic_$arch
+	printf '%s' ":iiostream-$arch:M::${!magic}:$mask:$(command -v "$qemu"):F" \
+		>/proc/sys/fs/binfmt_misc/register
+else
+	echo "cross[$arch]: no binfmt_misc in this user namespace (Linux < 6.7?)" >&2
+fi
+export QEMU_LD_PREFIX=$sysroot
+run=("$qemu" -L "$sysroot")
+if [ $tests = ON ]; then
+	step "unit tests under $qemu"
+	(cd "$build" && ctest --output-on-failure -R '^unit_' --timeout 300)
+else
+	step "unit tests: SKIPPED for $arch (Debian 12 has no libcriterion-dev:$deb)"
+fi
+
+# -- 4. a loopback stream, both ends under qemu-user ---------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cross.XXXXXX")
+dpid=
+cleanup() {
+	[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+step "loopback stream under $qemu"
+"${run[@]}" "$daemon" --listen 127.0.0.1:0 --port-file "$tmp/port" --advertise off \
+	--rate 1000000 --block-size 64K --blocks 8 >"$tmp/daemon.log" 2>&1 &
+dpid=$!
+for _ in $(seq 300); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || { cat "$tmp/daemon.log"; echo "cross: FAIL: the daemon did not start" >&2; exit 1; }
+read -r port <"$tmp/port"
+"${run[@]}" "$cli" rx --url "tcp://127.0.0.1:$port" --blocks 50 --verify ||
+	{ cat "$tmp/daemon.log"; echo "cross: FAIL: iiostream rx --verify" >&2; exit 1; }
+kill -TERM "$dpid"
+rc=0; wait "$dpid" || rc=$?
+dpid=
+[ $rc = 0 ] || { cat "$tmp/daemon.log"; echo "cross: FAIL: the daemon exited $rc after SIGTERM" >&2; exit 1; }
+step "PASS"
