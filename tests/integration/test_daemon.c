@@ -153,6 +153,37 @@ Test(daemon, sigterm_with_clients_connected_exits_0_and_says_bye)
 	cr_assert(daemon_log_contains(&d, "16 of 16 blocks back in the source"));
 }
 
+/* A supervisor may repeat SIGTERM (and a user Ctrl-C) while the daemon is
+ * already on its way out; the exit must stay the clean one, never a death
+ * by the signal's default action once the loop's handlers are closed. */
+Test(daemon, repeated_sigterm_during_shutdown_still_exits_0)
+{
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct daemon d;
+	int status = -1, i;
+
+	daemon_start(&d, moderate);
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+	/* a signal every 200 us until the daemon is gone, 10 s at most */
+	for (i = 0; i < 50000; i++) {
+		if (kill(d.pid, i % 7 == 3 ? SIGINT : SIGTERM) != 0)
+			break;
+		if (waitpid(d.pid, &status, WNOHANG) == d.pid)
+			break;
+		usleep(200);
+	}
+	if (i == 50000)
+		cr_assert_fail("iiostreamd still running after 10 s of SIGTERM");
+	d.pid = 0;
+	iios_close(c);
+	cr_assert(WIFEXITED(status), "iiostreamd died by signal %d, not a clean exit",
+		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	cr_assert_eq(WEXITSTATUS(status), 0);
+	cr_assert(daemon_log_contains(&d, "16 of 16 blocks back in the source"));
+}
+
 /* Run the CLI, return its exit status and its stdout. */
 static int run_cli(const char *const *args, char *out, size_t outlen)
 {
