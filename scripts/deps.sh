@@ -41,6 +41,8 @@ packages=(
   # target's libraries are not installed but unpacked into a sysroot, from
   # the arm64/armhf package lists added below (file: checks what came out)
   binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf qemu-user file
+  # Criterion for armhf, built from Debian's sources (tests/cross/criterion.sh)
+  meson ninja-build nanopb
 )
 # the package lists tests/cross/run.sh fetches the target's libraries and
 # kernel headers from (apt-get download); added only if missing

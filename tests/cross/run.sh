@@ -13,8 +13,9 @@
 # 2. CMake with deploy/cross/TRIPLET.cmake (clang --target, or TRIPLET-gcc if
 #    installed), GNU Radio off; only the daemon,
 #    libiiostream, the CLI and the unit tests are built (-j2).
-# 3. The unit tests (Criterion, aarch64 only: Debian 12 has no
-#    libcriterion-dev:armhf) through ctest, which runs them in qemu-user.
+#    For armhf, where Debian 12 builds no Criterion, Criterion is built from
+#    Debian's source packages into the sysroot (tests/cross/criterion.sh).
+# 3. The unit tests (Criterion) through ctest, which runs them in qemu-user.
 # 4. A loopback stream, both ends ARM binaries under qemu-user: iiostreamd
 #    on 127.0.0.1:0 with --port-file, `iiostream rx --blocks 50 --verify`,
 #    then SIGTERM, after which the daemon must exit 0.
@@ -24,9 +25,9 @@ set -euo pipefail
 arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 case $arch in
-aarch64|arm64) arch=aarch64 deb=arm64 triplet=aarch64-linux-gnu qemu=qemu-aarch64 tests=ON
+aarch64|arm64) arch=aarch64 deb=arm64 triplet=aarch64-linux-gnu qemu=qemu-aarch64
 	karch=arm64 kflavour=arm64 ;;
-armhf|arm) arch=armhf deb=armhf triplet=arm-linux-gnueabihf qemu=qemu-arm tests=OFF
+armhf|arm) arch=armhf deb=armhf triplet=arm-linux-gnueabihf qemu=qemu-arm
 	karch=arm kflavour=armmp ;;
 *) echo "cross: unknown ARCH $arch (aarch64 or armhf)" >&2; exit 2 ;;
 esac
@@ -51,7 +52,14 @@ if [ -z "${IIOS_CROSS_NS:-}" ]; then # steps 1, 2 and 5 outside the namespace of
 
 # -- 1. the sysroot -------------------------------------------------------------
 want=(libc6-dev libgcc-12-dev libuv1-dev libprotobuf-c-dev libssl-dev libiio-dev libavahi-client-dev)
-[ $tests = ON ] && want+=(libcriterion-dev)
+# Criterion: Debian's package, or (armhf) what building it takes
+if apt-cache show "libcriterion-dev:$deb" >/dev/null 2>&1; then
+	criterion=package
+	want+=(libcriterion-dev)
+else
+	criterion=source
+	want+=(libnanomsg-dev libnanopb-dev libffi-dev)
+fi
 if [ "$(cat "$sysroot/.packages" 2>/dev/null)" != "${want[*]}" ]; then
 	step "fetching ${want[*]} and their dependencies for $deb"
 	# the closure, without recommends; elogind is an alternative to systemd's
@@ -71,6 +79,10 @@ if [ "$(cat "$sysroot/.packages" 2>/dev/null)" != "${want[*]}" ]; then
 	echo "${want[*]}" >"$sysroot/.packages"
 	step "sysroot: ${#pkgs[@]} packages, $(du -sm "$sysroot" | cut -f1) MiB"
 fi
+if [ $criterion = source ] && [ ! -s "$sysroot/usr/lib/$triplet/pkgconfig/criterion.pc" ]; then
+	step "Criterion: no libcriterion-dev:$deb in Debian; building it from Debian's sources"
+	"$src/tests/cross/criterion.sh" "$triplet" "$sysroot" "$build/criterion"
+fi
 
 # -- 2. the build ---------------------------------------------------------------
 step "configuring"
@@ -82,13 +94,10 @@ if [ "$(cat "$build/.compiler" 2>/dev/null)" != "$cc" ]; then
 fi
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DCMAKE_TOOLCHAIN_FILE="$src/deploy/cross/$triplet.cmake" \
-	-DIIOSTREAM_SYSROOT="$sysroot" -DIIOSTREAM_GNURADIO=OFF -DIIOSTREAM_TESTS=$tests \
+	-DIIOSTREAM_SYSROOT="$sysroot" -DIIOSTREAM_GNURADIO=OFF -DIIOSTREAM_TESTS=ON \
 	>"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
-targets=(iiostreamd iiostream iiostream_cli)
-if [ $tests = ON ]; then
-	mapfile -t units < <(sed -n 's/^iios_test(\(unit_[a-z_]*\) .*/\1/p' "$src/tests/CMakeLists.txt")
-	targets+=("${units[@]}")
-fi
+mapfile -t units < <(sed -n 's/^iios_test(\(unit_[a-z_]*\) .*/\1/p' "$src/tests/CMakeLists.txt")
+targets=(iiostreamd iiostream iiostream_cli "${units[@]}")
 step "building ${targets[*]}"
 cmake --build "$build" -j2 --target "${targets[@]}" >"$build/build.log" 2>&1 ||
 	{ tail -50 "$build/build.log"; exit 1; }
@@ -168,12 +177,8 @@ else
 fi
 export QEMU_LD_PREFIX=$sysroot
 run=("$qemu" -L "$sysroot")
-if [ $tests = ON ]; then
-	step "unit tests under $qemu"
-	(cd "$build" && ctest --output-on-failure -R '^unit_' --timeout 300)
-else
-	step "unit tests: SKIPPED for $arch (Debian 12 has no libcriterion-dev:$deb)"
-fi
+step "unit tests under $qemu"
+(cd "$build" && ctest --output-on-failure -R '^unit_' --timeout 300)
 
 # -- 4. a loopback stream, both ends under qemu-user ---------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cross.XXXXXX")
