@@ -177,7 +177,9 @@ fi # not in the namespace
 # binary, which only the kernel's binfmt_misc can hand to qemu-user. The
 # handler is registered in a binfmt_misc instance of a user namespace of our
 # own (Linux >= 6.7), so the machine's handlers are neither needed nor touched.
+# shellcheck disable=SC2034 # read through ${!magic}
 magic_aarch64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+# shellcheck disable=SC2034
 magic_armhf='\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
 mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
 if [ -z "${IIOS_CROSS_NS:-}" ]; then
@@ -205,7 +207,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cross.XXXXXX")
 dpid=
 cleanup() {
-	[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null || true
+	if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
