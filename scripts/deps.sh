@@ -37,9 +37,11 @@ packages=(
   dpkg-dev debhelper dh-dkms fakeroot lintian util-linux
   # cross-builds for ARM (tests/cross/run.sh): clang --target with the cross
   # binutils (Debian 12's gcc-12-aarch64-linux-gnu and -arm-linux-gnueabihf
-  # conflict with gcc-multilib above), qemu-user to run what they build; the
-  # target's libraries are not installed but unpacked into a sysroot, from
-  # the arm64/armhf package lists added below (file: checks what came out)
+  # conflict with gcc-multilib above; the module needs that gcc, which the
+  # script unpacks into its build directory instead, and it uses these
+  # binutils), qemu-user to run what they build; the target's libraries are
+  # not installed but unpacked into a sysroot, from the arm64/armhf package
+  # lists added below (file: checks what came out)
   binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf qemu-user file
   # Criterion for armhf, built from Debian's sources (tests/cross/criterion.sh)
   meson ninja-build nanopb

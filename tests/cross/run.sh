@@ -19,8 +19,9 @@
 # 4. A loopback stream, both ends ARM binaries under qemu-user: iiostreamd
 #    on 127.0.0.1:0 with --port-file, `iiostream rx --blocks 50 --verify`,
 #    then SIGTERM, after which the daemon must exit 0.
-# 5. The kernel module against Debian's linux-headers-arm64 / -armmp, when
-#    TRIPLET-gcc-12 is installed (it is not by default: see step 5).
+# 5. The kernel module against Debian's linux-headers-arm64 / -armmp, with
+#    TRIPLET-gcc-12: the installed one, else Debian's packages of it unpacked
+#    into BUILD_DIR/cross-gcc (installing them would remove gcc-multilib).
 set -euo pipefail
 arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -114,11 +115,37 @@ esac || { echo "cross: FAIL: $daemon is not an $arch binary" >&2; exit 1; }
 # machine's own. Its files are unpacked instead, with the build machine's
 # linux-kbuild-6.1 (the host programs: fixdep, modpost) in place of the
 # target's; the module builds as the tests build it (W=1, -Werror).
+#
+# Debian's kernels were built with gcc-12 and their headers call
+# $(CROSS_COMPILE)gcc-12 with flags clang refuses. gcc-12-TRIPLET conflicts
+# with gcc-multilib (tests/module/ needs that), so unless it is installed its
+# packages are unpacked into BUILD_DIR/cross-gcc, like the sysroot: gcc finds
+# cc1, its specs and headers relative to itself, and binutils-TRIPLET's as and
+# ld in its tooldir usr/TRIPLET/bin, there a link to /usr/TRIPLET. The rest of
+# what apt would install is the host's own libraries (gcc-12 needs them too),
+# binutils-TRIPLET, the target's runtime libraries (libasan…: a module links
+# none) and copyright files.
+kpath=$PATH
 if ! command -v "$triplet-gcc-12" >/dev/null; then
-	step "module: SKIPPED: Debian's $kflavour kernel was built with gcc-12 and its headers need" \
-		"$triplet-gcc-12 (clang refuses its flags), which Debian 12 will not install beside" \
-		"gcc-multilib (tests/module/ needs that)"
-else
+	xgcc=$build/cross-gcc
+	gccwant=("gcc-12-$triplet" "cpp-12-$triplet" "libgcc-12-dev-$deb-cross")
+	if [ "$(cat "$xgcc/.packages" 2>/dev/null)" != "${gccwant[*]}" ]; then
+		step "fetching ${gccwant[*]}"
+		rm -rf "$xgcc" "$build/gccdebs"
+		mkdir -p "$xgcc/usr" "$build/gccdebs"
+		chmod 0777 "$build/gccdebs"
+		(cd "$build/gccdebs" && apt-get download -qq "${gccwant[@]}")
+		for f in "$build"/gccdebs/*.deb; do dpkg-deb -x "$f" "$xgcc"; done
+		ln -s "/usr/$triplet" "$xgcc/usr/$triplet"
+		echo "${gccwant[*]}" >"$xgcc/.packages"
+		step "cross-gcc: $(du -sm "$xgcc" | cut -f1) MiB"
+	fi
+	kpath=$xgcc/usr/bin:$PATH
+fi
+# a bare "as" would be the build machine's own
+xas=$(PATH=$kpath "$triplet-gcc-12" -print-prog-name=as)
+case $xas in /*) [ -x "$xas" ] ;; *) false ;; esac ||
+	{ echo "cross: FAIL: $triplet-gcc-12 finds no assembler ($xas)" >&2; exit 1; }
 kpkg=$(apt-cache depends "linux-headers-$kflavour:$deb" 2>/dev/null |
 	sed -n "s/.*Depends: \(linux-headers-[0-9.-]*-$kflavour\)\(:$deb\)\?\$/\1/p" | head -1)
 kver=${kpkg#linux-headers-}
@@ -145,14 +172,13 @@ rm -rf "$build/module-src"
 mkdir -p "$build/module-src/common"
 cp -r "$src/module" "$build/module-src/"
 cp -r "$src/common/include" "$build/module-src/common/"
-make -C "$kroot/usr/src/$kpkg" M="$build/module-src/module" ARCH=$karch \
+PATH=$kpath make -C "$kroot/usr/src/$kpkg" M="$build/module-src/module" ARCH=$karch \
 	CROSS_COMPILE=$triplet- W=1 IIOS_WERROR=y modules >"$build/module.log" 2>&1 ||
 	{ cat "$build/module.log"; echo "cross: FAIL: the module for $kver" >&2; exit 1; }
 ko=$build/module-src/module/iiostream_sim.ko
 /sbin/modinfo -F vermagic "$ko" | grep -q "^$kver " ||
 	{ echo "cross: FAIL: $ko is not for $kver" >&2; exit 1; }
 file "$ko" | sed 's/, BuildID.*//'
-fi # module
 fi # not in the namespace
 
 # -- 3. unit tests under qemu-user -----------------------------------------------
@@ -160,7 +186,9 @@ fi # not in the namespace
 # binary, which only the kernel's binfmt_misc can hand to qemu-user. The
 # handler is registered in a binfmt_misc instance of a user namespace of our
 # own (Linux >= 6.7), so the machine's handlers are neither needed nor touched.
+# shellcheck disable=SC2034 # read through ${!magic}
 magic_aarch64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+# shellcheck disable=SC2034
 magic_armhf='\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
 mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
 if [ -z "${IIOS_CROSS_NS:-}" ]; then
@@ -184,7 +212,7 @@ step "unit tests under $qemu"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cross.XXXXXX")
 dpid=
 cleanup() {
-	[ -n "$dpid" ] && kill -KILL "$dpid" 2>/dev/null || true
+	if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
