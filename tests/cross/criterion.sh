@@ -34,6 +34,7 @@ mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" "$work/src
 
 # -- the sources, from the machine's Debian mirror ---------------------------------
 # the main suite's URI and codename, as the machine's own apt has them
+# shellcheck disable=SC2016 # $(...) are apt's format fields, not the shell's
 read -r uri codename _ < <(apt-get indextargets --format '$(REPO_URI) $(CODENAME) $(RELEASE)' \
 	'Identifier: Packages' 'Origin: Debian' 'Component: main' | awk '$2 == $3' | head -1) ||
 	{ echo "criterion: apt knows no Debian main suite" >&2; exit 1; }
