@@ -51,6 +51,15 @@ bool cli_conn_option(struct cli_conn *cc, int code, const char *arg);
 /* Connect, or print why not (prefixed by the command) and return NULL. */
 struct iios_client *cli_connect(const char *cmd, const struct cli_conn *cc);
 
+/* Every command parses with getopt_long(argv, ":", ...) and opterr = 0, and
+ * hands what it refuses here (options.c): `code` is getopt's ':' (an option
+ * without its value) or anything else (an unknown option). Prints one line
+ * naming the command and the option, and where help is; returns CLI_USAGE. */
+int cli_option_error(const char *cmd, int code, char *const *argv);
+
+/* The same for an argument the command does not take. */
+int cli_extra_argument(const char *cmd, const char *arg);
+
 /* "0,voltage2,3" -> {0, 2, 3} (at most IIOS_MAX_CHANNELS, each below it);
  * false, and a message prefixed by `cmd`, on anything else. */
 bool cli_parse_channels(const char *cmd, const char *arg, uint32_t *out, uint32_t *n);

@@ -57,9 +57,7 @@ int cmd_attr(int argc, char **argv)
 			usage(stdout);
 			return CLI_OK;
 		} else {
-			fprintf(stderr, "iiostream attr: bad option '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return CLI_USAGE;
+			return cli_option_error("attr", ch, argv);
 		}
 	}
 	verb = optind < argc ? argv[optind] : "";

@@ -335,19 +335,12 @@ static int parse_opts(int argc, char **argv, double *seconds, bool *json)
 		case O_HELP:
 			usage(stdout);
 			return -1;
-		case ':':
-			fprintf(stderr, "iiostream discover: %s needs a value\n", argv[optind - 1]);
-			return CLI_USAGE;
 		default:
-			fprintf(stderr, "iiostream discover: unknown option '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return CLI_USAGE;
+			return cli_option_error("discover", c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iiostream discover: unexpected argument '%s'\n", argv[optind]);
-		return CLI_USAGE;
-	}
+	if (optind < argc)
+		return cli_extra_argument("discover", argv[optind]);
 	return 0;
 }
 

@@ -20,17 +20,17 @@ static int parse_conn_only(int argc, char **argv, const char *cmd, struct cli_co
 
 	cli_conn_init(cc, "iiostream");
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (!cli_conn_option(cc, c, optarg)) {
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: iiostream %s [options]\n" CLI_CONN_USAGE, cmd);
-			return c == 'h' ? -1 : CLI_USAGE;
-		}
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_conn_option(cc, c, optarg))
+			continue;
+		if (c != 'h')
+			return cli_option_error(cmd, c, argv);
+		printf("usage: iiostream %s [options]\n" CLI_CONN_USAGE, cmd);
+		return -1;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iiostream %s: unexpected argument '%s'\n", cmd, argv[optind]);
-		return CLI_USAGE;
-	}
+	if (optind < argc)
+		return cli_extra_argument(cmd, argv[optind]);
 	return 0;
 }
 

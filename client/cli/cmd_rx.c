@@ -144,19 +144,12 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 		case O_HELP:
 			usage(stdout);
 			return -1;
-		case ':':
-			fprintf(stderr, "iiostream rx: %s needs a value\n", argv[optind - 1]);
-			return CLI_USAGE;
 		default:
-			fprintf(stderr, "iiostream rx: unknown option '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return CLI_USAGE;
+			return cli_option_error("rx", c, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "iiostream rx: unexpected argument '%s'\n", argv[optind]);
-		return CLI_USAGE;
-	}
+	if (optind < argc)
+		return cli_extra_argument("rx", argv[optind]);
 	if (o->json && o->output && strcmp(o->output, "-") == 0) {
 		fprintf(stderr, "iiostream rx: --json and --output - both want stdout\n");
 		return CLI_USAGE;

@@ -90,9 +90,7 @@ int cmd_verify(int argc, char **argv)
 			usage(stdout);
 			return CLI_OK;
 		default:
-			fprintf(stderr, "iiostream verify: bad option '%s'\n", argv[optind - 1]);
-			usage(stderr);
-			return CLI_USAGE;
+			return cli_option_error("verify", c, argv);
 		}
 	}
 	if (optind != argc - 1 || n == 0) {

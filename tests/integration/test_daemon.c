@@ -259,6 +259,46 @@ Test(daemon, cli_refuses_bad_usage_with_exit_2)
 	cr_assert_eq(run_cli(bad_cmd, out, sizeof(out)), 2);
 }
 
+/* Every command words a refused command line the same way: one line naming
+ * the command and what it refused, then where help is; exit 2, no server
+ * contacted (the default URL has no daemon behind it here). */
+Test(daemon, every_cli_command_names_a_refused_option_or_argument)
+{
+	static const struct {
+		const char *args[5];
+		const char *says;
+	} cases[] = {
+		{ { "rx", "--sconds", "3" }, "iiostream rx: unknown option '--sconds'" },
+		{ { "rx", "--blocks" }, "iiostream rx: --blocks needs a value" },
+		{ { "rx", "extra" }, "iiostream rx: unexpected argument 'extra'" },
+		{ { "info", "--bogus" }, "iiostream info: unknown option '--bogus'" },
+		{ { "info", "--url" }, "iiostream info: --url needs a value" },
+		{ { "stats", "now" }, "iiostream stats: unexpected argument 'now'" },
+		{ { "attr", "--device" }, "iiostream attr: --device needs a value" },
+		{ { "attr", "--nope", "get", "x" }, "iiostream attr: unknown option '--nope'" },
+		{ { "verify", "--zz", "f" }, "iiostream verify: unknown option '--zz'" },
+		{ { "verify", "--channels" }, "iiostream verify: --channels needs a value" },
+		{ { "discover", "--seconds" }, "iiostream discover: --seconds needs a value" },
+		{ { "discover", "foo" }, "iiostream discover: unexpected argument 'foo'" },
+	};
+	char err[2048], help[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[8] = { IIOSTREAM_CLI_PATH };
+		int n;
+
+		for (n = 0; cases[i].args[n]; n++)
+			argv[n + 1] = cases[i].args[n];
+		cr_assert_eq(run_command(argv, NULL, err, sizeof(err), 10000), 2, "%s: %s",
+			     cases[i].says, err);
+		cr_assert(strncmp(err, cases[i].says, strlen(cases[i].says)) == 0,
+			  "wanted \"%s\", got \"%s\"", cases[i].says, err);
+		snprintf(help, sizeof(help), "\nTry 'iiostream %s --help'.\n", cases[i].args[0]);
+		cr_assert(strstr(err, help), "no help pointer in \"%s\"", err);
+	}
+}
+
 Test(daemon, cli_reports_an_unreachable_server_with_exit_1)
 {
 	char out[1024];
