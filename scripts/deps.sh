@@ -43,6 +43,9 @@ packages=(
   # not installed but unpacked into a sysroot, from the arm64/armhf package
   # lists added below (file: checks what came out)
   binutils-aarch64-linux-gnu binutils-arm-linux-gnueabihf qemu-user file
+  # qemu-system-aarch64, to load and test the arm64 module in Debian's arm64
+  # kernel (tests/cross/run.sh step 6; the kernel and busybox are unpacked)
+  qemu-system-arm
   # Criterion for armhf, built from Debian's sources (tests/cross/criterion.sh)
   meson ninja-build nanopb
 )

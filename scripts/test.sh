@@ -3,7 +3,8 @@
 # The whole test suite: installs what it needs, then builds and runs every
 # userspace test twice, in a normal build and under AddressSanitizer + UBSan,
 # the daemon, library, CLI and unit tests cross-built for arm64 and armhf
-# and run under qemu-user (the module cross-built for Debian's ARM kernels),
+# and run under qemu-user (the module cross-built for Debian's ARM kernels,
+# and for arm64 loaded and tested in its kernel under qemu-system-aarch64),
 # and the kernel module's tests in a qemu guest running Debian's kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -8,12 +8,16 @@
 #                [--bin FILE]... [--dyn FILE]... [--file SRC:DEST]...
 #                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N] [--cpu MODEL] [--nic SPEC]
 #                [--log FILE] [--append "kernel cmdline"]
+#                [--arch aarch64 --kroot DIR --busybox FILE]
 #
 # The guest script runs as `sh /test.sh` (busybox) with proc, sysfs, devtmpfs,
 # debugfs and tmpfs mounted and lo up; `modprobe NAME` works for every --ko
 # and for the distro modules industrialio, kfifo_buf, tls and the kTLS
 # AES-GCM crypto (--mod adds more, with their dependencies). Its exit status
-# travels back through isa-debug-exit.
+# travels back through isa-debug-exit on x86-64; an arm64 guest prints it
+# and powers off (PSCI). Words NAME=VALUE of the kernel command line that
+# the kernel does not know (--append FUZZ_SECONDS=5) reach the script as
+# environment variables.
 #
 #   --ko FILE.ko     our module, to /lib/modules/KV/extra (modprobe-able)
 #   --mod NAME       another distro module (+ deps) for the guest
@@ -31,8 +35,20 @@
 #   --log FILE       console log (default: temp file, kept on failure)
 #   --append ARGS    extra kernel command line
 #
+# Another architecture's kernel, from its Debian package unpacked on this
+# machine (tests/cross/run.sh fetches them):
+#   --arch ARCH      x86_64 (default) or aarch64: qemu-system-aarch64
+#                    -M virt, -cpu cortex-a57 unless --cpu, console ttyAMA0
+#   --kroot DIR      where linux-image-KV is unpacked: DIR/boot/vmlinuz-KV and
+#                    DIR/lib/modules/KV with a modules.dep (depmod -b DIR KV);
+#                    default /
+#   --busybox FILE   busybox-static for the guest (default /bin/busybox);
+#                    one for another architecture lists its applets under
+#                    qemu-user (qemu-ARCH). --dyn needs the host's architecture.
+#
 # Exit 0 only if the guest reported status 0 (qemu (0<<1)|1, and a
-# "GUEST-RESULT 0" line) and the log has no WARNING:, BUG:, Oops, Call Trace,
+# "GUEST-RESULT 0" line; on aarch64 qemu's 0 after the guest's poweroff, and
+# the line) and the log has no WARNING:, BUG:, Oops, Call Trace,
 # general protection fault, UBSAN:, KASAN, list_add corruption, refcount_t:
 # or hung-task report (so guest scripts must not print those words).
 # Otherwise exit 1 with a one-line reason; exit 2 for usage errors.
@@ -45,12 +61,14 @@ usage() { # STATUS
 }
 die() { echo "$prog: $*" >&2; exit 2; }
 
-script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none cpu=qemu64
+script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none cpu=''
+arch=x86_64 kroot=/ busybox=/bin/busybox # from busybox-static: the guest has no libc
 kos=() mods=() bins=() dyns=() files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage 0 ;;
-	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic|--cpu)
+	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic|--cpu|\
+	--arch|--kroot|--busybox)
 		[ $# -ge 2 ] || die "$1 needs an argument" ;;
 	*) die "unknown option: $1 (try --help)" ;;
 	esac
@@ -69,6 +87,9 @@ while [ $# -gt 0 ]; do
 	--nic)     nic=$2 ;;
 	--log)     log=$2 ;;
 	--append)  append=$2 ;;
+	--arch)    arch=$2 ;;
+	--kroot)   kroot=$2 ;;
+	--busybox) busybox=$2 ;;
 	esac
 	shift 2
 done
@@ -76,30 +97,51 @@ done
 [ -f "$script" ] || die "guest script not found: $script"
 [[ $timeout_s =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ && $smp =~ ^[0-9]+$ ]] ||
 	die "--timeout, --mem and --smp take integers"
+case $arch in
+x86_64) qemu=qemu-system-x86_64 console=ttyS0 cpu=${cpu:-qemu64} ;;
+aarch64) qemu=qemu-system-aarch64 console=ttyAMA0 cpu=${cpu:-cortex-a57} ;;
+*) die "--arch $arch: x86_64 or aarch64" ;;
+esac
+[ -d "$kroot" ] || die "--kroot $kroot: no such directory"
+# the prefix of the kernel's files here: empty for the machine's own
+kpre=$(cd "$kroot" && pwd)
+[ "$kpre" != / ] || kpre=''
+if [ "$arch" != "$(uname -m)" ] && [ ${#dyns[@]} -gt 0 ]; then
+	die "--dyn takes this machine's binaries, not $arch ones"
+fi
 
 # The host runs a different kernel than the guest, so never use `uname -r`;
-# the ABI number (-56) also moves with Debian point releases.
+# the ABI number (-56) also moves with Debian point releases. An unpacked
+# package (--kroot) has no build link: its headers are elsewhere.
 if [ -z "$kver" ]; then
 	# shellcheck disable=SC2012 # kernel release names have no odd characters
-	for k in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
-		if [ -e "/lib/modules/$k/build" ] && [ -f "/boot/vmlinuz-$k" ]; then
+	for k in $(ls -1 "$kpre/lib/modules" 2>/dev/null | sort -rV); do
+		if { [ -n "$kpre" ] || [ -e "/lib/modules/$k/build" ]; } &&
+			[ -f "$kpre/boot/vmlinuz-$k" ]; then
 			kver=$k
 			break
 		fi
 	done
-	[ -n "$kver" ] || die "no kernel in /lib/modules with a build link and /boot/vmlinuz-*" \
+	[ -n "$kver" ] || die "no kernel in $kpre/lib/modules with a build link and $kpre/boot/vmlinuz-*" \
 		"(apt-get install linux-image-amd64 linux-headers-amd64)"
 fi
-kernel=/boot/vmlinuz-$kver
-moddir=/lib/modules/$kver
+kernel=$kpre/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver # in the guest; $kpre$moddir here
 [ -r "$kernel" ] || die "cannot read $kernel"
-[ -d "$moddir" ] || die "no $moddir"
-for t in qemu-system-x86_64 cpio depmod modprobe modinfo ldd timeout perl; do
+[ -d "$kpre$moddir" ] || die "no $kpre$moddir"
+[ -z "$kpre" ] || [ -f "$kpre$moddir/modules.dep" ] ||
+	die "no $kpre$moddir/modules.dep (depmod -b $kpre $kver)"
+for t in "$qemu" cpio depmod modprobe modinfo ldd timeout perl; do
 	command -v "$t" >/dev/null || die "$t not found"
 done
-busybox=/bin/busybox # from busybox-static: the guest has no libc
 if [ ! -x "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
 	die "$busybox missing or not static (apt-get install busybox-static)"
+fi
+# what lists the applets of a busybox of another architecture
+bbrun=()
+if [ "$arch" != "$(uname -m)" ]; then
+	command -v "qemu-$arch" >/dev/null || die "qemu-$arch not found (qemu-user), for $busybox --list"
+	bbrun=("qemu-$arch")
 fi
 
 t0=$EPOCHREALTIME
@@ -126,7 +168,7 @@ cp "$busybox" "$root/bin/busybox"
 # `--list` includes "busybox" itself; linking that name would overwrite the
 # binary with a self-loop and /init fails with ELOOP (error -40). One perl
 # (Essential on Debian) call instead of ~270 `ln` forks.
-"$busybox" --list | D=$root/bin perl -ne 'chomp; next if $_ eq "busybox" || $_ eq "";
+${bbrun[@]+"${bbrun[@]}"} "$busybox" --list | D=$root/bin perl -ne 'chomp; next if $_ eq "busybox" || $_ eq "";
 	symlink("busybox", "$ENV{D}/$_") or die "symlink $_: $!\n"'
 # request_module() (TCP_ULP "tls", crypto "gcm(aes)", ...) execs /sbin/modprobe
 ln -sf ../bin/busybox "$root/sbin/modprobe"
@@ -136,7 +178,7 @@ ln -sf ../bin/busybox "$root/sbin/modprobe"
 # real path. Built-in names print "builtin NAME" and need nothing.
 add_distro_mod() { # NAME REQUIRED
 	local out
-	if ! out=$(modprobe -S "$kver" --show-depends "$1" 2>&1); then
+	if ! out=$(modprobe ${kpre:+-d "$kpre"} -S "$kver" --show-depends "$1" 2>&1); then
 		[ "$2" = 1 ] && die "distro module $1 not found for $kver: $out"
 		return 0
 	fi
@@ -162,12 +204,13 @@ for ko in ${kos[@]+"${kos[@]}"}; do
 	done
 done
 sort -u "$tmp/kolist" | while read -r ko; do
-	case $ko in "$moddir"/extra/*) continue ;; esac # one of ours
-	mkdir -p "$root${ko%/*}"
-	cp "$ko" "$root$ko"
+	case $ko in "$kpre$moddir"/extra/*) continue ;; esac # one of ours
+	dest=${ko#"$kpre"}
+	mkdir -p "$root${dest%/*}"
+	cp "$ko" "$root$dest"
 done
 for f in modules.builtin modules.builtin.modinfo modules.order; do
-	if [ -f "$moddir/$f" ]; then cp "$moddir/$f" "$root$moddir/"; fi
+	if [ -f "$kpre$moddir/$f" ]; then cp "$kpre$moddir/$f" "$root$moddir/"; fi
 done
 touch "$root$moddir/modules.order" # depmod warns without it
 depmod -b "$root" "$kver"
@@ -247,10 +290,18 @@ echo "run-guest: ==== dmesg ===="
 dmesg
 echo "run-guest: ==== end of dmesg ===="
 sync
+EOF
+if [ "$arch" = x86_64 ]; then
+	cat >>"$root/init" <<'EOF'
 # isa-debug-exit at 0xf4: qemu exits with (st<<1)|1. /dev/port needs
 # CONFIG_DEVPORT; the octal printf makes the raw byte (\0 works too).
 printf "\\$(printf %o "$st")" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
 echo "run-guest: isa-debug-exit did not stop qemu"
+EOF
+fi
+# arm64: PSCI SYSTEM_OFF, after which qemu exits 0; the status is the
+# GUEST-RESULT line above
+cat >>"$root/init" <<'EOF'
 poweroff -f
 while :; do sleep 60; done # PID 1 must never exit
 EOF
@@ -272,17 +323,20 @@ fi
 # loglevel=5 puts KERN_WARNING and worse on the console (WARNING:, BUG:,
 # Oops, hung task) but keeps info chatter out; /init dumps the full dmesg at
 # the end anyway. printk.devkmsg=on: tests may log markers via /dev/kmsg.
-cmdline="console=ttyS0 loglevel=5 printk.devkmsg=on panic=-1 $append"
+cmdline="console=$console loglevel=5 printk.devkmsg=on panic=-1 $append"
+case $arch in
+x86_64) machine=(-machine "q35,accel=tcg" -device "isa-debug-exit,iobase=0xf4,iosize=0x04") ;;
+aarch64) machine=(-machine "virt,accel=tcg") ;;
+esac
 start=$EPOCHREALTIME
 # In the background plus `wait`, because bash runs INT/TERM traps only once a
 # foreground pipeline ends; the trap's cleanup then kills qemu by its pid file.
 {
 	timeout -k 10 "$timeout_s" \
-		qemu-system-x86_64 -machine q35,accel=tcg -cpu "$cpu" -smp "$smp" -m "$mem" \
+		"$qemu" "${machine[@]}" -cpu "$cpu" -smp "$smp" -m "$mem" \
 		-kernel "$kernel" -initrd "$tmp/initrd.cpio" -append "$cmdline" \
 		-nic "$nic" -nographic -no-reboot -monitor none -serial stdio -display none \
-		-device isa-debug-exit,iobase=0xf4,iosize=0x04 -pidfile "$tmp/qemu.pid" \
-		</dev/null 2>&1 && qrc=0 || qrc=$?
+		-pidfile "$tmp/qemu.pid" </dev/null 2>&1 && qrc=0 || qrc=$?
 	# quiet: after a signal the temp dir may already be gone
 	echo "$qrc" 2>/dev/null >"$tmp/qemu.rc" || true
 } | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc/\n/g' | tee "$log" &
@@ -297,8 +351,23 @@ elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a 
 bad_re='WARNING:|BUG:|Oops|Call Trace|kernel BUG|general protection fault|UBSAN:|KASAN|list_add corruption|list_del corruption|refcount_t:|INFO: task .* blocked|BUG [a-z0-9_:-]+ \(|Poison overwritten|Redzone overwritten|Object padding overwritten|pagealloc: memory corruption'
 found=$(grep -Eo "$bad_re" "$log" | sed 's/INFO: task .* blocked/INFO: task blocked/' | sort -u | paste -sd, - || true)
 reason=
+# the guest's last word
+st=$(sed -n 's/^GUEST-RESULT \([0-9]*\)$/\1/p' "$log" | tail -1)
 if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	reason="guest timed out after $timeout_s s"
+elif [ "$arch" != x86_64 ]; then
+	# no isa-debug-exit: qemu exits 0 at the guest's poweroff, and at a
+	# panic's reboot (-no-reboot)
+	if [ "$rc" -ne 0 ]; then
+		reason="qemu failed (exit status $rc), see the log"
+	elif grep -q 'Kernel panic' "$log"; then
+		reason="guest kernel panicked"
+	elif [ -z "$st" ]; then
+		reason="guest stopped without a GUEST-RESULT line (crash?)"
+	elif [ "$st" -ne 0 ]; then
+		reason="guest test exited with status $st"
+		[ "$st" -lt 120 ] || reason="$reason (120 stands for anything above 120)"
+	fi
 elif [ "$rc" -eq 0 ]; then
 	if grep -q 'Kernel panic' "$log"; then
 		reason="guest kernel panicked (no isa-debug-exit)"
