@@ -41,9 +41,9 @@
 #    through the daemon, rmmod. It fails on a
 #    failed check, a guest that hangs (600 s) or panics, and any WARNING,
 #    BUG, Oops or Call Trace in the guest's log. The result comes back as a
-#    GUEST-RESULT line before a PSCI poweroff. Boot to /init 6 s, 37 s in
-#    qemu, the step about 50 s (8 s more on a first run: 57 MiB to fetch,
-#    356 MiB unpacked); the whole script 93 s, 131 s on a first run.
+#    GUEST-RESULT line before a PSCI poweroff. Boot to /init 5 s, 72 s in
+#    qemu, the step about 76 s (8 s more on a first run: 57 MiB to fetch,
+#    356 MiB unpacked); the whole script 125 s, 154 s on a first run.
 #    Steps 1, 2, 5 and 6 run first; then 3 and 4 in a user namespace.
 set -euo pipefail
 arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
@@ -214,7 +214,7 @@ file "$ko" | sed 's/, BuildID.*//'
 # sysroot, at their paths there); only its check of the i386 build finds
 # nothing there and is left out.
 # FUZZ_SECONDS, a word of the kernel command line, reaches the script's
-# environment: 10 s of fuzzing instead of 20 keep the step near 50 s.
+# environment: 10 s of fuzzing instead of 20 shorten the step by 10 s.
 if [ -n "$guest" ]; then
 	groot=$build/guest
 	gwant=("linux-image-$kver:$deb" "busybox-static:$deb")
