@@ -24,18 +24,26 @@
 #    into BUILD_DIR/cross-gcc (installing them would remove gcc-multilib).
 # 6. aarch64 only: the module loaded and tested in Debian's arm64 kernel.
 #    linux-image-KV:arm64 (KV the headers' ABI) and busybox-static:arm64 are
-#    unpacked into BUILD_DIR/guest; the conformance program and the fuzzer
+#    unpacked into BUILD_DIR/guest, and libiio-utils:arm64, iiod:arm64 and
+#    libaio1:arm64 into the sysroot; the conformance program and the fuzzer
 #    (tests/module/) are built static; tests/module/run-guest.sh --arch
-#    aarch64 boots the kernel under qemu-system-aarch64 (TCG, -M virt,
-#    cortex-a57, 2 vCPUs, slub_debug and page poisoning) and runs
+#    aarch64 --sysroot boots the kernel under qemu-system-aarch64 (TCG,
+#    -M virt, cortex-a57, 2 vCPUs, slub_debug and page poisoning) with the
+#    ARM iiostreamd, iiostream, libiiostream and libiio's tools, their
+#    libraries taken from the sysroot (tests/module/elf-closure.sh), and runs
 #    tests/module/guest-module.sh: the parameter limits, the conformance
 #    program, the fuzzer (4 processes, 10 s), no block left allocated
-#    (blocks_live 0), the conformance program again, rmmod. It fails on a
+#    (blocks_live 0), the conformance program again, iio_info, iio_readdev
+#    and iiod on the device, iiostreamd --source kernel and readfd to
+#    iiostream rx --verify over the guest's loopback (every byte verified,
+#    nothing lost, overflows as counted gaps, zero-copy, a picked channel,
+#    exit 0 on SIGTERM with every block back), the device's attributes
+#    through the daemon, rmmod. It fails on a
 #    failed check, a guest that hangs (600 s) or panics, and any WARNING,
 #    BUG, Oops or Call Trace in the guest's log. The result comes back as a
-#    GUEST-RESULT line before a PSCI poweroff. Boot to /init 6 s, 37 s in
-#    qemu, the step about 50 s (8 s more on a first run: 57 MiB to fetch,
-#    356 MiB unpacked); the whole script 93 s, 131 s on a first run.
+#    GUEST-RESULT line before a PSCI poweroff. Boot to /init 5 s, 72 s in
+#    qemu, the step about 76 s (8 s more on a first run: 57 MiB to fetch,
+#    356 MiB unpacked); the whole script 125 s, 154 s on a first run.
 #    Steps 1, 2, 5 and 6 run first; then 3 and 4 in a user namespace.
 set -euo pipefail
 arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
@@ -201,10 +209,12 @@ file "$ko" | sed 's/, BuildID.*//'
 # makes one, for run-guest.sh to resolve the IIO core modules with); the
 # conformance program and the fuzzer static, against the sysroot's libc.a.
 # The guest runs tests/module/guest-module.sh with the kernel's debug checks
-# on, as tests/module/run.sh does on x86-64; its checks of the daemon, the
-# i386 build and libiio's tools find none of them there and are left out.
+# on, as tests/module/run.sh does on x86-64, with the cross-built daemon and
+# CLI and Debian's arm64 libiio tools (--dyn: their libraries from the
+# sysroot, at their paths there); only its check of the i386 build finds
+# nothing there and is left out.
 # FUZZ_SECONDS, a word of the kernel command line, reaches the script's
-# environment: 10 s of fuzzing instead of 20 keep the step near 50 s.
+# environment: 10 s of fuzzing instead of 20 shorten the step by 10 s.
 if [ -n "$guest" ]; then
 	groot=$build/guest
 	gwant=("linux-image-$kver:$deb" "busybox-static:$deb")
@@ -227,17 +237,38 @@ if [ -n "$guest" ]; then
 	"$cc" "${tflags[@]}" -o "$build/iio_block_compliance" \
 		"$src/tests/module/iio_block_compliance.c" -lpthread
 	"$cc" "${tflags[@]}" -o "$build/iio_block_fuzz" "$src/tests/module/iio_block_fuzz.c"
-	step "the module in Debian's $kver kernel under $guest"
+	# libiio's tools and iiod, Debian's arm64 builds, unpacked into the
+	# sysroot beside the libiio0 they link (iiod also needs libaio1)
+	if [ ! -x "$sysroot/usr/bin/iio_readdev" ] || [ ! -x "$sysroot/usr/sbin/iiod" ]; then
+		iwant=("libiio-utils:$deb" "iiod:$deb" "libaio1:$deb")
+		step "fetching ${iwant[*]}"
+		rm -rf "$build/iiodebs"
+		mkdir -p "$build/iiodebs"
+		chmod 0777 "$build/iiodebs"
+		(cd "$build/iiodebs" && apt-get download -qq "${iwant[@]}")
+		for f in "$build"/iiodebs/*.deb; do dpkg-deb -x "$f" "$sysroot"; done
+	fi
+	# the guest mounts a fresh tmpfs on /tmp: libiiostream, which the CLI
+	# finds through its build-tree RUNPATH, goes to a system directory too
+	libso=$(readelf -dW "$cli" | sed -n 's/.*(NEEDED).*\[\(libiiostream\.so[^]]*\)\]$/\1/p')
+	[ -f "$build/client/$libso" ] ||
+		{ echo "cross: FAIL: $cli needs no libiiostream in $build/client" >&2; exit 1; }
+	step "the module, iiostreamd and libiio's tools in Debian's $kver kernel under $guest"
 	"$src/tests/module/run-guest.sh" --arch "$arch" --kroot "$groot/kernel" --kver "$kver" \
 		--busybox "$groot/busybox/bin/busybox" --script "$src/tests/module/guest-module.sh" \
 		--ko "$ko" --bin "$build/iio_block_compliance" --bin "$build/iio_block_fuzz" \
+		--sysroot "$sysroot" --dyn "$sysroot/usr/bin/iio_info" \
+		--dyn "$sysroot/usr/bin/iio_readdev" --dyn "$sysroot/usr/sbin/iiod" \
+		--dyn "$daemon" --file "$daemon:/bin/iiostreamd" \
+		--dyn "$cli" --file "$cli:/bin/iiostream" \
+		--file "$build/client/$libso:/usr/lib/$triplet/$libso" \
 		--append "slub_debug=FZPU page_poison=1 FUZZ_SECONDS=10" \
 		--log "$build/guest.log" --timeout 600 >"$build/guest.out" 2>&1 ||
 		{ grep -E "GUEST-|iio_block_compliance: [0-9]+ passed|  FAIL  " "$build/guest.log"
 		  tail -3 "$build/guest.out"; echo "cross: FAIL: the module in the $arch guest" >&2; exit 1; }
-	grep -E "^run-guest: kernel|iio_block_compliance: [0-9]+ passed|GUEST-OK +(iio_block|no block)" \
+	grep -E "^run-guest: kernel|iio_block_compliance: [0-9]+ passed|GUEST-OK +(iio_block|no block|iio_info|iio_readdev|iiostreamd|zero-copy|device overflows|kernel:|readfd:|attributes)" \
 		"$build/guest.log"
-	tail -1 "$build/guest.out"
+	grep -E "^run-guest\.sh: (kernel .*initramfs|PASS)" "$build/guest.out"
 fi
 fi # not in the namespace
 

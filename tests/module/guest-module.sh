@@ -122,7 +122,9 @@ echo "GUEST-INFO fifo_lost_samples $(cat $iio/fifo_lost_samples)"
 
 # iiostreamd on the kernel source, iiostream rx --verify over the guest's
 # loopback: every byte checked against the pattern and the stream's
-# continuity, and the device's overflows arriving as counted gaps.
+# continuity, and the device's overflows arriving as counted gaps. What the
+# kfifo dropped meanwhile (fifo_lost_samples: gaps the readfd source cannot
+# see, which rx finds as integrity errors) is in each run's GUEST-INFO line.
 json_field() { # FILE NAME: the number, or -1 when it is missing
 	v=$(sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -1)
 	echo "${v:--1}"
@@ -139,14 +141,16 @@ daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 		sleep 0.5
 	done
 	lost0=$(cat /sys/class/iio_block/iio_block0/lost_samples)
+	flost0=$(cat $iio/fifo_lost_samples)
 	iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port) --seconds "$secs" --verify --json \
 		--quiet $RX_ARGS >/tmp/rx-$name.json 2>/tmp/rx-$name.err
 	rx_status=$?
 	lost_dev=$(( $(cat /sys/class/iio_block/iio_block0/lost_samples) - lost0 ))
+	lost_fifo=$(( $(cat $iio/fifo_lost_samples) - flost0 ))
 	kill -TERM $dpid
 	wait $dpid
 	daemon_status=$?
-	echo "GUEST-INFO rx $name: $(tail -1 /tmp/rx-$name.json); device lost $lost_dev"
+	echo "GUEST-INFO rx $name: $(tail -1 /tmp/rx-$name.json); device lost $lost_dev, kfifo lost $lost_fifo"
 }
 if [ -x /bin/iiostreamd ]; then
 	daemon_run 2000000 4 paced

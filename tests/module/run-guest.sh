@@ -8,7 +8,7 @@
 #                [--bin FILE]... [--dyn FILE]... [--file SRC:DEST]...
 #                [--kver KV] [--timeout SECONDS] [--mem MB] [--smp N] [--cpu MODEL] [--nic SPEC]
 #                [--log FILE] [--append "kernel cmdline"]
-#                [--arch aarch64 --kroot DIR --busybox FILE]
+#                [--arch aarch64 --kroot DIR --busybox FILE [--sysroot DIR]]
 #
 # The guest script runs as `sh /test.sh` (busybox) with proc, sysfs, devtmpfs,
 # debugfs and tmpfs mounted and lo up; `modprobe NAME` works for every --ko
@@ -23,6 +23,8 @@
 #   --mod NAME       another distro module (+ deps) for the guest
 #   --bin FILE       static binary, to /bin
 #   --dyn FILE       dynamic host binary, at its own path, plus its ldd libs
+#                    (with --sysroot: a binary of --arch, and its libraries
+#                    from the sysroot)
 #   --file SRC:DEST  any file or directory, to absolute DEST
 #   --kver KV        default: newest /lib/modules/KV with build + vmlinuz
 #   --timeout S      whole qemu run, default 600
@@ -44,7 +46,15 @@
 #                    default /
 #   --busybox FILE   busybox-static for the guest (default /bin/busybox);
 #                    one for another architecture lists its applets under
-#                    qemu-user (qemu-ARCH). --dyn needs the host's architecture.
+#                    qemu-user (qemu-ARCH).
+#   --sysroot DIR    --dyn then takes binaries of ARCH: its libraries and the
+#                    dynamic loader come from DIR (Debian packages unpacked
+#                    with dpkg-deb), found by tests/module/elf-closure.sh
+#                    (readelf, DT_NEEDED, DT_RUNPATH, DIR/lib/TRIPLET,
+#                    DIR/usr/lib/TRIPLET, DIR/lib, DIR/usr/lib) and copied at
+#                    their paths in DIR; a --dyn FILE inside DIR goes to its
+#                    path there (DIR/usr/bin/X to /usr/bin/X), another at its
+#                    own path. Without it --dyn takes this machine's binaries.
 #
 # Exit 0 only if the guest reported status 0 (qemu (0<<1)|1, and a
 # "GUEST-RESULT 0" line; on aarch64 qemu's 0 after the guest's poweroff, and
@@ -63,12 +73,13 @@ die() { echo "$prog: $*" >&2; exit 2; }
 
 script='' kver='' timeout_s=600 mem=1024 smp=2 log='' append='' nic=none cpu=''
 arch=x86_64 kroot=/ busybox=/bin/busybox # from busybox-static: the guest has no libc
+sysroot=''
 kos=() mods=() bins=() dyns=() files=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h|--help) usage 0 ;;
 	--script|--ko|--mod|--bin|--dyn|--file|--kver|--timeout|--mem|--smp|--log|--append|--nic|--cpu|\
-	--arch|--kroot|--busybox)
+	--arch|--kroot|--busybox|--sysroot)
 		[ $# -ge 2 ] || die "$1 needs an argument" ;;
 	*) die "unknown option: $1 (try --help)" ;;
 	esac
@@ -90,6 +101,7 @@ while [ $# -gt 0 ]; do
 	--arch)    arch=$2 ;;
 	--kroot)   kroot=$2 ;;
 	--busybox) busybox=$2 ;;
+	--sysroot) sysroot=$2 ;;
 	esac
 	shift 2
 done
@@ -98,16 +110,22 @@ done
 [[ $timeout_s =~ ^[0-9]+$ && $mem =~ ^[0-9]+$ && $smp =~ ^[0-9]+$ ]] ||
 	die "--timeout, --mem and --smp take integers"
 case $arch in
-x86_64) qemu=qemu-system-x86_64 console=ttyS0 cpu=${cpu:-qemu64} ;;
-aarch64) qemu=qemu-system-aarch64 console=ttyAMA0 cpu=${cpu:-cortex-a57} ;;
+x86_64) qemu=qemu-system-x86_64 console=ttyS0 cpu=${cpu:-qemu64}
+	triplet=x86_64-linux-gnu elf_machine='Advanced Micro Devices X86-64' ;;
+aarch64) qemu=qemu-system-aarch64 console=ttyAMA0 cpu=${cpu:-cortex-a57}
+	triplet=aarch64-linux-gnu elf_machine=AArch64 ;;
 *) die "--arch $arch: x86_64 or aarch64" ;;
 esac
 [ -d "$kroot" ] || die "--kroot $kroot: no such directory"
 # the prefix of the kernel's files here: empty for the machine's own
 kpre=$(cd "$kroot" && pwd)
 [ "$kpre" != / ] || kpre=''
-if [ "$arch" != "$(uname -m)" ] && [ ${#dyns[@]} -gt 0 ]; then
-	die "--dyn takes this machine's binaries, not $arch ones"
+if [ -n "$sysroot" ]; then
+	[ -d "$sysroot" ] || die "--sysroot $sysroot: no such directory"
+	sysroot=$(cd "$sysroot" && pwd)
+	command -v readelf >/dev/null || die "readelf not found (binutils), for --sysroot"
+elif [ "$arch" != "$(uname -m)" ] && [ ${#dyns[@]} -gt 0 ]; then
+	die "--dyn takes this machine's binaries, not $arch ones (unless --sysroot)"
 fi
 
 # The host runs a different kernel than the guest, so never use `uname -r`;
@@ -224,6 +242,28 @@ for b in ${bins[@]+"${bins[@]}"}; do
 	cp -L "$b" "$root/bin/"
 	chmod +x "$root/bin/${b##*/}"
 done
+# --sysroot: binaries of --arch, at their path in the sysroot or their own,
+# with the loader and libraries that tests/module/elf-closure.sh finds
+if [ -n "$sysroot" ] && [ ${#dyns[@]} -gt 0 ]; then
+	for d in "${dyns[@]}"; do
+		[ -f "$d" ] || die "--dyn $d: no such file"
+		m=$(readelf -hW "$d" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+		[ "$m" = "$elf_machine" ] || die "--dyn $d: a '${m:-non-ELF}' file, not $arch"
+		dabs=$(realpath -s "$d")
+		case $dabs in "$sysroot"/*) dest=${dabs#"$sysroot"} ;; *) dest=$dabs ;; esac
+		mkdir -p "$root${dest%/*}"
+		cp -L "$d" "$root$dest"
+	done
+	# (it names on stderr what it could not find)
+	out=$("$(dirname "$0")/elf-closure.sh" "$sysroot" "$triplet" "${dyns[@]}") ||
+		die "--dyn: no library closure in $sysroot"
+	while read -r lib dest; do
+		[ -n "$lib" ] || continue # a static --dyn needs nothing
+		mkdir -p "$root${dest%/*}"
+		cp -L "$lib" "$root$dest"
+	done <<<"$out"
+	dyns=()
+fi
 for d in ${dyns[@]+"${dyns[@]}"}; do
 	dabs=$(readlink -f "$d") || die "--dyn $d: no such file"
 	[ -f "$dabs" ] || die "--dyn $d: no such file"
