@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@
 #include <iiostream/iio_block.h>
 
 #define MAX_MAPS 64
+#define MAX_PROCS 64
 
 static const char *dev = "/dev/iio_block0";
 static const char *blk_sysfs = "/sys/class/iio_block/iio_block0";
@@ -62,6 +64,9 @@ static double now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static const struct itimerval dequeue_timeout = { { 0, 50000 }, { 0, 50000 } };
+static const struct itimerval no_timer;
 
 static void on_alarm(int sig)
 {
@@ -179,10 +184,12 @@ static void step(int *fd, struct maps *m)
 		break;
 	case 8:
 	case 9:
-		/* a blocking DEQUEUE gets at most 50 ms */
-		ualarm(50000, 0);
+		/* a blocking DEQUEUE gets about 50 ms: the timer repeats, as a
+		 * single alarm that fires before the ioctl sleeps (a guest
+		 * descheduled that long under TCG) would leave it asleep */
+		setitimer(ITIMER_REAL, &dequeue_timeout, NULL);
 		ioctl(*fd, IIO_BUFFER_BLOCK_DEQUEUE_IOCTL, random_ptr(&b));
-		ualarm(0, 0);
+		setitimer(ITIMER_REAL, &no_timer, NULL);
 		break;
 	case 10:
 		sysfs_write(blk_sysfs, "enable", pick(2) ? "1" : "0");
@@ -266,10 +273,35 @@ static int fuzz_process(double seconds, uint64_t seed)
 	return 0;
 }
 
+/* Where each worker that has not ended waits: its wchan and its kernel
+ * stack (the guest runs as root), so a hang says where it is. */
+static void report_hung(const pid_t *kids, int n)
+{
+	char path[64], buf[4096];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ssize_t len;
+		int fd;
+
+		if (kill(kids[i], 0) != 0)
+			continue;
+		printf("iio_block_fuzz: process %d still runs; its kernel stack:\n", kids[i]);
+		snprintf(path, sizeof(path), "/proc/%d/stack", kids[i]);
+		fd = open(path, O_RDONLY);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[len > 0 ? len : 0] = '\0';
+		fputs(len > 0 ? buf : "  (unreadable)\n", stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	double seconds = 20;
+	double seconds = 20, deadline;
 	int procs = 4, i, failed = 0;
+	pid_t kids[MAX_PROCS];
 	uint64_t seed = (uint64_t)time(NULL);
 
 	for (i = 1; i < argc; i++) {
@@ -288,25 +320,46 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (procs < 1 || procs > MAX_PROCS) {
+		fprintf(stderr, "iio_block_fuzz: --procs: 1 to %d\n", MAX_PROCS);
+		return 2;
+	}
 	printf("iio_block_fuzz: %d processes, %.0f s, seed %llu\n", procs, seconds,
 	       (unsigned long long)seed);
+	deadline = now() + seconds + 30;
+	/* the workers and whatever they fork form a process group of their
+	 * own, which a hang can kill without killing whoever ran us */
 	for (i = 0; i < procs; i++) {
 		pid_t pid = fork();
 
-		if (pid == 0)
+		if (pid == 0) {
+			setpgid(0, i ? kids[0] : 0);
 			_exit(fuzz_process(seconds, seed + (uint64_t)i * 7919));
+		}
+		if (pid < 0) {
+			perror("iio_block_fuzz: fork");
+			procs = i;
+			failed = 1;
+			break;
+		}
+		/* also here, so that the group exists before the next child joins */
+		setpgid(pid, i ? kids[0] : pid);
+		kids[i] = pid;
 	}
-	/* each process ends by itself; one that hangs is killed 30 s late */
+	/* each process ends by itself; one that hangs is reported and killed
+	 * 30 s after the end */
 	for (i = 0; i < procs; i++) {
 		int status;
-		double deadline = now() + seconds + 30;
 		pid_t pid;
 
-		while ((pid = waitpid(-1, &status, WNOHANG)) == 0 && now() < deadline)
+		while ((pid = waitpid(-kids[0], &status, WNOHANG)) == 0 && now() < deadline)
 			usleep(100000);
 		if (pid <= 0) {
-			printf("iio_block_fuzz: a process hangs in the kernel\n");
-			kill(0, SIGKILL);
+			printf("iio_block_fuzz: a process hangs %.0f s after the end\n", seconds + 30);
+			report_hung(kids, procs);
+			kill(-kids[0], SIGKILL);
+			while (waitpid(-kids[0], NULL, 0) > 0)
+				;
 			return 1;
 		}
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
