@@ -663,13 +663,16 @@ static void test_disable_partial(int fd)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct stream s;
 	int n = 0, partial = 0, bad = 0;
+	uint64_t t0, fill_ns = (uint64_t)size / scan_bytes * 1000000000ull / 100000, on_ns;
 
 	puts("test: disable hands back the partly filled block, keeps the queue");
-	/* 1 MiB takes 1.3 s at 100 kS/s: disabling after 200 ms leaves it part full */
+	/* 1 MiB takes over 1.3 s at 100 kS/s: disabling after 200 ms leaves it part full */
 	CHECK(stream_setup(&s, fd, 2, size, 100000), "set up");
+	t0 = now_ns();
 	CHECK(set_enable(true) == 0, "enable");
 	sleep_ms(200);
 	CHECK(set_enable(false) == 0, "disable");
+	on_ns = now_ns() - t0;
 	set_nonblock(fd, true);
 	while (ioctl(fd, BLK_DEQ, &b) == 0) {
 		n++;
@@ -681,8 +684,18 @@ static void test_disable_partial(int fd)
 	}
 	CHECK(errno == EAGAIN, "then EAGAIN");
 	set_nonblock(fd, false);
-	CHECK(n == 1 && partial == 1 && bad == 0, "one partial block of whole scans (n=%d partial=%d bad=%d)",
-	      n, partial, bad);
+	if (on_ns < fill_ns) {
+		CHECK(n == 1 && partial == 1 && bad == 0,
+		      "one partial block of whole scans (n=%d partial=%d bad=%d)", n, partial, bad);
+	} else {
+		/* a host that stalled the guest for a whole block: nothing to
+		 * say of the partial block, but every scan must still be whole */
+		printf("  info  capture stayed on %" PRIu64 " ms, a block's fill time; the partial block "
+		       "cannot be seen\n", on_ns / 1000000);
+		CHECK(n >= 1 && bad == 0, "whole blocks of whole scans (n=%d bad=%d)", n, bad);
+		stream_teardown(&s);
+		return;
+	}
 	CHECK(poll(&pfd, 1, 300) == 0, "nothing more while disabled");
 	/* the other block stayed queued: re-enabling fills it, from scan 0 again */
 	CHECK(set_enable(true) == 0, "re-enable");

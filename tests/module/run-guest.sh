@@ -434,6 +434,14 @@ if [ -z "$reason" ]; then
 	echo "$prog: PASS (guest status 0, clean kernel log, ${elapsed}s in qemu)"
 	exit 0
 fi
+# the log ends with the guest's dmesg: repeat the failed checks and what
+# they printed after it, where the last lines of a CI log show them
+if grep -q "GUEST-FAIL" "$log"; then
+	echo "$prog: ---- failed checks, each with what followed it ----"
+	awk '/^GUEST-FAIL/ { n = 12; print; next }
+		/^(GUEST-|run-guest:)/ { n = 0 }
+		n > 0 { n--; print }' "$log" | head -80
+fi
 if [ -n "$found" ]; then
 	echo "$prog: ---- offending log lines ----"
 	grep -En "$bad_re" "$log" | head -20
