@@ -950,11 +950,18 @@ static void on_deadline(uv_timer_t *t)
 		session_close(s, NULL);
 		return;
 	}
+	if (s->state == SESSION_HANDSHAKE) {
+		/* the connection is framed (plain, or TLS after its handshake):
+		 * the client can read why, as from any other limit */
+		session_send_error(s, ETIMEDOUT, true, "no Hello within %u ms (--handshake-timeout)",
+				   s->srv->cfg->handshake_timeout_ms);
+		return;
+	}
+	/* a TLS handshake unfinished has no record to carry an Error in */
 	if (s->state == SESSION_TLS)
 		s->srv->tls_handshake_failures++;
-	session_close(s, s->state == SESSION_TLS	     ? "no TLS handshake in time"
-			 : s->state == SESSION_HANDSHAKE ? "no Hello in time"
-							 : "did not read its last frames in time");
+	session_close(s, s->state == SESSION_TLS ? "no TLS handshake in time (--handshake-timeout)"
+						 : "did not read its last frames in time");
 }
 
 static void on_handle_closed(uv_handle_t *h)

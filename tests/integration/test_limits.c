@@ -145,6 +145,12 @@ Test(limits, handshake_timeout_and_max_frame)
 	daemon_start(&dm, args);
 	fd = raw_connect(&dm);
 	t0 = now_s();
+	e = next_error(fd);
+	cr_assert_not_null(e, "no Error for a client that sent no Hello");
+	cr_assert_eq(e->error->errnum, ETIMEDOUT);
+	cr_assert(strstr(e->error->message, "no Hello within 300 ms (--handshake-timeout)"), "%s",
+		  e->error->message);
+	iios_frame_free(e);
 	cr_assert(raw_wait_closed(fd, 3000), "no Hello, still connected");
 	cr_assert(now_s() - t0 < 1.5, "closed after %.2f s", now_s() - t0);
 	close(fd);
@@ -160,7 +166,7 @@ Test(limits, handshake_timeout_and_max_frame)
 	iios_frame_free(e);
 	cr_assert(raw_wait_closed(fd, 3000));
 	close(fd);
-	cr_assert(daemon_log_contains(&dm, "no Hello in time"));
+	cr_assert(daemon_log_contains(&dm, "no Hello within 300 ms (--handshake-timeout); closing"));
 	cr_assert_eq(daemon_stop(&dm, 5000), 0);
 }
 
