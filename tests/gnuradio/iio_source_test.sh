@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# A GNU Radio flowgraph with the stock iio device source (gr-iio) and
-# uri ip:127.0.0.1:PORT receives samples from iiostreamd's iiod-compatible
-# listener; they must verify (iiostream verify), and the source's
-# sampling_frequency parameter must reach the daemon.
+# A GNU Radio flowgraph with the stock iio device source (gr-iio) receives
+# samples from iiostreamd's iiod-compatible listener; they must verify
+# (iiostream verify), and the source's sampling_frequency parameter must
+# reach the daemon. Twice:
+#  - uri ip:127.0.0.1:PORT, the listener on a port of the kernel's choosing;
+#  - uri ip:127.0.0.1, as users write it: the listener on iiod's own port
+#    30431, in a network namespace of the test's own (unshare), so that no
+#    iiod of the host is in the way; iio_info -u ip:127.0.0.1 lists the
+#    device there too.
 # usage: iio_source_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -26,31 +31,51 @@ fail() {
 	exit 1
 }
 
-"$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
-	--listen 127.0.0.1:0 --iiod-listen 127.0.0.1:0 --port-file "$tmp/port" \
-	>"$tmp/daemon.log" 2>&1 &
-daemon=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "no port file"
-plain=$(sed -n 1p "$tmp/port")
-iiod=$(sed -n 3p "$tmp/port")
+# stream IIOD_LISTEN URI: URI may hold PORT, the listener's port
+stream() {
+	"$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
+		--listen 127.0.0.1:0 --iiod-listen "$1" --port-file "$tmp/port" \
+		>"$tmp/daemon.log" 2>&1 &
+	daemon=$!
+	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	[ -s "$tmp/port" ] || fail "no port file"
+	local plain iiod uri samples=300000 size result rate
+	plain=$(sed -n 1p "$tmp/port")
+	iiod=$(sed -n 3p "$tmp/port")
+	uri=${2/PORT/$iiod}
+	if [ "$uri" = ip:127.0.0.1 ]; then
+		iio_info -u "$uri" >"$tmp/info.txt" 2>&1 || fail "iio_info -u $uri: $(cat "$tmp/info.txt")"
+		grep -q "sim: iiostream-sim (buffer capable)" "$tmp/info.txt" ||
+			fail "iio_info -u $uri does not list the sim: $(cat "$tmp/info.txt")"
+		echo "iio_info -u $uri lists: $(grep "buffer capable" "$tmp/info.txt")"
+	fi
+	timeout 60 $py "$here/iio_source_flowgraph.py" "$uri" sim $samples \
+		"$tmp/gr.bin" 500000 || fail "the flowgraph on $uri failed"
+	size=$(stat -c %s "$tmp/gr.bin")
+	[ "$size" -eq $((samples * 4)) ] || fail "$size bytes, want $((samples * 4))"
+	result=$("$build/client/iiostream" verify "$tmp/gr.bin" --channels 0,1 --json) ||
+		fail "samples do not verify: $result"
+	echo "verify ($uri): $result"
+	case $result in
+	*'"gaps":0,'*'"errors":0}') ;;
+	*) fail "gaps or errors: $result" ;;
+	esac
+	rate=$("$build/client/iiostream" attr get sampling_frequency --url "tcp://127.0.0.1:$plain")
+	[ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"
+	kill -TERM "$daemon"
+	wait "$daemon" || fail "iiostreamd exited $?"
+	daemon=
+	grep -q "8 of 8 blocks back" "$tmp/daemon.log" || fail "blocks not all back"
+	echo "PASS: gr-iio on $uri received $samples verified samples of 2 channels"
+}
 
-samples=300000
-timeout 60 $py "$here/iio_source_flowgraph.py" "ip:127.0.0.1:$iiod" sim $samples \
-	"$tmp/gr.bin" 500000 || fail "the flowgraph failed"
-size=$(stat -c %s "$tmp/gr.bin")
-[ "$size" -eq $((samples * 4)) ] || fail "$size bytes, want $((samples * 4))"
-result=$("$build/client/iiostream" verify "$tmp/gr.bin" --channels 0,1 --json) ||
-	fail "samples do not verify: $result"
-echo "verify: $result"
-case $result in
-*'"gaps":0,'*'"errors":0}') ;;
-*) fail "gaps or errors: $result" ;;
-esac
-rate=$("$build/client/iiostream" attr get sampling_frequency --url "tcp://127.0.0.1:$plain")
-[ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"
-kill -TERM "$daemon"
-wait "$daemon" || fail "iiostreamd exited $?"
-daemon=
-grep -q "8 of 8 blocks back" "$tmp/daemon.log" || fail "blocks not all back"
-echo "PASS: gr-iio received $samples verified samples of 2 channels"
+if [ "${IIOS_GR_NETNS:-}" = 1 ]; then
+	# inside the namespace: its loopback is down until brought up
+	ip link set lo up
+	stream 127.0.0.1:30431 ip:127.0.0.1
+	exit 0
+fi
+stream 127.0.0.1:0 ip:127.0.0.1:PORT
+# root makes a network namespace; anyone else a user namespace with one
+if [ "$(id -u)" = 0 ]; then ns="unshare --net"; else ns="unshare --map-root-user --net"; fi
+IIOS_GR_NETNS=1 $ns "$0" "$1" || { echo "FAIL: the run on iiod's port in a namespace"; exit 1; }
