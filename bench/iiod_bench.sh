@@ -5,7 +5,7 @@
 # from the same daemon in the same run. The sim source is unpaced (--rate
 # 0: as fast as blocks come back), so each figure is what that client
 # path sustains on this machine. Medians of 3 runs.
-#   bench/iiod_bench.sh [BUILD_DIR]     (SECONDS=N per run, default 3)
+#   bench/iiod_bench.sh [BUILD_DIR]     (SECONDS_PER_RUN=N per run, default 3)
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 secs=${SECONDS_PER_RUN:-3}
