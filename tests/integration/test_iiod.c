@@ -135,6 +135,50 @@ Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
 	cr_assert_eq(daemon_stop(&dm, 5000), 0);
 }
 
+/* A libiio client has no certificate: only an --allow-write list that
+ * names "plain" lets it write, and a refusal reaches iio_attr as EACCES. */
+Test(iiod, allow_write_decides_for_libiio_clients_too)
+{
+	static const char *const certs_only[] = { "--iiod-listen", "127.0.0.1:0", "--allow-write",
+						  "cn:lab-pc", NULL };
+	static const char *const with_plain[] = { "--iiod-listen", "127.0.0.1:0", "--allow-write",
+						  "cn:lab-pc,plain", NULL };
+	const char *argv[] = { "iio_attr", "-u", NULL, "-d", "sim", "sampling_frequency", "250000",
+			       NULL };
+	struct iios_attr_ref ref = { .attr = "sampling_frequency" };
+	struct iios_client *c;
+	struct daemon dm;
+	char err[512], value[64], out[160], *text;
+	int r;
+
+	daemon_start(&dm, certs_only);
+	argv[2] = dm.iiod_uri;
+	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
+	r = run_command(argv, out, err, sizeof(err), 30000);
+	cr_assert_neq(r, 0, "iio_attr wrote past --allow-write: %s", err);
+	text = slurp(out, NULL); /* iio_attr prints its ERROR line on stdout */
+	cr_assert(strstr(text, "Permission denied (13)") || strstr(err, "Permission denied (13)"),
+		  "iio_attr said: %s%s", text, err);
+	free(text);
+	cr_assert(daemon_log_contains(&dm, "attribute write refused by --allow-write"));
+	c = client_connect(&dm);
+	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
+	cr_assert_str_neq(value, "250000", "the refused write changed the rate");
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+
+	daemon_start(&dm, with_plain);
+	argv[2] = dm.iiod_uri;
+	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
+	run_tool(&dm, argv, out);
+	cr_assert_eq(daemon_log_contains(&dm, "refused by --allow-write"), false);
+	c = client_connect(&dm);
+	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
+	cr_assert_str_eq(value, "250000");
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+}
+
 /* iio_readdev's samples of `chans`, checked: `scans` of them, in order. */
 static void readdev_verified(const struct daemon *d, const char *const *chan_ids,
 			     const uint32_t *chans, uint32_t n, uint32_t scans)
