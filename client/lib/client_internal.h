@@ -53,6 +53,12 @@ int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char
 int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
 			const struct iios_options *opts, char *err, size_t errlen);
 
+/* From here on open the server's records on t->fd ourselves, with the
+ * traffic secret in t->secret (the suite's AEAD by OpenSSL NID and its
+ * hash): 0, or -ENOMEM, -ENOTSUP (an AEAD we do not open; OpenSSL goes on
+ * receiving). iios__tls_handshake calls it; the record fuzzer too. */
+int iios__tls_open_records(struct iios__tls *t, int cipher_nid, const EVP_MD *md);
+
 /* Read or write up to len bytes: > 0 bytes moved, 0 when the server closed
  * the session, or a negative errno with err filled (-ETIMEDOUT: nothing in
  * the socket's timeout; -EACCES: the server refused our certificate). */

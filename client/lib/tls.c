@@ -208,20 +208,26 @@ static void start_rx(struct iios__tls *t)
 {
 	const SSL_CIPHER *suite = SSL_get_current_cipher(t->ssl);
 
-	if (!suite || !t->secret_len || SSL_has_pending(t->ssl))
-		goto out;
+	if (suite && t->secret_len && !SSL_has_pending(t->ssl))
+		iios__tls_open_records(t, SSL_CIPHER_get_cipher_nid(suite),
+				       SSL_CIPHER_get_handshake_digest(suite));
+	OPENSSL_cleanse(t->secret, sizeof(t->secret));
+	ERR_clear_error();
+}
+
+int iios__tls_open_records(struct iios__tls *t, int cipher_nid, const EVP_MD *md)
+{
+	int r;
+
 	t->rbuf = malloc(RX_BUFFER);
 	if (!t->rbuf)
-		goto out;
-	if (iios_tls13_keys_init(&t->rx, SSL_CIPHER_get_cipher_nid(suite),
-				 SSL_CIPHER_get_handshake_digest(suite), t->secret, t->secret_len,
-				 0) != 0) {
+		return -ENOMEM;
+	r = iios_tls13_keys_init(&t->rx, cipher_nid, md, t->secret, t->secret_len, 0);
+	if (r) {
 		free(t->rbuf);
 		t->rbuf = NULL;
 	}
-out:
-	OPENSSL_cleanse(t->secret, sizeof(t->secret));
-	ERR_clear_error();
+	return r;
 }
 
 int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char *err,

@@ -212,5 +212,25 @@ int main(int argc, char **argv)
 		}
 		put("fuzz_verify", "scans", v, sizeof(v));
 	}
+	/* fuzz_tls_records: suite byte, then chunks (flags, u16 length,
+	 * bytes; flags 0: sealed as a record's inner plaintext) */
+	{
+		static const uint8_t stream[] = {
+			0,                                    /* AES-128-GCM */
+			0, 0, 6, 'b', 'l', 'o', 'c', 'k', 23, /* application data */
+			0, 0, 4, 'a', 23, 0, 0,               /* with padding */
+			0, 0, 1, 23,                          /* empty */
+			2, 0, 10, 's', 'm', 'a', 'l', 'l', ' ', 'r', 'e', 'a', 23, /* small reads */
+			0, 0, 3, 1, 0, 21,                    /* close_notify */
+		};
+		static const uint8_t alert[] = { 2, 0, 0, 3, 'x', 'y', 23, 0, 0, 3, 2, 48, 21 };
+		static const uint8_t ticket[] = { 1, 0, 0, 5, 4, 0, 0, 0, 22 };
+		static const uint8_t raw[] = { 0, 0, 0, 2, 'o', 23, 1, 0, 5, 23, 3, 3, 0, 17 };
+
+		put("fuzz_tls_records", "stream", stream, sizeof(stream));
+		put("fuzz_tls_records", "alert", alert, sizeof(alert));
+		put("fuzz_tls_records", "ticket", ticket, sizeof(ticket));
+		put("fuzz_tls_records", "raw", raw, sizeof(raw));
+	}
 	return 0;
 }
