@@ -277,23 +277,44 @@ fi # not in the namespace
 # binary, which only the kernel's binfmt_misc can hand to qemu-user. The
 # handler is registered in a binfmt_misc instance of a user namespace of our
 # own (Linux >= 6.7), so the machine's handlers are neither needed nor touched.
+# Older kernels (Debian 12's 6.1) have one binfmt_misc for the machine: as
+# root the handler goes there, under a name of this run's, until it exits.
 # shellcheck disable=SC2034 # read through ${!magic}
 magic_aarch64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
 # shellcheck disable=SC2034
 magic_armhf='\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00'
 mask='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+magic=magic_$arch
+binfmt_rule=":iiostream-$arch-$$:M::${!magic}:$mask:$(command -v "$qemu"):F"
+host_handler='' host_mounted=''
 if [ -z "${IIOS_CROSS_NS:-}" ]; then
-	if IIOS_CROSS_NS=1 unshare --user --map-root-user --mount --fork true 2>/dev/null; then
+	# IIOS_CROSS_BINFMT=host takes the older kernels' way on any kernel
+	if [ "${IIOS_CROSS_BINFMT:-}" != host ] &&
+		unshare --user --map-root-user --mount --fork \
+			mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null; then
 		exec env IIOS_CROSS_NS=1 unshare --user --map-root-user --mount --fork "$0" "$arch" "$build"
 	fi
-	echo "cross[$arch]: no user namespace here: relying on the machine's binfmt_misc" >&2
-elif mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null; then
-	magic=magic_$arch
-	printf '%s' ":iiostream-$arch:M::${!magic}:$mask:$(command -v "$qemu"):F" \
-		>/proc/sys/fs/binfmt_misc/register
+	if [ "$(id -u)" = 0 ]; then
+		if ! mountpoint -q /proc/sys/fs/binfmt_misc; then
+			mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+			host_mounted=1
+		fi
+		printf '%s' "$binfmt_rule" >/proc/sys/fs/binfmt_misc/register
+		host_handler=/proc/sys/fs/binfmt_misc/iiostream-$arch-$$
+		echo "cross[$arch]: no binfmt_misc of a user namespace here (Linux < 6.7): $qemu registered in the machine's as ${host_handler##*/} until the end of the run" >&2
+	else
+		echo "cross[$arch]: no binfmt_misc of a user namespace, not root: relying on the machine's handlers (qemu-user-binfmt)" >&2
+	fi
 else
-	echo "cross[$arch]: no binfmt_misc in this user namespace (Linux < 6.7?)" >&2
+	mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	printf '%s' "$binfmt_rule" >/proc/sys/fs/binfmt_misc/register
 fi
+unregister() { # the machine's binfmt_misc as it was
+	if [ -n "$host_handler" ] && [ -e "$host_handler" ]; then echo -1 >"$host_handler"; fi
+	if [ -n "$host_mounted" ]; then umount /proc/sys/fs/binfmt_misc || true; fi
+	host_handler='' host_mounted=''
+}
+trap unregister EXIT
 export QEMU_LD_PREFIX=$sysroot
 run=("$qemu" -L "$sysroot")
 step "unit tests under $qemu"
@@ -305,6 +326,7 @@ dpid=
 cleanup() {
 	if [ -n "$dpid" ]; then kill -KILL "$dpid" 2>/dev/null || true; fi
 	rm -rf "$tmp"
+	unregister
 }
 trap cleanup EXIT
 step "loopback stream under $qemu"
