@@ -95,6 +95,21 @@ if [ -n "$inner" ]; then
 	[[ $dks == iiostream/"$dkver"* ]] ||
 		{ grep -i -A5 dkms /tmp/apt.log >&2; fail "iiostream $dkver not registered with dkms: '$dks'"; }
 	step "conffile, group iiostream, unit enabled, --check-config; dkms: $dks"
+	# the postinst builds for the running kernel; when that one has no
+	# headers (a container, or this machine's own kernel) build the
+	# packaged source for Debian's kernel whose headers are installed
+	if [[ $dks != *": installed"* ]]; then
+		kver=
+		for d in /lib/modules/*/build; do [ -e "$d/Makefile" ] && kver=$(basename "$(dirname "$d")"); done
+		[ -n "$kver" ] || fail "no kernel headers to build the packaged module against"
+		dkms build -m iiostream -v "$dkver" -k "$kver" >/tmp/dkms.log 2>&1 ||
+			{ tail -n 30 /tmp/dkms.log >&2; fail "dkms build of the packaged module for $kver"; }
+		dks=$(dkms status -m iiostream -v "$dkver" -k "$kver" 2>&1 | head -n1)
+	fi
+	[[ $dks == *": built"* || $dks == *": installed"* ]] || fail "the module is not built: '$dks'"
+	ko=$(find "/var/lib/dkms/iiostream/$dkver" -name 'iiostream_sim.ko*' | head -n1)
+	[ -n "$ko" ] || fail "dkms says '$dks' but left no iiostream_sim.ko"
+	step "dkms: $dks ($(modinfo -F vermagic "$ko" | cut -d' ' -f1))"
 
 	/usr/sbin/iiostreamd --listen 127.0.0.1:0 --port-file /tmp/ports --rate 1000000 \
 		--block-size 64K --blocks 8 >/tmp/daemon.log 2>&1 &
