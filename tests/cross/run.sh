@@ -258,7 +258,8 @@ if [ -n "$guest" ]; then
 		--busybox "$groot/busybox/bin/busybox" --script "$src/tests/module/guest-module.sh" \
 		--ko "$ko" --bin "$build/iio_block_compliance" --bin "$build/iio_block_fuzz" \
 		--sysroot "$sysroot" --dyn "$sysroot/usr/bin/iio_info" \
-		--dyn "$sysroot/usr/bin/iio_readdev" --dyn "$sysroot/usr/sbin/iiod" \
+		--dyn "$sysroot/usr/bin/iio_readdev" --dyn "$sysroot/usr/bin/iio_attr" \
+		--dyn "$sysroot/usr/sbin/iiod" \
 		--dyn "$daemon" --file "$daemon:/bin/iiostreamd" \
 		--dyn "$cli" --file "$cli:/bin/iiostream" \
 		--file "$build/client/$libso:/usr/lib/$triplet/$libso" \
@@ -266,7 +267,7 @@ if [ -n "$guest" ]; then
 		--log "$build/guest.log" --timeout 600 >"$build/guest.out" 2>&1 ||
 		{ grep -E "GUEST-|iio_block_compliance: [0-9]+ passed|  FAIL  " "$build/guest.log"
 		  tail -3 "$build/guest.out"; echo "cross: FAIL: the module in the $arch guest" >&2; exit 1; }
-	grep -E "^run-guest: kernel|iio_block_compliance: [0-9]+ passed|GUEST-OK +(iio_block|no block|iio_info|iio_readdev|iiostreamd|zero-copy|device overflows|kernel:|readfd:|attributes)" \
+	grep -E "^run-guest: kernel|iio_block_compliance: [0-9]+ passed|GUEST-OK +(iio_block|no block|iio_info|iio_readdev|iio_attr|iiostreamd|zero-copy|device overflows|kernel:|readfd:|attributes)" \
 		"$build/guest.log"
 	grep -E "^run-guest\.sh: (kernel .*initramfs|PASS)" "$build/guest.out"
 fi

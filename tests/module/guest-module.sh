@@ -338,6 +338,17 @@ if [ -x /bin/iiostreamd ]; then
 	else
 		bad "iio_info through iiostreamd"; iio_info -u $uri 2>&1 | tail -20
 	fi
+	# iio_attr through iiostreamd reads and writes the module's sysfs
+	a0=$(iio_attr -u $uri -d iio:device0 sampling_frequency 2>&1)
+	iio_attr -u $uri -d iio:device0 sampling_frequency 150000 >/tmp/iio_attr.txt 2>&1
+	a1=$(cat $iio/sampling_frequency)
+	iio_attr -u $uri -d iio:device0 sampling_frequency "$a0" >/dev/null 2>&1
+	if [ "$a0" = "$(cat $iio/sampling_frequency)" ] && [ "$a1" = 150000 ]; then
+		pass "iio_attr through iiostreamd: sampling_frequency $a0, set to $a1 (sysfs agrees), and back"
+	else
+		bad "iio_attr through iiostreamd: read '$a0', sysfs after the write '$a1'"
+		cat /tmp/iio_attr.txt
+	fi
 	for chans in "voltage0 voltage1:0,1" "voltage1:1"; do
 		ids=${chans%%:*}
 		rate=$rate0

@@ -54,7 +54,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
 	--bin "$out/iio_block_fuzz" \
-	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/sbin/iiod \
+	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
 	--file "$out/$(basename "$lib"):/usr/lib/x86_64-linux-gnu/$(basename "$lib")" \
