@@ -33,8 +33,9 @@ packages=(
   dkms libiio-utils iiod gcc-multilib
   # Debian packages (deploy/debian, scripts/build-debs.sh, tests/deploy/debs.sh):
   # dpkg-buildpackage with debhelper's dh (compat 13) and its DKMS addon,
-  # lintian; util-linux's unshare for the overlay install
-  dpkg-dev debhelper dh-dkms fakeroot lintian util-linux
+  # lintian; util-linux's unshare for the overlay install; mmdebstrap for the
+  # Debian root the service boots in under systemd (tests/deploy/systemd-guest.sh)
+  dpkg-dev debhelper dh-dkms fakeroot lintian util-linux mmdebstrap
   # cross-builds for ARM (tests/cross/run.sh): clang --target with the cross
   # binutils (Debian 12's gcc-12-aarch64-linux-gnu and -arm-linux-gnueabihf
   # conflict with gcc-multilib above; the module needs that gcc, which the

@@ -30,6 +30,8 @@
 #    - stops the daemon (SIGTERM, exit 0) and purges the packages.
 #    Leaving the namespace drops the overlay: the host is checked unchanged
 #    (no iiostream package known to its dpkg, no /etc/iiostream).
+# 5. tests/deploy/systemd-guest.sh boots a Debian 12 root with the packages
+#    under systemd (PID 1) in a qemu guest and checks the service there.
 # Needs root (mounts, chroot).
 set -euo pipefail
 
@@ -236,5 +238,11 @@ after=$(dpkg-query -W -f='${Package}\n' 2>/dev/null | grep -c iiostream || true)
 [ "$before" = "$after" ] || fail "the host's dpkg database changed"
 [ "$([ -e /etc/iiostream ] && echo yes || echo no)" = "$etc_before" ] || fail "/etc/iiostream appeared on the host"
 step "host unchanged"
+
+# 5. The service as shipped, under a real systemd (PID 1) in a qemu guest
+if ! "$top/tests/deploy/systemd-guest.sh" "$debs" | sed -u "s/^/$prog: /"; then
+	fail "the packaged service under systemd"
+fi
+step "iiostreamd.service under systemd in a guest"
 echo "$prog: total $(ms "$t0") ms"
 echo "$prog: PASS"

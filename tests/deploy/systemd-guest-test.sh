@@ -1,0 +1,93 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs inside the systemd guest (tests/deploy/systemd-guest.sh) as the
+# oneshot iiostream-guest-test.service, after systemd has started the
+# packaged iiostreamd.service: the unit as shipped, under a real systemd,
+# streaming from the kernel module's node through its sandbox. Prints
+# GUEST-OK/GUEST-FAIL lines and GUEST-RESULT N (failed checks) on the
+# console, then powers the guest off.
+fail=0
+pass() { echo "GUEST-OK   $*"; }
+bad() { echo "GUEST-FAIL $*"; fail=$((fail + 1)); }
+prop() { systemctl show -P "$1" iiostreamd.service; }
+
+# Type=notify: "active" only once the daemon said READY=1
+for _ in $(seq 100); do
+	[ "$(systemctl is-active iiostreamd.service)" = active ] && break
+	sleep 0.2
+done
+if [ "$(systemctl is-active iiostreamd.service)" = active ]; then
+	pass "iiostreamd.service active (Type=notify: READY=1 came), status: $(prop StatusText)"
+else
+	bad "iiostreamd.service is $(systemctl is-active iiostreamd.service)"
+	systemctl status --no-pager iiostreamd.service
+fi
+[ -n "$(prop StatusText)" ] || bad "no STATUS= text from the daemon"
+
+# the sandbox as systemd applied it: a transient user, no capabilities
+pid=$(prop MainPID)
+uid=$(stat -c %u "/proc/$pid")
+caps=$(sed -n 's/^CapEff:\t//p' "/proc/$pid/status")
+groups=$(sed -n 's/^Groups:\t//p' "/proc/$pid/status")
+gid=$(getent group iiostream | cut -d: -f3)
+# DynamicUser= takes uids from 61184-65519
+if [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] && [ "$caps" = 0000000000000000 ] &&
+	echo " $groups " | grep -q " $gid "; then
+	pass "runs as dynamic uid $uid in group iiostream ($gid), no capabilities (CapEff $caps)"
+else
+	bad "runs as uid $uid, groups '$groups' (iiostream: $gid), CapEff $caps"
+fi
+ls -l /dev/iio_block0 | grep -q " iiostream " &&
+	pass "udev gave /dev/iio_block0 to group iiostream: $(ls -l /dev/iio_block0 | cut -d' ' -f1,3,4)" ||
+	bad "/dev/iio_block0: $(ls -l /dev/iio_block0)"
+
+# the module's blocks, read through the sandbox (DeviceAllow=, the group)
+# and streamed to a client on the guest's loopback
+if iiostream rx --url tcp://127.0.0.1:30432 --blocks 20 --verify --json --quiet \
+	>/tmp/rx.json 2>/tmp/rx.err &&
+	grep -q '"integrity_errors":0,' /tmp/rx.json && grep -q '"blocks":20,' /tmp/rx.json; then
+	pass "iiostream rx --verify: 20 blocks of the kernel source, every byte verified"
+else
+	bad "rx from the service: $(cat /tmp/rx.json /tmp/rx.err)"
+	journalctl -u iiostreamd.service --no-pager | tail -20
+fi
+
+# the watchdog: pings every WatchdogSec/2, so 12 s later nothing restarted
+sleep 12
+if [ "$(prop NRestarts)" = 0 ] && [ "$(prop MainPID)" = "$pid" ] &&
+	[ "$(prop WatchdogUSec)" = 10s ]; then
+	pass "watchdog 10s: the same process 12 s later, no restart"
+else
+	bad "watchdog: NRestarts $(prop NRestarts), MainPID $(prop MainPID) (was $pid), WatchdogUSec $(prop WatchdogUSec)"
+fi
+
+# reload: --check-config, then SIGHUP, the daemon says RELOADING/READY
+if systemctl reload iiostreamd.service &&
+	journalctl -u iiostreamd.service --no-pager | grep -q "SIGHUP" &&
+	[ "$(prop MainPID)" = "$pid" ]; then
+	pass "systemctl reload: checked, SIGHUP taken, same process"
+else
+	bad "systemctl reload"; journalctl -u iiostreamd.service --no-pager | tail -10
+fi
+
+# the exposure score of the running unit
+score=$(systemd-analyze security --no-pager iiostreamd.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for iiostreamd.service: \([0-9.]*\).*/\1/p')
+if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s < 2.0) }'; then
+	pass "systemd-analyze security (online): exposure $score"
+else
+	bad "systemd-analyze security: '$score'"
+fi
+
+# stop: SIGTERM, every block back, a clean exit
+systemctl stop iiostreamd.service
+if [ "$(prop Result)" = success ] && [ "$(prop ExecMainStatus)" = 0 ] &&
+	journalctl -u iiostreamd.service --no-pager | grep -q "8 of 8 blocks back"; then
+	pass "systemctl stop: exit 0, every block back"
+else
+	bad "stop: Result $(prop Result), status $(prop ExecMainStatus)"
+	journalctl -u iiostreamd.service --no-pager | tail -10
+fi
+
+echo "GUEST-RESULT $fail"
+systemctl poweroff --no-block
