@@ -5,7 +5,8 @@
 # the daemon, library, CLI and unit tests cross-built for arm64 and armhf
 # and run under qemu-user (the module cross-built for Debian's ARM kernels,
 # and for arm64 loaded and tested in its kernel under qemu-system-aarch64),
-# and the kernel module's tests in a qemu guest running Debian's kernel.
+# the kernel module's tests in a qemu guest running Debian's kernel, and
+# the Debian packages: built, installed and used, and booted under systemd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +35,5 @@ tests/cross/run.sh armhf build-cross-armhf
 echo "== kernel module: build, conformance in a qemu guest, DKMS"
 tests/module/run.sh build/module-test
 
-echo "== Debian packages: build (deploy/debian), lintian, install into an overlay of /, use"
+echo "== Debian packages: build (deploy/debian), lintian, install into an overlay of /, use; the service under systemd in a guest"
 tests/deploy/debs.sh
