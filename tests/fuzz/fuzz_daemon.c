@@ -16,7 +16,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sanitizer/common_interface_defs.h>
@@ -116,15 +115,34 @@ static void start(void)
 	started = true;
 }
 
+/* A non-blocking connect, the daemon's loop running meanwhile: it is in
+ * this process, and a blocking connect can wait on its accept queue (and
+ * be cut short by libFuzzer's SIGALRM). */
 static int connect_to(uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
+	uint64_t deadline = now_ms() + 3000;
+	socklen_t len = sizeof(err);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+	if (fd < 0) {
+		err = errno;
+	} else if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		err = errno;
+		while ((err == EINPROGRESS || err == EINTR) && now_ms() < deadline) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			uv_run(&loop, UV_RUN_NOWAIT);
+			if (poll(&p, 1, 1) == 1) {
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+				break;
+			}
+		}
+	}
+	if (err) {
 		fprintf(stderr, "fuzz_daemon: connect to port %u: %s (%d fds open, %d at start)\n",
-			port, strerror(errno), open_fds(), fds_at_start);
+			port, strerror(err), open_fds(), fds_at_start);
 		abort();
 	}
 	return fd;
@@ -142,7 +160,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	fd = connect_to(data[0] & 1 ? srv.iiod.port : srv.plain.port);
-	fcntl(fd, F_SETFL, O_NONBLOCK);
 	data++, size--;
 	deadline = now_ms() + 3000;
 	/* send, read and discard what comes back, and run the daemon, until
