@@ -238,6 +238,10 @@ static void step(int *fd, struct maps *m)
 
 				for (k = 0; k < 50; k++)
 					step(fd, m);
+				/* its own children first: an orphan would outlive
+				 * the run, holding the device and its blocks */
+				while (wait(NULL) > 0)
+					;
 				_exit(0);
 			}
 		}
