@@ -217,9 +217,13 @@ static void step(int *fd, struct maps *m)
 			unmap_one(m, (int)pick((uint32_t)m->n));
 		break;
 	case 14:
-		/* an ioctl nobody defined, in and out of the driver's range */
+		/* an ioctl nobody defined, in and out of the driver's range; one
+		 * in 512 is the driver's own DEQUEUE, which may block: the same
+		 * timer as above bounds it */
+		setitimer(ITIMER_REAL, &dequeue_timeout, NULL);
 		ioctl(*fd, _IOWR(pick(2) ? 'i' : (int)pick(256), pick(256), struct iio_buffer_block),
 		      random_ptr(&b));
+		setitimer(ITIMER_REAL, &no_timer, NULL);
 		break;
 	case 15:
 		/* close with mappings alive; reopen on the next step */
