@@ -73,6 +73,16 @@ static void on_alarm(int sig)
 	(void)sig; /* interrupts a blocking DEQUEUE */
 }
 
+/* An ioctl that may block (DEQUEUE) gets about 50 ms: the timer repeats,
+ * as a single alarm that fires before the ioctl sleeps (a guest
+ * descheduled that long under TCG) would leave it asleep. */
+static void timed_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	setitimer(ITIMER_REAL, &dequeue_timeout, NULL);
+	ioctl(fd, cmd, arg);
+	setitimer(ITIMER_REAL, &no_timer, NULL);
+}
+
 static void sysfs_write(const char *dir, const char *name, const char *val)
 {
 	char path[256];
@@ -184,12 +194,7 @@ static void step(int *fd, struct maps *m)
 		break;
 	case 8:
 	case 9:
-		/* a blocking DEQUEUE gets about 50 ms: the timer repeats, as a
-		 * single alarm that fires before the ioctl sleeps (a guest
-		 * descheduled that long under TCG) would leave it asleep */
-		setitimer(ITIMER_REAL, &dequeue_timeout, NULL);
-		ioctl(*fd, IIO_BUFFER_BLOCK_DEQUEUE_IOCTL, random_ptr(&b));
-		setitimer(ITIMER_REAL, &no_timer, NULL);
+		timed_ioctl(*fd, IIO_BUFFER_BLOCK_DEQUEUE_IOCTL, random_ptr(&b));
 		break;
 	case 10:
 		sysfs_write(blk_sysfs, "enable", pick(2) ? "1" : "0");
@@ -218,12 +223,9 @@ static void step(int *fd, struct maps *m)
 		break;
 	case 14:
 		/* an ioctl nobody defined, in and out of the driver's range; one
-		 * in 512 is the driver's own DEQUEUE, which may block: the same
-		 * timer as above bounds it */
-		setitimer(ITIMER_REAL, &dequeue_timeout, NULL);
-		ioctl(*fd, _IOWR(pick(2) ? 'i' : (int)pick(256), pick(256), struct iio_buffer_block),
-		      random_ptr(&b));
-		setitimer(ITIMER_REAL, &no_timer, NULL);
+		 * in 512 is the driver's own DEQUEUE, which may block */
+		timed_ioctl(*fd, _IOWR(pick(2) ? 'i' : (int)pick(256), pick(256),
+				       struct iio_buffer_block), random_ptr(&b));
 		break;
 	case 15:
 		/* close with mappings alive; reopen on the next step */
