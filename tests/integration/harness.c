@@ -26,6 +26,19 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+void harness_sleep_ms(int ms)
+{
+	sleep_ms(ms);
+}
+
+double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void start(struct daemon *d, const char *const *args, unsigned max_fds);
 
 void daemon_start(struct daemon *d, const char *const *args)
@@ -99,7 +112,7 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 		execv(IIOSTREAMD_PATH, (char *const *)argv);
 		_exit(127);
 	}
-	for (i = 0; i < 1000; i++) {
+	for (double t0 = mono_s(); mono_s() - t0 < HANG_S;) {
 		FILE *f = fopen(port_file, "r");
 		int status;
 
@@ -123,7 +136,9 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 		}
 		sleep_ms(10);
 	}
-	cr_assert(d->port, "iiostreamd did not write its port in 10 s");
+	if (!d->port)
+		daemon_dump_log(d);
+	cr_assert(d->port, "waited " HARNESS_STR(HANG_S) " s for iiostreamd to write its port");
 	snprintf(d->url, sizeof(d->url), "tcp://127.0.0.1:%u", d->port);
 	snprintf(d->iiod_uri, sizeof(d->iiod_uri), "ip:127.0.0.1:%u", d->iiod_port);
 	if (d->tls_port)
@@ -132,12 +147,13 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 
 int daemon_stop(struct daemon *d, int timeout_ms)
 {
-	int status, waited;
+	double t0 = mono_s();
+	int status;
 
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	for (waited = 0; waited < timeout_ms; waited += 10) {
+	while ((mono_s() - t0) * 1000 < timeout_ms) {
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
 			if (WIFEXITED(status))
@@ -219,9 +235,10 @@ int run_daemon_to_exit(const char *const *args, char *err, size_t errlen)
 
 struct iios_client *client_connect(const struct daemon *d)
 {
+	struct iios_options o = { .timeout_ms = HANG_MS };
 	struct iios_client *c = NULL;
 	char err[256];
-	int r = iios_connect(d->url, NULL, &c, err, sizeof(err));
+	int r = iios_connect(d->url, &o, &c, err, sizeof(err));
 
 	cr_assert_eq(r, 0, "connect %s: %s", d->url, err);
 	return c;
@@ -238,16 +255,17 @@ void daemon_stats(const struct daemon *d, struct iios_stats *st)
 
 bool wait_blocks_back(const struct daemon *d, int timeout_ms, struct iios_stats *st)
 {
-	int waited;
+	double t0 = mono_s();
 
-	for (waited = 0; waited <= timeout_ms; waited += 20) {
+	for (;;) {
 		daemon_stats(d, st);
 		if (st->source.blocks_held == 0 &&
 		    st->source.blocks_in_source == st->source.blocks_total)
 			return true;
+		if ((mono_s() - t0) * 1000 > timeout_ms)
+			return false;
 		sleep_ms(20);
 	}
-	return false;
 }
 
 int raw_connect(const struct daemon *d)
@@ -259,7 +277,7 @@ int raw_connect_rcvbuf(const struct daemon *d, int rcvbuf)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(d->port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = { HANG_S, 0 };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	cr_assert(fd >= 0);
@@ -369,26 +387,49 @@ bool raw_wait_closed(int fd, int timeout_ms)
 void *rx_job_run(void *arg)
 {
 	struct rx_job *job = arg;
+	struct iios_options o = { 0 };
 	struct iios_client *c;
 	struct iios_block blk;
 	uint32_t i;
 
+	if (job->opts)
+		o = *job->opts;
+	if (!o.timeout_ms)
+		o.timeout_ms = HANG_MS;
 	iios_verify_init(&job->v);
-	job->err = iios_connect(job->url ? job->url : job->d->url, job->opts, &c, job->errmsg,
+	job->err = iios_connect(job->url ? job->url : job->d->url, &o, &c, job->errmsg,
 				sizeof(job->errmsg));
-	if (job->err)
+	if (job->err) {
+		atomic_store(&job->done, true);
 		return NULL;
+	}
 	job->err = iios_subscribe(c, 0, &job->info);
-	for (i = 0; !job->err && i < job->want_blocks; i++) {
+	for (i = 0; !job->err && (job->want_blocks ? i < job->want_blocks
+						   : !atomic_load(&job->stop)); i++) {
 		job->err = iios_next_block(c, &blk);
-		if (!job->err)
+		if (!job->err) {
 			iios_verify_block(&job->v, &job->info, &blk);
+			atomic_fetch_add(&job->blocks, 1);
+		}
 	}
 	if (job->err)
 		snprintf(job->errmsg, sizeof(job->errmsg), "%s", iios_errmsg(c));
 	iios_counters(c, &job->counters);
 	iios_close(c);
+	atomic_store(&job->done, true);
 	return NULL;
+}
+
+uint64_t rx_job_wait_blocks(struct rx_job *job, uint64_t n)
+{
+	WAIT_UNTIL(atomic_load(&job->blocks) >= n || atomic_load(&job->done),
+		   "a streaming client's block %llu (it has %llu)", (unsigned long long)n,
+		   (unsigned long long)atomic_load(&job->blocks));
+	cr_assert_geq(atomic_load(&job->blocks), n,
+		      "the streaming client ended after %llu blocks, not %llu: %s",
+		      (unsigned long long)atomic_load(&job->blocks), (unsigned long long)n,
+		      job->err ? job->errmsg : "no error");
+	return atomic_load(&job->blocks);
 }
 
 int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
@@ -410,7 +451,7 @@ int run_command(const char *const *argv, const char *out_path, char *err, size_t
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (waited = 0; waited < timeout_ms; waited += 10) {
+	for (double t0 = mono_s(); (waited = (int)((mono_s() - t0) * 1000)) < timeout_ms;) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			break;
 		sleep_ms(10);

@@ -7,12 +7,46 @@
 #ifndef IIOSTREAM_TEST_HARNESS_H
 #define IIOSTREAM_TEST_HARNESS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "iiostream.h"
 #include "iiostream/frame.h"
+
+/*
+ * Tests wait for conditions, never for a time: a loaded machine (the
+ * AddressSanitizer build, other work on the cores) makes everything slow,
+ * and a test that expects something within N ms fails there for no fault
+ * of the code. HANG_S bounds every wait only so that a hang ends in a
+ * message saying what never came, not in ctest's timeout.
+ */
+#define HANG_S 60
+#define HANG_MS 60000 /* HANG_S; a literal, for HARNESS_STR */
+#define HARNESS_STR_(x) #x
+#define HARNESS_STR(x) HARNESS_STR_(x)
+
+/* CLOCK_MONOTONIC, in seconds. */
+double mono_s(void);
+
+/* Sleep `ms` milliseconds (a stimulus or a poll interval, never a wait for
+ * something to have happened). */
+void harness_sleep_ms(int ms);
+
+/* Poll `cond` every 10 ms until it holds; after HANG_S fail the test with
+ * "waited 60 s for " and the printf-style message that follows (a string
+ * literal, then its arguments). */
+#define WAIT_UNTIL(cond, ...)                                                                \
+	do {                                                                                 \
+		double wait_until_t0_ = mono_s();                                            \
+		while (!(cond)) {                                                            \
+			if (mono_s() - wait_until_t0_ > HANG_S)                               \
+				cr_assert_fail("waited " HARNESS_STR(HANG_S) " s for "       \
+					       __VA_ARGS__);                                 \
+			harness_sleep_ms(10);                                                \
+		}                                                                            \
+	} while (0)
 
 struct daemon {
 	pid_t pid;
@@ -36,8 +70,9 @@ void daemon_start_limited(struct daemon *d, const char *const *args, unsigned ma
 /* CPU time (user + system) the daemon has used, in seconds. */
 double daemon_cpu_seconds(const struct daemon *d);
 
-/* SIGTERM, then wait (asserting it exits within timeout_ms); returns the
- * exit status, or 128 + signal if it died of a signal. */
+/* SIGTERM, then wait for the exit (asserting it comes within timeout_ms:
+ * pass HANG_MS, exiting takes long on a loaded machine); returns the exit
+ * status, or 128 + signal if it died of a signal. */
 int daemon_stop(struct daemon *d, int timeout_ms);
 
 /* Print the daemon's log to stderr (call when something failed). */
@@ -56,17 +91,18 @@ int run_daemon_to_exit(const char *const *args, char *err, size_t errlen);
 int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
 		int timeout_ms);
 
-/* Connect with the library; asserts success. */
+/* Connect with the library (I/O timeout HANG_MS); asserts success. */
 struct iios_client *client_connect(const struct daemon *d);
 
 /* Daemon statistics over a fresh connection; asserts success. */
 void daemon_stats(const struct daemon *d, struct iios_stats *st);
 
 /* Poll the stats until every block is back in the source (nothing held),
- * up to timeout_ms. Returns true if it happened. */
+ * up to timeout_ms (pass HANG_MS). Returns true if it happened. */
 bool wait_blocks_back(const struct daemon *d, int timeout_ms, struct iios_stats *st);
 
-/* Raw TCP connection to the daemon (blocking, 5 s send/receive timeouts). */
+/* Raw TCP connection to the daemon (blocking; send and receive time out
+ * after HANG_MS, a hang). */
 int raw_connect(const struct daemon *d);
 
 /* The same with SO_RCVBUF set before connecting (a small window). */
@@ -85,16 +121,21 @@ void raw_handshake(int fd);
  * Envelope (free with iios_frame_free) or NULL on EOF/error. */
 Iiostream__Envelope *raw_read_frame(int fd);
 
-/* True if the peer has closed (EOF or reset) within timeout_ms. */
+/* True if the peer has closed (EOF or reset) within timeout_ms (pass
+ * HANG_MS: it returns as soon as the peer has closed). */
 bool raw_wait_closed(int fd, int timeout_ms);
 
 /* A client in a thread: connect, subscribe, receive and verify
- * want_blocks blocks. Results are read by the main thread after join. */
+ * want_blocks blocks, or with want_blocks 0 until `stop` is set. Results
+ * are read by the main thread after join; `blocks` and `done` meanwhile. */
 struct rx_job {
 	const struct daemon *d;
 	const char *url;                 /* NULL: d->url */
-	const struct iios_options *opts; /* NULL: defaults */
-	uint32_t want_blocks;
+	const struct iios_options *opts; /* NULL: defaults; timeout_ms 0: HANG_MS */
+	uint32_t want_blocks;            /* 0: until stop */
+	atomic_bool stop;
+	atomic_uint_fast64_t blocks;     /* received so far */
+	atomic_bool done;                /* the thread is finished */
 	int err;
 	char errmsg[256];
 	struct iios_stream_info info;
@@ -104,5 +145,9 @@ struct rx_job {
 
 /* pthread start routine (also callable directly): arg is a struct rx_job. */
 void *rx_job_run(void *arg);
+
+/* Wait until the job has received `n` blocks in all (failing, with its
+ * error, if it ended first or after HANG_S); returns the count. */
+uint64_t rx_job_wait_blocks(struct rx_job *job, uint64_t n);
 
 #endif /* IIOSTREAM_TEST_HARNESS_H */
