@@ -24,6 +24,8 @@ struct good_client {
 	const struct daemon *d;
 	atomic_bool stop;
 	atomic_bool subscribed;
+	atomic_bool done;
+	atomic_uint_fast64_t blocks; /* received so far */
 	int err;
 	char errmsg[256];
 	struct iios_verify v;
@@ -33,25 +35,31 @@ struct good_client {
 static void *good_thread(void *arg)
 {
 	struct good_client *g = arg;
+	struct iios_options o = { .timeout_ms = HANG_MS };
 	struct iios_stream_info info;
 	struct iios_client *c;
 	struct iios_block blk;
 
 	iios_verify_init(&g->v);
-	g->err = iios_connect(g->d->url, NULL, &c, g->errmsg, sizeof(g->errmsg));
-	if (g->err)
+	g->err = iios_connect(g->d->url, &o, &c, g->errmsg, sizeof(g->errmsg));
+	if (g->err) {
+		atomic_store(&g->done, true);
 		return NULL;
+	}
 	g->err = iios_subscribe(c, 0, &info);
 	atomic_store(&g->subscribed, true);
 	while (!g->err && !atomic_load(&g->stop)) {
 		g->err = iios_next_block(c, &blk);
-		if (!g->err)
+		if (!g->err) {
 			iios_verify_block(&g->v, &info, &blk);
+			atomic_fetch_add(&g->blocks, 1);
+		}
 	}
 	if (g->err)
 		snprintf(g->errmsg, sizeof(g->errmsg), "%s", iios_errmsg(c));
 	iios_counters(c, &g->counters);
 	iios_close(c);
+	atomic_store(&g->done, true);
 	return NULL;
 }
 
@@ -60,8 +68,20 @@ static void good_start(struct good_client *g, pthread_t *th, const struct daemon
 	memset(g, 0, sizeof(*g));
 	g->d = d;
 	cr_assert_eq(pthread_create(th, NULL, good_thread, g), 0);
-	while (!atomic_load(&g->subscribed))
-		usleep(1000);
+	WAIT_UNTIL(atomic_load(&g->subscribed) || atomic_load(&g->done),
+		   "the good client to subscribe");
+	cr_assert_eq(g->err, 0, "the good client: %s", g->errmsg);
+}
+
+/* The good client receives `n` more blocks: it streams on after whatever
+ * came before (waited for, not slept on: a loaded machine is slow). */
+static void good_streams_on(struct good_client *g, uint64_t n)
+{
+	uint64_t want = atomic_load(&g->blocks) + n;
+
+	WAIT_UNTIL(atomic_load(&g->blocks) >= want || atomic_load(&g->done),
+		   "the good client's next %llu blocks", (unsigned long long)n);
+	cr_assert_geq(atomic_load(&g->blocks), want, "the good client stopped: %s", g->errmsg);
 }
 
 static void good_finish(struct good_client *g, pthread_t th, const struct daemon *d)
@@ -123,19 +143,25 @@ Test(faults, client_killed_mid_block_harms_no_one_and_leaks_no_block)
 		else
 			close(fd);
 	}
-	usleep(200000);
+	good_streams_on(&g, 10);
 	good_finish(&g, th, &d);
-	cr_assert(wait_blocks_back(&d, 3000, &st), "%u blocks never came back",
+	/* every block back and every session gone, the good client's too
+	 * (the daemon sees each leave when it gets to it) */
+	WAIT_UNTIL((daemon_stats(&d, &st), st.source.blocks_held == 0 && st.clients == 1),
+		   "every block back (%u held) and only the stats connection left (%u)",
+		   st.source.blocks_held, st.clients);
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st), "%u blocks never came back",
 		  st.source.blocks_held);
-	cr_assert_eq(st.clients, 1, "only the stats connection should be left");
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
 {
 	/* 16 MB/s, a 64 KiB block every 4 ms; a reader taking 10 ms per block
 	 * falls behind. Its first ~70 blocks come from socket buffers (the
-	 * kernel's send buffer grows to 4 MiB), so it reads 120. */
+	 * kernel's send buffer grows to 4 MiB), so it reads 120, and on until
+	 * a gap has been reported (on a loaded machine the source may lag
+	 * too). */
 	static const char *const args[] = { "--rate", "4000000", "--channels", "2",
 					    "--block-size", "64K", "--blocks", "16", NULL };
 	struct daemon d;
@@ -154,14 +180,17 @@ Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
 	good_start(&g, &th, &d);
 	/* A small receive buffer, so the kernel does not hide the slowness
 	 * behind megabytes of socket buffers. */
-	struct iios_options opts = { .rcvbuf_bytes = 64 * 1024 };
+	struct iios_options opts = { .rcvbuf_bytes = 64 * 1024, .timeout_ms = HANG_MS };
+	double t0 = mono_s();
+	uint32_t got;
 	char err[256];
 
 	cr_assert_eq(iios_connect(d.url, &opts, &slow, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(iios_subscribe(slow, 2, &info), 0);
 	cr_assert_eq(info.max_queue_blocks, 2);
 	iios_verify_init(&v);
-	for (i = 0; i < 120; i++) {
+	for (got = 0; got < 120 || !v.lost_blocks; got++) {
+		cr_assert_lt(mono_s() - t0, HANG_S, "a slow client saw no gap in %u blocks", got);
 		cr_assert_eq(iios_next_block(slow, &blk), 0, "%s", iios_errmsg(slow));
 		/* Gaps are allowed only where the header reports them. */
 		cr_assert_eq(iios_verify_block(&v, &info, &blk), 0, "%s", v.first_error);
@@ -180,13 +209,13 @@ Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
 	cr_assert_eq(me, 1, "expected exactly one client with skips");
 	/* Every block the daemon sent us was received or drained at
 	 * unsubscribe; every gap we were told of was counted by the daemon. */
-	cr_assert_eq(st.client[found].blocks_sent, 120 + k.discarded_blocks);
+	cr_assert_eq(st.client[found].blocks_sent, got + k.discarded_blocks);
 	cr_assert(st.client[found].blocks_skipped >= k.lost_blocks);
 	cr_assert_eq(st.source.overflows, 0, "the slow client stalled the source");
 	iios_close(slow);
 	good_finish(&g, th, &d);
-	cr_assert(wait_blocks_back(&d, 3000, &st));
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 /* Send bytes, expect an Error with errnum, then the connection closed. */
@@ -207,7 +236,7 @@ static void expect_error_and_close(const struct daemon *d, const void *bytes, si
 		     r->error->message);
 	cr_assert(strlen(r->error->message) > 0);
 	iios_frame_free(r);
-	cr_assert(raw_wait_closed(fd, 3000), "connection left open after a protocol error");
+	cr_assert(raw_wait_closed(fd, HANG_MS), "connection left open after a protocol error");
 	close(fd);
 }
 
@@ -245,12 +274,12 @@ Test(faults, malformed_frames_get_an_error_and_close_while_others_stream_on)
 	expect_error_and_close(&d, tls_hello, sizeof(tls_hello), false, EPROTO);
 	/* A block header is a server-to-client message. */
 	expect_error_and_close(&d, block_frame, (size_t)block_len, true, EPROTO);
-	usleep(100000);
+	good_streams_on(&g, 10);
 	good_finish(&g, th, &d);
 	daemon_stats(&d, &st);
 	cr_assert_eq(st.protocol_errors, 6);
-	cr_assert(wait_blocks_back(&d, 3000, &st));
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, handshake_refuses_wrong_version_magic_and_order)
@@ -268,7 +297,7 @@ Test(faults, handshake_refuses_wrong_version_magic_and_order)
 	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
 	cr_assert_eq(r->error->errnum, EPROTONOSUPPORT, "%s", r->error->message);
 	iios_frame_free(r);
-	cr_assert(raw_wait_closed(fd, 3000));
+	cr_assert(raw_wait_closed(fd, HANG_MS));
 	close(fd);
 
 	fd = raw_connect(&d);
@@ -277,7 +306,7 @@ Test(faults, handshake_refuses_wrong_version_magic_and_order)
 	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
 	cr_assert_eq(r->error->errnum, EPROTO, "%s", r->error->message);
 	iios_frame_free(r);
-	cr_assert(raw_wait_closed(fd, 3000));
+	cr_assert(raw_wait_closed(fd, HANG_MS));
 	close(fd);
 
 	fd = raw_connect(&d);
@@ -289,10 +318,10 @@ Test(faults, handshake_refuses_wrong_version_magic_and_order)
 	cr_assert_eq(r->error->errnum, EPROTO);
 	cr_assert(strstr(r->error->message, "hello"), "%s", r->error->message);
 	iios_frame_free(r);
-	cr_assert(raw_wait_closed(fd, 3000));
+	cr_assert(raw_wait_closed(fd, HANG_MS));
 	close(fd);
 
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, refused_request_gets_an_error_and_the_connection_stays_usable)
@@ -324,7 +353,7 @@ Test(faults, refused_request_gets_an_error_and_the_connection_stays_usable)
 	cr_assert_eq(r->pong->token, 42);
 	iios_frame_free(r);
 	close(fd);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, client_that_never_reads_its_replies_is_dropped_and_others_go_on)
@@ -353,23 +382,27 @@ Test(faults, client_that_never_reads_its_replies_is_dropped_and_others_go_on)
 		used += one_len;
 	}
 	/* Pings, never reading a Pong, until the daemon hangs up (bounded:
-	 * 256 MiB of pings would be 30 MiB of unread replies). */
+	 * 256 MiB of pings would be 30 MiB of unread replies). A send that
+	 * blocks does so until the daemon reads or hangs up (or HANG_S). */
 	while (sent_total < 256u * 1024 * 1024) {
 		ssize_t n = send(fd, batch, used, MSG_NOSIGNAL);
 
-		if (n <= 0)
+		if (n <= 0) {
+			cr_assert(errno == EPIPE || errno == ECONNRESET,
+				  "the daemon neither read nor hung up: %s", strerror(errno));
 			break;
+		}
 		sent_total += (size_t)n;
 	}
 	cr_assert(sent_total < 256u * 1024 * 1024, "the daemon kept buffering replies");
 	close(fd);
-	usleep(200000); /* the good client streams on after the flood */
+	good_streams_on(&g, 10); /* the good client streams on after the flood */
 	good_finish(&g, th, &d);
 	cr_assert(daemon_log_contains(&d, "does not read the replies"));
 	daemon_stats(&d, &st);
 	cr_assert_eq(st.protocol_errors, 1);
-	cr_assert(wait_blocks_back(&d, 3000, &st));
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, out_of_file_descriptors_pauses_accepting_instead_of_spinning)
@@ -383,21 +416,22 @@ Test(faults, out_of_file_descriptors_pauses_accepting_instead_of_spinning)
 	daemon_start_limited(&d, moderate, 20);
 	for (i = 0; i < 40; i++)
 		fds[i] = raw_connect(&d); /* the kernel completes them in the backlog */
-	usleep(300000);
+	WAIT_UNTIL(daemon_log_contains(&d, "pausing"), "the daemon to run out of fds and pause");
+	/* CPU time, not wall-clock: a loaded machine gives a spinning daemon
+	 * less, never a pausing one more */
 	cpu0 = daemon_cpu_seconds(&d);
 	usleep(1000000);
 	cpu1 = daemon_cpu_seconds(&d);
 	cr_assert(cpu1 - cpu0 < 0.3, "daemon used %.2f s of CPU in 1 s while out of fds",
 		  cpu1 - cpu0);
-	cr_assert(daemon_log_contains(&d, "pausing"));
 	for (i = 0; i < 40; i++)
 		close(fds[i]);
-	usleep(300000);
-	/* Descriptors are free again: a client gets in and is served. */
+	/* Descriptors are free again: a client gets in (its connect waits in
+	 * the backlog until the daemon accepts again) and is served. */
 	c = client_connect(&d);
 	cr_assert_eq(iios_ping(c, NULL), 0, "%s", iios_errmsg(c));
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(faults, a_hello_sent_one_byte_at_a_time_is_understood)
@@ -426,5 +460,5 @@ Test(faults, a_hello_sent_one_byte_at_a_time_is_understood)
 	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
 	iios_frame_free(r);
 	close(fd);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
