@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -73,7 +74,7 @@ Test(daemon, port_in_use_fails_at_start_with_a_clear_error)
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", d.port);
 	cr_assert_eq(run_daemon_to_exit(args, err, sizeof(err)), 1);
 	cr_assert(strstr(err, "Address already in use"), "%s", err);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 /* The kernel source on a node that is not there, or is no block device:
@@ -99,11 +100,14 @@ struct streamer {
 	int end;          /* how iios_next_block ended */
 	uint64_t blocks;
 	uint64_t integrity_errors;
+	atomic_uint_fast64_t received; /* so far */
+	atomic_bool done;
 };
 
 static void *stream_until_end(void *arg)
 {
 	struct streamer *s = arg;
+	struct iios_options o = { .timeout_ms = HANG_MS };
 	struct iios_stream_info info;
 	struct iios_verify v;
 	struct iios_client *c;
@@ -111,18 +115,23 @@ static void *stream_until_end(void *arg)
 	char err[256];
 
 	iios_verify_init(&v);
-	s->end = iios_connect(s->d->url, NULL, &c, err, sizeof(err));
-	if (s->end)
+	s->end = iios_connect(s->d->url, &o, &c, err, sizeof(err));
+	if (s->end) {
+		atomic_store(&s->done, true);
 		return NULL;
+	}
 	s->end = iios_subscribe(c, 0, &info);
 	while (!s->end) {
 		s->end = iios_next_block(c, &blk);
-		if (!s->end)
+		if (!s->end) {
 			iios_verify_block(&v, &info, &blk);
+			atomic_fetch_add(&s->received, 1);
+		}
 	}
 	s->blocks = v.blocks;
 	s->integrity_errors = v.integrity_errors;
 	iios_close(c);
+	atomic_store(&s->done, true);
 	return NULL;
 }
 
@@ -140,15 +149,19 @@ Test(daemon, sigterm_with_clients_connected_exits_0_and_says_bye)
 		cr_assert_eq(pthread_create(&th[i], NULL, stream_until_end, &s[i]), 0);
 	}
 	idle = raw_connect(&d); /* connected, never says hello */
-	usleep(300000);
-	cr_assert_eq(daemon_stop(&d, 5000), 0, "iiostreamd did not exit 0 on SIGTERM");
+	/* SIGTERM once each client is streaming (not after a guess at how
+	 * long that takes) */
+	for (i = 0; i < 3; i++)
+		WAIT_UNTIL(atomic_load(&s[i].received) > 0 || atomic_load(&s[i].done),
+			   "client %d's first block", i);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0, "iiostreamd did not exit 0 on SIGTERM");
 	for (i = 0; i < 3; i++) {
 		pthread_join(th[i], NULL);
 		cr_assert(s[i].blocks > 0);
 		cr_assert_eq(s[i].integrity_errors, 0);
 		cr_assert_eq(s[i].end, -ESHUTDOWN, "client %d ended with %d, not Bye", i, s[i].end);
 	}
-	cr_assert(raw_wait_closed(idle, 3000));
+	cr_assert(raw_wait_closed(idle, HANG_MS));
 	close(idle);
 	cr_assert(daemon_log_contains(&d, "16 of 16 blocks back in the source"));
 }
@@ -161,21 +174,22 @@ Test(daemon, repeated_sigterm_during_shutdown_still_exits_0)
 	struct iios_stream_info info;
 	struct iios_client *c;
 	struct daemon d;
-	int status = -1, i;
+	int status = -1, i = 0;
 
 	daemon_start(&d, moderate);
 	c = client_connect(&d);
 	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
-	/* a signal every 200 us until the daemon is gone, 10 s at most */
-	for (i = 0; i < 50000; i++) {
+	/* a signal every 200 us until the daemon is gone (HANG_S at most) */
+	for (double t0 = mono_s();; i++) {
 		if (kill(d.pid, i % 7 == 3 ? SIGINT : SIGTERM) != 0)
 			break;
 		if (waitpid(d.pid, &status, WNOHANG) == d.pid)
 			break;
+		if (mono_s() - t0 > HANG_S)
+			cr_assert_fail("iiostreamd still running after " HARNESS_STR(HANG_S)
+				       " s of SIGTERM");
 		usleep(200);
 	}
-	if (i == 50000)
-		cr_assert_fail("iiostreamd still running after 10 s of SIGTERM");
 	d.pid = 0;
 	iios_close(c);
 	cr_assert(WIFEXITED(status), "iiostreamd died by signal %d, not a clean exit",
@@ -223,7 +237,7 @@ Test(daemon, cli_rx_verify_json_reports_a_clean_stream)
 	struct daemon d;
 	char out[8192], *last;
 	const char *args[] = { "rx", "--url", NULL, "--blocks", "50", "--verify", "--json",
-			       "--quiet", NULL };
+			       "--quiet", "--timeout", HARNESS_STR(HANG_MS), NULL };
 
 	daemon_start(&d, moderate);
 	args[2] = d.url;
@@ -239,12 +253,14 @@ Test(daemon, cli_rx_verify_json_reports_a_clean_stream)
 
 		cr_assert(q && sscanf(q, "\"latency_p50_ms\":%lf,\"latency_p99_ms\":%lf,"
 				     "\"latency_max_ms\":%lf", &p50, &p99, &max) == 3, "%s", last);
-		cr_assert(p50 > 0 && p50 <= p99 && p99 <= max && max < 5000, "%s", last);
+		/* (latency is the machine's: under load it is long, and the bound
+		 * only catches nonsense such as a clock mixed up) */
+		cr_assert(p50 > 0 && p50 <= p99 && p99 <= max && max < HANG_MS, "%s", last);
 	}
 	cr_assert(strstr(last, "\"lost_blocks\":0,"), "%s", last);
 	cr_assert(strstr(last, "\"verified\":true"), "%s", last);
 	cr_assert(strstr(last, "\"mbytes_per_s\":"), "%s", last);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(daemon, cli_refuses_bad_usage_with_exit_2)
@@ -290,7 +306,7 @@ Test(daemon, every_cli_command_names_a_refused_option_or_argument)
 
 		for (n = 0; cases[i].args[n]; n++)
 			argv[n + 1] = cases[i].args[n];
-		cr_assert_eq(run_command(argv, NULL, err, sizeof(err), 10000), 2, "%s: %s",
+		cr_assert_eq(run_command(argv, NULL, err, sizeof(err), HANG_MS), 2, "%s: %s",
 			     cases[i].says, err);
 		cr_assert(strncmp(err, cases[i].says, strlen(cases[i].says)) == 0,
 			  "wanted \"%s\", got \"%s\"", cases[i].says, err);
@@ -313,7 +329,7 @@ Test(daemon, cli_rx_output_writes_exactly_the_bytes_received)
 	struct daemon d;
 	char out[8192], path[160];
 	const char *args[] = { "rx", "--url", NULL, "--blocks", "12", "--output", path, "--json",
-			       "--quiet", NULL };
+			       "--quiet", "--timeout", HARNESS_STR(HANG_MS), NULL };
 	struct stat sb;
 
 	daemon_start(&d, moderate);
@@ -323,13 +339,14 @@ Test(daemon, cli_rx_output_writes_exactly_the_bytes_received)
 	cr_assert_eq(stat(path, &sb), 0);
 	cr_assert_eq(sb.st_size, 12 * 65536);
 	cr_assert(strstr(out, "\"bytes\":786432,"), "%s", out);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
 Test(daemon, listens_and_streams_on_ipv6_loopback)
 {
 	static const char *const args[] = { "--listen", "[::1]:0", "--rate", "2000000",
 					    "--block-size", "64K", NULL };
+	struct iios_options o = { .timeout_ms = HANG_MS };
 	struct daemon d;
 	struct iios_client *c;
 	struct iios_stream_info info;
@@ -346,10 +363,10 @@ Test(daemon, listens_and_streams_on_ipv6_loopback)
 	close(probe);
 	daemon_start(&d, args);
 	snprintf(url, sizeof(url), "tcp://[::1]:%u", d.port);
-	cr_assert_eq(iios_connect(url, NULL, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_connect(url, &o, &c, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
 	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
 	iios_close(c);
 	cr_assert(daemon_log_contains(&d, "[::1]"), "peer not logged as IPv6");
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
