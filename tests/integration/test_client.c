@@ -53,6 +53,17 @@ static void skip_frame(int fd)
 		recv(fd, body, len, MSG_WAITALL);
 }
 
+/* Hold the connection until the client hangs up (or HANG_S, a hang). */
+static void until_client_leaves(int fd)
+{
+	struct timeval tv = { HANG_S, 0 };
+	uint8_t sink[4096];
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (recv(fd, sink, sizeof(sink), 0) > 0)
+		;
+}
+
 static void *fake_server(void *arg)
 {
 	struct fake *f = arg;
@@ -68,7 +79,9 @@ static void *fake_server(void *arg)
 	if (fd < 0)
 		return NULL;
 	if (f->misdeed == FAKE_SILENT) {
-		sleep(2);
+		/* silent until the client gives up: however late that is on a
+		 * loaded machine, it must be its timeout that ends it */
+		until_client_leaves(fd);
 		close(fd);
 		return NULL;
 	}
@@ -106,12 +119,14 @@ static void *fake_server(void *arg)
 		env.block = &bh;
 		send_env(fd, &env);
 		send(fd, payload, sizeof(payload), MSG_NOSIGNAL);
-		break;
+		close(fd); /* half way through the block */
+		return NULL;
 	default:
 		break;
 	}
-	usleep(200000);
 out:
+	/* the client reads the misdeed and hangs up; only then do we */
+	until_client_leaves(fd);
 	close(fd);
 	return NULL;
 }
@@ -140,7 +155,7 @@ static void fake_finish(struct fake *f, pthread_t th)
 /* Connect and subscribe to the fake, then ask for a block. */
 static int next_block_from(enum fake_misdeed m, char *msg, size_t msglen)
 {
-	struct iios_options opts = { .timeout_ms = 3000 };
+	struct iios_options opts = { .timeout_ms = HANG_MS };
 	struct iios_stream_info info;
 	struct iios_client *c;
 	struct iios_block blk;
@@ -217,10 +232,13 @@ Test(client, gives_up_on_a_silent_server_after_its_timeout)
 	struct fake f;
 	pthread_t th;
 	char url[64], err[256];
+	double t0;
 
 	fake_start(&f, &th, FAKE_SILENT);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", f.port);
-	cr_assert_eq(iios_connect(url, &opts, &c, err, sizeof(err)), -ETIMEDOUT);
+	t0 = mono_s();
+	cr_assert_eq(iios_connect(url, &opts, &c, err, sizeof(err)), -ETIMEDOUT, "%s", err);
 	cr_assert(strstr(err, "300 ms"), "%s", err);
+	cr_assert_geq(mono_s() - t0, 0.3, "gave up after %.3f s, before its timeout", mono_s() - t0);
 	fake_finish(&f, th);
 }
