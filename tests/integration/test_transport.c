@@ -40,6 +40,7 @@ ParameterizedTest(struct transport_case *tc, transport, streams_verified_under_l
 	const char *args[] = { "--rate", "0", "--channels", "2", "--block-size", "256K",
 			       "--blocks", "32", "--client-queue", "8", "--transport", tc->flag,
 			       NULL };
+	const struct iios_options patient = { .timeout_ms = HANG_MS };
 	struct rx_job jobs[2];
 	pthread_t th[2];
 	struct iios_client *watcher;
@@ -60,7 +61,7 @@ ParameterizedTest(struct transport_case *tc, transport, streams_verified_under_l
 	}
 	/* A third client streams too and asks, while subscribed, how every
 	 * subscribed client is being served. */
-	cr_assert_eq(iios_connect(d.url, NULL, &watcher, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_connect(d.url, &patient, &watcher, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(iios_subscribe(watcher, 0, &info), 0, "%s", iios_errmsg(watcher));
 	iios_verify_init(&v);
 	for (i = 0; i < 100; i++) {
@@ -92,7 +93,7 @@ ParameterizedTest(struct transport_case *tc, transport, streams_verified_under_l
 	}
 	cr_assert(subscribed >= 1 && right == subscribed, "%u of %u clients on '%s'", right,
 		  subscribed, tc->reported);
-	cr_assert(wait_blocks_back(&d, 3000, &st), "%u blocks never came back",
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st), "%u blocks never came back",
 		  st.source.blocks_held);
-	cr_assert_eq(daemon_stop(&d, 5000), 0);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
