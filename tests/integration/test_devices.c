@@ -60,7 +60,7 @@ Test(devices, the_sim_describes_its_device_channels_and_attributes)
 	cr_assert(has(sim->attrs, sim->n_attrs, "sampling_frequency"));
 	iios_devices_free(d);
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(devices, attributes_are_routed_by_device_channel_and_kind)
@@ -102,7 +102,7 @@ Test(devices, attributes_are_routed_by_device_channel_and_kind)
 	cr_assert_eq(iios_attr_set(c, &ref, "1", value, sizeof(value)), -ENOENT);
 	cr_assert_eq(iios_ping(c, NULL), 0, "the connection did not survive: %s", iios_errmsg(c));
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 /* Receive `n` blocks and verify every sample against the channels the
@@ -143,7 +143,7 @@ Test(devices, a_client_picks_channels_and_receives_only_those)
 	cr_assert_eq(info.channels[1].index, 3);
 	receive_verified(c, &info, 20, false);
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(devices, one_capture_is_shared_and_a_different_channel_set_is_refused)
@@ -171,14 +171,13 @@ Test(devices, one_capture_is_shared_and_a_different_channel_set_is_refused)
 	receive_verified(b, &info2, 10, true);
 	iios_close(a);
 	iios_close(b);
-	/* once nobody receives, a client without a list gets every channel */
-	for (int waited = 0; waited < 5000; waited += 20) {
+	/* once nobody receives (the daemon sees both leave when it gets to
+	 * it), a client without a list gets every channel */
+	{
 		struct iios_stats st;
 
-		daemon_stats(&dm, &st);
-		if (st.subscribers == 0)
-			break;
-		usleep(20000);
+		WAIT_UNTIL((daemon_stats(&dm, &st), st.subscribers == 0),
+			   "the daemon to see both clients leave (%u subscribed)", st.subscribers);
 	}
 	a = client_connect(&dm);
 	cr_assert_eq(iios_subscribe(a, 0, &info), 0, "%s", iios_errmsg(a));
@@ -186,5 +185,5 @@ Test(devices, one_capture_is_shared_and_a_different_channel_set_is_refused)
 	cr_assert_eq(info.scan_bytes, 8);
 	receive_verified(a, &info, 10, false);
 	iios_close(a);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
