@@ -269,7 +269,7 @@ static void handle_stats(struct session *s)
 	st.source = &ss;
 	st.clients = srv->nsessions;
 	st.subscribers = srv->subscribers;
-	st.blocks_skipped_total = srv->blocks_skipped_total + srv->iiod.blocks_skipped;
+	st.blocks_skipped_total = server_blocks_skipped(srv);
 	st.iiod_clients = srv->iiod.nconns;
 	st.iiod_command_errors = srv->iiod.command_errors;
 	st.clients_refused = srv->clients_refused;

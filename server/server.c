@@ -259,6 +259,11 @@ uint64_t server_all_channels(const struct server *srv)
 	return n >= 64 ? ~0ull : (1ull << n) - 1;
 }
 
+uint64_t server_blocks_skipped(const struct server *srv)
+{
+	return srv->blocks_skipped_total + srv->iiod.blocks_skipped;
+}
+
 int server_set_channels(struct server *srv, uint64_t mask)
 {
 	int err;
@@ -319,7 +324,7 @@ static void finish(struct server *srv)
 	srv->src->ops->counters(srv->src, &c);
 	log_info("stopped: %" PRIu64 " blocks produced, %" PRIu64 " overflows, %" PRIu64
 		 " scans lost, %" PRIu64 " client skips, %u of %u blocks back in the source",
-		 c.blocks_produced, c.overflows, c.lost_samples, srv->blocks_skipped_total,
+		 c.blocks_produced, c.overflows, c.lost_samples, server_blocks_skipped(srv),
 		 srv->pool.count - srv->pool.held, srv->pool.count);
 	err = block_pool_free(&srv->pool);
 	if (err) {

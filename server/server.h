@@ -53,7 +53,7 @@ struct server {
 	/* counters reported in Stats */
 	uint64_t clients_total;
 	uint64_t protocol_errors;
-	uint64_t blocks_skipped_total;
+	uint64_t blocks_skipped_total; /* native sessions' only: report server_blocks_skipped() */
 	uint64_t tls_handshake_failures;
 	uint64_t requests_refused;  /* by --allow-subscribe / --allow-write */
 	uint64_t clients_refused;   /* connections beyond --max-clients */
@@ -71,6 +71,10 @@ void server_shutdown(struct server *srv, const char *why);
 
 /* Every channel of the device, as a mask (bit i: channel i). */
 uint64_t server_all_channels(const struct server *srv);
+
+/* Blocks every client skipped: native sessions' and iiod buffers'. Stats
+ * and the shutdown line both report this one sum. */
+uint64_t server_blocks_skipped(const struct server *srv);
 
 /* Capture the channels of `mask` from now on (srv->fmt follows). 0 if they
  * are already the ones captured; -EBUSY while anyone is subscribed to a

@@ -378,3 +378,30 @@ Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
 	cr_assert_eq(st.subscribers, 0);
 	cr_assert_eq(daemon_stop(&dm, 5000), 0);
 }
+
+Test(iiod, the_shutdown_line_counts_the_skips_of_a_client_that_does_not_read)
+{
+	char want[64];
+	struct iios_stats st;
+	struct daemon dm;
+	int fd;
+
+	daemon_start(&dm, with_iiod);
+	fd = iiod_connect(&dm);
+	expect_reply(fd, "OPEN sim 16384 0000000f\r\n", "0");
+	/* no READBUF: its queue fills and the blocks after it are skipped */
+	WAIT_UNTIL((daemon_stats(&dm, &st), st.blocks_skipped_total >= 3), "skips");
+	close(fd);
+	/* the buffer closed, nothing is captured: the count stays put */
+	WAIT_UNTIL((daemon_stats(&dm, &st), st.subscribers == 0 && !st.source.blocks_held),
+		   "the buffer to close");
+	snprintf(want, sizeof(want), "): %llu blocks skipped",
+		 (unsigned long long)st.blocks_skipped_total);
+	cr_assert(daemon_log_contains(&dm, want), "no '%s' in the log", want);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+	snprintf(want, sizeof(want), ", %llu client skips,",
+		 (unsigned long long)st.blocks_skipped_total);
+	if (!daemon_log_contains(&dm, want))
+		daemon_dump_log(&dm);
+	cr_assert(daemon_log_contains(&dm, want), "the shutdown line lacks '%s'", want);
+}
