@@ -294,21 +294,47 @@ int devices_attr_read(struct server *srv, const Iiostream__AttrRead *a, char *va
 			len);
 }
 
+/* The value as a C string (free() it), or NULL with *err set: -EINVAL if it
+ * holds a NUL, since the device would parse only what comes before it. */
+static char *value_string(const ProtobufCBinaryData *v, int *err)
+{
+	char *s;
+
+	if (v->len && memchr(v->data, '\0', v->len)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	s = malloc(v->len + 1);
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (v->len)
+		memcpy(s, v->data, v->len);
+	s[v->len] = '\0';
+	return s;
+}
+
 int devices_attr_write(struct server *srv, const Iiostream__AttrWrite *a, char *value,
 		       size_t len)
 {
-	int err;
+	int err = 0;
+	char *wvalue = value_string(&a->value, &err);
 
+	if (!wvalue)
+		return err;
 	if (sim_device(srv, a->device)) {
 		if (a->buffer || !srv->src->ops->attr_write)
-			return -ENOENT;
-		err = srv->src->ops->attr_write(srv->src, a->channel, a->attr, a->value);
+			err = -ENOENT;
+		else
+			err = srv->src->ops->attr_write(srv->src, a->channel, a->attr, wvalue);
 		if (!err)
 			err = srv->src->ops->attr_read(srv->src, a->channel, a->attr, value, len);
 	} else {
-		err = iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, a->value,
+		err = iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, wvalue,
 			       value, len);
 	}
+	free(wvalue);
 	if (!err)
 		srv->src->ops->format(srv->src, &srv->fmt); /* the rate may have changed */
 	return err;

@@ -28,8 +28,8 @@ void devices_describe_free(Iiostream__Devices *out);
 
 /* Read or write one attribute; value[len] gets the value (after a write:
  * as the device took it). 0, or -ENODEV (no such device or channel),
- * -ENOENT (no such attribute), -EINVAL (a value it does not take), or the
- * errno of the sysfs access. */
+ * -ENOENT (no such attribute), -EINVAL (a value it does not take, or one
+ * with a NUL in it), or the errno of the sysfs access. */
 int devices_attr_read(struct server *srv, const Iiostream__AttrRead *a, char *value, size_t len);
 int devices_attr_write(struct server *srv, const Iiostream__AttrWrite *a, char *value,
 		       size_t len);

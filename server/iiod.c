@@ -496,15 +496,18 @@ static void do_write(struct iiod_conn *c)
 		send_int(c, -EACCES);
 		return;
 	}
-	/* libiio sends the string with its NUL; a raw write may not */
-	c->value[c->value_len] = '\0';
 	attr_request(cmd, &r);
 	w.device = r.device;
 	w.channel = r.channel;
 	w.attr = r.attr;
 	w.buffer = r.buffer;
 	w.output = r.output;
-	w.value = c->value;
+	/* libiio sends the string with its NUL, a raw write may not; any other
+	 * NUL is the value's own, and refused (devices_attr_write) */
+	w.value.data = (uint8_t *)c->value;
+	w.value.len = c->value_len;
+	if (w.value.len && c->value[w.value.len - 1] == '\0')
+		w.value.len--;
 	err = devices_attr_write(srv, &w, after, sizeof(after));
 	if (err) {
 		send_int(c, err);

@@ -727,7 +727,8 @@ int iios_attr_set(struct iios_client *c, const struct iios_attr_ref *ref, const 
 	a.output = ref->output;
 	a.buffer = ref->buffer;
 	a.attr = (char *)ref->attr;
-	a.value = (char *)value;
+	a.value.data = (uint8_t *)value;
+	a.value.len = strlen(value);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE;
 	env.attr_write = &a;
 	return attr_request(c, &env, result, len);

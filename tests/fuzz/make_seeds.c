@@ -107,7 +107,8 @@ static void attr(struct conv *c, const char *device, const char *name, const cha
 	if (value) {
 		w.device = (char *)device;
 		w.attr = (char *)name;
-		w.value = (char *)value;
+		w.value.data = (uint8_t *)value;
+		w.value.len = strlen(value);
 		env.msg_case = IIOSTREAM__ENVELOPE__MSG_ATTR_WRITE;
 		env.attr_write = &w;
 	} else {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -102,6 +103,76 @@ Test(devices, attributes_are_routed_by_device_channel_and_kind)
 	cr_assert_eq(iios_attr_set(c, &ref, "1", value, sizeof(value)), -ENOENT);
 	cr_assert_eq(iios_ping(c, NULL), 0, "the connection did not survive: %s", iios_errmsg(c));
 	iios_close(c);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* A frame holding an AttrWrite of the streamed device's `attr`, encoded by
+ * hand: the value's bytes on the wire are the test's, a NUL included,
+ * whatever C type the generated code gives the field. */
+static void send_attr_write(int fd, const char *attr, const char *value, size_t len)
+{
+	uint8_t frame[256];
+	size_t alen = strlen(attr), n = 6;
+
+	cr_assert_lt(alen + len + 10, 128, "one-byte lengths only");
+	frame[n++] = 3 << 3 | 2; /* AttrWrite.attr, length-delimited */
+	frame[n++] = (uint8_t)alen;
+	memcpy(frame + n, attr, alen);
+	n += alen;
+	frame[n++] = 4 << 3 | 2; /* AttrWrite.value */
+	frame[n++] = (uint8_t)len;
+	memcpy(frame + n, value, len);
+	n += len;
+	frame[4] = 15 << 3 | 2; /* Envelope.attr_write */
+	frame[5] = (uint8_t)(n - 6);
+	frame[0] = frame[1] = frame[2] = 0;
+	frame[3] = (uint8_t)(n - 4); /* the frame's u32 length, big-endian */
+	cr_assert_eq(send(fd, frame, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* The reply to an AttrWrite: an Error with `errnum`, or (0) an AttrReply
+ * with `want`. */
+static void expect_attr_reply(int fd, int errnum, const char *want)
+{
+	Iiostream__Envelope *r = raw_read_frame(fd);
+
+	cr_assert_not_null(r, "no reply");
+	if (errnum) {
+		cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_ERROR, "not refused: '%s' taken",
+			     r->msg_case == IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY ? r->attr_reply->value
+										: "?");
+		cr_assert_eq(r->error->errnum, errnum, "%s", r->error->message);
+	} else {
+		cr_assert_eq(r->msg_case, IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY, "not taken");
+		cr_assert_str_eq(r->attr_reply->value, want);
+	}
+	iios_frame_free(r);
+}
+
+Test(devices, a_value_with_a_nul_in_it_is_refused_like_any_that_does_not_parse_whole)
+{
+	static const char with_nul[] = "250000\0junk";
+	struct iios_attr_ref ref = { .attr = "sampling_frequency" };
+	struct iios_client *c;
+	struct daemon dm;
+	char value[64];
+	int fd;
+
+	daemon_start(&dm, four_channels);
+	fd = raw_connect(&dm);
+	raw_handshake(fd);
+	send_attr_write(fd, "sampling_frequency", "250000junk", 10);
+	expect_attr_reply(fd, EINVAL, NULL);
+	send_attr_write(fd, "sampling_frequency", with_nul, sizeof(with_nul) - 1);
+	expect_attr_reply(fd, EINVAL, NULL);
+	c = client_connect(&dm);
+	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
+	cr_assert_str_eq(value, "1000000", "the refused value was taken");
+	/* the same frame without the NUL and what follows it is taken */
+	send_attr_write(fd, "sampling_frequency", with_nul, strlen(with_nul));
+	expect_attr_reply(fd, 0, "250000");
+	iios_close(c);
+	close(fd);
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 

@@ -405,3 +405,27 @@ Test(iiod, the_shutdown_line_counts_the_skips_of_a_client_that_does_not_read)
 		daemon_dump_log(&dm);
 	cr_assert(daemon_log_contains(&dm, want), "the shutdown line lacks '%s'", want);
 }
+
+Test(iiod, a_write_with_a_nul_inside_its_value_is_refused)
+{
+	static const char with_nul[] = "WRITE sim sampling_frequency 12\r\n250000\0junk";
+	static const char libiio_s[] = "WRITE sim sampling_frequency 7\r\n250000";
+	char line[64];
+	struct daemon dm;
+	int fd;
+
+	daemon_start(&dm, with_iiod);
+	fd = iiod_connect(&dm);
+	/* sizeof counts the array's own NUL: the value's last byte, as libiio sends */
+	expect_reply_n(fd, with_nul, sizeof(with_nul), "-22");
+	expect_reply(fd, "READ sim sampling_frequency\r\n", "8");
+	read_line(fd, line, sizeof(line));
+	cr_assert_eq(memcmp(line, "1000000", 8), 0, "the refused value was taken: '%s'", line);
+	/* libiio's own form, the value and its NUL, is taken */
+	expect_reply_n(fd, libiio_s, sizeof(libiio_s), "7");
+	expect_reply(fd, "READ sim sampling_frequency\r\n", "7");
+	read_line(fd, line, sizeof(line));
+	cr_assert_eq(memcmp(line, "250000", 7), 0, "value '%s'", line);
+	close(fd);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
