@@ -50,7 +50,7 @@ static char *slurp(const char *path, size_t *len)
 static void run_tool(const struct daemon *d, const char *const *argv, const char *out_path)
 {
 	char err[2048];
-	int r = run_command(argv, out_path, err, sizeof(err), 30000);
+	int r = run_command(argv, out_path, err, sizeof(err), HANG_MS);
 
 	if (r != 0)
 		daemon_dump_log(d);
@@ -63,7 +63,7 @@ Test(iiod, is_off_unless_asked_for)
 
 	daemon_start(&dm, NULL);
 	cr_assert_eq(dm.iiod_port, 0);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(iiod, iio_info_lists_the_device_its_channels_and_attributes)
@@ -88,7 +88,7 @@ Test(iiod, iio_info_lists_the_device_its_channels_and_attributes)
 	}
 	cr_assert(strstr(text, "sampling_frequency value: 1000000"), "%s", text);
 	free(text);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
@@ -124,7 +124,7 @@ Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
 		int r = run_command((const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d",
 							   "sim", "sampling_frequency", "fast",
 							   NULL },
-				    NULL, err, sizeof(err), 30000);
+				    NULL, err, sizeof(err), HANG_MS);
 
 		cr_assert_neq(r, 0, "iio_attr accepted 'fast': %s", err);
 	}
@@ -132,7 +132,7 @@ Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
 	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
 	cr_assert_str_eq(value, "250000");
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 /* A libiio client has no certificate: only an --allow-write list that
@@ -154,7 +154,7 @@ Test(iiod, allow_write_decides_for_libiio_clients_too)
 	daemon_start(&dm, certs_only);
 	argv[2] = dm.iiod_uri;
 	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
-	r = run_command(argv, out, err, sizeof(err), 30000);
+	r = run_command(argv, out, err, sizeof(err), HANG_MS);
 	cr_assert_neq(r, 0, "iio_attr wrote past --allow-write: %s", err);
 	text = slurp(out, NULL); /* iio_attr prints its ERROR line on stdout */
 	cr_assert(strstr(text, "Permission denied (13)") || strstr(err, "Permission denied (13)"),
@@ -165,7 +165,7 @@ Test(iiod, allow_write_decides_for_libiio_clients_too)
 	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
 	cr_assert_str_neq(value, "250000", "the refused write changed the rate");
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 
 	daemon_start(&dm, with_plain);
 	argv[2] = dm.iiod_uri;
@@ -176,7 +176,7 @@ Test(iiod, allow_write_decides_for_libiio_clients_too)
 	cr_assert_eq(iios_attr_get(c, &ref, value, sizeof(value)), 0, "%s", iios_errmsg(c));
 	cr_assert_str_eq(value, "250000");
 	iios_close(c);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 /* iio_readdev's samples of `chans`, checked: `scans` of them, in order. */
@@ -217,32 +217,38 @@ Test(iiod, iio_readdev_reads_samples_whose_pattern_verifies)
 	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 200000);
 	/* alone, a subset sets the capture to those channels */
 	readdev_verified(&dm, odd, (const uint32_t[]){ 1, 3 }, 2, 100000);
-	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(iiod, a_libiio_client_and_an_iiostream_client_stream_at_once)
 {
 	static const char *const two[] = { "voltage0", "voltage2" };
-	struct rx_job job = { .want_blocks = 150 };
+	struct rx_job job = { .want_blocks = 0 }; /* until stopped */
 	struct iios_stats st;
 	struct daemon dm;
+	uint64_t before;
 	pthread_t t;
 
 	daemon_start(&dm, with_iiod);
 	job.d = &dm;
 	cr_assert_eq(pthread_create(&t, NULL, rx_job_run, &job), 0);
-	usleep(300000); /* the iiostream client holds the capture: all 4 channels */
+	/* the iiostream client holds the capture (all 4 channels) from its
+	 * first block until the libiio client is done: awaited, not slept on */
+	rx_job_wait_blocks(&job, 1);
 	/* the libiio client wants 2 of them: copied apart for it */
 	readdev_verified(&dm, two, (const uint32_t[]){ 0, 2 }, 2, 200000);
+	before = atomic_load(&job.blocks);
+	rx_job_wait_blocks(&job, before + 10); /* and it streams on */
+	atomic_store(&job.stop, true);
 	pthread_join(t, NULL);
 	cr_assert_eq(job.err, 0, "%s", job.errmsg);
 	cr_assert_eq(job.v.integrity_errors, 0, "%s", job.v.first_error);
 	cr_assert_eq(job.v.lost_blocks, 0);
 	cr_assert_eq(job.info.n_channels, 4);
-	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
 	cr_assert(daemon_log_contains(&dm, "copied out of the capture"));
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 /* ---- raw sockets ------------------------------------------------------ */
@@ -250,7 +256,7 @@ Test(iiod, a_libiio_client_and_an_iiostream_client_stream_at_once)
 static int iiod_connect(const struct daemon *d)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = { .tv_sec = HANG_S };
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -340,10 +346,10 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 		     (unsigned long long)st.iiod_command_errors);
 	cr_assert_eq(st.iiod_clients, 1);
 	say(fd, "\r\nEXIT\r\n", 8);
-	cr_assert(raw_wait_closed(fd, 2000), "EXIT did not close the connection");
+	cr_assert(raw_wait_closed(fd, HANG_MS), "EXIT did not close the connection");
 	close(fd);
-	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
@@ -374,9 +380,9 @@ Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
 		cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
 		close(fd); /* mid-reply, without CLOSE: as iio_readdev does */
 	}
-	cr_assert(wait_blocks_back(&dm, 5000, &st), "blocks still held");
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
 	cr_assert_eq(st.subscribers, 0);
-	cr_assert_eq(daemon_stop(&dm, 5000), 0);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
 Test(iiod, the_shutdown_line_counts_the_skips_of_a_client_that_does_not_read)
