@@ -85,7 +85,8 @@ static void fx_close(struct fx *f)
 	cr_assert_eq(uv_loop_close(&f->loop), 0, "a handle was left open");
 }
 
-/* Run the loop for about `ms` milliseconds (less if nothing can happen). */
+/* Run the loop for about `ms` milliseconds (less if nothing can happen):
+ * only where nothing may happen, never to wait for something. */
 static void run_ms(struct fx *f, unsigned ms)
 {
 	uint64_t end = now_ns() + (uint64_t)ms * 1000000ull;
@@ -95,20 +96,49 @@ static void run_ms(struct fx *f, unsigned ms)
 			break; /* no active handle: nothing more can happen */
 }
 
-/* Run until `n` blocks have been produced in total, for at most `ms`. */
-static void run_until_produced(struct fx *f, uint64_t n, unsigned ms)
+/* A bound that only guards against a hang: the tests wait for what the
+ * source does, never for a time (a loaded machine runs the loop late). */
+#define HANG_S 60
+
+/* Run the loop until `cond` holds, failing after HANG_S with `what`. */
+#define RUN_UNTIL(f, cond, what)                                                             \
+	do {                                                                                 \
+		uint64_t run_until_end_ = now_ns() + HANG_S * 1000000000ull;                 \
+		while (!(cond)) {                                                            \
+			cr_assert_lt(now_ns(), run_until_end_, "waited %d s for %s", HANG_S, \
+				     what);                                                  \
+			uv_run(&(f)->loop, UV_RUN_ONCE);                                     \
+		}                                                                            \
+	} while (0)
+
+static uint64_t produced(struct fx *f)
 {
-	uint64_t end = now_ns() + (uint64_t)ms * 1000000ull;
 	struct source_counters c;
 
-	for (;;) {
-		f->ops->counters(f->src, &c);
-		if (c.blocks_produced >= n)
-			return;
-		cr_assert_lt(now_ns(), end, "only %llu of %llu blocks produced in %u ms",
-			     (unsigned long long)c.blocks_produced, (unsigned long long)n, ms);
-		uv_run(&f->loop, UV_RUN_ONCE);
-	}
+	f->ops->counters(f->src, &c);
+	return c.blocks_produced;
+}
+
+static uint64_t overflows(struct fx *f)
+{
+	struct source_counters c;
+
+	f->ops->counters(f->src, &c);
+	return c.overflows;
+}
+
+static uint64_t lost_samples(struct fx *f)
+{
+	struct source_counters c;
+
+	f->ops->counters(f->src, &c);
+	return c.lost_samples;
+}
+
+/* Run until `n` blocks have been produced in total (HANG_S at most). */
+static void run_until_produced(struct fx *f, uint64_t n)
+{
+	RUN_UNTIL(f, produced(f) >= n, "blocks to be produced");
 }
 
 static uint32_t alloc_blocks(struct fx *f, uint32_t size, uint32_t count)
@@ -317,7 +347,7 @@ Test(sim, enqueue_of_a_done_block_not_yet_dequeued_is_busy)
 	alloc_blocks(f, 4096, 2);
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 1, 2000);
+	run_until_produced(f, 1);
 	cr_assert_eq(f->ops->enqueue(f->src, &b), -EBUSY);
 	cr_assert_eq(f->ops->disable(f->src), 0);
 	fx_close(f);
@@ -377,7 +407,7 @@ Test(sim, free_forgets_every_block_and_alloc_starts_again)
 	for (i = 0; i < 3; i++)
 		enqueue(f, i);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert_eq(f->ops->disable(f->src), 0);
 	cr_assert(fd_readable(f));
 	cr_assert_eq(f->ops->free(f->src), 0);
@@ -404,7 +434,7 @@ Test(sim, poll_fd_is_readable_exactly_while_a_block_is_done)
 	cr_assert(!fd_readable(f), "readable before enable");
 	cr_assert_eq(f->ops->enable(f->src), 0);
 	cr_assert(!fd_readable(f), "readable before the loop ran");
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert(fd_readable(f), "not readable with 2 blocks done");
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert(fd_readable(f), "not readable with 1 block still done");
@@ -432,7 +462,7 @@ Test(sim, produces_full_consecutive_timestamped_blocks_at_a_rate)
 	cr_assert_eq(f->ops->enable(f->src), 0);
 	f->ops->counters(f->src, &c);
 	cr_assert(c.enabled);
-	run_until_produced(f, 4, 2000);
+	run_until_produced(f, 4);
 	after = now_ns();
 	for (i = 0; i < 4; i++) {
 		struct source_block b;
@@ -478,12 +508,7 @@ Test(sim, re_enqueued_blocks_keep_the_stream_continuous)
 	/* Keep up with the source: dequeue, check, enqueue again. */
 	for (round = 0; round < 20; round++) {
 		struct source_block b;
-		uint64_t end = now_ns() + 2000000000ull;
-
-		while (f->ops->dequeue(f->src, &b) == -EAGAIN) {
-			cr_assert_lt(now_ns(), end, "no block in 2 s");
-			uv_run(&f->loop, UV_RUN_ONCE);
-		}
+		RUN_UNTIL(f, f->ops->dequeue(f->src, &b) != -EAGAIN, "the next block");
 		/* If we were too slow the source says so, and skips exactly that. */
 		if (b.flags & SOURCE_BLOCK_OVERFLOW)
 			next += b.lost_samples;
@@ -507,7 +532,9 @@ Test(sim, overflow_is_counted_and_carried_by_the_next_block)
 	alloc_blocks(f, 4096, 2); /* ~1 ms each */
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_ms(f, 30);
+	/* one block queued: once it is full, scans are lost (however late the
+	 * loop runs, that is the order) */
+	RUN_UNTIL(f, overflows(f) > 0, "an overflow with no block queued");
 
 	f->ops->counters(f->src, &c0);
 	cr_assert_eq(c0.blocks_produced, 1);
@@ -524,7 +551,7 @@ Test(sim, overflow_is_counted_and_carried_by_the_next_block)
 	/* Counters read, no loop iteration since: everything lost so far is
 	 * before the next block. */
 	enqueue(f, 1);
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.id, 1);
 	cr_assert_eq(b.bytes_used, 4096);
@@ -534,7 +561,8 @@ Test(sim, overflow_is_counted_and_carried_by_the_next_block)
 	assert_pattern(f, &b, 1024 + b.lost_samples);
 
 	/* Capture still has no block: the loss goes on and is counted. */
-	run_ms(f, 10);
+	RUN_UNTIL(f, lost_samples(f) > c0.lost_samples && overflows(f) > c0.overflows,
+		  "more scans lost, with no block queued");
 	f->ops->counters(f->src, &c1);
 	cr_assert_gt(c1.lost_samples, c0.lost_samples);
 	cr_assert_gt(c1.overflows, c0.overflows);
@@ -551,10 +579,10 @@ Test(sim, overflow_timestamp_is_that_of_the_blocks_first_scan)
 	alloc_blocks(f, 4096, 2);
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_ms(f, 10);
+	RUN_UNTIL(f, overflows(f) > 0, "an overflow after block 0");
 	cr_assert_eq(f->ops->dequeue(f->src, &b0), 0);
 	enqueue(f, 1);
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert_eq(f->ops->dequeue(f->src, &b1), 0);
 	cr_assert(b1.flags & SOURCE_BLOCK_OVERFLOW);
 	/* (1024 + lost) scans after block 0's first scan, at 1 MHz */
@@ -579,7 +607,7 @@ Test(sim, overflow_before_a_disable_is_still_accounted_after_enable)
 	alloc_blocks(f, 4096, 1);
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_ms(f, 20);
+	RUN_UNTIL(f, lost_samples(f) > 0, "scans lost after the only block");
 	f->ops->counters(f->src, &c);
 	cr_assert_gt(c.lost_samples, 0);
 	cr_assert_eq(f->ops->disable(f->src), 0);
@@ -589,7 +617,7 @@ Test(sim, overflow_before_a_disable_is_still_accounted_after_enable)
 
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.bytes_used, 4096);
 	/* Where the data really starts must be prev end + lost_samples. */
@@ -610,7 +638,7 @@ Test(sim, no_scans_are_lost_while_disabled)
 	alloc_blocks(f, 4096, 2);
 	enqueue(f, 0);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 1, 2000);
+	run_until_produced(f, 1);
 	cr_assert_eq(f->ops->disable(f->src), 0);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.bytes_used, 4096);
@@ -627,7 +655,7 @@ Test(sim, no_scans_are_lost_while_disabled)
 		cr_assert_eq(c2.blocks_produced, 1);
 	}
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 2, 2000);
+	run_until_produced(f, 2);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.id, 1);
 	assert_pattern(f, &b, 1024 + b.lost_samples);
@@ -641,12 +669,19 @@ Test(sim, disable_hands_over_a_partly_filled_block)
 	struct source_block b;
 	struct source_counters c;
 
-	f = fx_open(2, 2000); /* 1024 scans take ~0.5 s */
-	alloc_blocks(f, 4096, 2);
+	/* 65536 scans at 100 Hz take 11 minutes: the block is partly filled
+	 * as soon as a scan is in it, however late the loop runs */
+	f = fx_open(2, 100);
+	alloc_blocks(f, 262144, 2);
 	enqueue(f, 0);
 	enqueue(f, 1);
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_ms(f, 20);
+	{
+		struct source_block q = { .id = 0 };
+
+		RUN_UNTIL(f, (f->ops->query(f->src, &q), q.bytes_used > 0),
+			  "the first scans in block 0");
+	}
 	cr_assert_eq(f->ops->dequeue(f->src, &b), -EAGAIN, "a block filled too soon");
 	cr_assert(!fd_readable(f));
 	cr_assert_eq(f->ops->disable(f->src), 0);
@@ -680,7 +715,7 @@ Test(sim, disable_before_any_scan_keeps_the_block_queued)
 	b.id = 0;
 	cr_assert_eq(f->ops->enqueue(f->src, &b), -EBUSY, "still owned by the source");
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_until_produced(f, 1, 2000);
+	run_until_produced(f, 1);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.bytes_used, 4096);
 	assert_pattern(f, &b, 0);
@@ -717,7 +752,7 @@ Test(sim, rate_zero_fills_enqueued_blocks_at_once)
 	enqueue(f, 1);
 	before = now_ns();
 	cr_assert_eq(f->ops->enable(f->src), 0);
-	run_ms(f, 1000); /* returns as soon as the idle handle is done */
+	run_until_produced(f, 2); /* the idle handle fills both */
 	for (i = 0; i < 2; i++) {
 		cr_assert_eq(f->ops->dequeue(f->src, &b), 0, "block %u not filled", i);
 		cr_assert_eq(b.id, i);
@@ -733,7 +768,7 @@ Test(sim, rate_zero_fills_enqueued_blocks_at_once)
 	/* Blocks enqueued while enabled are filled on the next loop run. */
 	enqueue(f, 2);
 	enqueue(f, 0);
-	run_ms(f, 1000);
+	run_until_produced(f, 4);
 	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
 	cr_assert_eq(b.id, 2);
 	assert_pattern(f, &b, 2048);
