@@ -328,25 +328,64 @@ static int flush_sendfile(struct session *s)
 }
 
 /*
- * Userspace TLS with our own records (tls_tx.h): seal records from the
- * queued frames, heads and blocks alike, into the ciphertext buffer, and
- * send it in one go. A record may span frames. A frame whose last byte is
- * sealed is done: its block goes back at once.
+ * Userspace TLS (tls_tx.h): OpenSSL seals records from the queued frames,
+ * heads and blocks alike, into the connection's send buffer, which leaves
+ * in large send() calls. A block frame whose last byte OpenSSL has taken is
+ * done: its block goes back at once.
  */
-#define SEAL_PIECES 8
+
+/* The plaintext of the next record: straight from the queue's front piece
+ * when it fills a record alone, else the front pieces (a frame head and
+ * the start of its block, or small control frames) gathered into `gather`,
+ * so that a block's head does not cost a record of its own. */
+static size_t next_record(struct session *s, uint8_t *gather, const uint8_t **data)
+{
+	size_t len = 0;
+	struct out_frame *f;
+
+	TAILQ_FOREACH(f, &s->outq, link) {
+		size_t off = f->sent;
+		const uint8_t *p[2];
+		size_t n[2], i;
+
+		if (f->blk && !f->encoded)
+			encode_block_head(s, f);
+		p[0] = f->head + (off < f->head_len ? off : f->head_len);
+		n[0] = off < f->head_len ? f->head_len - off : 0;
+		off = off > f->head_len ? off - f->head_len : 0;
+		p[1] = f->blk ? f->blk->data + off : NULL;
+		n[1] = f->blk ? f->blk->bytes_used - off : 0;
+		for (i = 0; i < 2; i++) {
+			size_t take = n[i];
+
+			if (!take)
+				continue;
+			if (len == 0 && take >= TLS_TX_MAX_RECORD) {
+				*data = p[i]; /* a whole record from the block */
+				return TLS_TX_MAX_RECORD;
+			}
+			if (take > TLS_TX_MAX_RECORD - len)
+				take = TLS_TX_MAX_RECORD - len;
+			memcpy(gather + len, p[i], take);
+			len += take;
+			if (len == TLS_TX_MAX_RECORD)
+				break;
+		}
+		if (len == TLS_TX_MAX_RECORD)
+			break;
+	}
+	*data = gather;
+	return len;
+}
 
 static int flush_records(struct session *s)
 {
-	struct out_frame *f;
+	static uint8_t gather[TLS_TX_MAX_RECORD]; /* the loop has one thread */
+	char why[200];
 	int err;
 
 	for (;;) {
-		struct tls_tx_piece pieces[SEAL_PIECES];
-		unsigned n = 0;
-		size_t want = 0;
-		long took;
-
-		if (s->tx.len) {
+		if (tls_tx_pending(&s->tx)) {
 			err = tls_tx_send(&s->tx, s->fd);
 			if (err == -EAGAIN) {
 				s->want_write = true;
@@ -359,38 +398,18 @@ static int flush_records(struct session *s)
 		if (TAILQ_EMPTY(&s->outq))
 			break;
 		while (tls_tx_has_room(&s->tx) && !TAILQ_EMPTY(&s->outq)) {
-			/* the next record: up to 16 KiB from the queue's front */
-			n = 0;
-			want = 0;
-			TAILQ_FOREACH(f, &s->outq, link) {
-				size_t off = f->sent;
+			const uint8_t *data;
+			size_t len = next_record(s, gather, &data);
+			long took;
 
-				if (n + 2 > SEAL_PIECES || want >= TLS_TX_MAX_RECORD)
-					break;
-				if (f->blk && !f->encoded)
-					encode_block_head(s, f);
-				if (off < f->head_len) {
-					pieces[n].data = f->head + off;
-					pieces[n++].len = f->head_len - off;
-					want += f->head_len - off;
-					off = 0;
-				} else {
-					off -= f->head_len;
-				}
-				if (f->blk && off < f->blk->bytes_used) {
-					pieces[n].data = f->blk->data + off;
-					pieces[n++].len = f->blk->bytes_used - off;
-					want += f->blk->bytes_used - off;
-				}
-			}
-			took = tls_tx_seal(&s->tx, pieces, n);
+			if (len == 0)
+				break;
+			took = tls_tx_write(&s->tx, s->ssl, data, len, why, sizeof(why));
 			if (took < 0) {
-				log_error("client %u: sealing a TLS record failed", s->id);
+				log_warn("client %u: %s", s->id, why);
 				return (int)took;
 			}
-			if (took == 0)
-				break;
-			/* a partly sealed frame has sent > 0: it is never dropped */
+			/* a partly taken frame has sent > 0: it is never dropped */
 			retire_taken(s, (size_t)took);
 		}
 	}
@@ -668,6 +687,12 @@ static ssize_t session_read(struct session *s, void *buf, size_t len, char *why,
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_read_ex(s->ssl, buf, len, &got);
+	if (s->own_records && tls_tx_pending(&s->tx) && ret > 0) {
+		/* reading made OpenSSL write (the answer to a KeyUpdate): it
+		 * leaves with the next flush */
+		s->want_write = true;
+		update_poll(s);
+	}
 	if (ret > 0)
 		return (ssize_t)got;
 	switch (tls_result(s->ssl, ret, why, whylen)) {
@@ -763,21 +788,18 @@ static void tls_established(struct session *s)
 	tls_peer_identity(s->ssl, &s->ident);
 	s->ktls_tx = tls_kernel_sends(&s->srv->tls, s->ssl, s->tls_encrypt, sizeof(s->tls_encrypt));
 	if (!s->ktls_tx) {
-		/* --tls-ciphersuites allows only suites tls_tx.c seals */
-		int err = s->secret.len ? tls_tx_init(&s->tx, s->ssl, s->secret.bytes, s->secret.len)
-					: -ENOKEY;
+		/* OpenSSL seals from now on into our send buffer (tls_tx.h) */
+		int err = tls_tx_attach(&s->tx, s->ssl);
 
-		OPENSSL_cleanse(&s->secret, sizeof(s->secret));
 		if (err) {
 			s->srv->tls_handshake_failures++;
-			log_error("client %u (%s): cannot seal TLS records: %s", s->id, s->peer,
+			log_error("client %u (%s): no TLS send buffer: %s", s->id, s->peer,
 				  strerror(-err));
 			session_close(s, NULL);
 			return;
 		}
 		s->own_records = true;
 	}
-	OPENSSL_cleanse(&s->secret, sizeof(s->secret));
 	tls_describe(s->ssl, desc, sizeof(desc));
 	access_describe(&s->ident, who, sizeof(who));
 	log_info("client %u (%s): %s, %s encrypts, client %s", s->id, s->peer, desc,
@@ -971,8 +993,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (--s->open_handles > 0)
 		return;
 	SSL_free(s->ssl);
-	tls_tx_free(&s->tx);
-	OPENSSL_cleanse(&s->secret, sizeof(s->secret));
+	tls_tx_free(&s->tx); /* after SSL_free: its BIO wrote into tx */
 	close(s->fd);
 	free(s);
 }
@@ -992,17 +1013,15 @@ void session_close(struct session *s, const char *why)
 			 session_transport(s), s->zc_sends, s->zc_completed, s->zc_copied,
 			 s->zc_enobufs);
 	session_unsubscribe(s);
-	/* A clean end of a TLS session says so (close_notify), best effort. */
-	if (s->ssl && s->state == SESSION_DRAINING && all_sent(s)) {
-		if (s->own_records) {
-			/* OpenSSL's send state is stale: our records say it */
-			if (tls_tx_close_notify(&s->tx) == 0)
-				tls_tx_send(&s->tx, s->fd);
-		} else {
-			SSL_shutdown(s->ssl); /* kTLS: OpenSSL sends it through the kernel */
-		}
-		ERR_clear_error();
-	}
+	/* A clean end of a TLS session says so (close_notify), best effort;
+	 * OpenSSL seals it (through the kernel with kTLS, into tx without). */
+	if (s->ssl && s->state == SESSION_DRAINING && all_sent(s))
+		SSL_shutdown(s->ssl);
+	/* What OpenSSL sealed last, e.g. the alert after a record that failed
+	 * authentication, goes out if the socket takes it now. */
+	if (s->own_records && tls_tx_pending(&s->tx))
+		tls_tx_send(&s->tx, s->fd);
+	ERR_clear_error();
 	s->state = SESSION_CLOSED;
 	/* Every block goes back now, sent or not; the memory goes later. */
 	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
@@ -1098,7 +1117,7 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	if (!s)
 		return -ENOMEM;
 	if (tls) {
-		s->ssl = tls_server_new(&srv->tls, fd, &s->secret);
+		s->ssl = tls_server_new(&srv->tls, fd);
 		if (!s->ssl) {
 			free(s);
 			return -ENOMEM;

@@ -75,8 +75,8 @@ struct session {
 	                          * closing does not reset the connection and
 	                          * destroy the alert before the client reads it */
 	bool ktls_tx;            /* the kernel encrypts what we send */
-	bool own_records;        /* userspace TLS: we seal the records (tx) */
-	struct tls_secret secret;/* from the handshake, for tx; wiped after */
+	bool own_records;        /* userspace TLS: OpenSSL seals into tx, which
+	                          * the daemon sends (tls_tx.h) */
 	struct tls_tx tx;
 	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
 	struct peer_identity ident; /* the client certificate, if any */

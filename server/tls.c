@@ -16,7 +16,6 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
-#include "iiostream/tls13.h"
 #include "log.h"
 
 /* The most recent OpenSSL error in words ("" if none), queue cleared. */
@@ -99,21 +98,9 @@ static void warn_if_expired(const char *path, SSL_CTX *ctx)
 		log_warn("--tls-cert %s is not valid yet (is the clock set?)", path);
 }
 
-/* OpenSSL's key log: keep the server's application traffic secret, for
- * sealing records ourselves (tls_tx.c). */
-static void on_keylog(const SSL *ssl, const char *line)
-{
-	struct tls_secret *secret = SSL_get_app_data(ssl);
-	size_t n;
-
-	if (!secret)
-		return;
-	n = iios_tls13_keylog_secret(line, "SERVER_TRAFFIC_SECRET_0", secret->bytes);
-	if (n)
-		secret->len = n;
-}
-
-/* Is every suite of the colon-separated list one tls_tx.c can seal? */
+/* Is every suite of the colon-separated list one that kernel TLS and
+ * libiiostream's record opener handle (the AES-GCM and ChaCha20-Poly1305
+ * AEADs, OpenSSL's TLS 1.3 defaults)? */
 static bool sealable_suites(const char *list)
 {
 	static const char *const ok[] = { "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
@@ -167,13 +154,12 @@ static int build_ctx(const struct config *cfg, SSL_CTX **out, bool *mutual, char
 	 * socket the kernel may already encrypt. */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_keylog_callback(ctx, on_keylog);
 	r = -EINVAL;
 	if (cfg->tls_ciphersuites[0] && !sealable_suites(cfg->tls_ciphersuites)) {
 		key_error(cfg, "tls-ciphersuites", r, err, errlen,
 			  "'%s': only TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and "
-			  "TLS_CHACHA20_POLY1305_SHA256 are served (the AEADs the kernel and "
-			  "tls_tx.c seal records with)", cfg->tls_ciphersuites);
+			  "TLS_CHACHA20_POLY1305_SHA256 are served (the AEADs kernel TLS and "
+			  "libiiostream handle)", cfg->tls_ciphersuites);
 		goto fail;
 	}
 	if (cfg->tls_ciphersuites[0] && !SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites)) {
@@ -294,7 +280,7 @@ void tls_server_free(struct tls_server *t)
 	t->ctx = NULL;
 }
 
-SSL *tls_server_new(struct tls_server *t, int fd, struct tls_secret *secret)
+SSL *tls_server_new(struct tls_server *t, int fd)
 {
 	SSL *ssl = SSL_new(t->ctx);
 
@@ -302,10 +288,8 @@ SSL *tls_server_new(struct tls_server *t, int fd, struct tls_secret *secret)
 		SSL_free(ssl);
 		ssl = NULL;
 	}
-	if (ssl) {
+	if (ssl)
 		SSL_set_accept_state(ssl);
-		SSL_set_app_data(ssl, secret);
-	}
 	ERR_clear_error();
 	return ssl;
 }

@@ -9,13 +9,17 @@
  *    socket): the daemon writes plaintext with sendmsg() straight from the
  *    mapped block and the kernel encrypts it while copying it into the
  *    socket, so the block's reference drops when sendmsg() returns;
- *  - userspace TLS: the daemon seals TLS records itself, straight from the
- *    mapped block into a buffer that leaves in one send() (tls_tx.h); the
- *    cipher suites are limited to the AEADs it seals (AES-GCM, ChaCha20-
- *    Poly1305: OpenSSL's TLS 1.3 defaults).
+ *  - userspace TLS: OpenSSL seals every record (SSL_write_ex), into a buffer
+ *    of the daemon's that leaves in large send() calls (tls_tx.h).
+ * Either way one party alone seals with the send key and numbers the
+ * records, the kernel or OpenSSL, so alerts, close_notify and the answer to
+ * a peer's KeyUpdate take fresh sequence numbers like everything else. The
+ * cipher suites are limited to the AEADs kTLS and libiiostream's record
+ * opener handle (AES-GCM, ChaCha20-Poly1305: OpenSSL's TLS 1.3 defaults).
  * Receiving always goes through SSL_read(): OpenSSL 3.0 does not offload
- * TLS 1.3 receive. Debian's 6.1 kernel cannot change kTLS keys, so a peer's
- * KeyUpdate asking us to rekey fails that connection (with a log line);
+ * TLS 1.3 receive. Debian's 6.1 kernel cannot change kTLS send keys: with
+ * kTLS a peer's KeyUpdate request is not answered (the daemon never calls
+ * SSL_write there); its records still carry the kernel's fresh numbers.
  * iiostream clients never send one.
  */
 #ifndef IIOSTREAMD_TLS_H
@@ -55,16 +59,8 @@ int tls_server_check(const struct config *cfg, char *err, size_t errlen);
 int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
 		      size_t errlen);
 
-/* The server's application traffic secret of one connection, caught from
- * OpenSSL's key log during the handshake (for tls_tx.c). */
-struct tls_secret {
-	uint8_t bytes[64];
-	size_t len;            /* 0: not seen */
-};
-
-/* A new server-side TLS connection on the accepted socket fd; its secret
- * goes to *secret, which must live as long as the SSL. */
-SSL *tls_server_new(struct tls_server *t, int fd, struct tls_secret *secret);
+/* A new server-side TLS connection on the accepted socket fd. */
+SSL *tls_server_new(struct tls_server *t, int fd);
 
 /* Outcome of a TLS call on a non-blocking socket. */
 enum tls_io {

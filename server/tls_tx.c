@@ -1,111 +1,136 @@
 // SPDX-License-Identifier: MIT
-/* Userspace TLS 1.3 records sealed from the mapped block: see tls_tx.h. */
+/* Userspace TLS send side, OpenSSL sealing into our buffer: see tls_tx.h. */
 #define _GNU_SOURCE
 #include "tls_tx.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 
-int tls_tx_init(struct tls_tx *t, SSL *ssl, const uint8_t *secret, size_t secret_len)
+/* The BIO's write: append OpenSSL's sealed bytes to the buffer. It never
+ * asks OpenSSL to retry, so a record is either wholly in buf or the
+ * connection has failed. */
+static int buffer_write(BIO *bio, const char *data, size_t len, size_t *written)
 {
-	const SSL_CIPHER *suite = SSL_get_current_cipher(ssl);
-	int err;
+	struct tls_tx *t = BIO_get_data(bio);
+
+	if (t->len + len > t->cap) {
+		size_t cap = t->cap ? t->cap : TLS_TX_BUFFER + 2 * (TLS_TX_MAX_RECORD + 22);
+		uint8_t *bigger;
+
+		while (cap < t->len + len)
+			cap *= 2;
+		if (cap > TLS_TX_HARD_LIMIT) {
+			t->overflow = true;
+			return 0;
+		}
+		bigger = realloc(t->buf, cap);
+		if (!bigger)
+			return 0;
+		t->buf = bigger;
+		t->cap = cap;
+	}
+	memcpy(t->buf + t->len, data, len);
+	t->len += len;
+	*written = len;
+	return 1;
+}
+
+static long buffer_ctrl(BIO *bio, int cmd, long num, void *ptr)
+{
+	struct tls_tx *t = BIO_get_data(bio);
+
+	(void)num;
+	(void)ptr;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1; /* the daemon sends the buffer when the socket has room */
+	case BIO_CTRL_WPENDING:
+		return t ? (long)(t->len - t->sent) : 0;
+	default:
+		return 0;
+	}
+}
+
+static int buffer_create(BIO *bio)
+{
+	BIO_set_init(bio, 1);
+	return 1;
+}
+
+static BIO_METHOD *buffer_method(void)
+{
+	static BIO_METHOD *method; /* one for the process; the daemon has one thread */
+
+	if (!method) {
+		BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+					     "iiostreamd TLS send buffer");
+
+		if (!m)
+			return NULL;
+		if (BIO_meth_set_write_ex(m, buffer_write) != 1 ||
+		    BIO_meth_set_ctrl(m, buffer_ctrl) != 1 ||
+		    BIO_meth_set_create(m, buffer_create) != 1) {
+			BIO_meth_free(m);
+			return NULL;
+		}
+		method = m;
+	}
+	return method;
+}
+
+int tls_tx_attach(struct tls_tx *t, SSL *ssl)
+{
+	BIO_METHOD *m = buffer_method();
+	BIO *bio = m ? BIO_new(m) : NULL;
 
 	memset(t, 0, sizeof(*t));
-	if (!suite || SSL_version(ssl) != TLS1_3_VERSION)
-		return -ENOTSUP;
-	err = iios_tls13_keys_init(&t->keys, SSL_CIPHER_get_cipher_nid(suite),
-				   SSL_CIPHER_get_handshake_digest(suite), secret, secret_len, 1);
-	if (err)
-		return err;
-	t->buf = malloc(TLS_TX_BUFFER);
-	if (!t->buf) {
-		iios_tls13_keys_free(&t->keys);
+	if (!bio) {
+		ERR_clear_error();
 		return -ENOMEM;
 	}
+	BIO_set_data(bio, t);
+	/* The handshake is over and its flights are sent: nothing of the
+	 * socket BIO's is pending. The read side stays on the socket. */
+	SSL_set0_wbio(ssl, bio);
 	return 0;
 }
 
 void tls_tx_free(struct tls_tx *t)
 {
-	iios_tls13_keys_free(&t->keys);
 	free(t->buf);
 	memset(t, 0, sizeof(*t));
 }
 
-/* Seal one record of content `type` from the pieces; see tls_tx_seal(). */
-static long seal(struct tls_tx *t, uint8_t type, const struct tls_tx_piece *pieces, unsigned n)
+long tls_tx_write(struct tls_tx *t, SSL *ssl, const void *data, size_t len, char *why,
+		  size_t whylen)
 {
-	EVP_CIPHER_CTX *aead = t->keys.aead;
-	uint8_t nonce[12], *hdr = t->buf + t->len, *out = hdr + 5;
-	size_t room = TLS_TX_BUFFER - t->len, take = 0, inner;
-	unsigned i;
-	int outl;
+	size_t taken = 0;
+	unsigned long e;
+	int ret;
 
-	if (room < TLS_TX_OVERHEAD + 1)
-		return 0;
-	room -= TLS_TX_OVERHEAD;
-	if (room > TLS_TX_MAX_RECORD)
-		room = TLS_TX_MAX_RECORD;
-	for (i = 0; i < n && take < room; i++)
-		take += pieces[i].len < room - take ? pieces[i].len : room - take;
-	if (take == 0 && type == IIOS_TLS13_APPLICATION_DATA)
-		return 0; /* nothing to say: no empty record */
-	inner = take + 1 + IIOS_TLS13_TAG;
-	/* TLSCiphertext: opaque_type 23, legacy version 3.3, length */
-	hdr[0] = IIOS_TLS13_APPLICATION_DATA;
-	hdr[1] = 3;
-	hdr[2] = 3;
-	hdr[3] = (uint8_t)(inner >> 8);
-	hdr[4] = (uint8_t)inner;
-	iios_tls13_nonce(&t->keys, nonce);
-	if (EVP_EncryptInit_ex(aead, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_EncryptUpdate(aead, NULL, &outl, hdr, 5) != 1)
-		goto fail;
-	/* one pass from the block into the record: no plaintext copy */
-	for (i = 0, room = take; room; i++) {
-		size_t len = pieces[i].len < room ? pieces[i].len : room;
-
-		if (EVP_EncryptUpdate(aead, out, &outl, pieces[i].data, (int)len) != 1)
-			goto fail;
-		out += outl;
-		room -= len;
-	}
-	if (EVP_EncryptUpdate(aead, out, &outl, &type, 1) != 1)
-		goto fail;
-	out += outl;
-	if (EVP_EncryptFinal_ex(aead, out, &outl) != 1)
-		goto fail;
-	out += outl;
-	if ((size_t)(out - hdr - 5) != take + 1 ||
-	    EVP_CIPHER_CTX_ctrl(aead, EVP_CTRL_AEAD_GET_TAG, IIOS_TLS13_TAG, out) != 1)
-		goto fail;
-	t->len += 5 + inner;
-	t->keys.seq++;
-	return (long)take;
-
-fail:
+	if (len > TLS_TX_MAX_RECORD)
+		len = TLS_TX_MAX_RECORD;
 	ERR_clear_error();
-	return -EIO;
-}
-
-long tls_tx_seal(struct tls_tx *t, const struct tls_tx_piece *pieces, unsigned n)
-{
-	return seal(t, IIOS_TLS13_APPLICATION_DATA, pieces, n);
-}
-
-int tls_tx_close_notify(struct tls_tx *t)
-{
-	static const uint8_t close_notify[2] = { 1, 0 }; /* warning, close_notify */
-	struct tls_tx_piece p = { close_notify, sizeof(close_notify) };
-	long r = seal(t, IIOS_TLS13_ALERT, &p, 1);
-
-	return r == 2 ? 0 : r < 0 ? (int)r : -ENOBUFS;
+	ret = SSL_write_ex(ssl, data, len, &taken);
+	if (ret == 1)
+		return (long)taken;
+	if (t->overflow) {
+		snprintf(why, whylen, "more than %d bytes of TLS records waiting for the peer",
+			 TLS_TX_HARD_LIMIT);
+		ERR_clear_error();
+		return -ENOBUFS;
+	}
+	e = ERR_peek_last_error();
+	snprintf(why, whylen, "TLS write: %s",
+		 e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "session ended");
+	ERR_clear_error();
+	return SSL_get_error(ssl, ret) == SSL_ERROR_SSL ? -EPROTO : -EPIPE;
 }
 
 int tls_tx_send(struct tls_tx *t, int fd)

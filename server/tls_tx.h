@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Userspace TLS 1.3 records, sealed straight from the mapped block.
+ * Userspace TLS send side: OpenSSL seals every record, into a buffer of
+ * ours that leaves in large send() calls.
  *
- * After the handshake, when the kernel cannot take the send keys (no kTLS),
- * the daemon takes them itself rather than going through SSL_write():
- * OpenSSL's record layer copies each record's plaintext into its write
- * buffer before encrypting it there, and sends every 16 KiB record with its
- * own write(). Here each record is encrypted in one pass from the frame
- * head and the block (AEAD updates over several pieces) into a ciphertext
- * buffer of about 256 KiB that leaves in one send(). A block is no longer
- * needed once its last byte is sealed.
+ * After the handshake, when the kernel did not take the send keys (no
+ * kTLS), the connection's write BIO is replaced by one that appends to
+ * `buf` (tls_tx_attach()). From then on everything OpenSSL writes on the
+ * connection (application data from SSL_write, and alerts, close_notify,
+ * the KeyUpdate a peer may ask for, any post-handshake message) lands in
+ * `buf` in the order OpenSSL sealed it, with OpenSSL's own record sequence
+ * numbers: OpenSSL is the only party that ever holds the send key, so no
+ * nonce can be used twice. The daemon only moves sealed bytes to the socket.
  *
- * The traffic secret comes from OpenSSL's key-log callback (the only public
- * way to it), the key and IV from HKDF-Expand-Label (RFC 8446 7.1), the
- * nonce from the IV and the record sequence number (RFC 8446 5.3). OpenSSL
- * must then never write on the connection again: it still decrypts what the
- * client sends, which needs no send key. A KeyUpdate request from the peer
- * would need one; iiostream clients never send it (see docs/security.md).
+ * Why a buffer and not the socket BIO: OpenSSL's socket BIO writes each
+ * 16 KiB record with its own write() (and says WANT_WRITE half-way through a
+ * record when the socket is full); here about 256 KiB of records leave in
+ * one send(), and SSL_write never blocks. The daemon stops writing while the
+ * buffer holds TLS_TX_BUFFER bytes, so a slow peer holds a bounded amount.
+ *
+ * A block's bytes are no longer needed once SSL_write_ex() has taken them:
+ * OpenSSL encrypts them into `buf` before it returns.
+ * (This replaced hand-made record sealing with keys taken from OpenSSL's key
+ * log, which let OpenSSL's own alerts reuse sequence numbers: see
+ * docs/security.md, "TLS records".)
  */
 #ifndef IIOSTREAMD_TLS_TX_H
 #define IIOSTREAMD_TLS_TX_H
@@ -26,47 +32,49 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
-#include "iiostream/tls13.h"
-
-#define TLS_TX_MAX_RECORD IIOS_TLS13_MAX_PLAINTEXT
-/* header, inner content type, tag */
-#define TLS_TX_OVERHEAD (IIOS_TLS13_HEADER + 1 + IIOS_TLS13_TAG)
-#define TLS_TX_BUFFER (16 * (TLS_TX_MAX_RECORD + TLS_TX_OVERHEAD))
+/* Most plaintext in one TLS record (RFC 8446 5.1). */
+#define TLS_TX_MAX_RECORD 16384
+/* Sealed bytes the daemon lets wait for the socket before it stops calling
+ * SSL_write: 16 full records. */
+#define TLS_TX_BUFFER (16 * (TLS_TX_MAX_RECORD + 22))
+/* What OpenSSL may add beyond that on its own (alerts, a KeyUpdate reply)
+ * is accepted up to this much; past it the connection fails (a peer that
+ * makes the daemon write without reading). */
+#define TLS_TX_HARD_LIMIT (4 * TLS_TX_BUFFER)
 
 struct tls_tx {
-	struct iios_tls13_keys keys;
-	uint8_t *buf;             /* sealed records waiting to be sent */
+	uint8_t *buf;             /* sealed records waiting for the socket */
+	size_t cap;               /* bytes allocated at buf */
 	size_t len;               /* bytes in buf */
 	size_t sent;              /* of them, bytes the socket took */
+	bool overflow;            /* OpenSSL wrote past TLS_TX_HARD_LIMIT */
 };
 
-/* One piece of plaintext to seal (a frame head, a stretch of a block). */
-struct tls_tx_piece {
-	const uint8_t *data;
-	size_t len;
-};
-
-/* Derive the key and IV from the server's application traffic secret of
- * `ssl` (the negotiated suite says the AEAD and the hash). 0, or a negative
- * errno: -ENOTSUP for a suite without an AEAD we know. */
-int tls_tx_init(struct tls_tx *t, SSL *ssl, const uint8_t *secret, size_t secret_len);
+/* After the handshake: make `ssl` write into t instead of its socket (the
+ * read side stays on the socket). 0, or -ENOMEM. The SSL owns the new BIO;
+ * t must outlive the SSL's last write, and be freed after SSL_free(). */
+int tls_tx_attach(struct tls_tx *t, SSL *ssl);
 
 void tls_tx_free(struct tls_tx *t);
 
-/* Room for more records? (The buffer is refilled only once sent whole.) */
+/* Room for another record? */
 static inline bool tls_tx_has_room(const struct tls_tx *t)
 {
-	return t->len + TLS_TX_OVERHEAD + 1 <= TLS_TX_BUFFER;
+	return t->len < TLS_TX_BUFFER;
 }
 
-/* Seal one record of application data from pieces[0..n) (at most
- * TLS_TX_MAX_RECORD bytes in all, and what fits the buffer): the number
- * of plaintext bytes taken from the front of the pieces, 0 if the buffer
- * is full, or a negative errno if the cipher failed. */
-long tls_tx_seal(struct tls_tx *t, const struct tls_tx_piece *pieces, unsigned n);
+/* Sealed bytes not yet sent? */
+static inline bool tls_tx_pending(const struct tls_tx *t)
+{
+	return t->sent < t->len;
+}
 
-/* Seal a close_notify alert (ends the session cleanly). */
-int tls_tx_close_notify(struct tls_tx *t);
+/* SSL_write_ex one record of application data (at most TLS_TX_MAX_RECORD
+ * bytes of data[len]): the number of bytes taken, or a negative errno
+ * (-EPIPE after a fatal alert or close, -ENOBUFS past the hard limit,
+ * -EPROTO otherwise) with `why` in words. */
+long tls_tx_write(struct tls_tx *t, SSL *ssl, const void *data, size_t len, char *why,
+		  size_t whylen);
 
 /* Send what is sealed: 0 when all of it went, -EAGAIN when the socket is
  * full (the rest waits), or a negative errno. */
