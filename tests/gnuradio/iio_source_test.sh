@@ -9,8 +9,11 @@
 #    30431, in a network namespace of the test's own (unshare), so that no
 #    iiod of the host is in the way; iio_info -u ip:127.0.0.1 lists the
 #    device there too.
+# Waits are for what happens, each bounded by $hang seconds, reached only by
+# a hang (a loaded machine is slow, not broken).
 # usage: iio_source_test.sh BUILD_DIR
 set -euo pipefail
+hang=60
 build=$(cd "$1" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 py=/usr/bin/python3
@@ -37,8 +40,8 @@ stream() {
 		--listen 127.0.0.1:0 --iiod-listen "$1" --port-file "$tmp/port" \
 		>"$tmp/daemon.log" 2>&1 &
 	daemon=$!
-	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-	[ -s "$tmp/port" ] || fail "no port file"
+	for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	[ -s "$tmp/port" ] || fail "no port file in $hang s"
 	local plain iiod uri samples=300000 size result rate
 	plain=$(sed -n 1p "$tmp/port")
 	iiod=$(sed -n 3p "$tmp/port")
@@ -49,7 +52,7 @@ stream() {
 			fail "iio_info -u $uri does not list the sim: $(cat "$tmp/info.txt")"
 		echo "iio_info -u $uri lists: $(grep "buffer capable" "$tmp/info.txt")"
 	fi
-	timeout 60 $py "$here/iio_source_flowgraph.py" "$uri" sim $samples \
+	timeout $((hang * 2)) $py "$here/iio_source_flowgraph.py" "$uri" sim $samples \
 		"$tmp/gr.bin" 500000 || fail "the flowgraph on $uri failed"
 	size=$(stat -c %s "$tmp/gr.bin")
 	[ "$size" -eq $((samples * 4)) ] || fail "$size bytes, want $((samples * 4))"

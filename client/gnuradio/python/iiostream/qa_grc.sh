@@ -6,15 +6,20 @@
 # with the installed block description (GRC_BLOCKS_PATH); the file example's
 # generated program writes N scans from a daemon, which must verify
 # (`iiostream verify`), with the rate it set reaching the daemon; the FFT
-# example's Qt program runs for a few seconds on Qt's offscreen platform.
+# example's Qt program runs on Qt's offscreen platform until it receives,
+# and until it is stopped. Waits are for what happens, each bounded by
+# $hang seconds, reached only by a hang (a loaded machine is slow).
 # usage: qa_grc.sh BUILD_DIR GR_SOURCE_DIR (client/gnuradio)
 set -euo pipefail
+hang=60
 build=$(cd "$1" && pwd)
 src=$(cd "$2" && pwd)
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 daemon=
+fft=
 cleanup() {
+	[ -n "$fft" ] && kill -KILL "$fft" 2>/dev/null
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -54,12 +59,12 @@ echo "grcc: compiled both examples"
 "$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
 	--listen 127.0.0.1:0 --port-file "$tmp/port" >"$tmp/daemon.log" 2>&1 &
 daemon=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || fail "no port file"
+for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || fail "no port file in $hang s"
 url=tcp://127.0.0.1:$(sed -n 1p "$tmp/port")
 
 scans=200000
-timeout 60 $py "$tmp/gen/iiostream_to_file.py" --url "$url" --samples $scans \
+timeout $((hang * 2)) $py "$tmp/gen/iiostream_to_file.py" --url "$url" --samples $scans \
 	--output "$tmp/scans.bin" --samp-rate 500000 || fail "iiostream_to_file.py failed"
 size=$(stat -c %s "$tmp/scans.bin")
 [ "$size" -eq $((scans * 4)) ] || fail "$size bytes, want $((scans * 4))"
@@ -73,13 +78,27 @@ esac
 rate=$("$build/client/iiostream" attr get sampling_frequency --url "$url")
 [ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"
 
-# The Qt example: it must run (and receive) until stopped.
-set +e
-QT_QPA_PLATFORM=offscreen timeout 4 $py "$tmp/gen/iiostream_fft.py" --url "$url" \
-	--samp-rate 1e6 >"$tmp/fft.log" 2>&1
-rc=$?
-set -e
-[ $rc -eq 124 ] || { cat "$tmp/fft.log"; fail "iiostream_fft.py ended by itself (status $rc)"; }
+# The Qt example: it must run (and receive) until stopped. It is stopped
+# once the daemon has sent it blocks, not after a guess at how long Python,
+# GNU Radio and Qt take to start on this machine.
+QT_QPA_PLATFORM=offscreen $py "$tmp/gen/iiostream_fft.py" --url "$url" \
+	--samp-rate 1e6 >"$tmp/fft.log" 2>&1 &
+fft=$!
+receiving=
+for _ in $(seq $((hang * 5))); do
+	kill -0 "$fft" 2>/dev/null || break
+	if "$build/client/iiostream" stats --url "$url" 2>/dev/null |
+		grep -qE '\(subscribed\): [1-9][0-9]* blocks'; then
+		receiving=1
+		break
+	fi
+	sleep 0.2
+done
+kill -0 "$fft" 2>/dev/null || { cat "$tmp/fft.log"; fail "iiostream_fft.py ended by itself"; }
+[ -n "$receiving" ] || { cat "$tmp/fft.log"; fail "iiostream_fft.py received nothing in $hang s"; }
+kill -TERM "$fft"
+wait "$fft" || true
+fft=
 grep -q "iiostream_source :info: $url: channels 0,1" "$tmp/fft.log" ||
 	{ cat "$tmp/fft.log"; fail "iiostream_fft.py did not subscribe"; }
 ! grep -q ':error:' "$tmp/fft.log" || { cat "$tmp/fft.log"; fail "iiostream_fft.py logged an error"; }
