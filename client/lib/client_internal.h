@@ -30,8 +30,11 @@ struct iios__tls {
 	void *ssl;         /* SSL */
 	char desc[96];     /* "TLSv1.3 TLS_AES_128_GCM_SHA256" */
 	int fd;
-	uint8_t secret[64];/* the server's traffic secret, from the key log */
+	uint8_t secret[64];/* the server's traffic secret, from the key log;
+	                    * kept for its KeyUpdates, wiped at the end */
 	size_t secret_len;
+	int cipher_nid;    /* the suite's AEAD and hash, for KeyUpdate */
+	const void *md;    /* EVP_MD */
 	struct iios_tls13_keys rx; /* rx.aead NULL: OpenSSL receives */
 	uint8_t *rbuf;     /* ciphertext received, not yet opened */
 	size_t rlen, rpos;

@@ -211,7 +211,8 @@ static void start_rx(struct iios__tls *t)
 	if (suite && t->secret_len && !SSL_has_pending(t->ssl))
 		iios__tls_open_records(t, SSL_CIPHER_get_cipher_nid(suite),
 				       SSL_CIPHER_get_handshake_digest(suite));
-	OPENSSL_cleanse(t->secret, sizeof(t->secret));
+	if (!t->rx.aead)
+		OPENSSL_cleanse(t->secret, sizeof(t->secret)); /* OpenSSL receives */
 	ERR_clear_error();
 }
 
@@ -222,6 +223,8 @@ int iios__tls_open_records(struct iios__tls *t, int cipher_nid, const EVP_MD *md
 	t->rbuf = malloc(RX_BUFFER);
 	if (!t->rbuf)
 		return -ENOMEM;
+	t->cipher_nid = cipher_nid;
+	t->md = md;
 	r = iios_tls13_keys_init(&t->rx, cipher_nid, md, t->secret, t->secret_len, 0);
 	if (r) {
 		free(t->rbuf);
@@ -312,9 +315,30 @@ static int rx_fill(struct iios__tls *t, size_t need)
 	return 0;
 }
 
+/* The name of a TLS alert (RFC 8446 6), or NULL. */
+static const char *alert_name(uint8_t desc)
+{
+	switch (desc) {
+	case 10: return "unexpected_message";
+	case 20: return "bad_record_mac";
+	case 22: return "record_overflow";
+	case 40: return "handshake_failure";
+	case 47: return "illegal_parameter";
+	case 50: return "decode_error";
+	case 51: return "decrypt_error";
+	case 70: return "protocol_version";
+	case 80: return "internal_error";
+	case 90: return "user_canceled";
+	case 109: return "missing_extension";
+	default: return NULL;
+	}
+}
+
 /* A TLS alert from the server, in words and as an errno. */
 static int rx_alert(uint8_t desc, char *err, size_t errlen)
 {
+	const char *name = alert_name(desc);
+
 	switch (desc) {
 	case 116:
 		snprintf(err, errlen, "the server requires a client certificate (alert "
@@ -326,10 +350,76 @@ static int rx_alert(uint8_t desc, char *err, size_t errlen)
 			 desc == 44 ? "certificate revoked" : desc == 49 ? "access denied" :
 			 "bad certificate");
 		return -EACCES;
+	case 20:
+		snprintf(err, errlen, "the server could not authenticate a record of ours (alert "
+			 "bad_record_mac): the connection was tampered with, or is broken");
+		return -EBADMSG;
 	default:
-		snprintf(err, errlen, "TLS alert %u from the server", desc);
+		if (name)
+			snprintf(err, errlen, "TLS alert %s (%u) from the server", name, desc);
+		else
+			snprintf(err, errlen, "TLS alert %u from the server", desc);
 		return -EPROTO;
 	}
+}
+
+/*
+ * Post-handshake messages in an opened handshake record (RFC 8446 4.6):
+ * each must be whole in the record (OpenSSL sends them so). A KeyUpdate
+ * moves the receive keys to the next secret, and when the server asks, our
+ * own KeyUpdate goes out through OpenSSL, which owns our send keys; it must
+ * end its record (RFC 8446 5.1). A NewSessionTicket is ignored (we never
+ * resume). Anything else ends the connection: 0 or -EPROTO.
+ */
+static int rx_post_handshake(struct iios__tls *t, const uint8_t *msg, size_t len, char *err,
+			     size_t errlen)
+{
+	while (len) {
+		size_t body;
+
+		if (len < 4 || (body = (size_t)msg[1] << 16 | (size_t)msg[2] << 8 | msg[3]) >
+				       len - 4) {
+			snprintf(err, errlen, "TLS receive: a handshake message split across "
+				 "records (not supported after the handshake)");
+			return -EPROTO;
+		}
+		if (msg[0] == IIOS_TLS13_KEY_UPDATE) {
+			struct sigpipe_guard g;
+			int r;
+
+			if (body != 1 || msg[4] > 1 || len != 5) {
+				snprintf(err, errlen, "TLS receive: a malformed KeyUpdate from the "
+					 "server");
+				return -EPROTO;
+			}
+			iios_tls13_keys_free(&t->rx);
+			r = iios_tls13_next_secret(t->md, t->secret, t->secret_len);
+			if (!r)
+				r = iios_tls13_keys_init(&t->rx, t->cipher_nid, t->md, t->secret,
+							 t->secret_len, 0);
+			if (r) {
+				snprintf(err, errlen, "TLS receive: cannot follow the server's "
+					 "KeyUpdate: %s", strerror(-r));
+				return -EPROTO;
+			}
+			/* update_requested (the record fuzzer has no SSL to answer with) */
+			if (msg[4] == 1 && t->ssl) {
+				sigpipe_block(&g);
+				r = SSL_key_update(t->ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 &&
+				    SSL_do_handshake(t->ssl) == 1;
+				sigpipe_restore(&g);
+				if (!r)
+					return explain(t->ssl, 0, "TLS KeyUpdate", err, errlen);
+			}
+		} else if (msg[0] != IIOS_TLS13_NEW_SESSION_TICKET) {
+			snprintf(err, errlen, "TLS receive: unexpected handshake message %u from "
+				 "the server", msg[0]);
+			return -EPROTO;
+		}
+		msg += 4 + body;
+		len -= 4 + body;
+	}
+	return 0;
 }
 
 /*
@@ -413,9 +503,13 @@ static ssize_t rx_recv(struct iios__tls *t, uint8_t *buf, size_t len, char *err,
 			if (k >= 3 && dest[1] == 0)
 				return 0; /* close_notify */
 			return rx_alert(k >= 3 ? dest[1] : 0, err, errlen);
+		case IIOS_TLS13_HANDSHAKE:
+			/* opened in place: nothing of it is returned */
+			r = rx_post_handshake(t, dest, k - 1, err, errlen);
+			if (r)
+				return r;
+			continue;
 		default:
-			/* post-handshake messages (tickets, KeyUpdate): iiostreamd
-			 * sends none */
 			snprintf(err, errlen, "TLS receive: unexpected record type %u from the server",
 				 dest[k - 1]);
 			return -EPROTO;

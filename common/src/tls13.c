@@ -106,6 +106,20 @@ void iios_tls13_keys_free(struct iios_tls13_keys *k)
 	k->aead = NULL;
 }
 
+int iios_tls13_next_secret(const EVP_MD *md, uint8_t *secret, size_t len)
+{
+	uint8_t next[64];
+	int err;
+
+	if (!md || len > sizeof(next))
+		return -EINVAL;
+	err = expand_label(md, secret, len, "traffic upd", next, len);
+	if (!err)
+		memcpy(secret, next, len);
+	OPENSSL_cleanse(next, sizeof(next));
+	return err;
+}
+
 void iios_tls13_nonce(const struct iios_tls13_keys *k, uint8_t nonce[12])
 {
 	int i;

@@ -14,8 +14,10 @@
  * Besides the sanitizers' checks: when every chunk is sealed, what the
  * opener returns must be exactly the application data sealed, in order,
  * and it must end as the records say (close_notify or the end of the
- * stream: 0; an alert, another type, a record without one: an error with
- * a message).
+ * stream: 0; an alert, another type, a record without one, a handshake
+ * message other than a whole NewSessionTicket or a KeyUpdate ending its
+ * record: an error with a message). After a KeyUpdate both sides move to
+ * the next traffic secret.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -45,11 +47,42 @@ struct expect {
 	int end;       /* 0 (close_notify, end of stream) or 1 (an error) */
 };
 
-/* What the opener must make of one sealed inner plaintext. */
-static void expect_record(struct expect *e, const uint8_t *inner, size_t n)
+/*
+ * Post-handshake messages (a handshake record's content): the opener goes
+ * on past whole NewSessionTickets and a well-formed KeyUpdate that ends the
+ * record (*key_update then says its keys moved on); anything else is an
+ * error. Returns true if the opener goes on.
+ */
+static bool expect_handshake(const uint8_t *m, size_t len, bool *key_update)
+{
+	while (len) {
+		size_t body;
+
+		if (len < 4)
+			return false;
+		body = (size_t)m[1] << 16 | (size_t)m[2] << 8 | m[3];
+		if (body > len - 4)
+			return false;
+		if (m[0] == IIOS_TLS13_KEY_UPDATE) {
+			if (body != 1 || m[4] > 1 || len != 5)
+				return false;
+			*key_update = true;
+		} else if (m[0] != IIOS_TLS13_NEW_SESSION_TICKET) {
+			return false;
+		}
+		m += 4 + body;
+		len -= 4 + body;
+	}
+	return true;
+}
+
+/* What the opener must make of one sealed inner plaintext; *key_update:
+ * the opener moved to the next traffic secret after it. */
+static void expect_record(struct expect *e, const uint8_t *inner, size_t n, bool *key_update)
 {
 	size_t k = n;
 
+	*key_update = false;
 	if (e->stopped)
 		return;
 	while (k && inner[k - 1] == 0)
@@ -59,6 +92,9 @@ static void expect_record(struct expect *e, const uint8_t *inner, size_t n)
 	} else if (inner[k - 1] == IIOS_TLS13_APPLICATION_DATA) {
 		memcpy(e->data + e->len, inner, k - 1);
 		e->len += k - 1;
+	} else if (inner[k - 1] == IIOS_TLS13_HANDSHAKE) {
+		if (!expect_handshake(inner, k - 1, key_update))
+			e->stopped = true, e->end = 1;
 	} else if (inner[k - 1] == IIOS_TLS13_ALERT && k >= 3 && inner[1] == 0) {
 		e->stopped = true, e->end = 0; /* close_notify */
 	} else {
@@ -93,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const int nids[] = { NID_aes_128_gcm, NID_aes_256_gcm, NID_chacha20_poly1305 };
 	const EVP_MD *md;
 	struct iios_tls13_keys sealer;
+	uint8_t next[sizeof(secret)];  /* the sealer's traffic secret */
 	struct iios__tls t;
 	struct expect e = { 0 };
 	uint8_t *wire, *got;
@@ -116,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.fd = sv[0];
 	memcpy(t.secret, secret, sizeof(secret));
 	t.secret_len = sizeof(secret);
+	memcpy(next, secret, sizeof(secret));
 	if (!wire || !e.data || !got || iios__tls_open_records(&t, nid, md) != 0 ||
 	    iios_tls13_keys_init(&sealer, nid, md, secret, sizeof(secret), 1) != 0)
 		abort();
@@ -134,11 +172,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			wlen += n;
 		} else if (n + 1 <= IIOS_TLS13_MAX_CIPHERTEXT - IIOS_TLS13_TAG) {
 			size_t w = seal(&sealer, data + pos, n, wire + wlen);
+			bool key_update;
 
 			if (!w)
 				abort();
 			wlen += w;
-			expect_record(&e, data + pos, n);
+			expect_record(&e, data + pos, n, &key_update);
+			if (key_update) { /* both sides move to the next secret */
+				iios_tls13_keys_free(&sealer);
+				if (iios_tls13_next_secret(md, next, sizeof(next)) != 0 ||
+				    iios_tls13_keys_init(&sealer, nid, md, next, sizeof(next), 1) != 0)
+					abort();
+			}
 		}
 		pos += n;
 	}

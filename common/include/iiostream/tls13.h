@@ -23,6 +23,10 @@
 #define IIOS_TLS13_HANDSHAKE 22
 #define IIOS_TLS13_APPLICATION_DATA 23
 
+/* post-handshake messages (RFC 8446 4.6) */
+#define IIOS_TLS13_NEW_SESSION_TICKET 4
+#define IIOS_TLS13_KEY_UPDATE 24
+
 /* One direction of a TLS 1.3 connection: AEAD key, IV, sequence number. */
 struct iios_tls13_keys {
 	EVP_CIPHER_CTX *aead;
@@ -40,6 +44,10 @@ struct iios_tls13_keys {
 int iios_tls13_keys_init(struct iios_tls13_keys *k, int cipher_nid, const EVP_MD *md,
 			 const uint8_t *secret, size_t secret_len, int encrypt);
 void iios_tls13_keys_free(struct iios_tls13_keys *k);
+
+/* KeyUpdate (RFC 8446 4.6.3, 7.2): the next traffic secret of a direction,
+ * HKDF-Expand-Label(secret, "traffic upd", "", len), in place. 0 or -EINVAL. */
+int iios_tls13_next_secret(const EVP_MD *md, uint8_t *secret, size_t len);
 
 /* The nonce of the next record: the IV XOR the sequence number. */
 void iios_tls13_nonce(const struct iios_tls13_keys *k, uint8_t nonce[12]);
