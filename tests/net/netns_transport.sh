@@ -14,8 +14,12 @@
 #  - sendfile forced: veth is no NIC, the receiver's queue would share the
 #    block's pages, so the daemon must refuse it ("sendfile:copy").
 #
+# Waits are for what happens (the daemon's stats), each bounded by $hang
+# seconds, reached only by a hang: a loaded machine is slow, not broken.
+#
 #   tests/net/netns_transport.sh BUILD_DIR
 set -euo pipefail
+hang=60
 build=${1:?usage: $0 BUILD_DIR}
 daemon=$build/server/iiostreamd
 cli=$build/client/iiostream
@@ -57,13 +61,22 @@ run() {
 		--transport "$1" --listen 10.251.0.1:0 --port-file "$tmp/port" --advertise off \
 		>"$tmp/daemon-$1.log" 2>&1 &
 	dpid=$!
-	for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	url=tcp://10.251.0.1:$(sed -n 1p "$tmp/port")
-	ip netns exec "$b" "$cli" rx --url "$url" --seconds 3 --verify --json --quiet \
-		>"$tmp/rx-$1.json" 2>"$tmp/rx-$1.err" &
+	# rx until stopped; stopped once the daemon's stats show it served on
+	# the transport and sent it 100 blocks: then it has received at least
+	# 60, whatever the machine's speed (the socket buffers between them
+	# hold at most 10 MiB, 40 blocks)
+	ip netns exec "$b" "$cli" rx --url "$url" --seconds 3600 --timeout $((hang * 1000)) \
+		--verify --json --quiet >"$tmp/rx-$1.json" 2>"$tmp/rx-$1.err" &
 	rxpid=$!
-	sleep 2
-	ip netns exec "$b" "$cli" stats --url "$url" >"$tmp/stats-$1.txt" 2>&1 || true
+	for _ in $(seq $((hang * 5))); do
+		ip netns exec "$b" "$cli" stats --url "$url" >"$tmp/stats-$1.txt" 2>&1 || true
+		grep -qE "\(subscribed\): ([0-9]{4,}|[1-9][0-9]{2}) blocks.*, $2\$" "$tmp/stats-$1.txt" && break
+		kill -0 $rxpid 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -INT $rxpid 2>/dev/null || true
 	wait $rxpid || true
 	kill -TERM $dpid
 	wait $dpid && dstatus=0 || dstatus=$?
