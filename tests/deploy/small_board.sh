@@ -11,8 +11,12 @@
 # not copies, so the rest is the libraries (libc, libuv, OpenSSL, libiio,
 # avahi) and per-client buffers of KiB: about 8 MiB measured on x86-64. The
 # bound catches gross growth (MiB per client, a ring sized regardless of
-# --blocks/--block-size), not a few KiB. Usage: tests/deploy/small_board.sh BUILD_DIR
+# --blocks/--block-size), not a few KiB. The 8 clients are measured once the
+# daemon's stats show each subscribed and sent blocks (not after a guess at
+# how long that takes: waits are bounded by $hang s, a hang's bound).
+# Usage: tests/deploy/small_board.sh BUILD_DIR
 set -euo pipefail
+hang=60
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 daemon=$build/server/iiostreamd
 cli=$build/client/iiostream
@@ -38,19 +42,28 @@ measure() {
 	"$daemon" --listen 127.0.0.1:0 --port-file "$tmp/port" --advertise off "$@" \
 		>"$tmp/daemon.log" 2>&1 &
 	dpid=$!
-	for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	[ -s "$tmp/port" ] || { cat "$tmp/daemon.log"; echo "small_board: the daemon did not start" >&2; exit 1; }
 	read -r port <"$tmp/port"
 	sleep 1
 	idle_rss=$(kib VmRSS) idle_hwm=$(kib VmHWM)
 	pids=()
 	for i in $(seq 8); do
-		"$cli" rx --url "tcp://127.0.0.1:$port" --seconds 4 --verify --quiet \
-			>"$tmp/rx$i.log" 2>&1 &
+		"$cli" rx --url "tcp://127.0.0.1:$port" --seconds 3600 --timeout $((hang * 1000)) \
+			--verify --quiet >"$tmp/rx$i.log" 2>&1 &
 		pids+=($!)
 	done
-	sleep 3
+	# all 8 at once, each sent 10 blocks: then 1 s more of the 8 streaming
+	for _ in $(seq $((hang * 5))); do
+		n=$("$cli" stats --url "tcp://127.0.0.1:$port" 2>/dev/null |
+			grep -cE '\(subscribed\): ([1-9][0-9]+) blocks' || true)
+		[ "$n" -ge 8 ] && break
+		sleep 0.2
+	done
+	[ "$n" -ge 8 ] || { cat "$tmp/daemon.log"; echo "small_board: FAIL: $n of 8 clients streaming after $hang s" >&2; exit 1; }
+	sleep 1
 	busy_rss=$(kib VmRSS)
+	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	for i in $(seq 8); do
 		wait "${pids[$((i - 1))]}" || { cat "$tmp/rx$i.log" "$tmp/daemon.log";
 			echo "small_board: FAIL: client $i" >&2; exit 1; }

@@ -17,8 +17,12 @@
 # nodes, sendfile() through a NIC, avahi-daemon over D-Bus (ioctl,
 # sendfile, connect and sendmsg are in the allowed set all the same).
 #
+# Waits are for what happens, bounded by $hang seconds (a hang's bound:
+# the daemon runs under strace, and the machine may be loaded).
+#
 #   tests/deploy/syscalls.sh BUILD_DIR
 set -euo pipefail
+hang=60
 build=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 unit=$src/deploy/systemd/iiostreamd.service
@@ -95,26 +99,27 @@ NOTIFY_SOCKET=$tmp/notify WATCHDOG_USEC=200000 \
 	strace -f -qq -o "$tmp/trace" "$daemon" --config "$tmp/iiostreamd.conf" \
 	>"$tmp/daemon.log" 2>&1 &
 spid=$!
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-[ -s "$tmp/port" ] || { cat "$tmp/daemon.log"; echo "syscalls: the daemon did not start" >&2; exit 1; }
+for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+[ -s "$tmp/port" ] || { cat "$tmp/daemon.log"; echo "syscalls: the daemon did not start in $hang s" >&2; exit 1; }
 dpid=$(cat "/proc/$spid/task/$spid/children")
 { read -r port; read -r tls_port; read -r iiod_port; } <"$tmp/port"
 tls=(--url "tls://localhost:$tls_port" --ca "$tmp/ca.pem" --cert "$tmp/client.pem"
      --key "$tmp/client.key")
+patient=(--timeout $((hang * 1000)))
 run() { "$@" >>"$tmp/clients.log" 2>&1 || { cat "$tmp/clients.log" "$tmp/daemon.log";
 	echo "syscalls: FAIL: $*" >&2; exit 1; }; }
 run "$cli" info --url "tcp://127.0.0.1:$port"
-run "$cli" rx --url "tcp://127.0.0.1:$port" --blocks 40 --verify --quiet
-run "$cli" rx "${tls[@]}" --blocks 40 --verify --quiet
+run "$cli" rx --url "tcp://127.0.0.1:$port" --blocks 40 --verify --quiet "${patient[@]}"
+run "$cli" rx "${tls[@]}" --blocks 40 --verify --quiet "${patient[@]}"
 run "$cli" attr set --url "tcp://127.0.0.1:$port" sampling_frequency 1000000
 run "$cli" stats --url "tcp://127.0.0.1:$port"
-run iio_info -u "ip:127.0.0.1:$iiod_port"
-run iio_readdev -u "ip:127.0.0.1:$iiod_port" -b 4096 -s 16384 sim
+run iio_info -T $((hang * 1000)) -u "ip:127.0.0.1:$iiod_port"
+run iio_readdev -T $((hang * 1000)) -u "ip:127.0.0.1:$iiod_port" -b 4096 -s 16384 sim
 kill -HUP "$dpid"
-for _ in $(seq 50); do grep -q "configuration reloaded" "$tmp/daemon.log" && break; sleep 0.1; done
+for _ in $(seq $((hang * 10))); do grep -q "configuration reloaded" "$tmp/daemon.log" && break; sleep 0.1; done
 grep -q "configuration reloaded" "$tmp/daemon.log" || {
 	cat "$tmp/daemon.log"; echo "syscalls: FAIL: no reload" >&2; exit 1; }
-run "$cli" rx "${tls[@]}" --blocks 10 --verify --quiet
+run "$cli" rx "${tls[@]}" --blocks 10 --verify --quiet "${patient[@]}"
 kill -TERM "$dpid"
 wait "$spid" || { cat "$tmp/daemon.log"; echo "syscalls: FAIL: the daemon did not exit 0" >&2; exit 1; }
 dpid=
