@@ -46,11 +46,18 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-/* Run a libiio tool; its stdout lands in out_path. */
+/* Run a libiio tool; its stdout lands in out_path. Its network timeout is
+ * a hang's (libiio's default, 5 s, is not one on a loaded machine). */
 static void run_tool(const struct daemon *d, const char *const *argv, const char *out_path)
 {
+	const char *with_timeout[32] = { argv[0], "-T", HARNESS_STR(HANG_MS) };
 	char err[2048];
-	int r = run_command(argv, out_path, err, sizeof(err), HANG_MS);
+	int r, n = 3;
+
+	for (int i = 1; argv[i] && n < 31; i++)
+		with_timeout[n++] = argv[i];
+	with_timeout[n] = NULL;
+	r = run_command(with_timeout, out_path, err, sizeof(err), HANG_MS);
 
 	if (r != 0)
 		daemon_dump_log(d);
@@ -121,9 +128,9 @@ Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
 	/* a value the device refuses is an error, and changes nothing */
 	{
 		char err[512];
-		int r = run_command((const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d",
-							   "sim", "sampling_frequency", "fast",
-							   NULL },
+		int r = run_command((const char *const[]){ "iio_attr", "-T", HARNESS_STR(HANG_MS),
+							   "-u", dm.iiod_uri, "-d", "sim",
+							   "sampling_frequency", "fast", NULL },
 				    NULL, err, sizeof(err), HANG_MS);
 
 		cr_assert_neq(r, 0, "iio_attr accepted 'fast': %s", err);
@@ -144,7 +151,7 @@ Test(iiod, allow_write_decides_for_libiio_clients_too)
 	static const char *const with_plain[] = { "--iiod-listen", "127.0.0.1:0", "--allow-write",
 						  "cn:lab-pc,plain", NULL };
 	const char *argv[] = { "iio_attr", "-u", NULL, "-d", "sim", "sampling_frequency", "250000",
-			       NULL };
+			       "-T", HARNESS_STR(HANG_MS), NULL };
 	struct iios_attr_ref ref = { .attr = "sampling_frequency" };
 	struct iios_client *c;
 	struct daemon dm;
