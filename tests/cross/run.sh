@@ -334,10 +334,11 @@ step "loopback stream under $qemu"
 "${run[@]}" "$daemon" --listen 127.0.0.1:0 --port-file "$tmp/port" --advertise off \
 	--rate 1000000 --block-size 64K --blocks 8 >"$tmp/daemon.log" 2>&1 &
 dpid=$!
-for _ in $(seq 300); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+# (bounds that only catch a hang: emulated, on a loaded machine, all is slow)
+for _ in $(seq 1200); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || { cat "$tmp/daemon.log"; echo "cross: FAIL: the daemon did not start" >&2; exit 1; }
 read -r port <"$tmp/port"
-"${run[@]}" "$cli" rx --url "tcp://127.0.0.1:$port" --blocks 50 --verify ||
+"${run[@]}" "$cli" rx --url "tcp://127.0.0.1:$port" --blocks 50 --verify --timeout 120000 ||
 	{ cat "$tmp/daemon.log"; echo "cross: FAIL: iiostream rx --verify" >&2; exit 1; }
 kill -TERM "$dpid"
 rc=0; wait "$dpid" || rc=$?
