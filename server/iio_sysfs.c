@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,28 @@
 
 #include "log.h"
 
+/* A path into path[len]; -ENAMETOOLONG rather than a truncated path, which
+ * would name another file. */
+__attribute__((format(printf, 3, 4))) static int path_of(char *path, size_t len,
+							  const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(path, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int iio_sysfs_read(const char *dir, const char *name, char *buf, size_t len)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (path_of(path, sizeof(path), "%s/%s", dir, name))
+		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -62,18 +78,18 @@ int iio_sysfs_write(const char *path, const char *val)
 
 bool iio_sysfs_exists(const char *dir, const char *name)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return access(path, F_OK) == 0;
+	return path_of(path, sizeof(path), "%s/%s", dir, name) == 0 && access(path, F_OK) == 0;
 }
 
 int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
 {
-	char dir[PATH_MAX + 32], type[64], attr[64];
+	char dir[PATH_MAX], type[64], attr[64];
 	uint32_t c;
 
-	snprintf(dir, sizeof(dir), "%s/scan_elements", iio_dir);
+	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
+		return -ENAMETOOLONG;
 	for (c = 0; c < 64; c++) {
 		snprintf(attr, sizeof(attr), "in_voltage%u_type", c);
 		if (iio_sysfs_read(dir, attr, type, sizeof(type)))
@@ -95,13 +111,14 @@ int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
 
 int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX];
 	uint32_t c;
 	int err, first = 0;
 
 	for (c = 0; c < n && c < 64; c++) {
-		snprintf(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
-		err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
+		err = path_of(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
+		if (!err)
+			err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
 		if (err) {
 			log_warn("cannot write %s: %s", path, strerror(-err));
 			first = first ? first : err;
@@ -123,11 +140,11 @@ int iio_sysfs_find_by_name(const char *name, char *dir, size_t len)
 
 		if (strncmp(de->d_name, "iio:device", 10) != 0)
 			continue;
-		snprintf(candidate, sizeof(candidate), "%s/%s", IIO_SYSFS_ROOT, de->d_name);
+		if (path_of(candidate, sizeof(candidate), "%s/%s", IIO_SYSFS_ROOT, de->d_name))
+			continue;
 		if (iio_sysfs_read(candidate, "name", got, sizeof(got)) == 0 &&
 		    strcmp(got, name) == 0) {
-			snprintf(dir, len, "%s", candidate);
-			err = 0;
+			err = path_of(dir, len, "%s", candidate);
 			break;
 		}
 	}
