@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The whole test suite: installs what it needs, then builds and runs every
 # userspace test twice, in a normal build and under AddressSanitizer + UBSan,
+# compiles the Release and MinSizeRel build types (scripts/build-types.sh),
 # the daemon, library, CLI and unit tests cross-built for arm64 and armhf
 # and run under qemu-user (the module cross-built for Debian's ARM kernels,
 # and for arm64 loaded and tested in its kernel under qemu-system-aarch64),
@@ -15,6 +16,9 @@ scripts/deps.sh
 echo "== normal build"
 scripts/build.sh build
 (cd build && ctest --output-on-failure)
+
+echo "== Release and MinSizeRel: compiled, every warning an error"
+scripts/build-types.sh build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 scripts/build.sh build-asan -DIIOSTREAM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
