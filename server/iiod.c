@@ -13,11 +13,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "block_pool.h"
 #include "devices.h"
 #include "iiod_xml.h"
@@ -314,6 +316,23 @@ static const Iiostream__DeviceDesc *streamed_device(const Iiostream__Devices *de
 	return NULL;
 }
 
+/* The authorisation lists, as on the iiostream ports (protocol.c): a libiio
+ * client has no certificate, so it may only when the list is unset or names
+ * "plain". A refusal is logged and counted (requests_refused); the caller
+ * answers -EACCES and the connection goes on. */
+static bool allowed(struct iiod_conn *c, const struct access_list *list, const char *what,
+		    const char *flag)
+{
+	static const struct peer_identity no_cert = { .has_cert = false };
+
+	if (access_allows(list, &no_cert))
+		return true;
+	c->is->srv->requests_refused++;
+	log_warn("iiod client %u (%s, no certificate): %s refused by %s", c->id, c->peer, what,
+		 flag);
+	return false;
+}
+
 /* OPEN: the mask's bits are libiio's channel numbers, i.e. positions in the
  * XML (iiod_xml.h); the capture is by scan index. 0 or a negative errno. */
 static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
@@ -327,6 +346,9 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	bool exists;
 	int err;
 
+	/* first: a client that may not stream learns nothing more */
+	if (!allowed(c, &srv->cfg->allow_subscribe, "subscribe (OPEN)", "--allow-subscribe"))
+		return -EACCES;
 	if (c->open)
 		return -EBUSY;
 	if (cmd->cyclic)
@@ -476,7 +498,6 @@ static void do_write(struct iiod_conn *c)
 	const struct iiod_cmd *cmd = &c->pending;
 	Iiostream__AttrRead r = IIOSTREAM__ATTR_READ__INIT;
 	Iiostream__AttrWrite w = IIOSTREAM__ATTR_WRITE__INIT;
-	struct peer_identity plain = { 0 };
 	char after[MAX_VALUE];
 	int err;
 
@@ -489,10 +510,7 @@ static void do_write(struct iiod_conn *c)
 		return;
 	}
 	/* a libiio client has no certificate: --allow-write must name "plain" */
-	if (!access_allows(&srv->cfg->allow_write, &plain)) {
-		srv->requests_refused++;
-		log_warn("iiod client %u (%s): attribute write refused by --allow-write", c->id,
-			 c->peer);
+	if (!allowed(c, &srv->cfg->allow_write, "attribute write", "--allow-write")) {
 		send_int(c, -EACCES);
 		return;
 	}
@@ -798,6 +816,48 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
+/* Is the listener reachable from other machines (not loopback)? */
+static bool address_is_public(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) != 127;
+	if (ss->ss_family == AF_INET6)
+		return !IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
+void iiod_warn_access(const struct iiod_server *is)
+{
+	static const struct peer_identity no_cert = { .has_cert = false };
+	const struct config *cfg;
+	const struct access_list *sub, *wr;
+
+	if (!is->listening)
+		return; /* srv is not even set when --iiod-listen was not given */
+	cfg = is->srv->cfg;
+	sub = &cfg->allow_subscribe;
+	wr = &cfg->allow_write;
+	/* libiio clients have no identity: a list lets all of them or none */
+	if (sub->set && !access_allows(sub, &no_cert))
+		log_warn("--allow-subscribe with --iiod-listen: libiio clients have no certificate, "
+			 "so the iiod port refuses every OPEN (-EACCES); add 'plain' to the list "
+			 "to let them stream");
+	else if (sub->set)
+		log_warn("--allow-subscribe names 'plain': anyone who reaches the iiod port "
+			 "(port %u) may stream samples; libiio clients have no certificate",
+			 is->port);
+	else if (cfg->client_ca[0])
+		log_warn("--client-ca authenticates TLS clients only: anyone who reaches the iiod "
+			 "port (port %u) may stream samples; set --allow-subscribe to refuse them",
+			 is->port);
+	if (wr->set && !access_allows(wr, &no_cert))
+		log_info("--allow-write with --iiod-listen: libiio clients have no certificate, "
+			 "so the iiod port refuses every attribute WRITE (-EACCES)");
+	else if (wr->set)
+		log_warn("--allow-write names 'plain': anyone who reaches the iiod port (port %u) "
+			 "may write attributes", is->port);
+}
+
 int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uint16_t port)
 {
 	struct sockaddr_storage addr;
@@ -826,6 +886,11 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
 	uv_tcp_getsockname(&is->listener, (struct sockaddr *)&bound, &len);
 	is->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
 	log_info("listening for iiod clients (libiio ip:) on %s:%u", host, is->port);
+	if (address_is_public(&bound))
+		log_warn("the iiod port %s:%u is open to the network: plain TCP, no encryption, "
+			 "no client authentication (as iiod's own); prefer --listen-tls", host,
+			 is->port);
+	iiod_warn_access(is);
 	return 0;
 }
 

@@ -12,6 +12,12 @@
  * client cannot be told about a gap: blocks it was too slow for are skipped,
  * counted in Stats and logged.
  *
+ * The rules of the iiostream ports hold here too, as far as libiio's
+ * protocol lets them: a libiio client has no certificate, so OPEN
+ * (--allow-subscribe) and WRITE (--allow-write) are answered -EACCES, logged
+ * and counted (requests_refused) unless the list is unset or names "plain";
+ * --max-clients counts these connections.
+ *
  * Ownership: the listener owns its connections; a connection is freed in the
  * close callback of its handle, after libuv has cancelled its writes, each
  * of which frees what it carries (a copy, or its block reference).
@@ -50,6 +56,13 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
 /* Stop listening and close every connection; server_session_gone() is
  * called as the last one goes. */
 void iiod_stop(struct iiod_server *is);
+
+/* Log what --allow-subscribe, --allow-write and --client-ca mean for the
+ * iiod port, whose clients have no certificate (a list that does not name
+ * "plain" refuses them all; one that does, or none with --client-ca, lets
+ * anyone in). At start-up, and again after a reload (reload.c); nothing
+ * when not listening. */
+void iiod_warn_access(const struct iiod_server *is);
 
 /* The listening socket (for DNS-SD: its address and port), -1 if none. */
 int iiod_listen_fd(const struct iiod_server *is);

@@ -146,6 +146,7 @@ int reload_run(struct server *srv)
 	struct config *next;
 	char err[800];
 	unsigned live_changes, restart;
+	bool lists_changed;
 	int rc;
 
 	if (!r->live) {
@@ -175,7 +176,12 @@ int reload_run(struct server *srv)
 		}
 	}
 	restart = log_restart_only(r->live, next);
+	lists_changed = memcmp(&r->live->allow_subscribe, &next->allow_subscribe,
+			       sizeof(next->allow_subscribe)) ||
+			memcmp(&r->live->allow_write, &next->allow_write, sizeof(next->allow_write));
 	live_changes = apply_live(r->live, next);
+	if (lists_changed)
+		iiod_warn_access(&srv->iiod); /* what they mean for clients without identity */
 	if (r->live->log_level != next->log_level) {
 		static const char *const names[] = { "error", "warn", "info", "debug" };
 

@@ -12,13 +12,16 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include "certs.h"
 #include "harness.h"
 
 static const char *const with_iiod[] = { "--channels", "4", "--rate", "1000000",
@@ -440,5 +443,204 @@ Test(iiod, a_write_with_a_nul_inside_its_value_is_refused)
 	read_line(fd, line, sizeof(line));
 	cr_assert_eq(memcmp(line, "250000", 7), 0, "value '%s'", line);
 	close(fd);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* ---- the iiostream ports' rules, on the iiod port ---------------------- */
+
+static struct test_certs rule_certs;
+static char rule_dir[64];
+
+static void rule_make_certs(void)
+{
+	snprintf(rule_dir, sizeof(rule_dir), "/tmp/iiostream-iiod-XXXXXX");
+	cr_assert_not_null(mkdtemp(rule_dir));
+	cr_assert_eq(test_certs_make(rule_dir, &rule_certs), 0, "could not make the certificates");
+}
+
+static void rule_remove_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rule_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void rule_make_dir(void)
+{
+	snprintf(rule_dir, sizeof(rule_dir), "/tmp/iiostream-iiod-XXXXXX");
+	cr_assert_not_null(mkdtemp(rule_dir));
+}
+
+/* How many lines of the daemon's log hold `text`. */
+static int rule_log_count(const struct daemon *d, const char *text)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(d->log_path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Wait until at least `n` lines of the log hold `text`. */
+static void rule_log_wait(const struct daemon *d, const char *text, int n)
+{
+	for (double t0 = mono_s(); rule_log_count(d, text) < n;) {
+		if (mono_s() - t0 > HANG_S) {
+			daemon_dump_log(d);
+			cr_assert_fail("waited %d s for %d lines '%s' in the log", HANG_S, n, text);
+		}
+		harness_sleep_ms(10);
+	}
+}
+
+/* Debian's iio_readdev for `scans` scans of sim, default buffer (as in the
+ * report), libiio's timeout a hang's: its exit status; the bytes of samples
+ * it wrote in *len, what it printed in msg. */
+static int rule_readdev(const struct daemon *d, uint32_t scans, size_t *len, char *msg,
+			size_t msglen)
+{
+	char out[160], count[16], *text;
+	int r;
+
+	snprintf(count, sizeof(count), "%u", scans);
+	snprintf(out, sizeof(out), "%s/readdev.bin", d->dir);
+	r = run_command((const char *const[]){ "iio_readdev", "-T", HARNESS_STR(HANG_MS), "-u",
+					       d->iiod_uri, "-s", count, "sim", NULL },
+			out, msg, msglen, HANG_MS);
+	text = slurp(out, len);
+	free(text);
+	return r;
+}
+
+/*
+ * The report: with --client-ca and --allow-subscribe cn:good-client a native
+ * client without a certificate is refused, and iio_readdev on the iiod port
+ * must be too: a libiio client has no identity, so only a list that names
+ * "plain" (or no list) lets it stream. Each case is warned about at start-up.
+ */
+Test(iiod, allow_subscribe_decides_for_libiio_clients_too, .init = rule_make_certs,
+     .fini = rule_remove_dir)
+{
+	const char *args[] = { "--channels", "4", "--rate", "1000000", "--block-size", "64K",
+			       "--iiod-listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
+			       "--tls-cert", rule_certs.server_cert, "--tls-key",
+			       rule_certs.server_key, "--client-ca", rule_certs.ca,
+			       "--allow-subscribe", "cn:good-client", NULL };
+	static const char *const all[] = { "voltage0", "voltage1", "voltage2", "voltage3" };
+	struct iios_options good = { .ca_file = rule_certs.ca, .cert_file = rule_certs.client_cert,
+				     .key_file = rule_certs.client_key, .client_name = "test_iiod" };
+	struct iios_stream_info info;
+	struct iios_client *c = NULL;
+	struct iios_stats st;
+	struct daemon dm;
+	char msg[2048];
+	size_t len = 1;
+	int r, refused, fd;
+
+	daemon_start(&dm, args);
+	/* the native ports: no certificate, refused; good-client, served */
+	c = client_connect(&dm);
+	cr_assert_eq(iios_subscribe(c, 0, &info), -EACCES, "%s", iios_errmsg(c));
+	cr_assert(strstr(iios_errmsg(c), "no certificate"), "%s", iios_errmsg(c));
+	iios_close(c);
+	cr_assert_eq(iios_connect(dm.tls_url, &good, &c, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	/* the iiod port: iio_readdev gets an error and no sample */
+	r = rule_readdev(&dm, 100000, &len, msg, sizeof(msg));
+	cr_assert_neq(r, 0, "iio_readdev read past --allow-subscribe");
+	cr_assert_eq(len, 0, "iio_readdev wrote %zu bytes of samples", len);
+	cr_assert(strstr(msg, "Permission denied"), "iio_readdev said: %s", msg);
+	/* logged and counted, like the native refusal */
+	refused = rule_log_count(&dm, "subscribe (OPEN) refused by --allow-subscribe");
+	cr_assert_geq(refused, 1, "the refusal is not logged");
+	daemon_stats(&dm, &st);
+	cr_assert_eq(st.requests_refused, 1 + (uint64_t)refused, "requests_refused %llu",
+		     (unsigned long long)st.requests_refused);
+	/* on a raw socket: -EACCES, and the connection goes on */
+	fd = iiod_connect(&dm);
+	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "-13");
+	expect_reply(fd, "READBUF sim 4096\r\n", "-9");
+	expect_reply(fd, "VERSION\r\n", "0.24.v0.24  ");
+	close(fd);
+	daemon_stats(&dm, &st);
+	cr_assert_eq(st.requests_refused, 2 + (uint64_t)refused);
+	cr_assert(daemon_log_contains(&dm, "--allow-subscribe with --iiod-listen"),
+		  "no start-up warning");
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+
+	/* a list that names plain lets them stream, and says so */
+	args[17] = "plain,cn:good-client";
+	daemon_start(&dm, args);
+	cr_assert(daemon_log_contains(&dm, "--allow-subscribe names 'plain'"), "no warning");
+	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 100000);
+	cr_assert_eq(daemon_log_contains(&dm, "refused by --allow-subscribe"), false);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+
+	/* no list: --client-ca does not reach the iiod port, and that is said */
+	args[16] = NULL;
+	daemon_start(&dm, args);
+	cr_assert(daemon_log_contains(&dm, "--client-ca authenticates TLS clients only"),
+		  "no warning");
+	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 100000);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* Replace a file whole (the daemon reads the old one or the new one). */
+static void rule_write_file(const char *path, const char *text)
+{
+	char tmp[300];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
+}
+
+/* A list set or changed by SIGHUP applies to the next OPEN, and is warned
+ * about as at start-up. */
+Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_make_dir,
+     .fini = rule_remove_dir)
+{
+	char conf[128];
+	const char *args[] = { "--config", conf, "--iiod-listen", "127.0.0.1:0", NULL };
+	struct iios_stats st;
+	struct daemon dm;
+	int fd;
+
+	snprintf(conf, sizeof(conf), "%s/iiostreamd.conf", rule_dir);
+	rule_write_file(conf, "channels = 4\n");
+	daemon_start(&dm, args);
+	fd = iiod_connect(&dm);
+	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "0");
+	expect_reply(fd, "CLOSE sim\r\n", "0");
+
+	rule_write_file(conf, "channels = 4\nallow-subscribe = cn:good-client\n");
+	cr_assert_eq(kill(dm.pid, SIGHUP), 0);
+	rule_log_wait(&dm, "configuration reloaded", 1);
+	cr_assert(daemon_log_contains(&dm, "--allow-subscribe with --iiod-listen"),
+		  "no warning at the reload");
+	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "-13");
+	cr_assert(daemon_log_contains(&dm, "subscribe (OPEN) refused by --allow-subscribe"));
+
+	rule_write_file(conf, "channels = 4\nallow-subscribe = plain\n");
+	cr_assert_eq(kill(dm.pid, SIGHUP), 0);
+	rule_log_wait(&dm, "configuration reloaded", 2);
+	cr_assert(daemon_log_contains(&dm, "--allow-subscribe names 'plain'"));
+	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "0");
+	expect_reply(fd, "CLOSE sim\r\n", "0");
+	close(fd);
+	daemon_stats(&dm, &st);
+	cr_assert_eq(st.requests_refused, 1);
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
