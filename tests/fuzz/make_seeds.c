@@ -227,11 +227,18 @@ int main(int argc, char **argv)
 		static const uint8_t alert[] = { 2, 0, 0, 3, 'x', 'y', 23, 0, 0, 3, 2, 48, 21 };
 		static const uint8_t ticket[] = { 1, 0, 0, 5, 4, 0, 0, 0, 22 };
 		static const uint8_t raw[] = { 0, 0, 0, 2, 'o', 23, 1, 0, 5, 23, 3, 3, 0, 17 };
+		/* KeyUpdate (update_not_requested, then requested), data under
+		 * each new key */
+		static const uint8_t key_update[] = {
+			1, 0, 0, 6, 24, 0, 0, 1, 0, 22, 0, 0, 3, 'k', '1', 23,
+			0, 0, 6, 24, 0, 0, 1, 1, 22, 0, 0, 3, 'k', '2', 23,
+		};
 
 		put("fuzz_tls_records", "stream", stream, sizeof(stream));
 		put("fuzz_tls_records", "alert", alert, sizeof(alert));
 		put("fuzz_tls_records", "ticket", ticket, sizeof(ticket));
 		put("fuzz_tls_records", "raw", raw, sizeof(raw));
+		put("fuzz_tls_records", "key_update", key_update, sizeof(key_update));
 	}
 	return 0;
 }
