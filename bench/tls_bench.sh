@@ -6,6 +6,10 @@
 #
 #   bench/tls_bench.sh BUILD_DIR [SECONDS]           (default 5)
 #   GUEST=1 bench/tls_bench.sh BUILD_DIR [SECONDS]   also in a qemu guest
+#   BASELINE=OTHER_BUILD_DIR bench/tls_bench.sh BUILD_DIR [SECONDS]
+#       also OTHER_BUILD_DIR's daemon (an older commit's build, say), with the
+#       same client, run for run beside BUILD_DIR's: the ratio column
+#       "vs base" is this daemon's MB/s over the baseline's
 #
 # On this host (loopback): one TLS 1.3 client, 1 MiB blocks, the unpaced sim
 # source, for each TLS 1.3 suite (AES-256-GCM is the one OpenSSL negotiates
@@ -23,6 +27,8 @@ build=$(cd "${1:?usage: $0 BUILD_DIR [SECONDS]}" && pwd)
 secs=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 daemon=$build/server/iiostreamd
+base_daemon=
+[ -z "${BASELINE:-}" ] || base_daemon=$(cd "$BASELINE" && pwd)/server/iiostreamd
 cli=$build/client/iiostream
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tls_bench.XXXXXX")
 dpid=
@@ -50,7 +56,7 @@ run() {
 	local name=$1 scheme=$2
 	shift 2
 	rm -f "$tmp/port"
-	"$daemon" --rate 0 --block-size 1M --blocks 32 --listen 127.0.0.1:0 \
+	"${run_daemon:-$daemon}" --rate 0 --block-size 1M --blocks 32 --listen 127.0.0.1:0 \
 		--listen-tls 127.0.0.1:0 --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key" \
 		--port-file "$tmp/port" --log-level warn "$@" >"$tmp/daemon-$name.log" 2>&1 &
 	dpid=$!
@@ -86,7 +92,8 @@ run_plain() {
 }
 
 echo "== host: loopback, 1 client, 1 MiB blocks, ${secs} s per figure ($(nproc) CPUs)"
-printf "%-20s %-10s %10s %10s %14s %8s\n" cipher encrypts "MB/s" "CPU s/GB" "openssl MB/s" ratio
+printf "%-20s %-10s %10s %10s %14s %8s" cipher encrypts "MB/s" "CPU s/GB" "openssl MB/s" ratio
+[ -z "$base_daemon" ] && echo || printf " %10s %10s %8s\n" "base MB/s" "CPU s/GB" "vs base"
 read -r m c <<<"$(median3 run_plain)"
 printf "%-20s %-10s %10s %10s %14s %8s\n" "none (plain TCP)" - "$m" "$c" - -
 for pair in "aes-128-gcm:AES-128-GCM:TLS_AES_128_GCM_SHA256" \
@@ -94,9 +101,22 @@ for pair in "aes-128-gcm:AES-128-GCM:TLS_AES_128_GCM_SHA256" \
 	"chacha20-poly1305:ChaCha20-Poly1305:TLS_CHACHA20_POLY1305_SHA256"; do
 	IFS=: read -r evp name suite <<<"$pair"
 	ref=$(speed "$evp" "$name")
-	read -r m c <<<"$(median3 run "$suite" tls --tls-ciphersuites "$suite")"
-	printf "%-20s %-10s %10s %10s %14s %8s\n" "$name" userspace "$m" "$c" "$ref" \
+	if [ -n "$base_daemon" ]; then
+		# alternate the two daemons, so that drift of the machine hits both
+		for i in 1 2 3; do
+			run "$suite" tls --tls-ciphersuites "$suite" >>"$tmp/new-$evp"; echo >>"$tmp/new-$evp"
+			run_daemon=$base_daemon run "$suite" tls --tls-ciphersuites "$suite" \
+				>>"$tmp/base-$evp"; echo >>"$tmp/base-$evp"
+		done
+		read -r m c <<<"$(sort -n "$tmp/new-$evp" | sed -n 2p)"
+		read -r bm bc <<<"$(sort -n "$tmp/base-$evp" | sed -n 2p)"
+	else
+		read -r m c <<<"$(median3 run "$suite" tls --tls-ciphersuites "$suite")"
+	fi
+	printf "%-20s %-10s %10s %10s %14s %8s" "$name" userspace "$m" "$c" "$ref" \
 		"$(awk -v a="$m" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')"
+	[ -z "$base_daemon" ] && echo || printf " %10s %10s %8s\n" "$bm" "$bc" \
+		"$(awk -v a="$m" -v b="$bm" 'BEGIN { printf "%.2f", a / b }')"
 done
 
 [ "${GUEST:-0}" = 1 ] || exit 0
