@@ -43,6 +43,16 @@ struct iiod_conn {
 	uint32_t id;
 	char peer[64];
 	bool closing;
+	int open_handles;        /* tcp, and timer once started: freed when none is left */
+	uv_timer_t timer;        /* the first command's deadline, then the stall check */
+	bool got_command;        /* a whole line arrived (--handshake-timeout) */
+
+	/* output: what libuv has of ours (--max-send-queue, --idle-timeout) */
+	uint64_t submitted;      /* bytes handed to uv_write, ever */
+	uint64_t reply_pending;  /* bytes of replies (not samples) whose write has not completed */
+	uint64_t taken_seen;     /* bytes the socket had taken at the last look */
+	uint64_t progress_ns;    /* when it last took a byte, or had nothing to take */
+	uint64_t writes_submitted, writes_done; /* libuv completes them in order */
 
 	/* input: a line being assembled, or a WRITE value */
 	char in[IN_CAP];
@@ -65,6 +75,12 @@ struct iiod_conn {
 	bool passthrough;        /* it gets whole capture scans: no copy */
 	struct pool_block *q[MAX_QUEUE_BLOCKS]; /* blocks queued, oldest first */
 	uint32_t q_head, q_len, q_max;
+	/* Blocks sent whole out of q whose writes still hold them: the write
+	 * number of each one's last chunk. They count against q_max with q,
+	 * as a native client's blocks in flight count against its queue: a
+	 * client must never hold every block of the ring. */
+	uint64_t held_seq[MAX_QUEUE_BLOCKS];
+	uint32_t held_head, held_len;
 	uint32_t head_scan;      /* scans of q[q_head] already sent */
 	uint64_t readbuf_left;   /* bytes of the READBUF under way */
 	bool mask_sent;          /* its mask line went with its first chunk */
@@ -73,14 +89,16 @@ struct iiod_conn {
 };
 
 static void conn_close(struct iiod_conn *c);
+static void on_conn_timer(uv_timer_t *t);
 
 /* One uv_write: a reply, or a chunk of samples (a block reference or a
  * copy), freed in its callback. */
 struct iiod_write {
 	uv_write_t req;
 	struct pool_block *blk;  /* samples sent from the block itself */
-	uint8_t *copy;           /* samples copied apart (channel subset) */
+	uint8_t *copy;           /* samples copied apart (channel subset), or a reply's body */
 	size_t len;
+	size_t reply_len;        /* of a reply: its bytes, counted in reply_pending; 0: samples */
 	char data[];             /* the reply or the chunk's header */
 };
 
@@ -91,6 +109,12 @@ static void on_write(uv_write_t *req, int status)
 
 	if (w->blk)
 		block_pool_unref(w->blk);
+	c->reply_pending -= w->reply_len;
+	c->writes_done++;
+	while (c->held_len && c->held_seq[c->held_head] <= c->writes_done) {
+		c->held_head = (c->held_head + 1) % MAX_QUEUE_BLOCKS;
+		c->held_len--;
+	}
 	free(w->copy);
 	free(w);
 	if (status < 0 && status != UV_ECANCELED && !c->closing) {
@@ -99,10 +123,16 @@ static void on_write(uv_write_t *req, int status)
 	}
 }
 
+static size_t write_queue(const struct iiod_conn *c)
+{
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
 /* Queue head[hlen] and, if given, samples; takes over blk's reference or
- * copy (freed once sent). */
+ * copy (freed once sent). A reply (is_reply) is counted in reply_pending
+ * until its write completes. The connection may be closed on return. */
 static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const void *samples,
-		       size_t slen, struct pool_block *blk, uint8_t *copy)
+		       size_t slen, struct pool_block *blk, uint8_t *copy, bool is_reply)
 {
 	struct iiod_write *w = malloc(sizeof(*w) + hlen);
 	uv_buf_t bufs[2];
@@ -119,22 +149,63 @@ static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const
 	w->blk = blk;
 	w->copy = copy;
 	w->len = hlen + slen;
+	w->reply_len = is_reply ? w->len : 0;
 	memcpy(w->data, head, hlen);
 	w->req.data = c;
 	bufs[0] = uv_buf_init(w->data, (unsigned)hlen);
 	bufs[1] = uv_buf_init((char *)samples, (unsigned)slen);
+	if (write_queue(c) == 0) {
+		/* the socket's time to take this starts now (--idle-timeout) */
+		c->taken_seen = c->submitted;
+		c->progress_ns = server_now_ns();
+	}
+	c->reply_pending += w->reply_len;
+	c->writes_submitted++;
 	err = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, slen ? 2 : 1, on_write);
 	if (err) {
 		on_write(&w->req, UV_ECANCELED);
 		log_info("iiod client %u (%s): %s", c->id, c->peer, uv_strerror(err));
 		conn_close(c);
+		return;
 	}
+	c->submitted += w->len;
+}
+
+/* A reply of head[hlen] and body[blen] (body: NULL, or malloc'ed and taken
+ * over). --max-send-queue bounds the replies a client leaves unread, as on
+ * the iiostream ports: past it the connection is closed (a reply saying so
+ * would wait behind the others). One reply of any size may always wait. */
+static void send_reply(struct iiod_conn *c, const char *head, size_t hlen, char *body,
+		       size_t blen)
+{
+	struct server *srv = c->is->srv;
+	uint64_t unsent;
+
+	if (c->closing) {
+		free(body);
+		return;
+	}
+	/* Replies whose write has not completed, but no more than libuv still
+	 * holds: both over-count (a write done but not yet called back; the
+	 * samples in the queue), neither under-counts. */
+	unsent = c->reply_pending;
+	if (unsent > write_queue(c))
+		unsent = write_queue(c);
+	if (unsent && unsent + hlen + blen > srv->cfg->max_send_queue) {
+		free(body);
+		srv->protocol_errors++;
+		log_warn("iiod client %u (%s): sends commands but does not read the replies "
+			 "(%" PRIu64 " bytes unread, --max-send-queue %u): closing", c->id, c->peer,
+			 unsent, srv->cfg->max_send_queue);
+		conn_close(c);
+		return;
+	}
+	send_parts(c, head, hlen, body, blen, NULL, (uint8_t *)body, true);
 }
 
 static void send_text(struct iiod_conn *c, const char *text, size_t len)
 {
-	if (!c->closing)
-		send_parts(c, text, len, NULL, 0, NULL, NULL);
+	send_reply(c, text, len, NULL, 0);
 }
 
 /* The status line every reply starts with. */
@@ -224,11 +295,19 @@ static void pump(struct iiod_conn *c)
 		}
 		if (c->passthrough && len)
 			block_pool_ref(b); /* the write's own, until it is sent */
-		send_parts(c, head, hlen, from, len, c->passthrough && len ? b : NULL, copy);
+		send_parts(c, head, hlen, from, len, c->passthrough && len ? b : NULL, copy, false);
+		if (c->closing)
+			return; /* the write failed: buffer_close() emptied the queue */
 		c->readbuf_left -= len;
 		c->bytes_sent += len;
 		c->head_scan += scans;
 		if (c->head_scan >= b->bytes_used / c->cap_scan_bytes) {
+			if (c->passthrough && c->held_len < MAX_QUEUE_BLOCKS) {
+				/* its writes hold it until the last one is done */
+				c->held_seq[(c->held_head + c->held_len) % MAX_QUEUE_BLOCKS] =
+					c->writes_submitted;
+				c->held_len++;
+			}
 			block_pool_unref(queue_pop(c));
 			c->blocks_sent++;
 		}
@@ -247,7 +326,7 @@ void iiod_offer_block(struct iiod_server *is, struct pool_block *b)
 			continue;
 		if (b->bytes_used < c->cap_scan_bytes)
 			continue; /* no whole scan in it */
-		if (c->q_len >= c->q_max) {
+		if (c->q_len + c->held_len >= c->q_max) {
 			if (c->blocks_skipped++ == 0)
 				log_warn("iiod client %u (%s): too slow, skipping blocks", c->id,
 					 c->peer);
@@ -443,7 +522,7 @@ static void reply_print(struct iiod_conn *c)
 	/* "<length>\n<xml>\n": the client reads length + 1 bytes */
 	xml[len] = '\n';
 	n = snprintf(head, sizeof(head), "%zu\n", len);
-	send_parts(c, head, (size_t)n, xml, len + 1, NULL, (uint8_t *)xml);
+	send_reply(c, head, (size_t)n, xml, len + 1);
 }
 
 static void attr_request(const struct iiod_cmd *cmd, Iiostream__AttrRead *r)
@@ -668,6 +747,12 @@ static void process_input(struct iiod_conn *c)
 		if (!nl)
 			return;
 		len = (size_t)(nl - c->in);
+		if (!c->got_command) {
+			/* even a bad line: the peer speaks. From now on, the
+			 * stall check once a second (on_conn_timer). */
+			c->got_command = true;
+			uv_timer_start(&c->timer, on_conn_timer, 1000, 1000);
+		}
 		if (c->readbuf_left) {
 			/* a command while samples are still owed (the client gave up
 			 * waiting): end the READBUF as iiod does, with a 0 chunk */
@@ -743,10 +828,22 @@ static void on_conn_closed(uv_handle_t *h)
 	struct iiod_conn *c = h->data;
 	struct iiod_server *is = c->is;
 
+	if (--c->open_handles > 0)
+		return;
 	TAILQ_REMOVE(&is->conns, c, link);
 	is->nconns--;
 	free(c);
 	server_session_gone(is->srv);
+}
+
+/* Close a connection that was never served (refused, or not accepted). */
+static void conn_discard(struct iiod_conn *c)
+{
+	TAILQ_INSERT_TAIL(&c->is->conns, c, link);
+	c->is->nconns++;
+	c->closing = true;
+	c->open_handles = 1;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
 static void conn_close(struct iiod_conn *c)
@@ -757,7 +854,53 @@ static void conn_close(struct iiod_conn *c)
 	buffer_close(c);
 	log_info("iiod client %u (%s) closed: %" PRIu64 " bytes of samples sent", c->id, c->peer,
 		 c->bytes_sent);
+	uv_close((uv_handle_t *)&c->timer, on_conn_closed);
 	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+/*
+ * The limits of the iiostream ports that have a meaning here (see
+ * docs/iiod-compat.md, "Limits"):
+ *   --handshake-timeout: a connection must send its first line in time
+ *     (libiio sends VERSION or PRINT at once), else it is closed;
+ *   --idle-timeout: a socket that took no byte of what is queued for it for
+ *     that long (a stalled reader) is closed, and the blocks its writes held
+ *     go back. Idleness alone is not: libiio keeps its context connection
+ *     silent while another one streams.
+ * Both are read from the configuration in force (a SIGHUP changes them).
+ * Runs at the first deadline, then once a second.
+ */
+static void on_conn_timer(uv_timer_t *t)
+{
+	struct iiod_conn *c = t->data;
+	struct server *srv = c->is->srv;
+	uint64_t limit = (uint64_t)srv->cfg->idle_timeout_s * 1000000000ull;
+	uint64_t now = server_now_ns(), taken;
+	size_t queued;
+
+	if (c->closing)
+		return;
+	if (!c->got_command) {
+		srv->protocol_errors++;
+		log_warn("iiod client %u (%s): no command within %u ms (--handshake-timeout): "
+			 "closing", c->id, c->peer, srv->cfg->handshake_timeout_ms);
+		conn_close(c);
+		return;
+	}
+	queued = write_queue(c);
+	taken = c->submitted - queued;
+	if (queued == 0 || taken != c->taken_seen) {
+		c->taken_seen = taken;
+		c->progress_ns = now;
+		return;
+	}
+	if (!limit || now - c->progress_ns < limit)
+		return;
+	srv->idle_closed++;
+	srv->protocol_errors++;
+	log_warn("iiod client %u (%s): took no byte for %u s (--idle-timeout), %zu bytes "
+		 "waiting: closing", c->id, c->peer, srv->cfg->idle_timeout_s, queued);
+	conn_close(c);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -778,10 +921,7 @@ static void on_connection(uv_stream_t *server, int status)
 	uv_tcp_init(server->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-		TAILQ_INSERT_TAIL(&is->conns, c, link);
-		is->nconns++;
-		c->closing = true;
-		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		conn_discard(c);
 		return;
 	}
 	c->id = ++is->next_id;
@@ -803,15 +943,17 @@ static void on_connection(uv_stream_t *server, int status)
 		uv_buf_t busy = uv_buf_init((char *)"-16\n", 4);
 
 		uv_try_write((uv_stream_t *)&c->tcp, &busy, 1);
-		TAILQ_INSERT_TAIL(&is->conns, c, link);
-		is->nconns++;
-		c->closing = true;
-		uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+		conn_discard(c);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&is->conns, c, link);
 	is->nconns++;
 	is->connections_total++;
+	c->open_handles = 2;
+	uv_timer_init(server->loop, &c->timer);
+	c->timer.data = c;
+	c->progress_ns = server_now_ns();
+	uv_timer_start(&c->timer, on_conn_timer, is->srv->cfg->handshake_timeout_ms, 1000);
 	log_debug("iiod client %u (%s) connected", c->id, c->peer);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
@@ -930,7 +1072,7 @@ void iiod_foreach_stats(struct iiod_server *is,
 			.blocks_sent = c->blocks_sent,
 			.bytes_sent = c->bytes_sent,
 			.blocks_skipped = c->blocks_skipped,
-			.queue_blocks = c->q_len,
+			.queue_blocks = c->q_len + c->held_len,
 		};
 
 		fn(&st, arg);

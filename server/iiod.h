@@ -16,7 +16,9 @@
  * protocol lets them: a libiio client has no certificate, so OPEN
  * (--allow-subscribe) and WRITE (--allow-write) are answered -EACCES, logged
  * and counted (requests_refused) unless the list is unset or names "plain";
- * --max-clients counts these connections.
+ * --max-clients counts these connections; --handshake-timeout bounds the
+ * wait for the first line, --idle-timeout a socket that takes nothing,
+ * --max-send-queue the replies left unread.
  *
  * Ownership: the listener owns its connections; a connection is freed in the
  * close callback of its handle, after libuv has cancelled its writes, each

@@ -499,6 +499,22 @@ static void rule_log_wait(const struct daemon *d, const char *text, int n)
 	}
 }
 
+/* Poll Stats until `ok` holds for it. */
+static void rule_stats_wait(const struct daemon *d, struct iios_stats *st,
+			    bool (*ok)(const struct iios_stats *), const char *what)
+{
+	for (double t0 = mono_s();;) {
+		daemon_stats(d, st);
+		if (ok(st))
+			return;
+		if (mono_s() - t0 > HANG_S) {
+			daemon_dump_log(d);
+			cr_assert_fail("waited %d s for %s", HANG_S, what);
+		}
+		harness_sleep_ms(20);
+	}
+}
+
 /* Debian's iio_readdev for `scans` scans of sim, default buffer (as in the
  * report), libiio's timeout a hang's: its exit status; the bytes of samples
  * it wrote in *len, what it printed in msg. */
@@ -642,5 +658,189 @@ Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_m
 	close(fd);
 	daemon_stats(&dm, &st);
 	cr_assert_eq(st.requests_refused, 1);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* A connection with a small receive window. */
+static int rule_connect_small(const struct daemon *d)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
+	return fd;
+}
+
+/* The largest send buffer the kernel may grow a socket to (tcp_wmem). */
+static long rule_wmem_max(void)
+{
+	long lo = 0, def = 0, max = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3)
+			max = 0;
+		fclose(f);
+	}
+	return max > 0 ? max : 4l << 20;
+}
+
+/* --max-send-queue: a client that sends PRINT after PRINT and reads none of
+ * the replies is dropped, as on the iiostream ports, not left to fill the
+ * daemon's memory; others are not disturbed. */
+Test(iiod, a_client_that_reads_no_replies_is_dropped_at_max_send_queue)
+{
+	static const char *const args[] = { "--iiod-listen", "127.0.0.1:0", "--max-send-queue",
+					    "64K", NULL };
+	static const char prints[] = "PRINT\r\nPRINT\r\nPRINT\r\nPRINT\r\nPRINT\r\nPRINT\r\n"
+				     "PRINT\r\nPRINT\r\n";
+	struct iios_stats st;
+	struct daemon dm;
+	char line[64];
+	long xml, enough, sent = 0;
+	int fd, other;
+
+	daemon_start(&dm, args);
+	other = iiod_connect(&dm);
+	say(other, "PRINT\r\n", 7);
+	read_line(other, line, sizeof(line));
+	xml = atol(line);
+	cr_assert_gt(xml, 0, "PRINT: '%s'", line);
+	{
+		char *body = malloc((size_t)xml + 1);
+
+		cr_assert_not_null(body);
+		cr_assert_eq(recv(other, body, (size_t)xml + 1, MSG_WAITALL), xml + 1);
+		free(body);
+	}
+	/* More replies than the sockets' buffers and the limit can hold,
+	 * twice over: without the limit they pile up in the daemon. */
+	enough = 2 * (2 * rule_wmem_max() + 64 * 1024) / xml + 64;
+	fd = rule_connect_small(&dm);
+	while (sent < enough) {
+		ssize_t n = send(fd, prints, sizeof(prints) - 1, MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break; /* closed by the daemon */
+		sent += n > 0 ? 8 : 0;
+		if (sent % 512 == 0 && daemon_log_contains(&dm, "does not read the replies"))
+			break;
+	}
+	rule_log_wait(&dm, "does not read the replies", 1);
+	cr_assert(raw_wait_closed(fd, HANG_MS), "still connected");
+	close(fd);
+	daemon_stats(&dm, &st);
+	cr_assert_geq(st.protocol_errors, 1);
+	expect_reply(other, "VERSION\r\n", "0.24.v0.24  ");
+	close(other);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+static bool rule_stalled_closed(const struct iios_stats *st)
+{
+	return st->idle_closed >= 1;
+}
+
+/* --idle-timeout: a buffer client whose socket takes nothing is closed and
+ * the blocks its writes held go back; a libiio context connection that just
+ * says nothing while another streams is not idle in that sense. */
+Test(iiod, a_reader_that_stalls_is_closed_at_idle_timeout)
+{
+	static const char *const args[] = { "--channels", "4", "--rate", "1000000",
+					    "--block-size", "64K", "--iiod-listen", "127.0.0.1:0",
+					    "--idle-timeout", "1", NULL };
+	struct iios_stats st;
+	struct daemon dm;
+	int fd, quiet;
+
+	daemon_start(&dm, args);
+	quiet = iiod_connect(&dm);
+	expect_reply(quiet, "VERSION\r\n", "0.24.v0.24  ");
+	fd = rule_connect_small(&dm);
+	expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
+	say(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
+	rule_stats_wait(&dm, &st, rule_stalled_closed, "the stalled reader to be closed");
+	cr_assert(raw_wait_closed(fd, HANG_MS), "still connected");
+	close(fd);
+	cr_assert(daemon_log_contains(&dm, "took no byte for 1 s (--idle-timeout)"));
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
+	cr_assert_eq(st.subscribers, 0);
+	/* silent all along, and served */
+	expect_reply(quiet, "VERSION\r\n", "0.24.v0.24  ");
+	close(quiet);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* --handshake-timeout: a connection that never sends a line is closed (it
+ * would hold a --max-clients place forever); one that has spoken is not. */
+Test(iiod, a_connection_that_sends_no_command_is_closed_at_handshake_timeout)
+{
+	static const char *const args[] = { "--iiod-listen", "127.0.0.1:0", "--handshake-timeout",
+					    "300", NULL };
+	struct iios_stats st;
+	struct daemon dm;
+	int silent, talker;
+
+	daemon_start(&dm, args);
+	silent = iiod_connect(&dm);
+	talker = iiod_connect(&dm);
+	expect_reply(talker, "VERSION\r\n", "0.24.v0.24  ");
+	cr_assert(raw_wait_closed(silent, HANG_MS), "the silent connection stays");
+	close(silent);
+	cr_assert(daemon_log_contains(&dm, "no command within 300 ms (--handshake-timeout)"));
+	daemon_stats(&dm, &st);
+	cr_assert_geq(st.protocol_errors, 1);
+	/* connected as long as the silent one, and still served */
+	expect_reply(talker, "VERSION\r\n", "0.24.v0.24  ");
+	close(talker);
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
+
+/* The stalled reader's queue is full (it skips), or it holds more. */
+static bool rule_stalled_in(const struct iios_stats *st)
+{
+	return st->blocks_skipped_total >= 3 || st->source.blocks_held > 4;
+}
+
+/* The queue bound: a libiio client that stops reading holds no more blocks
+ * than its queue (--client-queue, 4) allows, counting those its writes
+ * still hold, as a native client's blocks in flight count; the ring keeps
+ * blocks for the source and for an iiostream client streaming meanwhile. */
+Test(iiod, a_stalled_reader_holds_no_more_blocks_than_its_queue)
+{
+	static const char *const args[] = { "--channels", "4", "--rate", "1000000",
+					    "--block-size", "64K", "--blocks", "8",
+					    "--client-queue", "4", "--iiod-listen", "127.0.0.1:0",
+					    NULL };
+	struct rx_job job = { .want_blocks = 200 };
+	struct iios_stats st;
+	struct daemon dm;
+	int fd;
+
+	daemon_start(&dm, args);
+	fd = rule_connect_small(&dm);
+	expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
+	say(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
+	/* its queue fills, and stays full */
+	rule_stats_wait(&dm, &st, rule_stalled_in, "the stalled reader's queue to fill");
+	cr_assert_leq(st.source.blocks_held, 4, "one stalled libiio client holds %u of 8 blocks",
+		      st.source.blocks_held);
+	/* the rest of the ring serves the others (how many blocks they lose to
+	 * a loaded machine is not this test's business) */
+	job.d = &dm;
+	rx_job_run(&job);
+	cr_assert_eq(job.err, 0, "%s", job.errmsg);
+	cr_assert_eq(job.v.integrity_errors, 0, "%s", job.v.first_error);
+	cr_assert_geq(job.v.blocks, 200);
+	daemon_stats(&dm, &st);
+	cr_assert_leq(st.source.blocks_held, 4 + 4);
+	close(fd);
+	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
