@@ -844,3 +844,19 @@ Test(iiod, a_stalled_reader_holds_no_more_blocks_than_its_queue)
 	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
+
+/* Like plain TCP, the iiod port beyond loopback is warned about. */
+Test(iiod, an_iiod_port_beyond_loopback_is_warned_about)
+{
+	/* --advertise off: a test announces nothing on the host's LAN */
+	static const char *const open_args[] = { "--iiod-listen", "0.0.0.0:0", "--advertise",
+						 "off", NULL };
+	struct daemon dm;
+
+	daemon_start(&dm, open_args);
+	cr_assert(daemon_log_contains(&dm, "the iiod port 0.0.0.0:"), "no warning");
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+	daemon_start(&dm, with_iiod);
+	cr_assert(!daemon_log_contains(&dm, "the iiod port 127.0.0.1:"), "warned about loopback");
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
