@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 seconds=${SECONDS_TO_RUN:-10}
 rate=${RATE:-25000000}
 
-scripts/deps.sh
-scripts/build.sh build > /dev/null
+# only what the daemon and the CLI need; the test command installs the rest
+scripts/deps.sh demo
+scripts/build.sh build-demo -DIIOSTREAM_TESTS=OFF -DIIOSTREAM_GNURADIO=OFF > /dev/null
+bin=build-demo
 
 tmp=$(mktemp -d)
 daemon_pid=""
@@ -20,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-build/server/iiostreamd --listen 127.0.0.1:0 --port-file "$tmp/port" \
+"$bin/server/iiostreamd" --listen 127.0.0.1:0 --port-file "$tmp/port" \
   --rate "$rate" --channels 2 --block-size 1M --blocks 8 --log-level warn &
 daemon_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
@@ -28,14 +30,14 @@ for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 url="tcp://127.0.0.1:$(sed -n 1p "$tmp/port")"
 
 echo "== iiostream info ($url)"
-build/client/iiostream info --url "$url"
+"$bin/client/iiostream" info --url "$url"
 echo
 echo "== iiostream rx --verify for $seconds s"
 rc=0
-build/client/iiostream rx --url "$url" --seconds "$seconds" --verify || rc=$?
+"$bin/client/iiostream" rx --url "$url" --seconds "$seconds" --verify || rc=$?
 echo
 echo "== iiostream stats"
-build/client/iiostream stats --url "$url"
+"$bin/client/iiostream" stats --url "$url"
 
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || { echo "demo: iiostreamd exited with $?"; exit 1; }

@@ -2,15 +2,23 @@
 # SPDX-License-Identifier: MIT
 # Install the Debian 12 packages iiostream builds, tests and benchmarks with.
 # Does nothing when they are all there already.
+#   scripts/deps.sh        everything: the test command's packages
+#   scripts/deps.sh demo   only what the daemon, library and CLI build with
+#                          (scripts/demo.sh: no GNU Radio, qemu or kernels)
 set -euo pipefail
 
-packages=(
+# the daemon, libiiostream and the CLI (and the DNS-SD client they link)
+build_packages=(
   build-essential cmake pkg-config
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler
-  libssl-dev libiio-dev
-  # DNS-SD (--advertise, iiostream discover) and its test's private bus and
+  libssl-dev libiio-dev libavahi-client-dev
+)
+
+packages=(
+  "${build_packages[@]}"
+  # DNS-SD's test (--advertise, iiostream discover): its private bus and
   # avahi-daemon; avahi-utils for avahi-browse/avahi-publish
-  libavahi-client-dev avahi-daemon dbus avahi-utils
+  avahi-daemon dbus avahi-utils
   libcriterion-dev
   # libFuzzer targets (tests/fuzz/) are built with clang, which also runs
   # the static analyzer (scripts/analyze.sh, with python3)
@@ -53,6 +61,11 @@ packages=(
 # the package lists tests/cross/run.sh fetches the target's libraries and
 # kernel headers from (apt-get download); added only if missing
 foreign=(arm64 armhf)
+case "${1:-all}" in
+  all) ;;
+  demo) packages=("${build_packages[@]}"); foreign=() ;;
+  *) echo "usage: $0 [demo]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
