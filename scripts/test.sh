@@ -15,7 +15,8 @@ scripts/deps.sh
 
 echo "== normal build"
 scripts/build.sh build
-(cd build && ctest --output-on-failure)
+# plain ctest: unit, integration and system tests; the soak on its own
+(cd build && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
 echo "== Release and MinSizeRel: compiled, every warning an error"
 scripts/build-types.sh build
@@ -24,7 +25,7 @@ echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
 scripts/build.sh build-asan -DIIOSTREAM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure)
+(cd build-asan && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
 echo "== clang static analyzer (daemon, library, CLI)"
 scripts/analyze.sh build-analyze
