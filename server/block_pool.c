@@ -2,13 +2,12 @@
 /* Block ownership and reference counts: see block_pool.h. */
 #include "block_pool.h"
 
-#include "server.h"
-
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* Every change of owner goes through here, so an illegal one is caught. */
@@ -46,7 +45,8 @@ int block_pool_init(struct block_pool *pool, struct source *src, uint32_t size, 
 	int err;
 
 	ops->format(src, &fmt);
-	*pool = (struct block_pool){ .src = src, .block_size = size, .scan_bytes = fmt.scan_bytes };
+	*pool = (struct block_pool){ .src = src, .block_size = size, .scan_bytes = fmt.scan_bytes,
+				     .now = monotonic_ns };
 	pool->blocks = calloc(count, sizeof(*pool->blocks));
 	if (!pool->blocks)
 		return -ENOMEM;
@@ -117,7 +117,7 @@ int block_pool_dequeue(struct block_pool *pool, struct pool_block **out)
 	b->lost_samples = sb.lost_samples;
 	b->sequence = pool->next_sequence++;
 	b->first_sample = sb.first_sample; /* the source numbers its scans */
-	b->dequeue_ns = server_now_ns();
+	b->dequeue_ns = pool->now();
 	*out = b;
 	return 0;
 }

@@ -50,6 +50,8 @@ struct block_pool {
 	uint32_t held;            /* blocks in POOL_BLOCK_HELD */
 	uint64_t next_sequence;
 	uint64_t enqueue_errors;
+	uint64_t (*now)(void);    /* stamps dequeue_ns: monotonic_ns (clock.h),
+	                           * or a unit test's clock, set after init */
 };
 
 /* Allocate, query, map and enqueue `count` blocks of `size` bytes. */

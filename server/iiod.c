@@ -157,7 +157,7 @@ static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const
 	if (write_queue(c) == 0) {
 		/* the socket's time to take this starts now (--idle-timeout) */
 		c->taken_seen = c->submitted;
-		c->progress_ns = server_now_ns();
+		c->progress_ns = monotonic_ns();
 	}
 	c->reply_pending += w->reply_len;
 	c->writes_submitted++;
@@ -875,7 +875,7 @@ static void on_conn_timer(uv_timer_t *t)
 	struct iiod_conn *c = t->data;
 	struct server *srv = c->is->srv;
 	uint64_t limit = (uint64_t)srv->cfg->idle_timeout_s * 1000000000ull;
-	uint64_t now = server_now_ns(), taken;
+	uint64_t now = monotonic_ns(), taken;
 	size_t queued;
 
 	if (c->closing)
@@ -952,7 +952,7 @@ static void on_connection(uv_stream_t *server, int status)
 	c->open_handles = 2;
 	uv_timer_init(server->loop, &c->timer);
 	c->timer.data = c;
-	c->progress_ns = server_now_ns();
+	c->progress_ns = monotonic_ns();
 	uv_timer_start(&c->timer, on_conn_timer, is->srv->cfg->handshake_timeout_ms, 1000);
 	log_debug("iiod client %u (%s) connected", c->id, c->peer);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);

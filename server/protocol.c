@@ -213,7 +213,7 @@ static void handle_ping(struct session *s, const Iiostream__Ping *p)
 	Iiostream__Pong r = IIOSTREAM__PONG__INIT;
 
 	r.token = p->token;
-	r.server_time_ns = server_now_ns();
+	r.server_time_ns = monotonic_ns();
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PONG;
 	env.pong = &r;
 	reply(s, &env);
@@ -265,7 +265,7 @@ static void handle_stats(struct session *s)
 	ss.overflows = c.overflows;
 	ss.lost_samples = c.lost_samples;
 	ss.enabled = c.enabled;
-	st.uptime_ns = server_now_ns() - srv->start_ns;
+	st.uptime_ns = monotonic_ns() - srv->start_ns;
 	st.source = &ss;
 	st.clients = srv->nsessions;
 	st.subscribers = srv->subscribers;

@@ -17,13 +17,6 @@
 #include "log.h"
 #include "session.h"
 
-uint64_t server_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void on_source_ready(uv_poll_t *h, int status, int events)
 {
@@ -56,7 +49,7 @@ static void on_limits_tick(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 	struct session *s, *next;
-	uint64_t now = server_now_ns();
+	uint64_t now = monotonic_ns();
 
 	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
@@ -66,7 +59,7 @@ static void on_limits_tick(uv_timer_t *t)
 
 bool server_refuse_client(struct server *srv, const char *peer, const char *port)
 {
-	uint64_t now = server_now_ns();
+	uint64_t now = monotonic_ns();
 
 	if (srv->nsessions + srv->iiod.nconns < srv->cfg->max_clients)
 		return false;
@@ -88,7 +81,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		if (srv->shutting_down)
 			return;
 		notify_send(&srv->notify, "RELOADING=1\nMONOTONIC_USEC=%llu",
-			    (unsigned long long)(server_now_ns() / 1000));
+			    (unsigned long long)(monotonic_ns() / 1000));
 		reload_run(srv);
 		notify_status(srv, "READY=1\n");
 		return;
@@ -132,7 +125,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	srv->cfg = cfg;
 	srv->plain.fd = -1;
 	srv->secure.fd = -1;
-	srv->start_ns = server_now_ns();
+	srv->start_ns = monotonic_ns();
 	TAILQ_INIT(&srv->sessions);
 
 	/* Certificates first: a bad one stops the daemon before anything. */

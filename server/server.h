@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "block_pool.h"
+#include "clock.h"
 #include "config.h"
 #include "iiod.h"
 #include "listener.h"
@@ -93,7 +94,5 @@ bool server_refuse_client(struct server *srv, const char *peer, const char *port
 /* The session list changed; during shutdown, the last one going finishes it. */
 void server_session_gone(struct server *srv);
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t server_now_ns(void);
 
 #endif /* IIOSTREAMD_SERVER_H */

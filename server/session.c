@@ -250,7 +250,7 @@ static void retire_taken(struct session *s, size_t n)
 		struct out_frame *f = TAILQ_FIRST(&s->outq);
 		size_t left = frame_len(f) - f->sent;
 
-		s->last_tx_ns = server_now_ns();
+		s->last_tx_ns = monotonic_ns();
 		if (n < left) {
 			f->sent += n;
 			return;
@@ -311,7 +311,7 @@ static int flush_sendfile(struct session *s)
 			return r;
 		}
 		s->stream_sent += (uint64_t)n;
-		s->last_tx_ns = server_now_ns();
+		s->last_tx_ns = monotonic_ns();
 		f->sent += (size_t)n;
 		if (f->sent < frame_len(f))
 			continue;
@@ -507,7 +507,7 @@ static void flush_or_close(struct session *s)
 static void enqueue_frame(struct session *s, struct out_frame *f)
 {
 	if (TAILQ_EMPTY(&s->outq))
-		s->last_tx_ns = server_now_ns(); /* the socket's time to take it starts */
+		s->last_tx_ns = monotonic_ns(); /* the socket's time to take it starts */
 	TAILQ_INSERT_TAIL(&s->outq, f, link);
 	if (f->blk)
 		s->queued_blocks++;
@@ -727,7 +727,7 @@ static void on_readable(struct session *s)
 			session_close(s, why);
 		return;
 	}
-	s->last_rx_ns = server_now_ns();
+	s->last_rx_ns = monotonic_ns();
 	if (s->state == SESSION_DRAINING)
 		return; /* discard: we are leaving */
 	if (!s->ssl && s->state == SESSION_HANDSHAKE && s->rx_len == 0 && n >= 3 &&
@@ -1178,7 +1178,7 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	s->open_handles = 3;
 	/* beyond --max-clients: served only until it can be told so, at Hello */
 	s->over_limit = server_refuse_client(srv, peer, tls ? "TLS port" : "plain port");
-	s->last_rx_ns = s->last_tx_ns = server_now_ns();
+	s->last_rx_ns = s->last_tx_ns = monotonic_ns();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
 	srv->nsessions++;
 	srv->clients_total++;

@@ -39,6 +39,7 @@
 
 #include <iiostream/iio_block.h>
 
+#include "clock.h"
 #include "iio_sysfs.h"
 #include "log.h"
 
@@ -83,13 +84,6 @@ static struct kernel_source *to_kernel(struct source *s)
 
 static int set_mask(struct kernel_source *k, uint64_t mask);
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Turn the --source argument into a device node:
@@ -387,7 +381,7 @@ static int kernel_enable(struct source *s)
 		return -EBUSY;
 	k->have_prev = false;
 	k->next_scan = 0;
-	k->enable_ns = now_ns();
+	k->enable_ns = monotonic_ns();
 	err = iio_sysfs_write(k->enable_path, "1");
 	if (err) {
 		log_error("source kernel: %s: %s", k->enable_path, strerror(-err));

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "id_fifo.h"
 #include "iio_sysfs.h"
 #include "log.h"
@@ -75,13 +76,6 @@ static struct readfd_source *to_rfd(struct source *s)
 	return (struct readfd_source *)s;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void on_device_readable(uv_poll_t *h, int status, int events);
 
@@ -105,7 +99,7 @@ static void block_done(struct readfd_source *r)
 	uint64_t scans = b->bytes_used / r->scan_bytes;
 
 	/* estimate: the last scan was captured about now */
-	b->timestamp_ns = now_ns() - scans * 1000000000ull / (r->rate ? r->rate : 1);
+	b->timestamp_ns = monotonic_ns() - scans * 1000000000ull / (r->rate ? r->rate : 1);
 	b->first_sample = r->next_scan;
 	r->next_scan += scans;
 	id_fifo_push(&r->done, (uint32_t)r->active);

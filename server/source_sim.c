@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "id_fifo.h"
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
@@ -89,13 +90,6 @@ struct sim_source {
 	struct source_counters counters;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct sim_source *to_sim(struct source *s)
 {
@@ -155,7 +149,7 @@ static bool start_next_block(struct sim_source *sim, uint64_t first_scan)
 			(first_scan - sim->n0) / sim->rate * 1000000000ull +
 			(first_scan - sim->n0) % sim->rate * 1000000000ull / sim->rate;
 	else
-		b->timestamp_ns = now_ns();
+		b->timestamp_ns = monotonic_ns();
 	return true;
 }
 
@@ -188,7 +182,7 @@ static void produce_until(struct sim_source *sim, uint64_t due)
 
 static uint64_t scans_due(struct sim_source *sim)
 {
-	uint64_t dt = now_ns() - sim->t0_ns;
+	uint64_t dt = monotonic_ns() - sim->t0_ns;
 
 	return sim->n0 + dt / 1000000000ull * sim->rate +
 	       dt % 1000000000ull * sim->rate / 1000000000ull;
@@ -400,7 +394,7 @@ static int sim_enable(struct source *s)
 		return -EINVAL;
 	sim->enabled = true;
 	sim->counters.enabled = true;
-	sim->t0_ns = now_ns();
+	sim->t0_ns = monotonic_ns();
 	sim->n0 = sim->produced;
 	if (sim->rate)
 		uv_timer_start(&sim->tick, on_tick, SIM_TICK_MS, SIM_TICK_MS);
@@ -497,7 +491,7 @@ static int sim_attr_write(struct source *s, const char *channel, const char *att
 		 * produced first, then counting restarts at the new one. */
 		if (sim->rate)
 			produce_until(sim, scans_due(sim));
-		sim->t0_ns = now_ns();
+		sim->t0_ns = monotonic_ns();
 		sim->n0 = sim->produced;
 		if (!sim->rate) {
 			uv_idle_stop(&sim->eager);
