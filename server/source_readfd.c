@@ -32,19 +32,9 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "id_fifo.h"
+#include "block_ring.h"
 #include "iio_sysfs.h"
 #include "log.h"
-
-struct readfd_block {
-	uint8_t *addr;
-	uint32_t size;
-	uint64_t offset;       /* in the memfd */
-	uint32_t bytes_used;
-	uint64_t timestamp_ns;
-	uint64_t first_sample;
-	bool owned_by_source;
-};
 
 struct readfd_source {
 	struct source base;
@@ -52,9 +42,7 @@ struct readfd_source {
 	uv_poll_t dev_poll;    /* the device fd, watched while a block waits */
 	bool polling;
 	int dev_fd;
-	int event_fd;          /* readable while a block is done */
-	int mem_fd;
-	uint64_t mem_len;
+	struct block_ring ring;    /* the blocks, their queues and states */
 	char node[PATH_MAX];
 	char iio_dir[PATH_MAX];
 	char name[64];
@@ -62,10 +50,6 @@ struct readfd_source {
 	uint64_t mask;             /* channels captured (scan_elements: in_voltageN_en) */
 	uint64_t rate;
 
-	struct readfd_block blocks[ID_FIFO_MAX];
-	uint32_t nblocks;
-	struct id_fifo incoming, done;
-	int32_t active;
 	bool enabled;
 	uint64_t next_scan;
 	struct source_counters counters;
@@ -83,7 +67,7 @@ static void on_device_readable(uv_poll_t *h, int status, int events);
  * data waits in the kfifo and a level-triggered poll would spin. */
 static void update_poll(struct readfd_source *r)
 {
-	bool want = r->enabled && (r->active >= 0 || r->incoming.count > 0);
+	bool want = r->enabled && (r->ring.active >= 0 || r->ring.incoming.count > 0);
 
 	if (want && !r->polling)
 		uv_poll_start(&r->dev_poll, UV_READABLE, on_device_readable);
@@ -94,20 +78,18 @@ static void update_poll(struct readfd_source *r)
 
 static void block_done(struct readfd_source *r)
 {
-	struct readfd_block *b = &r->blocks[r->active];
-	uint64_t one = 1;
+	struct ring_block *b = block_ring_current(&r->ring);
 	uint64_t scans = b->bytes_used / r->scan_bytes;
 
 	/* estimate: the last scan was captured about now */
 	b->timestamp_ns = monotonic_ns() - scans * 1000000000ull / (r->rate ? r->rate : 1);
+	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID;
+	b->lost_samples = 0; /* read() cannot know */
 	b->first_sample = r->next_scan;
 	r->next_scan += scans;
-	id_fifo_push(&r->done, (uint32_t)r->active);
-	r->active = -1;
 	r->counters.blocks_produced++;
 	r->counters.bytes_produced += b->bytes_used;
-	if (r->done.count == 1 && write(r->event_fd, &one, sizeof(one)) < 0)
-		abort(); /* an eventfd write of 1 cannot fail while the fd is open */
+	block_ring_complete(&r->ring);
 }
 
 /* Read what the kfifo holds into the active block(s). */
@@ -122,16 +104,11 @@ static void on_device_readable(uv_poll_t *h, int status, int events)
 		return;
 	}
 	for (;;) {
-		struct readfd_block *b;
+		struct ring_block *b = block_ring_current(&r->ring);
 		ssize_t n;
 
-		if (r->active < 0) {
-			if (r->incoming.count == 0)
-				break;
-			r->active = (int32_t)id_fifo_pop(&r->incoming);
-			r->blocks[r->active].bytes_used = 0;
-		}
-		b = &r->blocks[r->active];
+		if (!b && !(b = block_ring_start(&r->ring)))
+			break;
 		n = read(r->dev_fd, b->addr + b->bytes_used, b->size - b->bytes_used);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -163,8 +140,7 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 		return -ENOMEM;
 	r->base.ops = &source_readfd_ops;
 	r->loop = loop;
-	r->active = -1;
-	r->dev_fd = r->event_fd = r->mem_fd = -1;
+	r->dev_fd = -1;
 	if (arg[0] == '/') {
 		const char *base = strrchr(arg, '/') + 1;
 
@@ -212,15 +188,14 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 		log_error("source readfd: %s: %s", r->node, strerror(errno));
 		goto err_free;
 	}
-	r->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	r->mem_fd = memfd_create("iiostream-readfd-blocks", MFD_CLOEXEC);
-	if (r->event_fd < 0 || r->mem_fd < 0) {
-		err = -errno;
-		goto err_close;
-	}
-	err = uv_poll_init(loop, &r->dev_poll, r->dev_fd);
+	err = block_ring_init(&r->ring, "iiostream-readfd-blocks");
 	if (err)
 		goto err_close;
+	err = uv_poll_init(loop, &r->dev_poll, r->dev_fd);
+	if (err) {
+		block_ring_destroy(&r->ring);
+		goto err_close;
+	}
 	r->dev_poll.data = r;
 	log_info("source readfd: %s (%s, %u channels at %" PRIu64 " scans/s)", r->node, r->name,
 		 r->channels, r->rate);
@@ -228,10 +203,6 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 	return 0;
 
 err_close:
-	if (r->event_fd >= 0)
-		close(r->event_fd);
-	if (r->mem_fd >= 0)
-		close(r->mem_fd);
 	close(r->dev_fd);
 err_free:
 	free(r);
@@ -241,112 +212,45 @@ err_free:
 static int readfd_alloc(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id)
 {
 	struct readfd_source *r = to_rfd(s);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t stride = (size + page - 1) / page * page;
-	uint32_t i;
 
 	if (r->enabled)
 		return -EBUSY;
-	if (count == 0 || count > ID_FIFO_MAX - r->nblocks || size < r->scan_bytes ||
-	    size % r->scan_bytes)
-		return -EINVAL;
-	if (ftruncate(r->mem_fd, (off_t)(r->mem_len + stride * count)) < 0)
-		return -errno;
-	for (i = 0; i < count; i++) {
-		struct readfd_block *b = &r->blocks[r->nblocks + i];
-		void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->mem_fd,
-				  (off_t)(r->mem_len + stride * i));
-
-		if (addr == MAP_FAILED) {
-			int err = -errno;
-
-			while (i--)
-				munmap(r->blocks[r->nblocks + i].addr, size);
-			return err;
-		}
-		memset(b, 0, sizeof(*b));
-		b->addr = addr;
-		b->size = size;
-		b->offset = r->mem_len + stride * i;
-	}
-	*first_id = r->nblocks;
-	r->nblocks += count;
-	r->mem_len += stride * count;
-	return 0;
+	return block_ring_alloc(&r->ring, size, count, r->scan_bytes, first_id);
 }
 
 static int readfd_query(struct source *s, struct source_block *blk)
 {
-	struct readfd_source *r = to_rfd(s);
-	struct readfd_block *b;
-
-	if (blk->id >= r->nblocks)
-		return -EINVAL;
-	b = &r->blocks[blk->id];
-	blk->size = b->size;
-	blk->bytes_used = b->bytes_used;
-	blk->flags = b->timestamp_ns ? SOURCE_BLOCK_TIMESTAMP_VALID : 0;
-	blk->offset = b->offset;
-	blk->timestamp_ns = b->timestamp_ns;
-	blk->lost_samples = 0; /* read() cannot know */
-	blk->first_sample = b->first_sample;
-	return 0;
+	return block_ring_query(&to_rfd(s)->ring, blk);
 }
 
 static int readfd_map(struct source *s, uint32_t id, void **addr)
 {
-	struct readfd_source *r = to_rfd(s);
-
-	if (id >= r->nblocks)
-		return -EINVAL;
-	*addr = r->blocks[id].addr;
-	return 0;
+	return block_ring_map(&to_rfd(s)->ring, id, addr);
 }
 
 static int readfd_enqueue(struct source *s, const struct source_block *blk)
 {
 	struct readfd_source *r = to_rfd(s);
+	int err = block_ring_enqueue(&r->ring, blk->id);
 
-	if (blk->id >= r->nblocks)
-		return -EINVAL;
-	if (r->blocks[blk->id].owned_by_source)
-		return -EBUSY;
-	r->blocks[blk->id].owned_by_source = true;
-	id_fifo_push(&r->incoming, blk->id);
-	update_poll(r);
-	return 0;
+	if (!err)
+		update_poll(r);
+	return err;
 }
 
 static int readfd_dequeue(struct source *s, struct source_block *blk)
 {
-	struct readfd_source *r = to_rfd(s);
-	uint64_t v;
-	uint32_t id;
-
-	if (r->done.count == 0)
-		return -EAGAIN;
-	id = id_fifo_pop(&r->done);
-	if (r->done.count == 0 && read(r->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		abort();
-	r->blocks[id].owned_by_source = false;
-	blk->id = id;
-	return readfd_query(s, blk);
+	return block_ring_dequeue(&to_rfd(s)->ring, blk);
 }
 
 static int readfd_block_file(struct source *s, uint32_t id, int *fd, uint64_t *offset)
 {
-	struct readfd_source *r = to_rfd(s);
-
-	if (id >= r->nblocks)
-		return -EINVAL;
-	*fd = r->mem_fd;
-	*offset = r->blocks[id].offset;
-	return 0;
+	return block_ring_block_file(&to_rfd(s)->ring, id, fd, offset);
 }
 
 static int readfd_fd_to_poll(struct source *s)
 {
-	return to_rfd(s)->event_fd;
+	return to_rfd(s)->ring.event_fd;
 }
 
 static int readfd_enable(struct source *s)
@@ -363,7 +267,7 @@ static int readfd_enable(struct source *s)
 	/* room for a few blocks in the kfifo, in scans */
 	snprintf(path, sizeof(path), "%s/buffer/length", r->iio_dir);
 	snprintf(len, sizeof(len), "%u",
-		 r->nblocks ? 4 * r->blocks[0].size / r->scan_bytes : 65536);
+		 r->ring.nblocks ? 4 * r->ring.blocks[0].size / r->scan_bytes : 65536);
 	if (iio_sysfs_write(path, len))
 		log_warn("source readfd: cannot set %s to %s", path, len);
 	snprintf(path, sizeof(path), "%s/buffer/enable", r->iio_dir);
@@ -391,13 +295,11 @@ static int readfd_disable(struct source *s)
 	r->enabled = false;
 	r->counters.enabled = false;
 	/* a partly filled block goes out with what it holds */
-	if (r->active >= 0) {
-		if (r->blocks[r->active].bytes_used) {
+	if (block_ring_current(&r->ring)) {
+		if (block_ring_current(&r->ring)->bytes_used)
 			block_done(r);
-		} else {
-			id_fifo_push_front(&r->incoming, (uint32_t)r->active);
-			r->active = -1;
-		}
+		else
+			block_ring_requeue(&r->ring);
 	}
 	update_poll(r);
 	return 0;
@@ -406,19 +308,10 @@ static int readfd_disable(struct source *s)
 static int readfd_free(struct source *s)
 {
 	struct readfd_source *r = to_rfd(s);
-	uint32_t i;
 
 	if (r->enabled)
 		return -EBUSY;
-	for (i = 0; i < r->nblocks; i++)
-		munmap(r->blocks[i].addr, r->blocks[i].size);
-	r->nblocks = 0;
-	r->incoming.count = r->done.count = 0;
-	r->active = -1;
-	if (ftruncate(r->mem_fd, 0) < 0)
-		return -errno;
-	r->mem_len = 0;
-	return 0;
+	return block_ring_free(&r->ring);
 }
 
 /* The IIO buffer's scan_elements: enabled at the next enable. */
@@ -463,9 +356,7 @@ static void readfd_close(struct source *s)
 	struct readfd_source *r = to_rfd(s);
 
 	readfd_disable(s);
-	readfd_free(s);
-	close(r->event_fd);
-	close(r->mem_fd);
+	block_ring_destroy(&r->ring);
 	uv_close((uv_handle_t *)&r->dev_poll, on_poll_closed);
 }
 

@@ -33,33 +33,13 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "id_fifo.h"
+#include "block_ring.h"
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
 
-#define SIM_MAX_BLOCKS ID_FIFO_MAX
 #define SIM_TICK_MS 1
 /* The largest sampling_frequency an attribute write may set (--rate's). */
 #define SIM_MAX_RATE 1000000000ull
-
-enum sim_block_state {
-	SIM_BLOCK_USER,    /* owned by the daemon (after alloc or dequeue) */
-	SIM_BLOCK_QUEUED,  /* enqueued, waiting to be filled */
-	SIM_BLOCK_ACTIVE,  /* being filled by the "ADC" */
-	SIM_BLOCK_DONE,    /* filled, waiting to be dequeued */
-};
-
-struct sim_block {
-	enum sim_block_state state;
-	uint32_t size;
-	uint64_t offset;       /* in the memfd */
-	uint8_t *addr;         /* mapping of this block */
-	uint32_t bytes_used;
-	uint32_t flags;
-	uint64_t timestamp_ns;
-	uint64_t lost_samples;
-	uint64_t first_sample;
-};
 
 struct sim_source {
 	struct source base;
@@ -67,20 +47,13 @@ struct sim_source {
 	uv_timer_t tick;       /* sim: the ADC clock (rate > 0) */
 	uv_idle_t eager;       /* sim: fill at once (rate == 0) */
 	int closing_handles;
-	int event_fd;          /* readable while done is not empty */
-	int mem_fd;
-	uint64_t mem_len;
+	struct block_ring ring;    /* the blocks, their queues and states */
 
 	uint32_t device_channels;  /* the simulated ADC's channels */
 	uint64_t channel_mask;     /* enabled ones, bit i for channel i */
 	unsigned char ids[64];     /* enabled channel indices, ascending */
 	uint32_t channels, scan_bytes; /* enabled count; bytes per scan */
 	uint64_t rate;
-
-	struct sim_block blocks[SIM_MAX_BLOCKS];
-	uint32_t nblocks;
-	struct id_fifo incoming, done;
-	int32_t active;        /* block being filled, or -1 */
 
 	bool enabled;
 	uint64_t t0_ns;        /* when capture was (re)enabled */
@@ -96,47 +69,23 @@ static struct sim_source *to_sim(struct source *s)
 	return (struct sim_source *)s;
 }
 
-static void signal_ready(struct sim_source *sim)
-{
-	uint64_t one = 1;
-
-	/* Level-triggered readiness: set when done goes from empty to non-empty. */
-	if (sim->done.count == 1 && write(sim->event_fd, &one, sizeof(one)) < 0)
-		abort(); /* an eventfd write of 1 cannot fail unless the fd is gone */
-}
-
-static void clear_ready(struct sim_source *sim)
-{
-	uint64_t v;
-
-	if (sim->done.count == 0 && read(sim->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		abort();
-}
-
 /* Move the active block to the done queue with what it holds. */
 static void complete_active(struct sim_source *sim)
 {
-	struct sim_block *b = &sim->blocks[sim->active];
+	struct ring_block *b = block_ring_current(&sim->ring);
 
-	b->state = SIM_BLOCK_DONE;
-	id_fifo_push(&sim->done, (uint32_t)sim->active);
-	sim->active = -1;
 	sim->counters.blocks_produced++;
 	sim->counters.bytes_produced += b->bytes_used;
-	signal_ready(sim);
+	block_ring_complete(&sim->ring);
 }
 
-/* Take the next queued block as the active one. false if none is queued. */
-static bool start_next_block(struct sim_source *sim, uint64_t first_scan)
+/* Take the next queued block as the active one. NULL if none is queued. */
+static struct ring_block *start_next_block(struct sim_source *sim, uint64_t first_scan)
 {
-	struct sim_block *b;
+	struct ring_block *b = block_ring_start(&sim->ring);
 
-	if (sim->incoming.count == 0)
-		return false;
-	sim->active = (int32_t)id_fifo_pop(&sim->incoming);
-	b = &sim->blocks[sim->active];
-	b->state = SIM_BLOCK_ACTIVE;
-	b->bytes_used = 0;
+	if (!b)
+		return NULL;
 	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID;
 	b->lost_samples = sim->pending_lost;
 	b->first_sample = first_scan;
@@ -150,17 +99,17 @@ static bool start_next_block(struct sim_source *sim, uint64_t first_scan)
 			(first_scan - sim->n0) % sim->rate * 1000000000ull / sim->rate;
 	else
 		b->timestamp_ns = monotonic_ns();
-	return true;
+	return b;
 }
 
 /* sim: produce scans up to absolute index `due`, as the ADC would. */
 static void produce_until(struct sim_source *sim, uint64_t due)
 {
 	while (sim->produced < due) {
-		struct sim_block *b;
+		struct ring_block *b = block_ring_current(&sim->ring);
 		uint64_t room, n;
 
-		if (sim->active < 0 && !start_next_block(sim, sim->produced)) {
+		if (!b && !(b = start_next_block(sim, sim->produced))) {
 			/* No block to write into: the scans are lost, and said so. */
 			sim->counters.overflows++;
 			sim->counters.lost_samples += due - sim->produced;
@@ -168,7 +117,6 @@ static void produce_until(struct sim_source *sim, uint64_t due)
 			sim->produced = due;
 			return;
 		}
-		b = &sim->blocks[sim->active];
 		room = (b->size - b->bytes_used) / sim->scan_bytes;
 		n = due - sim->produced < room ? due - sim->produced : room;
 		iios_pattern_fill_fast_ids(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
@@ -199,12 +147,11 @@ static void on_eager(uv_idle_t *h)
 {
 	struct sim_source *sim = h->data;
 
-	while (sim->active >= 0 || sim->incoming.count) {
-		struct sim_block *b;
+	while (sim->ring.active >= 0 || sim->ring.incoming.count) {
+		struct ring_block *b = block_ring_current(&sim->ring);
 
-		if (sim->active < 0)
-			start_next_block(sim, sim->produced);
-		b = &sim->blocks[sim->active];
+		if (!b)
+			b = start_next_block(sim, sim->produced);
 		produce_until(sim, sim->produced + (b->size - b->bytes_used) / sim->scan_bytes);
 	}
 	uv_idle_stop(h);
@@ -239,6 +186,7 @@ static int sim_set_channels(struct source *s, uint64_t mask)
 static int sim_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
 {
 	struct sim_source *sim;
+	int err;
 
 	if (cfg->channels == 0 || cfg->channels > 64)
 		return -EINVAL;
@@ -250,16 +198,8 @@ static int sim_open(struct source **out, uv_loop_t *loop, const struct source_co
 	sim->device_channels = cfg->channels;
 	set_mask(sim, cfg->channels == 64 ? ~0ull : (1ull << cfg->channels) - 1);
 	sim->rate = cfg->sample_rate;
-	sim->active = -1;
-	sim->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	sim->mem_fd = memfd_create("iiostream-sim-blocks", MFD_CLOEXEC);
-	if (sim->event_fd < 0 || sim->mem_fd < 0) {
-		int err = -errno;
-
-		if (sim->event_fd >= 0)
-			close(sim->event_fd);
-		if (sim->mem_fd >= 0)
-			close(sim->mem_fd);
+	err = block_ring_init(&sim->ring, "iiostream-sim-blocks");
+	if (err) {
 		free(sim);
 		return err;
 	}
@@ -274,80 +214,29 @@ static int sim_open(struct source **out, uv_loop_t *loop, const struct source_co
 static int sim_alloc(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id)
 {
 	struct sim_source *sim = to_sim(s);
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t stride = (size + page - 1) / page * page;
-	uint32_t i;
 
 	if (sim->enabled)
 		return -EBUSY;
-	if (count == 0 || count > SIM_MAX_BLOCKS - sim->nblocks)
-		return -EINVAL;
-	if (size < sim->scan_bytes || size % sim->scan_bytes || size > IIOS_FRAME_MAX_PAYLOAD)
-		return -EINVAL;
-	if (ftruncate(sim->mem_fd, (off_t)(sim->mem_len + stride * count)) < 0)
-		return -errno;
-	for (i = 0; i < count; i++) {
-		struct sim_block *b = &sim->blocks[sim->nblocks + i];
-		void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, sim->mem_fd,
-				  (off_t)(sim->mem_len + stride * i));
-
-		if (addr == MAP_FAILED) {
-			int err = -errno;
-
-			while (i--)
-				munmap(sim->blocks[sim->nblocks + i].addr, size);
-			return err;
-		}
-		memset(b, 0, sizeof(*b));
-		b->state = SIM_BLOCK_USER;
-		b->size = size;
-		b->offset = sim->mem_len + stride * i;
-		b->addr = addr;
-	}
-	*first_id = sim->nblocks;
-	sim->nblocks += count;
-	sim->mem_len += stride * count;
-	return 0;
+	return block_ring_alloc(&sim->ring, size, count, sim->scan_bytes, first_id);
 }
 
 static int sim_query(struct source *s, struct source_block *blk)
 {
-	struct sim_source *sim = to_sim(s);
-	struct sim_block *b;
-
-	if (blk->id >= sim->nblocks)
-		return -EINVAL;
-	b = &sim->blocks[blk->id];
-	blk->size = b->size;
-	blk->bytes_used = b->bytes_used;
-	blk->flags = b->flags;
-	blk->offset = b->offset;
-	blk->timestamp_ns = b->timestamp_ns;
-	blk->lost_samples = b->lost_samples;
-	blk->first_sample = b->first_sample;
-	return 0;
+	return block_ring_query(&to_sim(s)->ring, blk);
 }
 
 static int sim_map(struct source *s, uint32_t id, void **addr)
 {
-	struct sim_source *sim = to_sim(s);
-
-	if (id >= sim->nblocks)
-		return -EINVAL;
-	*addr = sim->blocks[id].addr;
-	return 0;
+	return block_ring_map(&to_sim(s)->ring, id, addr);
 }
 
 static int sim_enqueue(struct source *s, const struct source_block *blk)
 {
 	struct sim_source *sim = to_sim(s);
+	int err = block_ring_enqueue(&sim->ring, blk->id);
 
-	if (blk->id >= sim->nblocks)
-		return -EINVAL;
-	if (sim->blocks[blk->id].state != SIM_BLOCK_USER)
-		return -EBUSY; /* the source owns it already */
-	sim->blocks[blk->id].state = SIM_BLOCK_QUEUED;
-	id_fifo_push(&sim->incoming, blk->id);
+	if (err)
+		return err;
 	if (sim->enabled && sim->rate == 0)
 		uv_idle_start(&sim->eager, on_eager);
 	return 0;
@@ -355,33 +244,18 @@ static int sim_enqueue(struct source *s, const struct source_block *blk)
 
 static int sim_dequeue(struct source *s, struct source_block *blk)
 {
-	struct sim_source *sim = to_sim(s);
-	uint32_t id;
-
-	if (sim->done.count == 0)
-		return -EAGAIN;
-	id = id_fifo_pop(&sim->done);
-	clear_ready(sim);
-	sim->blocks[id].state = SIM_BLOCK_USER;
-	blk->id = id;
-	return sim_query(s, blk);
+	return block_ring_dequeue(&to_sim(s)->ring, blk);
 }
 
 /* Blocks live in one memfd: sendfile() can send them. */
 static int sim_block_file(struct source *s, uint32_t id, int *fd, uint64_t *offset)
 {
-	struct sim_source *sim = to_sim(s);
-
-	if (id >= sim->nblocks)
-		return -EINVAL;
-	*fd = sim->mem_fd;
-	*offset = sim->blocks[id].offset;
-	return 0;
+	return block_ring_block_file(&to_sim(s)->ring, id, fd, offset);
 }
 
 static int sim_fd_to_poll(struct source *s)
 {
-	return to_sim(s)->event_fd;
+	return to_sim(s)->ring.event_fd;
 }
 
 static int sim_enable(struct source *s)
@@ -390,7 +264,7 @@ static int sim_enable(struct source *s)
 
 	if (sim->enabled)
 		return -EBUSY;
-	if (sim->nblocks == 0)
+	if (sim->ring.nblocks == 0)
 		return -EINVAL;
 	sim->enabled = true;
 	sim->counters.enabled = true;
@@ -398,7 +272,7 @@ static int sim_enable(struct source *s)
 	sim->n0 = sim->produced;
 	if (sim->rate)
 		uv_timer_start(&sim->tick, on_tick, SIM_TICK_MS, SIM_TICK_MS);
-	else if (sim->incoming.count)
+	else if (sim->ring.incoming.count)
 		uv_idle_start(&sim->eager, on_eager);
 	return 0;
 }
@@ -413,14 +287,11 @@ static int sim_disable(struct source *s)
 	sim->counters.enabled = false;
 	uv_timer_stop(&sim->tick);
 	uv_idle_stop(&sim->eager);
-	if (sim->active >= 0) {
-		if (sim->blocks[sim->active].bytes_used) {
+	if (block_ring_current(&sim->ring)) {
+		if (block_ring_current(&sim->ring)->bytes_used)
 			complete_active(sim);
-		} else {
-			sim->blocks[sim->active].state = SIM_BLOCK_QUEUED;
-			id_fifo_push_front(&sim->incoming, (uint32_t)sim->active);
-			sim->active = -1;
-		}
+		else
+			block_ring_requeue(&sim->ring);
 	}
 	/* Scans not captured while disabled are not lost (capture was off),
 	 * but scans lost before the disable still are: pending_lost stays
@@ -431,21 +302,10 @@ static int sim_disable(struct source *s)
 static int sim_free(struct source *s)
 {
 	struct sim_source *sim = to_sim(s);
-	uint32_t i;
 
 	if (sim->enabled)
 		return -EBUSY;
-	for (i = 0; i < sim->nblocks; i++)
-		munmap(sim->blocks[i].addr, sim->blocks[i].size);
-	sim->nblocks = 0;
-	sim->incoming.count = 0;
-	sim->done.count = 0;
-	clear_ready(sim);
-	sim->active = -1;
-	sim->mem_len = 0;
-	if (ftruncate(sim->mem_fd, 0) < 0)
-		return -errno;
-	return 0;
+	return block_ring_free(&sim->ring);
 }
 
 static void sim_format(struct source *s, struct source_format *fmt)
@@ -520,9 +380,7 @@ static void sim_close(struct source *s)
 	struct sim_source *sim = to_sim(s);
 
 	sim_disable(s);
-	sim_free(s);
-	close(sim->event_fd);
-	close(sim->mem_fd);
+	block_ring_destroy(&sim->ring);
 	sim->closing_handles = 2;
 	uv_close((uv_handle_t *)&sim->tick, on_handle_closed);
 	uv_close((uv_handle_t *)&sim->eager, on_handle_closed);
