@@ -116,11 +116,12 @@ if [ -n "$inner" ]; then
 	/usr/sbin/iiostreamd --listen 127.0.0.1:0 --port-file /tmp/ports --rate 1000000 \
 		--block-size 64K --blocks 8 >/tmp/daemon.log 2>&1 &
 	dpid=$!
-	for _ in $(seq 100); do [ -s /tmp/ports ] && break; sleep 0.05; done
+	# (bounds that only catch a hang: the machine may be loaded)
+	for _ in $(seq 1200); do [ -s /tmp/ports ] && break; sleep 0.05; done
 	[ -s /tmp/ports ] || { cat /tmp/daemon.log >&2; fail "the daemon wrote no port file"; }
 	port=$(head -n1 /tmp/ports)
 	url=tcp://127.0.0.1:$port
-	iiostream rx --url "$url" --blocks 20 --verify >/tmp/rx.log 2>&1 ||
+	iiostream rx --url "$url" --blocks 20 --verify --timeout 60000 >/tmp/rx.log 2>&1 ||
 		{ cat /tmp/rx.log >&2; fail "iiostream rx --verify"; }
 	step "/usr/sbin/iiostreamd on port $port, iiostream rx --blocks 20 --verify"
 

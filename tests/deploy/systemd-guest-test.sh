@@ -11,8 +11,9 @@ pass() { echo "GUEST-OK   $*"; }
 bad() { echo "GUEST-FAIL $*"; fail=$((fail + 1)); }
 prop() { systemctl show -P "$1" iiostreamd.service; }
 
-# Type=notify: "active" only once the daemon said READY=1
-for _ in $(seq 100); do
+# Type=notify: "active" only once the daemon said READY=1 (waited for, up
+# to 120 s: an emulated guest on a loaded host is slow)
+for _ in $(seq 600); do
 	[ "$(systemctl is-active iiostreamd.service)" = active ] && break
 	sleep 0.2
 done
@@ -43,7 +44,7 @@ ls -l /dev/iio_block0 | grep -q " iiostream " &&
 
 # the module's blocks, read through the sandbox (DeviceAllow=, the group)
 # and streamed to a client on the guest's loopback
-if iiostream rx --url tcp://127.0.0.1:30432 --blocks 20 --verify --json --quiet \
+if iiostream rx --url tcp://127.0.0.1:30432 --blocks 20 --verify --json --quiet --timeout 60000 \
 	>/tmp/rx.json 2>/tmp/rx.err &&
 	grep -q '"integrity_errors":0,' /tmp/rx.json && grep -q '"blocks":20,' /tmp/rx.json; then
 	pass "iiostream rx --verify: 20 blocks of the kernel source, every byte verified"
