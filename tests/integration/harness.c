@@ -183,18 +183,37 @@ void daemon_dump_log(const struct daemon *d)
 	fclose(f);
 }
 
-bool daemon_log_contains(const struct daemon *d, const char *text)
+int daemon_log_count(const struct daemon *d, const char *text)
 {
 	char line[1024];
-	bool found = false;
+	int n = 0;
 	FILE *f = fopen(d->log_path, "r");
 
 	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
 	fclose(f);
-	return found;
+	return n;
+}
+
+bool daemon_log_contains(const struct daemon *d, const char *text)
+{
+	return daemon_log_count(d, text) > 0;
+}
+
+void test_dir_make(char dir[64], const char *what)
+{
+	snprintf(dir, 64, "/tmp/iiostream-%s-XXXXXX", what);
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+}
+
+void test_dir_remove(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
 }
 
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen)

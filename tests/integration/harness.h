@@ -81,6 +81,14 @@ void daemon_dump_log(const struct daemon *d);
 /* Does the daemon's log contain `text`? */
 bool daemon_log_contains(const struct daemon *d, const char *text);
 
+/* How many lines of the daemon's log hold `text`. */
+int daemon_log_count(const struct daemon *d, const char *text);
+
+/* A fresh directory /tmp/iiostream-WHAT-XXXXXX into dir (asserts), and its
+ * removal with everything in it, for a test's files (certificates, configs). */
+void test_dir_make(char dir[64], const char *what);
+void test_dir_remove(const char *dir);
+
 /* Run iiostreamd with argv (NULL-terminated, without argv[0]) to its end;
  * returns its exit status and its stderr in `err`. */
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen);

@@ -453,44 +453,24 @@ static char rule_dir[64];
 
 static void rule_make_certs(void)
 {
-	snprintf(rule_dir, sizeof(rule_dir), "/tmp/iiostream-iiod-XXXXXX");
-	cr_assert_not_null(mkdtemp(rule_dir));
+	test_dir_make(rule_dir, "iiod");
 	cr_assert_eq(test_certs_make(rule_dir, &rule_certs), 0, "could not make the certificates");
 }
 
 static void rule_remove_dir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rule_dir);
-	cr_assert_eq(system(cmd), 0);
+	test_dir_remove(rule_dir);
 }
 
 static void rule_make_dir(void)
 {
-	snprintf(rule_dir, sizeof(rule_dir), "/tmp/iiostream-iiod-XXXXXX");
-	cr_assert_not_null(mkdtemp(rule_dir));
-}
-
-/* How many lines of the daemon's log hold `text`. */
-static int rule_log_count(const struct daemon *d, const char *text)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f = fopen(d->log_path, "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
+	test_dir_make(rule_dir, "iiod");
 }
 
 /* Wait until at least `n` lines of the log hold `text`. */
 static void rule_log_wait(const struct daemon *d, const char *text, int n)
 {
-	for (double t0 = mono_s(); rule_log_count(d, text) < n;) {
+	for (double t0 = mono_s(); daemon_log_count(d, text) < n;) {
 		if (mono_s() - t0 > HANG_S) {
 			daemon_dump_log(d);
 			cr_assert_fail("waited %d s for %d lines '%s' in the log", HANG_S, n, text);
@@ -574,7 +554,7 @@ Test(iiod, allow_subscribe_decides_for_libiio_clients_too, .init = rule_make_cer
 	cr_assert_eq(len, 0, "iio_readdev wrote %zu bytes of samples", len);
 	cr_assert(strstr(msg, "Permission denied"), "iio_readdev said: %s", msg);
 	/* logged and counted, like the native refusal */
-	refused = rule_log_count(&dm, "subscribe (OPEN) refused by --allow-subscribe");
+	refused = daemon_log_count(&dm, "subscribe (OPEN) refused by --allow-subscribe");
 	cr_assert_geq(refused, 1, "the refusal is not logged");
 	daemon_stats(&dm, &st);
 	cr_assert_eq(st.requests_refused, 1 + (uint64_t)refused, "requests_refused %llu",

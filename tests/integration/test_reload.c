@@ -40,8 +40,7 @@ static void make_dir(void)
 {
 	char sub[96];
 
-	snprintf(dir, sizeof(dir), "/tmp/iiostream-reload-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	test_dir_make(dir, "reload");
 	snprintf(conf, sizeof(conf), "%s/iiostreamd.conf", dir);
 	snprintf(sub, sizeof(sub), "%s/a", dir);
 	cr_assert_eq(mkdir(sub, 0700), 0);
@@ -53,10 +52,7 @@ static void make_dir(void)
 
 static void remove_dir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	test_dir_remove(dir);
 }
 
 /* Replace a file whole (a daemon reading it sees the old or the new one). */
@@ -86,34 +82,19 @@ static void copy_file(const char *from, const char *to)
 	write_file(to, buf);
 }
 
-/* How many lines of the daemon's log hold `text`. */
-static int log_count(const struct daemon *d, const char *text)
-{
-	char line[1024];
-	int n = 0;
-	FILE *f = fopen(d->log_path, "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
-}
-
 /* SIGHUP, and wait for the reload's outcome in the log: true if it was
  * taken, false if refused. */
 static bool sighup(const struct daemon *d)
 {
-	int ok = log_count(d, "configuration reloaded");
-	int refused = log_count(d, "reload refused");
+	int ok = daemon_log_count(d, "configuration reloaded");
+	int refused = daemon_log_count(d, "reload refused");
 	double t0 = mono_s();
 
 	cr_assert_eq(kill(d->pid, SIGHUP), 0);
 	while (mono_s() - t0 < HANG_S) {
-		if (log_count(d, "configuration reloaded") > ok)
+		if (daemon_log_count(d, "configuration reloaded") > ok)
 			return true;
-		if (log_count(d, "reload refused") > refused)
+		if (daemon_log_count(d, "reload refused") > refused)
 			return false;
 		sleep_ms(10);
 	}
@@ -378,14 +359,14 @@ Test(config_file, sighup_takes_a_new_certificate_while_a_tls_client_streams_on, 
 	copy_file(b.server_cert, live);
 	cr_assert(!sighup(&d), "a mismatched key was taken");
 	snprintf(err, sizeof(err), "%s:7: tls-key %s/live-server.key does not match", conf, dir);
-	cr_assert(log_count(&d, err) == 1, "refusal does not name file:line:key '%s'", err);
+	cr_assert(daemon_log_count(&d, err) == 1, "refusal does not name file:line:key '%s'", err);
 	cr_assert_eq(try_stream(d.tls_url, &old_client, err, sizeof(err)), 0,
 		     "the old certificate is gone after a refused reload: %s", err);
 
 	/* The new CA's server certificate, key and client CA. */
 	install_live(&b);
 	cr_assert(sighup(&d), "the new certificate was refused");
-	cr_assert(log_count(&d, "TLS reloaded") == 1);
+	cr_assert(daemon_log_count(&d, "TLS reloaded") == 1);
 	atomic_store(&s.reloaded, 1);
 	cr_assert_eq(try_stream(d.tls_url, &new_client, err, sizeof(err)), 0,
 		     "a client of the new CA is refused after the reload: %s", err);

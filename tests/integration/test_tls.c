@@ -30,17 +30,13 @@ static char cert_dir[64];
 
 static void make_certs(void)
 {
-	snprintf(cert_dir, sizeof(cert_dir), "/tmp/iiostream-certs-XXXXXX");
-	cr_assert_not_null(mkdtemp(cert_dir));
+	test_dir_make(cert_dir, "certs");
 	cr_assert_eq(test_certs_make(cert_dir, &certs), 0, "could not make the test certificates");
 }
 
 static void remove_certs(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cert_dir);
-	cr_assert_eq(system(cmd), 0);
+	test_dir_remove(cert_dir);
 }
 
 /* Options of a client that trusts the test CA, with a certificate or not. */
