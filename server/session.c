@@ -687,9 +687,9 @@ static ssize_t session_read(struct session *s, void *buf, size_t len, char *why,
 	ERR_clear_error();
 	errno = 0;
 	ret = SSL_read_ex(s->ssl, buf, len, &got);
-	if (s->own_records && tls_tx_pending(&s->tx) && ret > 0) {
-		/* reading made OpenSSL write (the answer to a KeyUpdate): it
-		 * leaves with the next flush */
+	if (s->own_records && tls_tx_pending(&s->tx)) {
+		/* reading made OpenSSL write (an alert): it leaves with the
+		 * next flush, or from session_close() if the read failed */
 		s->want_write = true;
 		update_poll(s);
 	}
