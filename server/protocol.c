@@ -50,7 +50,7 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 				   s->srv->cfg->max_clients);
 		return;
 	}
-	s->state = SESSION_READY;
+	session_set_state(s, SESSION_READY);
 	uv_timer_stop(&s->deadline);
 	log_debug("client %u: hello from '%s'", s->id, h->client_name);
 	r.version = IIOS_PROTOCOL_VERSION;
@@ -125,7 +125,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	Iiostream__ScanFormat fmt = IIOSTREAM__SCAN_FORMAT__INIT;
 	char ids[CONFIG_MAX_CHANNELS][24], have[400];
 	uint64_t mask;
-	uint32_t c, n, q;
+	uint32_t c, n;
 	int err;
 
 	if (s->subscribed) {
@@ -153,12 +153,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 					   strerror(-err));
 		return;
 	}
-	/* The queue bound: the client's wish, within what the ring allows
-	 * (a client must never be able to hold every block). */
-	q = sub->max_queue_blocks ? sub->max_queue_blocks : srv->cfg->client_queue;
-	if (q > srv->pool.count - 1)
-		q = srv->pool.count - 1;
-	s->max_queue = q;
+	s->max_queue = server_queue_bound(srv, sub->max_queue_blocks);
 	s->subscribed = true;
 	s->have_prev = false;
 	server_subscriber_added(s->srv);
@@ -183,12 +178,13 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	r.scan_bytes = srv->fmt.scan_bytes;
 	r.n_channels = n;
 	r.channels = chanp;
-	r.max_queue_blocks = q;
+	r.max_queue_blocks = s->max_queue;
 	r.device = (char *)srv->fmt.device;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
 	env.subscribe_reply = &r;
 	channel_list(srv->fmt.channel_mask, have, sizeof(have));
-	log_info("client %u (%s) subscribed, queue %u, channels %s", s->id, s->peer, q, have);
+	log_info("client %u (%s) subscribed, queue %u, channels %s", s->id, s->peer,
+		 s->max_queue, have);
 	reply(s, &env);
 }
 

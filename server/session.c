@@ -46,6 +46,25 @@ static void update_poll(struct session *s)
 	uv_poll_start(&s->poll, events, on_poll);
 }
 
+/* The legal changes of a session's state (session.h). DRAINING may be
+ * entered again (a fatal Error, then shutdown's Bye): it stays. */
+static const bool state_legal[SESSION_CLOSED + 1][SESSION_CLOSED + 1] = {
+	[SESSION_TLS] = { [SESSION_HANDSHAKE] = true, [SESSION_CLOSED] = true },
+	[SESSION_HANDSHAKE] = { [SESSION_READY] = true, [SESSION_DRAINING] = true,
+				[SESSION_CLOSED] = true },
+	[SESSION_READY] = { [SESSION_DRAINING] = true, [SESSION_CLOSED] = true },
+	[SESSION_DRAINING] = { [SESSION_DRAINING] = true, [SESSION_CLOSED] = true },
+};
+
+void session_set_state(struct session *s, enum session_state to)
+{
+	if (!state_legal[s->state][to]) {
+		log_error("client %u: illegal session state change %d -> %d", s->id, s->state, to);
+		abort();
+	}
+	s->state = to;
+}
+
 static void free_frame(struct out_frame *f)
 {
 	if (f->blk)
@@ -562,7 +581,7 @@ void session_send_error(struct session *s, int errnum, bool fatal, const char *f
 		s->srv->protocol_errors++;
 		session_unsubscribe(s);
 		/* Nothing read from here on; what is queued, then the Error. */
-		s->state = SESSION_DRAINING;
+		session_set_state(s, SESSION_DRAINING);
 		uv_timer_start(&s->deadline, on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
 	}
 	session_queue_msg(s, &env);
@@ -658,7 +677,7 @@ void session_say_bye(struct session *s, const char *reason)
 	bye.reason = (char *)reason;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BYE;
 	env.bye = &bye;
-	s->state = SESSION_DRAINING;
+	session_set_state(s, SESSION_DRAINING);
 	uv_timer_start(&s->deadline, on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
 	session_queue_msg(s, &env);
 }
@@ -775,7 +794,7 @@ static void plain_on_tls_port(struct session *s)
 {
 	SSL_free(s->ssl);
 	s->ssl = NULL;
-	s->state = SESSION_HANDSHAKE;
+	session_set_state(s, SESSION_HANDSHAKE);
 	session_send_error(s, EPROTO, true,
 			   "this port speaks TLS: connect with tls://, or use the plain TCP port");
 }
@@ -806,7 +825,7 @@ static void tls_established(struct session *s)
 		 s->ktls_tx ? "the kernel" : "userspace", who);
 	if (!s->ktls_tx)
 		log_debug("client %u: %s", s->id, s->tls_encrypt);
-	s->state = SESSION_HANDSHAKE;
+	session_set_state(s, SESSION_HANDSHAKE);
 	s->want_write = false;
 	update_poll(s);
 	uv_timer_start(&s->deadline, on_deadline, s->srv->cfg->handshake_timeout_ms, 0);
@@ -1022,7 +1041,7 @@ void session_close(struct session *s, const char *why)
 	if (s->own_records && tls_tx_pending(&s->tx))
 		tls_tx_send(&s->tx, s->fd);
 	ERR_clear_error();
-	s->state = SESSION_CLOSED;
+	session_set_state(s, SESSION_CLOSED);
 	/* Every block goes back now, sent or not; the memory goes later. */
 	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
 		next = TAILQ_NEXT(f, link);

@@ -161,6 +161,12 @@ void session_say_bye(struct session *s, const char *reason);
 /* The transport this connection uses now, for Stats. */
 const char *session_transport(const struct session *s);
 
+/* Every change of s->state goes through here, checked against the legal
+ * transitions (TLS -> HANDSHAKE -> READY -> DRAINING -> CLOSED, with the
+ * shortcuts to DRAINING and CLOSED); an illegal one is a bug: logged, and
+ * the daemon stops. */
+void session_set_state(struct session *s, enum session_state to);
+
 /* Close now: every block reference dropped at once, memory freed later. */
 void session_close(struct session *s, const char *why);
 
