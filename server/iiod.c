@@ -483,13 +483,9 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	memcpy(c->mask, cmd->mask, sizeof(c->mask));
 	c->mask_words = cmd->mask_words;
 	snprintf(c->device, sizeof(c->device), "%s", cmd->device);
-	c->q_max = srv->cfg->client_queue;
-	if (c->q_max > srv->pool.count - 1)
-		c->q_max = srv->pool.count - 1;
+	c->q_max = server_queue_bound(srv, 0);
 	if (c->q_max > MAX_QUEUE_BLOCKS)
 		c->q_max = MAX_QUEUE_BLOCKS;
-	if (c->q_max == 0)
-		c->q_max = 1;
 	c->open = true;
 	c->blocks_skipped = 0;
 	server_subscriber_added(srv);

@@ -279,6 +279,15 @@ int server_set_channels(struct server *srv, uint64_t mask)
 	return 0;
 }
 
+uint32_t server_queue_bound(const struct server *srv, uint32_t wish)
+{
+	uint32_t q = wish ? wish : srv->cfg->client_queue;
+
+	if (q > srv->pool.count - 1)
+		q = srv->pool.count - 1;
+	return q ? q : 1;
+}
+
 void server_subscriber_added(struct server *srv)
 {
 	int err;

@@ -83,6 +83,11 @@ uint64_t server_blocks_skipped(const struct server *srv);
  * does not have; -EOPNOTSUPP when the source always streams them all. */
 int server_set_channels(struct server *srv, uint64_t mask);
 
+/* The blocks a subscriber may hold: its wish (0: --client-queue), never
+ * more than the ring's blocks less one (no client may hold every block),
+ * at least 1. Both ports' subscriptions use it. */
+uint32_t server_queue_bound(const struct server *srv, uint32_t wish);
+
 /* A session subscribed or left: start/stop capture on the first/last one. */
 void server_subscriber_added(struct server *srv);
 void server_subscriber_removed(struct server *srv);
