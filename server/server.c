@@ -108,7 +108,9 @@ static int write_port_file(const char *path, uint16_t port, uint16_t tls_port,
 	return 0;
 }
 
-int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
+/* The block source, its ring and its readiness poll. On an error it is
+ * logged, and nothing of it is left. */
+static int start_source(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 {
 	const struct source_ops *ops = source_find(cfg->source);
 	struct source_config scfg = {
@@ -120,23 +122,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	};
 	int err;
 
-	memset(srv, 0, sizeof(*srv));
-	srv->loop = loop;
-	srv->cfg = cfg;
-	srv->plain.fd = -1;
-	srv->secure.fd = -1;
-	srv->start_ns = monotonic_ns();
-	TAILQ_INIT(&srv->sessions);
-
-	/* Certificates first: a bad one stops the daemon before anything. */
-	err = tls_server_init(&srv->tls, cfg);
-	if (err)
-		return err;
-
 	err = ops->open(&srv->src, loop, &scfg);
 	if (err) {
 		log_error("source %s: %s", ops->name, strerror(-err));
-		tls_server_free(&srv->tls);
 		return err;
 	}
 	ops->format(srv->src, &srv->fmt);
@@ -164,56 +152,114 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 		goto err_free_pool;
 	srv->src_poll.data = srv;
 	uv_poll_start(&srv->src_poll, UV_READABLE, on_source_ready);
+	return 0;
+
+err_free_pool:
+	block_pool_free(&srv->pool);
+err_close_source:
+	devices_close(srv);
+	ops->close(srv->src);
+	return err;
+}
+
+static void stop_source(struct server *srv)
+{
+	uv_close((uv_handle_t *)&srv->src_poll, NULL);
+	block_pool_free(&srv->pool);
+	devices_close(srv);
+	srv->src->ops->close(srv->src);
+}
+
+/* The plain, TLS and iiod listeners, and the port file that names their
+ * ports. On an error every listener is stopped again. */
+static int start_listeners(struct server *srv, const struct config *cfg)
+{
+	int err = 0;
 
 	if (!cfg->listen_off) {
 		err = listener_start(&srv->plain, srv, cfg->listen_host, cfg->listen_port, false);
 		if (err)
-			goto err_close_poll;
+			return err;
 		if (listener_is_public(&srv->plain))
 			log_warn("plain TCP on %s:%u is open to the network: no encryption, no "
 				 "client authentication; prefer --listen-tls",
 				 cfg->listen_host, srv->plain.port);
 	}
-	if (cfg->listen_tls) {
+	if (cfg->listen_tls)
 		err = listener_start(&srv->secure, srv, cfg->listen_tls_host, cfg->listen_tls_port,
 				     true);
-		if (err)
-			goto err_stop_listener;
-	}
-	if (cfg->iiod_listen) {
+	if (!err && cfg->iiod_listen)
 		err = iiod_start(&srv->iiod, srv, cfg->iiod_host, cfg->iiod_port);
+	if (!err && cfg->port_file[0]) {
+		err = write_port_file(cfg->port_file, srv->plain.fd >= 0 ? srv->plain.port : 0,
+				      srv->secure.fd >= 0 ? srv->secure.port : 0,
+				      srv->iiod.listening ? srv->iiod.port : 0);
 		if (err)
-			goto err_stop_listener;
+			log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
 	}
-	if (cfg->port_file[0] &&
-	    (err = write_port_file(cfg->port_file, srv->plain.fd >= 0 ? srv->plain.port : 0,
-				   srv->secure.fd >= 0 ? srv->secure.port : 0,
-				   srv->iiod.listening ? srv->iiod.port : 0)) != 0) {
-		log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
-		goto err_stop_listener;
+	if (err) {
+		iiod_stop(&srv->iiod);
+		listener_stop(&srv->plain);
+		listener_stop(&srv->secure);
 	}
+	return err;
+}
+
+/* The once-a-second limits check and the signals (none of it can fail). */
+static void start_timers_and_signals(struct server *srv, uv_loop_t *loop)
+{
 	uv_timer_init(loop, &srv->limits_timer);
 	srv->limits_timer.data = srv;
 	uv_timer_start(&srv->limits_timer, on_limits_tick, 1000, 1000);
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
+	uv_signal_init(loop, &srv->sighup);
 	srv->sigterm.data = srv;
 	srv->sigint.data = srv;
+	srv->sighup.data = srv;
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
-	uv_signal_init(loop, &srv->sighup);
-	srv->sighup.data = srv;
 	uv_signal_start(&srv->sighup, on_signal, SIGHUP);
+}
+
+/* "listening on HOST:PORT", an IPv6 host in brackets. */
+static void log_listening(const char *what, const char *host, uint16_t port)
+{
+	bool v6 = strchr(host, ':') != NULL;
+
+	log_info("listening%s on %s%s%s:%u", what, v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
+{
+	int err;
+
+	memset(srv, 0, sizeof(*srv));
+	srv->loop = loop;
+	srv->cfg = cfg;
+	srv->plain.fd = -1;
+	srv->secure.fd = -1;
+	srv->start_ns = monotonic_ns();
+	TAILQ_INIT(&srv->sessions);
+
+	/* Certificates first: a bad one stops the daemon before anything. */
+	err = tls_server_init(&srv->tls, cfg);
+	if (err)
+		return err;
+	err = start_source(srv, loop, cfg);
+	if (err)
+		goto err_free_tls;
+	err = start_listeners(srv, cfg);
+	if (err)
+		goto err_stop_source;
+	start_timers_and_signals(srv, loop);
 	if (srv->plain.fd >= 0)
-		log_info("listening on %s%s%s:%u", strchr(cfg->listen_host, ':') ? "[" : "",
-			 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "",
-			 srv->plain.port);
+		log_listening("", cfg->listen_host, srv->plain.port);
 	if (srv->secure.fd >= 0)
-		log_info("listening for TLS on %s%s%s:%u", strchr(cfg->listen_tls_host, ':') ? "[" : "",
-			 cfg->listen_tls_host, strchr(cfg->listen_tls_host, ':') ? "]" : "",
-			 srv->secure.port);
+		log_listening(" for TLS", cfg->listen_tls_host, srv->secure.port);
 	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
-		 ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks, cfg->block_size);
+		 srv->src->ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks,
+		 cfg->block_size);
 	/* Last: it cannot fail, so nothing above has to withdraw it. */
 	if (cfg->advertise)
 		srv->adv = advertise_start(&(struct advertise_params){
@@ -230,17 +276,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	notify_status(srv, "READY=1\n");
 	return 0;
 
-err_stop_listener:
-	iiod_stop(&srv->iiod);
-	listener_stop(&srv->plain);
-	listener_stop(&srv->secure);
-err_close_poll:
-	uv_close((uv_handle_t *)&srv->src_poll, NULL);
-err_free_pool:
-	block_pool_free(&srv->pool);
-err_close_source:
-	devices_close(srv);
-	ops->close(srv->src);
+err_stop_source:
+	stop_source(srv);
+err_free_tls:
 	tls_server_free(&srv->tls);
 	return err;
 }
