@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -351,6 +352,31 @@ void server_subscriber_removed(struct server *srv)
 }
 
 /* Last step of a shutdown: every block is back; close everything. */
+/*
+ * Closing a signal's last handle makes libuv restore the default action at
+ * once, which would turn a repeated SIGTERM (a supervisor's, a test's)
+ * during the last frees into death by signal instead of the clean exit
+ * under way. So the signals are blocked while their handles close and
+ * their action becomes "ignore"; one that came meanwhile is then dropped.
+ */
+static void close_signals(struct server *srv)
+{
+	sigset_t set, old;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	uv_close((uv_handle_t *)&srv->sigterm, NULL);
+	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void finish(struct server *srv)
 {
 	struct source_counters c;
@@ -374,15 +400,7 @@ static void finish(struct server *srv)
 	uv_close((uv_handle_t *)&srv->src_poll, NULL);
 	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->limits_timer, NULL);
-	uv_close((uv_handle_t *)&srv->sigterm, NULL);
-	uv_close((uv_handle_t *)&srv->sigint, NULL);
-	uv_close((uv_handle_t *)&srv->sighup, NULL);
-	/* Closing the last handle restores the default action, which would
-	 * turn a repeated SIGTERM (a supervisor's, a test's) during the last
-	 * frees into death by signal instead of the clean exit under way. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
+	close_signals(srv);
 	notify_close(&srv->notify);
 	tls_server_free(&srv->tls);
 	devices_close(srv);
