@@ -238,6 +238,62 @@ static void add_iiod_client(const struct iiod_conn_stats *st, void *arg)
 	l->csp[l->n++] = c;
 }
 
+/* The daemon-wide part of Stats: the source and the totals. */
+static void fill_totals(struct server *srv, Iiostream__Stats *st, Iiostream__SourceStats *ss)
+{
+	struct source_counters c;
+
+	srv->src->ops->counters(srv->src, &c);
+	ss->name = (char *)srv->src->ops->name;
+	ss->blocks_total = srv->pool.count;
+	ss->blocks_held = srv->pool.held;
+	ss->blocks_in_source = srv->pool.count - srv->pool.held;
+	ss->blocks_produced = c.blocks_produced;
+	ss->bytes_produced = c.bytes_produced;
+	ss->overflows = c.overflows;
+	ss->lost_samples = c.lost_samples;
+	ss->enabled = c.enabled;
+	st->uptime_ns = monotonic_ns() - srv->start_ns;
+	st->source = ss;
+	st->clients = srv->nsessions;
+	st->subscribers = srv->subscribers;
+	st->blocks_skipped_total = server_blocks_skipped(srv);
+	st->iiod_clients = srv->iiod.nconns;
+	st->iiod_command_errors = srv->iiod.command_errors;
+	st->clients_refused = srv->clients_refused;
+	st->idle_closed = srv->idle_closed;
+	st->clients_total = srv->clients_total;
+	st->protocol_errors = srv->protocol_errors;
+	st->ktls = srv->tls.ctx ? srv->tls.ktls : "";
+	st->tls_handshake_failures = srv->tls_handshake_failures;
+	st->requests_refused = srv->requests_refused;
+}
+
+/* One iiostream client's line of Stats; tls_desc and ident are its
+ * buffers for the strings that point into them. */
+static void fill_client(struct session *it, Iiostream__ClientStats *cs, char tls_desc[96],
+			char ident[400])
+{
+	iiostream__client_stats__init(cs);
+	cs->id = it->id;
+	cs->peer = it->peer;
+	cs->subscribed = it->subscribed;
+	cs->blocks_sent = it->blocks_sent;
+	cs->bytes_sent = it->bytes_sent;
+	cs->blocks_skipped = it->blocks_skipped;
+	cs->queue_blocks = it->queued_blocks + it->pinned_blocks;
+	cs->transport = (char *)session_transport(it);
+	if (it->ssl && it->state != SESSION_TLS) {
+		tls_describe(it->ssl, tls_desc, 96);
+		cs->tls = tls_desc;
+		cs->tls_encrypt = it->tls_encrypt;
+		if (it->ident.has_cert) {
+			access_describe(&it->ident, ident, 400);
+			cs->identity = ident;
+		}
+	}
+}
+
 static void handle_stats(struct session *s)
 {
 	struct server *srv = s->srv;
@@ -246,60 +302,18 @@ static void handle_stats(struct session *s)
 	Iiostream__SourceStats ss = IIOSTREAM__SOURCE_STATS__INIT;
 	Iiostream__ClientStats *cs = NULL, **csp = NULL;
 	char (*tls_desc)[96] = NULL, (*idents)[400] = NULL;
-	struct source_counters c;
 	struct session *it;
 	struct client_list list;
 	size_t n = 0;
 
-	srv->src->ops->counters(srv->src, &c);
-	ss.name = (char *)srv->src->ops->name;
-	ss.blocks_total = srv->pool.count;
-	ss.blocks_held = srv->pool.held;
-	ss.blocks_in_source = srv->pool.count - srv->pool.held;
-	ss.blocks_produced = c.blocks_produced;
-	ss.bytes_produced = c.bytes_produced;
-	ss.overflows = c.overflows;
-	ss.lost_samples = c.lost_samples;
-	ss.enabled = c.enabled;
-	st.uptime_ns = monotonic_ns() - srv->start_ns;
-	st.source = &ss;
-	st.clients = srv->nsessions;
-	st.subscribers = srv->subscribers;
-	st.blocks_skipped_total = server_blocks_skipped(srv);
-	st.iiod_clients = srv->iiod.nconns;
-	st.iiod_command_errors = srv->iiod.command_errors;
-	st.clients_refused = srv->clients_refused;
-	st.idle_closed = srv->idle_closed;
-	st.clients_total = srv->clients_total;
-	st.protocol_errors = srv->protocol_errors;
-	st.ktls = srv->tls.ctx ? srv->tls.ktls : "";
-	st.tls_handshake_failures = srv->tls_handshake_failures;
-	st.requests_refused = srv->requests_refused;
-
+	fill_totals(srv, &st, &ss);
 	cs = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*cs));
 	csp = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*csp));
 	tls_desc = calloc(srv->nsessions, sizeof(*tls_desc));
 	idents = calloc(srv->nsessions, sizeof(*idents));
 	if (cs && csp && tls_desc && idents) {
 		TAILQ_FOREACH(it, &srv->sessions, link) {
-			iiostream__client_stats__init(&cs[n]);
-			cs[n].id = it->id;
-			cs[n].peer = it->peer;
-			cs[n].subscribed = it->subscribed;
-			cs[n].blocks_sent = it->blocks_sent;
-			cs[n].bytes_sent = it->bytes_sent;
-			cs[n].blocks_skipped = it->blocks_skipped;
-			cs[n].queue_blocks = it->queued_blocks + it->pinned_blocks;
-			cs[n].transport = (char *)session_transport(it);
-			if (it->ssl && it->state != SESSION_TLS) {
-				tls_describe(it->ssl, tls_desc[n], sizeof(tls_desc[n]));
-				cs[n].tls = tls_desc[n];
-				cs[n].tls_encrypt = it->tls_encrypt;
-				if (it->ident.has_cert) {
-					access_describe(&it->ident, idents[n], sizeof(idents[n]));
-					cs[n].identity = idents[n];
-				}
-			}
+			fill_client(it, &cs[n], tls_desc[n], idents[n]);
 			csp[n] = &cs[n];
 			n++;
 		}
@@ -307,8 +321,7 @@ static void handle_stats(struct session *s)
 		list.csp = csp;
 		list.n = n;
 		iiod_foreach_stats(&srv->iiod, add_iiod_client, &list);
-		n = list.n;
-		st.n_client = n;
+		st.n_client = list.n;
 		st.client = csp;
 	}
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS;
