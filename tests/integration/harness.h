@@ -70,6 +70,20 @@ void daemon_start_limited(struct daemon *d, const char *const *args, unsigned ma
 /* CPU time (user + system) the daemon has used, in seconds. */
 double daemon_cpu_seconds(const struct daemon *d);
 
+/* How long the daemon's loop thread has waited, runnable, for a CPU, in
+ * seconds (run_delay of /proc/PID/schedstat): what a loaded machine has
+ * taken from it. */
+double daemon_cpu_wait_s(const struct daemon *d);
+
+/* Scans the source lost to overflows while a test streamed (since
+ * daemon_cpu_wait_s() read `wait0`) are the daemon's fault, unless the
+ * machine held its loop back for at least as long as the ring of blocks
+ * lasts (`ring_s`): then they may be the machine's, and the test goes on
+ * (it still checks that every scan lost was reported). Fails the test
+ * with `what` when `lost_samples` has no such excuse. */
+void assert_overflow_excused(const struct daemon *d, double wait0, double ring_s,
+			     uint64_t lost_samples, const char *what);
+
 /* SIGTERM, then wait for the exit (asserting it comes within timeout_ms:
  * pass HANG_MS, exiting takes long on a loaded machine); returns the exit
  * status, or 128 + signal if it died of a signal. */

@@ -335,12 +335,14 @@ Test(config_file, sighup_takes_a_new_certificate_while_a_tls_client_streams_on, 
 	static struct iios_stats st;
 	char err[320], live[160];
 	struct daemon d;
+	double wait0;
 	pthread_t th;
 
 	install_live(&a);
 	write_tls_conf();
 	daemon_start(&d, args);
 	cr_assert_neq(d.tls_port, 0);
+	wait0 = daemon_cpu_wait_s(&d);
 	s.url = d.tls_url;
 	cr_assert_eq(try_stream(d.tls_url, &old_client, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(try_stream(d.tls_url, &new_client, err, sizeof(err)), -EPROTO,
@@ -378,9 +380,18 @@ Test(config_file, sighup_takes_a_new_certificate_while_a_tls_client_streams_on, 
 	cr_assert_eq(s.err, 0, "the TLS client streaming across the reload failed: %s", s.errmsg);
 	cr_assert_eq(s.blocks_after, 200);
 	cr_assert_eq(s.v.integrity_errors, 0, "%s", s.v.first_error);
-	cr_assert_eq(s.v.lost_blocks, 0, "blocks lost across the reload");
-	cr_assert_eq(s.v.lost_samples, 0);
+	cr_assert_eq(s.v.lost_blocks, 0, "blocks skipped across the reload");
 	cr_assert_eq(s.counters.lost_blocks, 0);
+	/* Scans lost, if any, are the source's overflows (nothing was
+	 * skipped), each reported in its block's header (the verifier
+	 * checked the continuity), and allowed only if the loaded machine
+	 * held the daemon's loop back longer than its ring of 16 blocks lasts
+	 * (131 ms at 8 MB/s): the reload itself must not cost a scan. */
+	cr_assert_eq(s.counters.lost_samples, s.v.lost_samples);
+	if (s.v.lost_samples)
+		cr_assert_gt(s.counters.overflow_blocks, 0, "scans lost without an overflow");
+	assert_overflow_excused(&d, wait0, 16 * 65536 / (2000000.0 * 4), s.v.lost_samples,
+				"the TLS client streaming across the reload");
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
