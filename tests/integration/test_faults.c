@@ -175,8 +175,10 @@ Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
 	pthread_t th;
 	uint32_t i, me = 0;
 	int found = -1;
+	double wait0;
 
 	daemon_start(&d, args);
+	wait0 = daemon_cpu_wait_s(&d);
 	good_start(&g, &th, &d);
 	/* A small receive buffer, so the kernel does not hide the slowness
 	 * behind megabytes of socket buffers. */
@@ -211,7 +213,12 @@ Test(faults, slow_client_gets_counted_gaps_while_a_fast_one_loses_nothing)
 	 * unsubscribe; every gap we were told of was counted by the daemon. */
 	cr_assert_eq(st.client[found].blocks_sent, got + k.discarded_blocks);
 	cr_assert(st.client[found].blocks_skipped >= k.lost_blocks);
-	cr_assert_eq(st.source.overflows, 0, "the slow client stalled the source");
+	/* the slow client holds 2 blocks at most: it cannot stall the source
+	 * (an overflow is only the loaded machine's, holding the daemon back
+	 * longer than the ring of 16 blocks lasts: 66 ms at 16 MB/s) */
+	if (st.source.overflows)
+		assert_overflow_excused(&d, wait0, 16 * 65536 / (4000000.0 * 4),
+					st.source.lost_samples, "the slow client stalled the source");
 	iios_close(slow);
 	good_finish(&g, th, &d);
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st));

@@ -11,11 +11,16 @@
 
 #include "harness.h"
 
-/* 2 channels at 2 M scans/s: 8 MB/s, a 64 KiB block every 8 ms. */
+/* 2 channels at 2 M scans/s: 8 MB/s, a 64 KiB block every 8 ms; the ring
+ * of 16 lasts 131 ms. */
 static const char *const moderate[] = { "--rate", "2000000", "--channels", "2",
 					"--block-size", "64K", "--blocks", "16", NULL };
+#define MODERATE_RING_S (16 * 65536 / (2000000.0 * 4))
 
-static void check_clean(const struct rx_job *job, const struct daemon *d)
+/* Every block, verified, none skipped; no scan lost to an overflow unless
+ * the machine held the daemon back longer than its ring lasts (waited for
+ * a CPU since `wait0`), and then each one reported. */
+static void check_clean(const struct rx_job *job, const struct daemon *d, double wait0)
 {
 	if (job->err || job->v.integrity_errors || job->counters.lost_blocks)
 		daemon_dump_log(d);
@@ -24,7 +29,11 @@ static void check_clean(const struct rx_job *job, const struct daemon *d)
 	cr_assert_eq(job->v.integrity_errors, 0, "integrity: %s", job->v.first_error);
 	cr_assert_eq(job->counters.lost_blocks, 0, "lost %lu blocks at a moderate rate",
 		     (unsigned long)job->counters.lost_blocks);
-	cr_assert_eq(job->counters.lost_samples, 0);
+	cr_assert_eq(job->counters.lost_samples, job->v.lost_samples);
+	if (job->counters.lost_samples)
+		cr_assert_gt(job->counters.overflow_blocks, 0, "scans lost without an overflow");
+	assert_overflow_excused(d, wait0, MODERATE_RING_S, job->counters.lost_samples,
+				"a client at a moderate rate");
 	cr_assert_eq(job->v.bytes, (uint64_t)job->want_blocks * 65536);
 }
 
@@ -33,11 +42,13 @@ Test(stream, one_client_receives_every_block_verified)
 	struct daemon d;
 	struct rx_job job = { .want_blocks = 100 };
 	struct iios_stats st;
+	double wait0;
 
 	daemon_start(&d, moderate);
+	wait0 = daemon_cpu_wait_s(&d);
 	job.d = &d;
 	rx_job_run(&job);
-	check_clean(&job, &d);
+	check_clean(&job, &d, wait0);
 	cr_assert_eq(job.info.block_size, 65536);
 	cr_assert_eq(job.info.scan_bytes, 4);
 	cr_assert_eq(job.info.sample_rate, 2000000);
@@ -56,9 +67,11 @@ Test(stream, four_clients_each_receive_every_block_verified)
 	struct rx_job jobs[4];
 	pthread_t th[4];
 	struct iios_stats st;
+	double wait0;
 	int i;
 
 	daemon_start(&d, moderate);
+	wait0 = daemon_cpu_wait_s(&d);
 	for (i = 0; i < 4; i++) {
 		memset(&jobs[i], 0, sizeof(jobs[i]));
 		jobs[i].d = &d;
@@ -68,9 +81,13 @@ Test(stream, four_clients_each_receive_every_block_verified)
 	for (i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	for (i = 0; i < 4; i++)
-		check_clean(&jobs[i], &d);
+		check_clean(&jobs[i], &d, wait0);
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
-	cr_assert_eq(st.source.overflows, 0, "the source overflowed with 4 clients");
+	/* four clients hold no more than their queues: an overflow is only
+	 * the loaded machine's (none was skipped, checked above) */
+	if (st.source.overflows)
+		assert_overflow_excused(&d, wait0, MODERATE_RING_S, st.source.lost_samples,
+					"the source with 4 clients");
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
