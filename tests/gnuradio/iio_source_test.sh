@@ -34,6 +34,25 @@ fail() {
 	exit 1
 }
 
+# The samples' gaps are the source's own overflows, and allowed, only if the
+# daemon skipped nothing, its source lost at least as many scans, and the
+# machine held the daemon back (its loop waited, runnable, for a CPU: /proc
+# PID/schedstat) at least as long as its ring of blocks lasts. On an idle
+# machine that wait is ~0: a gap fails there, as always.
+cpu_wait() { awk '{ printf "%.3f", $2 / 1e9 }' "/proc/$1/schedstat"; }
+gaps_excused() { # VERIFY_JSON STATS_URL DAEMON_PID WAIT0 RING_S
+	local missing stats skips lost waited
+	missing=$(sed -n 's/.*"scans_missing":\([0-9]*\).*/\1/p' <<<"$1")
+	stats=$("$build/client/iiostream" stats --url "$2") || return 1
+	skips=$(sed -n 's/^client skips: *\([0-9]*\) blocks.*/\1/p' <<<"$stats")
+	lost=$(sed -n 's/^overflows: *[0-9]* (\([0-9]*\) scans lost).*/\1/p' <<<"$stats")
+	waited=$(awk -v a="$(cpu_wait "$3")" -v b="$4" 'BEGIN { printf "%.3f", a - b }')
+	echo "gaps: $missing scans missing; the daemon skipped $skips blocks, lost $lost scans to" \
+		"overflows, waited $waited s for a CPU (its ring lasts $5 s)"
+	[ "$skips" = 0 ] && [ "${lost:-0}" -ge "${missing:-1}" ] &&
+		awk -v w="$waited" -v r="$5" 'BEGIN { exit !(w >= r) }'
+}
+
 # stream IIOD_LISTEN URI: URI may hold PORT, the listener's port
 stream() {
 	"$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
@@ -42,7 +61,8 @@ stream() {
 	daemon=$!
 	for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	[ -s "$tmp/port" ] || fail "no port file in $hang s"
-	local plain iiod uri samples=300000 size result rate
+	local plain iiod uri samples=300000 size result rate wait0
+	wait0=$(cpu_wait "$daemon")
 	plain=$(sed -n 1p "$tmp/port")
 	iiod=$(sed -n 3p "$tmp/port")
 	uri=${2/PORT/$iiod}
@@ -60,8 +80,14 @@ stream() {
 		fail "samples do not verify: $result"
 	echo "verify ($uri): $result"
 	case $result in
-	*'"gaps":0,'*'"errors":0}') ;;
-	*) fail "gaps or errors: $result" ;;
+	*'"errors":0}') ;;
+	*) fail "errors: $result" ;;
+	esac
+	# 8 blocks of 64 KiB at 500 k scans/s of 4 bytes: 0.262 s
+	case $result in
+	*'"gaps":0,'*) ;;
+	*) gaps_excused "$result" "tcp://127.0.0.1:$plain" "$daemon" "$wait0" 0.262 ||
+		fail "gaps: $result" ;;
 	esac
 	rate=$("$build/client/iiostream" attr get sampling_frequency --url "tcp://127.0.0.1:$plain")
 	[ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"

@@ -30,6 +30,25 @@ fail() {
 	exit 1
 }
 
+# The samples' gaps are the source's own overflows, and allowed, only if the
+# daemon skipped nothing, its source lost at least as many scans, and the
+# machine held the daemon back (its loop waited, runnable, for a CPU: /proc
+# PID/schedstat) at least as long as its ring of blocks lasts. On an idle
+# machine that wait is ~0: a gap fails there, as always.
+cpu_wait() { awk '{ printf "%.3f", $2 / 1e9 }' "/proc/$1/schedstat"; }
+gaps_excused() { # VERIFY_JSON STATS_URL DAEMON_PID WAIT0 RING_S
+	local missing stats skips lost waited
+	missing=$(sed -n 's/.*"scans_missing":\([0-9]*\).*/\1/p' <<<"$1")
+	stats=$("$build/client/iiostream" stats --url "$2") || return 1
+	skips=$(sed -n 's/^client skips: *\([0-9]*\) blocks.*/\1/p' <<<"$stats")
+	lost=$(sed -n 's/^overflows: *[0-9]* (\([0-9]*\) scans lost).*/\1/p' <<<"$stats")
+	waited=$(awk -v a="$(cpu_wait "$3")" -v b="$4" 'BEGIN { printf "%.3f", a - b }')
+	echo "gaps: $missing scans missing; the daemon skipped $skips blocks, lost $lost scans to" \
+		"overflows, waited $waited s for a CPU (its ring lasts $5 s)"
+	[ "$skips" = 0 ] && [ "${lost:-0}" -ge "${missing:-1}" ] &&
+		awk -v w="$waited" -v r="$5" 'BEGIN { exit !(w >= r) }'
+}
+
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; fail "cmake --install"; }
@@ -62,6 +81,7 @@ daemon=$!
 for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 [ -s "$tmp/port" ] || fail "no port file in $hang s"
 url=tcp://127.0.0.1:$(sed -n 1p "$tmp/port")
+wait0=$(cpu_wait "$daemon")
 
 scans=200000
 timeout $((hang * 2)) $py "$tmp/gen/iiostream_to_file.py" --url "$url" --samples $scans \
@@ -72,8 +92,13 @@ result=$("$build/client/iiostream" verify "$tmp/scans.bin" --channels 0,1 --json
 	fail "samples do not verify: $result"
 echo "verify: $result"
 case $result in
-*'"gaps":0,'*'"errors":0}') ;;
-*) fail "gaps or errors: $result" ;;
+*'"errors":0}') ;;
+*) fail "errors: $result" ;;
+esac
+# 8 blocks of 64 KiB at 500 k scans/s of 4 bytes: 0.262 s
+case $result in
+*'"gaps":0,'*) ;;
+*) gaps_excused "$result" "$url" "$daemon" "$wait0" 0.262 || fail "gaps: $result" ;;
 esac
 rate=$("$build/client/iiostream" attr get sampling_frequency --url "$url")
 [ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"

@@ -135,6 +135,21 @@ class Daemon:
         assert m, "no 'client skips' line in iiostream stats"
         return int(m.group(1))
 
+    def cpu_wait_s(self):
+        """How long the daemon's loop has waited, runnable, for a CPU
+        (run_delay of /proc/PID/schedstat): what a loaded machine took."""
+        with open(f"/proc/{self.proc.pid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+
+    def assert_overflow_excused(self, wait0, ring_s, lost_samples, what):
+        """Scans the source lost to overflows are the daemon's fault unless
+        the machine held its loop back (since wait0) at least as long as its
+        ring of blocks lasts (ring_s)."""
+        waited = self.cpu_wait_s() - wait0
+        assert not lost_samples or waited >= ring_s, (
+            f"{what}: {lost_samples} scans lost to overflows, and the daemon waited only "
+            f"{waited:.3f} s for a CPU meanwhile (its ring lasts {ring_s:.3f} s)")
+
     def signal(self, sig):
         self.proc.send_signal(sig)
 
@@ -357,6 +372,7 @@ class qa_source(gr_unittest.TestCase):
 
     def test_complex_samples_verify_and_rx_time_is_the_block_timestamp(self):
         d = self.daemon()
+        wait0 = d.cpu_wait_s()
         n = 600000  # 1.2 s of stream
         t_start = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         src = iiostream.source(d.url, [0, 1], "complex", sample_rate=500000)
@@ -376,7 +392,13 @@ class qa_source(gr_unittest.TestCase):
         tags = snk.tags()
         self.assertEqual(len(data), n)
         self.check_pattern([data.real, data.imag], [0, 1], tags, scale=True)
-        self.assertEqual(tags_named(tags, "rx_loss"), [])
+        # nothing lost; unless a loaded machine held the daemon back longer
+        # than its ring of 8 blocks lasts at 500 k scans/s (262 ms): then
+        # only scans the source itself lost, each one reported
+        losses = [loss_of(t) for t in tags_named(tags, "rx_loss")]
+        self.assertEqual([c for _, _, c in losses if c != "overflow"], [])
+        d.assert_overflow_excused(wait0, 8 * 65536 / (500000 * 4),
+                                  sum(s for s, _, _ in losses), "the flowgraph")
         self.assertEqual(src.last_error(), "")
         # rx_rate: the rate the flowgraph set, which the daemon now has
         rates = tags_named(tags, "rx_rate")
@@ -562,6 +584,7 @@ class qa_source(gr_unittest.TestCase):
 
     def test_slow_flowgraph_gets_loss_tags_that_match_the_daemon_stats(self):
         d = self.daemon("--client-queue", "2", rate=2000000)
+        wait0 = d.cpu_wait_s()
         src = iiostream.source(d.url, [0, 1], "short", block_count=2)
         snk = tag_sink()
         self.tb.connect((src, 0), (snk, 0))
@@ -596,11 +619,22 @@ class qa_source(gr_unittest.TestCase):
         losses = tags_named(snk.tags, "rx_loss")
         self.assertGreaterEqual(len(losses), 1)
         lost = [loss_of(t) for t in losses]
-        self.assertEqual({cause for _, _, cause in lost}, {"skipped"})
+        # skips, each told and counted as the daemon counted them; and, if
+        # a loaded machine held the daemon back longer than its ring lasts
+        # (8 blocks at 2 M scans/s: 66 ms), overflows of the source, told
+        # as such: their scans are the ones beyond the skipped blocks'
+        causes = {cause for _, _, cause in lost}
+        self.assertIn("skipped", causes)
+        self.assertLessEqual(causes, {"skipped", "overflow"})
         self.assertEqual(sum(b for _, b, _ in lost), skipped)
         self.assertEqual(src.lost_blocks(), skipped)
-        self.assertEqual(sum(s for s, _, _ in lost), skipped * SCANS_PER_BLOCK)
-        self.assertEqual(src.lost_samples(), skipped * SCANS_PER_BLOCK)
+        self.assertEqual(src.lost_samples(), sum(s for s, _, _ in lost))
+        overflowed = src.lost_samples() - skipped * SCANS_PER_BLOCK
+        self.assertGreaterEqual(overflowed, 0)
+        if "overflow" in causes:
+            self.assertGreater(overflowed, 0)
+        d.assert_overflow_excused(wait0, 8 * 65536 / (2000000 * 4), overflowed,
+                                  "the slow flowgraph's daemon")
         # the rx_sample tags jump by exactly what the rx_loss tags say
         loss_at = {t.offset: loss_of(t)[0] for t in losses}
         marks = [(t.offset, pmt.to_uint64(t.value)) for t in tags_named(snk.tags, "rx_sample")]
