@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ struct iiod_conn {
 	 * client must never hold every block of the ring. */
 	uint64_t held_seq[MAX_QUEUE_BLOCKS];
 	uint32_t held_head, held_len;
+	TAILQ_HEAD(, iiod_write) writes; /* handed to libuv, not yet called back */
 	uint32_t head_scan;      /* scans of q[q_head] already sent */
 	uint64_t readbuf_left;   /* bytes of the READBUF under way */
 	bool mask_sent;          /* its mask line went with its first chunk */
@@ -95,6 +97,7 @@ static void on_conn_timer(uv_timer_t *t);
  * copy), freed in its callback. */
 struct iiod_write {
 	uv_write_t req;
+	TAILQ_ENTRY(iiod_write) link; /* in its connection's writes */
 	struct pool_block *blk;  /* samples sent from the block itself */
 	uint8_t *copy;           /* samples copied apart (channel subset), or a reply's body */
 	size_t len;
@@ -102,11 +105,14 @@ struct iiod_write {
 	char data[];             /* the reply or the chunk's header */
 };
 
+_Static_assert(offsetof(struct iiod_write, req) == 0, "on_write() casts the request back");
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct iiod_write *w = (struct iiod_write *)req;
 	struct iiod_conn *c = req->data;
 
+	TAILQ_REMOVE(&c->writes, w, link);
 	if (w->blk)
 		block_pool_unref(w->blk);
 	c->reply_pending -= w->reply_len;
@@ -128,6 +134,43 @@ static size_t write_queue(const struct iiod_conn *c)
 	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
 }
 
+/* A write goes to libuv: what --idle-timeout and --max-send-queue count. */
+static void count_submitted(struct iiod_conn *c, const struct iiod_write *w)
+{
+	if (write_queue(c) == 0) {
+		/* the socket's time to take this starts now (--idle-timeout) */
+		c->taken_seen = c->submitted;
+		c->progress_ns = monotonic_ns();
+	}
+	c->reply_pending += w->reply_len;
+	c->writes_submitted++;
+}
+
+/* Hand w, whose data[] starts with the head[hlen], and samples[slen] to
+ * libuv; w is freed by on_write() (or here, if libuv refuses it). */
+static void submit(struct iiod_conn *c, struct iiod_write *w, size_t hlen, const void *samples,
+		   size_t slen)
+{
+	uv_buf_t bufs[2];
+	int err;
+
+	w->len = hlen + slen;
+	w->req.data = c;
+	bufs[0] = uv_buf_init(w->data, (unsigned)hlen);
+	bufs[1] = uv_buf_init((char *)samples, (unsigned)slen);
+	count_submitted(c, w);
+	/* w itself, not &w->req (the same address): what libuv holds until
+	 * on_write() is the whole write */
+	err = uv_write((uv_write_t *)w, (uv_stream_t *)&c->tcp, bufs, slen ? 2 : 1, on_write);
+	if (err) {
+		on_write(&w->req, UV_ECANCELED);
+		log_info("iiod client %u (%s): %s", c->id, c->peer, uv_strerror(err));
+		conn_close(c);
+		return;
+	}
+	c->submitted += w->len;
+}
+
 /* Queue head[hlen] and, if given, samples; takes over blk's reference or
  * copy (freed once sent). A reply (is_reply) is counted in reply_pending
  * until its write completes. The connection may be closed on return. */
@@ -135,8 +178,6 @@ static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const
 		       size_t slen, struct pool_block *blk, uint8_t *copy, bool is_reply)
 {
 	struct iiod_write *w = malloc(sizeof(*w) + hlen);
-	uv_buf_t bufs[2];
-	int err;
 
 	if (!w) {
 		if (blk)
@@ -148,27 +189,37 @@ static void send_parts(struct iiod_conn *c, const char *head, size_t hlen, const
 	}
 	w->blk = blk;
 	w->copy = copy;
-	w->len = hlen + slen;
-	w->reply_len = is_reply ? w->len : 0;
+	w->reply_len = is_reply ? hlen + slen : 0;
 	memcpy(w->data, head, hlen);
-	w->req.data = c;
-	bufs[0] = uv_buf_init(w->data, (unsigned)hlen);
-	bufs[1] = uv_buf_init((char *)samples, (unsigned)slen);
-	if (write_queue(c) == 0) {
-		/* the socket's time to take this starts now (--idle-timeout) */
-		c->taken_seen = c->submitted;
-		c->progress_ns = monotonic_ns();
-	}
-	c->reply_pending += w->reply_len;
-	c->writes_submitted++;
-	err = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, slen ? 2 : 1, on_write);
-	if (err) {
-		on_write(&w->req, UV_ECANCELED);
-		log_info("iiod client %u (%s): %s", c->id, c->peer, uv_strerror(err));
+	TAILQ_INSERT_TAIL(&c->writes, w, link); /* until on_write() */
+	submit(c, w, hlen, samples, slen);
+}
+
+/* Queue head[hlen] and the client's channels of `scans` capture scans at
+ * `from`, picked into the write's own memory (freed with it). */
+static void send_picked(struct iiod_conn *c, const char *head, size_t hlen, const uint8_t *from,
+			uint32_t scans)
+{
+	size_t len = (size_t)scans * c->scan_bytes;
+	struct iiod_write *w = malloc(sizeof(*w) + hlen + len);
+	uint8_t *o;
+	uint32_t i, k;
+
+	if (!w) {
+		log_error("iiod client %u: out of memory", c->id);
 		conn_close(c);
 		return;
 	}
-	c->submitted += w->len;
+	w->blk = NULL;
+	w->copy = NULL;
+	w->reply_len = 0;
+	memcpy(w->data, head, hlen);
+	o = (uint8_t *)w->data + hlen;
+	for (i = 0; i < scans; i++, from += c->cap_scan_bytes)
+		for (k = 0; k < c->nsel; k++, o += 2)
+			memcpy(o, from + c->sel_off[k], 2);
+	TAILQ_INSERT_TAIL(&c->writes, w, link); /* until on_write() */
+	submit(c, w, hlen, w->data + hlen, len);
 }
 
 /* A reply of head[hlen] and body[blen] (body: NULL, or malloc'ed and taken
@@ -268,7 +319,6 @@ static void pump(struct iiod_conn *c)
 		const uint8_t *from = b->data + (size_t)c->head_scan * c->cap_scan_bytes;
 		char head[32 + 8 * IIOD_MAX_MASK_WORDS + 2];
 		size_t hlen, len;
-		uint8_t *copy = NULL;
 
 		if (want < scans)
 			scans = (uint32_t)want;
@@ -280,22 +330,12 @@ static void pump(struct iiod_conn *c)
 		}
 		if (!c->passthrough && len) {
 			/* the client's channels only, copied out of each scan */
-			uint8_t *o = copy = malloc(len);
-			uint32_t i, k;
-
-			if (!copy) {
-				log_error("iiod client %u: out of memory", c->id);
-				conn_close(c);
-				return;
-			}
-			for (i = 0; i < scans; i++, from += c->cap_scan_bytes)
-				for (k = 0; k < c->nsel; k++, o += 2)
-					memcpy(o, from + c->sel_off[k], 2);
-			from = copy;
+			send_picked(c, head, hlen, from, scans);
+		} else {
+			if (len)
+				block_pool_ref(b); /* the write's own, until it is sent */
+			send_parts(c, head, hlen, from, len, len ? b : NULL, NULL, false);
 		}
-		if (c->passthrough && len)
-			block_pool_ref(b); /* the write's own, until it is sent */
-		send_parts(c, head, hlen, from, len, c->passthrough && len ? b : NULL, copy, false);
 		if (c->closing)
 			return; /* the write failed: buffer_close() emptied the queue */
 		c->readbuf_left -= len;
@@ -914,6 +954,7 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->is = is;
+	TAILQ_INIT(&c->writes);
 	uv_tcp_init(server->loop, &c->tcp);
 	c->tcp.data = c;
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
