@@ -488,6 +488,12 @@ uint64_t rx_job_wait_blocks(struct rx_job *job, uint64_t n)
 int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
 		int timeout_ms)
 {
+	return run_command_waited(argv, out_path, err, errlen, timeout_ms, NULL);
+}
+
+int run_command_waited(const char *const *argv, const char *out_path, char *err, size_t errlen,
+		       int timeout_ms, double *cpu_wait_s)
+{
 	char err_path[] = "/tmp/iios-cmd-err-XXXXXX";
 	int errfd = mkstemp(err_path), status = 0, waited;
 	pid_t pid;
@@ -504,9 +510,27 @@ int run_command(const char *const *argv, const char *out_path, char *err, size_t
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	if (cpu_wait_s)
+		*cpu_wait_s = 0;
 	for (double t0 = mono_s(); (waited = (int)((mono_s() - t0) * 1000)) < timeout_ms;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		siginfo_t si = { 0 };
+
+		/* exited, not yet reaped: its schedstat is still there to read */
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid) {
+			char path[64];
+			unsigned long long run, wait;
+			FILE *f;
+
+			snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+			f = fopen(path, "r");
+			if (f && fscanf(f, "%llu %llu", &run, &wait) == 2 && cpu_wait_s)
+				*cpu_wait_s = (double)wait / 1e9;
+			if (f)
+				fclose(f);
+			waitpid(pid, &status, 0);
 			break;
+		}
 		sleep_ms(10);
 	}
 	if (waited >= timeout_ms) {

@@ -113,6 +113,12 @@ int run_daemon_to_exit(const char *const *args, char *err, size_t errlen);
 int run_command(const char *const *argv, const char *out_path, char *err, size_t errlen,
 		int timeout_ms);
 
+/* The same, and how long the command's main thread waited, runnable, for
+ * a CPU (run_delay of /proc/PID/schedstat, read as it exited) in
+ * *cpu_wait_s: what a loaded machine took from it. */
+int run_command_waited(const char *const *argv, const char *out_path, char *err, size_t errlen,
+		       int timeout_ms, double *cpu_wait_s);
+
 /* Connect with the library (I/O timeout HANG_MS); asserts success. */
 struct iios_client *client_connect(const struct daemon *d);
 
