@@ -81,11 +81,11 @@ if [ -n "$inner" ]; then
 	apt-get install -y -q --no-install-recommends "${files[@]}" >/tmp/apt.log 2>&1 ||
 		{ tail -n 40 /tmp/apt.log >&2; fail "apt-get install"; }
 	for p in "${pkgs[@]}"; do
-		dpkg-query -W -f='${Status}' "$p" | grep -q 'install ok installed' || fail "$p not installed"
+		dpkg-query -W -f='${Status}' "$p" | grep 'install ok installed' >/dev/null || fail "$p not installed"
 	done
 	step "apt-get install ${pkgs[*]}"
 
-	dpkg-query -W -f='${Conffiles}\n' iiostreamd | grep -q '/etc/iiostream/iiostreamd.conf' ||
+	dpkg-query -W -f='${Conffiles}\n' iiostreamd | grep '/etc/iiostream/iiostreamd.conf' >/dev/null ||
 		fail "/etc/iiostream/iiostreamd.conf is no conffile"
 	getent group iiostream >/dev/null || fail "group iiostream not created"
 	[ -L /etc/systemd/system/multi-user.target.wants/iiostreamd.service ] ||
@@ -136,7 +136,10 @@ if [ -n "$inner" ]; then
 	cmake -S /consumer -B /tmp/consumer-build >/tmp/cmake.log 2>&1 &&
 		cmake --build /tmp/consumer-build >>/tmp/cmake.log 2>&1 ||
 		{ cat /tmp/cmake.log >&2; fail "cmake find_package(iiostream)"; }
-	ldd /tmp/consumer-build/client | grep -Eq "libiiostream.so.0 => (/usr)?/lib/$ma/libiiostream.so.0" ||
+	# grep reads all of ldd's output (not -q): under pipefail, an ldd cut
+	# short by SIGPIPE after an early match would fail the check
+	ldd /tmp/consumer-build/client |
+		grep -E "libiiostream.so.0 => (/usr)?/lib/$ma/libiiostream.so.0" >/dev/null ||
 		fail "the CMake-built client does not use the installed library"
 	/tmp/consumer-build/client "$url" 20 || fail "the CMake-built client"
 	step "CMake find_package(iiostream): client built and verified 20 blocks"
