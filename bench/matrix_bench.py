@@ -20,7 +20,7 @@ that discards). Prints one table with the ratios; --json writes every figure,
 --png a plot (needs Debian's python3-matplotlib for /usr/bin/python3).
 
 sendfile is not in the default list: the daemon refuses it without a
-hardware NIC (server/transport.h), so on loopback it would measure copy.
+hardware NIC (server/tx/transport.h), so on loopback it would measure copy.
 """
 import argparse
 import json

@@ -7,7 +7,7 @@
 #   bench/transport_bench.sh BUILD_DIR [SECONDS]     (default 5)
 #
 # For copy and zerocopy (sendfile is refused without a hardware NIC, see
-# server/transport.h), with 1 and 4 clients: iiostreamd on the unpaced sim
+# server/tx/transport.h), with 1 and 4 clients: iiostreamd on the unpaced sim
 # source, 1 MiB blocks; the clients' MB/s summed, and the daemon's user+system
 # CPU seconds (from /proc/PID/stat) per GB it delivered. On loopback the
 # kernel copies zero-copy sends on delivery (SO_EE_CODE_ZEROCOPY_COPIED), so

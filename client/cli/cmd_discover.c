@@ -3,7 +3,7 @@
  * `iiostream discover`: the iiostream servers on the LAN, found with
  * DNS-SD through the local avahi-daemon (libavahi-client over D-Bus).
  *
- * It browses _iiostream._tcp (what iiostreamd announces, server/advertise.c)
+ * It browses _iiostream._tcp (what iiostreamd announces, server/daemon/advertise.c)
  * and _iio._tcp (iiod, and iiostreamd's iiod-compatible port), resolves
  * each service seen for its host, address, port and TXT, and after
  * --seconds prints what it resolved, sorted; with --json as a JSON array,

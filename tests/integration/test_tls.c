@@ -325,7 +325,7 @@ static void ssl_send_env(SSL *ssl, const Iiostream__Envelope *env)
 }
 
 /*
- * The daemon seals its records itself (server/tls_tx.c) and libiiostream
+ * The daemon seals its records itself (server/tx/tls_tx.c) and libiiostream
  * opens them itself: a mistake shared by both would pass every other test.
  * Here plain OpenSSL is the client, for every suite.
  */

@@ -3,7 +3,7 @@
 #
 # The sendfile transport, byte-verified through a NIC. In the same kernel
 # (loopback, veth) the receiver's queue keeps the sender's pages after the
-# ack, so sendfile is refused there (server/transport.h); through a NIC the
+# ack, so sendfile is refused there (server/tx/transport.h); through a NIC the
 # ack means the bytes left the machine. qemu gives us one: the guest runs
 # iiostreamd --transport sendfile on its virtio-net interface, the unpaced
 # source refilling every block the moment it is released, and

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # DNS-SD from end to end: iiostreamd announcing itself through avahi-daemon
-# (server/advertise.c) and `iiostream discover` finding it
+# (server/daemon/advertise.c) and `iiostream discover` finding it
 # (client/cli/cmd_discover.c), with a D-Bus system bus and an avahi-daemon
 # of the test's own. Nothing of the host's is used or changed:
 #  - a network namespace of its own, with a veth pair whose end

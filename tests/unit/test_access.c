@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Authorisation lists (server/access.c): parsing, every kind of entry, and
+ * Authorisation lists (server/tls/access.c): parsing, every kind of entry, and
  * matching identities with and without a client certificate.
  */
 #include <criterion/criterion.h>

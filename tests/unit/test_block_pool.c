@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The block pool (server/block_pool.c) on the real `sim` source, with no
+ * The block pool (server/stream/block_pool.c) on the real `sim` source, with no
  * daemon: who owns each block, reference counts, the order blocks come in,
  * and the dequeue stamp taken from a clock the test sets (pool->now).
  */

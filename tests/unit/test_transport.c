@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * server/transport.c: transport names, and the zero-copy completion
+ * server/tx/transport.c: transport names, and the zero-copy completion
  * tracker. Notification ids count successful MSG_ZEROCOPY calls and wrap
  * at 2^32; the kernel reports inclusive ranges, in order for TCP, but the
  * tracker must not release a block whose send is behind a gap.

@@ -2,7 +2,7 @@
 /*
  * TLS 1.3 record protection (RFC 8446 5.2-5.3, 7.1-7.3), shared by the
  * daemon, which seals records from the mapped block when the kernel cannot
- * (server/tls_tx.c), and the client library, which opens them straight
+ * (server/tx/tls_tx.c), and the client library, which opens them straight
  * into its block buffer (client/lib/tls.c). OpenSSL does the handshake;
  * these take over one direction of a connection with its traffic secret.
  */
