@@ -19,6 +19,13 @@
 #include "session.h"
 
 
+static void capture_start(void *ctx);
+static void capture_stop(void *ctx);
+static const struct fanout_hooks capture_hooks = {
+	.capture_start = capture_start,
+	.capture_stop = capture_stop,
+};
+
 static void on_source_ready(uv_poll_t *h, int status, int events)
 {
 	struct server *srv = h->data;
@@ -28,7 +35,7 @@ static void on_source_ready(uv_poll_t *h, int status, int events)
 		log_error("source: poll: %s", uv_strerror(status));
 		return;
 	}
-	fanout_drain_source(srv);
+	fanout_drain(&srv->fanout);
 }
 
 /* STATUS= for systemd: what the daemon is doing now, after `extra`
@@ -42,8 +49,8 @@ static void notify_status(struct server *srv, const char *extra)
 	if (srv->secure.fd >= 0)
 		snprintf(secure, sizeof(secure), "; TLS port %u", srv->secure.port);
 	notify_send(&srv->notify, "%sSTATUS=source %s%s%s; %u subscriber%s", extra,
-		    srv->src->ops->name, plain, secure, srv->subscribers,
-		    srv->subscribers == 1 ? "" : "s");
+		    srv->src->ops->name, plain, secure, server_subscribers(srv),
+		    server_subscribers(srv) == 1 ? "" : "s");
 }
 
 static void on_limits_tick(uv_timer_t *t)
@@ -152,6 +159,7 @@ static int start_source(struct server *srv, uv_loop_t *loop, const struct config
 	if (err)
 		goto err_free_pool;
 	srv->src_poll.data = srv;
+	fanout_init(&srv->fanout, &srv->pool, &capture_hooks, srv);
 	uv_poll_start(&srv->src_poll, UV_READABLE, on_source_ready);
 	return 0;
 
@@ -212,6 +220,8 @@ static void start_timers_and_signals(struct server *srv, uv_loop_t *loop)
 	uv_timer_init(loop, &srv->limits_timer);
 	srv->limits_timer.data = srv;
 	uv_timer_start(&srv->limits_timer, on_limits_tick, 1000, 1000);
+	uv_timer_init(loop, &srv->finish_timer);
+	srv->finish_timer.data = srv;
 	uv_signal_init(loop, &srv->sigterm);
 	uv_signal_init(loop, &srv->sigint);
 	uv_signal_init(loop, &srv->sighup);
@@ -291,11 +301,6 @@ uint64_t server_all_channels(const struct server *srv)
 	return n >= 64 ? ~0ull : (1ull << n) - 1;
 }
 
-uint64_t server_blocks_skipped(const struct server *srv)
-{
-	return srv->blocks_skipped_total + srv->iiod.blocks_skipped;
-}
-
 int server_set_channels(struct server *srv, uint64_t mask)
 {
 	int err;
@@ -304,7 +309,7 @@ int server_set_channels(struct server *srv, uint64_t mask)
 		return 0;
 	if (mask == 0 || (mask & ~server_all_channels(srv)))
 		return -EINVAL;
-	if (srv->subscribers)
+	if (server_subscribers(srv))
 		return -EBUSY;
 	if (!srv->src->ops->set_channels)
 		return -EOPNOTSUPP;
@@ -320,20 +325,16 @@ int server_set_channels(struct server *srv, uint64_t mask)
 
 uint32_t server_queue_bound(const struct server *srv, uint32_t wish)
 {
-	uint32_t q = wish ? wish : srv->cfg->client_queue;
-
-	if (q > srv->pool.count - 1)
-		q = srv->pool.count - 1;
-	return q ? q : 1;
+	return fanout_queue_bound(&srv->fanout, wish ? wish : srv->cfg->client_queue);
 }
 
-void server_subscriber_added(struct server *srv)
+/* Capture on demand (fanout.h): the first subscriber starts the source,
+ * the last one leaving stops it. */
+static void capture_start(void *ctx)
 {
-	int err;
+	struct server *srv = ctx;
+	int err = srv->src->ops->enable(srv->src);
 
-	if (srv->subscribers++ > 0)
-		return;
-	err = srv->src->ops->enable(srv->src);
 	if (err)
 		log_error("source: enable failed: %s", strerror(-err));
 	else
@@ -341,10 +342,10 @@ void server_subscriber_added(struct server *srv)
 	notify_status(srv, "");
 }
 
-void server_subscriber_removed(struct server *srv)
+static void capture_stop(void *ctx)
 {
-	if (--srv->subscribers > 0)
-		return;
+	struct server *srv = ctx;
+
 	srv->src->ops->disable(srv->src);
 	log_info("capture stopped: no subscribers");
 	if (!srv->shutting_down)
@@ -386,7 +387,7 @@ static void finish(struct server *srv)
 		return;
 	srv->finished = true;
 	srv->src->ops->disable(srv->src);
-	fanout_drain_source(srv); /* a partly filled block, handed to nobody */
+	fanout_drain(&srv->fanout); /* a partly filled block, handed to nobody */
 	srv->src->ops->counters(srv->src, &c);
 	log_info("stopped: %" PRIu64 " blocks produced, %" PRIu64 " overflows, %" PRIu64
 		 " scans lost, %" PRIu64 " client skips, %u of %u blocks back in the source",
@@ -400,6 +401,7 @@ static void finish(struct server *srv)
 	uv_close((uv_handle_t *)&srv->src_poll, NULL);
 	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->limits_timer, NULL);
+	uv_close((uv_handle_t *)&srv->finish_timer, NULL);
 	close_signals(srv);
 	notify_close(&srv->notify);
 	tls_server_free(&srv->tls);
@@ -429,8 +431,18 @@ void server_shutdown(struct server *srv, const char *why)
 		finish(srv);
 }
 
+static void on_finish_timer(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	if (srv->nsessions == 0 && srv->iiod.nconns == 0)
+		finish(srv);
+}
+
 void server_session_gone(struct server *srv)
 {
-	if (srv->shutting_down && srv->nsessions == 0 && srv->iiod.nconns == 0)
-		finish(srv);
+	/* Not finish() here: the caller may be inside a walk of the sessions
+	 * or of the fan-out, which finish() would drain and free. */
+	if (srv->shutting_down && !srv->finished && srv->nsessions == 0 && srv->iiod.nconns == 0)
+		uv_timer_start(&srv->finish_timer, on_finish_timer, 0, 0);
 }

@@ -15,6 +15,7 @@
 #include "block_pool.h"
 #include "clock.h"
 #include "config.h"
+#include "fanout.h"
 #include "iiod.h"
 #include "listener.h"
 #include "notify.h"
@@ -43,9 +44,9 @@ struct server {
 	uv_signal_t sighup;        /* reload (reload.h) */
 	struct reload reload;      /* set by main after server_start(); live NULL: none */
 	struct notify notify;      /* systemd's NOTIFY_SOCKET and watchdog (notify.h) */
+	struct fanout fanout;      /* the pool's blocks to sessions and iiod buffers */
 	TAILQ_HEAD(, session) sessions;
 	uint32_t nsessions;
-	uint32_t subscribers;      /* sessions subscribed + iiod buffers open */
 	uint32_t next_session_id;
 	uint64_t start_ns;
 	bool shutting_down;
@@ -54,12 +55,12 @@ struct server {
 	/* counters reported in Stats */
 	uint64_t clients_total;
 	uint64_t protocol_errors;
-	uint64_t blocks_skipped_total; /* native sessions' only: report server_blocks_skipped() */
 	uint64_t tls_handshake_failures;
 	uint64_t requests_refused;  /* by --allow-subscribe / --allow-write */
 	uint64_t clients_refused;   /* connections beyond --max-clients */
 	uint64_t idle_closed;       /* clients closed by --idle-timeout */
 	uv_timer_t limits_timer;    /* once a second: --idle-timeout */
+	uv_timer_t finish_timer;    /* shutdown: finish() on the loop's next turn */
 	uint64_t refused_logged_ns; /* the last "too many clients" log line */
 };
 
@@ -73,9 +74,18 @@ void server_shutdown(struct server *srv, const char *why);
 /* Every channel of the device, as a mask (bit i: channel i). */
 uint64_t server_all_channels(const struct server *srv);
 
-/* Blocks every client skipped: native sessions' and iiod buffers'. Stats
- * and the shutdown line both report this one sum. */
-uint64_t server_blocks_skipped(const struct server *srv);
+/* Subscribers of the stream: native sessions and iiod buffers. */
+static inline uint32_t server_subscribers(const struct server *srv)
+{
+	return srv->fanout.nsubs;
+}
+
+/* Blocks every subscriber skipped (fanout.h). Stats and the shutdown line
+ * both report this one sum. */
+static inline uint64_t server_blocks_skipped(const struct server *srv)
+{
+	return srv->fanout.blocks_skipped;
+}
 
 /* Capture the channels of `mask` from now on (srv->fmt follows). 0 if they
  * are already the ones captured; -EBUSY while anyone is subscribed to a
@@ -88,15 +98,12 @@ int server_set_channels(struct server *srv, uint64_t mask);
  * at least 1. Both ports' subscriptions use it. */
 uint32_t server_queue_bound(const struct server *srv, uint32_t wish);
 
-/* A session subscribed or left: start/stop capture on the first/last one. */
-void server_subscriber_added(struct server *srv);
-void server_subscriber_removed(struct server *srv);
-
 /* At --max-clients already? Then count the refusal, log it (a line a
  * second at most) and return true: the caller tells the client and closes. */
 bool server_refuse_client(struct server *srv, const char *peer, const char *port);
 
-/* The session list changed; during shutdown, the last one going finishes it. */
+/* The session list changed; during shutdown, the last one going finishes
+ * it, on the loop's next turn: never inside the caller's own walk. */
 void server_session_gone(struct server *srv);
 
 

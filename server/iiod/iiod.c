@@ -74,10 +74,11 @@ struct iiod_conn {
 	uint32_t nsel;           /* its channels ... */
 	uint32_t sel_off[64];    /* ... at these byte offsets in a capture scan */
 	bool passthrough;        /* it gets whole capture scans: no copy */
+	struct subscriber sub;   /* in the fan-out while open (subscriber.h) */
 	struct pool_block *q[MAX_QUEUE_BLOCKS]; /* blocks queued, oldest first */
-	uint32_t q_head, q_len, q_max;
+	uint32_t q_head, q_len;
 	/* Blocks sent whole out of q whose writes still hold them: the write
-	 * number of each one's last chunk. They count against q_max with q,
+	 * number of each one's last chunk. They count against sub.max_queue with q,
 	 * as a native client's blocks in flight count against its queue: a
 	 * client must never hold every block of the ring. */
 	uint64_t held_seq[MAX_QUEUE_BLOCKS];
@@ -87,7 +88,7 @@ struct iiod_conn {
 	uint64_t readbuf_left;   /* bytes of the READBUF under way */
 	bool mask_sent;          /* its mask line went with its first chunk */
 
-	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+	uint64_t blocks_sent, bytes_sent; /* skips: sub.blocks_skipped */
 };
 
 static void conn_close(struct iiod_conn *c);
@@ -289,10 +290,10 @@ static void buffer_close(struct iiod_conn *c)
 		block_pool_unref(queue_pop(c));
 	c->open = false;
 	c->readbuf_left = 0;
-	if (c->blocks_skipped)
+	if (c->sub.blocks_skipped)
 		log_warn("iiod client %u (%s): %" PRIu64 " blocks skipped (too slow; a libiio "
-			 "client is not told)", c->id, c->peer, c->blocks_skipped);
-	server_subscriber_removed(c->is->srv);
+			 "client is not told)", c->id, c->peer, c->sub.blocks_skipped);
+	fanout_unsubscribe(&c->is->srv->fanout, &c->sub);
 }
 
 /* The mask line READBUF sends with its first chunk: OPEN's, as sent. */
@@ -356,64 +357,67 @@ static void pump(struct iiod_conn *c)
 	}
 }
 
-void iiod_offer_block(struct iiod_server *is, struct pool_block *b)
-{
-	struct iiod_conn *c, *next;
+/* A buffer as a subscriber of the fan-out (subscriber.h) */
 
-	for (c = TAILQ_FIRST(&is->conns); c; c = next) {
-		next = TAILQ_NEXT(c, link);
-		if (!c->open || c->closing)
-			continue;
-		if (b->bytes_used < c->cap_scan_bytes)
-			continue; /* no whole scan in it */
-		if (c->q_len + c->held_len >= c->q_max) {
-			if (c->blocks_skipped++ == 0)
-				log_warn("iiod client %u (%s): too slow, skipping blocks", c->id,
-					 c->peer);
-			is->blocks_skipped++;
-			continue;
-		}
-		block_pool_ref(b);
-		c->q[(c->q_head + c->q_len) % MAX_QUEUE_BLOCKS] = b;
-		c->q_len++;
-		pump(c);
-	}
+static struct iiod_conn *sub_conn(const struct subscriber *sub)
+{
+	return (struct iiod_conn *)((const char *)sub - offsetof(struct iiod_conn, sub));
+}
+
+static enum sub_offer buffer_offer(struct subscriber *sub, struct pool_block *b)
+{
+	struct iiod_conn *c = sub_conn(sub);
+
+	if (!c->open || c->closing || b->bytes_used < c->cap_scan_bytes)
+		return SUB_PASS; /* no whole scan in it */
+	block_pool_ref(b);
+	c->q[(c->q_head + c->q_len) % MAX_QUEUE_BLOCKS] = b;
+	c->q_len++;
+	pump(c);
+	return SUB_TAKEN;
+}
+
+static uint32_t buffer_held(const struct subscriber *sub)
+{
+	const struct iiod_conn *c = sub_conn(sub);
+
+	return c->q_len + c->held_len;
 }
 
 /* Blocks behind the one being sent can go. */
-static uint32_t droppable(const struct iiod_conn *c)
+static uint32_t buffer_droppable(const struct subscriber *sub)
 {
+	const struct iiod_conn *c = sub_conn(sub);
+
 	return c->q_len > 1 ? c->q_len - 1 : 0;
 }
 
-struct iiod_conn *iiod_most_droppable(struct iiod_server *is, uint32_t *n)
+static void buffer_drop_oldest(struct subscriber *sub)
 {
-	struct iiod_conn *c, *most = NULL;
-
-	*n = 0;
-	TAILQ_FOREACH(c, &is->conns, link) {
-		if (droppable(c) > *n) {
-			*n = droppable(c);
-			most = c;
-		}
-	}
-	return most;
-}
-
-bool iiod_drop_oldest_block(struct iiod_conn *c)
-{
+	struct iiod_conn *c = sub_conn(sub);
 	uint32_t second = (c->q_head + 1) % MAX_QUEUE_BLOCKS, i;
 
-	if (!droppable(c))
-		return false;
 	block_pool_unref(c->q[second]);
 	for (i = 1; i + 1 < c->q_len; i++)
 		c->q[(c->q_head + i) % MAX_QUEUE_BLOCKS] = c->q[(c->q_head + i + 1) % MAX_QUEUE_BLOCKS];
 	c->q_len--;
-	c->blocks_skipped++;
-	c->is->blocks_skipped++;
-	return true;
 }
+
+static void buffer_skipped(struct subscriber *sub)
+{
+	struct iiod_conn *c = sub_conn(sub);
+
+	if (sub->blocks_skipped == 1)
+		log_warn("iiod client %u (%s): too slow, skipping blocks", c->id, c->peer);
+}
+
+static const struct subscriber_ops buffer_sub_ops = {
+	.offer = buffer_offer,
+	.held = buffer_held,
+	.droppable = buffer_droppable,
+	.drop_oldest = buffer_drop_oldest,
+	.skipped = buffer_skipped,
+};
 
 /* The streamed device of `devs`, if `name` names it (id, name or label). */
 static const Iiostream__DeviceDesc *streamed_device(const Iiostream__Devices *devs,
@@ -461,7 +465,7 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	const Iiostream__DeviceDesc *dev;
 	size_t order[256], n, k;
 	uint64_t want = 0, cap;
-	uint32_t ch, pos;
+	uint32_t ch, pos, q_max;
 	bool exists;
 	int err;
 
@@ -504,7 +508,7 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	/* One capture for every client: set it if nobody uses it (all
 	 * channels where the source cannot pick), else take what we need
 	 * out of it. */
-	if (srv->subscribers == 0 && server_set_channels(srv, want) == -EOPNOTSUPP)
+	if (server_subscribers(srv) == 0 && server_set_channels(srv, want) == -EOPNOTSUPP)
 		server_set_channels(srv, server_all_channels(srv));
 	cap = srv->fmt.channel_mask;
 	if ((want & cap) != want)
@@ -523,12 +527,11 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	memcpy(c->mask, cmd->mask, sizeof(c->mask));
 	c->mask_words = cmd->mask_words;
 	snprintf(c->device, sizeof(c->device), "%s", cmd->device);
-	c->q_max = server_queue_bound(srv, 0);
-	if (c->q_max > MAX_QUEUE_BLOCKS)
-		c->q_max = MAX_QUEUE_BLOCKS;
 	c->open = true;
-	c->blocks_skipped = 0;
-	server_subscriber_added(srv);
+	c->sub.ops = &buffer_sub_ops;
+	c->sub.blocks_skipped = 0;
+	q_max = server_queue_bound(srv, 0);
+	fanout_subscribe(&srv->fanout, &c->sub, q_max < MAX_QUEUE_BLOCKS ? q_max : MAX_QUEUE_BLOCKS);
 	log_info("iiod client %u (%s): buffer of %" PRIu64 " samples open on %s, %u channels%s",
 		 c->id, c->peer, cmd->number, cmd->device, c->nsel,
 		 c->passthrough ? "" : " (copied out of the capture)");
@@ -1108,7 +1111,7 @@ void iiod_foreach_stats(struct iiod_server *is,
 			.buffer_open = c->open,
 			.blocks_sent = c->blocks_sent,
 			.bytes_sent = c->bytes_sent,
-			.blocks_skipped = c->blocks_skipped,
+			.blocks_skipped = c->sub.blocks_skipped,
 			.queue_blocks = c->q_len + c->held_len,
 		};
 

@@ -49,7 +49,6 @@ struct iiod_server {
 	/* counters for Stats */
 	uint64_t connections_total;
 	uint64_t command_errors;   /* lines refused (syntax, unknown command) */
-	uint64_t blocks_skipped;   /* blocks buffer clients were too slow for */
 };
 
 /* Listen on host:port (cfg->iiod_*). 0 or a negative errno (logged). */
@@ -69,15 +68,6 @@ void iiod_warn_access(const struct iiod_server *is);
 /* The listening socket (for DNS-SD: its address and port), -1 if none. */
 int iiod_listen_fd(const struct iiod_server *is);
 
-/* Offer a block the fan-out dequeued to every open buffer. */
-void iiod_offer_block(struct iiod_server *is, struct pool_block *b);
-
-/* For the fan-out's reclaim: the buffer holding the most blocks that could
- * be dropped (queued, not being sent), and how many; NULL if none. */
-struct iiod_conn *iiod_most_droppable(struct iiod_server *is, uint32_t *n);
-/* Drop the oldest block of that buffer that is not being sent (counted as
- * skipped); false if it has none. */
-bool iiod_drop_oldest_block(struct iiod_conn *c);
 
 /* One entry of Stats' client list per connection. */
 struct iiod_conn_stats {

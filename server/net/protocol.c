@@ -85,7 +85,7 @@ static uint64_t wanted_channels(struct session *s, const Iiostream__Subscribe *s
 	size_t i;
 
 	if (sub->n_channels == 0)
-		return srv->subscribers ? srv->fmt.channel_mask : server_all_channels(srv);
+		return server_subscribers(srv) ? srv->fmt.channel_mask : server_all_channels(srv);
 	for (i = 0; i < sub->n_channels; i++) {
 		uint32_t c = sub->channels[i];
 
@@ -128,7 +128,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	uint32_t c, n;
 	int err;
 
-	if (s->subscribed) {
+	if (s->sub.subscribed) {
 		session_send_error(s, EALREADY, false, "already subscribed");
 		return;
 	}
@@ -143,7 +143,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 		if (err == -EBUSY)
 			session_send_error(s, EBUSY, false,
 					   "the capture holds channels %s for %u other client(s): "
-					   "ask for those, or for none", have, srv->subscribers);
+					   "ask for those, or for none", have, server_subscribers(srv));
 		else if (err == -EOPNOTSUPP)
 			session_send_error(s, EOPNOTSUPP, false,
 					   "the %s source streams every channel (%s)",
@@ -153,10 +153,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 					   strerror(-err));
 		return;
 	}
-	s->max_queue = server_queue_bound(srv, sub->max_queue_blocks);
-	s->subscribed = true;
-	s->have_prev = false;
-	server_subscriber_added(s->srv);
+	session_subscribe(s, server_queue_bound(srv, sub->max_queue_blocks));
 
 	fmt.is_signed = 1;
 	fmt.bits = IIOS_PATTERN_BITS;
@@ -178,13 +175,13 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	r.scan_bytes = srv->fmt.scan_bytes;
 	r.n_channels = n;
 	r.channels = chanp;
-	r.max_queue_blocks = s->max_queue;
+	r.max_queue_blocks = s->sub.max_queue;
 	r.device = (char *)srv->fmt.device;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
 	env.subscribe_reply = &r;
 	channel_list(srv->fmt.channel_mask, have, sizeof(have));
 	log_info("client %u (%s) subscribed, queue %u, channels %s", s->id, s->peer,
-		 s->max_queue, have);
+		 s->sub.max_queue, have);
 	reply(s, &env);
 }
 
@@ -193,7 +190,7 @@ static void handle_unsubscribe(struct session *s)
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__UnsubscribeReply r = IIOSTREAM__UNSUBSCRIBE_REPLY__INIT;
 
-	if (!s->subscribed) {
+	if (!s->sub.subscribed) {
 		session_send_error(s, EINVAL, false, "not subscribed");
 		return;
 	}
@@ -256,7 +253,7 @@ static void fill_totals(struct server *srv, Iiostream__Stats *st, Iiostream__Sou
 	st->uptime_ns = monotonic_ns() - srv->start_ns;
 	st->source = ss;
 	st->clients = srv->nsessions;
-	st->subscribers = srv->subscribers;
+	st->subscribers = server_subscribers(srv);
 	st->blocks_skipped_total = server_blocks_skipped(srv);
 	st->iiod_clients = srv->iiod.nconns;
 	st->iiod_command_errors = srv->iiod.command_errors;
@@ -277,10 +274,10 @@ static void fill_client(struct session *it, Iiostream__ClientStats *cs, char tls
 	iiostream__client_stats__init(cs);
 	cs->id = it->id;
 	cs->peer = it->peer;
-	cs->subscribed = it->subscribed;
+	cs->subscribed = it->sub.subscribed;
 	cs->blocks_sent = it->blocks_sent;
 	cs->bytes_sent = it->bytes_sent;
-	cs->blocks_skipped = it->blocks_skipped;
+	cs->blocks_skipped = it->sub.blocks_skipped;
 	cs->queue_blocks = it->queued_blocks + it->pinned_blocks;
 	cs->transport = (char *)session_transport(it);
 	if (it->ssl && it->state != SESSION_TLS) {

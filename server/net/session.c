@@ -591,9 +591,8 @@ void session_unsubscribe(struct session *s)
 {
 	struct out_frame *f, *next;
 
-	if (!s->subscribed)
+	if (!s->sub.subscribed)
 		return;
-	s->subscribed = false;
 	/* Frames not started are dropped; a started one finishes, so that the
 	 * byte stream stays framed. */
 	for (f = TAILQ_FIRST(&s->outq); f; f = next) {
@@ -601,33 +600,38 @@ void session_unsubscribe(struct session *s)
 		if (f->blk && f->sent == 0)
 			remove_frame(s, f);
 	}
-	server_subscriber_removed(s->srv);
+	fanout_unsubscribe(&s->srv->fanout, &s->sub);
 }
 
-bool session_offer_block(struct session *s, struct pool_block *b)
+/* The session as a subscriber of the fan-out (subscriber.h) */
+
+static struct session *sub_session(const struct subscriber *sub)
 {
+	return (struct session *)((const char *)sub - offsetof(struct session, sub));
+}
+
+static enum sub_offer session_offer(struct subscriber *sub, struct pool_block *b)
+{
+	struct session *s = sub_session(sub);
 	struct out_frame *f;
 
-	if (!s->subscribed || s->state != SESSION_READY)
-		return false;
-	if (s->queued_blocks + s->pinned_blocks >= s->max_queue) {
-		/* The client is behind: skip, count, and tell it in the next
-		 * header (lost_before). Never wait for it. */
-		s->blocks_skipped++;
-		s->srv->blocks_skipped_total++;
-		return false;
-	}
+	if (s->state != SESSION_READY)
+		return SUB_PASS;
 	f = calloc(1, sizeof(*f) + BLOCK_HEAD_MAX);
-	if (!f) {
-		s->blocks_skipped++;
-		s->srv->blocks_skipped_total++;
-		return false;
-	}
+	if (!f)
+		return SUB_SKIPPED;
 	block_pool_ref(b);
 	f->blk = b;
 	enqueue_frame(s, f);
 	flush_or_close(s);
-	return true;
+	return SUB_TAKEN;
+}
+
+static uint32_t session_held(const struct subscriber *sub)
+{
+	const struct session *s = sub_session(sub);
+
+	return s->queued_blocks + s->pinned_blocks;
 }
 
 static struct out_frame *oldest_droppable(const struct session *s)
@@ -640,8 +644,9 @@ static struct out_frame *oldest_droppable(const struct session *s)
 	return NULL;
 }
 
-uint32_t session_droppable_blocks(const struct session *s)
+static uint32_t session_droppable(const struct subscriber *sub)
 {
+	const struct session *s = sub_session(sub);
 	const struct out_frame *f;
 	uint32_t n = 0;
 
@@ -650,16 +655,27 @@ uint32_t session_droppable_blocks(const struct session *s)
 	return n;
 }
 
-bool session_drop_oldest_block(struct session *s)
+static void session_drop_oldest(struct subscriber *sub)
 {
+	struct session *s = sub_session(sub);
 	struct out_frame *f = oldest_droppable(s);
 
-	if (!f)
-		return false;
-	s->blocks_skipped++;
-	s->srv->blocks_skipped_total++;
-	remove_frame(s, f);
-	return true;
+	if (f)
+		remove_frame(s, f);
+}
+
+static const struct subscriber_ops session_sub_ops = {
+	.offer = session_offer,
+	.held = session_held,
+	.droppable = session_droppable,
+	.drop_oldest = session_drop_oldest,
+};
+
+void session_subscribe(struct session *s, uint32_t max_queue)
+{
+	s->sub.ops = &session_sub_ops;
+	s->have_prev = false;
+	fanout_subscribe(&s->srv->fanout, &s->sub, max_queue);
 }
 
 void session_say_bye(struct session *s, const char *reason)
@@ -974,7 +990,7 @@ void session_check_idle(struct session *s, uint64_t now_ns)
 				   s->srv->cfg->idle_timeout_s);
 		return;
 	}
-	if (s->subscribed || now_ns - s->last_rx_ns < limit)
+	if (s->sub.subscribed || now_ns - s->last_rx_ns < limit)
 		return; /* waiting for the source is not idleness */
 	log_info("client %u (%s): idle for %u s (--idle-timeout): closing", s->id, s->peer,
 		 s->srv->cfg->idle_timeout_s);

@@ -22,6 +22,7 @@
 #include "access.h"
 #include "block_pool.h"
 #include "iiostream/frame.h"
+#include "subscriber.h"
 #include "tls.h"
 #include "tls_tx.h"
 #include "transport.h"
@@ -102,9 +103,9 @@ struct session {
 	size_t queued_control;   /* bytes of control frames in outq */
 	bool want_write;         /* the socket was full */
 
-	/* stream */
-	bool subscribed;
-	uint32_t max_queue;      /* block frames allowed in outq */
+	/* stream: its place in the fan-out (subscriber.h); sub.max_queue
+	 * bounds queued_blocks + pinned_blocks */
+	struct subscriber sub;
 	bool have_prev;          /* a block was sent since subscribing */
 	uint64_t prev_sequence;
 	uint64_t prev_end_sample;
@@ -115,7 +116,7 @@ struct session {
 	bool over_limit;         /* connected beyond --max-clients: refused at Hello */
 
 	/* counters for Stats */
-	uint64_t blocks_sent, bytes_sent, blocks_skipped;
+	uint64_t blocks_sent, bytes_sent; /* skips: sub.blocks_skipped */
 	uint64_t zc_sends, zc_completed, zc_copied, zc_enobufs;
 };
 
@@ -133,15 +134,9 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls);
  * --idle-timeout. Called once a second. */
 void session_check_idle(struct session *s, uint64_t now_ns);
 
-/* Offer a block: queued (ref taken) unless the queue is full, in which case
- * the skip is counted. Returns true if it was queued. */
-bool session_offer_block(struct session *s, struct pool_block *b);
-
-/* Drop the oldest queued block frame not yet started; false if none. */
-bool session_drop_oldest_block(struct session *s);
-
-/* Block frames that could be dropped (queued, not started). */
-uint32_t session_droppable_blocks(const struct session *s);
+/* Join the stream with a queue of max_queue blocks: from now on the
+ * fan-out offers it blocks (subscriber.h). */
+void session_subscribe(struct session *s, uint32_t max_queue);
 
 /* Queue a control message (encoded now) and send what the socket takes.
  * 0, or a negative errno (-EMSGSIZE: too large to encode). */
