@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +74,19 @@ int iio_sysfs_write(const char *path, const char *val)
 	if (write(fd, val, strlen(val)) < 0)
 		err = -errno;
 	close(fd);
+	return err;
+}
+
+int iio_sysfs_write_rate(const char *iio_dir, uint64_t rate, const char *who)
+{
+	char path[PATH_MAX + 32], val[32];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/sampling_frequency", iio_dir);
+	snprintf(val, sizeof(val), "%" PRIu64, rate);
+	err = iio_sysfs_write(path, val);
+	if (err)
+		log_error("%s: writing %s to %s: %s", who, val, path, strerror(-err));
 	return err;
 }
 

@@ -19,6 +19,9 @@ int iio_sysfs_read_u64(const char *dir, const char *name, uint64_t *out);
 /* Write val to the file at path. */
 int iio_sysfs_write(const char *path, const char *val);
 bool iio_sysfs_exists(const char *dir, const char *name);
+/* rate into iio_dir/sampling_frequency; an error is logged as
+ * "WHO: writing RATE to PATH: REASON". */
+int iio_sysfs_write_rate(const char *iio_dir, uint64_t rate, const char *who);
 
 /* Count the in_voltageN channels and check each is stored as le:s16/16,
  * the only layout iiostream streams (logged otherwise). */

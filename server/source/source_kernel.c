@@ -133,11 +133,91 @@ static int resolve_node(const char *arg, char *node, size_t len)
 	return err;
 }
 
+/*
+ * Where the open node's attributes are, from its sysfs directory: our
+ * module's /dev/iio_blockN has its own enable and counters, an IIO device
+ * node carrying the ioctls (ADI kernels) has the device's buffer/enable.
+ */
+static int find_sysfs_dirs(struct kernel_source *k)
+{
+	char sysdir[64], real[PATH_MAX], iio_name[64];
+	struct stat st;
+
+	if (fstat(k->fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		log_error("source kernel: %s is not a character device", k->node);
+		return -ENOTTY;
+	}
+	/* /sys/dev/char/MAJ:MIN is the node's sysfs directory */
+	snprintf(sysdir, sizeof(sysdir), "/sys/dev/char/%u:%u", major(st.st_rdev),
+		 minor(st.st_rdev));
+	if (!realpath(sysdir, real)) {
+		int err = -errno;
+
+		log_error("source kernel: %s: %s", sysdir, strerror(errno));
+		return err;
+	}
+	if (iio_sysfs_read(real, "iio_device", iio_name, sizeof(iio_name)) == 0) {
+		/* our module: /dev/iio_blockN with its own enable and counters */
+		snprintf(k->iio_dir, sizeof(k->iio_dir), "/sys/bus/iio/devices/%s", iio_name);
+		snprintf(k->enable_path, sizeof(k->enable_path), "%s/enable", real);
+		snprintf(k->counters_dir, sizeof(k->counters_dir), "%s", real);
+	} else if (iio_sysfs_exists(real, "buffer/enable")) {
+		/* an IIO device node carrying the ioctls (ADI kernels) */
+		snprintf(k->iio_dir, sizeof(k->iio_dir), "%s", real);
+		snprintf(k->enable_path, sizeof(k->enable_path), "%s/buffer/enable", real);
+	} else {
+		log_error("source kernel: %s has neither an iio_device nor a buffer/enable attribute",
+			  k->node);
+		return -ENOTTY;
+	}
+	return 0;
+}
+
+/* The device's name and channels; every channel captured to begin with. */
+static int read_channels(struct kernel_source *k, const struct source_config *cfg)
+{
+	int err;
+
+	if (iio_sysfs_read(k->iio_dir, "name", k->name, sizeof(k->name)))
+		snprintf(k->name, sizeof(k->name), "iio");
+	err = iio_sysfs_int16_channels(k->iio_dir, &k->channels);
+	k->scan_bytes = k->channels * 2;
+	if (err)
+		return err;
+	k->mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
+	if (!k->counters_dir[0])
+		iio_sysfs_enable_channels(k->iio_dir, k->channels, k->mask);
+	else if (iio_sysfs_exists(k->counters_dir, "channel_mask"))
+		set_mask(k, k->mask); /* whatever an earlier user left there */
+	if (cfg->channels_set && cfg->channels != k->channels) {
+		log_error("source kernel: %s has %u channels, not %u (drop --channels)", k->name,
+			  k->channels, cfg->channels);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --rate into the device's sampling_frequency if given; then the rate it has. */
+static int setup_rate(struct kernel_source *k, const struct source_config *cfg)
+{
+	int err;
+
+	if (cfg->rate_set) {
+		err = iio_sysfs_write_rate(k->iio_dir, cfg->sample_rate, "source kernel");
+		if (err)
+			return err;
+	}
+	err = iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &k->rate);
+	if (err || k->rate == 0) {
+		log_error("source kernel: %s/sampling_frequency unreadable", k->iio_dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int kernel_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
 {
-	char sysdir[64], real[PATH_MAX], iio_name[64], rate[32];
 	struct kernel_source *k;
-	struct stat st;
 	int err;
 
 	(void)loop;
@@ -154,68 +234,15 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 		log_error("source kernel: %s: %s", k->node, strerror(errno));
 		goto err_free;
 	}
-	if (fstat(k->fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
-		err = -ENOTTY;
-		log_error("source kernel: %s is not a character device", k->node);
-		goto err_close;
-	}
-	/* /sys/dev/char/MAJ:MIN is the node's sysfs directory */
-	snprintf(sysdir, sizeof(sysdir), "/sys/dev/char/%u:%u", major(st.st_rdev),
-		 minor(st.st_rdev));
-	if (!realpath(sysdir, real)) {
-		err = -errno;
-		log_error("source kernel: %s: %s", sysdir, strerror(errno));
-		goto err_close;
-	}
-	if (iio_sysfs_read(real, "iio_device", iio_name, sizeof(iio_name)) == 0) {
-		/* our module: /dev/iio_blockN with its own enable and counters */
-		snprintf(k->iio_dir, sizeof(k->iio_dir), "/sys/bus/iio/devices/%s", iio_name);
-		snprintf(k->enable_path, sizeof(k->enable_path), "%s/enable", real);
-		snprintf(k->counters_dir, sizeof(k->counters_dir), "%s", real);
-	} else if (iio_sysfs_exists(real, "buffer/enable")) {
-		/* an IIO device node carrying the ioctls (ADI kernels) */
-		snprintf(k->iio_dir, sizeof(k->iio_dir), "%s", real);
-		snprintf(k->enable_path, sizeof(k->enable_path), "%s/buffer/enable", real);
-	} else {
-		err = -ENOTTY;
-		log_error("source kernel: %s has neither an iio_device nor a buffer/enable attribute",
-			  k->node);
-		goto err_close;
-	}
-	if (iio_sysfs_read(k->iio_dir, "name", k->name, sizeof(k->name)))
-		snprintf(k->name, sizeof(k->name), "iio");
-	err = iio_sysfs_int16_channels(k->iio_dir, &k->channels);
-	k->scan_bytes = k->channels * 2;
+	err = find_sysfs_dirs(k);
 	if (err)
 		goto err_close;
-	k->mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
-	if (!k->counters_dir[0])
-		iio_sysfs_enable_channels(k->iio_dir, k->channels, k->mask);
-	else if (iio_sysfs_exists(k->counters_dir, "channel_mask"))
-		set_mask(k, k->mask); /* whatever an earlier user left there */
-	if (cfg->channels_set && cfg->channels != k->channels) {
-		err = -EINVAL;
-		log_error("source kernel: %s has %u channels, not %u (drop --channels)", k->name,
-			  k->channels, cfg->channels);
+	err = read_channels(k, cfg);
+	if (err)
 		goto err_close;
-	}
-	if (cfg->rate_set) {
-		char path[PATH_MAX + 32];
-
-		snprintf(path, sizeof(path), "%s/sampling_frequency", k->iio_dir);
-		snprintf(rate, sizeof(rate), "%" PRIu64, cfg->sample_rate);
-		err = iio_sysfs_write(path, rate);
-		if (err) {
-			log_error("source kernel: writing %s to %s: %s", rate, path, strerror(-err));
-			goto err_close;
-		}
-	}
-	err = iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &k->rate);
-	if (err || k->rate == 0) {
-		log_error("source kernel: %s/sampling_frequency unreadable", k->iio_dir);
-		err = -EINVAL;
+	err = setup_rate(k, cfg);
+	if (err)
 		goto err_close;
-	}
 	if (k->counters_dir[0]) {
 		iio_sysfs_read_u64(k->counters_dir, "lost_samples", &k->base_lost);
 		iio_sysfs_read_u64(k->counters_dir, "overflows", &k->base_overflows);

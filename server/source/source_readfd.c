@@ -124,11 +124,88 @@ static void on_device_readable(uv_poll_t *h, int status, int events)
 	update_poll(r);
 }
 
+/* The node and sysfs directory of "/dev/iio:deviceN" or of a device's
+ * name, which must have a standard buffer. */
+static int find_device(struct readfd_source *r, const char *arg)
+{
+	if (arg[0] == '/') {
+		const char *base = strrchr(arg, '/') + 1;
+
+		snprintf(r->node, sizeof(r->node), "%s", arg);
+		snprintf(r->iio_dir, sizeof(r->iio_dir), "%s/%s", IIO_SYSFS_ROOT, base);
+	} else if (iio_sysfs_find_by_name(arg, r->iio_dir, sizeof(r->iio_dir)) == 0) {
+		snprintf(r->node, sizeof(r->node), "/dev/%s", strrchr(r->iio_dir, '/') + 1);
+	} else {
+		log_error("source readfd: no IIO device named '%s' under %s", arg, IIO_SYSFS_ROOT);
+		return -ENODEV;
+	}
+	if (!iio_sysfs_exists(r->iio_dir, "buffer/enable")) {
+		log_error("source readfd: %s has no buffer (no %s/buffer/enable)", r->node, r->iio_dir);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* The device's channels, all captured to begin with; its rate (--rate
+ * written first if given; 0 if unreadable) and name. */
+static int read_format(struct readfd_source *r, const struct source_config *cfg)
+{
+	int err;
+
+	err = iio_sysfs_int16_channels(r->iio_dir, &r->channels);
+	if (err)
+		return err;
+	r->scan_bytes = r->channels * 2;
+	r->mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
+	if (cfg->channels_set && cfg->channels != r->channels) {
+		log_error("source readfd: %s has %u channels, not %u (drop --channels)", r->node,
+			  r->channels, cfg->channels);
+		return -EINVAL;
+	}
+	if (cfg->rate_set) {
+		err = iio_sysfs_write_rate(r->iio_dir, cfg->sample_rate, "source readfd");
+		if (err)
+			return err;
+	}
+	if (iio_sysfs_read_u64(r->iio_dir, "sampling_frequency", &r->rate))
+		r->rate = 0;
+	if (iio_sysfs_read(r->iio_dir, "name", r->name, sizeof(r->name)))
+		snprintf(r->name, sizeof(r->name), "iio");
+	return 0;
+}
+
+/* The device fd, the block ring and the poll handle, or none of them. */
+static int open_device(struct readfd_source *r, uv_loop_t *loop)
+{
+	int err;
+
+	r->dev_fd = open(r->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (r->dev_fd < 0) {
+		err = -errno;
+		log_error("source readfd: %s: %s", r->node, strerror(-err));
+		return err;
+	}
+	err = block_ring_init(&r->ring, "iiostream-readfd-blocks");
+	if (err)
+		goto err_close;
+	err = uv_poll_init(loop, &r->dev_poll, r->dev_fd);
+	if (err)
+		goto err_destroy_ring;
+	r->dev_poll.data = r;
+	return 0;
+
+err_destroy_ring:
+	block_ring_destroy(&r->ring);
+err_close:
+	close(r->dev_fd);
+	r->dev_fd = -1;
+	return err;
+}
+
 static int readfd_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
 {
 	const char *arg = cfg->arg ? cfg->arg : "";
 	struct readfd_source *r;
-	char path[PATH_MAX + 32], rate[32];
 	int err;
 
 	if (!arg[0]) {
@@ -141,72 +218,19 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 	r->base.ops = &source_readfd_ops;
 	r->loop = loop;
 	r->dev_fd = -1;
-	if (arg[0] == '/') {
-		const char *base = strrchr(arg, '/') + 1;
-
-		snprintf(r->node, sizeof(r->node), "%s", arg);
-		snprintf(r->iio_dir, sizeof(r->iio_dir), "%s/%s", IIO_SYSFS_ROOT, base);
-	} else if (iio_sysfs_find_by_name(arg, r->iio_dir, sizeof(r->iio_dir)) == 0) {
-		snprintf(r->node, sizeof(r->node), "/dev/%s", strrchr(r->iio_dir, '/') + 1);
-	} else {
-		log_error("source readfd: no IIO device named '%s' under %s", arg, IIO_SYSFS_ROOT);
-		err = -ENODEV;
-		goto err_free;
-	}
-	if (!iio_sysfs_exists(r->iio_dir, "buffer/enable")) {
-		log_error("source readfd: %s has no buffer (no %s/buffer/enable)", r->node, r->iio_dir);
-		err = -ENODEV;
-		goto err_free;
-	}
-	err = iio_sysfs_int16_channels(r->iio_dir, &r->channels);
-	if (err)
-		goto err_free;
-	r->scan_bytes = r->channels * 2;
-	r->mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
-	if (cfg->channels_set && cfg->channels != r->channels) {
-		log_error("source readfd: %s has %u channels, not %u (drop --channels)", r->node,
-			  r->channels, cfg->channels);
-		err = -EINVAL;
-		goto err_free;
-	}
-	if (cfg->rate_set) {
-		snprintf(path, sizeof(path), "%s/sampling_frequency", r->iio_dir);
-		snprintf(rate, sizeof(rate), "%" PRIu64, cfg->sample_rate);
-		err = iio_sysfs_write(path, rate);
-		if (err) {
-			log_error("source readfd: writing %s to %s: %s", rate, path, strerror(-err));
-			goto err_free;
-		}
-	}
-	if (iio_sysfs_read_u64(r->iio_dir, "sampling_frequency", &r->rate))
-		r->rate = 0;
-	if (iio_sysfs_read(r->iio_dir, "name", r->name, sizeof(r->name)))
-		snprintf(r->name, sizeof(r->name), "iio");
-	r->dev_fd = open(r->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (r->dev_fd < 0) {
-		err = -errno;
-		log_error("source readfd: %s: %s", r->node, strerror(errno));
-		goto err_free;
-	}
-	err = block_ring_init(&r->ring, "iiostream-readfd-blocks");
-	if (err)
-		goto err_close;
-	err = uv_poll_init(loop, &r->dev_poll, r->dev_fd);
+	err = find_device(r, arg);
+	if (!err)
+		err = read_format(r, cfg);
+	if (!err)
+		err = open_device(r, loop);
 	if (err) {
-		block_ring_destroy(&r->ring);
-		goto err_close;
+		free(r);
+		return err;
 	}
-	r->dev_poll.data = r;
 	log_info("source readfd: %s (%s, %u channels at %" PRIu64 " scans/s)", r->node, r->name,
 		 r->channels, r->rate);
 	*out = &r->base;
 	return 0;
-
-err_close:
-	close(r->dev_fd);
-err_free:
-	free(r);
-	return err;
 }
 
 static int readfd_alloc(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id)
