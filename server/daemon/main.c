@@ -34,7 +34,10 @@ int main(int argc, char **argv)
 	log_threshold = cfg.log_level;
 	if (cfg.check_only) {
 		/* what start-up would refuse before opening the source */
-		if (tls_server_check(&cfg, err, sizeof(err)) != 0) {
+		struct tls_settings tls;
+
+		tls_settings_from_config(&cfg, &tls);
+		if (tls_server_check(&tls, err, sizeof(err)) != 0) {
 			fprintf(stderr, "iiostreamd: %s\n", err);
 			return 2;
 		}

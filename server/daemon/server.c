@@ -241,8 +241,37 @@ static void log_listening(const char *what, const char *host, uint16_t port)
 	log_info("listening%s on %s%s%s:%u", what, v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+/* config_where() in the shape of tls_settings.where. */
+static const char *where_in_config(const void *cfg, const char *key, char *buf, size_t len)
+{
+	return config_where(cfg, key, buf, len);
+}
+
+void tls_settings_from_config(const struct config *cfg, struct tls_settings *s)
+{
+	*s = (struct tls_settings){
+		.enabled = cfg->listen_tls,
+		.cert = cfg->tls_cert,
+		.key = cfg->tls_key,
+		.client_ca = cfg->client_ca,
+		.ciphersuites = cfg->tls_ciphersuites,
+		.ktls = cfg->ktls,
+		.where = where_in_config,
+		.where_arg = cfg,
+	};
+}
+
+int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_settings s;
+
+	tls_settings_from_config(cfg, &s);
+	return tls_server_renew(t, &s, err, errlen);
+}
+
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 {
+	struct tls_settings tls;
 	int err;
 
 	memset(srv, 0, sizeof(*srv));
@@ -254,7 +283,8 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	TAILQ_INIT(&srv->sessions);
 
 	/* Certificates first: a bad one stops the daemon before anything. */
-	err = tls_server_init(&srv->tls, cfg);
+	tls_settings_from_config(cfg, &tls);
+	err = tls_server_init(&srv->tls, &tls);
 	if (err)
 		return err;
 	err = start_source(srv, loop, cfg);

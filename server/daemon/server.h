@@ -67,6 +67,13 @@ struct server {
 /* Open the source, allocate its blocks, listen; 0 or a negative errno (logged). */
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg);
 
+/* The TLS layer's settings (tls.h) from cfg; s points into cfg. */
+void tls_settings_from_config(const struct config *cfg, struct tls_settings *s);
+
+/* SIGHUP (reload.c): tls_server_renew() with cfg's TLS settings. */
+int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
+		      size_t errlen);
+
 /* Begin an orderly stop: no new clients, Bye to each, every block back,
  * then every handle closed so that uv_run() returns. */
 void server_shutdown(struct server *srv, const char *why);

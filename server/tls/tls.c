@@ -15,7 +15,6 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "config.h"
 #include "log.h"
 
 /* The most recent OpenSSL error in words ("" if none), queue cleared. */
@@ -34,10 +33,10 @@ static const char *openssl_reason(char *buf, size_t len)
 }
 
 /* An error about `key` (a flag's name without "--"), named where it was
- * set (config_where): "--tls-key /k.pem: ..." or "FILE:LINE: tls-key /k.pem: ...". */
-static int key_error(const struct config *cfg, const char *key, int err, char *out,
+ * set (s->where): "--tls-key /k.pem: ..." or "FILE:LINE: tls-key /k.pem: ...". */
+static int key_error(const struct tls_settings *s, const char *key, int err, char *out,
 		     size_t len, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int key_error(const struct config *cfg, const char *key, int err, char *out,
+static int key_error(const struct tls_settings *s, const char *key, int err, char *out,
 		     size_t len, const char *fmt, ...)
 {
 	char where[320], what[400];
@@ -46,18 +45,22 @@ static int key_error(const struct config *cfg, const char *key, int err, char *o
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(out, len, "%s %s", config_where(cfg, key, where, sizeof(where)), what);
+	if (s->where)
+		s->where(s->where_arg, key, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "--%s", key);
+	snprintf(out, len, "%s %s", where, what);
 	return err;
 }
 
 /* Can the file be opened for reading? */
-static int check_readable(const struct config *cfg, const char *key, const char *path,
+static int check_readable(const struct tls_settings *s, const char *key, const char *path,
 			  char *out, size_t len)
 {
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		return key_error(cfg, key, -errno, out, len, "%s: %s", path, strerror(errno));
+		return key_error(s, key, -errno, out, len, "%s: %s", path, strerror(errno));
 	fclose(f);
 	return 0;
 }
@@ -121,30 +124,30 @@ static bool sealable_suites(const char *list)
 	return true;
 }
 
-/*
- * A context from cfg's files, everything checked: 0 and *out, or a negative
- * errno and `err` naming where the key at fault was set and why. Nothing is
- * logged but the warnings of an expired certificate.
- */
-static int build_ctx(const struct config *cfg, SSL_CTX **out, bool *mutual, char *err,
-		     size_t errlen)
+/* Are the certificate, key and CA files there to be read? */
+static int check_files(const struct tls_settings *s, char *err, size_t errlen)
 {
-	char why[160];
-	SSL_CTX *ctx;
 	int r;
 
-	*out = NULL;
-	*mutual = false;
-	if ((r = check_readable(cfg, "tls-cert", cfg->tls_cert, err, errlen)) ||
-	    (r = check_readable(cfg, "tls-key", cfg->tls_key, err, errlen)) ||
-	    (cfg->client_ca[0] && (r = check_readable(cfg, "client-ca", cfg->client_ca, err,
-						      errlen))))
+	if ((r = check_readable(s, "tls-cert", s->cert, err, errlen)) ||
+	    (r = check_readable(s, "tls-key", s->key, err, errlen)) ||
+	    (s->client_ca[0] && (r = check_readable(s, "client-ca", s->client_ca, err,
+						    errlen))))
 		return r;
-	ctx = SSL_CTX_new(TLS_server_method());
+	return 0;
+}
+
+/* A TLS 1.3 server context with the modes every connection needs, or NULL
+ * with `err` saying why. */
+static SSL_CTX *new_ctx(char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	char why[160];
+
 	if (!ctx) {
 		snprintf(err, errlen, "TLS: cannot create a context: %s",
 			 openssl_reason(why, sizeof(why)));
-		return -ENOMEM;
+		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	/* Writes leave record by record from the mapped block; a retried
@@ -154,74 +157,121 @@ static int build_ctx(const struct config *cfg, SSL_CTX **out, bool *mutual, char
 	 * socket the kernel may already encrypt. */
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	r = -EINVAL;
-	if (cfg->tls_ciphersuites[0] && !sealable_suites(cfg->tls_ciphersuites)) {
-		key_error(cfg, "tls-ciphersuites", r, err, errlen,
-			  "'%s': only TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and "
-			  "TLS_CHACHA20_POLY1305_SHA256 are served (the AEADs kernel TLS and "
-			  "libiiostream handle)", cfg->tls_ciphersuites);
-		goto fail;
-	}
-	if (cfg->tls_ciphersuites[0] && !SSL_CTX_set_ciphersuites(ctx, cfg->tls_ciphersuites)) {
-		key_error(cfg, "tls-ciphersuites", r, err, errlen,
-			  "'%s': no TLS 1.3 cipher suite in it (%s)", cfg->tls_ciphersuites,
-			  openssl_reason(why, sizeof(why)));
-		goto fail;
-	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
-		key_error(cfg, "tls-cert", r, err, errlen, "%s: not a PEM certificate (%s)",
-			  cfg->tls_cert, openssl_reason(why, sizeof(why)));
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+	return ctx;
+}
+
+/* --tls-ciphersuites, if given: only suites kTLS and libiiostream seal. */
+static int set_suites(SSL_CTX *ctx, const struct tls_settings *s, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (!s->ciphersuites[0])
+		return 0;
+	if (!sealable_suites(s->ciphersuites))
+		return key_error(s, "tls-ciphersuites", -EINVAL, err, errlen,
+				 "'%s': only TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and "
+				 "TLS_CHACHA20_POLY1305_SHA256 are served (the AEADs kernel TLS and "
+				 "libiiostream handle)", s->ciphersuites);
+	if (!SSL_CTX_set_ciphersuites(ctx, s->ciphersuites))
+		return key_error(s, "tls-ciphersuites", -EINVAL, err, errlen,
+				 "'%s': no TLS 1.3 cipher suite in it (%s)", s->ciphersuites,
+				 openssl_reason(why, sizeof(why)));
+	return 0;
+}
+
+/* The certificate chain and its private key, which must match. */
+static int load_cert_and_key(SSL_CTX *ctx, const struct tls_settings *s, char *err,
+			     size_t errlen)
+{
+	char why[160];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1)
+		return key_error(s, "tls-cert", -EINVAL, err, errlen,
+				 "%s: not a PEM certificate (%s)", s->cert,
+				 openssl_reason(why, sizeof(why)));
+	if (SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1) {
 		openssl_reason(why, sizeof(why));
 		if (strstr(why, "mismatch"))
-			key_error(cfg, "tls-key", r, err, errlen,
-				  "%s does not match the certificate in %s", cfg->tls_key,
-				  cfg->tls_cert);
-		else
-			key_error(cfg, "tls-key", r, err, errlen, "%s: not a PEM private key (%s)",
-				  cfg->tls_key, why);
-		goto fail;
+			return key_error(s, "tls-key", -EINVAL, err, errlen,
+					 "%s does not match the certificate in %s", s->key,
+					 s->cert);
+		return key_error(s, "tls-key", -EINVAL, err, errlen,
+				 "%s: not a PEM private key (%s)", s->key, why);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		key_error(cfg, "tls-key", r, err, errlen, "%s does not match the certificate in %s",
-			  cfg->tls_key, cfg->tls_cert);
+		key_error(s, "tls-key", -EINVAL, err, errlen,
+			  "%s does not match the certificate in %s", s->key, s->cert);
 		ERR_clear_error();
-		goto fail;
+		return -EINVAL;
 	}
-	warn_if_expired(cfg->tls_cert, ctx);
-	if (cfg->client_ca[0]) {
-		STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca);
+	warn_if_expired(s->cert, ctx);
+	return 0;
+}
 
-		if (!names || SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-			key_error(cfg, "client-ca", r, err, errlen, "%s: no PEM certificate in it (%s)",
-				  cfg->client_ca, openssl_reason(why, sizeof(why)));
-			sk_X509_NAME_pop_free(names, X509_NAME_free);
-			goto fail;
-		}
-		SSL_CTX_set_client_CA_list(ctx, names);
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-		*mutual = true;
+/* --client-ca, if given: clients must show a certificate it signed. */
+static int load_client_ca(SSL_CTX *ctx, const struct tls_settings *s, bool *mutual,
+			  char *err, size_t errlen)
+{
+	STACK_OF(X509_NAME) *names;
+	char why[160];
+
+	if (!s->client_ca[0])
+		return 0;
+	names = SSL_load_client_CA_file(s->client_ca);
+	if (!names || SSL_CTX_load_verify_locations(ctx, s->client_ca, NULL) != 1) {
+		key_error(s, "client-ca", -EINVAL, err, errlen, "%s: no PEM certificate in it (%s)",
+			  s->client_ca, openssl_reason(why, sizeof(why)));
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		return -EINVAL;
 	}
-	if (cfg->ktls)
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	*mutual = true;
+	return 0;
+}
+
+/*
+ * A context from the files of s, everything checked: 0 and *out, or a
+ * negative errno and `err` naming where the key at fault was set and why.
+ * Nothing is logged but the warnings of an expired certificate.
+ */
+static int build_ctx(const struct tls_settings *s, SSL_CTX **out, bool *mutual, char *err,
+		     size_t errlen)
+{
+	SSL_CTX *ctx;
+	int r;
+
+	*out = NULL;
+	*mutual = false;
+	r = check_files(s, err, errlen);
+	if (r)
+		return r;
+	ctx = new_ctx(err, errlen);
+	if (!ctx)
+		return -ENOMEM;
+	r = set_suites(ctx, s, err, errlen);
+	if (!r)
+		r = load_cert_and_key(ctx, s, err, errlen);
+	if (!r)
+		r = load_client_ca(ctx, s, mutual, err, errlen);
+	if (r) {
+		SSL_CTX_free(ctx);
+		return r;
+	}
+	if (s->ktls)
 		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 	*out = ctx;
 	return 0;
-
-fail:
-	SSL_CTX_free(ctx);
-	return r;
 }
 
 /* The context's settings into t, and a log line saying what they are. */
-static void install(struct tls_server *t, const struct config *cfg, SSL_CTX *ctx, bool mutual,
-		    const char *what)
+static void install(struct tls_server *t, const struct tls_settings *s, SSL_CTX *ctx,
+		    bool mutual, const char *what)
 {
 	SSL_CTX_free(t->ctx); /* connections made with it hold their own reference */
 	t->ctx = ctx;
 	t->mutual = mutual;
-	if (cfg->ktls)
+	if (s->ktls)
 		probe_ktls(t->ktls, sizeof(t->ktls));
 	else
 		snprintf(t->ktls, sizeof(t->ktls), "off");
@@ -229,7 +279,7 @@ static void install(struct tls_server *t, const struct config *cfg, SSL_CTX *ctx
 		 t->ktls);
 }
 
-int tls_server_init(struct tls_server *t, const struct config *cfg)
+int tls_server_init(struct tls_server *t, const struct tls_settings *s)
 {
 	char err[800];
 	SSL_CTX *ctx;
@@ -237,40 +287,41 @@ int tls_server_init(struct tls_server *t, const struct config *cfg)
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	if (!cfg->listen_tls)
+	if (!s->enabled)
 		return 0;
-	r = build_ctx(cfg, &ctx, &mutual, err, sizeof(err));
+	r = build_ctx(s, &ctx, &mutual, err, sizeof(err));
 	if (r) {
 		log_error("%s", err);
 		return r;
 	}
-	install(t, cfg, ctx, mutual, "TLS ");
+	install(t, s, ctx, mutual, "TLS ");
 	return 0;
 }
 
-int tls_server_check(const struct config *cfg, char *err, size_t errlen)
+int tls_server_check(const struct tls_settings *s, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 	bool mutual;
 	int r;
 
-	if (!cfg->listen_tls)
+	if (!s->enabled)
 		return 0;
-	r = build_ctx(cfg, &ctx, &mutual, err, errlen);
+	r = build_ctx(s, &ctx, &mutual, err, errlen);
 	SSL_CTX_free(ctx);
 	return r;
 }
 
-int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err, size_t errlen)
+int tls_server_renew(struct tls_server *t, const struct tls_settings *s, char *err,
+		     size_t errlen)
 {
 	SSL_CTX *ctx;
 	bool mutual;
 	int r;
 
-	r = build_ctx(cfg, &ctx, &mutual, err, errlen);
+	r = build_ctx(s, &ctx, &mutual, err, errlen);
 	if (r)
 		return r;
-	install(t, cfg, ctx, mutual, "TLS reloaded: new handshakes use the new files; TLS ");
+	install(t, s, ctx, mutual, "TLS reloaded: new handshakes use the new files; TLS ");
 	return 0;
 }
 

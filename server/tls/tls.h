@@ -31,7 +31,24 @@
 
 #include "access.h"
 
-struct config;
+/*
+ * What the TLS layer needs of the daemon's configuration, filled by the
+ * daemon (tls_settings_from_config() in daemon/server.c). The strings are
+ * the caller's: read during the call they are passed to, never kept.
+ */
+struct tls_settings {
+	bool enabled;              /* --listen-tls was given */
+	const char *cert;          /* --tls-cert: PEM certificate (chain) */
+	const char *key;           /* --tls-key: PEM private key */
+	const char *client_ca;     /* --client-ca: PEM CA, "" for none */
+	const char *ciphersuites;  /* --tls-ciphersuites: TLS 1.3 list, "" = default */
+	bool ktls;                 /* --ktls auto (true) or off */
+	/* How an error names `key` (a flag's name without "--", "tls-key"):
+	 * "--tls-key", or "FILE:LINE: tls-key" when a config file set it.
+	 * Writes buf and returns it. NULL: always "--KEY". */
+	const char *(*where)(const void *where_arg, const char *key, char *buf, size_t len);
+	const void *where_arg;     /* passed to where() */
+};
 
 struct tls_server {
 	SSL_CTX *ctx;          /* NULL: no TLS listener */
@@ -39,25 +56,27 @@ struct tls_server {
 	char ktls[96];         /* "available", "off" or "unavailable: REASON" */
 };
 
-/* Load and check the certificate, key and CA files of cfg and build the
- * context. Every problem (a missing or unreadable file, a key that does not
- * match the certificate, a bad cipher list) is logged naming the file and
- * returns a negative errno, so the daemon stops at start-up. */
-int tls_server_init(struct tls_server *t, const struct config *cfg);
+/* Load and check the certificate, key and CA files of s and build the
+ * context (nothing without s->enabled). Every problem (a missing or
+ * unreadable file, a key that does not match the certificate, a bad cipher
+ * list) is logged naming the file and returns a negative errno, so the
+ * daemon stops at start-up. */
+int tls_server_init(struct tls_server *t, const struct tls_settings *s);
 void tls_server_free(struct tls_server *t);
 
-/* --check-config: would tls_server_init() succeed with cfg? 0, or a negative
+/* --check-config: would tls_server_init() succeed with s? 0, or a negative
  * errno with `err` naming where the key at fault was set and why:
  * "/etc/iiostream/iiostreamd.conf:4: tls-key /k.pem does not match the
  * certificate in /c.pem" (or "--tls-key ..." for a flag). 0 without TLS. */
-int tls_server_check(const struct config *cfg, char *err, size_t errlen);
+int tls_server_check(const struct tls_settings *s, char *err, size_t errlen);
 
-/* SIGHUP: build a new context from cfg's files (read again, so a renewed
+/* SIGHUP: build a new context from the files of s (read again, so a renewed
  * certificate at the same path is taken) and use it for the handshakes from
  * now on; connections already made keep theirs (each SSL holds a reference
- * to its context). On an error, `err` says why as above and t is unchanged. */
-int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
-		      size_t errlen);
+ * to its context). On an error, `err` says why as above and t is unchanged.
+ * The daemon calls it through tls_server_reload() (daemon/server.h). */
+int tls_server_renew(struct tls_server *t, const struct tls_settings *s, char *err,
+		     size_t errlen);
 
 /* A new server-side TLS connection on the accepted socket fd. */
 SSL *tls_server_new(struct tls_server *t, int fd);
