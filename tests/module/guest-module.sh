@@ -85,6 +85,22 @@ slower() { # NAME RATE LOST: say so and succeed when NAME may run again slower
 	[ "$3" -gt 0 ] && [ "$2" -gt 25000 ] || return 1
 	echo "GUEST-INFO $1: the guest fell behind $2 S/s (the device counted $3 lost scans); once more at $(($2 / 4)) S/s"
 }
+# block_bytes RATE: the daemon's block size for a run at RATE S/s, small
+# enough that a block fills in at most 1 s, so that a slower run (slower())
+# still gets its blocks well within the clients' 5 s timeouts (iiostream rx
+# and iio_readdev -T 5000 give up after 5 s without data). The slowest fill
+# is one channel captured, 2 bytes a scan: at most 2 * RATE bytes, and at
+# most the usual 256 KiB, rounded down to whole 2-channel scans (4 bytes).
+# 200000 S/s keeps 262144 (0.66 s with one channel, 0.33 s with two); the
+# floor of the ladder, 12500 S/s, gets 25000 bytes (1 s, 0.5 s), where a
+# 256 KiB block took 262144 / (12500 * 4) = 5.24 s, past the timeout. The
+# lowest rate slower() can reach is above 25000 / 4 = 6250 S/s: 12500 bytes.
+block_bytes() {
+	b=$(($1 * 2))
+	[ $b -gt 262144 ] && b=262144
+	b=$((b / 4 * 4))
+	echo $((b > 4 ? b : 4))
+}
 # readdev_check NAME [-u URI]: 65536 scans through libiio that verify;
 # returns 1 when the check failed
 readdev_check() {
@@ -155,11 +171,12 @@ json_field() { # FILE NAME: the number, or -1 when it is missing
 	v=$(sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -1)
 	echo "${v:--1}"
 }
-daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
+daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]; sets run_block
 	rate=$1 secs=$2 name=$3
 	shift 3
 	rm -f /tmp/port
-	iiostreamd --source ${SOURCE:-kernel} --rate "$rate" --block-size 262144 --blocks 8 \
+	run_block=$(block_bytes "$rate")
+	iiostreamd --source ${SOURCE:-kernel} --rate "$rate" --block-size $run_block --blocks 8 \
 		--listen 127.0.0.1:0 --port-file /tmp/port "$@" >/tmp/daemon-$name.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -183,7 +200,16 @@ daemon_run() { # RATE SECONDS NAME [DAEMON ARGS...]
 # was counted (the device's overflows, kfifo drops, the daemon's skips)
 # runs again slower; a wrong byte from the block path never does, nor one
 # from the kfifo when the kfifo counted no drop. Returns 1 when it failed.
+# The device's sampling_frequency (which --rate writes) is put back after,
+# so that a slower run does not leave later checks at its rate.
 stream_check() {
+	sc_rate0=$(cat $iio/sampling_frequency)
+	stream_check_runs "$@"
+	sc_result=$?
+	echo "$sc_rate0" >$iio/sampling_frequency
+	return $sc_result
+}
+stream_check_runs() {
 	sc_name=$1 sc_rate=$2 sc_secs=$3 sc_check=$4
 	shift 4
 	while :; do
@@ -201,8 +227,8 @@ stream_check() {
 		sc_rate=$((sc_rate / 4))
 	done
 }
-expected_blocks() { # a quarter of what the rate fills in 256 KiB blocks, at least 1
-	n=$((sc_rate * 4 * sc_secs / 262144 / 4 / ${1:-1}))
+expected_blocks() { # a quarter of what the rate fills in the run's blocks, at least 1
+	n=$((sc_rate * 4 * sc_secs / run_block / 4 / ${1:-1}))
 	echo $((n > 0 ? n : 1))
 }
 paced_ok() {
@@ -235,9 +261,10 @@ if [ -x /bin/iiostreamd ]; then
 	f=/tmp/rx-overflow.json
 	lost=$(json_field $f lost_samples)
 	ovf=$(json_field $f overflow_blocks)
-	# the client also loses the blocks the daemon skipped for it (65536
-	# scans each); the device keeps counting after the client left
-	bound=$((lost_dev + $(json_field $f lost_blocks) * 65536))
+	# the client also loses the blocks the daemon skipped for it (a
+	# block's worth of scans each); the device keeps counting after the
+	# client left
+	bound=$((lost_dev + $(json_field $f lost_blocks) * (run_block / 4)))
 	if [ "$(json_field $f integrity_errors)" = 0 ] && [ "${lost:-0}" -gt 0 ] &&
 		[ "${ovf:-0}" -gt 0 ] && [ "$lost" -le "$bound" ]; then
 		pass "device overflows reach the client as counted gaps: $ovf flagged blocks, $lost scans lost (device $lost_dev + skips), 0 integrity errors"
@@ -287,7 +314,12 @@ fi
 # and reads and writes its sysfs attributes for clients.
 if [ -x /bin/iiostreamd ]; then
 	rm -f /tmp/port
+	# blocks that fill within 1 s down to the iio_readdev ladder's slowest
+	# rung below (a quarter of the device's rate; block_bytes), and enough
+	# of them for a few seconds of a slow libiio client at the first rung
+	dev_rate=$(cat /sys/bus/iio/devices/iio:device0/sampling_frequency)
 	iiostreamd --source kernel --listen 127.0.0.1:0 --iiod-listen 127.0.0.1:0 \
+		--block-size $(block_bytes $((dev_rate / 4))) --blocks 32 \
 		--port-file /tmp/port >/tmp/daemon-devices.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
