@@ -2,7 +2,9 @@
 /*
  * Start-up settings of iiostreamd: the command line, and a config file
  * (--config FILE) of "key = value" lines whose keys are the long flags'
- * names. Flags override the file, whatever their order.
+ * names. Flags override the file, whatever their order. Each option, its
+ * field below, bounds, default, help and reload, is described once in the
+ * option table (options.h); the parsers here are driven by it.
  */
 #ifndef IIOSTREAMD_CONFIG_H
 #define IIOSTREAMD_CONFIG_H
@@ -16,7 +18,7 @@
 #include "log.h"
 #include "transport.h"
 
-#define CONFIG_KEYS 32 /* room for every long option */
+#define CONFIG_KEYS 32 /* room for every option in the table (at most 32: key_flags) */
 
 struct config {
 	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
@@ -45,7 +47,7 @@ struct config {
 	uint32_t block_size;     /* --block-size: bytes, a whole number of scans */
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
-	/* limits (docs/reliability.md); each can change on SIGHUP */
+	/* limits (docs/reliability.md) */
 	uint32_t max_clients;    /* --max-clients: connections served at once (all ports) */
 	uint32_t handshake_timeout_ms; /* --handshake-timeout: TLS + Hello, milliseconds */
 	uint32_t idle_timeout_s; /* --idle-timeout: seconds without a byte in or out; 0: none */
@@ -56,7 +58,8 @@ struct config {
 	enum log_level log_level;/* --log-level */
 	char config_file[256];   /* --config: the file read, "" if none */
 	bool check_only;         /* --check-config: validate everything, then exit */
-	/* private: where each key was set, for config_where() */
+	/* private: where each key was set, for config_where(); indexed by the
+	 * key's slot in the option table (config_option_index()) */
 	uint32_t key_line[CONFIG_KEYS]; /* its line in config_file, 0 if not there */
 	uint32_t key_flags;      /* bit per key: given on the command line */
 };
@@ -72,6 +75,7 @@ enum config_result {
 	CONFIG_ERROR = -1, /* err holds the reason: exit 2 */
 };
 
+/* Every field zero, then each option's default from the table. */
 void config_defaults(struct config *cfg);
 
 /* Parse argv into cfg (which holds the defaults), reading the --config file
@@ -87,7 +91,7 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
  * Returns buf. */
 const char *config_where(const struct config *cfg, const char *key, char *buf, size_t len);
 
-/* Print the flags and their defaults. */
+/* Print the flags and their defaults, from the option table. */
 void config_usage(FILE *out);
 
 #endif /* IIOSTREAMD_CONFIG_H */

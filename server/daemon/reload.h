@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SIGHUP: read the command line and its --config file again, and apply what
- * can change without dropping a client:
- *   - tls-cert, tls-key, client-ca, tls-ciphersuites, ktls: a new TLS
- *     context, read from the files again (a certificate renewed in place is
- *     taken); new handshakes use it, sessions already made keep theirs;
- *   - allow-subscribe, allow-write: checked at each request from now on
- *     (a subscription already granted is not withdrawn);
- *   - log-level, and client-queue (the bound of subscriptions from now on).
- * Every other key (listen addresses, source, rate, channels, block size,
- * blocks, transport, advertise, port-file) is fixed at start-up: a changed
- * one is logged as "KEY changed: needs a restart" and keeps its running
- * value. A configuration that does not parse, or whose TLS files do not
- * load, is refused whole, with the error naming file:line:key, and the one
- * in force stays. Flags still override the file, as at start-up.
+ * can change without dropping a client. What each key allows is its
+ * `reload` in the option table (options.c):
+ *   - RELOAD_LIVE (the access lists, client-queue, the limits, log-level):
+ *     copied into the configuration in force and logged as "KEY changed:
+ *     ..."; it applies from now on (a subscription already granted is not
+ *     withdrawn);
+ *   - RELOAD_TLS (tls-cert, tls-key, client-ca, tls-ciphersuites, ktls): a
+ *     new TLS context, read from the files again (a certificate renewed in
+ *     place is taken); new handshakes use it, sessions already made keep
+ *     theirs. Without a TLS listener before and after, a changed TLS file
+ *     needs a restart;
+ *   - RELOAD_RESTART (every other key): fixed at start-up; a changed one is
+ *     logged as "KEY changed: needs a restart" and keeps its running value.
+ * A configuration that does not parse, or whose TLS files do not load, is
+ * refused whole, with the error naming file:line:key, and the one in force
+ * stays. Flags still override the file, as at start-up.
  */
 #ifndef IIOSTREAMD_RELOAD_H
 #define IIOSTREAMD_RELOAD_H

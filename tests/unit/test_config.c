@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
  * iiostreamd's command line (server/daemon/config.c): defaults, every flag, and
- * every way to get a flag wrong, each refused with a message that names it.
+ * every way to get a flag wrong, each refused with a message that names it;
+ * the option table that drives it (options.c), and SIGHUP's use of that
+ * table (reload.c).
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "source.h"
 #include "iiostream/frame.h"
+#include "log.h"
+#include "options.h"
+#include "reload.h"
+#include "server.h"
+#include "source.h"
+#include "transport.h"
 
 static struct config cfg;
 static char err[256];
@@ -538,4 +547,246 @@ Test(config, check_config_is_a_flag_not_a_key)
 	r = parse_file("check-config = yes\n", NULL, NULL, path, sizeof(path));
 	unlink(path);
 	assert_error_naming(r, ":1: unknown key 'check-config'");
+}
+
+/* ---- the option table (options.h): each option described once ---- */
+
+/* config_usage() into a string (freed by the caller). */
+static char *usage_text(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert(f);
+	config_usage(f);
+	fclose(f);
+	return text;
+}
+
+Test(options, every_option_is_listed_in_help_as_deploy_files_reads_it)
+{
+	char *text = usage_text();
+	size_t i;
+
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+		char want[96];
+
+		/* tests/deploy/deploy_files.sh: "^  --NAME [A-Za-z|]" */
+		if (o->arg)
+			snprintf(want, sizeof(want), "\n  --%s %s ", o->name, o->arg);
+		else if (o->help)
+			snprintf(want, sizeof(want), "\n  --%s ", o->name);
+		else
+			snprintf(want, sizeof(want), "--%s", o->name);
+		cr_assert(strstr(text, want), "--help has no '%s'", want);
+	}
+	cr_assert(strstr(text, "\n  --help, --version\n"), "%s", text);
+	cr_assert(!strchr(text, '{'), "a placeholder was left in --help:\n%s", text);
+	free(text);
+}
+
+Test(options, help_shows_the_bounds_and_defaults_of_the_table)
+{
+	char *text = usage_text();
+
+	cr_assert(strstr(text, "int16 each, 1..64 (default 2)"), "%s", text);
+	cr_assert(strstr(text, "source ring, 2..256 (default 8)"), "%s", text);
+	cr_assert(strstr(text, "may send, 256..64K (default\n                       64K)"),
+		  "%s", text);
+	cr_assert(strstr(text, "dropped, 64K..64M (default 1M)"), "%s", text);
+	cr_assert(strstr(text, "(default\n                       127.0.0.1:30432;"), "%s", text);
+	cr_assert(strstr(text, "--log-level LEVEL    error, warn, info or debug (default info)"),
+		  "%s", text);
+	free(text);
+}
+
+Test(options, defaults_come_from_the_table)
+{
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.max_frame, IIOS_FRAME_MAX_ENVELOPE);
+	cr_assert_eq(cfg.max_send_queue, 1u << 20);
+	cr_assert_eq(cfg.max_clients, 64);
+	cr_assert_eq(cfg.handshake_timeout_ms, 5000);
+	cr_assert_eq(cfg.idle_timeout_s, 120);
+	cr_assert_eq(cfg.transport, TRANSPORT_AUTO);
+	cr_assert(cfg.ktls && cfg.advertise && !cfg.listen_off && !cfg.listen_tls);
+	cr_assert(!cfg.iiod_listen);
+	cr_assert_eq(cfg.key_flags, 1u << config_option_index(config_option_find("rate")));
+}
+
+Test(options, every_entry_is_complete)
+{
+	size_t i;
+
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+
+		cr_assert(o->kind && o->kind->parse, "--%s has no kind", o->name);
+		cr_assert_eq(config_option_find(o->name), o, "--%s is in the table twice", o->name);
+		cr_assert(o->min <= o->max, "--%s: min > max", o->name);
+		/* a key says what SIGHUP does with it; a flag-only option cannot change */
+		cr_assert_eq(o->reload == RELOAD_NEVER, !!(o->flags & OPT_NOT_KEY), "--%s", o->name);
+		if (o->flags & OPT_NEEDS_TLS)
+			cr_assert_eq(o->reload, RELOAD_TLS, "--%s", o->name);
+		if (o->kind == &config_kind_number)
+			cr_assert(o->size == sizeof(uint32_t) || o->size == sizeof(uint64_t));
+	}
+}
+
+/* A value the entry takes, for a file that sets every key. */
+static const char *sample_value(const struct config_option *o)
+{
+	if (o->def)
+		return o->def;
+	if (o->kind == &config_kind_addr)
+		return "127.0.0.1:0";
+	if (o->kind == &config_kind_access)
+		return "plain";
+	return "/some/file";
+}
+
+Test(options, every_key_is_accepted_in_the_config_file)
+{
+	char text[256], path[64], want[160], at[320];
+	size_t i;
+
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+		enum config_result r;
+
+		/* line 4; the TLS-only keys need a TLS listener */
+		snprintf(text, sizeof(text),
+			 "listen-tls = 127.0.0.1:0\ntls-cert = /c.pem\ntls-key = /k.pem\n%s = %s\n",
+			 o->name, sample_value(o));
+		r = parse_file(text, NULL, NULL, path, sizeof(path));
+		unlink(path);
+		if (o->flags & OPT_NOT_KEY) {
+			snprintf(want, sizeof(want), ":4: unknown key '%s'", o->name);
+			assert_error_naming(r, want);
+			continue;
+		}
+		cr_assert_eq(r, CONFIG_OK, "key %s: %s", o->name, err);
+		snprintf(want, sizeof(want), "%s:4: %s", path, o->name);
+		cr_assert_str_eq(config_where(&cfg, o->name, at, sizeof(at)), want);
+	}
+}
+
+Test(options, every_number_takes_its_bounds_from_the_table)
+{
+	char arg[32], want[96];
+	size_t i;
+
+	for (i = 0; i < config_noptions; i++) {
+		const struct config_option *o = &config_options[i];
+
+		if (o->kind != &config_kind_number)
+			continue;
+		config_defaults(&cfg);
+		snprintf(arg, sizeof(arg), "%" PRIu64, o->max);
+		cr_assert_eq(o->kind->parse(o, &cfg, o->name, arg, err, sizeof(err)), CONFIG_OK,
+			     "%s", err);
+		config_option_show(o, &cfg, false, want, sizeof(want));
+		cr_assert_str_eq(want, arg, "--%s %s", o->name, arg);
+		snprintf(arg, sizeof(arg), "%" PRIu64, o->max + 1);
+		snprintf(want, sizeof(want), "%s: %s is out of range (%" PRIu64 "..%" PRIu64 ")",
+			 o->name, arg, o->min, o->max);
+		cr_assert_eq(o->kind->parse(o, &cfg, o->name, arg, err, sizeof(err)), CONFIG_ERROR);
+		cr_assert_str_eq(err, want);
+		if (o->min == 0)
+			continue;
+		snprintf(arg, sizeof(arg), "%" PRIu64, o->min - 1);
+		cr_assert_eq(o->kind->parse(o, &cfg, o->name, arg, err, sizeof(err)), CONFIG_ERROR,
+			     "--%s %s", o->name, arg);
+	}
+}
+
+Test(options, enum_words_match_the_enums)
+{
+	const struct config_option *lvl = config_option_find("log-level");
+	const struct config_option *tr = config_option_find("transport");
+	int i;
+
+	for (i = 0; lvl->words[i]; i++)
+		cr_assert_eq(log_level_parse(lvl->words[i]), i);
+	cr_assert_eq(i, LOG_DEBUG + 1);
+	for (i = 0; tr->words[i]; i++)
+		cr_assert_str_eq(transport_name((enum transport)i), tr->words[i]);
+	cr_assert_eq(transport_parse("sendfile"), i - 1);
+	assert_error_naming(PARSE("--transport", "fast"),
+			    "--transport: 'fast' is not auto, copy, zerocopy or sendfile");
+}
+
+/* ---- SIGHUP (reload.c), driven by the table ---- */
+
+static struct server srv; /* zeroed: no listener, no TLS, no iiod */
+
+static int reload_with(struct config *live, char **argv, int argc)
+{
+	srv.reload = (struct reload){ .live = live, .argc = argc, .argv = argv };
+	return reload_run(&srv);
+}
+
+Test(reload, applies_live_keys_and_keeps_restart_keys)
+{
+	static struct config live;
+	char *argv[] = { "iiostreamd", "--rate", "6", "--blocks", "16", "--client-queue", "9",
+			 "--max-clients", "10", "--log-level", "error", "--listen", "off",
+			 "--listen-tls", "127.0.0.1:0", "--tls-cert", "/c.pem", "--tls-key",
+			 "/k.pem", NULL };
+
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	live = cfg;
+	cr_assert_eq(reload_with(&live, argv, (int)(sizeof(argv) / sizeof(argv[0])) - 1), 0);
+	log_threshold = LOG_ERROR;
+	/* fixed at start-up: the running value stays */
+	cr_assert_eq(live.sample_rate, 5);
+	cr_assert_eq(live.blocks, 8);
+	cr_assert(!live.listen_off && !live.listen_tls);
+	cr_assert_str_eq(live.tls_cert, "", "TLS files without a TLS listener before");
+	/* live: taken */
+	cr_assert_eq(live.client_queue, 9);
+	cr_assert_eq(live.max_clients, 10);
+	cr_assert_eq(live.log_level, LOG_ERROR);
+	/* and where each key now comes from */
+	cr_assert_neq(live.key_flags & (1u << config_option_index(config_option_find("blocks"))),
+		      0);
+}
+
+Test(reload, refuses_a_configuration_that_does_not_parse_whole)
+{
+	static struct config live;
+	char *argv[] = { "iiostreamd", "--client-queue", "9", "--rate", "fast", NULL };
+
+	cr_assert_eq(PARSE("--rate", "5"), CONFIG_OK, "%s", err);
+	live = cfg;
+	log_threshold = LOG_ERROR;
+	cr_assert_eq(reload_with(&live, argv, (int)(sizeof(argv) / sizeof(argv[0])) - 1), -EINVAL);
+	cr_assert_eq(live.client_queue, 4, "a refused reload changes nothing");
+	cr_assert_eq(live.sample_rate, 5);
+}
+
+Test(reload, a_changed_key_is_restart_or_live_as_the_table_says)
+{
+	static struct config a, b;
+	const struct config_option *rate = config_option_find("rate");
+	const struct config_option *listen = config_option_find("listen");
+
+	cr_assert_eq(PARSE("--rate", "5", "--listen", "127.0.0.1:1"), CONFIG_OK, "%s", err);
+	a = cfg;
+	cr_assert_eq(PARSE("--listen", "127.0.0.1:1"), CONFIG_OK, "%s", err);
+	b = cfg;
+	cr_assert(config_option_changed(rate, &a, &b), "rate given, then not: a change");
+	cr_assert(!config_option_changed(listen, &a, &b));
+	cr_assert_eq(rate->reload, RELOAD_RESTART);
+	cr_assert_eq(config_option_find("max-frame")->reload, RELOAD_LIVE);
+	/* two addresses not listened on are the same */
+	cr_assert_eq(PARSE("--listen", "127.0.0.1:2", "--listen", "off", "--listen-tls", "[::1]:0",
+			   "--tls-cert", "/c", "--tls-key", "/k"), CONFIG_OK, "%s", err);
+	a = cfg;
+	cr_assert_eq(PARSE("--listen", "off", "--listen-tls", "[::1]:0", "--tls-cert", "/c",
+			   "--tls-key", "/k"), CONFIG_OK, "%s", err);
+	cr_assert(!config_option_changed(listen, &a, &cfg));
+	cr_assert(config_option_changed(listen, &a, &b));
 }
