@@ -4,8 +4,10 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,6 +76,93 @@ void assert_overflow_excused(const struct daemon *d, double wait0, double ring_s
 		       (unsigned long long)lost_samples, waited, ring_s);
 }
 
+/*
+ * Temporary directories. Each one the harness makes (a daemon's, with its
+ * port file and log, and test_dir_make()'s) is registered, and removed when
+ * the test's process exits, whether the test passed or an assertion ended
+ * it (Criterion's worker exits normally after a failed assertion, so
+ * atexit() runs). A worker killed outright (a crash, ctest's timeout)
+ * leaves its directories behind: the first directory made in a later run
+ * removes those of ours older than a day.
+ */
+#define STALE_DIR_S (24 * 3600)
+
+static char (*tmp_dirs)[64];   /* registered, removed at exit */
+static size_t ntmp_dirs;
+static pid_t tmp_dirs_owner;   /* the process that registered them */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* rm -rf dir: 0, or -1 with errno (ENOENT if it was not there). */
+static int remove_tree(const char *dir)
+{
+	return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_tmp_dirs(void)
+{
+	size_t i;
+
+	/* a forked child that exits must not take its parent's directories */
+	if (getpid() != tmp_dirs_owner)
+		return;
+	for (i = 0; i < ntmp_dirs; i++)
+		remove_tree(tmp_dirs[i]);
+	free(tmp_dirs);
+	tmp_dirs = NULL;
+	ntmp_dirs = 0;
+}
+
+/* /tmp/iiostream-WHAT-XXXXXX directories of ours untouched for a day:
+ * left by test processes that were killed. */
+static void remove_stale_dirs(void)
+{
+	time_t now = time(NULL);
+	struct dirent *de;
+	DIR *d = opendir("/tmp");
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *dash = strrchr(de->d_name, '-');
+		char path[300];
+		struct stat st;
+
+		if (strncmp(de->d_name, "iiostream-", 10) != 0 || !dash || strlen(dash) != 7)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid() &&
+		    now - st.st_mtime > STALE_DIR_S)
+			remove_tree(path);
+	}
+	closedir(d);
+}
+
+/* mkdtemp(dir) (asserts), registered for removal at exit. */
+static void make_tmp_dir(char dir[64])
+{
+	char (*grown)[64];
+
+	if (tmp_dirs_owner != getpid()) { /* first in this process */
+		tmp_dirs_owner = getpid();
+		free(tmp_dirs); /* a parent's list, inherited through fork() */
+		tmp_dirs = NULL;
+		ntmp_dirs = 0;
+		remove_stale_dirs();
+		atexit(remove_tmp_dirs);
+	}
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+	grown = realloc(tmp_dirs, (ntmp_dirs + 1) * sizeof(*tmp_dirs));
+	cr_assert_not_null(grown, "out of memory");
+	tmp_dirs = grown;
+	memcpy(tmp_dirs[ntmp_dirs++], dir, 64);
+}
+
 static void start(struct daemon *d, const char *const *args, unsigned max_fds);
 
 void daemon_start(struct daemon *d, const char *const *args)
@@ -114,7 +204,7 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/iiostream-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir), "mkdtemp: %s", strerror(errno));
+	make_tmp_dir(d->dir);
 	snprintf(port_file, sizeof(port_file), "%s/port", d->dir);
 	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->dir);
 
@@ -239,15 +329,13 @@ bool daemon_log_contains(const struct daemon *d, const char *text)
 void test_dir_make(char dir[64], const char *what)
 {
 	snprintf(dir, 64, "/tmp/iiostream-%s-XXXXXX", what);
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s: %s", dir, strerror(errno));
+	make_tmp_dir(dir);
 }
 
 void test_dir_remove(const char *dir)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+	cr_assert(remove_tree(dir) == 0 || errno == ENOENT, "removing %s: %s", dir,
+		  strerror(errno));
 }
 
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen)

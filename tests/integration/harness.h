@@ -99,7 +99,10 @@ bool daemon_log_contains(const struct daemon *d, const char *text);
 int daemon_log_count(const struct daemon *d, const char *text);
 
 /* A fresh directory /tmp/iiostream-WHAT-XXXXXX into dir (asserts), and its
- * removal with everything in it, for a test's files (certificates, configs). */
+ * removal with everything in it, for a test's files (certificates, configs).
+ * Whatever a test leaves (and each daemon's dir) is removed when its process
+ * exits, also after a failed assertion; ones older than a day, of killed
+ * test processes, when a later run makes its first directory. */
 void test_dir_make(char dir[64], const char *what);
 void test_dir_remove(const char *dir);
 
