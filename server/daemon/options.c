@@ -239,7 +239,7 @@ static void addr_enable(const struct config_option *o, struct config *cfg, bool 
 static enum config_result addr_parse(const struct config_option *o, struct config *cfg,
 				     const char *flag, const char *arg, char *err, size_t errlen)
 {
-	uint16_t port;
+	uint16_t port = 0; /* set by parse_host_port on CONFIG_OK; 0 quiets -Wmaybe-uninitialized at -O2 */
 	enum config_result r;
 
 	if ((o->flags & OPT_OFF) && strcmp(arg, "off") == 0) {
