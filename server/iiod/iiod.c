@@ -458,15 +458,64 @@ static bool allowed(struct iiod_conn *c, const struct access_list *list, const c
 
 /* OPEN: the mask's bits are libiio's channel numbers, i.e. positions in the
  * XML (iiod_xml.h); the capture is by scan index. 0 or a negative errno. */
-static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
+/* The channels OPEN's mask names that can be streamed, as a mask of scan
+ * indexes in *want. 0, or -ENODEV, -ENOSYS (a device we do not stream),
+ * -EINVAL (a mask of the wrong size). */
+static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint64_t *want)
 {
-	struct server *srv = c->is->srv;
 	Iiostream__Devices devs = IIOSTREAM__DEVICES__INIT;
 	const Iiostream__DeviceDesc *dev;
 	size_t order[256], n, k;
-	uint64_t want = 0, cap;
-	uint32_t ch, pos, q_max;
 	bool exists;
+	int err = devices_describe(srv, &devs);
+
+	if (err)
+		return err;
+	dev = streamed_device(&devs, cmd->device, &exists);
+	if (!dev)
+		err = exists ? -ENOSYS : -ENODEV;
+	else if (cmd->mask_words != (dev->n_channels + 31) / 32)
+		err = -EINVAL;
+	n = dev ? iiod_xml_channel_order(dev, order, 256) : 0;
+	*want = 0;
+	for (k = 0; !err && k < n; k++) {
+		const Iiostream__ChannelDesc *chd = dev->channels[order[k]];
+
+		if (!(cmd->mask[k / 32] & (1u << (k % 32))))
+			continue;
+		/* bits of channels that cannot be streamed are ignored, as iiod
+		 * does (gr-iio sets them all when given no channel list) */
+		if (chd->scan_element && !chd->output && chd->index >= 0 && chd->index < 64 &&
+		    (uint32_t)chd->index < srv->fmt.device_channels)
+			*want |= 1ull << chd->index;
+	}
+	devices_describe_free(&devs);
+	return err;
+}
+
+/* Where the client's channels (`want`) sit in a scan of the capture (`cap`). */
+static void select_channels(struct iiod_conn *c, uint64_t want, uint64_t cap)
+{
+	uint32_t ch, pos;
+
+	c->nsel = 0;
+	for (ch = 0, pos = 0; ch < 64; ch++) {
+		if (!(cap & (1ull << ch)))
+			continue;
+		if (want & (1ull << ch))
+			c->sel_off[c->nsel++] = pos * 2;
+		pos++;
+	}
+	c->cap_scan_bytes = c->is->srv->fmt.scan_bytes;
+	c->scan_bytes = c->nsel * 2;
+	c->passthrough = want == cap;
+}
+
+static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	struct server *srv = c->is->srv;
+	uint64_t want, cap;
+	uint32_t q_max;
 	int err;
 
 	/* first: a client that may not stream learns nothing more */
@@ -478,31 +527,9 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 		return -ENOSYS; /* output buffers: this is an ADC */
 	if (cmd->number == 0 || cmd->number > (1u << 26))
 		return -EINVAL;
-	err = devices_describe(srv, &devs);
+	err = wanted_channels(srv, cmd, &want);
 	if (err)
 		return err;
-	dev = streamed_device(&devs, cmd->device, &exists);
-	if (!dev) {
-		devices_describe_free(&devs);
-		return exists ? -ENOSYS : -ENODEV;
-	}
-	n = iiod_xml_channel_order(dev, order, 256);
-	if (cmd->mask_words != (dev->n_channels + 31) / 32) {
-		devices_describe_free(&devs);
-		return -EINVAL;
-	}
-	for (k = 0; k < n; k++) {
-		const Iiostream__ChannelDesc *chd = dev->channels[order[k]];
-
-		if (!(cmd->mask[k / 32] & (1u << (k % 32))))
-			continue;
-		/* bits of channels that cannot be streamed are ignored, as iiod
-		 * does (gr-iio sets them all when given no channel list) */
-		if (chd->scan_element && !chd->output && chd->index >= 0 && chd->index < 64 &&
-		    (uint32_t)chd->index < srv->fmt.device_channels)
-			want |= 1ull << chd->index;
-	}
-	devices_describe_free(&devs);
 	if (!want)
 		return -EINVAL;
 	/* One capture for every client: set it if nobody uses it (all
@@ -513,17 +540,7 @@ static int buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	cap = srv->fmt.channel_mask;
 	if ((want & cap) != want)
 		return -EBUSY;
-	c->nsel = 0;
-	for (ch = 0, pos = 0; ch < 64; ch++) {
-		if (!(cap & (1ull << ch)))
-			continue;
-		if (want & (1ull << ch))
-			c->sel_off[c->nsel++] = pos * 2;
-		pos++;
-	}
-	c->cap_scan_bytes = srv->fmt.scan_bytes;
-	c->scan_bytes = c->nsel * 2;
-	c->passthrough = want == cap;
+	select_channels(c, want, cap);
 	memcpy(c->mask, cmd->mask, sizeof(c->mask));
 	c->mask_words = cmd->mask_words;
 	snprintf(c->device, sizeof(c->device), "%s", cmd->device);
@@ -668,11 +685,46 @@ static bool is_open_on(const struct iiod_conn *c, const char *dev)
 	return c->open && strcmp(c->device, dev) == 0;
 }
 
-static void execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
+/* READBUF: send up to `number` bytes of whole scans as they come. */
+static void readbuf(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	if (!is_open_on(c, cmd->device)) {
+		send_int(c, -EBADF);
+		return;
+	}
+	if (cmd->number > INT32_MAX) {
+		send_int(c, -EINVAL);
+		return;
+	}
+	c->readbuf_left = cmd->number / c->scan_bytes * c->scan_bytes;
+	c->mask_sent = false;
+	if (!c->readbuf_left)
+		send_int(c, 0); /* less than one sample: nothing */
+	pump(c);
+}
+
+/* GETTRIG, SETTRIG, SET (buffers): the device must exist; it has no
+ * trigger, and the block ring's size is the daemon's (--blocks). */
+static void trigger_or_buffers(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
 	Iiostream__AttrRead probe = IIOSTREAM__ATTR_READ__INIT;
 	char scratch[64];
 
+	probe.device = (char *)cmd->device;
+	probe.channel = (char *)"";
+	probe.attr = (char *)"name";
+	if (devices_attr_read(c->is->srv, &probe, scratch, sizeof(scratch)) == -ENODEV)
+		send_int(c, -ENODEV);
+	else if (cmd->op == IIOD_OP_SETTRIG && cmd->trigger[0])
+		send_int(c, -ENOENT);
+	else if (cmd->op == IIOD_OP_SET_BUFFERS && cmd->number == 0)
+		send_int(c, -EINVAL);
+	else
+		send_int(c, 0);
+}
+
+static void execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
 	switch (cmd->op) {
 	case IIOD_OP_NONE:
 		return; /* libiio's "\r\nEXIT\r\n" starts with one: no reply */
@@ -707,19 +759,7 @@ static void execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
 		send_int(c, 0);
 		return;
 	case IIOD_OP_READBUF:
-		if (!is_open_on(c, cmd->device)) {
-			send_int(c, -EBADF);
-			return;
-		}
-		if (cmd->number > INT32_MAX) {
-			send_int(c, -EINVAL);
-			return;
-		}
-		c->readbuf_left = cmd->number / c->scan_bytes * c->scan_bytes;
-		c->mask_sent = false;
-		if (!c->readbuf_left)
-			send_int(c, 0); /* less than one sample: nothing */
-		pump(c);
+		readbuf(c, cmd);
 		return;
 	case IIOD_OP_WRITEBUF:
 		send_int(c, -ENOSYS); /* input devices only */
@@ -732,21 +772,7 @@ static void execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	case IIOD_OP_GETTRIG:
 	case IIOD_OP_SETTRIG:
 	case IIOD_OP_SET_BUFFERS:
-		/* the device must exist; it has no trigger, and the block ring's
-		 * size is the daemon's (--blocks) */
-		probe.device = (char *)cmd->device;
-		probe.channel = (char *)"";
-		probe.attr = (char *)"name";
-		if (devices_attr_read(c->is->srv, &probe, scratch, sizeof(scratch)) == -ENODEV) {
-			send_int(c, -ENODEV);
-			return;
-		}
-		if (cmd->op == IIOD_OP_SETTRIG && cmd->trigger[0])
-			send_int(c, -ENOENT);
-		else if (cmd->op == IIOD_OP_SET_BUFFERS && cmd->number == 0)
-			send_int(c, -EINVAL);
-		else
-			send_int(c, 0);
+		trigger_or_buffers(c, cmd);
 		return;
 	}
 }
