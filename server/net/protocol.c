@@ -275,10 +275,10 @@ static void fill_client(struct session *it, Iiostream__ClientStats *cs, char tls
 	cs->id = it->id;
 	cs->peer = it->peer;
 	cs->subscribed = it->sub.subscribed;
-	cs->blocks_sent = it->blocks_sent;
-	cs->bytes_sent = it->bytes_sent;
+	cs->blocks_sent = it->tx.q.blocks_sent;
+	cs->bytes_sent = it->tx.q.bytes_sent;
 	cs->blocks_skipped = it->sub.blocks_skipped;
-	cs->queue_blocks = it->queued_blocks + it->pinned_blocks;
+	cs->queue_blocks = send_queue_blocks(&it->tx.q);
 	cs->transport = (char *)session_transport(it);
 	if (it->ssl && it->state != SESSION_TLS) {
 		tls_describe(it->ssl, tls_desc, 96);

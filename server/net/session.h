@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One client connection: its protocol state, its receive buffer and its send
- * queue.
+ * queue. The code is in one file per concern:
+ *   session.c       life cycle: create, states, socket events, timers, close
+ *   session_rx.c    reading, and parsing the frames read
+ *   session_tls.c   the TLS handshake on the TLS port
+ *   session_send.c  control messages, Error, Bye, and flushing the queue
+ *   session_sub.c   the session as a fan-out subscriber (subscriber.h)
+ * How bytes leave is the tx layer's (server/tx/transport.h).
  *
  * Ownership: a session is created by the listener and freed in exactly one
  * place, the close callback of its last libuv handle. Each queued block
@@ -9,7 +15,7 @@
  * longer needs the block's bytes: with the copy transport when it has taken
  * the frame's last byte (sendmsg() copied it); with zero-copy when the
  * completion of the frame's last send arrived on the error queue; or when
- * the frame is dropped unsent.
+ * the frame is dropped unsent (send_queue.h).
  */
 #ifndef IIOSTREAMD_SESSION_H
 #define IIOSTREAMD_SESSION_H
@@ -20,11 +26,9 @@
 #include <uv.h>
 
 #include "access.h"
-#include "block_pool.h"
 #include "iiostream/frame.h"
 #include "subscriber.h"
 #include "tls.h"
-#include "tls_tx.h"
 #include "transport.h"
 
 struct server;
@@ -37,87 +41,55 @@ enum session_state {
 	SESSION_CLOSED,      /* handles closing; freed in their close callback */
 };
 
-/* One frame waiting to be sent, or (zero-copy) sent and waiting for the
- * kernel to let go of its pages. */
-struct out_frame {
-	TAILQ_ENTRY(out_frame) link;
-	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
-	bool encoded;            /* block frame: head[] written (fixes lost_before) */
-	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
-	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
-	bool ack_pending;        /* sent by sendfile: held until the peer acks */
-	uint64_t ack_end;        /* stream offset just past its last byte */
-	size_t sent;             /* bytes of head + payload already sent */
-	size_t head_len;
-	uint8_t head[];          /* u32 length + Envelope */
-};
-
+/*
+ * Fields: the listener and the server read `link`, `id`, `peer`, `state`;
+ * protocol.c reads `ident`, `tls_encrypt`, `ssl`, `over_limit`, the Stats
+ * counters (tx, sub) and sets `state` through session_set_state(). The
+ * rest is private to net/session*.c.
+ */
 struct session {
+	/* read-only outside net/session*.c */
 	TAILQ_ENTRY(session) link;
 	struct server *srv;
 	uint32_t id;
 	int fd;
 	char peer[64];
-	enum session_state state;
+	enum session_state state;/* changed by session_set_state() only */
+	struct peer_identity ident; /* the client certificate, if any */
+	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
+	SSL *ssl;                /* TLS (NULL on plain TCP); freed in close_cb */
+	bool over_limit;         /* connected beyond --max-clients: refused at Hello */
+	/* how it sends, and its send queue (transport.h, send_queue.h): the
+	 * transport is chosen once, at create (plain) or after the TLS
+	 * handshake (tx_start_tls) */
+	struct tx tx;
+	/* stream: its place in the fan-out (subscriber.h); sub.max_queue
+	 * bounds the block frames of tx.q, queued and pinned */
+	struct subscriber sub;
+
+	/* private */
 	uv_poll_t poll;
 	uv_timer_t deadline;     /* handshake timeouts, then drain timeout */
+	uv_timer_t ack_timer;    /* polls tx.ops->release while frames are
+	                          * pinned, if the transport asks (sendfile) */
 	int open_handles;
 	int poll_events;         /* events uv_poll currently watches */
+	bool want_write;         /* the socket was full */
 
 	/* receive side: bytes of frame heads not yet parsed */
 	uint8_t rx[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
 	size_t rx_len;
 
-	/* TLS (ssl NULL on plain TCP) */
-	SSL *ssl;
+	/* TLS handshake */
 	bool tls_first_byte_seen;/* the peer's first byte looked like TLS */
 	bool lingering;          /* handshake refused: the alert is sent, input
 	                          * is discarded until the peer closes, so that
 	                          * closing does not reset the connection and
 	                          * destroy the alert before the client reads it */
-	bool ktls_tx;            /* the kernel encrypts what we send */
-	bool own_records;        /* userspace TLS: OpenSSL seals into tx, which
-	                          * the daemon sends (tls_tx.h) */
-	struct tls_tx tx;
-	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
-	struct peer_identity ident; /* the client certificate, if any */
 
-	/* send side */
-	enum transport transport;/* how payloads leave (see transport.h) */
-	bool auto_transport;     /* --transport auto: may fall back to copy */
-	bool sendfile_refused;   /* --transport sendfile, but the peer is local */
-	TAILQ_HEAD(, out_frame) outq;
-	TAILQ_HEAD(, out_frame) pinned; /* sent, pages still used by the kernel:
-	                          * zero-copy until completion, sendfile until
-	                          * the peer's ack */
-	uint64_t stream_sent;    /* bytes the socket accepted (sendfile acks) */
-	uv_timer_t ack_timer;    /* sendfile: looks for acks while frames wait */
-	uint32_t pinned_blocks;  /* block frames in pinned. They count against
-	                          * max_queue with the unsent ones: a client holds
-	                          * at most that many blocks, sent or not, so a
-	                          * slow reader skips instead of starving the
-	                          * source */
-	uint32_t zc_next;        /* id the next zero-copy send will get */
-	struct zc_tracker zc;    /* which zero-copy sends have completed */
-	uint32_t queued_blocks;  /* block frames in outq */
-	size_t queued_control;   /* bytes of control frames in outq */
-	bool want_write;         /* the socket was full */
-
-	/* stream: its place in the fan-out (subscriber.h); sub.max_queue
-	 * bounds queued_blocks + pinned_blocks */
-	struct subscriber sub;
-	bool have_prev;          /* a block was sent since subscribing */
-	uint64_t prev_sequence;
-	uint64_t prev_end_sample;
-
-	/* --idle-timeout: when a byte last came in, and when the socket last
-	 * took one (or the queue last became non-empty) */
-	uint64_t last_rx_ns, last_tx_ns;
-	bool over_limit;         /* connected beyond --max-clients: refused at Hello */
-
-	/* counters for Stats */
-	uint64_t blocks_sent, bytes_sent; /* skips: sub.blocks_skipped */
-	uint64_t zc_sends, zc_completed, zc_copied, zc_enobufs;
+	/* --idle-timeout: when a byte last came in (tx.last_tx_ns: when the
+	 * socket last took one, or the queue last became non-empty) */
+	uint64_t last_rx_ns;
 };
 
 /* The limits are the daemon's configuration (--max-send-queue,

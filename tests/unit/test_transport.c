@@ -8,6 +8,10 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "transport.h"
 
@@ -113,4 +117,86 @@ Test(transport, too_many_ranges_behind_a_gap_is_a_protocol_error)
 	r = rng(100, 100);
 	cr_assert_eq(zc_tracker_complete(&t, &r), -EPROTO);
 	cr_assert_eq(t.done, 0, "nothing was released");
+}
+
+/* A connected TCP pair on loopback: fds[0] the daemon's side. */
+static void loopback_pair(int fds[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(l, 0);
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(l, 1), 0);
+	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &len), 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_eq(connect(fds[1], (struct sockaddr *)&a, sizeof(a)), 0);
+	fds[0] = accept(l, NULL, NULL);
+	cr_assert_geq(fds[0], 0);
+	close(l);
+}
+
+/* What a plain connection to a peer on this host uses, as Stats say it. */
+static void assert_chosen(enum transport asked, bool tls, const char *label,
+			  const struct tx_ops *ops)
+{
+	struct tx t;
+	int fds[2];
+
+	loopback_pair(fds);
+	tx_init(&t, fds[0], 1, "127.0.0.1:1");
+	tx_choose(&t, asked, tls);
+	cr_assert_str_eq(tx_label(&t), label, "--transport %s", transport_name(asked));
+	cr_assert_eq(t.ops, ops, "--transport %s: %s", transport_name(asked), t.ops->name);
+	tx_free(&t);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+Test(transport, a_local_peer_gets_copy_except_where_zerocopy_was_asked)
+{
+	assert_chosen(TRANSPORT_COPY, false, "copy", &tx_copy_ops);
+	assert_chosen(TRANSPORT_AUTO, false, "auto:copy", &tx_copy_ops);
+	assert_chosen(TRANSPORT_ZEROCOPY, false, "zerocopy", &tx_zerocopy_ops);
+	assert_chosen(TRANSPORT_SENDFILE, false, "sendfile:copy", &tx_copy_ops);
+	assert_chosen(TRANSPORT_ZEROCOPY, true, "copy", &tx_copy_ops);
+}
+
+Test(transport, auto_falling_back_says_copied)
+{
+	struct tx t;
+	int fds[2];
+
+	loopback_pair(fds);
+	tx_init(&t, fds[0], 1, "127.0.0.1:1");
+	tx_choose(&t, TRANSPORT_AUTO, false);
+	tx_set_ops(&t, &tx_copied_ops);
+	cr_assert_str_eq(tx_label(&t), "auto:copied");
+	cr_assert_not_null(t.ops->errqueue, "completions of sends made are still read");
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* The copy transport puts exactly the queued frames on the wire. */
+Test(transport, copy_sends_control_frames_in_order_and_retires_them)
+{
+	static const uint8_t a[] = "first", b[] = "second";
+	uint8_t got[sizeof(a) + sizeof(b)];
+	struct tx t;
+	int fds[2];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	tx_init(&t, fds[0], 1, "test");
+	cr_assert_eq(tx_push_control(&t, a, sizeof(a)), 0);
+	cr_assert_eq(tx_push_control(&t, b, sizeof(b)), 0);
+	cr_assert_eq(t.q.queued_control, sizeof(a) + sizeof(b));
+	cr_assert_eq(t.ops->send(&t), 0);
+	cr_assert(tx_all_sent(&t));
+	cr_assert_eq(t.q.queued_control, 0);
+	cr_assert_eq(recv(fds[1], got, sizeof(got), MSG_WAITALL), (ssize_t)sizeof(got));
+	cr_assert_eq(memcmp(got, a, sizeof(a)), 0);
+	cr_assert_eq(memcmp(got + sizeof(a), b, sizeof(b)), 0);
+	close(fds[0]);
+	close(fds[1]);
 }
