@@ -7,52 +7,23 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
-#include <string.h>
 
-#include "block_pool.h"
-#include "source.h"
+#include "pool_fixture.h"
 
 #define BLOCKS 4
 #define BLOCK_SIZE 4096
 
-static uv_loop_t loop;
-static struct source *src;
-static struct block_pool pool;
-static bool pool_up;
-
-/* The test's clock: what block_pool stamps with. */
-static uint64_t test_clock_ns;
-
-static uint64_t test_now(void)
-{
-	return test_clock_ns;
-}
+static struct pool_fixture fx;
 
 static void setup(void)
 {
-	struct source_config cfg = { .channels = 2, .sample_rate = 0 }; /* unpaced: fills at once */
-
-	cr_assert_eq(uv_loop_init(&loop), 0);
-	cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), 0);
-	cr_assert_eq(block_pool_init(&pool, src, BLOCK_SIZE, BLOCKS), 0);
-	pool_up = true;
-	pool.now = test_now;
-	cr_assert_eq(src->ops->enable(src), 0);
+	pool_fixture_open(&fx, 2, BLOCK_SIZE, BLOCKS);
+	cr_assert_eq(fx.src->ops->enable(fx.src), 0);
 }
 
 static void teardown(void)
 {
-	if (src) {
-		src->ops->disable(src);
-		if (pool_up && pool.held == 0)
-			block_pool_free(&pool);
-		src->ops->close(src);
-		src = NULL;
-	}
-	pool_up = false;
-	while (uv_run(&loop, UV_RUN_DEFAULT))
-		;
-	cr_assert_eq(uv_loop_close(&loop), 0, "a handle leaked");
+	pool_fixture_close(&fx);
 }
 
 TestSuite(block_pool, .init = setup, .fini = teardown);
@@ -60,34 +31,22 @@ TestSuite(block_pool, .init = setup, .fini = teardown);
 /* The next filled block, running the loop until the source has one. */
 static struct pool_block *next_block(void)
 {
-	struct pool_block *b = NULL;
-	long turns;
-
-	for (turns = 0; turns < 10000000; turns++) {
-		int err = block_pool_dequeue(&pool, &b);
-
-		if (err == 0)
-			return b;
-		cr_assert_eq(err, -EAGAIN, "dequeue: %s", strerror(-err));
-		uv_run(&loop, UV_RUN_NOWAIT);
-	}
-	cr_assert_fail("the source filled no block");
-	return NULL;
+	return pool_fixture_next_block(&fx);
 }
 
 Test(block_pool, starts_with_every_block_in_the_source)
 {
-	cr_assert_eq(pool.count, BLOCKS);
-	cr_assert_eq(pool.held, 0);
-	for (uint32_t i = 0; i < pool.count; i++)
-		cr_assert_eq(pool.blocks[i].state, POOL_BLOCK_IN_SOURCE);
+	cr_assert_eq(fx.pool.count, BLOCKS);
+	cr_assert_eq(fx.pool.held, 0);
+	for (uint32_t i = 0; i < fx.pool.count; i++)
+		cr_assert_eq(fx.pool.blocks[i].state, POOL_BLOCK_IN_SOURCE);
 }
 
 Test(block_pool, a_dequeued_block_is_held_stamped_and_numbered)
 {
 	struct pool_block *a, *b;
 
-	test_clock_ns = 1000;
+	fx.clock_ns = 1000;
 	a = next_block();
 	cr_assert_eq(a->state, POOL_BLOCK_HELD);
 	cr_assert_eq(a->dequeue_ns, 1000, "stamped %llu, not by the pool's clock",
@@ -96,19 +55,19 @@ Test(block_pool, a_dequeued_block_is_held_stamped_and_numbered)
 	cr_assert_gt(a->bytes_used, 0);
 	cr_assert_leq(a->bytes_used, BLOCK_SIZE);
 	cr_assert_not_null(a->data);
-	cr_assert_eq(pool.held, 1);
+	cr_assert_eq(fx.pool.held, 1);
 
-	test_clock_ns = 2500;
+	fx.clock_ns = 2500;
 	b = next_block();
 	cr_assert_neq(a, b);
 	cr_assert_eq(b->dequeue_ns, 2500);
 	cr_assert_eq(b->sequence, 1, "sequences go up by one per dequeue");
-	cr_assert_eq(b->first_sample, a->first_sample + a->bytes_used / pool.scan_bytes,
+	cr_assert_eq(b->first_sample, a->first_sample + a->bytes_used / fx.pool.scan_bytes,
 		     "the scans of consecutive blocks follow each other");
-	cr_assert_eq(pool.held, 2);
+	cr_assert_eq(fx.pool.held, 2);
 	block_pool_unref(a);
 	block_pool_unref(b);
-	cr_assert_eq(pool.held, 0);
+	cr_assert_eq(fx.pool.held, 0);
 }
 
 Test(block_pool, a_block_goes_back_only_with_its_last_reference)
@@ -120,11 +79,11 @@ Test(block_pool, a_block_goes_back_only_with_its_last_reference)
 	block_pool_unref(b);
 	block_pool_unref(b);
 	cr_assert_eq(b->state, POOL_BLOCK_HELD, "given back with a reference left");
-	cr_assert_eq(pool.held, 1);
+	cr_assert_eq(fx.pool.held, 1);
 	block_pool_unref(b);
 	cr_assert_eq(b->state, POOL_BLOCK_IN_SOURCE);
-	cr_assert_eq(pool.held, 0);
-	cr_assert_eq(pool.enqueue_errors, 0);
+	cr_assert_eq(fx.pool.held, 0);
+	cr_assert_eq(fx.pool.enqueue_errors, 0);
 }
 
 Test(block_pool, holding_every_block_starves_the_source_and_returning_one_feeds_it)
@@ -135,10 +94,10 @@ Test(block_pool, holding_every_block_starves_the_source_and_returning_one_feeds_
 
 	for (i = 0; i < BLOCKS; i++)
 		held[i] = next_block();
-	cr_assert_eq(pool.held, BLOCKS);
+	cr_assert_eq(fx.pool.held, BLOCKS);
 	for (i = 0; i < 1000; i++)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	cr_assert_eq(block_pool_dequeue(&pool, &none), -EAGAIN,
+		uv_run(&fx.loop, UV_RUN_NOWAIT);
+	cr_assert_eq(block_pool_dequeue(&fx.pool, &none), -EAGAIN,
 		     "a block came out of a source that owns none");
 	block_pool_unref(held[0]);
 	again = next_block();
@@ -146,13 +105,13 @@ Test(block_pool, holding_every_block_starves_the_source_and_returning_one_feeds_
 	cr_assert_eq(again->sequence, BLOCKS);
 	for (i = 0; i < BLOCKS; i++)
 		block_pool_unref(held[i]);
-	cr_assert_eq(pool.held, 0);
+	cr_assert_eq(fx.pool.held, 0);
 }
 
 Test(block_pool, cannot_be_freed_while_a_block_is_held)
 {
 	struct pool_block *b = next_block();
 
-	cr_assert_eq(block_pool_free(&pool), -EBUSY);
+	cr_assert_eq(block_pool_free(&fx.pool), -EBUSY);
 	block_pool_unref(b);
 }

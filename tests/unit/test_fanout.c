@@ -10,25 +10,16 @@
 #include <errno.h>
 #include <string.h>
 
-#include "block_pool.h"
 #include "fanout.h"
-#include "source.h"
+#include "pool_fixture.h"
 
 #define BLOCKS 8
 #define BLOCK_SIZE 4096
 #define HOLD_MAX 16
 
-static uv_loop_t loop;
-static struct source *src;
-static struct block_pool pool;
+static struct pool_fixture fx;
 static struct fanout fo;
 static int captures_started, captures_stopped;
-static uint64_t test_clock_ns;
-
-static uint64_t test_now(void)
-{
-	return test_clock_ns;
-}
 
 /* A subscriber that keeps what it takes, oldest first, until released. */
 struct holder {
@@ -109,7 +100,7 @@ static void capture_start(void *ctx)
 {
 	(void)ctx;
 	captures_started++;
-	cr_assert_eq(src->ops->enable(src), 0);
+	cr_assert_eq(fx.src->ops->enable(fx.src), 0);
 }
 
 static void capture_stop(void *ctx)
@@ -117,32 +108,23 @@ static void capture_stop(void *ctx)
 	(void)ctx;
 	cr_assert_eq(fo.walking, 0, "the capture stopped inside a walk of the subscribers");
 	captures_stopped++;
-	src->ops->disable(src);
+	fx.src->ops->disable(fx.src);
 }
 
 static const struct fanout_hooks hooks = { capture_start, capture_stop };
 
+/* The source is enabled by the capture hooks, not here. */
 static void setup(void)
 {
-	struct source_config cfg = { .channels = 2, .sample_rate = 0 }; /* unpaced */
-
-	cr_assert_eq(uv_loop_init(&loop), 0);
-	cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), 0);
-	cr_assert_eq(block_pool_init(&pool, src, BLOCK_SIZE, BLOCKS), 0);
-	pool.now = test_now;
-	fanout_init(&fo, &pool, &hooks, NULL);
+	pool_fixture_open(&fx, 2, BLOCK_SIZE, BLOCKS);
+	fanout_init(&fo, &fx.pool, &hooks, NULL);
 	captures_started = captures_stopped = 0;
 }
 
 static void teardown(void)
 {
-	src->ops->disable(src);
-	cr_assert_eq(pool.held, 0, "%u blocks still held", pool.held);
-	block_pool_free(&pool);
-	src->ops->close(src);
-	while (uv_run(&loop, UV_RUN_DEFAULT))
-		;
-	cr_assert_eq(uv_loop_close(&loop), 0, "a handle leaked");
+	cr_assert_eq(fx.pool.held, 0, "%u blocks still held", fx.pool.held);
+	pool_fixture_close(&fx);
 }
 
 TestSuite(fanout, .init = setup, .fini = teardown);
@@ -165,7 +147,7 @@ static void deliver(uint64_t blocks)
 		int err = fanout_deliver_one(&fo);
 
 		if (err == -EAGAIN)
-			uv_run(&loop, UV_RUN_NOWAIT);
+			uv_run(&fx.loop, UV_RUN_NOWAIT);
 		else
 			cr_assert_eq(err, 0, "dequeue: %s", strerror(-err));
 	}
@@ -204,13 +186,13 @@ Test(fanout, everyone_who_keeps_up_gets_every_block_in_order)
 	join(&a, 4);
 	join(&b, 4);
 	for (i = 0; i < 50; i++) {
-		test_clock_ns = 1000u * (uint64_t)(i + 1);
+		fx.clock_ns = 1000u * (uint64_t)(i + 1);
 		deliver(1);
 		if (i > 0)
 			cr_assert_eq(a.last_sequence, expect_seq + 1, "block %d out of order", i);
 		expect_seq = a.last_sequence;
 		cr_assert_eq(b.last_sequence, a.last_sequence);
-		cr_assert_eq(a.last_stamp, test_clock_ns, "stamped by the pool's clock");
+		cr_assert_eq(a.last_stamp, fx.clock_ns, "stamped by the pool's clock");
 		release_all(&a);
 		release_all(&b);
 	}
@@ -256,8 +238,9 @@ Test(fanout, a_slow_subscriber_gives_blocks_back_to_the_source)
 	for (i = 0; i < 40; i++) {
 		deliver(1);
 		release_all(&fast);
-		cr_assert_geq(pool.count - pool.held, BLOCKS / 4,
-			      "the source is left %u blocks after block %d", pool.count - pool.held, i);
+		cr_assert_geq(fx.pool.count - fx.pool.held, BLOCKS / 4,
+			      "the source is left %u blocks after block %d",
+			      fx.pool.count - fx.pool.held, i);
 	}
 	cr_assert_eq(fast.taken, 40, "the fast subscriber lost blocks");
 	cr_assert_gt(slow.sub.blocks_skipped, 0, "nothing was taken back from the slow one");

@@ -7,38 +7,23 @@
  */
 #include <criterion/criterion.h>
 
-#include <errno.h>
 #include <string.h>
 
-#include "block_pool.h"
+#include "pool_fixture.h"
 #include "send_queue.h"
-#include "source.h"
 #include "iiostream/frame.h"
 
 #define BLOCKS 8
 #define BLOCK_SIZE 4096
 #define SCAN_BYTES 4 /* two channels of int16 */
 
-static uv_loop_t loop;
-static struct source *src;
-static struct block_pool pool;
+static struct pool_fixture fx;
 static struct send_queue q;
-static uint64_t test_clock_ns;
-
-static uint64_t test_now(void)
-{
-	return test_clock_ns;
-}
 
 static void setup(void)
 {
-	struct source_config cfg = { .channels = 2, .sample_rate = 0 }; /* unpaced */
-
-	cr_assert_eq(uv_loop_init(&loop), 0);
-	cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), 0);
-	cr_assert_eq(block_pool_init(&pool, src, BLOCK_SIZE, BLOCKS), 0);
-	pool.now = test_now;
-	cr_assert_eq(src->ops->enable(src), 0);
+	pool_fixture_open(&fx, 2, BLOCK_SIZE, BLOCKS);
+	cr_assert_eq(fx.src->ops->enable(fx.src), 0);
 	send_queue_init(&q);
 	send_queue_restart_stream(&q, SCAN_BYTES);
 }
@@ -47,13 +32,8 @@ static void setup(void)
 static void teardown(void)
 {
 	send_queue_clear(&q);
-	src->ops->disable(src);
-	cr_assert_eq(pool.held, 0, "%u blocks still held", pool.held);
-	block_pool_free(&pool);
-	src->ops->close(src);
-	while (uv_run(&loop, UV_RUN_DEFAULT))
-		;
-	cr_assert_eq(uv_loop_close(&loop), 0, "a handle leaked");
+	cr_assert_eq(fx.pool.held, 0, "%u blocks still held", fx.pool.held);
+	pool_fixture_close(&fx);
 }
 
 TestSuite(send_queue, .init = setup, .fini = teardown);
@@ -62,15 +42,8 @@ TestSuite(send_queue, .init = setup, .fini = teardown);
  * so the queue's frame holds the only one. */
 static struct pool_block *push_block(void)
 {
-	struct pool_block *b = NULL;
-	long turns;
-	int err;
+	struct pool_block *b = pool_fixture_next_block(&fx);
 
-	for (turns = 0; (err = block_pool_dequeue(&pool, &b)) == -EAGAIN; turns++) {
-		cr_assert_lt(turns, 10000000, "the source filled no block");
-		uv_run(&loop, UV_RUN_NOWAIT);
-	}
-	cr_assert_eq(err, 0, "dequeue: %s", strerror(-err));
 	cr_assert_eq(send_queue_push_block(&q, b), 0);
 	block_pool_unref(b);
 	return b;
@@ -108,7 +81,7 @@ static void assert_counts(uint32_t queued, uint32_t pinned)
 	cr_assert_eq(nq, queued, "the count says %u queued, the list holds %u", queued, nq);
 	cr_assert_eq(np, pinned, "the count says %u pinned, the list holds %u", pinned, np);
 	cr_assert_eq(send_queue_blocks(&q), queued + pinned);
-	cr_assert_eq(pool.held, queued + pinned, "the pool has %u blocks out", pool.held);
+	cr_assert_eq(fx.pool.held, queued + pinned, "the pool has %u blocks out", fx.pool.held);
 }
 
 Test(send_queue, a_queued_block_holds_one_reference_until_taken_whole)
