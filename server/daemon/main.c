@@ -9,14 +9,14 @@
 #include <uv.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
-#include "server.h"
 #include "tls.h"
 
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	struct server srv;
+	static struct daemon d; /* large: not on the stack */
 	uv_loop_t loop;
 	char err[512];
 	int rc;
@@ -47,18 +47,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* sends use MSG_NOSIGNAL; this is for the rest */
 
 	uv_loop_init(&loop);
-	if (server_start(&srv, &loop, &cfg) != 0) {
-		uv_run(&loop, UV_RUN_DEFAULT); /* let closed handles finish */
+	if (daemon_start(&d, &loop, &cfg) != 0) {
+		uv_run(&loop, UV_RUN_DEFAULT); /* let what started stop */
 		uv_loop_close(&loop);
 		return 1;
 	}
 	/* SIGHUP re-reads this command line and its --config file (reload.h) */
-	srv.reload = (struct reload){ .live = &cfg, .argc = argc, .argv = argv };
+	d.srv.reload = (struct reload){ .live = &cfg, .argc = argc, .argv = argv };
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = uv_loop_close(&loop);
 	if (rc) {
 		log_error("a handle was left open at exit: %s", uv_strerror(rc));
 		return 1;
 	}
-	return srv.exit_code;
+	return d.srv.exit_code;
 }

@@ -92,6 +92,8 @@ struct iiod_conn {
 };
 
 static void conn_close(struct iiod_conn *c);
+static void iiod_stop(struct iiod_server *is);
+static const struct frontend_ops iiod_fe_ops;
 static void on_conn_timer(uv_timer_t *t);
 
 /* One uv_write: a reply, or a chunk of samples (a block reference or a
@@ -898,7 +900,7 @@ static void on_conn_closed(uv_handle_t *h)
 	TAILQ_REMOVE(&is->conns, c, link);
 	is->nconns--;
 	free(c);
-	server_session_gone(is->srv);
+	server_client_gone(is->srv);
 }
 
 /* Close a connection that was never served (refused, or not accepted). */
@@ -1034,7 +1036,12 @@ static bool address_is_public(const struct sockaddr_storage *ss)
 	return false;
 }
 
-void iiod_warn_access(const struct iiod_server *is)
+/* Log what --allow-subscribe, --allow-write and --client-ca mean for the
+ * iiod port, whose clients have no certificate (a list that does not name
+ * "plain" refuses them all; one that does, or none with --client-ca, lets
+ * anyone in). At start-up, and again after a reload; nothing when not
+ * listening. */
+static void warn_access(const struct iiod_server *is)
 {
 	static const struct peer_identity no_cert = { .has_cert = false };
 	const struct config *cfg;
@@ -1073,6 +1080,7 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
 	int len = sizeof(bound), err;
 
 	memset(is, 0, sizeof(*is));
+	is->fe.ops = &iiod_fe_ops;
 	is->srv = srv;
 	TAILQ_INIT(&is->conns);
 	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
@@ -1098,7 +1106,8 @@ int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uin
 		log_warn("the iiod port %s:%u is open to the network: plain TCP, no encryption, "
 			 "no client authentication (as iiod's own); prefer --listen-tls", host,
 			 is->port);
-	iiod_warn_access(is);
+	warn_access(is);
+	server_add_frontend(srv, &is->fe);
 	return 0;
 }
 
@@ -1111,7 +1120,7 @@ int iiod_listen_fd(const struct iiod_server *is)
 	return fd;
 }
 
-void iiod_stop(struct iiod_server *is)
+static void iiod_stop(struct iiod_server *is)
 {
 	struct iiod_conn *c, *next;
 
@@ -1125,22 +1134,58 @@ void iiod_stop(struct iiod_server *is)
 	}
 }
 
-void iiod_foreach_stats(struct iiod_server *is,
-			void (*fn)(const struct iiod_conn_stats *st, void *arg), void *arg)
+/* The port as a front-end of the core (frontend.h) */
+
+static struct iiod_server *fe_iiod(const struct frontend *fe)
+{
+	return (struct iiod_server *)((const char *)fe - offsetof(struct iiod_server, fe));
+}
+
+static void fe_counters(const struct frontend *fe, struct frontend_counters *out)
+{
+	const struct iiod_server *is = fe_iiod(fe);
+
+	*out = (struct frontend_counters){ .clients = is->nconns,
+					   .command_errors = is->command_errors };
+}
+
+/* Stop listening and close every connection; server_client_gone() is
+ * called as each one goes. */
+static void fe_shutdown(struct frontend *fe)
+{
+	iiod_stop(fe_iiod(fe));
+}
+
+static void fe_access_changed(struct frontend *fe)
+{
+	warn_access(fe_iiod(fe));
+}
+
+static void fe_foreach_client(const struct frontend *fe,
+			      void (*fn)(const struct client_brief *c, void *arg), void *arg)
 {
 	struct iiod_conn *c;
 
-	TAILQ_FOREACH(c, &is->conns, link) {
-		struct iiod_conn_stats st = {
+	TAILQ_FOREACH(c, &fe_iiod(fe)->conns, link) {
+		struct client_brief b = {
 			.id = c->id,
 			.peer = c->peer,
-			.buffer_open = c->open,
+			.subscribed = c->open,
 			.blocks_sent = c->blocks_sent,
 			.bytes_sent = c->bytes_sent,
 			.blocks_skipped = c->sub.blocks_skipped,
 			.queue_blocks = c->q_len + c->held_len,
+			.transport = "iiod",
 		};
 
-		fn(&st, arg);
+		fn(&b, arg);
 	}
 }
+
+static const struct frontend_ops iiod_fe_ops = {
+	.name = "iiod",
+	.counters = fe_counters,
+	.shutdown = fe_shutdown,
+	.access_changed = fe_access_changed,
+	.foreach_client = fe_foreach_client,
+};

@@ -20,6 +20,9 @@
  * wait for the first line, --idle-timeout a socket that takes nothing,
  * --max-send-queue the replies left unread.
  *
+ * It is a front-end of the core (core/frontend.h): counted for
+ * --max-clients, listed in Stats, shut down with the daemon.
+ *
  * Ownership: the listener owns its connections; a connection is freed in the
  * close callback of its handle, after libuv has cancelled its writes, each
  * of which frees what it carries (a copy, or its block reference).
@@ -32,6 +35,7 @@
 #include <sys/queue.h>
 #include <uv.h>
 
+#include "frontend.h"
 #include "iiod_cmd.h"
 
 struct server;
@@ -39,6 +43,7 @@ struct pool_block;
 struct iiod_conn;
 
 struct iiod_server {
+	struct frontend fe;        /* registered with the core while listening */
 	struct server *srv;
 	uv_tcp_t listener;
 	bool listening;            /* listener open (closed by iiod_stop) */
@@ -51,34 +56,12 @@ struct iiod_server {
 	uint64_t command_errors;   /* lines refused (syntax, unknown command) */
 };
 
-/* Listen on host:port (cfg->iiod_*). 0 or a negative errno (logged). */
+/* Listen on host:port (cfg->iiod_*) and register with the core. 0 or a
+ * negative errno (logged; nothing left listening). */
 int iiod_start(struct iiod_server *is, struct server *srv, const char *host, uint16_t port);
-
-/* Stop listening and close every connection; server_session_gone() is
- * called as the last one goes. */
-void iiod_stop(struct iiod_server *is);
-
-/* Log what --allow-subscribe, --allow-write and --client-ca mean for the
- * iiod port, whose clients have no certificate (a list that does not name
- * "plain" refuses them all; one that does, or none with --client-ca, lets
- * anyone in). At start-up, and again after a reload (reload.c); nothing
- * when not listening. */
-void iiod_warn_access(const struct iiod_server *is);
 
 /* The listening socket (for DNS-SD: its address and port), -1 if none. */
 int iiod_listen_fd(const struct iiod_server *is);
 
-
-/* One entry of Stats' client list per connection. */
-struct iiod_conn_stats {
-	uint32_t id;
-	const char *peer;
-	bool buffer_open;
-	uint64_t blocks_sent, bytes_sent, blocks_skipped;
-	uint32_t queue_blocks;
-};
-/* Calls fn for each connection. */
-void iiod_foreach_stats(struct iiod_server *is,
-			void (*fn)(const struct iiod_conn_stats *st, void *arg), void *arg);
 
 #endif /* IIOSTREAMD_IIOD_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "net.h"
 #include "server.h"
 #include "session.h"
 
@@ -53,6 +54,7 @@ static void on_pause_over(uv_timer_t *t)
 static void on_accept(uv_poll_t *h, int status, int events)
 {
 	struct listener *l = h->data;
+	struct server *srv = l->net->srv;
 
 	(void)events;
 	if (status < 0) {
@@ -88,12 +90,12 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		format_peer(&ss, peer, sizeof(peer));
 		/* Beyond --max-clients a few more are let in, to be told so at
 		 * Hello; past those, the connection is just closed. */
-		if (l->srv->nsessions + l->srv->iiod.nconns >= l->srv->cfg->max_clients + 16) {
-			l->srv->clients_refused++;
+		if (server_clients(srv) >= srv->cfg->max_clients + 16) {
+			srv->clients_refused++;
 			close(fd);
 			continue;
 		}
-		err = session_create(l->srv, fd, peer, l->tls);
+		err = session_create(l->net, fd, peer, l->tls);
 		if (err) {
 			log_warn("listener: dropping %s: %s", peer, uv_strerror(err));
 			close(fd);
@@ -101,9 +103,10 @@ static void on_accept(uv_poll_t *h, int status, int events)
 	}
 }
 
-int listener_start(struct listener *l, struct server *srv, const char *host, uint16_t port,
+int listener_start(struct listener *l, struct net_server *net, const char *host, uint16_t port,
 		   bool tls)
 {
+	struct server *srv = net->srv;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	const char *flag = tls ? "--listen-tls" : "--listen";
 	struct addrinfo *ai;
@@ -117,7 +120,7 @@ int listener_start(struct listener *l, struct server *srv, const char *host, uin
 	char portstr[8];
 	int fd, one = 1, err;
 
-	l->srv = srv;
+	l->net = net;
 	l->tls = tls;
 	l->fd = -1;
 	snprintf(portstr, sizeof(portstr), "%u", port);

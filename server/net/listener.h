@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct server;
+struct net_server;
 
 struct listener {
-	struct server *srv;
+	struct net_server *net;  /* whose sessions it makes */
 	bool tls;                  /* clients start with a TLS handshake */
 	int fd;                    /* -1 when not listening */
 	uint16_t port;             /* port bound */
@@ -24,7 +24,7 @@ struct listener {
 
 /* Bind and listen on host:port (port 0: any free port), watch it with the
  * server's loop. 0 or a negative errno (logged). */
-int listener_start(struct listener *l, struct server *srv, const char *host, uint16_t port,
+int listener_start(struct listener *l, struct net_server *net, const char *host, uint16_t port,
 		   bool tls);
 
 /* Does the listener accept connections from beyond this host? */

@@ -16,6 +16,7 @@
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
 #include "log.h"
+#include "net.h"
 #include "server.h"
 #include "session.h"
 
@@ -218,26 +219,30 @@ struct client_list {
 	size_t n;
 };
 
-static void add_iiod_client(const struct iiod_conn_stats *st, void *arg)
+/* A client of another front-end (the iiod port's). */
+static void add_other_client(const struct client_brief *b, void *arg)
 {
 	struct client_list *l = arg;
 	Iiostream__ClientStats *c = &l->cs[l->n];
 
 	iiostream__client_stats__init(c);
-	c->id = st->id;
-	c->peer = (char *)st->peer;
-	c->subscribed = st->buffer_open;
-	c->blocks_sent = st->blocks_sent;
-	c->bytes_sent = st->bytes_sent;
-	c->blocks_skipped = st->blocks_skipped;
-	c->queue_blocks = st->queue_blocks;
-	c->transport = (char *)"iiod";
+	c->id = b->id;
+	c->peer = (char *)b->peer;
+	c->subscribed = b->subscribed;
+	c->blocks_sent = b->blocks_sent;
+	c->bytes_sent = b->bytes_sent;
+	c->blocks_skipped = b->blocks_skipped;
+	c->queue_blocks = b->queue_blocks;
+	c->transport = (char *)b->transport;
 	l->csp[l->n++] = c;
 }
 
 /* The daemon-wide part of Stats: the source and the totals. */
-static void fill_totals(struct server *srv, Iiostream__Stats *st, Iiostream__SourceStats *ss)
+static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__SourceStats *ss)
 {
+	struct server *srv = s->srv;
+	const struct frontend *iiod = server_frontend(srv, "iiod");
+	struct frontend_counters ic = { 0 };
 	struct source_counters c;
 
 	srv->src->ops->counters(srv->src, &c);
@@ -252,11 +257,13 @@ static void fill_totals(struct server *srv, Iiostream__Stats *st, Iiostream__Sou
 	ss->enabled = c.enabled;
 	st->uptime_ns = monotonic_ns() - srv->start_ns;
 	st->source = ss;
-	st->clients = srv->nsessions;
+	st->clients = s->net->nsessions;
 	st->subscribers = server_subscribers(srv);
 	st->blocks_skipped_total = server_blocks_skipped(srv);
-	st->iiod_clients = srv->iiod.nconns;
-	st->iiod_command_errors = srv->iiod.command_errors;
+	if (iiod)
+		iiod->ops->counters(iiod, &ic);
+	st->iiod_clients = ic.clients;
+	st->iiod_command_errors = ic.command_errors;
 	st->clients_refused = srv->clients_refused;
 	st->idle_closed = srv->idle_closed;
 	st->clients_total = srv->clients_total;
@@ -303,13 +310,13 @@ static void handle_stats(struct session *s)
 	struct client_list list;
 	size_t n = 0;
 
-	fill_totals(srv, &st, &ss);
-	cs = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*cs));
-	csp = calloc(srv->nsessions + srv->iiod.nconns, sizeof(*csp));
-	tls_desc = calloc(srv->nsessions, sizeof(*tls_desc));
-	idents = calloc(srv->nsessions, sizeof(*idents));
+	fill_totals(s, &st, &ss);
+	cs = calloc(server_clients(srv), sizeof(*cs));
+	csp = calloc(server_clients(srv), sizeof(*csp));
+	tls_desc = calloc(s->net->nsessions, sizeof(*tls_desc));
+	idents = calloc(s->net->nsessions, sizeof(*idents));
 	if (cs && csp && tls_desc && idents) {
-		TAILQ_FOREACH(it, &srv->sessions, link) {
+		TAILQ_FOREACH(it, &s->net->sessions, link) {
 			fill_client(it, &cs[n], tls_desc[n], idents[n]);
 			csp[n] = &cs[n];
 			n++;
@@ -317,7 +324,7 @@ static void handle_stats(struct session *s)
 		list.cs = cs;
 		list.csp = csp;
 		list.n = n;
-		iiod_foreach_stats(&srv->iiod, add_iiod_client, &list);
+		server_foreach_client(srv, &s->net->fe, add_other_client, &list);
 		st.n_client = list.n;
 		st.client = csp;
 	}

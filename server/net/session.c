@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "net.h"
 #include "server.h"
 
 static void on_poll(uv_poll_t *h, int status, int events);
@@ -209,12 +210,12 @@ void session_close(struct session *s, const char *why)
 	session_set_state(s, SESSION_CLOSED);
 	/* Every block goes back now, sent or not; the memory goes later. */
 	tx_abort(&s->tx);
-	TAILQ_REMOVE(&srv->sessions, s, link);
-	srv->nsessions--;
+	TAILQ_REMOVE(&s->net->sessions, s, link);
+	s->net->nsessions--;
 	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
 	uv_close((uv_handle_t *)&s->deadline, on_handle_closed);
 	uv_close((uv_handle_t *)&s->ack_timer, on_handle_closed);
-	server_session_gone(srv);
+	server_client_gone(srv);
 }
 
 /* The libuv handles; 0 or a libuv error (nothing to undo then). */
@@ -233,8 +234,9 @@ static int init_handles(struct session *s)
 	return 0;
 }
 
-int session_create(struct server *srv, int fd, const char *peer, bool tls)
+int session_create(struct net_server *net, int fd, const char *peer, bool tls)
 {
+	struct server *srv = net->srv;
 	struct session *s = calloc(1, sizeof(*s));
 	int err;
 
@@ -248,8 +250,9 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 		}
 	}
 	s->srv = srv;
+	s->net = net;
 	s->fd = fd;
-	s->id = ++srv->next_session_id;
+	s->id = ++net->next_session_id;
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	s->state = tls ? SESSION_TLS : SESSION_HANDSHAKE;
 	tx_init(&s->tx, fd, s->id, s->peer);
@@ -263,8 +266,8 @@ int session_create(struct server *srv, int fd, const char *peer, bool tls)
 	/* beyond --max-clients: served only until it can be told so, at Hello */
 	s->over_limit = server_refuse_client(srv, peer, tls ? "TLS port" : "plain port");
 	s->last_rx_ns = s->tx.last_tx_ns = monotonic_ns();
-	TAILQ_INSERT_TAIL(&srv->sessions, s, link);
-	srv->nsessions++;
+	TAILQ_INSERT_TAIL(&net->sessions, s, link);
+	net->nsessions++;
 	srv->clients_total++;
 	session__update_poll(s);
 	uv_timer_start(&s->deadline, session__on_deadline, s->srv->cfg->handshake_timeout_ms, 0);

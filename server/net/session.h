@@ -32,6 +32,7 @@
 #include "transport.h"
 
 struct server;
+struct net_server;
 
 enum session_state {
 	SESSION_TLS,         /* TLS port: the TLS handshake is under way */
@@ -51,6 +52,7 @@ struct session {
 	/* read-only outside net/session*.c */
 	TAILQ_ENTRY(session) link;
 	struct server *srv;
+	struct net_server *net;  /* its front-end: the list it is on */
 	uint32_t id;
 	int fd;
 	char peer[64];
@@ -99,7 +101,7 @@ struct session {
 
 /* Take over an accepted, non-blocking socket; tls: it came to the TLS
  * listener and starts with a TLS handshake. */
-int session_create(struct server *srv, int fd, const char *peer, bool tls);
+int session_create(struct net_server *net, int fd, const char *peer, bool tls);
 
 /* Close the session with an Error if it has been idle (nothing received,
  * nothing to send) or stalled (nothing taken by its socket) for longer than

@@ -33,7 +33,7 @@
 
 /*
  * What the TLS layer needs of the daemon's configuration, filled by the
- * daemon (tls_settings_from_config() in daemon/server.c). The strings are
+ * daemon (tls_settings_from_config() in core/server.c). The strings are
  * the caller's: read during the call they are passed to, never kept.
  */
 struct tls_settings {
@@ -74,7 +74,7 @@ int tls_server_check(const struct tls_settings *s, char *err, size_t errlen);
  * certificate at the same path is taken) and use it for the handshakes from
  * now on; connections already made keep theirs (each SSL holds a reference
  * to its context). On an error, `err` says why as above and t is unchanged.
- * The daemon calls it through tls_server_reload() (daemon/server.h). */
+ * The daemon calls it through tls_server_reload() (core/server.h). */
 int tls_server_renew(struct tls_server *t, const struct tls_settings *s, char *err,
 		     size_t errlen);
 

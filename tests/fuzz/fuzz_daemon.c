@@ -33,13 +33,13 @@
 #include <uv.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
-#include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct config cfg;
-static struct server srv;
+static struct daemon dmn;
 static uv_loop_t loop;
 static bool started;
 static int fds_at_start; /* the process's open fds with the daemon idle */
@@ -105,7 +105,7 @@ static void start(void)
 	log_threshold = getenv("FUZZ_DAEMON_LOG") ? LOG_DEBUG : LOG_ERROR;
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&loop);
-	if (server_start(&srv, &loop, &cfg) != 0)
+	if (daemon_start(&dmn, &loop, &cfg) != 0)
 		abort();
 	uv_run(&loop, UV_RUN_NOWAIT);
 	/* libFuzzer names newly covered functions through the sanitizers'
@@ -165,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start();
 	if (size == 0)
 		return 0;
-	fd = connect_to(data[0] & 1 ? srv.iiod.port : srv.plain.port);
+	fd = connect_to(data[0] & 1 ? dmn.iiod.port : dmn.net.plain.port);
 	data++, size--;
 	deadline = now_ms() + HANG_MS;
 	/* send, read and discard what comes back, and run the daemon, until
@@ -205,12 +205,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   sizeof(struct linger));
 	close(fd);
 	/* the daemon's side is gone too, and every block with it */
-	while (srv.nsessions || srv.iiod.nconns || srv.subscribers || srv.pool.held ||
+	while (dmn.net.nsessions || dmn.iiod.nconns || server_subscribers(&dmn.srv) || dmn.srv.pool.held ||
 	       open_fds() != fds_at_start) {
 		if (now_ms() > deadline) {
 			fprintf(stderr, "fuzz_daemon: after close: %u sessions, %u iiod, %u "
 				"subscribers, %u blocks held, %d fds open (%d at start)\n",
-				srv.nsessions, srv.iiod.nconns, srv.subscribers, srv.pool.held,
+				dmn.net.nsessions, dmn.iiod.nconns, server_subscribers(&dmn.srv), dmn.srv.pool.held,
 				open_fds(), fds_at_start);
 			list_fds();
 			abort();

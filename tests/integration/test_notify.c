@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * systemd's notification protocol as the daemon speaks it (server/daemon/notify.c),
+ * systemd's notification protocol as the daemon speaks it (server/core/notify.c),
  * with the test in systemd's place: a datagram socket named by NOTIFY_SOCKET
  * receives READY=1 once the daemon listens, STATUS= lines, RELOADING=1 and
  * READY=1 around a SIGHUP, STOPPING=1 on SIGTERM, and a WATCHDOG=1 ping

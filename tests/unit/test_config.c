@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * iiostreamd's command line (server/daemon/config.c): defaults, every flag, and
+ * iiostreamd's command line (server/core/config.c): defaults, every flag, and
  * every way to get a flag wrong, each refused with a message that names it;
  * the option table that drives it (options.c), and SIGHUP's use of that
  * table (reload.c).

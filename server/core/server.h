@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon as a whole: one libuv loop, one block source and its pool, the
- * listener, and the list of client sessions. Everything runs on the loop's
- * thread; nothing here is locked.
+ * The daemon's core: one libuv loop, one block source with its pool and
+ * fan-out, the configuration, the TLS context, the counters, and the
+ * front-ends that clients come through (frontend.h), known only by their
+ * ops. Capture on demand and the orderly shutdown live here. Everything
+ * runs on the loop's thread; nothing here is locked.
  */
 #ifndef IIOSTREAMD_SERVER_H
 #define IIOSTREAMD_SERVER_H
@@ -16,16 +18,13 @@
 #include "clock.h"
 #include "config.h"
 #include "fanout.h"
-#include "iiod.h"
-#include "listener.h"
+#include "frontend.h"
 #include "notify.h"
 #include "reload.h"
 #include "source.h"
 #include "tls.h"
 
-struct session;
 struct iio_context;
-struct advertise;
 
 struct server {
 	uv_loop_t *loop;
@@ -34,20 +33,14 @@ struct server {
 	struct block_pool pool;
 	struct source_format fmt;
 	uv_poll_t src_poll;        /* readable while the source has a block ready */
-	struct listener plain;     /* plain TCP (fd -1 with --listen off) */
-	struct listener secure;    /* TLS (fd -1 without --listen-tls) */
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
-	struct iiod_server iiod;   /* --iiod-listen (listening false without) */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
-	struct advertise *adv;     /* DNS-SD announcements, NULL if none */
 	uv_signal_t sigterm, sigint;
 	uv_signal_t sighup;        /* reload (reload.h) */
 	struct reload reload;      /* set by main after server_start(); live NULL: none */
 	struct notify notify;      /* systemd's NOTIFY_SOCKET and watchdog (notify.h) */
 	struct fanout fanout;      /* the pool's blocks to sessions and iiod buffers */
-	TAILQ_HEAD(, session) sessions;
-	uint32_t nsessions;
-	uint32_t next_session_id;
+	TAILQ_HEAD(, frontend) frontends; /* registered, in start-up order */
 	uint64_t start_ns;
 	bool shutting_down;
 	bool finished;             /* every handle closed or closing */
@@ -64,8 +57,21 @@ struct server {
 	uint64_t refused_logged_ns; /* the last "too many clients" log line */
 };
 
-/* Open the source, allocate its blocks, listen; 0 or a negative errno (logged). */
+/* Load the TLS context, open the source and allocate its blocks, start
+ * the timers and signals: 0 or a negative errno (logged; nothing is left
+ * running). The front-ends start next (daemon/daemon.c), then
+ * server_ready(). */
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg);
+
+/* Take a front-end that is listening: counted, ticked, listed in Stats,
+ * shut down with the daemon. */
+void server_add_frontend(struct server *srv, struct frontend *fe);
+
+/* The registered front-end called `name`, or NULL. */
+struct frontend *server_frontend(const struct server *srv, const char *name);
+
+/* Everything is listening: the source line, and READY=1 for systemd. */
+void server_ready(struct server *srv);
 
 /* The TLS layer's settings (tls.h) from cfg; s points into cfg. */
 void tls_settings_from_config(const struct config *cfg, struct tls_settings *s);
@@ -105,13 +111,20 @@ int server_set_channels(struct server *srv, uint64_t mask);
  * at least 1. Both ports' subscriptions use it. */
 uint32_t server_queue_bound(const struct server *srv, uint32_t wish);
 
+/* Connections open on every front-end. */
+uint32_t server_clients(const struct server *srv);
+
+/* Each client of every front-end but `except`, for Stats. */
+void server_foreach_client(const struct server *srv, const struct frontend *except,
+			   void (*fn)(const struct client_brief *c, void *arg), void *arg);
+
 /* At --max-clients already? Then count the refusal, log it (a line a
  * second at most) and return true: the caller tells the client and closes. */
 bool server_refuse_client(struct server *srv, const char *peer, const char *port);
 
-/* The session list changed; during shutdown, the last one going finishes
- * it, on the loop's next turn: never inside the caller's own walk. */
-void server_session_gone(struct server *srv);
+/* A client of some front-end closed; during shutdown, the last one going
+ * finishes it, on the loop's next turn: never inside the caller's own walk. */
+void server_client_gone(struct server *srv);
 
 
 #endif /* IIOSTREAMD_SERVER_H */

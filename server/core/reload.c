@@ -87,6 +87,16 @@ static unsigned apply_live(struct config *live, const struct config *next, bool 
 	return n;
 }
 
+/* Tell the front-ends the access lists changed. */
+static void access_changed(struct server *srv)
+{
+	struct frontend *fe;
+
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		if (fe->ops->access_changed)
+			fe->ops->access_changed(fe);
+}
+
 int reload_run(struct server *srv)
 {
 	struct reload *r = &srv->reload;
@@ -125,7 +135,7 @@ int reload_run(struct server *srv)
 	restart = log_restart_only(r->live, next);
 	live_changes = apply_live(r->live, next, &lists_changed);
 	if (lists_changed)
-		iiod_warn_access(&srv->iiod); /* what they mean for clients without identity */
+		access_changed(srv); /* e.g. what they mean for iiod's clients */
 	log_info("configuration reloaded: %u change%s applied%s, %u need%s a restart",
 		 live_changes, live_changes == 1 ? "" : "s",
 		 srv->tls.ctx ? " (and the TLS files read again)" : "", restart,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The daemon as a whole: start-up, capture on demand, orderly shutdown. */
+/* The daemon's core: start-up, capture on demand, front-ends, orderly
+ * shutdown. */
 #include "server.h"
 
 #include <errno.h>
@@ -11,12 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "advertise.h"
 #include "devices.h"
 #include "fanout.h"
-#include "listener.h"
 #include "log.h"
-#include "session.h"
 
 
 static void capture_start(void *ctx);
@@ -42,34 +40,74 @@ static void on_source_ready(uv_poll_t *h, int status, int events)
  * ("READY=1\n" or ""). */
 static void notify_status(struct server *srv, const char *extra)
 {
-	char plain[40] = "", secure[40] = "";
+	char ports[160] = "";
+	struct frontend *fe;
+	size_t n = 0;
 
-	if (srv->plain.fd >= 0)
-		snprintf(plain, sizeof(plain), "; TCP port %u", srv->plain.port);
-	if (srv->secure.fd >= 0)
-		snprintf(secure, sizeof(secure), "; TLS port %u", srv->secure.port);
-	notify_send(&srv->notify, "%sSTATUS=source %s%s%s; %u subscriber%s", extra,
-		    srv->src->ops->name, plain, secure, server_subscribers(srv),
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		if (fe->ops->status && n < sizeof(ports)) {
+			fe->ops->status(fe, ports + n, sizeof(ports) - n);
+			n += strlen(ports + n);
+		}
+	notify_send(&srv->notify, "%sSTATUS=source %s%s; %u subscriber%s", extra,
+		    srv->src->ops->name, ports, server_subscribers(srv),
 		    server_subscribers(srv) == 1 ? "" : "s");
 }
 
 static void on_limits_tick(uv_timer_t *t)
 {
 	struct server *srv = t->data;
-	struct session *s, *next;
 	uint64_t now = monotonic_ns();
+	struct frontend *fe;
 
-	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
-		next = TAILQ_NEXT(s, link);
-		session_check_idle(s, now);
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		if (fe->ops->tick)
+			fe->ops->tick(fe, now);
+}
+
+void server_add_frontend(struct server *srv, struct frontend *fe)
+{
+	TAILQ_INSERT_TAIL(&srv->frontends, fe, link);
+}
+
+struct frontend *server_frontend(const struct server *srv, const char *name)
+{
+	struct frontend *fe;
+
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		if (strcmp(fe->ops->name, name) == 0)
+			return fe;
+	return NULL;
+}
+
+uint32_t server_clients(const struct server *srv)
+{
+	struct frontend_counters c;
+	struct frontend *fe;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(fe, &srv->frontends, link) {
+		fe->ops->counters(fe, &c);
+		n += c.clients;
 	}
+	return n;
+}
+
+void server_foreach_client(const struct server *srv, const struct frontend *except,
+			   void (*fn)(const struct client_brief *c, void *arg), void *arg)
+{
+	struct frontend *fe;
+
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		if (fe != except && fe->ops->foreach_client)
+			fe->ops->foreach_client(fe, fn, arg);
 }
 
 bool server_refuse_client(struct server *srv, const char *peer, const char *port)
 {
 	uint64_t now = monotonic_ns();
 
-	if (srv->nsessions + srv->iiod.nconns < srv->cfg->max_clients)
+	if (server_clients(srv) < srv->cfg->max_clients)
 		return false;
 	srv->clients_refused++;
 	/* a flood must not flood the log too: a line a second at most */
@@ -95,25 +133,6 @@ static void on_signal(uv_signal_t *h, int signum)
 		return;
 	}
 	server_shutdown(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-/* Write the bound port where a supervisor or a test can read it; rename()
- * makes the file appear whole. */
-static int write_port_file(const char *path, uint16_t port, uint16_t tls_port,
-			   uint16_t iiod_port)
-{
-	char tmp[300];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	/* the plain TCP, TLS and iiod ports, a line each (0: not listening) */
-	fprintf(f, "%u\n%u\n%u\n", port, tls_port, iiod_port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return -errno;
-	return 0;
 }
 
 /* The block source, its ring and its readiness poll. On an error it is
@@ -171,49 +190,6 @@ err_close_source:
 	return err;
 }
 
-static void stop_source(struct server *srv)
-{
-	uv_close((uv_handle_t *)&srv->src_poll, NULL);
-	block_pool_free(&srv->pool);
-	devices_close(srv);
-	srv->src->ops->close(srv->src);
-}
-
-/* The plain, TLS and iiod listeners, and the port file that names their
- * ports. On an error every listener is stopped again. */
-static int start_listeners(struct server *srv, const struct config *cfg)
-{
-	int err = 0;
-
-	if (!cfg->listen_off) {
-		err = listener_start(&srv->plain, srv, cfg->listen_host, cfg->listen_port, false);
-		if (err)
-			return err;
-		if (listener_is_public(&srv->plain))
-			log_warn("plain TCP on %s:%u is open to the network: no encryption, no "
-				 "client authentication; prefer --listen-tls",
-				 cfg->listen_host, srv->plain.port);
-	}
-	if (cfg->listen_tls)
-		err = listener_start(&srv->secure, srv, cfg->listen_tls_host, cfg->listen_tls_port,
-				     true);
-	if (!err && cfg->iiod_listen)
-		err = iiod_start(&srv->iiod, srv, cfg->iiod_host, cfg->iiod_port);
-	if (!err && cfg->port_file[0]) {
-		err = write_port_file(cfg->port_file, srv->plain.fd >= 0 ? srv->plain.port : 0,
-				      srv->secure.fd >= 0 ? srv->secure.port : 0,
-				      srv->iiod.listening ? srv->iiod.port : 0);
-		if (err)
-			log_error("--port-file %s: %s", cfg->port_file, strerror(-err));
-	}
-	if (err) {
-		iiod_stop(&srv->iiod);
-		listener_stop(&srv->plain);
-		listener_stop(&srv->secure);
-	}
-	return err;
-}
-
 /* The once-a-second limits check and the signals (none of it can fail). */
 static void start_timers_and_signals(struct server *srv, uv_loop_t *loop)
 {
@@ -231,14 +207,6 @@ static void start_timers_and_signals(struct server *srv, uv_loop_t *loop)
 	uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv->sigint, on_signal, SIGINT);
 	uv_signal_start(&srv->sighup, on_signal, SIGHUP);
-}
-
-/* "listening on HOST:PORT", an IPv6 host in brackets. */
-static void log_listening(const char *what, const char *host, uint16_t port)
-{
-	bool v6 = strchr(host, ':') != NULL;
-
-	log_info("listening%s on %s%s%s:%u", what, v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
 /* config_where() in the shape of tls_settings.where. */
@@ -277,10 +245,8 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	memset(srv, 0, sizeof(*srv));
 	srv->loop = loop;
 	srv->cfg = cfg;
-	srv->plain.fd = -1;
-	srv->secure.fd = -1;
 	srv->start_ns = monotonic_ns();
-	TAILQ_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->frontends);
 
 	/* Certificates first: a bad one stops the daemon before anything. */
 	tls_settings_from_config(cfg, &tls);
@@ -288,40 +254,22 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	if (err)
 		return err;
 	err = start_source(srv, loop, cfg);
-	if (err)
-		goto err_free_tls;
-	err = start_listeners(srv, cfg);
-	if (err)
-		goto err_stop_source;
+	if (err) {
+		tls_server_free(&srv->tls);
+		return err;
+	}
 	start_timers_and_signals(srv, loop);
-	if (srv->plain.fd >= 0)
-		log_listening("", cfg->listen_host, srv->plain.port);
-	if (srv->secure.fd >= 0)
-		log_listening(" for TLS", cfg->listen_tls_host, srv->secure.port);
-	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
-		 srv->src->ops->name, srv->fmt.channels, srv->fmt.sample_rate, cfg->blocks,
-		 cfg->block_size);
-	/* Last: it cannot fail, so nothing above has to withdraw it. */
-	if (cfg->advertise)
-		srv->adv = advertise_start(&(struct advertise_params){
-			.device = srv->fmt.device,
-			.channels = srv->fmt.device_channels,
-			.client_cert = cfg->client_ca[0] != '\0',
-			.explicit_on = cfg->advertise_set,
-			.plain_fd = srv->plain.fd,
-			.tls_fd = srv->secure.fd,
-			.iiod_fd = iiod_listen_fd(&srv->iiod),
-		});
-	/* Listening and announced: ready for systemd (Type=notify). */
-	notify_open(&srv->notify, loop);
-	notify_status(srv, "READY=1\n");
 	return 0;
+}
 
-err_stop_source:
-	stop_source(srv);
-err_free_tls:
-	tls_server_free(&srv->tls);
-	return err;
+void server_ready(struct server *srv)
+{
+	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
+		 srv->src->ops->name, srv->fmt.channels, srv->fmt.sample_rate, srv->pool.count,
+		 srv->pool.block_size);
+	/* Listening and announced: ready for systemd (Type=notify). */
+	notify_open(&srv->notify, srv->loop);
+	notify_status(srv, "READY=1\n");
 }
 
 uint64_t server_all_channels(const struct server *srv)
@@ -440,24 +388,20 @@ static void finish(struct server *srv)
 
 void server_shutdown(struct server *srv, const char *why)
 {
-	struct session *s, *next;
+	struct frontend *fe;
+	uint32_t clients = server_clients(srv);
 
 	if (srv->shutting_down)
 		return;
 	srv->shutting_down = true;
-	log_info("%s: shutting down, %u clients", why, srv->nsessions);
+	log_info("%s: shutting down, %u clients", why, clients);
 	notify_send(&srv->notify, "STOPPING=1\nSTATUS=shutting down (%s): %u clients to say bye to",
-		    why, srv->nsessions);
-	listener_stop(&srv->plain);
-	listener_stop(&srv->secure);
-	iiod_stop(&srv->iiod);
-	advertise_stop(srv->adv); /* no new clients: stop inviting them */
-	srv->adv = NULL;
-	for (s = TAILQ_FIRST(&srv->sessions); s; s = next) {
-		next = TAILQ_NEXT(s, link);
-		session_say_bye(s, "server shutting down");
-	}
-	if (srv->nsessions == 0 && srv->iiod.nconns == 0)
+		    why, clients);
+	/* no new clients, and Bye to each (a front-end's clients may close at
+	 * once: each calls server_client_gone(), which waits a loop turn) */
+	TAILQ_FOREACH(fe, &srv->frontends, link)
+		fe->ops->shutdown(fe);
+	if (server_clients(srv) == 0)
 		finish(srv);
 }
 
@@ -465,14 +409,14 @@ static void on_finish_timer(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 
-	if (srv->nsessions == 0 && srv->iiod.nconns == 0)
+	if (server_clients(srv) == 0)
 		finish(srv);
 }
 
-void server_session_gone(struct server *srv)
+void server_client_gone(struct server *srv)
 {
-	/* Not finish() here: the caller may be inside a walk of the sessions
+	/* Not finish() here: the caller may be inside a walk of its clients
 	 * or of the fan-out, which finish() would drain and free. */
-	if (srv->shutting_down && !srv->finished && srv->nsessions == 0 && srv->iiod.nconns == 0)
+	if (srv->shutting_down && !srv->finished && server_clients(srv) == 0)
 		uv_timer_start(&srv->finish_timer, on_finish_timer, 0, 0);
 }

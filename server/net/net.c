@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+/* The native protocol's front-end: see net.h. */
+#include "net.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+static struct net_server *fe_net(const struct frontend *fe)
+{
+	return (struct net_server *)((const char *)fe - offsetof(struct net_server, fe));
+}
+
+static void net_counters(const struct frontend *fe, struct frontend_counters *out)
+{
+	*out = (struct frontend_counters){ .clients = fe_net(fe)->nsessions };
+}
+
+/* Shutdown: stop accepting, Bye to every session (each closes once sent). */
+static void net_shutdown(struct frontend *fe)
+{
+	struct net_server *net = fe_net(fe);
+	struct session *s, *next;
+
+	listener_stop(&net->plain);
+	listener_stop(&net->secure);
+	for (s = TAILQ_FIRST(&net->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_say_bye(s, "server shutting down");
+	}
+}
+
+static void net_tick(struct frontend *fe, uint64_t now_ns)
+{
+	struct net_server *net = fe_net(fe);
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&net->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_check_idle(s, now_ns);
+	}
+}
+
+static void net_status(const struct frontend *fe, char *buf, size_t len)
+{
+	const struct net_server *net = fe_net(fe);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (net->plain.fd >= 0)
+		n += (size_t)snprintf(buf, len, "; TCP port %u", net->plain.port);
+	if (net->secure.fd >= 0 && n < len)
+		snprintf(buf + n, len - n, "; TLS port %u", net->secure.port);
+}
+
+static const struct frontend_ops net_ops = {
+	.name = "iiostream",
+	.counters = net_counters,
+	.shutdown = net_shutdown,
+	.tick = net_tick,
+	.status = net_status,
+	/* its clients' lines of Stats are written by protocol.c, in full */
+};
+
+void net_log_listening(const char *what, const char *host, uint16_t port)
+{
+	bool v6 = strchr(host, ':') != NULL;
+
+	log_info("listening%s on %s%s%s:%u", what, v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+int net_start(struct net_server *net, struct server *srv, const struct config *cfg)
+{
+	int err;
+
+	memset(net, 0, sizeof(*net));
+	net->fe.ops = &net_ops;
+	net->srv = srv;
+	net->plain.fd = -1;
+	net->secure.fd = -1;
+	TAILQ_INIT(&net->sessions);
+	if (!cfg->listen_off) {
+		err = listener_start(&net->plain, net, cfg->listen_host, cfg->listen_port, false);
+		if (err)
+			return err;
+		if (listener_is_public(&net->plain))
+			log_warn("plain TCP on %s:%u is open to the network: no encryption, no "
+				 "client authentication; prefer --listen-tls",
+				 cfg->listen_host, net->plain.port);
+	}
+	if (cfg->listen_tls) {
+		err = listener_start(&net->secure, net, cfg->listen_tls_host, cfg->listen_tls_port,
+				     true);
+		if (err) {
+			listener_stop(&net->plain);
+			return err;
+		}
+	}
+	server_add_frontend(srv, &net->fe);
+	if (net->plain.fd >= 0)
+		net_log_listening("", cfg->listen_host, net->plain.port);
+	if (net->secure.fd >= 0)
+		net_log_listening(" for TLS", cfg->listen_tls_host, net->secure.port);
+	return 0;
+}
