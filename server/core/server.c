@@ -295,7 +295,7 @@ int server_set_channels(struct server *srv, uint64_t mask)
 	if (err)
 		return err;
 	srv->src->ops->format(srv->src, &srv->fmt);
-	srv->pool.scan_bytes = srv->fmt.scan_bytes;
+	block_pool_set_scan_bytes(&srv->pool, srv->fmt.scan_bytes);
 	log_info("capture channels: mask 0x%" PRIx64 ", %u of %u", mask, srv->fmt.channels,
 		 srv->fmt.device_channels);
 	return 0;

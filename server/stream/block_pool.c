@@ -149,3 +149,8 @@ int block_pool_free(struct block_pool *pool)
 	pool->count = 0;
 	return 0;
 }
+
+void block_pool_set_scan_bytes(struct block_pool *pool, uint32_t scan_bytes)
+{
+	pool->scan_bytes = scan_bytes;
+}

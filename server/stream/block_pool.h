@@ -42,16 +42,19 @@ struct pool_block {
 };
 
 struct block_pool {
+	/* read-only outside block_pool.c */
 	struct source *src;
-	struct pool_block *blocks;
 	uint32_t count;
 	uint32_t block_size;
-	uint32_t scan_bytes;
+	uint32_t scan_bytes;      /* of the capture: block_pool_set_scan_bytes() */
 	uint32_t held;            /* blocks in POOL_BLOCK_HELD */
-	uint64_t next_sequence;
 	uint64_t enqueue_errors;
+	/* set by the owner after init */
 	uint64_t (*now)(void);    /* stamps dequeue_ns: monotonic_ns (clock.h),
-	                           * or a unit test's clock, set after init */
+	                           * or a unit test's clock */
+	/* private */
+	struct pool_block *blocks;
+	uint64_t next_sequence;
 };
 
 /* Allocate, query, map and enqueue `count` blocks of `size` bytes. */
@@ -62,6 +65,10 @@ int block_pool_init(struct block_pool *pool, struct source *src, uint32_t size, 
 int block_pool_dequeue(struct block_pool *pool, struct pool_block **out);
 
 void block_pool_ref(struct pool_block *b);
+
+/* The capture's channels changed (nothing is subscribed): a scan is now
+ * `scan_bytes` long. */
+void block_pool_set_scan_bytes(struct block_pool *pool, uint32_t scan_bytes);
 
 /* Drop a reference; the last one gives the block back to the source. */
 void block_pool_unref(struct pool_block *b);
