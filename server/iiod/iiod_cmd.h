@@ -3,7 +3,7 @@
  * The command lines of iiod's text protocol (libiio 0.x network backend),
  * parsed into a struct and nothing else: no I/O, no state, so the parser
  * is unit-tested and fuzzed on its own. What each command does is in
- * iiod.c; the protocol itself in docs/iiod-compat.md.
+ * iiod_dispatch.c; the protocol itself in docs/iiod-compat.md.
  *
  * A line is words separated by spaces, ended by "\n" (the "\r" libiio
  * sends before it is dropped by the caller). Keywords are matched without
