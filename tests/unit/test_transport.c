@@ -154,11 +154,27 @@ static void assert_chosen(enum transport asked, bool tls, const char *label,
 	close(fds[1]);
 }
 
+/* Does this kernel (or emulator: qemu-user has no SO_ZEROCOPY) let a TCP
+ * socket send with MSG_ZEROCOPY? */
+static bool zerocopy_available(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	bool ok;
+
+	cr_assert_geq(fd, 0);
+	ok = setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0;
+	close(fd);
+	return ok;
+}
+
 Test(transport, a_local_peer_gets_copy_except_where_zerocopy_was_asked)
 {
 	assert_chosen(TRANSPORT_COPY, false, "copy", &tx_copy_ops);
 	assert_chosen(TRANSPORT_AUTO, false, "auto:copy", &tx_copy_ops);
-	assert_chosen(TRANSPORT_ZEROCOPY, false, "zerocopy", &tx_zerocopy_ops);
+	if (zerocopy_available())
+		assert_chosen(TRANSPORT_ZEROCOPY, false, "zerocopy", &tx_zerocopy_ops);
+	else /* asked for, not possible: copy sends, and the log says why */
+		assert_chosen(TRANSPORT_ZEROCOPY, false, "copy", &tx_copy_ops);
 	assert_chosen(TRANSPORT_SENDFILE, false, "sendfile:copy", &tx_copy_ops);
 	assert_chosen(TRANSPORT_ZEROCOPY, true, "copy", &tx_copy_ops);
 }
