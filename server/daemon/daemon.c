@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "advertise.h"
+#include "container_of.h"
 #include "log.h"
 
 /* Write the bound port where a supervisor or a test can read it; rename()
@@ -30,7 +31,7 @@ static int write_port_file(const char *path, uint16_t port, uint16_t tls_port,
 
 static struct daemon *fe_daemon(const struct frontend *fe)
 {
-	return (struct daemon *)((const char *)fe - offsetof(struct daemon, dns_sd));
+	return container_of(fe, struct daemon, dns_sd);
 }
 
 static void dns_sd_counters(const struct frontend *fe, struct frontend_counters *out)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container_of.h"
 #include "iiod_internal.h"
 #include "log.h"
 #include "server.h"
@@ -264,7 +265,7 @@ static void iiod_stop(struct iiod_server *is)
 
 static struct iiod_server *fe_iiod(const struct frontend *fe)
 {
-	return (struct iiod_server *)((const char *)fe - offsetof(struct iiod_server, fe));
+	return container_of(fe, struct iiod_server, fe);
 }
 
 static void fe_counters(const struct frontend *fe, struct frontend_counters *out)

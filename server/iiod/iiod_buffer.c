@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "block_pool.h"
+#include "container_of.h"
 #include "devices.h"
 #include "iiod_internal.h"
 #include "iiod_xml.h"
@@ -130,7 +131,7 @@ static void pump(struct iiod_conn *c)
 
 static struct iiod_conn *sub_conn(const struct subscriber *sub)
 {
-	return (struct iiod_conn *)((const char *)sub - offsetof(struct iiod_conn, sub));
+	return container_of(sub, struct iiod_conn, sub);
 }
 
 static enum sub_offer buffer_offer(struct subscriber *sub, struct pool_block *b)

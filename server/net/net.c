@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "config.h"
+#include "container_of.h"
 #include "log.h"
 #include "server.h"
 #include "session.h"
 
 static struct net_server *fe_net(const struct frontend *fe)
 {
-	return (struct net_server *)((const char *)fe - offsetof(struct net_server, fe));
+	return container_of(fe, struct net_server, fe);
 }
 
 static void net_counters(const struct frontend *fe, struct frontend_counters *out)

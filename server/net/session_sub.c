@@ -6,11 +6,12 @@
 
 #include <stddef.h>
 
+#include "container_of.h"
 #include "server.h"
 
 static struct session *sub_session(const struct subscriber *sub)
 {
-	return (struct session *)((const char *)sub - offsetof(struct session, sub));
+	return container_of(sub, struct session, sub);
 }
 
 static enum sub_offer session_offer(struct subscriber *sub, struct pool_block *b)
