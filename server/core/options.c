@@ -155,18 +155,30 @@ static void string_set(const struct config_option *o, struct config *cfg, const 
 	memcpy(field(cfg, o->off), arg, strlen(arg));
 }
 
-/* The string and path kinds: a path may not be empty. */
+/* Text that fits the field; `too_long` is the error when it does not. */
+static enum config_result text_set(const struct config_option *o, struct config *cfg,
+				   const char *flag, const char *arg, const char *too_long,
+				   char *err, size_t errlen)
+{
+	if (strlen(arg) >= o->size)
+		return config_fail(err, errlen, "%s: %s", flag, too_long);
+	string_set(o, cfg, arg);
+	return CONFIG_OK;
+}
+
 static enum config_result string_parse(const struct config_option *o, struct config *cfg,
 				       const char *flag, const char *arg, char *err, size_t errlen)
 {
-	bool path = o->kind == &config_kind_path;
+	return text_set(o, cfg, flag, arg, "too long", err, errlen);
+}
 
-	if (path && !*arg)
+/* A path may not be empty. */
+static enum config_result path_parse(const struct config_option *o, struct config *cfg,
+				     const char *flag, const char *arg, char *err, size_t errlen)
+{
+	if (!*arg)
 		return config_fail(err, errlen, "%s: empty path", flag);
-	if (strlen(arg) >= o->size)
-		return config_fail(err, errlen, "%s: %s", flag, path ? "path too long" : "too long");
-	string_set(o, cfg, arg);
-	return CONFIG_OK;
+	return text_set(o, cfg, flag, arg, "path too long", err, errlen);
 }
 
 const struct config_kind config_kind_string = {
@@ -176,7 +188,7 @@ const struct config_kind config_kind_string = {
 };
 
 const struct config_kind config_kind_path = {
-	.parse = string_parse,
+	.parse = path_parse,
 	.equal = string_equal,
 	.show = string_show,
 };

@@ -320,6 +320,19 @@ Test(config, rejects_port_file_path_too_long)
 	assert_error_naming(PARSE("--port-file", path), "--port-file");
 }
 
+Test(config, paths_and_strings_say_what_is_wrong_with_them)
+{
+	char long_text[300];
+
+	memset(long_text, 'p', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	assert_error_naming(PARSE("--port-file", ""), "--port-file: empty path");
+	assert_error_naming(PARSE("--port-file", long_text), "--port-file: path too long");
+	assert_error_naming(PARSE("--tls-ciphersuites", long_text), "--tls-ciphersuites: too long");
+	cr_assert_eq(PARSE("--tls-ciphersuites", ""), CONFIG_OK, "an empty string is not a path: %s",
+		     err);
+}
+
 Test(config, rejects_stray_positional_argument)
 {
 	assert_error_naming(PARSE("stray"), "stray");
