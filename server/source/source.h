@@ -66,7 +66,10 @@ struct source_counters {
 };
 
 struct source_config {
-	const char *arg;      /* what followed "NAME:" in --source, or "" */
+	const char *arg;      /* the spec's node or device (source_spec.h), or "" */
+	const char *name;     /* name=: the device's name (sim), "" for the default */
+	const char *format;   /* format=: the sim's scan format, "" for le:s16/16 */
+	bool timestamp;       /* timestamp=on: the sim adds a 64-bit timestamp channel */
 	uint32_t channels;
 	uint64_t sample_rate;
 	bool channels_set;    /* given on the command line (a device has its own) */

@@ -54,6 +54,7 @@ struct sim_source {
 	unsigned char ids[64];     /* enabled channel indices, ascending */
 	uint32_t channels, scan_bytes; /* enabled count; bytes per scan */
 	uint64_t rate;
+	char name[64];             /* the device's name (name=), "iiostream-sim" by default */
 
 	bool enabled;
 	uint64_t t0_ns;        /* when capture was (re)enabled */
@@ -198,6 +199,8 @@ static int sim_open(struct source **out, uv_loop_t *loop, const struct source_co
 	sim->device_channels = cfg->channels;
 	set_mask(sim, cfg->channels == 64 ? ~0ull : (1ull << cfg->channels) - 1);
 	sim->rate = cfg->sample_rate;
+	snprintf(sim->name, sizeof(sim->name), "%s",
+		 cfg->name && cfg->name[0] ? cfg->name : "iiostream-sim");
 	err = block_ring_init(&sim->ring, "iiostream-sim-blocks");
 	if (err) {
 		free(sim);
@@ -312,7 +315,7 @@ static void sim_format(struct source *s, struct source_format *fmt)
 {
 	struct sim_source *sim = to_sim(s);
 
-	fmt->device = "iiostream-sim";
+	fmt->device = sim->name;
 	fmt->device_channels = sim->device_channels;
 	fmt->channel_mask = sim->channel_mask;
 	fmt->channels = sim->channels;

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Between devices.c (what a request names: a sim stream's device or a
+ * kernel one) and devices_iio.c (the kernel's devices, through libiio's
+ * local context).
+ */
+#ifndef IIOSTREAMD_DEVICES_INTERNAL_H
+#define IIOSTREAMD_DEVICES_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "devices.h"
+
+struct iio_device;
+
+/* The description of one device of the local context (NULL: no memory). */
+Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct iio_device *dev);
+
+/* Read one attribute of a device of the local context into value[len];
+ * with wvalue, write it first. `device` "" is the first streamed device.
+ * 0, -ENODEV (no such device or channel), -ENOENT (no such attribute), or
+ * the errno of the sysfs access. */
+int devices_iio_attr(struct server *srv, const char *device, const char *channel, bool output,
+		     bool buffer, const char *attr, const char *wvalue, char *value, size_t len);
+
+#endif /* IIOSTREAMD_DEVICES_INTERNAL_H */
