@@ -7,11 +7,23 @@
  * kfifo buffer (/dev/iio:deviceX, enabled through scan_elements and
  * buffer/enable as every IIO user knows), and a `block_device` attribute
  * naming the /dev/iio_blockN node of the same ADC.
+ *
+ * Like a real ADC's driver it also has:
+ *  - a trigger of its own, "iiostream-sim-devN" (the "%s-dev%d" name of
+ *    IIO drivers' data-ready triggers), that trigger/current_trigger may
+ *    select; the device accepts no other trigger (validate_trigger) and
+ *    the trigger no other device (validate_device);
+ *  - a register file behind debugfs' direct_reg_access
+ *    (/sys/kernel/debug/iio/iio:deviceN/), as drivers with
+ *    debugfs_reg_access have: an ID register, read-only status registers
+ *    and scratch registers.
  */
 #include <linux/iio/buffer.h>
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
 #include <linux/iio/sysfs.h>
+#include <linux/iio/trigger.h>
+#include <linux/platform_device.h>
 #include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -20,6 +32,30 @@
 
 #include "iios_sim.h"
 
+/*
+ * The register file behind direct_reg_access: 16 32-bit registers. sim: a
+ * real ADC's would configure the converter; these only identify the chip,
+ * mirror its state and keep what is written to the scratch registers.
+ * docs/uapi.md lists them; an address past IIOS_REG_LAST is -EINVAL, a
+ * write to a read-only register -EPERM.
+ */
+enum iios_reg {
+	IIOS_REG_ID		= 0x0,	/* RO: IIOS_CHIP_ID */
+	IIOS_REG_VERSION	= 0x1,	/* RO: IIOS_REG_MAP_VERSION */
+	IIOS_REG_INDEX		= 0x2,	/* RO: which simulated ADC, 0..devices-1 */
+	IIOS_REG_CHANNELS	= 0x3,	/* RO: channels of the ADC */
+	IIOS_REG_RATE		= 0x4,	/* RO: sampling_frequency, scans/s */
+	IIOS_REG_STATUS		= 0x5,	/* RO: IIOS_STATUS_* */
+	/* 0x6, 0x7: reserved, read 0 */
+	IIOS_REG_SCRATCH0	= 0x8,	/* RW: 0x8..0xf keep what is written */
+	IIOS_REG_LAST		= 0xf,
+};
+#define IIOS_CHIP_ID		0x494f5353	/* "IOSS" in ASCII */
+#define IIOS_REG_MAP_VERSION	0x00010000	/* 1.0 */
+#define IIOS_STATUS_BLOCK_ON	BIT(0)		/* the block path captures */
+#define IIOS_STATUS_FIFO_ON	BIT(1)		/* the kfifo path captures */
+#define IIOS_NSCRATCH		(IIOS_REG_LAST - IIOS_REG_SCRATCH0 + 1)
+
 /* iio_priv() of our IIO device: the way back to the ADC. */
 struct iios_iio_priv {
 	struct iios_dev *sd;
@@ -27,6 +63,9 @@ struct iios_iio_priv {
 	/* The kfifo's scan layout: enabled channels, in scan order. */
 	unsigned int nactive;
 	unsigned int active[IIOS_MAX_CHANNELS];
+	struct iio_trigger *trig;	/* ours: the only one we accept */
+	u32 index;			/* the platform device's id */
+	u32 scratch[IIOS_NSCRATCH];	/* under sd->gen_lock */
 };
 
 static const struct iio_chan_spec iios_chan_template = {
@@ -133,12 +172,105 @@ static const struct attribute_group iios_iio_attr_group = {
 	.attrs = iios_iio_attrs,
 };
 
+/*
+ * direct_reg_access: the IIO core calls this with @readval to read
+ * register @reg, and with @readval NULL to write @writeval to it.
+ */
+static int iios_debugfs_reg_access(struct iio_dev *indio_dev, unsigned int reg,
+				   unsigned int writeval, unsigned int *readval)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iios_dev *sd = priv->sd;
+	int ret = 0;
+
+	if (reg > IIOS_REG_LAST)
+		return -EINVAL;
+	mutex_lock(&sd->gen_lock);
+	if (!readval) {
+		if (reg >= IIOS_REG_SCRATCH0)
+			priv->scratch[reg - IIOS_REG_SCRATCH0] = writeval;
+		else
+			ret = -EPERM;	/* sim: a read-only register */
+		goto out;
+	}
+	switch (reg) {
+	case IIOS_REG_ID:
+		*readval = IIOS_CHIP_ID;
+		break;
+	case IIOS_REG_VERSION:
+		*readval = IIOS_REG_MAP_VERSION;
+		break;
+	case IIOS_REG_INDEX:
+		*readval = priv->index;
+		break;
+	case IIOS_REG_CHANNELS:
+		*readval = sd->channels;
+		break;
+	case IIOS_REG_RATE:
+		*readval = sd->rate;
+		break;
+	case IIOS_REG_STATUS:
+		*readval = (sd->blk_stream.on ? IIOS_STATUS_BLOCK_ON : 0) |
+			   (sd->fifo_stream.on ? IIOS_STATUS_FIFO_ON : 0);
+		break;
+	default:
+		*readval = reg >= IIOS_REG_SCRATCH0 ? priv->scratch[reg - IIOS_REG_SCRATCH0] : 0;
+		break;
+	}
+out:
+	mutex_unlock(&sd->gen_lock);
+	return ret;
+}
+
+/* trigger/current_trigger accepts our own trigger and no other. */
+static int iios_validate_trigger(struct iio_dev *indio_dev, struct iio_trigger *trig)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+
+	return trig == priv->trig ? 0 : -EINVAL;
+}
+
 static const struct iio_info iios_iio_info = {
 	.read_raw = iios_read_raw,
 	.write_raw = iios_write_raw,
 	.write_raw_get_fmt = iios_write_raw_get_fmt,
 	.attrs = &iios_iio_attr_group,
+	.validate_trigger = iios_validate_trigger,
+	.debugfs_reg_access = iios_debugfs_reg_access,
 };
+
+/*
+ * The ADC's trigger, and the only device it may be the trigger of.
+ * sim: on a board this is the converter's data-ready or conversion clock.
+ * Here the generator's own timer clocks both paths (iios_gen.c), so the
+ * trigger names that clock: selecting it or not changes no data, and it
+ * never fires (the device is INDIO_HARDWARE_TRIGGERED: its data does not
+ * go through a trigger's poll functions).
+ */
+static const struct iio_trigger_ops iios_trigger_ops = {
+	.validate_device = iio_trigger_validate_own_device,
+};
+
+static int iios_trigger_setup(struct iio_dev *indio_dev, struct device *parent)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iio_trigger *trig;
+
+	/* devm: unregistered, then freed, after remove() or a failed probe */
+	trig = devm_iio_trigger_alloc(parent, "%s-dev%d", indio_dev->name,
+				      iio_device_id(indio_dev));
+	if (!trig)
+		return -ENOMEM;
+	trig->ops = &iios_trigger_ops;
+	iio_trigger_set_drvdata(trig, indio_dev);
+	priv->trig = trig;
+	/*
+	 * Not made the current trigger here: indio_dev->trig holds a
+	 * reference on the trigger's module, which is this one, and the
+	 * module could not be unloaded until userspace cleared it.
+	 */
+	return devm_iio_trigger_register(parent, trig);
+}
 
 /* buffer/enable = 1: remember the scan layout, start the kfifo stream. */
 static int iios_fifo_postenable(struct iio_dev *indio_dev)
@@ -214,11 +346,22 @@ int iios_iio_setup(struct iios_dev *sd, struct device *parent)
 	priv = iio_priv(indio_dev);
 	priv->sd = sd;
 	priv->t_probe_ns = ktime_get_ns();
+	if (dev_is_platform(parent))
+		priv->index = to_platform_device(parent)->id;
 	indio_dev->name = IIOS_DRV_NAME;
 	indio_dev->info = &iios_iio_info;
 	indio_dev->channels = chans;
 	indio_dev->num_channels = sd->channels;
-	indio_dev->modes = INDIO_DIRECT_MODE;
+	/*
+	 * HARDWARE_TRIGGERED gives the device trigger/current_trigger
+	 * without the poll functions of a triggered buffer: the kfifo's mode
+	 * stays INDIO_BUFFER_SOFTWARE, with or without a current trigger.
+	 */
+	indio_dev->modes = INDIO_DIRECT_MODE | INDIO_HARDWARE_TRIGGERED;
+
+	ret = iios_trigger_setup(indio_dev, parent);
+	if (ret)
+		return ret;
 
 	/* kfifo_buf adds INDIO_BUFFER_SOFTWARE and the buffer/ directory */
 	ret = devm_iio_kfifo_buffer_setup(parent, indio_dev, &iios_fifo_setup_ops);

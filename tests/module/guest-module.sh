@@ -422,4 +422,10 @@ if rmmod iiostream_sim 2>/dev/null; then bad "rmmod with the node open"; else pa
 kill $holder; wait $holder 2>/dev/null
 rmmod iiostream_sim && pass "rmmod" || bad "rmmod"
 [ -e /dev/iio_block0 ] && bad "/dev/iio_block0 left behind" || pass "node gone"
+
+# devices=2 in the same boot: triggers, debug registers, two streams at
+# once (tests/module/guest-multi.sh, which run.sh adds as /guest-multi.sh)
+if [ -f /guest-multi.sh ]; then
+	. /guest-multi.sh
+fi
 exit $fail

@@ -7,8 +7,11 @@
 #  3. boot Debian's kernel under qemu (TCG) with the module, the program and
 #     libiio's tools, with the debug checks Debian's kernel has (SLUB red
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
-#     tests/module/guest-module.sh there, and fail on a failed check or any
-#     WARNING/BUG/Oops or corruption report in the guest's log;
+#     tests/module/guest-module.sh there, then (same boot) the module with
+#     devices=2 (tests/module/guest-multi.sh: triggers, debug registers
+#     through iio_attr -D, both devices streamed at once), and fail on a
+#     failed check or any WARNING/BUG/Oops or corruption report in the
+#     guest's log;
 #  4. kernel TLS in a second guest (tests/module/guest-ktls.sh);
 #  5. the sendfile transport through a NIC: the guest's virtio-net to
 #     iiostream rx --verify on this host (tests/module/sendfile-nic.sh);
@@ -53,7 +56,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 "$root/tests/module/run-guest.sh" --script "$root/tests/module/guest-module.sh" \
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
-	--bin "$out/iio_block_fuzz" \
+	--bin "$out/iio_block_fuzz" --file "$root/tests/module/guest-multi.sh:/guest-multi.sh" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \

@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: MIT
+# Sourced by tests/module/guest-module.sh in the same guest boot, after it
+# has unloaded the module (run.sh adds it as /guest-multi.sh): the module's
+# ADCs as a real board's. It uses that script's pass, bad, json_field,
+# block_bytes and slower, and adds its failures to $fail.
+#  - devices=2: two IIO devices, two block nodes, two triggers;
+#  - the triggers: none current at load, trigger/current_trigger takes the
+#    device's own and refuses the other's, libiio sets it (iio_readdev -t)
+#    and reads it (iio_info); a current trigger holds the module (IIO core),
+#    unbind with one current tears down cleanly;
+#  - direct_reg_access through Debian's iio_attr -D: the ID register, a
+#    scratch register round trip per device, an address past the file;
+#  - both devices streamed at once, every byte verified.
+
+multi_reg() { # IIO_DEVICE_ID ADDR [VALUE]: through iio_attr -D, write VALUE to
+	# register ADDR or only select ADDR, then print what it reads there
+	# (libiio 0.24's iio_attr prints nothing of a debug attribute with -q;
+	# without it, one attribute of one device is its value alone)
+	iio_attr -u local: -D "$1" direct_reg_access "$2${3:+ $3}" >/dev/null 2>&1
+	iio_attr -u local: -D "$1" direct_reg_access 2>&1 | tail -1
+}
+
+if modprobe iiostream_sim devices=2 channels=2 max_block_size=4194304 max_alloc_bytes=33554432; then
+	pass "modprobe iiostream_sim devices=2"
+else
+	bad "modprobe iiostream_sim devices=2"
+fi
+m_ok=1
+for n in 0 1; do
+	d=$(cat /sys/class/iio_block/iio_block$n/iio_device 2>/dev/null)
+	[ -c /dev/iio_block$n ] && [ "$d" = "iio:device$n" ] &&
+		[ "$(cat /sys/bus/iio/devices/iio:device$n/block_device)" = "iio_block$n" ] || m_ok=0
+done
+[ $m_ok = 1 ] && pass "devices=2: iio:device0/iio_block0 and iio:device1/iio_block1" ||
+	{ bad "devices=2: nodes"; ls -l /dev/iio_block* /sys/bus/iio/devices/; }
+iio0=/sys/bus/iio/devices/iio:device0
+iio1=/sys/bus/iio/devices/iio:device1
+
+# ---- triggers ----
+trig_names=$(cat /sys/bus/iio/devices/trigger*/name 2>/dev/null | sort | paste -sd' ' -)
+if [ "$trig_names" = "iiostream-sim-dev0 iiostream-sim-dev1" ] &&
+	iio_info 2>/dev/null | grep -q "trigger[0-9]*: iiostream-sim-dev1"; then
+	pass "a trigger per ADC: $trig_names (libiio lists them)"
+else
+	bad "triggers: '$trig_names'"; iio_info 2>&1 | grep -i trigger
+fi
+cur0=$(cat $iio0/trigger/current_trigger 2>&1)
+[ -z "$cur0" ] && pass "no current trigger at load" || bad "current_trigger at load: '$cur0'"
+echo iiostream-sim-dev0 >$iio0/trigger/current_trigger
+cur0=$(cat $iio0/trigger/current_trigger)
+if echo iiostream-sim-dev1 >$iio0/trigger/current_trigger 2>/dev/null; then
+	bad "iio:device0 accepted iiostream-sim-dev1"
+elif [ "$cur0" = iiostream-sim-dev0 ] && [ "$(cat $iio0/trigger/current_trigger)" = iiostream-sim-dev0 ] &&
+	iio_info 2>/dev/null | grep -q "Current trigger: trigger[0-9]*(iiostream-sim-dev0)"; then
+	pass "current_trigger takes the device's own trigger (libiio reads it back) and refuses the other ADC's"
+else
+	bad "current_trigger: set '$cur0', now '$(cat $iio0/trigger/current_trigger)'"
+	iio_info 2>&1 | grep -i trigger
+fi
+# A current trigger holds its module (the IIO core's reference), so the
+# module stays while one is set.
+if rmmod iiostream_sim 2>/dev/null; then
+	bad "rmmod with a current trigger"
+	modprobe iiostream_sim devices=2 channels=2
+else
+	pass "rmmod refused while a trigger is current"
+fi
+# libiio sets a trigger (iio_readdev -t: iio_device_set_trigger), and the
+# kfifo streams with it, data verified
+echo 100000 >$iio1/sampling_frequency
+if iio_readdev -u local: -t iiostream-sim-dev1 -T 5000 -b 4096 -s 16384 iio:device1 >/tmp/trig.bin 2>/tmp/trig.err &&
+	/bin/iio_block_compliance --verify-stdin 2 </tmp/trig.bin >/tmp/trig.v 2>&1; then
+	pass "iio_readdev -t iiostream-sim-dev1: 16384 scans verify, current_trigger now '$(cat $iio1/trigger/current_trigger)'"
+else
+	bad "iio_readdev -t iiostream-sim-dev1"; cat /tmp/trig.err /tmp/trig.v
+fi
+[ "$(cat $iio1/trigger/current_trigger)" = iiostream-sim-dev1 ] ||
+	echo iiostream-sim-dev1 >$iio1/trigger/current_trigger
+# unbind with a current trigger: the trigger goes with the device, and
+# comes back with it
+drv=/sys/bus/platform/drivers/iiostream-sim
+echo iiostream-sim.1 >$drv/unbind
+t_after=$(cat /sys/bus/iio/devices/trigger*/name 2>/dev/null | paste -sd' ' -)
+echo iiostream-sim.1 >$drv/bind
+if [ "$t_after" = iiostream-sim-dev0 ] && [ -c /dev/iio_block1 ] &&
+	[ "$(cat /sys/bus/iio/devices/iio:device1/trigger/current_trigger)" = "" ] &&
+	[ "$(cat /sys/bus/iio/devices/trigger*/name | sort | paste -sd' ' -)" = "iiostream-sim-dev0 iiostream-sim-dev1" ]; then
+	pass "unbind with its trigger current removes the trigger; bind brings both back"
+else
+	bad "unbind/bind: triggers after unbind '$t_after'"; ls /sys/bus/iio/devices/
+fi
+echo >$iio0/trigger/current_trigger
+[ -z "$(cat $iio0/trigger/current_trigger)" ] && pass "current_trigger cleared" ||
+	bad "current_trigger not cleared"
+
+# ---- direct_reg_access through iio_attr -D (libiio's debug attributes) ----
+if iio_attr -u local: -D iio:device0 2>&1 | grep -q direct_reg_access; then
+	pass "iio_attr -D lists direct_reg_access"
+else
+	bad "iio_attr -D: no direct_reg_access"; iio_attr -u local: -D iio:device0 2>&1
+fi
+id=$(multi_reg iio:device0 0x0)
+idx1=$(multi_reg iio:device1 0x2)
+[ "$id" = 0x494F5353 ] && [ "$idx1" = 0x1 ] &&
+	pass "ID register 0x0 = $id, index register 0x2 of iio:device1 = $idx1" ||
+	bad "ID register '$id', index of iio:device1 '$idx1'"
+w=$(multi_reg iio:device0 0x9 0x12345678)
+r0=$(multi_reg iio:device0 0x9)
+r1=$(multi_reg iio:device1 0x9)
+if [ "$w" = 0x12345678 ] && [ "$r0" = 0x12345678 ] && [ "$r1" = 0x0 ]; then
+	pass "scratch register 0x9: wrote 0x12345678, read $r0 back; iio:device1's own reads $r1"
+else
+	bad "scratch register: write -> '$w', read '$r0', iio:device1 '$r1'"
+fi
+oor=$(multi_reg iio:device0 0x10)
+dbg=/sys/kernel/debug/iio/iio:device0/direct_reg_access
+if echo "$oor" | grep -q "Invalid argument" && ! cat $dbg >/dev/null 2>&1 &&
+	! echo "0x0 0x1" >$dbg 2>/dev/null && [ "$(multi_reg iio:device0 0x0)" = 0x494F5353 ]; then
+	pass "address 0x10 is EINVAL ($oor), the ID register refuses a write"
+else
+	bad "out-of-range/read-only: 0x10 reads '$oor'"
+fi
+multi_reg iio:device0 0x9 0 >/dev/null
+
+# ---- both devices streamed at once ----
+# Two daemons, one per node, and an rx --verify on each, all at the same
+# time; the STATUS registers (0x5) of both read "block path on" midway.
+multi_once() { # RATE SECONDS; sets m_ok and m_info
+	rate=$1 secs=$2
+	blk=$(block_bytes "$rate")
+	for n in 0 1; do
+		rm -f /tmp/port$n
+		iiostreamd --source kernel:/dev/iio_block$n --rate "$rate" --block-size $blk --blocks 8 \
+			--listen 127.0.0.1:0 --port-file /tmp/port$n >/tmp/daemon-multi$n.log 2>&1 &
+		eval dpid$n=$!
+	done
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -s /tmp/port0 ] && [ -s /tmp/port1 ] && break
+		sleep 0.5
+	done
+	lost0=$(($(cat /sys/class/iio_block/iio_block0/lost_samples) + $(cat /sys/class/iio_block/iio_block1/lost_samples)))
+	for n in 0 1; do
+		iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port$n) --seconds "$secs" --verify --json \
+			--quiet >/tmp/rx-multi$n.json 2>/tmp/rx-multi$n.err &
+		eval rpid$n=$!
+	done
+	sleep 1
+	st0=$(multi_reg iio:device0 0x5) st1=$(multi_reg iio:device1 0x5)
+	wait $rpid0; rx0=$?
+	wait $rpid1; rx1=$?
+	m_lost=$(($(cat /sys/class/iio_block/iio_block0/lost_samples) + $(cat /sys/class/iio_block/iio_block1/lost_samples) - lost0))
+	kill -TERM $dpid0 $dpid1
+	wait $dpid0; d0=$?
+	wait $dpid1; d1=$?
+	want=$((rate * 4 * secs / blk / 4))
+	[ $want -gt 0 ] || want=1
+	m_ok=1 m_info=
+	for n in 0 1; do
+		f=/tmp/rx-multi$n.json
+		eval "rx=\$rx$n d=\$d$n"
+		m_info="$m_info iio_block$n: $(json_field $f blocks) blocks, $(json_field $f integrity_errors) errors, $(json_field $f lost_samples) lost;"
+		[ "$rx" = 0 ] && [ "$d" = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+			[ "$(json_field $f lost_samples)" = 0 ] && [ "$(json_field $f lost_blocks)" = 0 ] &&
+			[ "$(json_field $f blocks)" -ge $want ] || m_ok=0
+	done
+	m_info="$m_info STATUS $st0 $st1, device lost $m_lost"
+	[ "$st0" = 0x1 ] && [ "$st1" = 0x1 ] || m_ok=0
+	echo "GUEST-INFO multi at $rate S/s:$m_info"
+}
+if [ -x /bin/iiostreamd ]; then
+	m_rate=500000
+	while :; do
+		multi_once $m_rate 3
+		[ $m_ok = 1 ] && { pass "iio_block0 and iio_block1 streamed at once at $m_rate S/s each, every byte verified:$m_info"; break; }
+		# a loss the devices counted is the emulator's speed; else a bug
+		if ! slower "two streams" $m_rate $m_lost; then
+			bad "two streams at once:$m_info"
+			cat /tmp/rx-multi0.err /tmp/rx-multi1.err /tmp/daemon-multi0.log /tmp/daemon-multi1.log
+			break
+		fi
+		m_rate=$((m_rate / 4))
+	done
+fi
+
+rmmod iiostream_sim && pass "rmmod (devices=2)" || bad "rmmod (devices=2)"
