@@ -20,6 +20,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <linux/vmalloc.h>
 
 #include "iios_sim.h"
@@ -97,7 +98,11 @@ static int iios_mmap(struct file *file, struct vm_area_struct *vma)
 		iios_block_put(blk);
 		return ret;
 	}
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, VM_MAYEXEC);	/* vm_flags is read-only from 6.3 */
+#else
 	vma->vm_flags &= ~VM_MAYEXEC;
+#endif
 	vma->vm_private_data = blk;	/* the reference taken above */
 	vma->vm_ops = &iios_vm_ops;
 	return 0;
@@ -276,7 +281,7 @@ static const struct file_operations iios_fops = {
 	.compat_ioctl = compat_ptr_ioctl,	/* layouts identical on 32/64-bit */
 	.mmap = iios_mmap,
 	.poll = iios_poll,
-	.llseek = no_llseek,
+	/* no .llseek: lseek() fails with ESPIPE (6.1's no_llseek is NULL too) */
 };
 
 /* ---- sysfs: /sys/class/iio_block/iio_blockN/ ---- */
@@ -501,7 +506,11 @@ int iios_chrdev_init(void)
 	ret = alloc_chrdev_region(&iios_devt, 0, IIOS_MAX_MINORS, "iio_block");
 	if (ret)
 		return ret;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+	iios_class = class_create("iio_block");
+#else
 	iios_class = class_create(THIS_MODULE, "iio_block");
+#endif
 	if (IS_ERR(iios_class)) {
 		unregister_chrdev_region(iios_devt, IIOS_MAX_MINORS);
 		return PTR_ERR(iios_class);

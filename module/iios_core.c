@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/platform_device.h>
+#include <linux/version.h>
 #include <linux/iio/iio.h>
 
 #include "iios_sim.h"
@@ -125,8 +126,11 @@ err_put:
 	return ret;
 }
 
-/* probe() in reverse; open files keep sd until their last close. */
-static int iios_remove(struct platform_device *pdev)
+/*
+ * probe() in reverse; open files keep sd until their last close. After
+ * we return, devm unregisters and frees the trigger, then the IIO device.
+ */
+static void iios_remove_dev(struct platform_device *pdev)
 {
 	struct iios_dev *sd = platform_get_drvdata(pdev);
 
@@ -135,8 +139,21 @@ static int iios_remove(struct platform_device *pdev)
 	iios_gen_stop(sd);
 	sd->indio_dev = NULL;		/* devm frees it after we return */
 	iios_chrdev_put(sd);
+}
+
+/* platform_driver.remove returns void from 6.11 on (Debian's 6.12) */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void iios_remove(struct platform_device *pdev)
+{
+	iios_remove_dev(pdev);
+}
+#else
+static int iios_remove(struct platform_device *pdev)
+{
+	iios_remove_dev(pdev);
 	return 0;
 }
+#endif
 
 static struct platform_driver iios_driver = {
 	.driver = {

@@ -8,7 +8,8 @@
  *
  * One concern per file, joined by this header:
  *   iios_core.c    module parameters, platform driver, probe/remove
- *   iios_iio.c     the IIO device: channels, sampling_frequency, kfifo buffer
+ *   iios_iio.c     the IIO device: channels, sampling_frequency, kfifo buffer,
+ *                  its trigger, the debugfs register file
  *   iios_gen.c     the ADC itself: a kthread paced by an hrtimer sleep
  *   iios_blockq.c  the block queue: blocks, states, ALLOC..DEQUEUE semantics
  *   iios_chrdev.c  /dev/iio_blockN: ioctl, mmap, poll, sysfs
