@@ -55,13 +55,19 @@ void config_usage(FILE *out)
 }
 
 /* Set one option. `flag` is how an error names it: "--rate" on the
- * command line, "rate" in the config file. */
+ * command line, "rate" in the config file. `first`: the first time this
+ * key is set in its layer (file, or command line), where a list option
+ * drops the values of the layer below. */
 static enum config_result apply_option(struct config *cfg, const struct config_option *o,
-				       const char *flag, const char *arg, char *err,
+				       const char *flag, const char *arg, bool first, char *err,
 				       size_t errlen)
 {
-	enum config_result r = o->kind->parse(o, cfg, flag, arg, err, errlen);
+	enum config_result r;
 	bool given = true;
+
+	if ((o->flags & OPT_LIST) && first)
+		memset((char *)cfg + o->off, 0, o->size);
+	r = o->kind->parse(o, cfg, flag, arg, err, errlen);
 
 	if (r == CONFIG_OK && o->given)
 		memcpy((char *)cfg + o->given, &given, sizeof(given));
@@ -101,7 +107,8 @@ static enum config_result read_line(struct config *cfg, char *line, const char *
 			    path, lineno, key);
 	if (!*value)
 		return config_fail(err, errlen, "%s:%u: %s: needs a value", path, lineno, key);
-	if (apply_option(cfg, o, key, value, msg, sizeof(msg)) != CONFIG_OK)
+	if (apply_option(cfg, o, key, value, !cfg->key_line[config_option_index(o)], msg,
+			 sizeof(msg)) != CONFIG_OK)
 		return config_fail(err, errlen, "%s:%u: %s", path, lineno, msg);
 	cfg->key_line[config_option_index(o)] = lineno;
 	return CONFIG_OK;
@@ -236,7 +243,8 @@ static enum config_result parse_flags(struct config *cfg, int argc, char **argv,
 			return config_fail(err, errlen, "unknown option '%s' (see --help)", flag);
 		o = &config_options[c - OPT_VAL0];
 		snprintf(name, sizeof(name), "--%s", o->name);
-		r = apply_option(cfg, o, name, optarg, err, errlen);
+		r = apply_option(cfg, o, name, optarg,
+				 !(cfg->key_flags & (1u << config_option_index(o))), err, errlen);
 		if (!(o->flags & OPT_NOT_KEY))
 			cfg->key_flags |= 1u << config_option_index(o);
 	}

@@ -16,12 +16,20 @@
 
 #include "access.h"
 #include "log.h"
+#include "source_spec.h"
 #include "transport.h"
 
 #define CONFIG_KEYS 32 /* room for every option in the table (at most 32: key_flags) */
+#define CONFIG_MAX_SOURCES 16 /* streamed devices in one daemon */
+
+/* --source, given once per streamed device (source_spec.h). */
+struct source_list {
+	char spec[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
+	uint32_t n;
+};
 
 struct config {
-	char source[256];        /* --source: NAME[:ARG], e.g. "sim", "kernel:/dev/iio_block0" */
+	struct source_list sources; /* --source SPEC, repeatable; first = the default stream */
 	char listen_host[256];   /* --listen HOST:PORT: plain TCP */
 	uint16_t listen_port;
 	bool listen_off;         /* --listen off: no plain TCP listener */
@@ -47,6 +55,7 @@ struct config {
 	uint32_t block_size;     /* --block-size: bytes, a whole number of scans */
 	uint32_t blocks;         /* --blocks: blocks in the source ring */
 	uint32_t client_queue;   /* --client-queue: default per-client queue bound */
+	uint64_t memory_budget;  /* --memory-budget: bytes of every ring together */
 	/* limits (docs/reliability.md) */
 	uint32_t max_clients;    /* --max-clients: connections served at once (all ports) */
 	uint32_t handshake_timeout_ms; /* --handshake-timeout: TLS + Hello, milliseconds */

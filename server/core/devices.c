@@ -14,12 +14,11 @@
 #include "log.h"
 #include "server.h"
 
-/* Does the sim source describe the device itself (its own attributes)? */
-static bool sim_device(const struct server *srv, const char *device)
+struct device_stream *devices_sim_stream(const struct server *srv, const char *device)
 {
-	if (!srv->src->ops->attr_read)
-		return false;
-	return !device[0] || strcmp(device, "sim") == 0 || strcmp(device, srv->fmt.device) == 0;
+	struct device_stream *ds = server_find_stream(srv, device);
+
+	return ds && ds->src->ops->attr_read ? ds : NULL;
 }
 
 static Iiostream__ChannelDesc *sim_channel(uint32_t i)
@@ -48,8 +47,8 @@ static Iiostream__ChannelDesc *sim_channel(uint32_t i)
 	return c;
 }
 
-/* The sim source's own device: its channels and its one attribute. */
-static Iiostream__DeviceDesc *sim_desc(const struct server *srv)
+/* A sim stream's own device: its channels and its one attribute. */
+static Iiostream__DeviceDesc *sim_desc(const struct device_stream *ds)
 {
 	Iiostream__DeviceDesc *d = calloc(1, sizeof(*d));
 	uint32_t i;
@@ -57,15 +56,16 @@ static Iiostream__DeviceDesc *sim_desc(const struct server *srv)
 	if (!d)
 		return NULL;
 	iiostream__device_desc__init(d);
-	d->id = strdup("sim");
-	d->name = strdup(srv->fmt.device);
+	d->id = strdup(ds->device_id);
+	d->name = strdup(ds->fmt.device);
 	d->label = strdup("");
 	d->streamed = true;
-	d->channels = calloc(srv->fmt.device_channels, sizeof(*d->channels));
+	d->stream_id = ds->id;
+	d->channels = calloc(ds->fmt.device_channels, sizeof(*d->channels));
 	d->attrs = calloc(1, sizeof(*d->attrs));
 	if (!d->channels || !d->attrs)
 		return d; /* devices_describe_free takes what there is */
-	for (i = 0; i < srv->fmt.device_channels; i++) {
+	for (i = 0; i < ds->fmt.device_channels; i++) {
 		d->channels[i] = sim_channel(i);
 		if (!d->channels[i])
 			return d;
@@ -79,14 +79,21 @@ static Iiostream__DeviceDesc *sim_desc(const struct server *srv)
 int devices_describe(struct server *srv, Iiostream__Devices *out)
 {
 	unsigned int i, n = srv->iio ? iio_context_get_devices_count(srv->iio) : 0;
-	bool sim = srv->src->ops->attr_read != NULL;
+	bool sim = false;
 
 	iiostream__devices__init(out);
-	out->devices = calloc(n + 1, sizeof(*out->devices));
+	out->devices = calloc(n + srv->nstreams, sizeof(*out->devices));
 	if (!out->devices)
 		return -ENOMEM;
-	if (sim && (out->devices[out->n_devices] = sim_desc(srv)) != NULL)
-		out->n_devices++;
+	/* the sim streams' devices first, in stream order */
+	for (i = 0; i < srv->nstreams; i++) {
+		if (!srv->streams[i].src->ops->attr_read)
+			continue;
+		sim = true;
+		out->devices[out->n_devices] = sim_desc(&srv->streams[i]);
+		if (out->devices[out->n_devices])
+			out->n_devices++;
+	}
 	for (i = 0; i < n; i++) {
 		Iiostream__DeviceDesc *d = devices_iio_desc(srv, iio_context_get_device(srv->iio, i));
 
@@ -139,10 +146,12 @@ void devices_describe_free(Iiostream__Devices *out)
 
 int devices_attr_read(struct server *srv, const Iiostream__AttrRead *a, char *value, size_t len)
 {
-	if (sim_device(srv, a->device)) {
+	struct device_stream *ds = devices_sim_stream(srv, a->device);
+
+	if (ds) {
 		if (a->buffer)
 			return -ENOENT;
-		return srv->src->ops->attr_read(srv->src, a->channel, a->attr, value, len);
+		return ds->src->ops->attr_read(ds->src, a->channel, a->attr, value, len);
 	}
 	return devices_iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, NULL, value,
 			len);
@@ -172,24 +181,26 @@ static char *value_string(const ProtobufCBinaryData *v, int *err)
 int devices_attr_write(struct server *srv, const Iiostream__AttrWrite *a, char *value,
 		       size_t len)
 {
+	struct device_stream *ds = devices_sim_stream(srv, a->device);
 	int err = 0;
 	char *wvalue = value_string(&a->value, &err);
 
 	if (!wvalue)
 		return err;
-	if (sim_device(srv, a->device)) {
-		if (a->buffer || !srv->src->ops->attr_write)
+	if (ds) {
+		if (a->buffer || !ds->src->ops->attr_write)
 			err = -ENOENT;
 		else
-			err = srv->src->ops->attr_write(srv->src, a->channel, a->attr, wvalue);
+			err = ds->src->ops->attr_write(ds->src, a->channel, a->attr, wvalue);
 		if (!err)
-			err = srv->src->ops->attr_read(srv->src, a->channel, a->attr, value, len);
+			err = ds->src->ops->attr_read(ds->src, a->channel, a->attr, value, len);
 	} else {
 		err = devices_iio_attr(srv, a->device, a->channel, a->output, a->buffer, a->attr, wvalue,
 			       value, len);
 	}
 	free(wvalue);
-	if (!err)
-		srv->src->ops->format(srv->src, &srv->fmt); /* the rate may have changed */
+	ds = server_find_stream(srv, a->device);
+	if (!err && ds)
+		device_stream_refresh_format(ds); /* the rate may have changed */
 	return err;
 }

@@ -94,7 +94,12 @@ Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct i
 	d->name = strdup(name ? name : "");
 	d->label = strdup(label ? label : "");
 	/* the kernel and readfd sources stream a device of this context */
-	d->streamed = !srv->src->ops->attr_read && name && strcmp(name, srv->fmt.device) == 0;
+	{
+		const struct device_stream *ds = name ? server_find_stream(srv, name) : NULL;
+
+		d->streamed = ds && !ds->src->ops->attr_read;
+		d->stream_id = d->streamed ? ds->id : 0;
+	}
 	d->channels = calloc(nch ? nch : 1, sizeof(*d->channels));
 	d->attrs = calloc(na ? na : 1, sizeof(*d->attrs));
 	d->buffer_attrs = calloc(nb ? nb : 1, sizeof(*d->buffer_attrs));
@@ -117,7 +122,8 @@ static struct iio_device *find_device(struct server *srv, const char *device)
 {
 	if (!srv->iio)
 		return NULL;
-	return iio_context_find_device(srv->iio, device[0] ? device : srv->fmt.device);
+	return iio_context_find_device(srv->iio,
+				       device[0] ? device : server_first_stream(srv)->fmt.device);
 }
 
 /* Read (value NULL: write `wvalue`) one attribute through libiio. */

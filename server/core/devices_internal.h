@@ -13,6 +13,11 @@
 #include "devices.h"
 
 struct iio_device;
+struct device_stream;
+
+/* The sim stream whose device a request names ("": the first stream, if a
+ * sim), which describes its device itself; NULL for any other. */
+struct device_stream *devices_sim_stream(const struct server *srv, const char *device);
 
 /* The description of one device of the local context (NULL: no memory). */
 Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct iio_device *dev);

@@ -193,21 +193,43 @@ const struct config_kind config_kind_path = {
 	.show = string_show,
 };
 
-/* --source: a string that names a known source (source.h). */
+/* --source: one more streamed device, a spec source_spec_parse() takes.
+ * (The first --source of the command line, and the first `source` line of
+ * the file, replace the list before them: config.c, OPT_LIST.) */
 static enum config_result source_parse(const struct config_option *o, struct config *cfg,
 				       const char *flag, const char *arg, char *err, size_t errlen)
 {
-	if (!source_find(arg))
-		return config_fail(err, errlen,
-				   "%s: unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
-				   flag, arg);
-	return string_parse(o, cfg, flag, arg, err, errlen);
+	struct source_list *l = field(cfg, o->off);
+	struct source_spec spec;
+	char why[400];
+
+	if (source_spec_parse(arg, &spec, why, sizeof(why)))
+		return config_fail(err, errlen, "%s: %s", flag, why);
+	if (l->n == CONFIG_MAX_SOURCES)
+		return config_fail(err, errlen, "%s: more than %u devices", flag,
+				   CONFIG_MAX_SOURCES);
+	memset(l->spec[l->n], 0, sizeof(l->spec[l->n]));
+	memcpy(l->spec[l->n], arg, strlen(arg)); /* fits: source_spec_parse checked */
+	l->n++;
+	return CONFIG_OK;
+}
+
+static void source_show(const struct config_option *o, const struct config *cfg, bool human,
+			char *buf, size_t len)
+{
+	const struct source_list *l = cfield(cfg, o->off);
+	size_t used = 0;
+	uint32_t i;
+
+	(void)human;
+	buf[0] = '\0';
+	for (i = 0; i < l->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", l->spec[i]);
 }
 
 static const struct config_kind kind_source = {
 	.parse = source_parse,
-	.equal = string_equal,
-	.show = string_show,
+	.show = source_show,
 };
 
 /* ---- HOST:PORT ---- */
@@ -441,9 +463,11 @@ static const struct config_kind kind_version = { .parse = version_parse };
 #define STR(x) STR_(x)
 
 const struct config_option config_options[] = {
-	{ .name = "source", .arg = "SPEC", .def = "sim", .kind = &kind_source, FIELD(source),
-	  .reload = RELOAD_RESTART,
-	  .help = "block source (default {default}):\n"
+	{ .name = "source", .arg = "SPEC", .def = "sim", .kind = &kind_source, FIELD(sources),
+	  .flags = OPT_LIST, .reload = RELOAD_RESTART,
+	  .help = "a device to stream (default {default}); repeat it for\n"
+		  "several, the first is a client's default. SPEC is\n"
+		  "SOURCE[:NODE][,KEY=VALUE...], SOURCE one of:\n"
 		  "  sim             simulated ADC in userspace\n"
 		  "  kernel[:NODE]   iio_block ioctls on NODE, a path\n"
 		  "                  (/dev/iio_block0) or an IIO device\n"
@@ -454,7 +478,11 @@ const struct config_option config_options[] = {
 		  "  readfd:NODE     read() from an IIO device's\n"
 		  "                  buffer (/dev/iio:deviceN or a\n"
 		  "                  device name), for kernels without\n"
-		  "                  a block interface" },
+		  "                  a block interface\n"
+		  "KEYs, this device's own settings: name, channels,\n"
+		  "rate, format, timestamp (sim: its device), block-size,\n"
+		  "blocks, client-queue (as the flags of those names),\n"
+		  "e.g. sim:name=adc1,channels=4,rate=2M" },
 	{ .name = "listen", .arg = "HOST:PORT", .def = "127.0.0.1:" STR(IIOS_DEFAULT_PORT),
 	  .kind = &config_kind_addr, ADDR(listen_host, listen_port, listen_off),
 	  .flags = OPT_OFF | OPT_NEGATED, .reload = RELOAD_RESTART,
@@ -535,6 +563,12 @@ const struct config_option config_options[] = {
 	  FIELD(client_queue), .min = 1, .max = CONFIG_MAX_BLOCKS, .reload = RELOAD_LIVE,
 	  .live_note = "{new} blocks for subscriptions from now on",
 	  .help = "blocks queued per client before it skips (default {default})" },
+	{ .name = "memory-budget", .arg = "BYTES", .def = "256M", .kind = &config_kind_number,
+	  FIELD(memory_budget), .min = 64 * 1024, .max = 1ull << 40, .flags = OPT_SUFFIX,
+	  .reload = RELOAD_RESTART,
+	  .help = "bytes the block rings of every device may take\n"
+		  "together; a start-up over it is refused (default\n"
+		  "{default})" },
 	{ .name = "max-clients", .arg = "N", .def = "64", .kind = &config_kind_number,
 	  FIELD(max_clients), .min = 1, .max = 100000, .reload = RELOAD_LIVE,
 	  .help = "connections served at once, all ports together\n"

@@ -58,6 +58,9 @@ extern const struct config_kind config_kind_access; /* an access list (access.h)
 #define OPT_NEGATED 0x4u   /* addr: the `enabled` field says "off" instead */
 #define OPT_NEEDS_TLS 0x8u /* only means something with --listen-tls */
 #define OPT_NOT_KEY 0x10u  /* command line only, not a config-file key */
+#define OPT_LIST 0x20u     /* repeatable: each use adds a value; the first in the
+			      file, and the first on the command line, replace
+			      the values set before (defaults, file) */
 
 /* What a SIGHUP reload may do with a key (reload.h). */
 enum config_reload {
@@ -78,7 +81,7 @@ struct config_option {
 	const char *def;   /* the default, parsed as a value would be; NULL: zero */
 	const struct config_kind *kind;
 	size_t off, size;  /* the struct config field */
-	/* Offsets of bool fields; 0: none (offset 0 is `source`, not a bool). */
+	/* Offsets of bool fields; 0: none (offset 0 is `sources`, not a bool). */
 	size_t port_off;   /* addr: the port's field (uint16_t) */
 	size_t enabled;    /* addr: whether that address is used (listen_tls...) */
 	size_t given;      /* set when the option is given, in the file or as a

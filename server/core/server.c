@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,25 +17,6 @@
 #include "fanout.h"
 #include "log.h"
 
-
-static void capture_start(void *ctx);
-static void capture_stop(void *ctx);
-static const struct fanout_hooks capture_hooks = {
-	.capture_start = capture_start,
-	.capture_stop = capture_stop,
-};
-
-static void on_source_ready(uv_poll_t *h, int status, int events)
-{
-	struct server *srv = h->data;
-
-	(void)events;
-	if (status < 0) {
-		log_error("source: poll: %s", uv_strerror(status));
-		return;
-	}
-	fanout_drain(&srv->fanout);
-}
 
 /* STATUS= for systemd: what the daemon is doing now, after `extra`
  * ("READY=1\n" or ""). */
@@ -49,9 +31,20 @@ static void notify_status(struct server *srv, const char *extra)
 			fe->ops->status(fe, ports + n, sizeof(ports) - n);
 			n += strlen(ports + n);
 		}
-	notify_send(&srv->notify, "%sSTATUS=source %s%s; %u subscriber%s", extra,
-		    srv->src->ops->name, ports, server_subscribers(srv),
-		    server_subscribers(srv) == 1 ? "" : "s");
+	if (srv->nstreams == 1)
+		notify_send(&srv->notify, "%sSTATUS=source %s%s; %u subscriber%s", extra,
+			    srv->streams[0].src->ops->name, ports, server_subscribers(srv),
+			    server_subscribers(srv) == 1 ? "" : "s");
+	else
+		notify_send(&srv->notify, "%sSTATUS=%u devices%s; %u subscriber%s", extra,
+			    srv->nstreams, ports, server_subscribers(srv),
+			    server_subscribers(srv) == 1 ? "" : "s");
+}
+
+void server_status_changed(struct server *srv)
+{
+	if (!srv->shutting_down)
+		notify_status(srv, "");
 }
 
 static void on_limits_tick(uv_timer_t *t)
@@ -135,58 +128,99 @@ static void on_signal(uv_signal_t *h, int signum)
 	server_shutdown(srv, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-/* The block source, its ring and its readiness poll. On an error it is
- * logged, and nothing of it is left. */
-static int start_source(struct server *srv, uv_loop_t *loop, const struct config *cfg)
+/* Close the streams opened so far (start-up failed, or the daemon ends);
+ * their array goes when the last one's poll handle has closed. */
+static int close_streams(struct server *srv)
 {
-	const struct source_ops *ops = source_find(cfg->source);
-	struct source_config scfg = {
-		.arg = source_spec_arg(cfg->source),
-		.channels = cfg->channels,
-		.sample_rate = cfg->sample_rate,
-		.channels_set = cfg->channels_set,
-		.rate_set = cfg->rate_set,
-	};
-	int err;
+	int err = 0;
+	uint32_t i;
 
-	err = ops->open(&srv->src, loop, &scfg);
-	if (err) {
-		log_error("source %s: %s", ops->name, strerror(-err));
-		return err;
+	for (i = 0; i < srv->nstreams; i++) {
+		if (!srv->streams[i].open)
+			continue;
+		if (device_stream_close(&srv->streams[i]))
+			err = -EBUSY;
+		srv->streams_closing++;
 	}
-	ops->format(srv->src, &srv->fmt);
-	devices_open(srv);
-	if (cfg->block_size % srv->fmt.scan_bytes) {
-		log_error("--block-size %u is not a whole number of the device's %u-byte scans",
-			  cfg->block_size, srv->fmt.scan_bytes);
-		err = -EINVAL;
-		goto err_close_source;
+	srv->nstreams = 0;
+	if (!srv->streams_closing) {
+		free(srv->streams);
+		srv->streams = NULL;
 	}
-	if (cfg->transport == TRANSPORT_SENDFILE && !ops->block_file) {
-		log_error("--transport sendfile: the %s source's blocks are not file pages "
-			  "(use zerocopy or copy)", ops->name);
-		err = -EINVAL;
-		goto err_close_source;
+	return err;
+}
+
+void server_stream_closed(struct server *srv)
+{
+	if (--srv->streams_closing == 0) {
+		free(srv->streams);
+		srv->streams = NULL;
 	}
-	err = block_pool_init(&srv->pool, srv->src, cfg->block_size, cfg->blocks);
-	if (err) {
-		log_error("source %s: cannot set up %u blocks of %u bytes: %s", ops->name,
-			  cfg->blocks, cfg->block_size, strerror(-err));
-		goto err_close_source;
-	}
-	err = uv_poll_init(loop, &srv->src_poll, ops->fd_to_poll(srv->src));
-	if (err)
-		goto err_free_pool;
-	srv->src_poll.data = srv;
-	fanout_init(&srv->fanout, &srv->pool, &capture_hooks, srv);
-	uv_poll_start(&srv->src_poll, UV_READABLE, on_source_ready);
+}
+
+/* Two streams of one device would fight over it, and a client could not
+ * name either: refuse. */
+static int check_unique(const struct server *srv, const struct device_stream *ds)
+{
+	uint32_t i;
+
+	for (i = 0; i < ds->id; i++)
+		if (strcmp(srv->streams[i].fmt.device, ds->fmt.device) == 0) {
+			log_error("--source %s: device %s is already streamed by --source %s%s",
+				  ds->spec_text, ds->fmt.device, srv->streams[i].spec_text,
+				  ds->src->ops == &source_sim_ops ? " (give it a name=)" : "");
+			return -EEXIST;
+		}
 	return 0;
+}
 
-err_free_pool:
-	block_pool_free(&srv->pool);
-err_close_source:
-	devices_close(srv);
-	ops->close(srv->src);
+/* Every ring together within --memory-budget, or a refusal that names it
+ * and what each device asks for. */
+static int check_budget(const struct server *srv)
+{
+	uint64_t total = 0;
+	char each[512] = "";
+	size_t used = 0;
+	uint32_t i;
+
+	for (i = 0; i < srv->nstreams; i++) {
+		const struct device_stream *ds = &srv->streams[i];
+
+		total += device_stream_ring_bytes(ds);
+		if (used < sizeof(each))
+			used += (size_t)snprintf(each + used, sizeof(each) - used, "%s%s %u x %u",
+						 i ? ", " : "", ds->fmt.device, ds->pool.count,
+						 ds->pool.block_size);
+	}
+	if (total <= srv->cfg->memory_budget)
+		return 0;
+	log_error("--memory-budget %" PRIu64 ": the block rings need %" PRIu64 " bytes (%s); "
+		  "raise --memory-budget, or give fewer or smaller blocks",
+		  srv->cfg->memory_budget, total, each);
+	return -ENOMEM;
+}
+
+/* Every streamed device: its source, ring and poll. On an error it is
+ * logged, and nothing of them is left. */
+static int start_streams(struct server *srv, const struct config *cfg)
+{
+	uint32_t i;
+	int err = 0;
+
+	srv->streams = calloc(cfg->sources.n, sizeof(*srv->streams));
+	if (!srv->streams)
+		return -ENOMEM;
+	for (i = 0; i < cfg->sources.n && !err; i++) {
+		err = device_stream_open(&srv->streams[i], srv, i, cfg->sources.spec[i]);
+		if (!err) {
+			srv->nstreams++;
+			err = check_unique(srv, &srv->streams[i]);
+		}
+	}
+	if (!err)
+		err = check_budget(srv);
+	if (err)
+		close_streams(srv);
 	return err;
 }
 
@@ -253,8 +287,10 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	err = tls_server_init(&srv->tls, &tls);
 	if (err)
 		return err;
-	err = start_source(srv, loop, cfg);
+	devices_open(srv);
+	err = start_streams(srv, cfg);
 	if (err) {
+		devices_close(srv);
 		tls_server_free(&srv->tls);
 		return err;
 	}
@@ -264,70 +300,60 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 
 void server_ready(struct server *srv)
 {
-	log_info("source %s: %u channels at %" PRIu64 " scans/s, %u blocks of %u bytes",
-		 srv->src->ops->name, srv->fmt.channels, srv->fmt.sample_rate, srv->pool.count,
-		 srv->pool.block_size);
+	uint32_t i;
+
+	for (i = 0; i < srv->nstreams; i++) {
+		const struct device_stream *ds = &srv->streams[i];
+
+		log_info("source %s: %s (%s), %u channels at %" PRIu64
+			 " scans/s, %u blocks of %u bytes",
+			 ds->src->ops->name, ds->fmt.device, ds->device_id, ds->fmt.channels,
+			 ds->fmt.sample_rate, ds->pool.count, ds->pool.block_size);
+	}
 	/* Listening and announced: ready for systemd (Type=notify). */
 	notify_open(&srv->notify, srv->loop);
 	notify_status(srv, "READY=1\n");
 }
 
-uint64_t server_all_channels(const struct server *srv)
+struct device_stream *server_find_stream(const struct server *srv, const char *device)
 {
-	uint32_t n = srv->fmt.device_channels;
+	uint32_t i;
 
-	return n >= 64 ? ~0ull : (1ull << n) - 1;
+	if (!device[0])
+		return srv->nstreams ? &srv->streams[0] : NULL;
+	for (i = 0; i < srv->nstreams; i++)
+		if (strcmp(device, srv->streams[i].fmt.device) == 0 ||
+		    strcmp(device, srv->streams[i].device_id) == 0)
+			return &srv->streams[i];
+	return NULL;
 }
 
-int server_set_channels(struct server *srv, uint64_t mask)
+uint32_t server_subscribers(const struct server *srv)
 {
-	int err;
+	uint32_t i, n = 0;
 
-	if (mask == srv->fmt.channel_mask)
-		return 0;
-	if (mask == 0 || (mask & ~server_all_channels(srv)))
-		return -EINVAL;
-	if (server_subscribers(srv))
-		return -EBUSY;
-	if (!srv->src->ops->set_channels)
-		return -EOPNOTSUPP;
-	err = srv->src->ops->set_channels(srv->src, mask);
-	if (err)
-		return err;
-	srv->src->ops->format(srv->src, &srv->fmt);
-	block_pool_set_scan_bytes(&srv->pool, srv->fmt.scan_bytes);
-	log_info("capture channels: mask 0x%" PRIx64 ", %u of %u", mask, srv->fmt.channels,
-		 srv->fmt.device_channels);
-	return 0;
+	for (i = 0; i < srv->nstreams; i++)
+		n += device_stream_subscribers(&srv->streams[i]);
+	return n;
 }
 
-uint32_t server_queue_bound(const struct server *srv, uint32_t wish)
+uint32_t server_blocks_held(const struct server *srv)
 {
-	return fanout_queue_bound(&srv->fanout, wish ? wish : srv->cfg->client_queue);
+	uint32_t i, n = 0;
+
+	for (i = 0; i < srv->nstreams; i++)
+		n += srv->streams[i].pool.held;
+	return n;
 }
 
-/* Capture on demand (fanout.h): the first subscriber starts the source,
- * the last one leaving stops it. */
-static void capture_start(void *ctx)
+uint64_t server_blocks_skipped(const struct server *srv)
 {
-	struct server *srv = ctx;
-	int err = srv->src->ops->enable(srv->src);
+	uint64_t n = 0;
+	uint32_t i;
 
-	if (err)
-		log_error("source: enable failed: %s", strerror(-err));
-	else
-		log_info("capture started");
-	notify_status(srv, "");
-}
-
-static void capture_stop(void *ctx)
-{
-	struct server *srv = ctx;
-
-	srv->src->ops->disable(srv->src);
-	log_info("capture stopped: no subscribers");
-	if (!srv->shutting_down)
-		notify_status(srv, "");
+	for (i = 0; i < srv->nstreams; i++)
+		n += srv->streams[i].fanout.blocks_skipped;
+	return n;
 }
 
 /* Last step of a shutdown: every block is back; close everything. */
@@ -358,26 +384,15 @@ static void close_signals(struct server *srv)
 
 static void finish(struct server *srv)
 {
-	struct source_counters c;
-	int err;
+	uint32_t i;
 
 	if (srv->finished)
 		return;
 	srv->finished = true;
-	srv->src->ops->disable(srv->src);
-	fanout_drain(&srv->fanout); /* a partly filled block, handed to nobody */
-	srv->src->ops->counters(srv->src, &c);
-	log_info("stopped: %" PRIu64 " blocks produced, %" PRIu64 " overflows, %" PRIu64
-		 " scans lost, %" PRIu64 " client skips, %u of %u blocks back in the source",
-		 c.blocks_produced, c.overflows, c.lost_samples, server_blocks_skipped(srv),
-		 srv->pool.count - srv->pool.held, srv->pool.count);
-	err = block_pool_free(&srv->pool);
-	if (err) {
-		log_error("blocks still held at exit: %s", strerror(-err));
+	for (i = 0; i < srv->nstreams; i++)
+		device_stream_stop(&srv->streams[i]);
+	if (close_streams(srv))
 		srv->exit_code = 1;
-	}
-	uv_close((uv_handle_t *)&srv->src_poll, NULL);
-	srv->src->ops->close(srv->src);
 	uv_close((uv_handle_t *)&srv->limits_timer, NULL);
 	uv_close((uv_handle_t *)&srv->finish_timer, NULL);
 	close_signals(srv);

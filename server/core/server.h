@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The daemon's core: one libuv loop, one block source with its pool and
- * fan-out, the configuration, the TLS context, the counters, and the
- * front-ends that clients come through (frontend.h), known only by their
- * ops. Capture on demand and the orderly shutdown live here. Everything
- * runs on the loop's thread; nothing here is locked.
+ * The daemon's core: one libuv loop, the streamed devices (one
+ * device_stream each: source, ring, fan-out), the configuration, the TLS
+ * context, the counters, and the front-ends that clients come through
+ * (frontend.h), known only by their ops. The orderly shutdown lives here.
+ * Everything runs on the loop's thread; nothing here is locked.
  */
 #ifndef IIOSTREAMD_SERVER_H
 #define IIOSTREAMD_SERVER_H
@@ -17,6 +17,7 @@
 #include "block_pool.h"
 #include "clock.h"
 #include "config.h"
+#include "device_stream.h"
 #include "fanout.h"
 #include "frontend.h"
 #include "notify.h"
@@ -29,17 +30,15 @@ struct iio_context;
 struct server {
 	uv_loop_t *loop;
 	const struct config *cfg;  /* in force; a SIGHUP changes its live keys (reload.h) */
-	struct source *src;
-	struct block_pool pool;
-	struct source_format fmt;
-	uv_poll_t src_poll;        /* readable while the source has a block ready */
+	struct device_stream *streams; /* one per --source, in their order */
+	uint32_t nstreams;
+	uint32_t streams_closing;  /* closed, poll handle not yet: streams[] stays */
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	uv_signal_t sigterm, sigint;
 	uv_signal_t sighup;        /* reload (reload.h) */
 	struct reload reload;      /* set by main after server_start(); live NULL: none */
 	struct notify notify;      /* systemd's NOTIFY_SOCKET and watchdog (notify.h) */
-	struct fanout fanout;      /* the pool's blocks to sessions and iiod buffers */
 	TAILQ_HEAD(, frontend) frontends; /* registered, in start-up order */
 	uint64_t start_ns;
 	bool shutting_down;
@@ -57,10 +56,10 @@ struct server {
 	uint64_t refused_logged_ns; /* the last "too many clients" log line */
 };
 
-/* Load the TLS context, open the source and allocate its blocks, start
- * the timers and signals: 0 or a negative errno (logged; nothing is left
- * running). The front-ends start next (daemon/daemon.c), then
- * server_ready(). */
+/* Load the TLS context, open every source and allocate its blocks (within
+ * --memory-budget), start the timers and signals: 0 or a negative errno
+ * (logged; nothing is left running). The front-ends start next
+ * (daemon/daemon.c), then server_ready(). */
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg);
 
 /* Take a front-end that is listening: counted, ticked, listed in Stats,
@@ -84,32 +83,31 @@ int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
  * then every handle closed so that uv_run() returns. */
 void server_shutdown(struct server *srv, const char *why);
 
-/* Every channel of the device, as a mask (bit i: channel i). */
-uint64_t server_all_channels(const struct server *srv);
+/* The streamed device a request names: "" is the first one; else by its
+ * name (fmt.device) or its id (device_id). NULL if none. */
+struct device_stream *server_find_stream(const struct server *srv, const char *device);
 
-/* Subscribers of the stream: native sessions and iiod buffers. */
-static inline uint32_t server_subscribers(const struct server *srv)
+/* The first streamed device, a client's default. */
+static inline struct device_stream *server_first_stream(const struct server *srv)
 {
-	return srv->fanout.nsubs;
+	return &srv->streams[0];
 }
 
-/* Blocks every subscriber skipped (fanout.h). Stats and the shutdown line
- * both report this one sum. */
-static inline uint64_t server_blocks_skipped(const struct server *srv)
-{
-	return srv->fanout.blocks_skipped;
-}
+/* Subscribers of every stream: native sessions and iiod buffers. */
+uint32_t server_subscribers(const struct server *srv);
 
-/* Capture the channels of `mask` from now on (srv->fmt follows). 0 if they
- * are already the ones captured; -EBUSY while anyone is subscribed to a
- * different set; -EINVAL for a mask naming no channel or one the device
- * does not have; -EOPNOTSUPP when the source always streams them all. */
-int server_set_channels(struct server *srv, uint64_t mask);
+/* Blocks every subscriber of every stream skipped (fanout.h). Stats and
+ * the shutdown line both report this one sum. */
+uint64_t server_blocks_skipped(const struct server *srv);
 
-/* The blocks a subscriber may hold: its wish (0: --client-queue), never
- * more than the ring's blocks less one (no client may hold every block),
- * at least 1. Both ports' subscriptions use it. */
-uint32_t server_queue_bound(const struct server *srv, uint32_t wish);
+/* Blocks the daemon holds (dequeued, not yet back), every stream. */
+uint32_t server_blocks_held(const struct server *srv);
+
+/* Something systemd's STATUS= line shows changed (a capture started). */
+void server_status_changed(struct server *srv);
+
+/* device_stream_close() is over: its handles are closed. */
+void server_stream_closed(struct server *srv);
 
 /* Connections open on every front-end. */
 uint32_t server_clients(const struct server *srv);

@@ -89,8 +89,8 @@ int daemon_start(struct daemon *d, uv_loop_t *loop, const struct config *cfg)
 	/* Last: it cannot fail, so nothing above has to withdraw it. */
 	if (cfg->advertise)
 		d->adv = advertise_start(&(struct advertise_params){
-			.device = d->srv.fmt.device,
-			.channels = d->srv.fmt.device_channels,
+			.device = server_first_stream(&d->srv)->fmt.device,
+			.channels = server_first_stream(&d->srv)->fmt.device_channels,
 			.client_cert = cfg->client_ca[0] != '\0',
 			.explicit_on = cfg->advertise_set,
 			.plain_fd = d->net.plain.fd,

@@ -49,7 +49,8 @@ void iiod__buffer_close(struct iiod_conn *c)
 	if (c->sub.blocks_skipped)
 		log_warn("iiod client %u (%s): %" PRIu64 " blocks skipped (too slow; a libiio "
 			 "client is not told)", c->id, c->peer, c->sub.blocks_skipped);
-	fanout_unsubscribe(&c->is->srv->fanout, &c->sub);
+	fanout_unsubscribe(&c->ds->fanout, &c->sub);
+	c->ds = NULL;
 }
 
 void iiod__buffer_written(struct iiod_conn *c)
@@ -213,12 +214,13 @@ static const Iiostream__DeviceDesc *streamed_device(const Iiostream__Devices *de
 	return NULL;
 }
 
-/* The channels OPEN's mask names that can be streamed, as a mask of scan
- * indexes in *want. The mask's bits are libiio's channel numbers, i.e.
- * positions in the XML (iiod_xml.h); the capture is by scan index. 0, or
- * -ENODEV, -ENOSYS (a device we do not stream), -EINVAL (a mask of the
- * wrong size). */
-static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint64_t *want)
+/* The stream of the device OPEN names in *ds, and the channels its mask
+ * names that can be streamed, as a mask of scan indexes in *want. The
+ * mask's bits are libiio's channel numbers, i.e. positions in the XML
+ * (iiod_xml.h); the capture is by scan index. 0, or -ENODEV, -ENOSYS (a
+ * device we do not stream), -EINVAL (a mask of the wrong size). */
+static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint64_t *want,
+			   struct device_stream **ds)
 {
 	Iiostream__Devices devs = IIOSTREAM__DEVICES__INIT;
 	const Iiostream__DeviceDesc *dev;
@@ -231,8 +233,11 @@ static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint6
 	dev = streamed_device(&devs, cmd->device, &exists);
 	if (!dev)
 		err = exists ? -ENOSYS : -ENODEV;
+	else if (dev->stream_id >= srv->nstreams)
+		err = -ENOSYS; /* cannot be: streamed devices have a stream */
 	else if (cmd->mask_words != (dev->n_channels + 31) / 32)
 		err = -EINVAL;
+	*ds = err ? NULL : &srv->streams[dev->stream_id];
 	n = dev ? iiod_xml_channel_order(dev, order, 256) : 0;
 	*want = 0;
 	for (k = 0; !err && k < n; k++) {
@@ -243,7 +248,7 @@ static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint6
 		/* bits of channels that cannot be streamed are ignored, as iiod
 		 * does (gr-iio sets them all when given no channel list) */
 		if (chd->scan_element && !chd->output && chd->index >= 0 && chd->index < 64 &&
-		    (uint32_t)chd->index < srv->fmt.device_channels)
+		    (uint32_t)chd->index < (*ds)->fmt.device_channels)
 			*want |= 1ull << chd->index;
 	}
 	devices_describe_free(&devs);
@@ -263,19 +268,19 @@ static void select_channels(struct iiod_conn *c, uint64_t want, uint64_t cap)
 			c->sel_off[c->nsel++] = pos * 2;
 		pos++;
 	}
-	c->cap_scan_bytes = c->is->srv->fmt.scan_bytes;
+	c->cap_scan_bytes = c->ds->fmt.scan_bytes;
 	c->scan_bytes = c->nsel * 2;
 	c->passthrough = want == cap;
 }
 
 /* The buffer is open on `cmd`'s device, with the channels `want` of the
  * capture `cap`: into the fan-out. */
-static void buffer_subscribe(struct iiod_conn *c, const struct iiod_cmd *cmd, uint64_t want,
-			     uint64_t cap)
+static void buffer_subscribe(struct iiod_conn *c, const struct iiod_cmd *cmd,
+			     struct device_stream *ds, uint64_t want, uint64_t cap)
 {
-	struct server *srv = c->is->srv;
 	uint32_t q_max;
 
+	c->ds = ds;
 	select_channels(c, want, cap);
 	memcpy(c->mask, cmd->mask, sizeof(c->mask));
 	c->mask_words = cmd->mask_words;
@@ -283,8 +288,8 @@ static void buffer_subscribe(struct iiod_conn *c, const struct iiod_cmd *cmd, ui
 	c->open = true;
 	c->sub.ops = &buffer_sub_ops;
 	c->sub.blocks_skipped = 0;
-	q_max = server_queue_bound(srv, 0);
-	fanout_subscribe(&srv->fanout, &c->sub,
+	q_max = device_stream_queue_bound(ds, 0);
+	fanout_subscribe(&ds->fanout, &c->sub,
 			 q_max < IIOD_MAX_QUEUE_BLOCKS ? q_max : IIOD_MAX_QUEUE_BLOCKS);
 	log_info("iiod client %u (%s): buffer of %" PRIu64 " samples open on %s, %u channels%s",
 		 c->id, c->peer, cmd->number, cmd->device, c->nsel,
@@ -294,6 +299,7 @@ static void buffer_subscribe(struct iiod_conn *c, const struct iiod_cmd *cmd, ui
 int iiod__buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
 	struct server *srv = c->is->srv;
+	struct device_stream *ds;
 	uint64_t want, cap;
 	int err;
 
@@ -307,7 +313,7 @@ int iiod__buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 		return -ENOSYS; /* output buffers: this is an ADC */
 	if (cmd->number == 0 || cmd->number > (1u << 26))
 		return -EINVAL;
-	err = wanted_channels(srv, cmd, &want);
+	err = wanted_channels(srv, cmd, &want, &ds);
 	if (err)
 		return err;
 	if (!want)
@@ -315,12 +321,13 @@ int iiod__buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	/* One capture for every client: set it if nobody uses it (all
 	 * channels where the source cannot pick), else take what we need
 	 * out of it. */
-	if (server_subscribers(srv) == 0 && server_set_channels(srv, want) == -EOPNOTSUPP)
-		server_set_channels(srv, server_all_channels(srv));
-	cap = srv->fmt.channel_mask;
+	if (device_stream_subscribers(ds) == 0 &&
+	    device_stream_set_channels(ds, want) == -EOPNOTSUPP)
+		device_stream_set_channels(ds, device_stream_all_channels(ds));
+	cap = ds->fmt.channel_mask;
 	if ((want & cap) != want)
 		return -EBUSY;
-	buffer_subscribe(c, cmd, want, cap);
+	buffer_subscribe(c, cmd, ds, want, cap);
 	return 0;
 }
 

@@ -84,6 +84,7 @@ struct iiod_conn {
 	 * (Stats, the close log); the scan layout by iiod__send_picked() */
 	bool open;
 	char device[64];         /* as OPEN named it */
+	struct device_stream *ds;/* its stream while open */
 	uint32_t mask[IIOD_MAX_MASK_WORDS]; /* as OPEN sent it, echoed by READBUF */
 	unsigned mask_words;
 	uint32_t cap_scan_bytes; /* a scan of the capture */

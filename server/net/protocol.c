@@ -29,35 +29,68 @@ static void reply(struct session *s, Iiostream__Envelope *env)
 		log_error("client %u: reply not sent: %s", s->id, strerror(-err));
 }
 
+/* HelloReply's list of the streamed devices (version 2). */
+static void fill_streams(const struct server *srv, Iiostream__StreamInfo *info,
+			 Iiostream__StreamInfo **infop)
+{
+	uint32_t i;
+
+	for (i = 0; i < srv->nstreams; i++) {
+		const struct device_stream *ds = &srv->streams[i];
+
+		iiostream__stream_info__init(&info[i]);
+		info[i].stream_id = ds->id;
+		info[i].device = (char *)ds->fmt.device;
+		info[i].id = (char *)ds->device_id;
+		info[i].source = (char *)ds->src->ops->name;
+		info[i].sample_rate = ds->fmt.sample_rate;
+		info[i].channels = ds->fmt.device_channels;
+		info[i].block_size = ds->pool.block_size;
+		info[i].block_count = ds->pool.count;
+		infop[i] = &info[i];
+	}
+}
+
 static void handle_hello(struct session *s, const Iiostream__Hello *h)
 {
+	struct server *srv = s->srv;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__HelloReply r = IIOSTREAM__HELLO_REPLY__INIT;
+	Iiostream__StreamInfo info[CONFIG_MAX_SOURCES], *infop[CONFIG_MAX_SOURCES];
 
 	if (h->magic != IIOS_PROTOCOL_MAGIC) {
 		session_send_error(s, EPROTO, true, "not an iiostream client (bad magic)");
 		return;
 	}
-	if (h->version_min > IIOS_PROTOCOL_VERSION || h->version_max < IIOS_PROTOCOL_VERSION ||
+	if (h->version_min > IIOS_PROTOCOL_VERSION || h->version_max < IIOS_PROTOCOL_VERSION_MIN ||
 	    h->version_min > h->version_max) {
 		session_send_error(s, EPROTONOSUPPORT, true,
-				   "protocol versions %u..%u not supported (server speaks %u)",
-				   h->version_min, h->version_max, IIOS_PROTOCOL_VERSION);
+				   "protocol versions %u..%u not supported (server speaks %u..%u)",
+				   h->version_min, h->version_max, IIOS_PROTOCOL_VERSION_MIN,
+				   IIOS_PROTOCOL_VERSION);
 		return;
 	}
 	if (s->over_limit) {
 		session_send_error(s, EBUSY, true,
 				   "too many clients (%u, the server's --max-clients): try again later",
-				   s->srv->cfg->max_clients);
+				   srv->cfg->max_clients);
 		return;
 	}
 	session_set_state(s, SESSION_READY);
 	uv_timer_stop(&s->deadline);
-	log_debug("client %u: hello from '%s'", s->id, h->client_name);
-	r.version = IIOS_PROTOCOL_VERSION;
+	/* the newest both speak */
+	s->version = h->version_max < IIOS_PROTOCOL_VERSION ? h->version_max
+							    : IIOS_PROTOCOL_VERSION;
+	log_debug("client %u: hello from '%s', protocol %u", s->id, h->client_name, s->version);
+	r.version = s->version;
 	r.server_name = "iiostreamd " IIOSTREAM_VERSION;
-	r.source = (char *)s->srv->src->ops->name;
-	r.device = (char *)s->srv->fmt.device;
+	r.source = (char *)server_first_stream(srv)->src->ops->name;
+	r.device = (char *)server_first_stream(srv)->fmt.device;
+	if (s->version >= 2) {
+		fill_streams(srv, info, infop);
+		r.n_streams = srv->nstreams;
+		r.streams = infop;
+	}
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY;
 	env.hello_reply = &r;
 	reply(s, &env);
@@ -79,20 +112,21 @@ static bool allowed(struct session *s, const struct access_list *list, const cha
 }
 
 /* The channels a Subscribe asks for, as a mask; 0 after an Error was sent. */
-static uint64_t wanted_channels(struct session *s, const Iiostream__Subscribe *sub)
+static uint64_t wanted_channels(struct session *s, const struct device_stream *ds,
+				const Iiostream__Subscribe *sub)
 {
-	struct server *srv = s->srv;
 	uint64_t mask = 0;
 	size_t i;
 
 	if (sub->n_channels == 0)
-		return server_subscribers(srv) ? srv->fmt.channel_mask : server_all_channels(srv);
+		return device_stream_subscribers(ds) ? ds->fmt.channel_mask
+						     : device_stream_all_channels(ds);
 	for (i = 0; i < sub->n_channels; i++) {
 		uint32_t c = sub->channels[i];
 
-		if (c >= srv->fmt.device_channels || c >= 64) {
+		if (c >= ds->fmt.device_channels || c >= 64) {
 			session_send_error(s, EINVAL, false, "channel %u: %s has channels 0..%u", c,
-					   srv->fmt.device, srv->fmt.device_channels - 1);
+					   ds->fmt.device, ds->fmt.device_channels - 1);
 			return 0;
 		}
 		if (mask & (1ull << c)) {
@@ -117,85 +151,144 @@ static void channel_list(uint64_t mask, char *out, size_t len)
 						 used ? "," : "", c);
 }
 
+/* The streamed device a Subscribe names, or NULL after an Error was sent. */
+static struct device_stream *subscribe_target(struct session *s, const Iiostream__Subscribe *sub)
+{
+	struct device_stream *ds = server_find_stream(s->srv, sub->device);
+
+	if (!ds) {
+		session_send_error(s, ENODEV, false,
+				   "no streamed device '%s' (DevicesRequest lists them)", sub->device);
+		return NULL;
+	}
+	if (session_find_sub(s, ds)) {
+		session_send_error(s, EALREADY, false, "already subscribed to %s", ds->fmt.device);
+		return NULL;
+	}
+	/* version 1: one subscription per connection, as that version said */
+	if (s->version < 2 && s->nsubs) {
+		session_send_error(s, EALREADY, false, "already subscribed");
+		return NULL;
+	}
+	if (s->nsubs == SESSION_MAX_SUBS) {
+		session_send_error(s, ENOSPC, false, "%u subscriptions on one connection already",
+				   SESSION_MAX_SUBS);
+		return NULL;
+	}
+	return ds;
+}
+
+/* Capture the channels of `mask` on ds; false after an Error was sent. */
+static bool capture_channels(struct session *s, struct device_stream *ds, uint64_t mask)
+{
+	int err = device_stream_set_channels(ds, mask);
+	char have[400];
+
+	if (!err)
+		return true;
+	channel_list(ds->fmt.channel_mask, have, sizeof(have));
+	if (err == -EBUSY)
+		session_send_error(s, EBUSY, false,
+				   "%s: the capture holds channels %s for %u other client(s): "
+				   "ask for those, or for none",
+				   ds->fmt.device, have, device_stream_subscribers(ds));
+	else if (err == -EOPNOTSUPP)
+		session_send_error(s, EOPNOTSUPP, false, "the %s source streams every channel (%s)",
+				   ds->src->ops->name, have);
+	else
+		session_send_error(s, -err, false, "cannot capture those channels: %s",
+				   strerror(-err));
+	return false;
+}
+
+/* SubscribeReply's channels: the captured ones, in scan order. */
+struct reply_channels {
+	Iiostream__ChannelInfo info[CONFIG_MAX_CHANNELS], *infop[CONFIG_MAX_CHANNELS];
+	Iiostream__ScanFormat fmt;
+	char ids[CONFIG_MAX_CHANNELS][24];
+	uint32_t n;
+};
+
+static void fill_channels(const struct device_stream *ds, struct reply_channels *rc)
+{
+	uint32_t c;
+
+	iiostream__scan_format__init(&rc->fmt);
+	rc->fmt.is_signed = 1;
+	rc->fmt.bits = IIOS_PATTERN_BITS;
+	rc->fmt.storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
+	for (c = 0, rc->n = 0; c < ds->fmt.device_channels && rc->n < CONFIG_MAX_CHANNELS; c++) {
+		Iiostream__ChannelInfo *ci = &rc->info[rc->n];
+
+		if (!(ds->fmt.channel_mask & (1ull << c)))
+			continue;
+		iiostream__channel_info__init(ci);
+		snprintf(rc->ids[rc->n], sizeof(rc->ids[rc->n]), "voltage%u", c);
+		ci->index = c;
+		ci->id = rc->ids[rc->n];
+		ci->format = &rc->fmt;
+		rc->infop[rc->n++] = ci;
+	}
+}
+
 static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 {
 	struct server *srv = s->srv;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__SubscribeReply r = IIOSTREAM__SUBSCRIBE_REPLY__INIT;
-	Iiostream__ChannelInfo chans[CONFIG_MAX_CHANNELS], *chanp[CONFIG_MAX_CHANNELS];
-	Iiostream__ScanFormat fmt = IIOSTREAM__SCAN_FORMAT__INIT;
-	char ids[CONFIG_MAX_CHANNELS][24], have[400];
+	struct reply_channels rc;
+	struct device_stream *ds;
+	struct session_sub *ss;
+	char have[400];
 	uint64_t mask;
-	uint32_t c, n;
-	int err;
 
-	if (s->sub.subscribed) {
-		session_send_error(s, EALREADY, false, "already subscribed");
-		return;
-	}
 	if (!allowed(s, &srv->cfg->allow_subscribe, "subscribe", "--allow-subscribe"))
 		return;
-	mask = wanted_channels(s, sub);
-	if (!mask)
+	ds = subscribe_target(s, sub);
+	if (!ds)
 		return;
-	err = server_set_channels(srv, mask);
-	if (err) {
-		channel_list(srv->fmt.channel_mask, have, sizeof(have));
-		if (err == -EBUSY)
-			session_send_error(s, EBUSY, false,
-					   "the capture holds channels %s for %u other client(s): "
-					   "ask for those, or for none", have, server_subscribers(srv));
-		else if (err == -EOPNOTSUPP)
-			session_send_error(s, EOPNOTSUPP, false,
-					   "the %s source streams every channel (%s)",
-					   srv->src->ops->name, have);
-		else
-			session_send_error(s, -err, false, "cannot capture those channels: %s",
-					   strerror(-err));
+	mask = wanted_channels(s, ds, sub);
+	if (!mask || !capture_channels(s, ds, mask))
 		return;
-	}
-	session_subscribe(s, server_queue_bound(srv, sub->max_queue_blocks));
-
-	fmt.is_signed = 1;
-	fmt.bits = IIOS_PATTERN_BITS;
-	fmt.storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
-	for (c = 0, n = 0; c < srv->fmt.device_channels && n < CONFIG_MAX_CHANNELS; c++) {
-		if (!(srv->fmt.channel_mask & (1ull << c)))
-			continue;
-		iiostream__channel_info__init(&chans[n]);
-		snprintf(ids[n], sizeof(ids[n]), "voltage%u", c);
-		chans[n].index = c;
-		chans[n].id = ids[n];
-		chans[n].format = &fmt;
-		chanp[n] = &chans[n];
-		n++;
-	}
-	r.block_size = srv->pool.block_size;
-	r.block_count = srv->pool.count;
-	r.sample_rate = srv->fmt.sample_rate;
-	r.scan_bytes = srv->fmt.scan_bytes;
-	r.n_channels = n;
-	r.channels = chanp;
-	r.max_queue_blocks = s->sub.max_queue;
-	r.device = (char *)srv->fmt.device;
+	ss = session_subscribe(s, ds, device_stream_queue_bound(ds, sub->max_queue_blocks));
+	if (!ss) /* subscribe_target() checked for a free slot */
+		return;
+	fill_channels(ds, &rc);
+	r.block_size = ds->pool.block_size;
+	r.block_count = ds->pool.count;
+	r.sample_rate = ds->fmt.sample_rate;
+	r.scan_bytes = ds->fmt.scan_bytes;
+	r.n_channels = rc.n;
+	r.channels = rc.infop;
+	r.max_queue_blocks = ss->sub.max_queue;
+	r.device = (char *)ds->fmt.device;
+	r.stream_id = ds->id;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
 	env.subscribe_reply = &r;
-	channel_list(srv->fmt.channel_mask, have, sizeof(have));
-	log_info("client %u (%s) subscribed, queue %u, channels %s", s->id, s->peer,
-		 s->sub.max_queue, have);
+	channel_list(ds->fmt.channel_mask, have, sizeof(have));
+	log_info("client %u (%s) subscribed to %s, queue %u, channels %s", s->id, s->peer,
+		 ds->fmt.device, ss->sub.max_queue, have);
 	reply(s, &env);
 }
 
-static void handle_unsubscribe(struct session *s)
+static void handle_unsubscribe(struct session *s, const Iiostream__Unsubscribe *u)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__UnsubscribeReply r = IIOSTREAM__UNSUBSCRIBE_REPLY__INIT;
+	struct device_stream *ds = NULL;
 
-	if (!s->sub.subscribed) {
+	if (u->device[0]) {
+		ds = server_find_stream(s->srv, u->device);
+		if (!ds || !session_find_sub(s, ds)) {
+			session_send_error(s, EINVAL, false, "not subscribed to '%s'", u->device);
+			return;
+		}
+		r.stream_id = ds->id;
+	} else if (!s->nsubs) {
 		session_send_error(s, EINVAL, false, "not subscribed");
 		return;
 	}
-	session_unsubscribe(s);
+	session_unsubscribe(s, ds);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY;
 	env.unsubscribe_reply = &r;
 	reply(s, &env);
@@ -237,26 +330,46 @@ static void add_other_client(const struct client_brief *b, void *arg)
 	l->csp[l->n++] = c;
 }
 
-/* The daemon-wide part of Stats: the source and the totals. */
-static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__SourceStats *ss)
+/* One stream's line of Stats. */
+static void fill_source(const struct device_stream *ds, Iiostream__SourceStats *ss)
 {
-	struct server *srv = s->srv;
-	const struct frontend *iiod = server_frontend(srv, "iiod");
-	struct frontend_counters ic = { 0 };
 	struct source_counters c;
 
-	srv->src->ops->counters(srv->src, &c);
-	ss->name = (char *)srv->src->ops->name;
-	ss->blocks_total = srv->pool.count;
-	ss->blocks_held = srv->pool.held;
-	ss->blocks_in_source = srv->pool.count - srv->pool.held;
+	iiostream__source_stats__init(ss);
+	ds->src->ops->counters(ds->src, &c);
+	ss->name = (char *)ds->src->ops->name;
+	ss->device = (char *)ds->fmt.device;
+	ss->stream_id = ds->id;
+	ss->blocks_total = ds->pool.count;
+	ss->blocks_held = ds->pool.held;
+	ss->blocks_in_source = ds->pool.count - ds->pool.held;
 	ss->blocks_produced = c.blocks_produced;
 	ss->bytes_produced = c.bytes_produced;
 	ss->overflows = c.overflows;
 	ss->lost_samples = c.lost_samples;
 	ss->enabled = c.enabled;
+	ss->subscribers = device_stream_subscribers(ds);
+	ss->blocks_skipped = ds->fanout.blocks_skipped;
+	ss->sample_rate = ds->fmt.sample_rate;
+}
+
+/* The daemon-wide part of Stats: the streams and the totals. */
+static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__SourceStats *ss,
+			Iiostream__SourceStats **ssp)
+{
+	struct server *srv = s->srv;
+	const struct frontend *iiod = server_frontend(srv, "iiod");
+	struct frontend_counters ic = { 0 };
+	uint32_t i;
+
+	for (i = 0; i < srv->nstreams; i++) {
+		fill_source(&srv->streams[i], &ss[i]);
+		ssp[i] = &ss[i];
+	}
+	st->n_sources = srv->nstreams;
+	st->sources = ssp;
+	st->source = ssp[0]; /* version 1's one source */
 	st->uptime_ns = monotonic_ns() - srv->start_ns;
-	st->source = ss;
 	st->clients = s->net->nsessions;
 	st->subscribers = server_subscribers(srv);
 	st->blocks_skipped_total = server_blocks_skipped(srv);
@@ -273,27 +386,38 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	st->requests_refused = srv->requests_refused;
 }
 
-/* One iiostream client's line of Stats; tls_desc and ident are its
- * buffers for the strings that point into them. */
-static void fill_client(struct session *it, Iiostream__ClientStats *cs, char tls_desc[96],
-			char ident[400])
+/* Buffers of one client's line of Stats, for what its fields point to. */
+struct client_bufs {
+	char tls_desc[96];
+	char ident[400];
+	uint32_t stream_ids[SESSION_MAX_SUBS];
+};
+
+/* One iiostream client's line of Stats. */
+static void fill_client(struct session *it, Iiostream__ClientStats *cs, struct client_bufs *b)
 {
+	uint32_t i;
+
 	iiostream__client_stats__init(cs);
 	cs->id = it->id;
 	cs->peer = it->peer;
-	cs->subscribed = it->sub.subscribed;
+	cs->subscribed = it->nsubs > 0;
+	for (i = 0; i < SESSION_MAX_SUBS; i++)
+		if (it->subs[i].ds)
+			b->stream_ids[cs->n_stream_ids++] = it->subs[i].ds->id;
+	cs->stream_ids = b->stream_ids;
 	cs->blocks_sent = it->tx.q.blocks_sent;
 	cs->bytes_sent = it->tx.q.bytes_sent;
-	cs->blocks_skipped = it->sub.blocks_skipped;
+	cs->blocks_skipped = session_blocks_skipped(it);
 	cs->queue_blocks = send_queue_blocks(&it->tx.q);
 	cs->transport = (char *)session_transport(it);
 	if (it->ssl && it->state != SESSION_TLS) {
-		tls_describe(it->ssl, tls_desc, 96);
-		cs->tls = tls_desc;
+		tls_describe(it->ssl, b->tls_desc, sizeof(b->tls_desc));
+		cs->tls = b->tls_desc;
 		cs->tls_encrypt = it->tls_encrypt;
 		if (it->ident.has_cert) {
-			access_describe(&it->ident, ident, 400);
-			cs->identity = ident;
+			access_describe(&it->ident, b->ident, sizeof(b->ident));
+			cs->identity = b->ident;
 		}
 	}
 }
@@ -303,21 +427,20 @@ static void handle_stats(struct session *s)
 	struct server *srv = s->srv;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__Stats st = IIOSTREAM__STATS__INIT;
-	Iiostream__SourceStats ss = IIOSTREAM__SOURCE_STATS__INIT;
+	Iiostream__SourceStats ss[CONFIG_MAX_SOURCES], *ssp[CONFIG_MAX_SOURCES];
 	Iiostream__ClientStats *cs = NULL, **csp = NULL;
-	char (*tls_desc)[96] = NULL, (*idents)[400] = NULL;
+	struct client_bufs *bufs = NULL;
 	struct session *it;
 	struct client_list list;
 	size_t n = 0;
 
-	fill_totals(s, &st, &ss);
+	fill_totals(s, &st, ss, ssp);
 	cs = calloc(server_clients(srv), sizeof(*cs));
 	csp = calloc(server_clients(srv), sizeof(*csp));
-	tls_desc = calloc(s->net->nsessions, sizeof(*tls_desc));
-	idents = calloc(s->net->nsessions, sizeof(*idents));
-	if (cs && csp && tls_desc && idents) {
+	bufs = calloc(s->net->nsessions, sizeof(*bufs));
+	if (cs && csp && bufs) {
 		TAILQ_FOREACH(it, &s->net->sessions, link) {
-			fill_client(it, &cs[n], tls_desc[n], idents[n]);
+			fill_client(it, &cs[n], &bufs[n]);
 			csp[n] = &cs[n];
 			n++;
 		}
@@ -337,8 +460,7 @@ static void handle_stats(struct session *s)
 	}
 	free(cs);
 	free(csp);
-	free(tls_desc);
-	free(idents);
+	free(bufs);
 }
 
 static void attr_reply(struct session *s, const char *value)
@@ -439,7 +561,7 @@ void protocol_handle(struct session *s, const Iiostream__Envelope *env)
 		handle_subscribe(s, env->subscribe);
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE:
-		handle_unsubscribe(s);
+		handle_unsubscribe(s, env->unsubscribe);
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_PING:
 		handle_ping(s, env->ping);

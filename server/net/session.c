@@ -135,7 +135,7 @@ void session_check_idle(struct session *s, uint64_t now_ns)
 				   s->srv->cfg->idle_timeout_s);
 		return;
 	}
-	if (s->sub.subscribed || now_ns - s->last_rx_ns < limit)
+	if (s->nsubs || now_ns - s->last_rx_ns < limit)
 		return; /* waiting for the source is not idleness */
 	log_info("client %u (%s): idle for %u s (--idle-timeout): closing", s->id, s->peer,
 		 s->srv->cfg->idle_timeout_s);
@@ -198,7 +198,7 @@ void session_close(struct session *s, const char *why)
 		log_info("client %u (%s) closed: %s", s->id, s->peer, why);
 	if (s->tx.zc_sends)
 		log_zerocopy(s);
-	session_unsubscribe(s);
+	session_unsubscribe(s, NULL);
 	/* A clean end of a TLS session says so (close_notify), best effort;
 	 * OpenSSL seals it (through the kernel with kTLS, into tx without). */
 	if (s->ssl && s->state == SESSION_DRAINING && tx_all_sent(&s->tx))

@@ -33,6 +33,19 @@
 
 struct server;
 struct net_server;
+struct device_stream;
+struct session;
+
+/* Subscriptions one connection may hold at once (one per device). */
+#define SESSION_MAX_SUBS 16
+
+/* One subscription of a connection: to one device's stream. */
+struct session_sub {
+	struct subscriber sub;      /* its place in the stream's fan-out */
+	struct stream_cursor cur;   /* its continuity and its frames in tx.q */
+	struct device_stream *ds;   /* the stream; NULL: the slot is free */
+	struct session *s;          /* its connection */
+};
 
 enum session_state {
 	SESSION_TLS,         /* TLS port: the TLS handshake is under way */
@@ -61,13 +74,16 @@ struct session {
 	char tls_encrypt[96];    /* "kernel" or "userspace: REASON" */
 	SSL *ssl;                /* TLS (NULL on plain TCP); freed in close_cb */
 	bool over_limit;         /* connected beyond --max-clients: refused at Hello */
+	uint32_t version;        /* the protocol version chosen at Hello, 0 before */
 	/* how it sends, and its send queue (transport.h, send_queue.h): the
 	 * transport is chosen once, at create (plain) or after the TLS
 	 * handshake (tx_start_tls) */
 	struct tx tx;
-	/* stream: its place in the fan-out (subscriber.h); sub.max_queue
-	 * bounds the block frames of tx.q, queued and pinned */
-	struct subscriber sub;
+	/* its subscriptions, one per device (subscriber.h): each one's
+	 * sub.max_queue bounds its own block frames of tx.q, queued and
+	 * pinned */
+	struct session_sub subs[SESSION_MAX_SUBS];
+	uint32_t nsubs;          /* slots in use */
 
 	/* private */
 	uv_poll_t poll;
@@ -108,9 +124,17 @@ int session_create(struct net_server *net, int fd, const char *peer, bool tls);
  * --idle-timeout. Called once a second. */
 void session_check_idle(struct session *s, uint64_t now_ns);
 
-/* Join the stream with a queue of max_queue blocks: from now on the
- * fan-out offers it blocks (subscriber.h). */
-void session_subscribe(struct session *s, uint32_t max_queue);
+/* Join the stream of `ds` with a queue of max_queue blocks: from now on its
+ * fan-out offers the session blocks (subscriber.h). The subscription, or
+ * NULL when every slot is taken. */
+struct session_sub *session_subscribe(struct session *s, struct device_stream *ds,
+				      uint32_t max_queue);
+
+/* Its subscription to ds, or NULL. */
+struct session_sub *session_find_sub(struct session *s, const struct device_stream *ds);
+
+/* Blocks it skipped, every subscription since it connected. */
+uint64_t session_blocks_skipped(const struct session *s);
 
 /* Queue a control message (encoded now) and send what the socket takes.
  * 0, or a negative errno (-EMSGSIZE: too large to encode). */
@@ -121,8 +145,9 @@ int session_queue_msg(struct session *s, const Iiostream__Envelope *env);
 void session_send_error(struct session *s, int errnum, bool fatal, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Leave the stream: unsent block frames are dropped (their blocks go back). */
-void session_unsubscribe(struct session *s);
+/* Leave the stream of ds (NULL: every stream): its unsent block frames are
+ * dropped (their blocks go back). */
+void session_unsubscribe(struct session *s, const struct device_stream *ds);
 
 /* Server shutdown: Bye, then close when sent (or after the drain timeout). */
 void session_say_bye(struct session *s, const char *reason);

@@ -121,7 +121,7 @@ void session_send_error(struct session *s, int errnum, bool fatal, const char *f
 	if (fatal) {
 		log_warn("client %u (%s): %s; closing", s->id, s->peer, text);
 		s->srv->protocol_errors++;
-		session_unsubscribe(s);
+		session_unsubscribe(s, NULL);
 		/* Nothing read from here on; what is queued, then the Error. */
 		session_set_state(s, SESSION_DRAINING);
 		uv_timer_start(&s->deadline, session__on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
@@ -140,7 +140,7 @@ void session_say_bye(struct session *s, const char *reason)
 		session_close(s, reason); /* no channel to say it on yet */
 		return;
 	}
-	session_unsubscribe(s);
+	session_unsubscribe(s, NULL);
 	bye.reason = (char *)reason;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BYE;
 	env.bye = &bye;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* The session as a subscriber of the fan-out (subscriber.h): offered
- * blocks go into its send queue (send_queue.h), each frame with a pool
- * reference of its own. */
+/* The session's subscriptions as subscribers of their streams' fan-outs
+ * (subscriber.h): offered blocks go into its one send queue
+ * (send_queue.h), each frame with a pool reference of its own and the
+ * cursor of its subscription, so each subscription's bound counts its own
+ * blocks and each stream's headers count losses within that stream. */
 #include "session_internal.h"
 
 #include <stddef.h>
@@ -9,18 +11,19 @@
 #include "container_of.h"
 #include "server.h"
 
-static struct session *sub_session(const struct subscriber *sub)
+static struct session_sub *to_sub(const struct subscriber *sub)
 {
-	return container_of(sub, struct session, sub);
+	return container_of(sub, struct session_sub, sub);
 }
 
 static enum sub_offer session_offer(struct subscriber *sub, struct pool_block *b)
 {
-	struct session *s = sub_session(sub);
+	struct session_sub *ss = to_sub(sub);
+	struct session *s = ss->s;
 
 	if (s->state != SESSION_READY)
 		return SUB_PASS;
-	if (tx_push_block(&s->tx, b))
+	if (tx_push_block(&s->tx, b, &ss->cur))
 		return SUB_SKIPPED;
 	session__flush_or_close(s);
 	return SUB_TAKEN;
@@ -28,17 +31,21 @@ static enum sub_offer session_offer(struct subscriber *sub, struct pool_block *b
 
 static uint32_t session_held(const struct subscriber *sub)
 {
-	return send_queue_blocks(&sub_session(sub)->tx.q);
+	return stream_cursor_blocks(&to_sub(sub)->cur);
 }
 
 static uint32_t session_droppable(const struct subscriber *sub)
 {
-	return send_queue_droppable(&sub_session(sub)->tx.q);
+	const struct session_sub *ss = to_sub(sub);
+
+	return send_queue_droppable(&ss->s->tx.q, &ss->cur);
 }
 
 static void session_drop_oldest(struct subscriber *sub)
 {
-	send_queue_drop_oldest(&sub_session(sub)->tx.q);
+	struct session_sub *ss = to_sub(sub);
+
+	send_queue_drop_oldest(&ss->s->tx.q, &ss->cur);
 }
 
 static const struct subscriber_ops session_sub_ops = {
@@ -48,19 +55,77 @@ static const struct subscriber_ops session_sub_ops = {
 	.drop_oldest = session_drop_oldest,
 };
 
-void session_subscribe(struct session *s, uint32_t max_queue)
+struct session_sub *session_find_sub(struct session *s, const struct device_stream *ds)
 {
-	s->sub.ops = &session_sub_ops;
-	send_queue_restart_stream(&s->tx.q, s->srv->fmt.scan_bytes);
-	fanout_subscribe(&s->srv->fanout, &s->sub, max_queue);
+	uint32_t i;
+
+	for (i = 0; i < SESSION_MAX_SUBS; i++)
+		if (s->subs[i].ds == ds)
+			return &s->subs[i];
+	return NULL;
 }
 
-void session_unsubscribe(struct session *s)
+/* A free slot, one whose earlier frames are all gone if there is one (a
+ * cursor counts its frames still pinned against the next subscription). */
+static struct session_sub *free_slot(struct session *s)
 {
-	if (!s->sub.subscribed)
-		return;
+	struct session_sub *any = NULL;
+	uint32_t i;
+
+	for (i = 0; i < SESSION_MAX_SUBS; i++) {
+		struct session_sub *ss = &s->subs[i];
+
+		if (ss->ds)
+			continue;
+		if (!stream_cursor_blocks(&ss->cur))
+			return ss;
+		if (!any)
+			any = ss;
+	}
+	return any;
+}
+
+struct session_sub *session_subscribe(struct session *s, struct device_stream *ds,
+				      uint32_t max_queue)
+{
+	struct session_sub *ss = free_slot(s);
+
+	if (!ss)
+		return NULL;
+	ss->s = s;
+	ss->ds = ds;
+	ss->sub.ops = &session_sub_ops;
+	stream_cursor_restart(&ss->cur, ds->id, ds->fmt.scan_bytes);
+	s->nsubs++;
+	fanout_subscribe(&ds->fanout, &ss->sub, max_queue);
+	return ss;
+}
+
+static void leave(struct session *s, struct session_sub *ss)
+{
 	/* Frames not started are dropped; a started one finishes, so that the
 	 * byte stream stays framed. */
-	send_queue_drop_unsent(&s->tx.q);
-	fanout_unsubscribe(&s->srv->fanout, &s->sub);
+	send_queue_drop_unsent(&s->tx.q, &ss->cur);
+	fanout_unsubscribe(&ss->ds->fanout, &ss->sub);
+	ss->ds = NULL;
+	s->nsubs--;
+}
+
+void session_unsubscribe(struct session *s, const struct device_stream *ds)
+{
+	uint32_t i;
+
+	for (i = 0; i < SESSION_MAX_SUBS; i++)
+		if (s->subs[i].ds && (!ds || s->subs[i].ds == ds))
+			leave(s, &s->subs[i]);
+}
+
+uint64_t session_blocks_skipped(const struct session *s)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < SESSION_MAX_SUBS; i++)
+		n += s->subs[i].sub.blocks_skipped;
+	return n;
 }

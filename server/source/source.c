@@ -17,9 +17,3 @@ const struct source_ops *source_find(const char *spec)
 	return NULL;
 }
 
-const char *source_spec_arg(const char *spec)
-{
-	const char *colon = strchr(spec, ':');
-
-	return colon ? colon + 1 : "";
-}

@@ -132,11 +132,9 @@ struct source {
 };
 
 /* Find a source by its --source spec ("sim", "kernel:/dev/iio_block0"):
- * the name before the first ':'. NULL if there is none. */
+ * the name before the first ':'. NULL if there is none. The rest of a spec
+ * is source_spec.h's. */
 const struct source_ops *source_find(const char *spec);
-
-/* What follows "NAME:" in a spec, or "". */
-const char *source_spec_arg(const char *spec);
 
 extern const struct source_ops source_sim_ops;
 extern const struct source_ops source_kernel_ops;

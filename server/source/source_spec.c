@@ -125,9 +125,11 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 	if (strlen(text) >= sizeof(buf))
 		return fail(err, errlen, "...", "longer than %d bytes", SOURCE_SPEC_MAX - 1);
 	out->ops = source_find(text);
-	if (!out->ops)
-		return fail(err, errlen, text,
-			    "unknown source (known: sim, kernel[:NODE], readfd:NODE)");
+	if (!out->ops) {
+		snprintf(err, errlen, "unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
+			 text);
+		return -EINVAL;
+	}
 	colon = strchr(text, ':');
 	if (!colon)
 		return 0;

@@ -15,19 +15,22 @@ void send_queue_init(struct send_queue *q)
 	TAILQ_INIT(&q->pinned);
 }
 
-void send_queue_restart_stream(struct send_queue *q, uint32_t scan_bytes)
+void stream_cursor_restart(struct stream_cursor *c, uint32_t stream_id, uint32_t scan_bytes)
 {
-	q->have_prev = false;
-	q->scan_bytes = scan_bytes;
+	c->stream_id = stream_id;
+	c->scan_bytes = scan_bytes;
+	c->have_prev = false;
 }
 
 static void enqueue(struct send_queue *q, struct out_frame *f)
 {
 	TAILQ_INSERT_TAIL(&q->outq, f, link);
-	if (f->blk)
+	if (f->blk) {
 		q->queued_blocks++;
-	else
+		f->cur->queued_blocks++;
+	} else {
 		q->queued_control += f->head_len;
+	}
 }
 
 int send_queue_push_control(struct send_queue *q, const void *frame, size_t len)
@@ -42,7 +45,7 @@ int send_queue_push_control(struct send_queue *q, const void *frame, size_t len)
 	return 0;
 }
 
-int send_queue_push_block(struct send_queue *q, struct pool_block *b)
+int send_queue_push_block(struct send_queue *q, struct pool_block *b, struct stream_cursor *cur)
 {
 	struct out_frame *f = calloc(1, sizeof(*f) + BLOCK_HEAD_MAX);
 
@@ -50,6 +53,7 @@ int send_queue_push_block(struct send_queue *q, struct pool_block *b)
 		return -ENOMEM;
 	block_pool_ref(b);
 	f->blk = b;
+	f->cur = cur;
 	enqueue(q, f);
 	return 0;
 }
@@ -58,10 +62,12 @@ int send_queue_push_block(struct send_queue *q, struct pool_block *b)
 static void unlink_queued(struct send_queue *q, struct out_frame *f)
 {
 	TAILQ_REMOVE(&q->outq, f, link);
-	if (f->blk)
+	if (f->blk) {
 		q->queued_blocks--;
-	else
+		f->cur->queued_blocks--;
+	} else {
 		q->queued_control -= f->head_len;
+	}
 }
 
 /* The frame's end: its block reference goes, then its memory. */
@@ -81,10 +87,12 @@ static void remove_queued(struct send_queue *q, struct out_frame *f)
 void send_queue_encode(struct send_queue *q, struct out_frame *f)
 {
 	const struct pool_block *b = f->blk;
+	struct stream_cursor *c = f->cur;
 	Iiostream__BlockHeader hdr = IIOSTREAM__BLOCK_HEADER__INIT;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	long n;
 
+	(void)q; /* the continuity is the frame's stream's (f->cur) */
 	if (!b || f->encoded)
 		return;
 	hdr.block_id = b->id;
@@ -95,13 +103,14 @@ void send_queue_encode(struct send_queue *q, struct out_frame *f)
 	hdr.payload_len = b->bytes_used;
 	hdr.first_sample = b->first_sample;
 	hdr.dequeue_ns = b->dequeue_ns;
-	if (q->have_prev) {
-		hdr.lost_before = b->sequence - q->prev_sequence - 1;
-		hdr.lost_samples = b->first_sample - q->prev_end_sample;
+	hdr.stream_id = c->stream_id;
+	if (c->have_prev) {
+		hdr.lost_before = b->sequence - c->prev_sequence - 1;
+		hdr.lost_samples = b->first_sample - c->prev_end_sample;
 	}
-	q->have_prev = true;
-	q->prev_sequence = b->sequence;
-	q->prev_end_sample = b->first_sample + b->bytes_used / q->scan_bytes;
+	c->have_prev = true;
+	c->prev_sequence = b->sequence;
+	c->prev_end_sample = b->first_sample + b->bytes_used / c->scan_bytes;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
 	env.block = &hdr;
 	n = iios_frame_encode(&env, f->head, BLOCK_HEAD_MAX, BLOCK_HEAD_MAX);
@@ -154,29 +163,35 @@ int send_queue_gather(struct send_queue *q, struct iovec *iov, int max_iov, size
 	return n;
 }
 
-uint32_t send_queue_droppable(const struct send_queue *q)
+/* A block frame of stream `cur` (NULL: of any stream). */
+static bool of_stream(const struct out_frame *f, const struct stream_cursor *cur)
+{
+	return f->blk && (!cur || f->cur == cur);
+}
+
+uint32_t send_queue_droppable(const struct send_queue *q, const struct stream_cursor *cur)
 {
 	const struct out_frame *f;
 	uint32_t n = 0;
 
 	TAILQ_FOREACH(f, &q->outq, link)
-		n += f->blk && !f->encoded;
+		n += of_stream(f, cur) && !f->encoded;
 	return n;
 }
 
-void send_queue_drop_oldest(struct send_queue *q)
+void send_queue_drop_oldest(struct send_queue *q, const struct stream_cursor *cur)
 {
 	struct out_frame *f;
 
 	TAILQ_FOREACH(f, &q->outq, link) {
-		if (f->blk && !f->encoded) {
+		if (of_stream(f, cur) && !f->encoded) {
 			remove_queued(q, f);
 			return;
 		}
 	}
 }
 
-void send_queue_drop_unsent(struct send_queue *q)
+void send_queue_drop_unsent(struct send_queue *q, const struct stream_cursor *cur)
 {
 	struct out_frame *f, *next;
 
@@ -184,7 +199,7 @@ void send_queue_drop_unsent(struct send_queue *q)
 	 * TAILQ_REMOVE that the walk moved on) */
 	for (f = TAILQ_FIRST(&q->outq); f; f = next) {
 		next = TAILQ_NEXT(f, link);
-		if (f->blk && f->sent == 0)
+		if (of_stream(f, cur) && f->sent == 0)
 			remove_queued(q, f);
 	}
 }
@@ -202,8 +217,10 @@ static void frame_done(struct send_queue *q, struct out_frame *f)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&q->pinned, f, link);
-	if (f->blk)
+	if (f->blk) {
 		q->pinned_blocks++;
+		f->cur->pinned_blocks++;
+	}
 }
 
 void send_queue_taken(struct send_queue *q, size_t n)
@@ -238,6 +255,17 @@ void send_queue_mark_zc(struct send_queue *q, size_t n, uint32_t id)
 	}
 }
 
+/* Off pinned, and freed. */
+static void unpin(struct send_queue *q, struct out_frame *f)
+{
+	TAILQ_REMOVE(&q->pinned, f, link);
+	if (f->blk) {
+		q->pinned_blocks--;
+		f->cur->pinned_blocks--;
+	}
+	free_frame(f);
+}
+
 void send_queue_release(struct send_queue *q, uint32_t zc_done, uint64_t acked)
 {
 	struct out_frame *f, *next;
@@ -248,10 +276,7 @@ void send_queue_release(struct send_queue *q, uint32_t zc_done, uint64_t acked)
 			break;
 		if (f->ack_pending && acked < f->ack_end)
 			break;
-		TAILQ_REMOVE(&q->pinned, f, link);
-		if (f->blk)
-			q->pinned_blocks--;
-		free_frame(f);
+		unpin(q, f);
 	}
 }
 
@@ -265,8 +290,6 @@ void send_queue_clear(struct send_queue *q)
 	}
 	for (f = TAILQ_FIRST(&q->pinned); f; f = next) {
 		next = TAILQ_NEXT(f, link);
-		TAILQ_REMOVE(&q->pinned, f, link);
-		free_frame(f);
+		unpin(q, f);
 	}
-	q->pinned_blocks = 0;
 }

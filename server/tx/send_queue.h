@@ -30,11 +30,42 @@
 /* Room for a BlockHeader Envelope: every field at its largest varint. */
 #define BLOCK_HEAD_MAX 128
 
+/*
+ * One stream of a connection: a connection subscribed to several devices
+ * has one cursor per subscription. It keeps the stream's continuity (for
+ * lost_before and lost_samples) and counts the stream's block frames, so
+ * each subscription's queue bound counts its own blocks. Owned by the
+ * subscription, it must live as long as a frame of it does (the session
+ * keeps its cursors for its whole life).
+ */
+struct stream_cursor {
+	uint32_t stream_id;           /* BlockHeader.stream_id of its frames */
+	uint32_t scan_bytes;          /* bytes per scan of the stream (lost_samples) */
+	/* read-only outside send_queue.c */
+	uint32_t queued_blocks;       /* its block frames in outq */
+	uint32_t pinned_blocks;       /* its block frames in pinned */
+	bool have_prev;               /* a block head was written since restart */
+	uint64_t prev_sequence;
+	uint64_t prev_end_sample;
+};
+
+/* A new stream starts on this cursor (subscribe): the next block has no
+ * predecessor. Its frames still queued or pinned stay counted. */
+void stream_cursor_restart(struct stream_cursor *c, uint32_t stream_id, uint32_t scan_bytes);
+
+/* Its block frames held: queued and pinned (what counts against a queue
+ * bound). */
+static inline uint32_t stream_cursor_blocks(const struct stream_cursor *c)
+{
+	return c->queued_blocks + c->pinned_blocks;
+}
+
 /* One frame waiting to be sent, or sent and waiting for the kernel to let
  * go of its pages. */
 struct out_frame {
 	TAILQ_ENTRY(out_frame) link;  /* in outq, then maybe in pinned */
 	struct pool_block *blk;  /* block frame: referenced block; NULL: control */
+	struct stream_cursor *cur; /* block frame: its stream */
 	bool encoded;            /* block frame: head[] written (fixes lost_before) */
 	bool zc_pending;         /* part of it went out with MSG_ZEROCOPY */
 	uint32_t zc_last;        /* id of the last zero-copy send that carried it */
@@ -57,25 +88,16 @@ struct send_queue {
 	uint32_t pinned_blocks;       /* block frames in pinned */
 	size_t queued_control;        /* bytes of control frames in outq */
 	uint64_t blocks_sent, bytes_sent; /* block frames taken whole, payload bytes */
-	/* private: the stream's continuity, for lost_before */
-	uint32_t scan_bytes;          /* bytes per scan of the stream (lost_samples) */
-	bool have_prev;               /* a block head was written since restart */
-	uint64_t prev_sequence;
-	uint64_t prev_end_sample;
 };
 
 void send_queue_init(struct send_queue *q);
 
-/* A new stream starts (subscribe): the next block has no predecessor, and
- * its scans are scan_bytes long. */
-void send_queue_restart_stream(struct send_queue *q, uint32_t scan_bytes);
-
 /* Queue a control frame holding a copy of frame[len]. 0 or -ENOMEM. */
 int send_queue_push_control(struct send_queue *q, const void *frame, size_t len);
 
-/* Queue block b; the frame takes a reference of its own. 0 or -ENOMEM
- * (then no reference was taken). */
-int send_queue_push_block(struct send_queue *q, struct pool_block *b);
+/* Queue block b of the stream `cur`; the frame takes a reference of its
+ * own. 0 or -ENOMEM (then no reference was taken). */
+int send_queue_push_block(struct send_queue *q, struct pool_block *b, struct stream_cursor *cur);
 
 /* Block frames held: queued and pinned (what counts against a queue bound). */
 static inline uint32_t send_queue_blocks(const struct send_queue *q)
@@ -95,8 +117,8 @@ static inline size_t out_frame_len(const struct out_frame *f)
 }
 
 /* Write a block frame's head if not yet done: lost_before and lost_samples
- * are fixed now, against the block encoded before it. From then on the
- * frame is no longer droppable. */
+ * are fixed now, against the block of its stream encoded before it. From
+ * then on the frame is no longer droppable. */
 void send_queue_encode(struct send_queue *q, struct out_frame *f);
 
 /* The bytes of f not yet sent: up to two pieces (rest of the head, rest of
@@ -111,15 +133,17 @@ int out_frame_pieces(const struct out_frame *f, struct iovec piece[2]);
 int send_queue_gather(struct send_queue *q, struct iovec *iov, int max_iov, size_t max_bytes,
 		      size_t *payload);
 
-/* Unsent block frames that may be dropped (head not yet written). */
-uint32_t send_queue_droppable(const struct send_queue *q);
+/* Unsent block frames of stream `cur` (NULL: of any) that may be dropped
+ * (head not yet written). */
+uint32_t send_queue_droppable(const struct send_queue *q, const struct stream_cursor *cur);
 
-/* Drop the oldest droppable block frame, if any. */
-void send_queue_drop_oldest(struct send_queue *q);
+/* Drop the oldest droppable block frame of `cur` (NULL: of any), if any. */
+void send_queue_drop_oldest(struct send_queue *q, const struct stream_cursor *cur);
 
-/* Drop every block frame not started; a started one stays, so that the
- * byte stream stays framed. Control frames stay. */
-void send_queue_drop_unsent(struct send_queue *q);
+/* Drop every block frame of `cur` (NULL: of every stream) not started; a
+ * started one stays, so that the byte stream stays framed. Control
+ * frames stay. */
+void send_queue_drop_unsent(struct send_queue *q, const struct stream_cursor *cur);
 
 /* The socket took n more bytes from the front of outq: advance the frames.
  * A frame taken whole is freed, or moved to pinned if zc_pending or

@@ -201,11 +201,11 @@ int tx_push_control(struct tx *t, const void *frame, size_t len)
 	return pushed(t, send_queue_push_control(&t->q, frame, len), was_empty);
 }
 
-int tx_push_block(struct tx *t, struct pool_block *b)
+int tx_push_block(struct tx *t, struct pool_block *b, struct stream_cursor *cur)
 {
 	bool was_empty = TAILQ_EMPTY(&t->q.outq);
 
-	return pushed(t, send_queue_push_block(&t->q, b), was_empty);
+	return pushed(t, send_queue_push_block(&t->q, b, cur), was_empty);
 }
 
 void tx_release(struct tx *t)

@@ -139,11 +139,11 @@ static inline const char *tx_label(const struct tx *t)
 	return t->label;
 }
 
-/* Queue a control frame (a copy of frame[len]) or block b (with a
- * reference of its own): send_queue_push_*(), and when the queue was
- * empty, last_tx_ns starts the socket's time to take it. 0 or -ENOMEM. */
+/* Queue a control frame (a copy of frame[len]) or block b of stream `cur`
+ * (with a reference of its own): send_queue_push_*(), and when the queue
+ * was empty, last_tx_ns starts the socket's time to take it. 0 or -ENOMEM. */
 int tx_push_control(struct tx *t, const void *frame, size_t len);
-int tx_push_block(struct tx *t, struct pool_block *b);
+int tx_push_block(struct tx *t, struct pool_block *b, struct stream_cursor *cur);
 
 /* Release what the kernel is done with (ops->release), if frames are pinned. */
 void tx_release(struct tx *t);

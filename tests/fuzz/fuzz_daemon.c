@@ -205,12 +205,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   sizeof(struct linger));
 	close(fd);
 	/* the daemon's side is gone too, and every block with it */
-	while (dmn.net.nsessions || dmn.iiod.nconns || server_subscribers(&dmn.srv) || dmn.srv.pool.held ||
+	while (dmn.net.nsessions || dmn.iiod.nconns || server_subscribers(&dmn.srv) || server_blocks_held(&dmn.srv) ||
 	       open_fds() != fds_at_start) {
 		if (now_ms() > deadline) {
 			fprintf(stderr, "fuzz_daemon: after close: %u sessions, %u iiod, %u "
 				"subscribers, %u blocks held, %d fds open (%d at start)\n",
-				dmn.net.nsessions, dmn.iiod.nconns, server_subscribers(&dmn.srv), dmn.srv.pool.held,
+				dmn.net.nsessions, dmn.iiod.nconns, server_subscribers(&dmn.srv), server_blocks_held(&dmn.srv),
 				open_fds(), fds_at_start);
 			list_fds();
 			abort();

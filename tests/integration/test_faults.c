@@ -299,7 +299,7 @@ Test(faults, handshake_refuses_wrong_version_magic_and_order)
 	daemon_start(&d, moderate);
 
 	fd = raw_connect(&d);
-	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 2, 3);
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, IIOS_PROTOCOL_VERSION + 1, IIOS_PROTOCOL_VERSION + 2);
 	r = raw_read_frame(fd);
 	cr_assert(r && r->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR);
 	cr_assert_eq(r->error->errnum, EPROTONOSUPPORT, "%s", r->error->message);

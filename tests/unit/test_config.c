@@ -47,12 +47,17 @@ static enum config_result parse(char **argv, int argc)
 			  (what));                                                 \
 	} while (0)
 
+static enum config_result parse_file(const char *text, char *flag, char *value,
+				     char *path, size_t pathlen);
+
 Test(config, defaults)
 {
 	char *argv[] = { "iiostreamd", NULL };
 
 	cr_assert_eq(parse(argv, 1), CONFIG_OK, "%s", err);
-	cr_assert_str_eq(cfg.source, "sim");
+	cr_assert_eq(cfg.sources.n, 1);
+	cr_assert_str_eq(cfg.sources.spec[0], "sim");
+	cr_assert_eq(cfg.memory_budget, 256u << 20);
 	cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
 	cr_assert_eq(cfg.listen_port, IIOS_DEFAULT_PORT);
 	cr_assert_eq(cfg.sample_rate, 1000000);
@@ -73,7 +78,8 @@ Test(config, parses_every_flag)
 				     "--log-level", "debug");
 
 	cr_assert_eq(r, CONFIG_OK, "%s", err);
-	cr_assert_str_eq(cfg.source, "sim");
+	cr_assert_eq(cfg.sources.n, 1);
+	cr_assert_str_eq(cfg.sources.spec[0], "sim");
 	cr_assert_str_eq(cfg.listen_host, "0.0.0.0");
 	cr_assert_eq(cfg.listen_port, 1234);
 	cr_assert_eq(cfg.sample_rate, 2500000);
@@ -280,14 +286,97 @@ Test(config, rejects_unknown_source)
 
 Test(config, source_takes_a_kernel_node_or_device_name)
 {
+	struct source_spec spec;
+
 	cr_assert_eq(PARSE("--source", "kernel:/dev/iio_block3"), CONFIG_OK, "%s", err);
-	cr_assert_str_eq(cfg.source, "kernel:/dev/iio_block3");
-	cr_assert_str_eq(source_spec_arg(cfg.source), "/dev/iio_block3");
-	cr_assert_eq(source_find(cfg.source), &source_kernel_ops);
+	cr_assert_str_eq(cfg.sources.spec[0], "kernel:/dev/iio_block3");
+	cr_assert_eq(source_spec_parse(cfg.sources.spec[0], &spec, err, sizeof(err)), 0);
+	cr_assert_str_eq(spec.arg, "/dev/iio_block3");
+	cr_assert_eq(spec.ops, &source_kernel_ops);
 	cr_assert_eq(PARSE("--source", "kernel"), CONFIG_OK, "%s", err);
-	cr_assert_str_eq(source_spec_arg(cfg.source), "");
+	cr_assert_eq(source_spec_parse(cfg.sources.spec[0], &spec, err, sizeof(err)), 0);
+	cr_assert_str_eq(spec.arg, "");
 	cr_assert_eq(PARSE("--source", "kernel:iiostream-sim"), CONFIG_OK, "%s", err);
-	cr_assert_str_eq(source_spec_arg(cfg.source), "iiostream-sim");
+	cr_assert_eq(source_spec_parse(cfg.sources.spec[0], &spec, err, sizeof(err)), 0);
+	cr_assert_str_eq(spec.arg, "iiostream-sim");
+}
+
+Test(config, source_is_repeatable_one_device_each)
+{
+	cr_assert_eq(PARSE("--source", "sim:name=adc1,channels=4,rate=2M", "--source",
+			   "sim:name=adc2,format=be:s24/32>>8,timestamp=on", "--source",
+			   "kernel:/dev/iio_block1,blocks=16,block-size=256K,client-queue=3"),
+		     CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sources.n, 3);
+	cr_assert_str_eq(cfg.sources.spec[0], "sim:name=adc1,channels=4,rate=2M");
+	cr_assert_str_eq(cfg.sources.spec[2],
+			 "kernel:/dev/iio_block1,blocks=16,block-size=256K,client-queue=3");
+}
+
+Test(config, source_spec_keys_parse_into_the_device_settings)
+{
+	struct source_spec spec;
+
+	cr_assert_eq(source_spec_parse("sim:name=adc1,channels=4,rate=2M,format=le:S12/16>>0,"
+				       "timestamp=on,block-size=64K,blocks=16,client-queue=3",
+				       &spec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(spec.ops, &source_sim_ops);
+	cr_assert_str_eq(spec.name, "adc1");
+	cr_assert_eq(spec.channels, 4);
+	cr_assert_eq(spec.rate, 2000000, "rates are decimal: 2M is 2000000 scans/s");
+	cr_assert(spec.rate_set);
+	cr_assert_str_eq(spec.format, "le:S12/16>>0");
+	cr_assert(spec.timestamp);
+	cr_assert_eq(spec.block_size, 65536, "sizes are binary: 64K is 65536 bytes");
+	cr_assert_eq(spec.blocks, 16);
+	cr_assert_eq(spec.client_queue, 3);
+	cr_assert_eq(source_spec_parse("sim:rate=0", &spec, err, sizeof(err)), 0, "%s", err);
+	cr_assert(spec.rate_set && spec.rate == 0, "rate=0 is unpaced, and given");
+}
+
+Test(config, source_spec_errors_name_the_spec_and_the_key)
+{
+	assert_error_naming(PARSE("--source", "sim:rate=fast"), "rate: 'fast'");
+	cr_assert(strstr(err, "--source"), "%s", err);
+	assert_error_naming(PARSE("--source", "sim:channels=65"), "channels");
+	assert_error_naming(PARSE("--source", "sim:colour=blue"), "unknown key 'colour'");
+	assert_error_naming(PARSE("--source", "kernel:/dev/a,/dev/b"), "two nodes");
+	assert_error_naming(PARSE("--source", "kernel:/dev/a,name=x"), "name");
+	assert_error_naming(PARSE("--source", "sim:/dev/iio_block0"), "sim takes no node");
+	assert_error_naming(PARSE("--source", "sim:timestamp=yes"), "timestamp");
+	assert_error_naming(PARSE("--source", "sim:blocks=lots"), "blocks");
+}
+
+Test(config, at_most_sixteen_sources)
+{
+	char *argv[2 + 2 * (CONFIG_MAX_SOURCES + 1)];
+	int i, argc = 1;
+
+	argv[0] = "iiostreamd";
+	for (i = 0; i <= (int)CONFIG_MAX_SOURCES; i++) {
+		argv[argc++] = "--source";
+		argv[argc++] = "sim";
+	}
+	argv[argc] = NULL;
+	assert_error_naming(parse(argv, argc), "more than 16 devices");
+}
+
+Test(config, sources_of_the_command_line_replace_those_of_the_file)
+{
+	char path[64];
+	enum config_result r = parse_file("source = sim:name=a\nsource = sim:name=b\n", NULL, NULL,
+					  path, sizeof(path));
+
+	unlink(path);
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sources.n, 2, "the file's lines add up, replacing the default");
+	cr_assert_str_eq(cfg.sources.spec[1], "sim:name=b");
+	r = parse_file("source = sim:name=a\nsource = sim:name=b\n", (char *)"--source",
+		       (char *)"sim:name=c", path, sizeof(path));
+	unlink(path);
+	cr_assert_eq(r, CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.sources.n, 1, "the flag replaces the file's list");
+	cr_assert_str_eq(cfg.sources.spec[0], "sim:name=c");
 }
 
 Test(config, source_name_must_match_whole)

@@ -19,13 +19,15 @@
 
 static struct pool_fixture fx;
 static struct send_queue q;
+static struct stream_cursor cur; /* the one stream of most tests */
 
 static void setup(void)
 {
 	pool_fixture_open(&fx, 2, BLOCK_SIZE, BLOCKS);
 	cr_assert_eq(fx.src->ops->enable(fx.src), 0);
 	send_queue_init(&q);
-	send_queue_restart_stream(&q, SCAN_BYTES);
+	memset(&cur, 0, sizeof(cur));
+	stream_cursor_restart(&cur, 0, SCAN_BYTES);
 }
 
 /* Every test ends with nothing held: each frame's reference was dropped. */
@@ -44,7 +46,7 @@ static struct pool_block *push_block(void)
 {
 	struct pool_block *b = pool_fixture_next_block(&fx);
 
-	cr_assert_eq(send_queue_push_block(&q, b), 0);
+	cr_assert_eq(send_queue_push_block(&q, b, &cur), 0);
 	block_pool_unref(b);
 	return b;
 }
@@ -111,11 +113,11 @@ Test(send_queue, control_frames_count_bytes_and_hold_no_block)
 	cr_assert_eq(send_queue_push_control(&q, c, sizeof(c)), 0);
 	cr_assert_eq(q.queued_control, 30);
 	assert_counts(1, 0);
-	cr_assert_eq(send_queue_droppable(&q), 1, "a control frame is never droppable");
+	cr_assert_eq(send_queue_droppable(&q, NULL), 1, "a control frame is never droppable");
 	send_queue_taken(&q, sizeof(a));
 	cr_assert_eq(q.queued_control, 20);
 	cr_assert_eq(memcmp(nth(&q.outq, 1)->head, c, sizeof(c)), 0, "a copy of the frame");
-	send_queue_drop_unsent(&q);
+	send_queue_drop_unsent(&q, NULL);
 	assert_counts(0, 0);
 	cr_assert_eq(q.queued_control, 20, "dropping blocks leaves control frames");
 	cr_assert_eq(q.blocks_sent, 0);
@@ -148,7 +150,7 @@ Test(send_queue, dropping_unsent_blocks_keeps_a_started_frame)
 	push_block();
 	send_queue_encode(&q, TAILQ_FIRST(&q.outq));
 	send_queue_taken(&q, 1);
-	send_queue_drop_unsent(&q);
+	send_queue_drop_unsent(&q, NULL);
 	assert_counts(1, 0);
 	cr_assert_eq(TAILQ_FIRST(&q.outq)->blk, first, "the started frame stays, to keep framing");
 }
@@ -160,8 +162,8 @@ Test(send_queue, drop_oldest_takes_the_oldest_frame_not_encoded)
 	push_block();
 	b2 = push_block();
 	send_queue_encode(&q, TAILQ_FIRST(&q.outq));
-	cr_assert_eq(send_queue_droppable(&q), 2, "an encoded head fixed lost_before: kept");
-	send_queue_drop_oldest(&q);
+	cr_assert_eq(send_queue_droppable(&q, NULL), 2, "an encoded head fixed lost_before: kept");
+	send_queue_drop_oldest(&q, NULL);
 	assert_counts(2, 0);
 	cr_assert_eq(nth(&q.outq, 0)->blk, b0);
 	cr_assert_eq(nth(&q.outq, 1)->blk, b2);
@@ -178,7 +180,7 @@ Test(send_queue, a_dropped_block_shows_as_lost_before_the_next)
 	push_block();
 	take_front();
 	cr_assert_eq(TAILQ_FIRST(&q.outq)->blk, b1);
-	send_queue_drop_oldest(&q);
+	send_queue_drop_oldest(&q, NULL);
 	f = TAILQ_FIRST(&q.outq);
 	send_queue_encode(&q, f);
 	cr_assert_gt(iios_frame_parse(f->head, f->head_len, 4096, &env), 0);
@@ -291,4 +293,70 @@ Test(send_queue, clear_gives_back_queued_and_pinned_blocks)
 	assert_counts(0, 0);
 	cr_assert_eq(q.queued_control, 0);
 	cr_assert(send_queue_idle(&q));
+}
+
+/* The head of the front frame, encoded now. */
+static Iiostream__BlockHeader *front_header(Iiostream__Envelope **env)
+{
+	struct out_frame *f = TAILQ_FIRST(&q.outq);
+
+	send_queue_encode(&q, f);
+	cr_assert_gt(iios_frame_parse(f->head, f->head_len, 4096, env), 0);
+	cr_assert_eq((*env)->msg_case, IIOSTREAM__ENVELOPE__MSG_BLOCK);
+	return (*env)->block;
+}
+
+/* One connection, two subscriptions: each stream counts its own frames,
+ * is dropped on its own, and its headers carry its id and its own losses. */
+Test(send_queue, two_streams_keep_their_own_counts_ids_and_continuity)
+{
+	static struct stream_cursor other;
+	struct pool_block *b[4];
+	Iiostream__Envelope *env;
+	int i;
+
+	stream_cursor_restart(&other, 7, SCAN_BYTES);
+	for (i = 0; i < 4; i++) {
+		b[i] = pool_fixture_next_block(&fx);
+		/* sequences 0, 1 to the first stream, 2 to the other, 3 to the first */
+		cr_assert_eq(send_queue_push_block(&q, b[i], i == 2 ? &other : &cur), 0);
+		block_pool_unref(b[i]);
+	}
+	cr_assert_eq(stream_cursor_blocks(&cur), 3);
+	cr_assert_eq(stream_cursor_blocks(&other), 1);
+	cr_assert_eq(send_queue_droppable(&q, &other), 1);
+	cr_assert_eq(send_queue_droppable(&q, NULL), 4);
+	for (i = 0; i < 4; i++) {
+		Iiostream__BlockHeader *h = front_header(&env);
+
+		cr_assert_eq(h->stream_id, i == 2 ? 7u : 0u, "block %d", i);
+		/* block 3 follows block 1 on its stream: block 2 is not its loss */
+		cr_assert_eq(h->lost_before, i == 3 ? 1u : 0u, "block %d", i);
+		iios_frame_free(env);
+		take_front();
+	}
+	cr_assert_eq(stream_cursor_blocks(&cur), 0);
+	cr_assert_eq(stream_cursor_blocks(&other), 0);
+}
+
+Test(send_queue, dropping_one_stream_leaves_the_other)
+{
+	static struct stream_cursor other;
+	struct pool_block *b;
+	int i;
+
+	stream_cursor_restart(&other, 1, SCAN_BYTES);
+	for (i = 0; i < 4; i++) {
+		b = pool_fixture_next_block(&fx);
+		cr_assert_eq(send_queue_push_block(&q, b, i % 2 ? &other : &cur), 0);
+		block_pool_unref(b);
+	}
+	send_queue_drop_oldest(&q, &other);
+	cr_assert_eq(stream_cursor_blocks(&other), 1);
+	cr_assert_eq(stream_cursor_blocks(&cur), 2);
+	cr_assert_eq(TAILQ_FIRST(&q.outq)->cur, &cur, "the first stream's oldest stays");
+	send_queue_drop_unsent(&q, &cur);
+	cr_assert_eq(stream_cursor_blocks(&cur), 0);
+	cr_assert_eq(stream_cursor_blocks(&other), 1, "unsubscribing one stream keeps the other");
+	assert_counts(1, 0);
 }

@@ -20,7 +20,11 @@
 
 #include "iiostream.pb-c.h"
 
-#define IIOS_PROTOCOL_VERSION 1u
+/* The newest protocol version this code speaks, and the oldest. Version
+ * 2 names devices (StreamInfo, Subscribe.device, BlockHeader.stream_id) and
+ * lets one connection subscribe to several (docs/protocol.md). */
+#define IIOS_PROTOCOL_VERSION 2u
+#define IIOS_PROTOCOL_VERSION_MIN 1u
 #define IIOS_PROTOCOL_MAGIC 0x494f5353u        /* "IOSS" */
 #define IIOS_FRAME_PREFIX 4u                   /* the u32 length */
 #define IIOS_FRAME_MAX_ENVELOPE (64u * 1024u)  /* hard bound on an Envelope */
