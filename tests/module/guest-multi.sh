@@ -124,7 +124,13 @@ multi_reg iio:device0 0x9 0 >/dev/null
 
 # ---- both devices streamed at once ----
 # Two daemons, one per node, and an rx --verify on each, all at the same
-# time; the STATUS registers (0x5) of both read "block path on" midway.
+# time; the STATUS registers (0x5) of both read "block path on" at one
+# moment. (One daemon with --source for each node and rx --device NAME
+# for each, once the client has --device.)
+multi_reg_direct() { # N ADDR: register ADDR of iio:deviceN, read through debugfs
+	echo "$2" >/sys/kernel/debug/iio/iio:device$1/direct_reg_access &&
+		cat /sys/kernel/debug/iio/iio:device$1/direct_reg_access
+}
 multi_once() { # RATE SECONDS; sets m_ok and m_info
 	rate=$1 secs=$2
 	blk=$(block_bytes "$rate")
@@ -144,8 +150,13 @@ multi_once() { # RATE SECONDS; sets m_ok and m_info
 			--quiet >/tmp/rx-multi$n.json 2>/tmp/rx-multi$n.err &
 		eval rpid$n=$!
 	done
-	sleep 1
-	st0=$(multi_reg iio:device0 0x5) st1=$(multi_reg iio:device1 0x5)
+	# both captures on at one moment: poll the STATUS registers (through
+	# debugfs itself here: iio_attr is slow under TCG) while rx runs
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		st0=$(multi_reg_direct 0 5) st1=$(multi_reg_direct 1 5)
+		[ "$st0" = 0x1 ] && [ "$st1" = 0x1 ] && break
+		sleep 0.2
+	done
 	wait $rpid0; rx0=$?
 	wait $rpid1; rx1=$?
 	m_lost=$(($(cat /sys/class/iio_block/iio_block0/lost_samples) + $(cat /sys/class/iio_block/iio_block1/lost_samples) - lost0))
