@@ -148,11 +148,6 @@ err_close_source:
 	return err;
 }
 
-uint64_t device_stream_ring_bytes(const struct device_stream *ds)
-{
-	return (uint64_t)ds->pool.block_size * ds->pool.count;
-}
-
 void device_stream_stop(struct device_stream *ds)
 {
 	ds->src->ops->disable(ds->src);

@@ -46,9 +46,6 @@ struct device_stream {
 int device_stream_open(struct device_stream *ds, struct server *srv, uint32_t id,
 		       const char *spec_text);
 
-/* Bytes its ring takes (block size times count), for --memory-budget. */
-uint64_t device_stream_ring_bytes(const struct device_stream *ds);
-
 /* Stop the capture and hand out what it finished (shutdown). */
 void device_stream_stop(struct device_stream *ds);
 

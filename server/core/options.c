@@ -563,7 +563,7 @@ const struct config_option config_options[] = {
 	  FIELD(client_queue), .min = 1, .max = CONFIG_MAX_BLOCKS, .reload = RELOAD_LIVE,
 	  .live_note = "{new} blocks for subscriptions from now on",
 	  .help = "blocks queued per client before it skips (default {default})" },
-	{ .name = "memory-budget", .arg = "BYTES", .def = "256M", .kind = &config_kind_number,
+	{ .name = "memory-budget", .arg = "BYTES", .def = "512M", .kind = &config_kind_number,
 	  FIELD(memory_budget), .min = 64 * 1024, .max = 1ull << 40, .flags = OPT_SUFFIX,
 	  .reload = RELOAD_RESTART,
 	  .help = "bytes the block rings of every device may take\n"

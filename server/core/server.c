@@ -174,32 +174,6 @@ static int check_unique(const struct server *srv, const struct device_stream *ds
 	return 0;
 }
 
-/* Every ring together within --memory-budget, or a refusal that names it
- * and what each device asks for. */
-static int check_budget(const struct server *srv)
-{
-	uint64_t total = 0;
-	char each[512] = "";
-	size_t used = 0;
-	uint32_t i;
-
-	for (i = 0; i < srv->nstreams; i++) {
-		const struct device_stream *ds = &srv->streams[i];
-
-		total += device_stream_ring_bytes(ds);
-		if (used < sizeof(each))
-			used += (size_t)snprintf(each + used, sizeof(each) - used, "%s%s %u x %u",
-						 i ? ", " : "", ds->fmt.device, ds->pool.count,
-						 ds->pool.block_size);
-	}
-	if (total <= srv->cfg->memory_budget)
-		return 0;
-	log_error("--memory-budget %" PRIu64 ": the block rings need %" PRIu64 " bytes (%s); "
-		  "raise --memory-budget, or give fewer or smaller blocks",
-		  srv->cfg->memory_budget, total, each);
-	return -ENOMEM;
-}
-
 /* Every streamed device: its source, ring and poll. On an error it is
  * logged, and nothing of them is left. */
 static int start_streams(struct server *srv, const struct config *cfg)
@@ -217,8 +191,6 @@ static int start_streams(struct server *srv, const struct config *cfg)
 			err = check_unique(srv, &srv->streams[i]);
 		}
 	}
-	if (!err)
-		err = check_budget(srv);
 	if (err)
 		close_streams(srv);
 	return err;

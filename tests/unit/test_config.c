@@ -57,7 +57,7 @@ Test(config, defaults)
 	cr_assert_eq(parse(argv, 1), CONFIG_OK, "%s", err);
 	cr_assert_eq(cfg.sources.n, 1);
 	cr_assert_str_eq(cfg.sources.spec[0], "sim");
-	cr_assert_eq(cfg.memory_budget, 256u << 20);
+	cr_assert_eq(cfg.memory_budget, 512u << 20);
 	cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
 	cr_assert_eq(cfg.listen_port, IIOS_DEFAULT_PORT);
 	cr_assert_eq(cfg.sample_rate, 1000000);
@@ -359,6 +359,19 @@ Test(config, at_most_sixteen_sources)
 	}
 	argv[argc] = NULL;
 	assert_error_naming(parse(argv, argc), "more than 16 devices");
+}
+
+Test(config, memory_budget_refuses_rings_over_it_naming_the_option)
+{
+	/* 2 x 16 x 1M = 32M fits the default 256M; 4M budget does not */
+	cr_assert_eq(PARSE("--source", "sim:name=a,blocks=16", "--source", "sim:name=b,blocks=16"),
+		     CONFIG_OK, "%s", err);
+	assert_error_naming(PARSE("--source", "sim:name=a,blocks=16", "--source",
+				  "sim:name=b,block-size=64K", "--memory-budget", "4M"),
+			    "--memory-budget");
+	cr_assert(strstr(err, "17301504 bytes"), "16 x 1M + 8 x 64K: %s", err);
+	cr_assert(strstr(err, "sim:name=b,block-size=64K: 8 x 65536"), "%s", err);
+	cr_assert_eq(PARSE("--memory-budget", "8M"), CONFIG_OK, "8 x 1M fits exactly: %s", err);
 }
 
 Test(config, sources_of_the_command_line_replace_those_of_the_file)
