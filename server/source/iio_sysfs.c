@@ -97,7 +97,8 @@ bool iio_sysfs_exists(const char *dir, const char *name)
 	return path_of(path, sizeof(path), "%s/%s", dir, name) == 0 && access(path, F_OK) == 0;
 }
 
-int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
+int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels)
 {
 	char dir[PATH_MAX], type[64], attr[64];
 	uint32_t c;
@@ -108,11 +109,9 @@ int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
 		snprintf(attr, sizeof(attr), "in_voltage%u_type", c);
 		if (iio_sysfs_read(dir, attr, type, sizeof(type)))
 			break;
-		/* le:s16/16>>0: little-endian, signed, 16 of 16 bits */
-		if (strncmp(type, "le:s16/16", 9) != 0) {
-			log_error("%s/%s is '%s'; only le:s16/16 channels are supported", dir,
-				  attr, type);
-			return -ENOTSUP;
+		if (iios_scan_type_parse(type, &types[c])) {
+			log_error("%s/%s is '%s', not an IIO scan type", dir, attr, type);
+			return -EINVAL;
 		}
 	}
 	if (c == 0) {
@@ -120,6 +119,28 @@ int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels)
 		return -ENODEV;
 	}
 	*channels = c;
+	return 0;
+}
+
+int iio_sysfs_int16_channels(const char *iio_dir, struct iios_scan_type *types,
+			     uint32_t *channels)
+{
+	char text[IIOS_SCAN_TYPE_STR_MAX];
+	uint32_t c;
+	int err = iio_sysfs_channel_types(iio_dir, types, channels);
+
+	if (err)
+		return err;
+	/* The sources would carry any type now (source_format.type[]); the
+	 * daemon's front-ends still describe and cut every channel as int16. */
+	for (c = 0; c < *channels; c++) {
+		if (iios_scan_type_is_s16le(&types[c]))
+			continue;
+		iios_scan_type_print(&types[c], text, sizeof(text));
+		log_error("%s: in_voltage%u is %s; only le:s16/16 channels are streamed yet",
+			  iio_dir, c, text);
+		return -ENOTSUP;
+	}
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "iiostream/scan.h"
+
 #define IIO_SYSFS_ROOT "/sys/bus/iio/devices"
 
 /* dir/name into buf, without the trailing newline. */
@@ -23,9 +25,17 @@ bool iio_sysfs_exists(const char *dir, const char *name);
  * "WHO: writing RATE to PATH: REASON". */
 int iio_sysfs_write_rate(const char *iio_dir, uint64_t rate, const char *who);
 
-/* Count the in_voltageN channels and check each is stored as le:s16/16,
- * the only layout iiostream streams (logged otherwise). */
-int iio_sysfs_int16_channels(const char *iio_dir, uint32_t *channels);
+/* Count the in_voltageN channels (N < 64) and parse the IIO scan type of
+ * each (scan_elements/in_voltageN_type) into types[N]; types holds 64.
+ * -EINVAL for a type that does not parse, -ENODEV for no channel (both
+ * logged, naming the file). */
+int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels);
+
+/* iio_sysfs_channel_types(), every channel stored as le:s16/16: what the
+ * daemon's front-ends still carry (-ENOTSUP, logged, otherwise). */
+int iio_sysfs_int16_channels(const char *iio_dir, struct iios_scan_type *types,
+			     uint32_t *channels);
 
 /* Enable scan elements in_voltageN of mask, disable the others of 0..n-1;
  * 0 or the first write error (each is logged). */

@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "iiostream/scan.h"
+
 /* Block flag bits as the source reports them (same bits as on the wire). */
 #define SOURCE_BLOCK_TIMESTAMP_VALID (1u << 0)
 #define SOURCE_BLOCK_OVERFLOW (1u << 1)
@@ -45,15 +47,28 @@ struct source_block {
 	                       * numbers them (the pattern's n); DEQUEUE only */
 };
 
-/* Sample layout the source produces: interleaved int16 scans of the enabled
- * channels, in ascending channel index. */
+/* Sample layout the source produces: scans of the enabled scan elements, in
+ * ascending scan index, each of its IIO type (type[]), laid out as the IIO
+ * core lays them out (iios_scan_layout_from_mask(), iiostream/scan.h).
+ * Every format() op fills every field. */
 struct source_format {
 	const char *device;   /* device name, e.g. "iiostream-sim" */
-	uint32_t device_channels; /* channels the device has (indices 0..n-1) */
-	uint64_t channel_mask;    /* bit i: channel i is enabled (in each scan) */
-	uint32_t channels;    /* enabled channels: popcount(channel_mask) */
-	uint32_t scan_bytes;  /* bytes per scan (enabled channels) */
+	uint32_t device_channels; /* the device's data channels (scan indices
+				   * 0..n-1), the timestamp not counted */
+	uint64_t channel_mask;    /* bit i: scan element i is enabled (in each
+				   * scan); bit timestamp_index for the timestamp */
+	uint32_t channels;    /* enabled scan elements: popcount(channel_mask) */
+	uint32_t scan_bytes;  /* bytes per scan (enabled elements, padding) */
 	uint64_t sample_rate; /* scans per second, 0 = as fast as blocks return */
+	/* added with every scan format (issue 16): */
+	uint32_t scan_elements;   /* scan indices the device has:
+				   * device_channels, + 1 with a timestamp */
+	struct iios_scan_type type[IIOS_SCAN_MAX_ELEMENTS]; /* the IIO type of
+				   * scan index i, for i < scan_elements */
+	int timestamp_index;      /* scan index of the timestamp element (IIO's
+				   * "timestamp" channel: le:s64/64>>0, time of
+				   * the scan in ns), device_channels when the
+				   * device has one, else -1 */
 };
 
 /* Counters every source keeps. */

@@ -59,6 +59,7 @@ struct kernel_source {
 	char counters_dir[PATH_MAX];/* the node's sysfs dir, "" without counters */
 	char name[64];             /* the IIO device's name */
 	uint32_t channels, scan_bytes; /* the device's; a block's scan */
+	struct iios_scan_type type[64]; /* each channel's, from sysfs */
 	uint64_t mask;             /* channels captured, bit i for channel i */
 	uint64_t rate;
 
@@ -180,7 +181,7 @@ static int read_channels(struct kernel_source *k, const struct source_config *cf
 
 	if (iio_sysfs_read(k->iio_dir, "name", k->name, sizeof(k->name)))
 		snprintf(k->name, sizeof(k->name), "iio");
-	err = iio_sysfs_int16_channels(k->iio_dir, &k->channels);
+	err = iio_sysfs_int16_channels(k->iio_dir, k->type, &k->channels);
 	k->scan_bytes = k->channels * 2;
 	if (err)
 		return err;
@@ -494,6 +495,9 @@ static void kernel_format(struct source *s, struct source_format *fmt)
 	fmt->channels = (uint32_t)__builtin_popcountll(k->mask);
 	fmt->scan_bytes = k->scan_bytes;
 	fmt->sample_rate = k->rate;
+	fmt->scan_elements = k->channels;
+	memcpy(fmt->type, k->type, k->channels * sizeof(fmt->type[0]));
+	fmt->timestamp_index = -1; /* the block interface carries no timestamp channel */
 }
 
 static void kernel_counters(struct source *s, struct source_counters *c)

@@ -47,6 +47,7 @@ struct readfd_source {
 	char iio_dir[PATH_MAX];
 	char name[64];
 	uint32_t channels, scan_bytes; /* the device's; a scan of those captured */
+	struct iios_scan_type type[64]; /* each channel's, from sysfs */
 	uint64_t mask;             /* channels captured (scan_elements: in_voltageN_en) */
 	uint64_t rate;
 
@@ -152,7 +153,7 @@ static int read_format(struct readfd_source *r, const struct source_config *cfg)
 {
 	int err;
 
-	err = iio_sysfs_int16_channels(r->iio_dir, &r->channels);
+	err = iio_sysfs_int16_channels(r->iio_dir, r->type, &r->channels);
 	if (err)
 		return err;
 	r->scan_bytes = r->channels * 2;
@@ -342,11 +343,15 @@ static int readfd_free(struct source *s)
 static int readfd_set_channels(struct source *s, uint64_t mask)
 {
 	struct readfd_source *r = to_rfd(s);
+	struct iios_scan_layout l;
 
 	if (r->enabled)
 		return -EBUSY;
+	/* as the IIO core will lay the scan out */
+	if (iios_scan_layout_from_mask(&l, r->type, r->channels, mask, -1) || l.count == 0)
+		return -EINVAL;
 	r->mask = mask;
-	r->scan_bytes = (uint32_t)__builtin_popcountll(mask) * 2;
+	r->scan_bytes = l.scan_bytes;
 	return 0;
 }
 
@@ -360,6 +365,9 @@ static void readfd_format(struct source *s, struct source_format *fmt)
 	fmt->channels = (uint32_t)__builtin_popcountll(r->mask);
 	fmt->scan_bytes = r->scan_bytes;
 	fmt->sample_rate = r->rate;
+	fmt->scan_elements = r->channels;
+	memcpy(fmt->type, r->type, r->channels * sizeof(fmt->type[0]));
+	fmt->timestamp_index = -1; /* in_timestamp is not captured (yet) */
 }
 
 static void readfd_counters(struct source *s, struct source_counters *c)

@@ -17,7 +17,13 @@
  *  - sim: an eventfd stands in for the device node's poll(): readable while
  *    the done queue is not empty;
  *  - with a sample rate of 0 the "ADC" fills a block as soon as one is
- *    queued (a uv idle handle), for benchmarks.
+ *    queued (a uv idle handle), for benchmarks;
+ *  - sim: every channel has the IIO scan type of format= (le:s16/16>>0 by
+ *    default), and timestamp=on adds IIO's timestamp channel after them
+ *    (scan index = the channel count), stamped with each scan's ideal
+ *    capture time (iios_scan_time_ns(): a block's first scan carries the
+ *    block's timestamp); scans are laid out as the IIO core would
+ *    (iiostream/scan.h), filled with the pattern in that format.
  */
 #define _GNU_SOURCE
 #include "source.h"
@@ -34,8 +40,9 @@
 
 #include "clock.h"
 #include "block_ring.h"
+#include "log.h"
 #include "iiostream/frame.h"
-#include "iiostream/pattern.h"
+#include "iiostream/scan.h"
 
 #define SIM_TICK_MS 1
 /* The largest sampling_frequency an attribute write may set (--rate's). */
@@ -50,8 +57,11 @@ struct sim_source {
 	struct block_ring ring;    /* the blocks, their queues and states */
 
 	uint32_t device_channels;  /* the simulated ADC's channels */
-	uint64_t channel_mask;     /* enabled ones, bit i for channel i */
-	unsigned char ids[64];     /* enabled channel indices, ascending */
+	uint32_t scan_elements;    /* device_channels, + 1 with the timestamp */
+	int timestamp_index;       /* its scan index (device_channels), or -1 */
+	struct iios_scan_type type[IIOS_SCAN_MAX_ELEMENTS]; /* of each scan index */
+	uint64_t channel_mask;     /* enabled ones, bit i for scan index i */
+	struct iios_scan_layout layout; /* a scan of the enabled ones */
 	uint32_t channels, scan_bytes; /* enabled count; bytes per scan */
 	uint64_t rate;
 	char name[64];             /* the device's name (name=), "iiostream-sim" by default */
@@ -94,13 +104,26 @@ static struct ring_block *start_next_block(struct sim_source *sim, uint64_t firs
 		b->flags |= SOURCE_BLOCK_OVERFLOW;
 	sim->pending_lost = 0;
 	/* sim: the ideal capture time of the block's first scan */
-	if (sim->rate)
-		b->timestamp_ns = sim->t0_ns +
-			(first_scan - sim->n0) / sim->rate * 1000000000ull +
-			(first_scan - sim->n0) % sim->rate * 1000000000ull / sim->rate;
-	else
+	if (sim->rate) {
+		struct iios_scan_clock clk = { sim->t0_ns, sim->n0, sim->rate };
+
+		b->timestamp_ns = iios_scan_time_ns(&clk, first_scan);
+	} else {
 		b->timestamp_ns = monotonic_ns();
+	}
 	return b;
+}
+
+/* sim: the scans first..first+n-1 into the active block b, as the ADC and
+ * its DMA would write them. Unpaced (rate 0), every scan of a block is
+ * stamped with the block's time. */
+static void write_scans(struct sim_source *sim, struct ring_block *b, uint64_t first, uint64_t n)
+{
+	struct iios_scan_clock clk = { sim->t0_ns, sim->n0, sim->rate };
+
+	if (!sim->rate)
+		clk = (struct iios_scan_clock){ b->timestamp_ns, first, 0 };
+	iios_scan_fill(&sim->layout, b->addr + b->bytes_used, first, (uint32_t)n, &clk);
 }
 
 /* sim: produce scans up to absolute index `due`, as the ADC would. */
@@ -120,8 +143,7 @@ static void produce_until(struct sim_source *sim, uint64_t due)
 		}
 		room = (b->size - b->bytes_used) / sim->scan_bytes;
 		n = due - sim->produced < room ? due - sim->produced : room;
-		iios_pattern_fill_fast_ids(b->addr + b->bytes_used, sim->produced, (uint32_t)n,
-					   sim->ids, sim->channels);
+		write_scans(sim, b, sim->produced, n);
 		b->bytes_used += (uint32_t)(n * sim->scan_bytes);
 		sim->produced += n;
 		if (b->bytes_used + sim->scan_bytes > b->size)
@@ -158,29 +180,68 @@ static void on_eager(uv_idle_t *h)
 	uv_idle_stop(h);
 }
 
-/* Enable the channels of `mask` (checked by the caller). */
-static void set_mask(struct sim_source *sim, uint64_t mask)
+/* Every scan element, bit i for scan index i. */
+static uint64_t all_elements(const struct sim_source *sim)
 {
-	uint32_t c;
-
-	sim->channel_mask = mask;
-	sim->channels = 0;
-	for (c = 0; c < sim->device_channels; c++)
-		if (mask & (1ull << c))
-			sim->ids[sim->channels++] = (unsigned char)c;
-	sim->scan_bytes = sim->channels * IIOS_PATTERN_SAMPLE_BYTES;
+	return sim->scan_elements >= 64 ? ~0ull : (1ull << sim->scan_elements) - 1;
 }
 
+/* Enable the scan elements of `mask` (a non-empty subset of
+ * all_elements(): checked by the caller). */
+static void set_mask(struct sim_source *sim, uint64_t mask)
+{
+	/* cannot fail: the types were checked at open, the mask by the caller */
+	iios_scan_layout_from_mask(&sim->layout, sim->type, sim->scan_elements, mask,
+				   sim->timestamp_index);
+	sim->channel_mask = mask;
+	sim->channels = sim->layout.count;
+	sim->scan_bytes = sim->layout.scan_bytes;
+}
+
+/* The timestamp is a scan element like any other: it may be enabled
+ * alone, or left out. */
 static int sim_set_channels(struct source *s, uint64_t mask)
 {
 	struct sim_source *sim = to_sim(s);
-	uint64_t all = sim->device_channels == 64 ? ~0ull : (1ull << sim->device_channels) - 1;
 
 	if (sim->enabled)
 		return -EBUSY;
-	if (mask == 0 || (mask & ~all))
+	if (mask == 0 || (mask & ~all_elements(sim)))
 		return -EINVAL;
 	set_mask(sim, mask);
+	return 0;
+}
+
+/* sim: format= (one IIO type for every channel) and timestamp= into the
+ * scan elements' types. -EINVAL, logged, for a format that is no IIO type
+ * or a timestamp with no scan index left for it. */
+static int set_types(struct sim_source *sim, const struct source_config *cfg)
+{
+	struct iios_scan_type t = iios_scan_type_s16();
+	uint32_t c;
+
+	if (cfg->format && cfg->format[0] && iios_scan_type_parse(cfg->format, &t)) {
+		log_error("source sim: format='%s' is not an IIO scan type: want "
+			  "[be|le]:[s|u|S|U]BITS/STORAGE[Xrepeat][>>SHIFT] with STORAGE 8, 16, "
+			  "32 or 64, 0 < BITS and BITS + SHIFT <= STORAGE, 0 < repeat < 256 "
+			  "(e.g. le:S12/16>>0, be:s24/32>>8)", cfg->format);
+		return -EINVAL;
+	}
+	if (cfg->timestamp && cfg->channels >= IIOS_SCAN_MAX_ELEMENTS) {
+		log_error("source sim: timestamp=on takes a scan index of its own: at most %d "
+			  "channels, not %u", IIOS_SCAN_MAX_ELEMENTS - 1, cfg->channels);
+		return -EINVAL;
+	}
+	for (c = 0; c < cfg->channels; c++)
+		sim->type[c] = t;
+	sim->scan_elements = cfg->channels;
+	sim->timestamp_index = -1;
+	if (cfg->timestamp) {
+		/* IIO's timestamp channel, after the others */
+		sim->type[c] = iios_scan_type_timestamp();
+		sim->timestamp_index = (int)c;
+		sim->scan_elements++;
+	}
 	return 0;
 }
 
@@ -197,7 +258,12 @@ static int sim_open(struct source **out, uv_loop_t *loop, const struct source_co
 	sim->base.ops = &source_sim_ops;
 	sim->loop = loop;
 	sim->device_channels = cfg->channels;
-	set_mask(sim, cfg->channels == 64 ? ~0ull : (1ull << cfg->channels) - 1);
+	err = set_types(sim, cfg);
+	if (err) {
+		free(sim);
+		return err;
+	}
+	set_mask(sim, all_elements(sim));
 	sim->rate = cfg->sample_rate;
 	snprintf(sim->name, sizeof(sim->name), "%s",
 		 cfg->name && cfg->name[0] ? cfg->name : "iiostream-sim");
@@ -321,6 +387,9 @@ static void sim_format(struct source *s, struct source_format *fmt)
 	fmt->channels = sim->channels;
 	fmt->scan_bytes = sim->scan_bytes;
 	fmt->sample_rate = sim->rate;
+	fmt->scan_elements = sim->scan_elements;
+	memcpy(fmt->type, sim->type, sim->scan_elements * sizeof(fmt->type[0]));
+	fmt->timestamp_index = sim->timestamp_index;
 }
 
 /* sim: the one attribute, sampling_frequency (scans per second; 0 is

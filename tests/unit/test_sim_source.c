@@ -19,6 +19,7 @@
 
 #include "iiostream/frame.h"
 #include "iiostream/pattern.h"
+#include "iiostream/scan.h"
 #include "source.h"
 
 struct fx {
@@ -57,6 +58,22 @@ TestSuite(sim, .fini = fx_cleanup);
 /* Static, not on the test's stack: the fini may run after an assertion
  * longjmp'ed out of the test. */
 static struct fx the_fx;
+
+static struct fx *fx_open_cfg(const struct source_config *cfg)
+{
+	struct fx *f = &the_fx;
+	struct source_format fmt;
+
+	memset(f, 0, sizeof(*f));
+	cr_assert_eq(uv_loop_init(&f->loop), 0);
+	live = f;
+	f->ops = &source_sim_ops;
+	cr_assert_eq(f->ops->open(&f->src, &f->loop, cfg), 0);
+	f->ops->format(f->src, &fmt);
+	f->channels = fmt.channels;
+	f->scan_bytes = fmt.scan_bytes;
+	return f;
+}
 
 static struct fx *fx_open(uint32_t channels, uint64_t rate)
 {
@@ -227,6 +244,10 @@ Test(sim, reports_its_format_and_idle_counters)
 	cr_assert_eq(fmt.channels, 3);
 	cr_assert_eq(fmt.scan_bytes, 6);
 	cr_assert_eq(fmt.sample_rate, 12345);
+	/* the default scan format: three le:s16/16 channels, no timestamp */
+	cr_assert_eq(fmt.scan_elements, 3);
+	cr_assert_eq(fmt.timestamp_index, -1);
+	cr_assert(iios_scan_type_is_s16le(&fmt.type[0]) && iios_scan_type_is_s16le(&fmt.type[2]));
 	f->ops->counters(f->src, &c);
 	cr_assert_eq(c.blocks_produced, 0);
 	cr_assert_eq(c.bytes_produced, 0);
@@ -800,4 +821,213 @@ Test(sim, rate_zero_does_nothing_until_enabled)
 	cr_assert_eq(f->ops->dequeue(f->src, &b), -EAGAIN);
 	cr_assert(!fd_readable(f));
 	fx_close(f);
+}
+
+/* ---- every IIO scan format (format=, timestamp=) --------------------------- */
+
+/* The layout the source reports for its enabled scan elements. */
+static void format_layout(struct fx *f, struct source_format *fmt, struct iios_scan_layout *l)
+{
+	f->ops->format(f->src, fmt);
+	cr_assert_eq(iios_scan_layout_from_mask(l, fmt->type, fmt->scan_elements,
+						fmt->channel_mask, fmt->timestamp_index), 0);
+	cr_assert_eq(l->scan_bytes, fmt->scan_bytes, "scan_bytes is the IIO layout's");
+	cr_assert_eq(l->count, fmt->channels);
+}
+
+/* Block b, dequeued, must hold the scans first.. in layout l (scan.h's
+ * pattern), timestamps not going back from *ts. */
+static void assert_scans(struct fx *f, const struct iios_scan_layout *l,
+			 const struct source_block *b, uint64_t first, uint64_t *ts)
+{
+	void *addr = NULL;
+	long off;
+
+	cr_assert_eq(f->ops->map(f->src, b->id, &addr), 0);
+	cr_assert_eq(b->bytes_used % l->scan_bytes, 0, "bytes_used %u is not whole %u-byte scans",
+		     b->bytes_used, l->scan_bytes);
+	off = iios_scan_check(l, addr, b->bytes_used, first, ts);
+	cr_assert_eq(off, -1, "block %u from scan %llu: wrong value at byte %ld", b->id,
+		     (unsigned long long)first, off);
+}
+
+/* Run a paced sim over `blocks` blocks of `size` bytes and check each
+ * with scan.h; returns the scans per block. */
+static uint32_t stream_and_check(struct fx *f, const struct iios_scan_layout *l, uint32_t size,
+				 uint32_t blocks)
+{
+	uint64_t ts = 0;
+	uint32_t i, scans = size / l->scan_bytes;
+
+	alloc_blocks(f, size, blocks);
+	for (i = 0; i < blocks; i++)
+		enqueue(f, i);
+	cr_assert_eq(f->ops->enable(f->src), 0);
+	run_until_produced(f, blocks);
+	for (i = 0; i < blocks; i++) {
+		struct source_block b;
+
+		cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
+		cr_assert_eq(b.bytes_used, size);
+		assert_scans(f, l, &b, (uint64_t)i * scans, &ts);
+	}
+	cr_assert_eq(f->ops->disable(f->src), 0);
+	return scans;
+}
+
+Test(sim, format_12_bit_channels_stream_the_pattern_in_12_bits)
+{
+	struct source_config cfg = { .channels = 2, .sample_rate = 1000000,
+				     .format = "le:S12/16>>0" };
+	struct source_format fmt;
+	struct iios_scan_layout l;
+	struct fx *f = fx_open_cfg(&cfg);
+	char text[IIOS_SCAN_TYPE_STR_MAX];
+	void *addr;
+
+	format_layout(f, &fmt, &l);
+	iios_scan_type_print(&fmt.type[1], text, sizeof(text));
+	cr_assert_str_eq(text, "le:S12/16>>0");
+	cr_assert_eq(fmt.scan_bytes, 4);
+	cr_assert_eq(fmt.timestamp_index, -1);
+	stream_and_check(f, &l, 4096, 3);
+	/* the values are 12-bit numbers, stored sign-extended */
+	cr_assert_eq(f->ops->map(f->src, 0, &addr), 0);
+	cr_assert_eq(iios_scan_read(&l, addr, 1, 0),
+		     (int64_t)(int16_t)(uint16_t)(iios_pattern_sample(0, 1) << 4) >> 4);
+	fx_close(f);
+}
+
+Test(sim, format_big_endian_24_in_32_streams_the_pattern_shifted)
+{
+	struct source_config cfg = { .channels = 3, .sample_rate = 1000000,
+				     .format = "be:s24/32>>8" };
+	struct source_format fmt;
+	struct iios_scan_layout l;
+	struct fx *f = fx_open_cfg(&cfg);
+
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.scan_bytes, 12);
+	cr_assert(fmt.type[0].big_endian);
+	cr_assert_eq(fmt.type[2].shift, 8);
+	stream_and_check(f, &l, 12 * 512, 3);
+	fx_close(f);
+}
+
+Test(sim, timestamp_channel_holds_each_scans_time_after_the_others)
+{
+	struct source_config cfg = { .channels = 2, .sample_rate = 1000000, .timestamp = true };
+	struct source_format fmt;
+	struct iios_scan_layout l;
+	struct source_block b;
+	struct fx *f = fx_open_cfg(&cfg);
+	uint64_t ts = 0;
+	uint32_t i;
+	void *addr;
+
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.device_channels, 2);
+	cr_assert_eq(fmt.scan_elements, 3, "two channels and the timestamp");
+	cr_assert_eq(fmt.timestamp_index, 2);
+	cr_assert_eq(fmt.channel_mask, 0x7, "the timestamp is enabled with the rest");
+	cr_assert_eq(fmt.type[2].bits, 64);
+	cr_assert(l.elem[2].timestamp);
+	cr_assert_eq(l.elem[2].offset, 8, "aligned to 8 bytes, as IIO aligns it");
+	cr_assert_eq(fmt.scan_bytes, 16);
+
+	alloc_blocks(f, 4096, 2); /* 256 scans */
+	enqueue(f, 0);
+	enqueue(f, 1);
+	cr_assert_eq(f->ops->enable(f->src), 0);
+	run_until_produced(f, 2);
+	for (i = 0; i < 2; i++) {
+		uint32_t k;
+
+		cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
+		assert_scans(f, &l, &b, (uint64_t)i * 256, &ts);
+		cr_assert_eq(f->ops->map(f->src, b.id, &addr), 0);
+		/* the scan's ideal time: the block's, + 1 us a scan at 1 MHz */
+		for (k = 0; k < 256; k++)
+			cr_assert_eq(iios_scan_read(&l, (uint8_t *)addr + k * 16, 2, 0),
+				     (int64_t)(b.timestamp_ns + k * 1000ull), "block %u scan %u", i,
+				     k);
+	}
+	cr_assert_eq(f->ops->disable(f->src), 0);
+	fx_close(f);
+}
+
+Test(sim, timestamp_is_enabled_and_disabled_like_any_channel)
+{
+	struct source_config cfg = { .channels = 2, .sample_rate = 1000000, .timestamp = true,
+				     .format = "le:S12/16>>0" };
+	struct source_format fmt;
+	struct iios_scan_layout l;
+	struct fx *f = fx_open_cfg(&cfg);
+
+	cr_assert_eq(f->ops->set_channels(f->src, 0x1), 0, "channel 0 alone");
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.scan_bytes, 2);
+	cr_assert_eq(fmt.channels, 1);
+	cr_assert_eq(f->ops->set_channels(f->src, 0x4), 0, "the timestamp alone");
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.scan_bytes, 8);
+	cr_assert(l.elem[0].timestamp);
+	cr_assert_eq(f->ops->set_channels(f->src, 0x8), -EINVAL, "no scan index 3");
+	cr_assert_eq(f->ops->set_channels(f->src, 0x6), 0, "channel 1 and the timestamp");
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.scan_bytes, 16);
+	cr_assert_eq(l.elem[0].index, 1);
+	f->scan_bytes = fmt.scan_bytes;
+	stream_and_check(f, &l, 16 * 128, 2);
+	fx_close(f);
+}
+
+Test(sim, unpaced_timestamps_are_the_blocks_time)
+{
+	struct source_config cfg = { .channels = 1, .sample_rate = 0, .timestamp = true,
+				     .format = "be:u8/8>>0" };
+	struct source_format fmt;
+	struct iios_scan_layout l;
+	struct source_block b;
+	struct fx *f = fx_open_cfg(&cfg);
+	uint64_t ts = 0;
+	uint32_t k;
+	void *addr;
+
+	format_layout(f, &fmt, &l);
+	cr_assert_eq(fmt.scan_bytes, 16, "u8 then the 8-aligned timestamp");
+	alloc_blocks(f, 16 * 64, 1);
+	enqueue(f, 0);
+	cr_assert_eq(f->ops->enable(f->src), 0);
+	run_until_produced(f, 1);
+	cr_assert_eq(f->ops->dequeue(f->src, &b), 0);
+	assert_scans(f, &l, &b, 0, &ts);
+	cr_assert_eq(f->ops->map(f->src, b.id, &addr), 0);
+	for (k = 0; k < 64; k++)
+		cr_assert_eq(iios_scan_read(&l, (uint8_t *)addr + k * 16, 1, 0),
+			     (int64_t)b.timestamp_ns);
+	cr_assert_eq(f->ops->disable(f->src), 0);
+	fx_close(f);
+}
+
+Test(sim, open_refuses_a_format_iio_cannot_describe)
+{
+	static const char *const bad[] = { "le:s12/16>>5", "le:s16/12>>0", "s16", "le:s16/16X0",
+					   "be:s24/32>>8 " };
+	uv_loop_t loop;
+	struct source *src = NULL;
+	struct source_config cfg = { .channels = 2, .sample_rate = 1000 };
+	size_t i;
+
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg.format = bad[i];
+		cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), -EINVAL, "format=%s", bad[i]);
+	}
+	/* 64 channels leave no scan index for the timestamp */
+	cfg.format = "";
+	cfg.channels = 64;
+	cfg.timestamp = true;
+	cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), -EINVAL);
+	cr_assert_eq(uv_loop_close(&loop), 0);
 }
