@@ -179,20 +179,19 @@ static const char *orphan_tls_key(const struct config *cfg)
 	return NULL;
 }
 
-/* Every device's ring, as its spec or the flags size it, within
- * --memory-budget: else an error naming the option and what each asks. */
-static enum config_result check_budget(struct config *cfg, char *err, size_t errlen)
+int config_check_budget(const struct config *cfg, const char (*specs)[SOURCE_SPEC_MAX],
+			uint32_t n, char *err, size_t errlen)
 {
 	char at[320], each[512] = "";
 	uint64_t total = 0;
 	size_t used = 0;
 	uint32_t i;
 
-	for (i = 0; i < cfg->sources.n; i++) {
+	for (i = 0; i < n; i++) {
 		struct source_spec spec;
 		uint64_t size, count;
 
-		if (source_spec_parse(cfg->sources.spec[i], &spec, at, sizeof(at)))
+		if (source_spec_parse(specs[i], &spec, at, sizeof(at)))
 			continue; /* cannot be: the option's parse checked it */
 		size = spec.block_size ? spec.block_size : cfg->block_size;
 		count = spec.blocks ? spec.blocks : cfg->blocks;
@@ -200,15 +199,16 @@ static enum config_result check_budget(struct config *cfg, char *err, size_t err
 		if (used < sizeof(each))
 			used += (size_t)snprintf(each + used, sizeof(each) - used,
 						 "%s%s: %" PRIu64 " x %" PRIu64, i ? ", " : "",
-						 cfg->sources.spec[i], count, size);
+						 specs[i], count, size);
 	}
 	if (total <= cfg->memory_budget)
-		return CONFIG_OK;
-	return config_fail(err, errlen,
-			   "%s: the block rings need %" PRIu64 " bytes, more than %" PRIu64
-			   " (%s); raise it, or give fewer or smaller blocks",
-			   config_where(cfg, "memory-budget", at, sizeof(at)), total,
-			   cfg->memory_budget, each);
+		return 0;
+	config_fail(err, errlen,
+		    "%s: the block rings need %" PRIu64 " bytes, more than %" PRIu64
+		    " (%s); raise it, or give fewer or smaller blocks",
+		    config_where(cfg, "memory-budget", at, sizeof(at)), total, cfg->memory_budget,
+		    each);
+	return -ENOMEM;
 }
 
 /* Checks across options, once everything is read. Each error names where
@@ -234,7 +234,10 @@ static enum config_result check_config(struct config *cfg, char *err, size_t err
 	if (cfg->listen_off && !cfg->listen_tls)
 		return config_fail(err, errlen, "%s off: and no --listen-tls; nothing to listen on",
 			    config_where(cfg, "listen", at, sizeof(at)));
-	return check_budget(cfg, err, errlen);
+	/* (auto counts as one device here; server.c checks again once it
+	 * knows the devices) */
+	return config_check_budget(cfg, (const char(*)[SOURCE_SPEC_MAX])cfg->sources.spec,
+				   cfg->sources.n, err, errlen) ? CONFIG_ERROR : CONFIG_OK;
 }
 
 /* getopt_long's table, from ours: each option's val is 256 + its index. */

@@ -100,6 +100,12 @@ enum config_result config_parse_args(struct config *cfg, int argc, char **argv,
  * Returns buf. */
 const char *config_where(const struct config *cfg, const char *key, char *buf, size_t len);
 
+/* The rings of the devices specs[0..n-1] (each sized by its spec, else by
+ * cfg's flags) within cfg's --memory-budget: 0, or -ENOMEM with err
+ * naming the option, the total and what each device asks. */
+int config_check_budget(const struct config *cfg, const char (*specs)[SOURCE_SPEC_MAX],
+			uint32_t n, char *err, size_t errlen);
+
 /* Print the flags and their defaults, from the option table. */
 void config_usage(FILE *out);
 

@@ -463,11 +463,15 @@ static const struct config_kind kind_version = { .parse = version_parse };
 #define STR(x) STR_(x)
 
 const struct config_option config_options[] = {
-	{ .name = "source", .arg = "SPEC", .def = "sim", .kind = &kind_source, FIELD(sources),
+	{ .name = "source", .arg = "SPEC", .def = "auto", .kind = &kind_source, FIELD(sources),
 	  .flags = OPT_LIST, .reload = RELOAD_RESTART,
 	  .help = "a device to stream (default {default}); repeat it for\n"
 		  "several, the first is a client's default. SPEC is\n"
 		  "SOURCE[:NODE][,KEY=VALUE...], SOURCE one of:\n"
+		  "  auto            every IIO device of the board with\n"
+		  "                  an input buffer (kernel where it has\n"
+		  "                  a block interface, else readfd); sim\n"
+		  "                  if there is none\n"
 		  "  sim             simulated ADC in userspace\n"
 		  "  kernel[:NODE]   iio_block ioctls on NODE, a path\n"
 		  "                  (/dev/iio_block0) or an IIO device\n"

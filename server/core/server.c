@@ -16,6 +16,7 @@
 #include "devices.h"
 #include "fanout.h"
 #include "log.h"
+#include "source_scan.h"
 
 
 /* STATUS= for systemd: what the daemon is doing now, after `extra`
@@ -174,18 +175,57 @@ static int check_unique(const struct server *srv, const struct device_stream *ds
 	return 0;
 }
 
+/* The devices to stream: the --source specs, each `auto` replaced by the
+ * devices the scan finds (the sim when it finds none, said in the log).
+ * Returns how many were written to specs[]. */
+static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SPEC_MAX])
+{
+	uint32_t i, n = 0, found;
+
+	for (i = 0; i < cfg->sources.n && n < CONFIG_MAX_SOURCES; i++) {
+		const char *text = cfg->sources.spec[i];
+		const char *keys = strchr(text, ':');
+		char comma_keys[SOURCE_SPEC_MAX];
+
+		if (strncmp(text, "auto", 4) || (text[4] && text[4] != ':')) {
+			snprintf(specs[n++], SOURCE_SPEC_MAX, "%s", text);
+			continue;
+		}
+		snprintf(comma_keys, sizeof(comma_keys), "%s%s", keys ? "," : "",
+			 keys ? keys + 1 : "");
+		found = source_scan(SOURCE_SCAN_ROOT, comma_keys, specs + n, CONFIG_MAX_SOURCES - n);
+		if (found) {
+			log_info("--source %s: %u IIO device%s with a buffer", text, found,
+				 found == 1 ? "" : "s");
+			n += found;
+		} else {
+			log_warn("--source %s: no IIO device with a buffer under %s: streaming the "
+				 "simulated ADC (sim)", text, SOURCE_SCAN_ROOT);
+			snprintf(specs[n++], SOURCE_SPEC_MAX, "sim%s%s", keys ? ":" : "",
+				 keys ? keys + 1 : "");
+		}
+	}
+	return n;
+}
+
 /* Every streamed device: its source, ring and poll. On an error it is
  * logged, and nothing of them is left. */
 static int start_streams(struct server *srv, const struct config *cfg)
 {
-	uint32_t i;
+	char specs[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
+	char why[800];
+	uint32_t i, n = expand_sources(cfg, specs);
 	int err = 0;
 
-	srv->streams = calloc(cfg->sources.n, sizeof(*srv->streams));
+	if (config_check_budget(cfg, (const char(*)[SOURCE_SPEC_MAX])specs, n, why, sizeof(why))) {
+		log_error("%s", why);
+		return -ENOMEM;
+	}
+	srv->streams = calloc(n, sizeof(*srv->streams));
 	if (!srv->streams)
 		return -ENOMEM;
-	for (i = 0; i < cfg->sources.n && !err; i++) {
-		err = device_stream_open(&srv->streams[i], srv, i, cfg->sources.spec[i]);
+	for (i = 0; i < n && !err; i++) {
+		err = device_stream_open(&srv->streams[i], srv, i, specs[i]);
 		if (!err) {
 			srv->nstreams++;
 			err = check_unique(srv, &srv->streams[i]);

@@ -125,9 +125,10 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 	if (strlen(text) >= sizeof(buf))
 		return fail(err, errlen, "...", "longer than %d bytes", SOURCE_SPEC_MAX - 1);
 	out->ops = source_find(text);
-	if (!out->ops) {
-		snprintf(err, errlen, "unknown source '%s' (known: sim, kernel[:NODE], readfd:NODE)",
-			 text);
+	out->scan = strncmp(text, "auto", 4) == 0 && (!text[4] || text[4] == ':');
+	if (!out->ops && !out->scan) {
+		snprintf(err, errlen,
+			 "unknown source '%s' (known: auto, sim, kernel[:NODE], readfd:NODE)", text);
 		return -EINVAL;
 	}
 	colon = strchr(text, ':');
@@ -149,7 +150,13 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 		if (r)
 			return r;
 	}
-	if (out->ops != &source_sim_ops && (out->name[0] || out->format[0] || out->timestamp))
+	if (out->scan && (out->arg[0] || out->name[0] || out->format[0] || out->timestamp ||
+			  out->channels))
+		return fail(err, errlen, text,
+			    "auto takes the keys every device may have (rate, block-size, blocks, "
+			    "client-queue): give a device's own settings with its own --source");
+	if (!out->scan && out->ops != &source_sim_ops &&
+	    (out->name[0] || out->format[0] || out->timestamp))
 		return fail(err, errlen, text,
 			    "%s: a %s device has its own name and format (sim only)",
 			    out->name[0] ? "name" : out->format[0] ? "format" : "timestamp",

@@ -5,7 +5,9 @@
  *
  *   DRIVER[:ITEM[,ITEM...]]
  *
- * DRIVER is a source (source.h: sim, kernel, readfd). Each ITEM is either
+ * DRIVER is a source (source.h: sim, kernel, readfd), or `auto`: every
+ * streamable device of the board (source_scan.h), the sim when there is
+ * none, each with the keys given to auto. Each ITEM is either
  * KEY=VALUE, a setting of this device, or, once at most, a bare word: the
  * node or device the source opens ("/dev/iio_block0", "cf-ad9361-lpc").
  *
@@ -36,7 +38,8 @@
 #define SOURCE_SPEC_MAX 256 /* bytes of a spec, with its NUL */
 
 struct source_spec {
-	const struct source_ops *ops; /* the DRIVER */
+	const struct source_ops *ops; /* the DRIVER; NULL for auto */
+	bool scan;                    /* auto: expanded at start-up (source_scan()) */
 	char arg[SOURCE_SPEC_MAX];    /* the bare word, "" if none */
 	char name[64];                /* name=, "" if not given */
 	char format[128];             /* format=, "" if not given */

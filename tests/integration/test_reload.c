@@ -466,7 +466,7 @@ Test(config_file, sighup_says_which_changes_need_a_restart, .init = make_dir, .f
 	write_file(conf, STREAM_KEYS "log-level = info\n");
 	daemon_start(&d, args);
 	write_file(conf, "rate = 3000000\nchannels = 2\nblock-size = 64K\nblocks = 8\n"
-			 "source = sim\nlog-level = debug\n");
+			 "source = auto\nlog-level = debug\n");
 	cr_assert(sighup(&d));
 	cr_assert(daemon_log_contains(&d, "rate changed: needs a restart"));
 	cr_assert(daemon_log_contains(&d, "blocks changed: needs a restart"));

@@ -56,7 +56,7 @@ Test(config, defaults)
 
 	cr_assert_eq(parse(argv, 1), CONFIG_OK, "%s", err);
 	cr_assert_eq(cfg.sources.n, 1);
-	cr_assert_str_eq(cfg.sources.spec[0], "sim");
+	cr_assert_str_eq(cfg.sources.spec[0], "auto", "every device of the board (sim if none)");
 	cr_assert_eq(cfg.memory_budget, 512u << 20);
 	cr_assert_str_eq(cfg.listen_host, "127.0.0.1");
 	cr_assert_eq(cfg.listen_port, IIOS_DEFAULT_PORT);
@@ -345,6 +345,9 @@ Test(config, source_spec_errors_name_the_spec_and_the_key)
 	assert_error_naming(PARSE("--source", "sim:/dev/iio_block0"), "sim takes no node");
 	assert_error_naming(PARSE("--source", "sim:timestamp=yes"), "timestamp");
 	assert_error_naming(PARSE("--source", "sim:blocks=lots"), "blocks");
+	assert_error_naming(PARSE("--source", "auto:name=x"), "auto takes the keys every device");
+	assert_error_naming(PARSE("--source", "automatic"), "unknown source 'automatic'");
+	cr_assert_eq(PARSE("--source", "auto:blocks=16,rate=2M"), CONFIG_OK, "%s", err);
 }
 
 Test(config, at_most_sixteen_sources)

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `--source auto` (server/source/source_scan.c) on a sysfs tree the test
+ * builds the way the kernel lays one out: which devices become streams,
+ * through which source, in which order.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source_scan.h"
+
+static char root[64];
+
+static void make_file(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void make_dir(const char *rel)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	cr_assert_eq(mkdir(path, 0755), 0, "%s", path);
+}
+
+/* A board: the module's ADC with a block node, an ADC without one, a DAC,
+ * a temperature monitor with no buffer, a trigger, and an ADC numbered
+ * past 9 (sorted by number, not by name). */
+static void make_board(void)
+{
+	snprintf(root, sizeof(root), "/tmp/iiostream-scan-XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	make_dir("iio:device0");
+	make_dir("iio:device0/scan_elements");
+	make_file("iio:device0/scan_elements/in_voltage0_en", "1\n");
+	make_file("iio:device0/block_device", "iio_block0\n");
+	make_dir("iio:device1");
+	make_dir("iio:device1/scan_elements");
+	make_file("iio:device1/scan_elements/in_voltage0_en", "0\n");
+	make_file("iio:device1/scan_elements/in_timestamp_en", "0\n");
+	make_dir("iio:device2");
+	make_dir("iio:device2/scan_elements");
+	make_file("iio:device2/scan_elements/out_voltage0_en", "1\n");
+	make_dir("iio:device3");
+	make_file("iio:device3/in_temp0_raw", "42\n");
+	make_dir("trigger0");
+	make_dir("iio:device11");
+	make_dir("iio:device11/scan_elements");
+	make_file("iio:device11/scan_elements/in_voltage0_en", "1\n");
+}
+
+static void remove_board(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(source_scan, .init = make_board, .fini = remove_board);
+
+Test(source_scan, every_input_buffer_is_a_stream_block_interface_first)
+{
+	char specs[8][SOURCE_SPEC_MAX];
+	uint32_t n = source_scan(root, ",blocks=16", specs, 8);
+
+	cr_assert_eq(n, 3, "two ADCs and the module's: no DAC, monitor or trigger");
+	cr_assert_str_eq(specs[0], "kernel:/dev/iio_block0,blocks=16");
+	cr_assert_str_eq(specs[1], "readfd:/dev/iio:device1,blocks=16");
+	cr_assert_str_eq(specs[2], "readfd:/dev/iio:device11,blocks=16", "by number: 11 after 1");
+}
+
+Test(source_scan, stops_at_max_and_finds_nothing_without_iio)
+{
+	char specs[8][SOURCE_SPEC_MAX];
+
+	cr_assert_eq(source_scan(root, "", specs, 1), 1);
+	cr_assert_str_eq(specs[0], "kernel:/dev/iio_block0");
+	cr_assert_eq(source_scan("/nonexistent/iio", "", specs, 8), 0);
+}
+
+Test(source_scan, every_spec_it_writes_parses)
+{
+	char specs[8][SOURCE_SPEC_MAX], err[256];
+	struct source_spec spec;
+	uint32_t i, n = source_scan(root, ",client-queue=2", specs, 8);
+
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(source_spec_parse(specs[i], &spec, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(spec.client_queue, 2);
+	}
+}
