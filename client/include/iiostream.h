@@ -351,10 +351,15 @@ void iios_counters(const struct iios_client *c, struct iios_counters *out);
 /*
  * Verification of the simulated sources' sample pattern and of the stream's
  * continuity (what `iiostream rx --verify` does). Feed it every block, in
- * order; it checks that every sample matches iios_pattern_sample() for its
- * absolute scan index, that sequence and first_sample advance exactly by what
- * the block says was lost, and that sample loss without skipped blocks is
- * flagged as overflow.
+ * order; it checks that every sample matches the pattern for its absolute
+ * scan index in its channel's format (iios_channel: any IIO scan type, laid
+ * out as the IIO core lays out a scan; the pattern is iios_pattern_sample()
+ * for le:s16/16 and built from it for the others: iiostream/scan.h), that
+ * a channel with id "timestamp" (IIO's name for it) never goes back, that
+ * sequence and first_sample advance exactly by what the block says was
+ * lost, and that sample loss without skipped blocks is flagged as overflow.
+ * Channels described without a format (storage_bits 0), or a stream without
+ * channels, are taken as le:s16/16.
  */
 struct iios_verify {
 	uint64_t blocks;           /* blocks checked */
@@ -367,11 +372,15 @@ struct iios_verify {
 	bool have_prev;
 	uint64_t next_sequence;
 	uint64_t next_sample;
+	uint64_t last_timestamp_ns; /* the last timestamp channel value seen */
 };
 
 void iios_verify_init(struct iios_verify *v);
 
-/* 0 if the block is right; -EILSEQ if not (counted, first one described). */
+/* 0 if the block is right; -EILSEQ if not (counted, first one described):
+ * a wrong sample, a timestamp going back, broken continuity, a length that
+ * is not whole scans, or channel formats that are no IIO scan types or do
+ * not make info->scan_bytes. */
 int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info,
 		      const struct iios_block *blk);
 

@@ -1,5 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Verification of the simulated sample pattern and stream continuity. */
+/*
+ * Verification of the simulated sample pattern and stream continuity.
+ *
+ * A block is checked in the scan format the stream describes: each
+ * channel's IIO type (iios_channel's is_signed, bits, storage_bits, shift,
+ * big_endian), laid out as the IIO core lays a scan out, and the pattern in
+ * that format (iiostream/scan.h). A channel whose id is "timestamp" (IIO's
+ * name for it) holds each scan's time in ns, which must never go back.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -8,6 +16,7 @@
 
 #include "iiostream.h"
 #include "iiostream/pattern.h"
+#include "iiostream/scan.h"
 
 void iios_verify_init(struct iios_verify *v)
 {
@@ -30,30 +39,111 @@ static int bad(struct iios_verify *v, const char *fmt, ...)
 }
 
 /*
- * iios_pattern_check(), faster: expected bytes come from the fast fill in
- * chunks and are compared with memcmp; only a chunk that differs is walked
- * sample by sample to name the first wrong one.
+ * The scan layout the stream describes. A stream without channels, or a
+ * channel without a format (storage_bits 0: a description from before
+ * formats), means le:s16/16 channels, as every stream was then; without
+ * channels they are 0..scan_bytes/2-1. -EINVAL (why says it) when the
+ * formats are no IIO types or do not make scan_bytes.
  */
-static long check_pattern(const uint8_t *data, size_t len, uint64_t first,
-			  const unsigned char *ids, uint32_t channels)
+static int stream_layout(const struct iios_stream_info *info, struct iios_scan_layout *l,
+			 char *why, size_t len)
+{
+	uint32_t i, n = info->n_channels;
+
+	iios_scan_layout_init(l);
+	if (n == 0) {
+		struct iios_scan_type s16 = iios_scan_type_s16();
+
+		for (i = 0; i < info->scan_bytes / IIOS_PATTERN_SAMPLE_BYTES; i++)
+			if (iios_scan_layout_add(l, &s16, i, false))
+				break;
+	}
+	for (i = 0; i < n && i < IIOS_MAX_CHANNELS; i++) {
+		const struct iios_channel *ch = &info->channels[i];
+		struct iios_scan_type t = iios_scan_type_s16();
+		bool ts = strcmp(ch->id, "timestamp") == 0;
+
+		if (ch->storage_bits) {
+			t.is_signed = ch->is_signed;
+			t.big_endian = ch->big_endian;
+			if (ch->bits > 64 || ch->storage_bits > 64 || ch->shift > 64) {
+				snprintf(why, len, "channel %u: %u/%u>>%u is no IIO type", ch->index,
+					 ch->bits, ch->storage_bits, ch->shift);
+				return -EINVAL;
+			}
+			t.bits = (uint8_t)ch->bits;
+			t.storage_bits = (uint8_t)ch->storage_bits;
+			t.shift = (uint8_t)ch->shift;
+		} else if (ts) {
+			t = iios_scan_type_timestamp();
+		}
+		if (iios_scan_layout_add(l, &t, ch->index, ts)) {
+			char text[IIOS_SCAN_TYPE_STR_MAX];
+
+			iios_scan_type_print(&t, text, sizeof(text));
+			snprintf(why, len, "channel %u (%s, %s): not a %s in ascending scan index",
+				 ch->index, ch->id, text, ts ? "le:s64/64 timestamp" : "valid type");
+			return -EINVAL;
+		}
+	}
+	if (l->count == 0 || l->scan_bytes != info->scan_bytes) {
+		snprintf(why, len, "%u channel(s) make %u-byte scans, the stream says %u",
+			 l->count, l->scan_bytes, info->scan_bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool has_timestamp(const struct iios_scan_layout *l)
+{
+	uint32_t k;
+
+	for (k = 0; k < l->count; k++)
+		if (l->elem[k].timestamp)
+			return true;
+	return false;
+}
+
+/*
+ * iios_scan_check(), faster where it can be: without a timestamp, expected
+ * bytes come from the fill in chunks and are compared with memcmp; only a
+ * chunk that differs is walked value by value to name the first wrong one
+ * (or to find that only padding differed). *ts_prev as iios_scan_check()'s.
+ */
+static long check_scans(const struct iios_scan_layout *l, const uint8_t *data, size_t len,
+			uint64_t first, uint64_t *ts_prev)
 {
 	uint8_t expect[16384];
-	size_t scan_bytes = (size_t)channels * IIOS_PATTERN_SAMPLE_BYTES;
-	size_t chunk, off;
+	size_t scan_bytes = l->scan_bytes, chunk, off;
 
-	if (channels == 0)
-		return 0; /* (the caller refuses such a stream first) */
+	if (has_timestamp(l) || scan_bytes > sizeof(expect))
+		return iios_scan_check(l, data, len, first, ts_prev);
 	chunk = sizeof(expect) / scan_bytes * scan_bytes;
-
 	for (off = 0; off < len; off += chunk) {
 		size_t n = len - off < chunk ? len - off : chunk;
 		uint64_t scan = first + off / scan_bytes;
+		long bad_at;
 
-		iios_pattern_fill_fast_ids(expect, scan, (uint32_t)(n / scan_bytes), ids, channels);
-		if (memcmp(expect, data + off, n) != 0)
-			return (long)off + iios_pattern_check_ids(data + off, n, scan, ids, channels);
+		iios_scan_fill(l, expect, scan, (uint32_t)(n / scan_bytes), NULL);
+		if (memcmp(expect, data + off, n) == 0)
+			continue;
+		bad_at = iios_scan_check(l, data + off, n, scan, NULL);
+		if (bad_at >= 0)
+			return (long)off + bad_at;
 	}
 	return -1;
+}
+
+/* The element of l holding byte `in_scan` of a scan. */
+static const struct iios_scan_element *element_at(const struct iios_scan_layout *l,
+						  uint32_t in_scan)
+{
+	uint32_t k;
+
+	for (k = l->count; k-- > 0;)
+		if (l->elem[k].offset <= in_scan)
+			return &l->elem[k];
+	return &l->elem[0];
 }
 
 int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info,
@@ -62,9 +152,9 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	bool had_prev = v->have_prev;
 	uint64_t want_seq = v->next_sequence + blk->lost_before;
 	uint64_t want_sample = v->next_sample + blk->lost_samples;
-	uint32_t channels = info->scan_bytes / IIOS_PATTERN_SAMPLE_BYTES;
-	unsigned char ids[IIOS_MAX_CHANNELS];
-	uint32_t i;
+	struct iios_scan_layout l;
+	const struct iios_scan_element *e;
+	char why[128];
 	long off;
 
 	v->blocks++;
@@ -76,8 +166,9 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	v->next_sequence = blk->sequence + 1;
 	v->next_sample = blk->first_sample + (info->scan_bytes ? blk->len / info->scan_bytes : 0);
 
-	if (info->scan_bytes == 0 || info->scan_bytes % IIOS_PATTERN_SAMPLE_BYTES ||
-	    channels > IIOS_MAX_CHANNELS || blk->len % info->scan_bytes)
+	if (stream_layout(info, &l, why, sizeof(why)))
+		return bad(v, "block %" PRIu64 ": the stream's scan format: %s", blk->sequence, why);
+	if (blk->len % info->scan_bytes)
 		return bad(v, "block %" PRIu64 ": %zu bytes is not a whole number of %u-byte scans",
 			   blk->sequence, blk->len, info->scan_bytes);
 	if (had_prev && blk->sequence != want_seq)
@@ -90,21 +181,19 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 	if (had_prev && blk->lost_samples && !blk->lost_before && !(blk->flags & IIOS_BLOCK_OVERFLOW))
 		return bad(v, "block %" PRIu64 ": %" PRIu64 " scans lost without a cause",
 			   blk->sequence, blk->lost_samples);
-	/* The channels each scan holds, by index (the pattern depends on it);
-	 * a stream described without them holds channels 0..n-1. */
-	if (info->n_channels != channels)
-		for (i = 0; i < channels; i++)
-			ids[i] = (unsigned char)i;
-	else
-		for (i = 0; i < channels; i++)
-			ids[i] = (unsigned char)info->channels[i].index;
-	off = check_pattern(blk->data, blk->len, blk->first_sample, ids, channels);
-	if (off >= 0)
-		return bad(v, "block %" PRIu64 ": wrong sample at byte %ld (scan %" PRIu64
-			   ", channel %lu)", blk->sequence, off,
-			   blk->first_sample + (uint64_t)off / info->scan_bytes,
-			   (unsigned long)(off % info->scan_bytes) / IIOS_PATTERN_SAMPLE_BYTES);
-	return 0;
+	/* The pattern depends on each channel's scan index and type; the
+	 * timestamps may not go back from the previous block's. */
+	off = check_scans(&l, blk->data, blk->len, blk->first_sample, &v->last_timestamp_ns);
+	if (off < 0)
+		return 0;
+	e = element_at(&l, (uint32_t)((unsigned long)off % info->scan_bytes));
+	if (e->timestamp)
+		return bad(v, "block %" PRIu64 ": timestamp at byte %ld (scan %" PRIu64
+			   ") goes back", blk->sequence, off,
+			   blk->first_sample + (uint64_t)off / info->scan_bytes);
+	return bad(v, "block %" PRIu64 ": wrong sample at byte %ld (scan %" PRIu64
+		   ", channel %u)", blk->sequence, off,
+		   blk->first_sample + (uint64_t)off / info->scan_bytes, e->index);
 }
 
 /* ---- raw scans, without block headers --------------------------------- */

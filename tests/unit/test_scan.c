@@ -626,3 +626,157 @@ Test(scan_read, every_filled_value_reads_back_as_the_pattern_number)
 		free(p);
 	}
 }
+
+/* ---- the library's verifier, in every format ------------------------------- */
+
+#include "iiostream.h"
+
+/* A stream of one channel per type string, as a SubscribeReply describes
+ * it; "@..." is the timestamp channel (id "timestamp"). */
+static void stream_of(struct iios_stream_info *info, struct iios_scan_layout *l,
+		      const char *const *types, size_t n)
+{
+	size_t i;
+
+	layout_of(l, types, n);
+	memset(info, 0, sizeof(*info));
+	info->scan_bytes = l->scan_bytes;
+	info->n_channels = (uint32_t)n;
+	for (i = 0; i < n; i++) {
+		struct iios_channel *ch = &info->channels[i];
+		const struct iios_scan_type *t = &l->elem[i].type;
+
+		ch->index = (uint32_t)i;
+		snprintf(ch->id, sizeof(ch->id), l->elem[i].timestamp ? "timestamp" : "voltage%zu",
+			 i);
+		ch->is_signed = t->is_signed;
+		ch->bits = t->bits;
+		ch->storage_bits = t->storage_bits;
+		ch->shift = t->shift;
+		ch->big_endian = t->big_endian;
+	}
+}
+
+static struct iios_block block_of(uint8_t *data, size_t len, uint64_t seq, uint64_t first)
+{
+	struct iios_block b;
+
+	memset(&b, 0, sizeof(b));
+	b.sequence = seq;
+	b.first_sample = first;
+	b.data = data;
+	b.len = b.bytes_used = len;
+	return b;
+}
+
+Test(verify_formats, blocks_verify_in_the_stream_channels_formats)
+{
+	static const char *const t12[] = { "le:S12/16>>0", "le:S12/16>>0" };
+	static const char *const t24[] = { "be:s24/32>>8", "be:s24/32>>8", "le:u8/8>>0" };
+	const char *const *sets[] = { t12, t24 };
+	size_t nsets[] = { N(t12), N(t24) }, s;
+
+	for (s = 0; s < N(sets); s++) {
+		struct iios_stream_info info;
+		struct iios_scan_layout l;
+		struct iios_verify v;
+		uint32_t scans = 1000, i;
+		uint8_t *p;
+
+		stream_of(&info, &l, sets[s], nsets[s]);
+		iios_verify_init(&v);
+		for (i = 0; i < 3; i++) {
+			struct iios_block b;
+
+			p = filled(&l, (uint64_t)i * scans, scans, NULL);
+			b = block_of(p, (size_t)scans * l.scan_bytes, i, (uint64_t)i * scans);
+			cr_assert_eq(iios_verify_block(&v, &info, &b), 0, "set %zu block %u: %s", s,
+				     i, v.first_error);
+			free(p);
+		}
+		cr_assert_eq(v.integrity_errors, 0);
+	}
+}
+
+Test(verify_formats, a_wrong_value_is_named_by_its_channel)
+{
+	static const char *const t[] = { "be:s24/32>>8", "be:s24/32>>8" };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_verify v;
+	struct iios_block b;
+	uint32_t scans = 4000;
+	uint8_t *p;
+
+	stream_of(&info, &l, t, N(t));
+	p = filled(&l, 77, scans, NULL);
+	p[3000 * 8 + 4 + 3] ^= 0x01; /* scan 3000, channel 1: a bit below the shift */
+	b = block_of(p, (size_t)scans * 8, 0, 77);
+	iios_verify_init(&v);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	cr_assert(strstr(v.first_error, "byte 24004 (scan 3077, channel 1)"), "%s", v.first_error);
+	/* the same bytes read as le:s16/16 are wrong */
+	info.scan_bytes = 8;
+	info.n_channels = 0;
+	iios_verify_init(&v);
+	p[3000 * 8 + 4 + 3] ^= 0x01;
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	free(p);
+}
+
+Test(verify_formats, timestamps_must_not_go_back_within_or_across_blocks)
+{
+	static const char *const t[] = { "le:S12/16>>0", "le:S12/16>>0", "@le:s64/64>>0" };
+	struct iios_scan_clock clk = { .t0_ns = 1000000, .n0 = 0, .rate = 1000000 };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_verify v;
+	struct iios_block b;
+	uint32_t scans = 256;
+	uint8_t *a, *c;
+
+	stream_of(&info, &l, t, N(t));
+	cr_assert_eq(info.scan_bytes, 16);
+	a = filled(&l, 0, scans, &clk);
+	c = filled(&l, scans, scans, &clk);
+	iios_verify_init(&v);
+	b = block_of(a, (size_t)scans * 16, 0, 0);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), 0, "%s", v.first_error);
+	b = block_of(c, (size_t)scans * 16, 1, scans);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), 0, "%s", v.first_error);
+	/* a block whose clock restarted earlier: its pattern is right, its
+	 * timestamps go back */
+	clk.t0_ns = 0;
+	free(a);
+	a = filled(&l, 2 * scans, scans, &clk);
+	b = block_of(a, (size_t)scans * 16, 2, 2 * scans);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	cr_assert(strstr(v.first_error, "timestamp at byte 8 (scan 512) goes back"), "%s",
+		  v.first_error);
+	free(a);
+	free(c);
+}
+
+Test(verify_formats, formats_that_do_not_make_the_scan_size_are_an_error)
+{
+	static const char *const t[] = { "le:S12/16>>0", "@le:s64/64>>0" };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_verify v;
+	struct iios_block b;
+	uint8_t data[64] = { 0 };
+
+	stream_of(&info, &l, t, N(t));
+	info.scan_bytes = 10; /* packed, as IIO never lays it out */
+	b = block_of(data, 60, 0, 0);
+	iios_verify_init(&v);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	cr_assert(strstr(v.first_error, "make 16-byte scans, the stream says 10"), "%s",
+		  v.first_error);
+	/* a storage size IIO does not have */
+	stream_of(&info, &l, t, N(t));
+	info.channels[0].storage_bits = 12;
+	iios_verify_init(&v);
+	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
+	cr_assert(strstr(v.first_error, "scan format"), "%s", v.first_error);
+}
