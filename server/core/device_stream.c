@@ -182,9 +182,32 @@ int device_stream_close(struct device_stream *ds)
 
 uint64_t device_stream_all_channels(const struct device_stream *ds)
 {
-	uint32_t n = ds->fmt.device_channels;
+	uint32_t n = device_stream_elements(ds);
 
 	return n >= 64 ? ~0ull : (1ull << n) - 1;
+}
+
+void device_stream_channel(const struct device_stream *ds, uint32_t index, char *id, size_t len,
+			   Iiostream__ScanFormat *f)
+{
+	const struct iios_scan_type *t = &ds->fmt.type[index];
+	bool ts = (int)index == ds->fmt.timestamp_index;
+
+	if (ts)
+		snprintf(id, len, "timestamp");
+	else
+		snprintf(id, len, "voltage%u", index);
+	iiostream__scan_format__init(f);
+	if (index >= device_stream_elements(ds) || index >= IIOS_SCAN_MAX_ELEMENTS)
+		return;
+	f->is_signed = t->is_signed;
+	f->bits = t->bits;
+	f->storage_bits = t->storage_bits;
+	f->shift = t->shift;
+	f->big_endian = t->big_endian;
+	f->repeat = t->repeat;
+	f->fully_defined = t->fully_defined;
+	f->timestamp = ts;
 }
 
 int device_stream_set_channels(struct device_stream *ds, uint64_t mask)

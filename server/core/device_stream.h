@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "block_pool.h"
+#include "iiostream.pb-c.h"
 #include "fanout.h"
 #include "source.h"
 #include "source_spec.h"
@@ -54,7 +55,18 @@ void device_stream_stop(struct device_stream *ds);
  * closed: ds must live until then. */
 int device_stream_close(struct device_stream *ds);
 
-/* Every channel of the device, as a mask (bit i: channel i). */
+/* Scan element `index` of the device as the protocol describes it: its id
+ * ("voltage3", or "timestamp") into id[len], its IIO type into *f. */
+void device_stream_channel(const struct device_stream *ds, uint32_t index, char *id, size_t len,
+			   Iiostream__ScanFormat *f);
+
+/* Scan elements the device has: its channels, and its timestamp if any. */
+static inline uint32_t device_stream_elements(const struct device_stream *ds)
+{
+	return ds->fmt.scan_elements ? ds->fmt.scan_elements : ds->fmt.device_channels;
+}
+
+/* Every scan element of the device, as a mask (bit i: scan index i). */
 uint64_t device_stream_all_channels(const struct device_stream *ds);
 
 /* Capture the channels of `mask` from now on (fmt follows). 0 if they are

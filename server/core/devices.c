@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "devices_internal.h"
-#include "iiostream/pattern.h"
 #include "log.h"
 #include "server.h"
 
@@ -21,7 +20,8 @@ struct device_stream *devices_sim_stream(const struct server *srv, const char *d
 	return ds && ds->src->ops->attr_read ? ds : NULL;
 }
 
-static Iiostream__ChannelDesc *sim_channel(uint32_t i)
+/* Scan element i of a sim stream's device (a voltage, or its timestamp). */
+static Iiostream__ChannelDesc *sim_channel(const struct device_stream *ds, uint32_t i)
 {
 	Iiostream__ChannelDesc *c = calloc(1, sizeof(*c));
 	Iiostream__ScanFormat *f = calloc(1, sizeof(*f));
@@ -33,16 +33,12 @@ static Iiostream__ChannelDesc *sim_channel(uint32_t i)
 		return NULL;
 	}
 	iiostream__channel_desc__init(c);
-	iiostream__scan_format__init(f);
-	snprintf(id, sizeof(id), "voltage%u", i);
+	device_stream_channel(ds, i, id, sizeof(id), f);
 	c->id = strdup(id);
 	c->name = strdup("");
-	c->type = strdup("voltage");
+	c->type = strdup(f->timestamp ? "timestamp" : "voltage");
 	c->scan_element = true;
 	c->index = (int32_t)i;
-	f->is_signed = true;
-	f->bits = IIOS_PATTERN_BITS;
-	f->storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
 	c->format = f;
 	return c;
 }
@@ -61,12 +57,12 @@ static Iiostream__DeviceDesc *sim_desc(const struct device_stream *ds)
 	d->label = strdup("");
 	d->streamed = true;
 	d->stream_id = ds->id;
-	d->channels = calloc(ds->fmt.device_channels, sizeof(*d->channels));
+	d->channels = calloc(device_stream_elements(ds), sizeof(*d->channels));
 	d->attrs = calloc(1, sizeof(*d->attrs));
 	if (!d->channels || !d->attrs)
 		return d; /* devices_describe_free takes what there is */
-	for (i = 0; i < ds->fmt.device_channels; i++) {
-		d->channels[i] = sim_channel(i);
+	for (i = 0; i < device_stream_elements(ds); i++) {
+		d->channels[i] = sim_channel(ds, i);
 		if (!d->channels[i])
 			return d;
 		d->n_channels++;

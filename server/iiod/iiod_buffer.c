@@ -248,28 +248,38 @@ static int wanted_channels(struct server *srv, const struct iiod_cmd *cmd, uint6
 		/* bits of channels that cannot be streamed are ignored, as iiod
 		 * does (gr-iio sets them all when given no channel list) */
 		if (chd->scan_element && !chd->output && chd->index >= 0 && chd->index < 64 &&
-		    (uint32_t)chd->index < (*ds)->fmt.device_channels)
+		    (uint32_t)chd->index < device_stream_elements(*ds))
 			*want |= 1ull << chd->index;
 	}
 	devices_describe_free(&devs);
 	return err;
 }
 
-/* Where the client's channels (`want`) sit in a scan of the capture (`cap`). */
+/* Where the client's channels (`want`) sit in a scan of the capture (`cap`),
+ * and where in a scan of its own, laid out as the IIO core (and libiio)
+ * lay out a scan of those channels alone. */
 static void select_channels(struct iiod_conn *c, uint64_t want, uint64_t cap)
 {
-	uint32_t ch, pos;
+	const struct source_format *fmt = &c->ds->fmt;
+	struct iios_scan_layout from, to;
+	uint32_t i, k = 0;
 
+	/* both succeed: the source's own types, masks it accepted */
+	iios_scan_layout_from_mask(&from, fmt->type, device_stream_elements(c->ds), cap,
+				   fmt->timestamp_index);
+	iios_scan_layout_from_mask(&to, fmt->type, device_stream_elements(c->ds), want,
+				   fmt->timestamp_index);
 	c->nsel = 0;
-	for (ch = 0, pos = 0; ch < 64; ch++) {
-		if (!(cap & (1ull << ch)))
+	for (i = 0; i < from.count && k < to.count; i++) {
+		if (from.elem[i].index != to.elem[k].index)
 			continue;
-		if (want & (1ull << ch))
-			c->sel_off[c->nsel++] = pos * 2;
-		pos++;
+		c->sel_off[c->nsel] = from.elem[i].offset;
+		c->sel_dst[c->nsel] = to.elem[k].offset;
+		c->sel_len[c->nsel++] = iios_scan_type_bytes(&to.elem[k].type);
+		k++;
 	}
-	c->cap_scan_bytes = c->ds->fmt.scan_bytes;
-	c->scan_bytes = c->nsel * 2;
+	c->cap_scan_bytes = fmt->scan_bytes;
+	c->scan_bytes = to.scan_bytes;
 	c->passthrough = want == cap;
 }
 

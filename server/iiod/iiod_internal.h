@@ -90,7 +90,10 @@ struct iiod_conn {
 	uint32_t cap_scan_bytes; /* a scan of the capture */
 	uint32_t scan_bytes;     /* a scan as this client gets it */
 	uint32_t nsel;           /* its channels ... */
-	uint32_t sel_off[64];    /* ... at these byte offsets in a capture scan */
+	uint32_t sel_off[64];    /* ... at these byte offsets in a capture scan, */
+	uint32_t sel_dst[64];    /* ... go to these in its scan (IIO's layout of
+	                          * its channels alone), */
+	uint32_t sel_len[64];    /* ... each this long */
 	bool passthrough;        /* it gets whole capture scans: no copy */
 	struct subscriber sub;   /* in the fan-out while open (subscriber.h) */
 	struct pool_block *q[IIOD_MAX_QUEUE_BLOCKS]; /* blocks queued, oldest first */

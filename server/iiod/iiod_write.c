@@ -175,9 +175,10 @@ void iiod__send_picked(struct iiod_conn *c, const char *head, size_t hlen,
 		return;
 	}
 	o = (uint8_t *)w->data + hlen;
-	for (i = 0; i < scans; i++, from += c->cap_scan_bytes)
-		for (k = 0; k < c->nsel; k++, o += 2)
-			memcpy(o, from + c->sel_off[k], 2);
+	memset(o, 0, len); /* the padding between elements */
+	for (i = 0; i < scans; i++, from += c->cap_scan_bytes, o += c->scan_bytes)
+		for (k = 0; k < c->nsel; k++)
+			memcpy(o + c->sel_dst[k], from + c->sel_off[k], c->sel_len[k]);
 	submit(c, w, hlen, w->data + hlen, len);
 }
 

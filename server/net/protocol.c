@@ -14,7 +14,6 @@
 
 #include "devices.h"
 #include "iiostream/frame.h"
-#include "iiostream/pattern.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -124,9 +123,9 @@ static uint64_t wanted_channels(struct session *s, const struct device_stream *d
 	for (i = 0; i < sub->n_channels; i++) {
 		uint32_t c = sub->channels[i];
 
-		if (c >= ds->fmt.device_channels || c >= 64) {
+		if (c >= device_stream_elements(ds) || c >= 64) {
 			session_send_error(s, EINVAL, false, "channel %u: %s has channels 0..%u", c,
-					   ds->fmt.device, ds->fmt.device_channels - 1);
+					   ds->fmt.device, device_stream_elements(ds) - 1);
 			return 0;
 		}
 		if (mask & (1ull << c)) {
@@ -139,16 +138,20 @@ static uint64_t wanted_channels(struct session *s, const struct device_stream *d
 }
 
 /* Write the ids of the channels of `mask` ("voltage0,voltage2"). */
-static void channel_list(uint64_t mask, char *out, size_t len)
+static void channel_list(const struct device_stream *ds, uint64_t mask, char *out, size_t len)
 {
+	Iiostream__ScanFormat f;
 	size_t used = 0;
+	char id[24];
 	uint32_t c;
 
 	out[0] = '\0';
 	for (c = 0; c < 64 && used < len; c++)
-		if (mask & (1ull << c))
-			used += (size_t)snprintf(out + used, len - used, "%svoltage%u",
-						 used ? "," : "", c);
+		if (mask & (1ull << c)) {
+			device_stream_channel(ds, c, id, sizeof(id), &f);
+			used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "",
+						 id);
+		}
 }
 
 /* The streamed device a Subscribe names, or NULL after an Error was sent. */
@@ -186,7 +189,7 @@ static bool capture_channels(struct session *s, struct device_stream *ds, uint64
 
 	if (!err)
 		return true;
-	channel_list(ds->fmt.channel_mask, have, sizeof(have));
+	channel_list(ds, ds->fmt.channel_mask, have, sizeof(have));
 	if (err == -EBUSY)
 		session_send_error(s, EBUSY, false,
 				   "%s: the capture holds channels %s for %u other client(s): "
@@ -203,30 +206,27 @@ static bool capture_channels(struct session *s, struct device_stream *ds, uint64
 
 /* SubscribeReply's channels: the captured ones, in scan order. */
 struct reply_channels {
-	Iiostream__ChannelInfo info[CONFIG_MAX_CHANNELS], *infop[CONFIG_MAX_CHANNELS];
-	Iiostream__ScanFormat fmt;
-	char ids[CONFIG_MAX_CHANNELS][24];
+	Iiostream__ChannelInfo info[IIOS_SCAN_MAX_ELEMENTS], *infop[IIOS_SCAN_MAX_ELEMENTS];
+	Iiostream__ScanFormat fmt[IIOS_SCAN_MAX_ELEMENTS];
+	char ids[IIOS_SCAN_MAX_ELEMENTS][24];
 	uint32_t n;
 };
 
 static void fill_channels(const struct device_stream *ds, struct reply_channels *rc)
 {
-	uint32_t c;
+	uint32_t c, n = device_stream_elements(ds);
 
-	iiostream__scan_format__init(&rc->fmt);
-	rc->fmt.is_signed = 1;
-	rc->fmt.bits = IIOS_PATTERN_BITS;
-	rc->fmt.storage_bits = IIOS_PATTERN_SAMPLE_BYTES * 8;
-	for (c = 0, rc->n = 0; c < ds->fmt.device_channels && rc->n < CONFIG_MAX_CHANNELS; c++) {
+	for (c = 0, rc->n = 0; c < n && rc->n < IIOS_SCAN_MAX_ELEMENTS; c++) {
 		Iiostream__ChannelInfo *ci = &rc->info[rc->n];
 
 		if (!(ds->fmt.channel_mask & (1ull << c)))
 			continue;
 		iiostream__channel_info__init(ci);
-		snprintf(rc->ids[rc->n], sizeof(rc->ids[rc->n]), "voltage%u", c);
+		device_stream_channel(ds, c, rc->ids[rc->n], sizeof(rc->ids[rc->n]),
+				      &rc->fmt[rc->n]);
 		ci->index = c;
 		ci->id = rc->ids[rc->n];
-		ci->format = &rc->fmt;
+		ci->format = &rc->fmt[rc->n];
 		rc->infop[rc->n++] = ci;
 	}
 }
@@ -265,7 +265,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	r.stream_id = ds->id;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY;
 	env.subscribe_reply = &r;
-	channel_list(ds->fmt.channel_mask, have, sizeof(have));
+	channel_list(ds, ds->fmt.channel_mask, have, sizeof(have));
 	log_info("client %u (%s) subscribed to %s, queue %u, channels %s", s->id, s->peer,
 		 ds->fmt.device, ss->sub.max_queue, have);
 	reply(s, &env);
