@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The kernel's IIO devices, through libiio's local context: opening it,
- * describing its devices, reading and writing their attributes (devices.h). */
+ * describing its devices, reading and writing their attributes, debug
+ * attributes and triggers (devices.h). */
 #include "devices_internal.h"
 
 #include <errno.h>
@@ -79,6 +80,30 @@ static Iiostream__ChannelDesc *iio_channel_desc(const struct iio_channel *ch)
 	return c;
 }
 
+/* Its debug attributes (debugfs, readable by root only: none otherwise),
+ * whether it is a trigger, and which trigger it uses. */
+static void iio_debug_and_trigger_desc(Iiostream__DeviceDesc *d, const struct iio_device *dev)
+{
+	unsigned int i, n = iio_device_get_debug_attrs_count(dev);
+	const struct iio_device *trig = NULL;
+
+	d->is_trigger = iio_device_is_trigger(dev);
+	/* -ENOENT for a device that takes no trigger: it has none */
+	if (iio_device_get_trigger(dev, &trig) == 0 && trig) {
+		char *id = strdup(iio_device_get_id(trig));
+
+		if (id)
+			d->trigger = id;
+	}
+	d->debug_attrs = calloc(n ? n : 1, sizeof(*d->debug_attrs));
+	for (i = 0; d->debug_attrs && i < n; i++) {
+		char *name = strdup(iio_device_get_debug_attr(dev, i));
+
+		if (name)
+			d->debug_attrs[d->n_debug_attrs++] = name;
+	}
+}
+
 Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct iio_device *dev)
 {
 	Iiostream__DeviceDesc *d = calloc(1, sizeof(*d));
@@ -114,6 +139,7 @@ Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct i
 		d->attrs[d->n_attrs++] = strdup(iio_device_get_attr(dev, i));
 	for (i = 0; i < nb; i++)
 		d->buffer_attrs[d->n_buffer_attrs++] = strdup(iio_device_get_buffer_attr(dev, i));
+	iio_debug_and_trigger_desc(d, dev);
 	return d;
 }
 
@@ -166,3 +192,63 @@ int devices_iio_attr(struct server *srv, const char *device, const char *channel
 	return 0;
 }
 
+
+int devices_iio_debug_attr(struct server *srv, const char *device, const char *attr,
+			   const char *wvalue, char *value, size_t len)
+{
+	struct iio_device *dev = find_device(srv, device);
+	const char *found;
+	ssize_t r;
+
+	if (!dev)
+		return -ENODEV;
+	found = iio_device_find_debug_attr(dev, attr);
+	if (!found)
+		return -ENOENT;
+	if (wvalue) {
+		r = iio_device_debug_attr_write(dev, found, wvalue);
+		return r < 0 ? (int)r : 0;
+	}
+	r = iio_device_debug_attr_read(dev, found, value, len);
+	if (r < 0)
+		return (int)r;
+	value[strcspn(value, "\n")] = '\0';
+	return 0;
+}
+
+/* libiio reads trigger/current_trigger: -ENOENT where the device has no
+ * such file (it takes no trigger), NULL when it is empty. */
+int devices_iio_trigger_get(struct server *srv, const char *device, char *id, size_t idlen,
+			    char *name, size_t namelen)
+{
+	struct iio_device *dev = find_device(srv, device);
+	const struct iio_device *trig = NULL;
+	const char *trig_name;
+	int r;
+
+	if (!dev)
+		return -ENODEV;
+	r = iio_device_get_trigger(dev, &trig);
+	if (r < 0)
+		return r;
+	trig_name = trig ? iio_device_get_name(trig) : NULL;
+	snprintf(id, idlen, "%s", trig ? iio_device_get_id(trig) : "");
+	snprintf(name, namelen, "%s", trig_name ? trig_name : "");
+	return 0;
+}
+
+/* libiio writes the trigger's name to trigger/current_trigger ("" to
+ * unset), after checking that it is a trigger (-EINVAL). */
+int devices_iio_trigger_set(struct server *srv, const char *device, const char *trigger)
+{
+	struct iio_device *dev = find_device(srv, device), *trig = NULL;
+
+	if (!dev)
+		return -ENODEV;
+	if (trigger[0]) {
+		trig = iio_context_find_device(srv->iio, trigger);
+		if (!trig)
+			return -ENOENT;
+	}
+	return iio_device_set_trigger(dev, trig);
+}

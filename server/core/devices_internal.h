@@ -29,4 +29,16 @@ Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct i
 int devices_iio_attr(struct server *srv, const char *device, const char *channel, bool output,
 		     bool buffer, const char *attr, const char *wvalue, char *value, size_t len);
 
+/* The debug attributes and the trigger of a device of the local context,
+ * for devices_debug.c: as devices.h says, and -ENODEV whenever the context
+ * has no such device (it may still be a sim stream's). devices_iio_desc()
+ * fills DeviceDesc's debug_attrs (heap strings and array, as attrs) and,
+ * when one is assigned, trigger (a heap string; else the empty default):
+ * devices_describe_free() frees them with the rest. */
+int devices_iio_debug_attr(struct server *srv, const char *device, const char *attr,
+			   const char *wvalue, char *value, size_t len);
+int devices_iio_trigger_get(struct server *srv, const char *device, char *id, size_t idlen,
+			    char *name, size_t namelen);
+int devices_iio_trigger_set(struct server *srv, const char *device, const char *trigger);
+
 #endif /* IIOSTREAMD_DEVICES_INTERNAL_H */

@@ -138,34 +138,42 @@ static int need(const struct words *w, unsigned n, const char *usage, char *err,
 }
 
 /* READ and WRITE: <dev> [DEBUG|BUFFER|INPUT <ch>|OUTPUT <ch>] <attr>, and for
- * WRITE then <bytes>. */
+ * WRITE then <bytes>. READ may leave out <attr> (all attributes of that
+ * kind, as iiod's grammar allows): after the device, DEBUG, BUFFER, INPUT
+ * and OUTPUT are keywords, never an attribute's name. */
 static int attr_cmd(const struct words *w, struct iiod_cmd *cmd, bool write, char *err,
 		    size_t errlen)
 {
 	const char *usage = write ? "WRITE <device> [DEBUG|BUFFER|INPUT <channel>|OUTPUT "
 				    "<channel>] <attribute> <bytes>"
 				  : "READ <device> [DEBUG|BUFFER|INPUT <channel>|OUTPUT "
-				    "<channel>] <attribute>";
+				    "<channel>] [<attribute>]";
 	unsigned extra = write ? 1 : 0, a;
 
-	if (w->n < 3)
+	if (w->n < (write ? 3u : 2u))
 		return fail(err, errlen, "usage: %s", usage);
 	TRY(copy(w, 1, cmd->device, sizeof(cmd->device), "device", err, errlen));
 	if (is(w, 2, "INPUT") || is(w, 2, "OUTPUT")) {
-		TRY(need(w, 5 + extra, usage, err, errlen));
 		cmd->kind = IIOD_ATTR_CHANNEL;
 		cmd->output = is(w, 2, "OUTPUT");
-		TRY(copy(w, 3, cmd->channel, sizeof(cmd->channel), "channel", err, errlen));
 		a = 4;
 	} else if (is(w, 2, "DEBUG") || is(w, 2, "BUFFER")) {
-		TRY(need(w, 4 + extra, usage, err, errlen));
 		cmd->kind = is(w, 2, "DEBUG") ? IIOD_ATTR_DEBUG : IIOD_ATTR_BUFFER;
 		a = 3;
 	} else {
-		TRY(need(w, 3 + extra, usage, err, errlen));
 		cmd->kind = IIOD_ATTR_DEVICE;
 		a = 2;
 	}
+	/* the attribute (and a WRITE's size) after the a words that name it;
+	 * a READ without one reads them all */
+	if (!write && w->n == a)
+		cmd->all_attrs = true;
+	else
+		TRY(need(w, a + 1 + extra, usage, err, errlen));
+	if (cmd->kind == IIOD_ATTR_CHANNEL)
+		TRY(copy(w, 3, cmd->channel, sizeof(cmd->channel), "channel", err, errlen));
+	if (cmd->all_attrs)
+		return 0;
 	TRY(copy(w, a, cmd->attr, sizeof(cmd->attr), "attribute", err, errlen));
 	if (write)
 		TRY(number(w, a + 1, &cmd->number, "bytes", err, errlen));

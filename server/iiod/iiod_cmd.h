@@ -32,7 +32,7 @@ enum iiod_op {
 	IIOD_OP_TIMEOUT,     /* TIMEOUT <ms> */
 	IIOD_OP_OPEN,        /* OPEN <dev> <samples> <mask> [CYCLIC] */
 	IIOD_OP_CLOSE,       /* CLOSE <dev> */
-	IIOD_OP_READ,        /* READ <dev> [DEBUG|BUFFER|INPUT <ch>|OUTPUT <ch>] <attr> */
+	IIOD_OP_READ,        /* READ <dev> [DEBUG|BUFFER|INPUT <ch>|OUTPUT <ch>] [<attr>] */
 	IIOD_OP_WRITE,       /* WRITE ... <attr> <bytes>, then <bytes> of value */
 	IIOD_OP_READBUF,     /* READBUF <dev> <bytes> */
 	IIOD_OP_WRITEBUF,    /* WRITEBUF <dev> <bytes>, then <bytes> of samples */
@@ -54,9 +54,11 @@ struct iiod_cmd {
 	enum iiod_attr_kind kind;    /* READ, WRITE */
 	bool output;                 /* READ, WRITE of a channel: OUTPUT */
 	bool cyclic;                 /* OPEN ... CYCLIC */
+	bool all_attrs;              /* READ without <attr>: every attribute of
+	                              * that kind at once (attr is "") */
 	char device[64];             /* every command that names a device */
 	char channel[64];            /* READ, WRITE of a channel attribute */
-	char attr[256];              /* READ, WRITE */
+	char attr[256];              /* READ, WRITE; "" with all_attrs */
 	char trigger[64];            /* SETTRIG ("" : none) */
 	uint64_t number;             /* TIMEOUT ms, OPEN samples, READBUF/WRITEBUF
 	                              * and WRITE bytes, SET buffers */

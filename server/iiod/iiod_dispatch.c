@@ -2,25 +2,29 @@
 /*
  * A parsed command (iiod_cmd.h) to what it does (iiod_internal.h): buffers
  * in iiod_buffer.c, attributes in iiod_attr.c, the rest here (HELP,
- * VERSION, PRINT, the trigger and buffer-count commands). Every command
- * is answered, but an empty line and EXIT; WRITE is run by the receive
- * path once its value has arrived (iiod_input.c).
+ * VERSION, PRINT, the trigger commands through devices_trigger_*(), and
+ * the buffer count). Every command is answered, but an empty line and
+ * EXIT; WRITE is run by the receive path once its value has arrived
+ * (iiod_input.c).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "devices.h"
 #include "iiod_internal.h"
 #include "iiod_xml.h"
+#include "log.h"
 #include "server.h"
 
 static const char help_text[] =
 	"iiostreamd speaks these iiod commands (docs/iiod-compat.md):\n"
 	"VERSION, PRINT, TIMEOUT <ms>, EXIT,\n"
-	"READ <dev> [INPUT|OUTPUT <chn>|BUFFER] <attr>,\n"
-	"WRITE <dev> [INPUT|OUTPUT <chn>|BUFFER] <attr> <bytes> + the value,\n"
+	"READ <dev> [INPUT|OUTPUT <chn>|BUFFER|DEBUG] [<attr>] (none: all of them),\n"
+	"WRITE <dev> [INPUT|OUTPUT <chn>|BUFFER|DEBUG] <attr> <bytes> + the value,\n"
 	"OPEN <dev> <samples> <mask>, READBUF <dev> <bytes>, CLOSE <dev>,\n"
-	"GETTRIG <dev>, SETTRIG <dev>, SET <dev> BUFFERS_COUNT <n>\n";
+	"GETTRIG <dev>, SETTRIG <dev> [<trigger>], SET <dev> BUFFERS_COUNT <n>\n";
 
 static void reply_print(struct iiod_conn *c)
 {
@@ -45,9 +49,61 @@ static void reply_print(struct iiod_conn *c)
 	iiod__send_reply(c, head, (size_t)n, xml, len + 1);
 }
 
-/* GETTRIG, SETTRIG, SET (buffers): the device must exist; it has no
- * trigger, and the block ring's size is the daemon's (--blocks). */
-static void trigger_or_buffers(struct iiod_conn *c, const struct iiod_cmd *cmd)
+/* GETTRIG: iiod's get_trigger(): the trigger's name (not its id: libiio
+ * finds it among the context's triggers by name) as "<length>\n<name>\n",
+ * the length without a NUL; "0" when none is assigned; -ENOENT for a
+ * device that takes no trigger (a sim stream's). */
+static void get_trigger(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	char id[64], name[256], *text;
+	size_t len;
+	int err, n;
+
+	err = devices_trigger_get(c->is->srv, cmd->device, id, sizeof(id), name, sizeof(name));
+	if (err || !name[0]) {
+		iiod__send_int(c, err);
+		return;
+	}
+	len = strlen(name);
+	text = malloc(len + 24);
+	if (!text) {
+		iiod__send_int(c, -ENOMEM);
+		return;
+	}
+	n = snprintf(text, 24, "%zu\n", len);
+	memcpy(text + n, name, len);
+	text[n + len] = '\n';
+	iiod__send_text(c, text, (size_t)n + len + 1);
+	free(text);
+}
+
+/* SETTRIG: a write, under --allow-write like WRITE; then 0 or the errno
+ * (iiod's set_trigger(): -ENOENT for a trigger the context does not have
+ * and for a device that takes none, -EINVAL for a device that is no
+ * trigger). */
+static void set_trigger(struct iiod_conn *c, const struct iiod_cmd *cmd)
+{
+	int err;
+
+	if (!iiod__allowed(c, &c->is->srv->cfg->allow_write, "trigger change (SETTRIG)",
+			   "--allow-write")) {
+		iiod__send_int(c, -EACCES);
+		return;
+	}
+	err = devices_trigger_set(c->is->srv, cmd->device, cmd->trigger);
+	if (err == -ENOENT)
+		log_info("iiod client %u (%s): SETTRIG %s %s: %s", c->id, c->peer, cmd->device,
+			 cmd->trigger, cmd->trigger[0] ? "no such trigger, or the device takes none"
+						       : "the device takes no trigger");
+	else if (!err)
+		log_info("iiod client %u (%s): %s trigger = %s", c->id, c->peer, cmd->device,
+			 cmd->trigger[0] ? cmd->trigger : "(none)");
+	iiod__send_int(c, err);
+}
+
+/* SET <dev> BUFFERS_COUNT: the device must exist; the block ring's size is
+ * the daemon's (--blocks), so any count is taken and changes nothing. */
+static void set_buffers(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
 	Iiostream__AttrRead probe = IIOSTREAM__ATTR_READ__INIT;
 	char scratch[64];
@@ -57,9 +113,7 @@ static void trigger_or_buffers(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	probe.attr = (char *)"name";
 	if (devices_attr_read(c->is->srv, &probe, scratch, sizeof(scratch)) == -ENODEV)
 		iiod__send_int(c, -ENODEV);
-	else if (cmd->op == IIOD_OP_SETTRIG && cmd->trigger[0])
-		iiod__send_int(c, -ENOENT);
-	else if (cmd->op == IIOD_OP_SET_BUFFERS && cmd->number == 0)
+	else if (cmd->number == 0)
 		iiod__send_int(c, -EINVAL);
 	else
 		iiod__send_int(c, 0);
@@ -107,9 +161,13 @@ void iiod__execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
 	case IIOD_OP_WRITE:
 		break; /* the value comes first: see iiod_input.c */
 	case IIOD_OP_GETTRIG:
+		get_trigger(c, cmd);
+		return;
 	case IIOD_OP_SETTRIG:
+		set_trigger(c, cmd);
+		return;
 	case IIOD_OP_SET_BUFFERS:
-		trigger_or_buffers(c, cmd);
+		set_buffers(c, cmd);
 		return;
 	}
 }

@@ -187,6 +187,12 @@ static void put_device(struct sbuf *b, const Iiostream__DeviceDesc *dev)
 		put_attr(b, "name", dev->buffer_attrs[i]);
 		PUTS(b, " />");
 	}
+	/* debugfs's (a kernel device's, read by root): READ dev DEBUG */
+	for (i = 0; i < dev->n_debug_attrs; i++) {
+		PUTS(b, "<debug-attribute");
+		put_attr(b, "name", dev->debug_attrs[i]);
+		PUTS(b, " />");
+	}
 	PUTS(b, "</device>");
 }
 

@@ -9,6 +9,12 @@
  * come first, in ascending scan index (the order libiio itself sorts them
  * in), then the channels that cannot be streamed: bit k of a mask is the
  * scan element with the k-th lowest index.
+ *
+ * Attributes of each kind (device, buffer, debug, a channel's) are listed
+ * in the description's order: libiio matches the values of a read of all
+ * of them (READ without a name) to its list by position. Trigger devices
+ * are devices like any other (ids "triggerN", a name, no channels), as in
+ * libiio's own XML; which trigger a device uses is asked with GETTRIG.
  */
 #ifndef IIOSTREAMD_IIOD_XML_H
 #define IIOSTREAMD_IIOD_XML_H

@@ -384,7 +384,7 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 	cr_assert_eq(memcmp(line, "1000000", 8), 0, "value '%s'", line);
 	/* others are not disturbed: a libiio client reads verified samples */
 	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 50000);
-	expect_reply(fd, "GETTRIG sim\r\n", "0");
+	expect_reply(fd, "GETTRIG sim\r\n", "-2"); /* the sim takes no trigger */
 	/* counted: FROB, READ, the short mask and the long line */
 	daemon_stats(&dm, &st);
 	cr_assert_eq(st.iiod_command_errors, 4, "%llu",

@@ -82,8 +82,51 @@ Test(iiod_cmd, read_and_write_name_the_attribute_kind)
 	/* the value's length is missing, or the channel is */
 	cr_assert_eq(parse("WRITE dev sampling_frequency"), -EINVAL);
 	cr_assert(strstr(err, "usage: WRITE"), "%s", err);
-	cr_assert_eq(parse("READ dev INPUT scale"), -EINVAL);
-	cr_assert_eq(parse("READ dev"), -EINVAL);
+	cr_assert_eq(parse("READ dev INPUT"), -EINVAL);
+	cr_assert_eq(parse("READ dev OUTPUT voltage0 scale extra"), -EINVAL);
+	cr_assert_eq(parse("READ dev DEBUG direct_reg_access extra"), -EINVAL);
+	cr_assert_eq(parse("READ"), -EINVAL);
+	cr_assert(!cmd.all_attrs);
+}
+
+/* libiio 0.24 reads every attribute of a kind at once with the attribute
+ * left out ("READ dev \r\n", iio_device_attr_read_all()); after the device
+ * the kind's keywords are keywords, in any case, never an attribute. */
+Test(iiod_cmd, read_without_an_attribute_reads_every_attribute_of_its_kind)
+{
+	cr_assert_eq(parse("READ iio:device0 "), 0, "%s", err);
+	cr_assert_eq(cmd.op, IIOD_OP_READ);
+	cr_assert_eq(cmd.kind, IIOD_ATTR_DEVICE);
+	cr_assert(cmd.all_attrs);
+	cr_assert_str_eq(cmd.device, "iio:device0");
+	cr_assert_str_eq(cmd.attr, "");
+	cr_assert_eq(parse("READ iio:device0 DEBUG "), 0, "%s", err);
+	cr_assert_eq(cmd.kind, IIOD_ATTR_DEBUG);
+	cr_assert(cmd.all_attrs);
+	cr_assert_eq(parse("READ iio:device0 buffer"), 0, "%s", err);
+	cr_assert_eq(cmd.kind, IIOD_ATTR_BUFFER);
+	cr_assert(cmd.all_attrs);
+	cr_assert_eq(parse("READ iio:device0 INPUT voltage1 "), 0, "%s", err);
+	cr_assert_eq(cmd.kind, IIOD_ATTR_CHANNEL);
+	cr_assert(cmd.all_attrs);
+	cr_assert(!cmd.output);
+	cr_assert_str_eq(cmd.channel, "voltage1");
+	cr_assert_str_eq(cmd.attr, "");
+	cr_assert_eq(parse("READ dev Output altvoltage0"), 0, "%s", err);
+	cr_assert(cmd.output);
+	cr_assert(cmd.all_attrs);
+	/* one attribute still names it, and is not all of them */
+	cr_assert_eq(parse("READ dev DEBUG direct_reg_access"), 0, "%s", err);
+	cr_assert(!cmd.all_attrs);
+	cr_assert_str_eq(cmd.attr, "direct_reg_access");
+	/* WRITE always names its attribute and size */
+	cr_assert_eq(parse("WRITE dev DEBUG 4"), -EINVAL);
+	cr_assert_eq(parse("WRITE dev 4"), -EINVAL);
+	cr_assert_eq(parse("WRITE dev INPUT voltage0 4"), -EINVAL);
+	cr_assert_eq(parse("WRITE dev DEBUG direct_reg_access 4"), 0, "%s", err);
+	cr_assert_eq(cmd.kind, IIOD_ATTR_DEBUG);
+	cr_assert_eq(cmd.number, 4);
+	cr_assert(!cmd.all_attrs);
 }
 
 Test(iiod_cmd, buffer_and_trigger_commands)
