@@ -61,7 +61,7 @@ static int print_devices(struct iios_client *c)
 		printf("  %s: %s%s%s%s\n", dev->id, dev->name, dev->label[0] ? " (" : "",
 		       dev->label, dev->label[0] ? ")" : "");
 		if (dev->streamed)
-			printf("      streamed by this server\n");
+			printf("      streamed by this server (stream %u)\n", dev->stream_id);
 		for (j = 0; j < dev->n_channels; j++) {
 			const struct iios_channel_desc *ch = &dev->channels[j];
 
@@ -81,13 +81,51 @@ static int print_devices(struct iios_client *c)
 	return 0;
 }
 
+/* Channels of a stream as its subscription describes them. */
+static void print_channels(const struct iios_stream_info *st, const char *indent)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->n_channels; i++) {
+		const struct iios_channel *ch = &st->channels[i];
+
+		printf("%s[%u] %-10s %s%u/%u>>%u %s\n", indent, ch->index, ch->id,
+		       ch->is_signed ? "s" : "u", ch->bits, ch->storage_bits, ch->shift,
+		       ch->big_endian ? "be" : "le");
+	}
+}
+
+/* Every streamed device with its stream, and how its scans look now
+ * (subscribing is how a stream describes itself: subscribe, leave). */
+static int print_streams(struct iios_client *c, const struct iios_server_info *si)
+{
+	uint32_t i;
+
+	printf("streams:    %u\n", si->n_streams);
+	for (i = 0; i < si->n_streams; i++) {
+		const struct iios_stream_desc *sd = &si->streams[i];
+		struct iios_stream_info st;
+		const char *name = si->version < 2 ? "" : sd->device;
+
+		if (iios_subscribe_device(c, name, 1, NULL, 0, &st) < 0 ||
+		    iios_unsubscribe_device(c, name) < 0)
+			return -1;
+		printf("  stream %u: %s%s%s%s (%s): %" PRIu64 " scans/s%s, %u of %u channels, "
+		       "ring %u x %u bytes\n", st.stream_id, sd->device, sd->id[0] ? " [" : "",
+		       sd->id, sd->id[0] ? "]" : "", sd->source, st.sample_rate,
+		       st.sample_rate ? "" : " (unpaced)", st.n_channels,
+		       sd->channels ? sd->channels : st.n_channels, st.block_count, st.block_size);
+		print_channels(&st, "      ");
+	}
+	return 0;
+}
+
 int cmd_info(int argc, char **argv)
 {
 	const struct iios_server_info *si;
 	struct iios_stream_info st;
 	struct iios_client *c;
 	struct cli_conn cc;
-	uint32_t i;
 	int r = parse_conn_only(argc, argv, "info", &cc);
 
 	if (r)
@@ -111,13 +149,8 @@ int cmd_info(int argc, char **argv)
 	       st.sample_rate ? "" : " (unpaced)");
 	printf("blocks:     %u of %u bytes\n", st.block_count, st.block_size);
 	printf("scan:       %u bytes, %u channels\n", st.scan_bytes, st.n_channels);
-	for (i = 0; i < st.n_channels; i++) {
-		const struct iios_channel *ch = &st.channels[i];
-
-		printf("  [%u] %-10s %s%u/%u>>%u %s\n", ch->index, ch->id, ch->is_signed ? "s" : "u",
-		       ch->bits, ch->storage_bits, ch->shift, ch->big_endian ? "be" : "le");
-	}
-	if (print_devices(c) < 0) {
+	print_channels(&st, "  ");
+	if (print_streams(c, si) < 0 || print_devices(c) < 0) {
 		fprintf(stderr, "iiostream info: %s\n", iios_errmsg(c));
 		iios_close(c);
 		return CLI_FAILED;
@@ -166,11 +199,33 @@ int cmd_stats(int argc, char **argv)
 	if (st.iiod_clients || st.iiod_command_errors)
 		printf("iiod clients:     %u (%" PRIu64 " command lines refused)\n", st.iiod_clients,
 		       st.iiod_command_errors);
+	for (i = 0; i < st.n_sources; i++) {
+		const struct iios_stream_stats *ss = &st.sources[i];
+
+		printf("  stream %u %s (%s, %s): %" PRIu64 " scans/s, %" PRIu64 " blocks produced, "
+		       "%u/%u blocks in source, %u held, %" PRIu64 " overflows (%" PRIu64
+		       " scans lost), %u subscribers, %" PRIu64 " skipped\n",
+		       ss->stream_id, ss->device, ss->source.name,
+		       ss->source.enabled ? "capturing" : "idle", ss->sample_rate,
+		       ss->source.blocks_produced, ss->source.blocks_in_source,
+		       ss->source.blocks_total, ss->source.blocks_held, ss->source.overflows,
+		       ss->source.lost_samples, ss->subscribers, ss->blocks_skipped);
+	}
 	for (i = 0; i < st.n_listed; i++) {
 		const struct iios_client_stats *cs = &st.client[i];
+		char streams[96] = "";
+		size_t used = 0;
+		uint32_t s;
 
-		printf("  client %u %s%s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
-		       " skipped, %u queued, %s\n", cs->id, cs->peer,
+		/* " [stream 0,2]" before " (subscribed)", which scripts grep */
+		for (s = 0; s < 64 && used < sizeof(streams); s++)
+			if (st.client_streams[i] & (1ull << s))
+				used += (size_t)snprintf(streams + used, sizeof(streams) - used,
+							 "%s%u", used ? "," : " [stream ", s);
+		if (used && used < sizeof(streams))
+			snprintf(streams + used, sizeof(streams) - used, "]");
+		printf("  client %u %s%s%s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
+		       " skipped, %u queued, %s\n", cs->id, cs->peer, streams,
 		       cs->subscribed ? " (subscribed)" : "", cs->blocks_sent, cs->bytes_sent,
 		       cs->blocks_skipped, cs->queue_blocks, cs->transport);
 		if (cs->tls[0])

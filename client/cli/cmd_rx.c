@@ -27,6 +27,7 @@ struct rx_opts {
 	uint32_t queue;
 	uint32_t channels[IIOS_MAX_CHANNELS]; /* --channels, by scan index */
 	uint32_t n_channels;                  /* 0: whatever the server captures */
+	const char *device;   /* --device: name or id; NULL: the first streamed */
 	int timeout_ms;
 	bool json;
 	bool quiet;
@@ -58,6 +59,8 @@ static void usage(FILE *out)
 		"  --verify         check every sample of the simulated pattern and the\n"
 		"                   stream's continuity; exit 3 if anything is wrong\n"
 		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
+		"  --device NAME    the streamed device to receive, by name or id (default:\n"
+		"                   the server's first; `iiostream info` lists them)\n"
 		"  --queue N        blocks the server may queue for us (default: server's)\n"
 		"  --channels LIST  receive only these channels: scan indices or ids,\n"
 		"                   comma-separated (\"0,2\" or \"voltage0,voltage2\");\n"
@@ -72,7 +75,7 @@ static void usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct rx_opts *o)
 {
 	enum { O_SECONDS = 256, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
-	       O_JSON, O_QUIET, O_CHANNELS, O_HELP };
+	       O_JSON, O_QUIET, O_CHANNELS, O_DEVICE, O_HELP };
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{ "seconds", required_argument, NULL, O_SECONDS },
@@ -81,6 +84,7 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "queue", required_argument, NULL, O_QUEUE },
 		{ "channels", required_argument, NULL, O_CHANNELS },
+		{ "device", required_argument, NULL, O_DEVICE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -128,6 +132,9 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 		case O_CHANNELS:
 			if (!cli_parse_channels("rx", optarg, o->channels, &o->n_channels))
 				return CLI_USAGE;
+			break;
+		case O_DEVICE:
+			o->device = optarg;
 			break;
 		case O_VERIFY:
 			o->verify = true;
@@ -263,14 +270,15 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		r->same_clock = iios_clock_offset(c, &offset, &rtt) == 0 &&
 				(uint64_t)(offset < 0 ? -offset : offset) <= rtt / 2 + 1000000;
 	}
-	err = iios_subscribe_channels(c, o->queue, o->channels, o->n_channels, &info);
+	err = iios_subscribe_device(c, o->device, o->queue, o->channels, o->n_channels, &info);
 	if (err) {
 		fprintf(stderr, "iiostream rx: subscribe: %s\n", iios_errmsg(c));
 		return CLI_FAILED;
 	}
 	if (!o->quiet)
-		fprintf(stderr, "rx: %s: %u channels, %" PRIu64 " scans/s, blocks of %u bytes\n",
-			info.device, info.n_channels, info.sample_rate, info.block_size);
+		fprintf(stderr, "rx: %s (stream %u): %u channels, %" PRIu64
+			" scans/s, blocks of %u bytes\n", info.device, info.stream_id,
+			info.n_channels, info.sample_rate, info.block_size);
 	t0 = now_s();
 	next_progress = t0 + 1;
 	r->end = "completed";

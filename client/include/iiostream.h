@@ -57,6 +57,7 @@ extern "C" {
 
 #define IIOS_MAX_CHANNELS 64
 #define IIOS_STATS_MAX_CLIENTS 64
+#define IIOS_MAX_STREAMS 16        /* streamed devices a client keeps track of */
 
 /* Block flag bits (struct iios_block.flags). */
 #define IIOS_BLOCK_TIMESTAMP_VALID (1u << 0) /* timestamp_ns is meaningful */
@@ -80,12 +81,31 @@ struct iios_options {
 	const char *tls_server_name; /* name to verify instead of the URL's host */
 };
 
+/* One device the server streams (protocol version 2: HelloReply.streams). */
+struct iios_stream_desc {
+	uint32_t stream_id;        /* in each block of its stream (iios_block) */
+	char device[64];           /* its name, e.g. "iiostream-sim", "adc1" */
+	char id[32];               /* its id: "iio:device0", "sim", "sim1", ... */
+	char source[16];           /* block source: "sim", "kernel", "readfd" */
+	uint64_t sample_rate;      /* scans per second (0: unpaced) */
+	uint32_t channels;         /* channels it can capture (scan indices 0..n-1) */
+	uint32_t block_size;       /* bytes per block of its ring */
+	uint32_t block_count;      /* blocks in its ring */
+};
+
 /* What the server said in its handshake reply. */
 struct iios_server_info {
-	uint32_t version;          /* protocol version in use */
+	uint32_t version;          /* protocol version in use: 2, or 1 for an
+	                            * older server (it streams one device, the
+	                            * first: naming another is -EOPNOTSUPP) */
 	char server_name[64];      /* e.g. "iiostreamd 0.1.0" */
-	char source[32];           /* block source, e.g. "sim" */
-	char device[64];           /* device streamed, e.g. "iiostream-sim" */
+	char source[32];           /* block source of the first device, e.g. "sim" */
+	char device[64];           /* the first device streamed, e.g. "iiostream-sim" */
+	/* Every streamed device, first one first (the one iios_subscribe()
+	 * gets). A version-1 server lists one: stream_id 0, device and source
+	 * from its reply, the other fields 0 (its SubscribeReply says them). */
+	uint32_t n_streams;
+	struct iios_stream_desc streams[IIOS_MAX_STREAMS];
 };
 
 /* One channel of the stream, as IIO's scan_type describes it. */
@@ -110,6 +130,7 @@ struct iios_stream_info {
 	char device[64];
 	uint32_t n_channels;
 	struct iios_channel channels[IIOS_MAX_CHANNELS];
+	uint32_t stream_id;        /* the stream's id (iios_block.stream_id) */
 };
 
 /* One received block. `data` is borrowed: valid until the next call on the
@@ -128,6 +149,8 @@ struct iios_block {
 	                            * now - dequeue_ns is the delivery latency */
 	const void *data;
 	size_t len;
+	uint32_t stream_id;        /* the stream (subscription) it belongs to;
+	                            * sequence and the losses count within it */
 };
 
 /* What this client has received since it connected. */
@@ -137,8 +160,11 @@ struct iios_counters {
 	uint64_t lost_blocks;      /* sum of lost_before */
 	uint64_t lost_samples;     /* sum of lost_samples */
 	uint64_t overflow_blocks;  /* blocks flagged IIOS_BLOCK_OVERFLOW */
-	uint64_t discarded_blocks; /* blocks that arrived during a request on a
-				    * subscribed connection and were dropped */
+	uint64_t discarded_blocks; /* blocks received but never returned by
+				    * iios_next_block(): those of a stream
+				    * being unsubscribed, or arriving during a
+				    * request while IIOS_STASH_MAX_BLOCKS were
+				    * kept already (see iios_next_block()) */
 };
 
 /* The daemon's statistics (iios_stats()). */
@@ -152,6 +178,16 @@ struct iios_source_stats {
 	uint64_t overflows;        /* times the source had no block to fill */
 	uint64_t lost_samples;     /* scans the source dropped */
 	bool enabled;              /* capture running */
+};
+
+/* One stream of the daemon (struct iios_stats.sources). */
+struct iios_stream_stats {
+	struct iios_source_stats source; /* its source and ring */
+	char device[64];           /* the device it captures from */
+	uint32_t stream_id;
+	uint32_t subscribers;      /* its subscribers, every port */
+	uint64_t blocks_skipped;   /* blocks its subscribers skipped */
+	uint64_t sample_rate;      /* scans per second (0: unpaced) */
 };
 
 struct iios_client_stats {
@@ -196,6 +232,13 @@ struct iios_stats {
 	uint64_t idle_closed;      /* clients closed by its --idle-timeout */
 	uint32_t n_listed;         /* entries of client[] filled (at most 64) */
 	struct iios_client_stats client[IIOS_STATS_MAX_CLIENTS];
+	/* Every stream, first one first; `source` above is sources[0].source
+	 * (a version-1 server: one entry, its source). */
+	uint32_t n_sources;
+	struct iios_stream_stats sources[IIOS_MAX_STREAMS];
+	/* The streams client[i] is subscribed to: bit s for stream_id s
+	 * (a version-1 server: bit 0 when subscribed). */
+	uint64_t client_streams[IIOS_STATS_MAX_CLIENTS];
 };
 
 /*
@@ -283,6 +326,7 @@ struct iios_device_desc {
 	char **attrs;
 	uint32_t n_buffer_attrs;
 	char **buffer_attrs;
+	uint32_t stream_id;        /* streamed devices: their stream's id */
 };
 
 struct iios_devices {
@@ -299,9 +343,10 @@ int iios_devices(struct iios_client *c, struct iios_devices **out);
 void iios_devices_free(struct iios_devices *d);
 
 /*
- * Start receiving blocks. max_queue_blocks: how many blocks the server may
- * queue for us before it skips (0: its default); the server may lower it.
- * Errors: -EALREADY (already subscribed), and the common ones.
+ * Start receiving blocks of the first streamed device. max_queue_blocks:
+ * how many blocks the server may queue for us before it skips (0: its
+ * default); the server may lower it.
+ * Errors: -EALREADY (already subscribed to it), and the common ones.
  */
 int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
 		   struct iios_stream_info *info);
@@ -323,15 +368,50 @@ int iios_subscribe_channels(struct iios_client *c, uint32_t max_queue_blocks,
 			    struct iios_stream_info *info);
 
 /*
- * Wait for the next block. Errors: -EINVAL (not subscribed), -ETIMEDOUT
- * (no frame began in time; the connection stays usable), -ESHUTDOWN (the
- * server said Bye), and the common ones.
+ * iios_subscribe_channels() of one streamed device, named as
+ * iios_server_info()'s streams name it (its name or its id; NULL or "":
+ * the first). One connection may hold a subscription of each device the
+ * server streams (protocol version 2): blocks of all of them come through
+ * iios_next_block(), each with its stream_id (info->stream_id). Each
+ * stream's blocks are checked against its own block_size.
+ * Errors: -ENODEV (the server streams no such device; iios_errmsg() has
+ * its message), -EALREADY (subscribed to it already), -EOPNOTSUPP (a
+ * version-1 server, which streams only its first device, and `device`
+ * names another), and those of iios_subscribe_channels().
+ */
+int iios_subscribe_device(struct iios_client *c, const char *device, uint32_t max_queue_blocks,
+			  const uint32_t *channels, uint32_t n_channels,
+			  struct iios_stream_info *info);
+
+/* The stream of a subscription of this client (stream_id as in
+ * iios_block), or NULL when not subscribed to it. Valid until it is
+ * unsubscribed. */
+const struct iios_stream_info *iios_stream(const struct iios_client *c, uint32_t stream_id);
+
+/*
+ * Wait for the next block, of any of the client's subscriptions
+ * (blk->stream_id says which). Blocks that arrive while a request
+ * (iios_stats(), iios_ping(), another subscribe, ...) waits for its reply
+ * are kept, up to IIOS_STASH_MAX_BLOCKS, and returned first, so each
+ * stream stays continuous across requests. Errors: -EINVAL (not
+ * subscribed), -ETIMEDOUT (no frame began in time; the connection stays
+ * usable), -ESHUTDOWN (the server said Bye), and the common ones.
  */
 int iios_next_block(struct iios_client *c, struct iios_block *blk);
 
-/* Stop receiving blocks; blocks still in flight are dropped (counted in
- * discarded_blocks). Errors: -EINVAL (not subscribed), the common ones. */
+#define IIOS_STASH_MAX_BLOCKS 64   /* blocks kept during one request; more
+				    * are dropped (discarded_blocks) */
+
+/* Stop receiving blocks, of every subscription; blocks still in flight
+ * are dropped (counted in discarded_blocks). Errors: -EINVAL (not
+ * subscribed), the common ones. */
 int iios_unsubscribe(struct iios_client *c);
+
+/* Stop receiving blocks of one device (its name or id; NULL or "": every
+ * subscription, as iios_unsubscribe()); the others go on. Its blocks still
+ * in flight are dropped (discarded_blocks). Errors: -EINVAL (not
+ * subscribed to it), the common ones. */
+int iios_unsubscribe_device(struct iios_client *c, const char *device);
 
 /* Round trip to the server; *rtt_ns (if not NULL) gets its duration. */
 int iios_ping(struct iios_client *c, uint64_t *rtt_ns);

@@ -27,6 +27,15 @@
 #include "iiostream/frame.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
+/* Bytes of blocks kept during one request (IIOS_STASH_MAX_BLOCKS too). */
+#define STASH_MAX_BYTES (64u * 1024u * 1024u)
+
+/* A block that arrived while a request waited for its reply, kept for
+ * iios_next_block() (its payload in a buffer of its own). */
+struct stashed {
+	struct iios_block blk;
+	uint8_t *buf;             /* owns blk.data */
+};
 
 struct iios_client {
 	int fd;
@@ -34,13 +43,22 @@ struct iios_client {
 	int timeout_ms;
 	int rcvbuf;
 	bool broken;              /* framing lost: every call fails */
-	bool subscribed;
 	struct iios_server_info server;
-	struct iios_stream_info stream;
+	/* One entry per subscription (its stream's description, its
+	 * block_size the bound of its payloads); nsubs of them are used. */
+	struct iios_stream_info subs[IIOS_MAX_STREAMS];
+	bool sub_used[IIOS_MAX_STREAMS];
+	uint32_t nsubs;
 	struct iios_counters counters;
 	uint8_t head[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
-	uint8_t *payload;         /* block_size bytes once subscribed */
+	uint8_t *payload;         /* the largest block_size of the subscriptions */
 	size_t payload_cap;
+	/* blocks kept during requests, oldest first: stash[stash_head], ... */
+	struct stashed stash[IIOS_STASH_MAX_BLOCKS];
+	uint32_t stash_head, stash_len;
+	size_t stash_bytes;
+	uint8_t *lent;            /* a stashed payload iios_next_block() returned:
+	                           * freed at the next call of it (or close) */
 	char errmsg[256];
 	char tls_err[224];        /* what the last TLS failure was */
 };
@@ -147,12 +165,108 @@ static int send_msg(struct iios_client *c, const Iiostream__Envelope *env)
 	return 0;
 }
 
+/* The subscription of a stream, or NULL. */
+static struct iios_stream_info *sub_of(struct iios_client *c, uint32_t stream_id)
+{
+	uint32_t i;
+
+	for (i = 0; i < IIOS_MAX_STREAMS; i++)
+		if (c->sub_used[i] && c->subs[i].stream_id == stream_id)
+			return &c->subs[i];
+	return NULL;
+}
+
+/* Read and drop n payload bytes. */
+static int skip_payload(struct iios_client *c, size_t left)
+{
+	uint8_t sink[4096];
+	size_t got;
+	int err = 0;
+
+	while (!err && left) {
+		size_t n = left < sizeof(sink) ? left : sizeof(sink);
+
+		err = read_exact(c, sink, n, &got);
+		left -= n;
+	}
+	return err;
+}
+
+/* Where read_frame() puts a block's payload. */
+enum payload_to {
+	PAYLOAD_BUFFER,           /* c->payload: iios_next_block() */
+	PAYLOAD_STASH,            /* a buffer of its own, kept (during a request) */
+};
+
+/* Keep a block that arrived during a request, payload and all; when the
+ * stash is full, drop it (discarded_blocks). */
+static int stash_block(struct iios_client *c, const Iiostream__BlockHeader *h)
+{
+	struct stashed *s;
+	uint8_t *buf = NULL;
+	size_t got;
+	int err;
+
+	if (c->stash_len < IIOS_STASH_MAX_BLOCKS &&
+	    c->stash_bytes + h->payload_len <= STASH_MAX_BYTES)
+		buf = malloc(h->payload_len ? h->payload_len : 1);
+	if (!buf) {
+		c->counters.discarded_blocks++;
+		return skip_payload(c, h->payload_len);
+	}
+	err = read_exact(c, buf, h->payload_len, &got);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	s = &c->stash[(c->stash_head + c->stash_len++) % IIOS_STASH_MAX_BLOCKS];
+	memset(s, 0, sizeof(*s));
+	s->buf = buf;
+	s->blk.block_id = h->block_id;
+	s->blk.bytes_used = h->bytes_used;
+	s->blk.flags = h->flags;
+	s->blk.timestamp_ns = h->timestamp_ns;
+	s->blk.sequence = h->sequence;
+	s->blk.first_sample = h->first_sample;
+	s->blk.lost_before = h->lost_before;
+	s->blk.lost_samples = h->lost_samples;
+	s->blk.dequeue_ns = h->dequeue_ns;
+	s->blk.stream_id = h->stream_id;
+	s->blk.data = buf;
+	s->blk.len = h->payload_len;
+	c->stash_bytes += h->payload_len;
+	return 0;
+}
+
+/* Drop the kept blocks of one stream (all of them: all true). */
+static void stash_drop(struct iios_client *c, bool all, uint32_t stream_id)
+{
+	struct stashed keep[IIOS_STASH_MAX_BLOCKS];
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->stash_len; i++) {
+		struct stashed *s = &c->stash[(c->stash_head + i) % IIOS_STASH_MAX_BLOCKS];
+
+		if (all || s->blk.stream_id == stream_id) {
+			c->stash_bytes -= s->blk.len;
+			c->counters.discarded_blocks++;
+			free(s->buf);
+		} else {
+			keep[n++] = *s;
+		}
+	}
+	memcpy(c->stash, keep, n * sizeof(keep[0]));
+	c->stash_head = 0;
+	c->stash_len = n;
+}
+
 /*
  * Read one frame head. For a BlockHeader the payload is read too, into the
- * block buffer (or discarded when `keep_payload` is false).
+ * block buffer or the stash (`to`); its stream must be one we subscribed
+ * to, and it at most that stream's block_size.
  * Returns 0 with *env set, or a negative errno.
  */
-static int read_frame(struct iios_client *c, Iiostream__Envelope **env, bool keep_payload)
+static int read_frame(struct iios_client *c, Iiostream__Envelope **env, enum payload_to to)
 {
 	Iiostream__Envelope *e;
 	size_t got;
@@ -183,27 +297,27 @@ static int read_frame(struct iios_client *c, Iiostream__Envelope **env, bool kee
 		return broken(c, used == -EMSGSIZE ? -EMSGSIZE : -EBADMSG, "bad frame from the server");
 	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
 		const Iiostream__BlockHeader *h = e->block;
-		size_t max = c->subscribed ? c->stream.block_size : 0;
+		const struct iios_stream_info *si = sub_of(c, h->stream_id);
 
-		err = iios_frame_check_block(h, max);
+		if (!si) {
+			uint32_t id = h->stream_id;
+
+			iios_frame_free(e);
+			if (!c->nsubs)
+				return broken(c, -EPROTO, "block frame before subscribing");
+			c->broken = true;
+			return fail(c, -EPROTO, "block of stream %u, which we are not subscribed to",
+				    id);
+		}
+		err = iios_frame_check_block(h, si->block_size);
 		if (err) {
 			iios_frame_free(e);
-			return broken(c, err, c->subscribed ? "block payload larger than the stream allows"
-							    : "block frame before subscribing");
+			return broken(c, err, "block payload larger than the stream allows");
 		}
-		if (keep_payload) {
+		if (to == PAYLOAD_STASH)
+			err = stash_block(c, h);
+		else
 			err = read_exact(c, c->payload, h->payload_len, &got);
-		} else {
-			uint8_t sink[4096];
-			size_t left = h->payload_len;
-
-			while (!err && left) {
-				size_t n = left < sizeof(sink) ? left : sizeof(sink);
-
-				err = read_exact(c, sink, n, &got);
-				left -= n;
-			}
-		}
 		if (err) {
 			iios_frame_free(e);
 			return broken(c, err, "receive payload");
@@ -229,8 +343,9 @@ static int server_said(struct iios_client *c, const Iiostream__Envelope *e)
 
 /*
  * Send a request and wait for the reply of type `want`. Blocks that arrive
- * meanwhile (a request on a subscribed connection) are discarded and
- * counted. On success *reply must be freed with iios_frame_free().
+ * meanwhile (a request on a subscribed connection) are kept in the stash
+ * for iios_next_block() (dropped and counted when it is full). On success
+ * *reply must be freed with iios_frame_free().
  */
 static int request(struct iios_client *c, const Iiostream__Envelope *req,
 		   Iiostream__Envelope__MsgCase want, Iiostream__Envelope **reply)
@@ -246,7 +361,7 @@ static int request(struct iios_client *c, const Iiostream__Envelope *req,
 	for (;;) {
 		Iiostream__Envelope *e;
 
-		err = read_frame(c, &e, false);
+		err = read_frame(c, &e, PAYLOAD_STASH);
 		if (err)
 			return err;
 		if (e->msg_case == want) {
@@ -260,8 +375,7 @@ static int request(struct iios_client *c, const Iiostream__Envelope *req,
 			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
-			c->counters.discarded_blocks++;
-			iios_frame_free(e);
+			iios_frame_free(e); /* (its payload is stashed or counted) */
 			continue;
 		}
 		iios_frame_free(e);
@@ -347,6 +461,32 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* HelloReply's streams (version 2), or the one a version-1 server has. */
+static void fill_streams(struct iios_server_info *si, const Iiostream__HelloReply *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_streams && i < IIOS_MAX_STREAMS; i++) {
+		const Iiostream__StreamInfo *m = r->streams[i];
+		struct iios_stream_desc *o = &si->streams[i];
+
+		o->stream_id = m->stream_id;
+		copy_str(o->device, sizeof(o->device), m->device);
+		copy_str(o->id, sizeof(o->id), m->id);
+		copy_str(o->source, sizeof(o->source), m->source);
+		o->sample_rate = m->sample_rate;
+		o->channels = m->channels;
+		o->block_size = m->block_size;
+		o->block_count = m->block_count;
+	}
+	si->n_streams = (uint32_t)i;
+	if (si->n_streams == 0) {
+		si->n_streams = 1;
+		copy_str(si->streams[0].device, sizeof(si->streams[0].device), si->device);
+		copy_str(si->streams[0].source, sizeof(si->streams[0].source), si->source);
+	}
+}
+
 static int handshake(struct iios_client *c, const char *name)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
@@ -354,7 +494,8 @@ static int handshake(struct iios_client *c, const char *name)
 	int err;
 
 	hello.magic = IIOS_PROTOCOL_MAGIC;
-	hello.version_min = IIOS_PROTOCOL_VERSION;
+	/* an older server (version 1) streams its first device only */
+	hello.version_min = IIOS_PROTOCOL_VERSION_MIN;
 	hello.version_max = IIOS_PROTOCOL_VERSION;
 	hello.client_name = (char *)name;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
@@ -366,10 +507,12 @@ static int handshake(struct iios_client *c, const char *name)
 	copy_str(c->server.server_name, sizeof(c->server.server_name), r->hello_reply->server_name);
 	copy_str(c->server.source, sizeof(c->server.source), r->hello_reply->source);
 	copy_str(c->server.device, sizeof(c->server.device), r->hello_reply->device);
+	fill_streams(&c->server, r->hello_reply);
 	iios_frame_free(r);
-	if (c->server.version != IIOS_PROTOCOL_VERSION)
-		return fail(c, -EPROTONOSUPPORT, "server chose protocol version %u",
-			    c->server.version);
+	if (c->server.version < IIOS_PROTOCOL_VERSION_MIN ||
+	    c->server.version > IIOS_PROTOCOL_VERSION)
+		return fail(c, -EPROTONOSUPPORT, "server chose protocol version %u (we speak %u..%u)",
+			    c->server.version, IIOS_PROTOCOL_VERSION_MIN, IIOS_PROTOCOL_VERSION);
 	return 0;
 }
 
@@ -428,6 +571,8 @@ void iios_close(struct iios_client *c)
 	iios__tls_end(&c->tls);
 	if (c->fd >= 0)
 		close(c->fd);
+	stash_drop(c, true, 0);
+	free(c->lent);
 	free(c->payload);
 	free(c);
 }
@@ -458,6 +603,7 @@ static void fill_stream_info(struct iios_stream_info *si, const Iiostream__Subsc
 	si->max_queue_blocks = r->max_queue_blocks;
 	si->sample_rate = r->sample_rate;
 	copy_str(si->device, sizeof(si->device), r->device);
+	si->stream_id = r->stream_id;
 	for (i = 0; i < r->n_channels && i < IIOS_MAX_CHANNELS; i++) {
 		const Iiostream__ChannelInfo *ch = r->channels[i];
 		struct iios_channel *o = &si->channels[i];
@@ -478,54 +624,149 @@ static void fill_stream_info(struct iios_stream_info *si, const Iiostream__Subsc
 int iios_subscribe(struct iios_client *c, uint32_t max_queue_blocks,
 		   struct iios_stream_info *info)
 {
-	return iios_subscribe_channels(c, max_queue_blocks, NULL, 0, info);
+	return iios_subscribe_device(c, NULL, max_queue_blocks, NULL, 0, info);
 }
 
 int iios_subscribe_channels(struct iios_client *c, uint32_t max_queue_blocks,
 			    const uint32_t *channels, uint32_t n_channels,
 			    struct iios_stream_info *info)
 {
+	return iios_subscribe_device(c, NULL, max_queue_blocks, channels, n_channels, info);
+}
+
+/* Does `device` (a name or an id) name the stream of `si`? */
+static bool names_stream(const struct iios_client *c, const struct iios_stream_info *si,
+			 const char *device)
+{
+	uint32_t i;
+
+	if (strcmp(si->device, device) == 0)
+		return true;
+	for (i = 0; i < c->server.n_streams; i++)
+		if (c->server.streams[i].stream_id == si->stream_id)
+			return strcmp(c->server.streams[i].id, device) == 0;
+	return false;
+}
+
+/* A version-1 server streams its first device only, to one subscription
+ * per connection: say so before asking. */
+static int v1_subscribe_check(struct iios_client *c, const char *device)
+{
+	if (device[0] && strcmp(device, c->server.device) != 0)
+		return fail(c, -EOPNOTSUPP,
+			    "the server (protocol version 1, an older iiostreamd) streams only "
+			    "its first device, %s: it cannot stream '%s'",
+			    c->server.device, device);
+	if (c->nsubs)
+		return fail(c, -EALREADY, "already subscribed");
+	return 0;
+}
+
+/* Take a SubscribeReply as a subscription: its slot, the block buffer. */
+static int add_sub(struct iios_client *c, const Iiostream__SubscribeReply *r,
+		   struct iios_stream_info *info)
+{
+	struct iios_stream_info *si = NULL;
+	uint32_t i;
+
+	if (r->block_size == 0 || r->block_size > IIOS_FRAME_MAX_PAYLOAD || r->scan_bytes == 0)
+		return broken(c, -EPROTO, "server announced an impossible stream");
+	if (sub_of(c, r->stream_id))
+		return broken(c, -EPROTO, "server subscribed us twice to one stream");
+	for (i = 0; i < IIOS_MAX_STREAMS && !si; i++)
+		if (!c->sub_used[i])
+			si = &c->subs[i];
+	if (!si)
+		return broken(c, -EPROTO, "server accepted more subscriptions than we keep");
+	if (c->payload_cap < r->block_size) {
+		uint8_t *p = malloc(r->block_size);
+
+		if (!p)
+			return broken(c, -ENOMEM, "block buffer");
+		free(c->payload);
+		c->payload = p;
+		c->payload_cap = r->block_size;
+	}
+	fill_stream_info(si, r);
+	c->sub_used[si - c->subs] = true;
+	c->nsubs++;
+	if (info)
+		*info = *si;
+	return 0;
+}
+
+int iios_subscribe_device(struct iios_client *c, const char *device, uint32_t max_queue_blocks,
+			  const uint32_t *channels, uint32_t n_channels,
+			  struct iios_stream_info *info)
+{
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Subscribe sub = IIOSTREAM__SUBSCRIBE__INIT;
 	int err;
 
-	if (c->subscribed)
-		return fail(c, -EALREADY, "already subscribed");
+	if (!device)
+		device = "";
+	if (c->broken)
+		return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
 	if (n_channels > IIOS_MAX_CHANNELS || (n_channels && !channels))
 		return fail(c, -EINVAL, "at most %u channels", IIOS_MAX_CHANNELS);
+	if (c->server.version < 2) {
+		err = v1_subscribe_check(c, device);
+		if (err)
+			return err;
+		device = ""; /* (its first device, which it knows no name of) */
+	}
+	if (c->nsubs == IIOS_MAX_STREAMS)
+		return fail(c, -ENOSPC, "%u subscriptions on one connection already",
+			    IIOS_MAX_STREAMS);
 	sub.max_queue_blocks = max_queue_blocks;
 	sub.n_channels = n_channels;
 	sub.channels = (uint32_t *)channels;
+	sub.device = (char *)device;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
 	env.subscribe = &sub;
 	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY, &r);
 	if (err)
 		return err;
-	if (r->subscribe_reply->block_size == 0 ||
-	    r->subscribe_reply->block_size > IIOS_FRAME_MAX_PAYLOAD ||
-	    r->subscribe_reply->scan_bytes == 0) {
-		iios_frame_free(r);
-		return broken(c, -EPROTO, "server announced an impossible stream");
-	}
-	fill_stream_info(&c->stream, r->subscribe_reply);
+	err = add_sub(c, r->subscribe_reply, info);
 	iios_frame_free(r);
-	if (c->payload_cap < c->stream.block_size) {
-		free(c->payload);
-		c->payload = malloc(c->stream.block_size);
-		if (!c->payload) {
-			c->payload_cap = 0;
-			return broken(c, -ENOMEM, "block buffer");
-		}
-		c->payload_cap = c->stream.block_size;
-	}
-	c->subscribed = true;
-	if (info)
-		*info = c->stream;
-	return 0;
+	return err;
+}
+
+const struct iios_stream_info *iios_stream(const struct iios_client *c, uint32_t stream_id)
+{
+	return sub_of((struct iios_client *)c, stream_id);
+}
+
+static void count_block(struct iios_client *c, const struct iios_block *blk)
+{
+	c->counters.blocks++;
+	c->counters.bytes += blk->len;
+	c->counters.lost_blocks += blk->lost_before;
+	c->counters.lost_samples += blk->lost_samples;
+	c->counters.overflow_blocks += !!(blk->flags & IIOS_BLOCK_OVERFLOW);
+}
+
+/* The oldest block kept during a request, if any: 1, else 0. */
+static int next_stashed(struct iios_client *c, struct iios_block *blk)
+{
+	struct stashed *s;
+
+	if (!c->stash_len)
+		return 0;
+	s = &c->stash[c->stash_head];
+	c->stash_head = (c->stash_head + 1) % IIOS_STASH_MAX_BLOCKS;
+	c->stash_len--;
+	c->stash_bytes -= s->blk.len;
+	*blk = s->blk;
+	c->lent = s->buf; /* freed at the next call */
+	count_block(c, blk);
+	return 1;
 }
 
 int iios_next_block(struct iios_client *c, struct iios_block *blk)
 {
+	free(c->lent);
+	c->lent = NULL;
 	for (;;) {
 		Iiostream__Envelope *e;
 		const Iiostream__BlockHeader *h;
@@ -533,9 +774,11 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 
 		if (c->broken)
 			return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
-		if (!c->subscribed)
+		if (!c->nsubs)
 			return fail(c, -EINVAL, "not subscribed");
-		err = read_frame(c, &e, true);
+		if (next_stashed(c, blk))
+			return 0;
+		err = read_frame(c, &e, PAYLOAD_BUFFER);
 		if (err)
 			return err;
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
@@ -550,6 +793,7 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 			continue;
 		}
 		h = e->block;
+		memset(blk, 0, sizeof(*blk));
 		blk->block_id = h->block_id;
 		blk->bytes_used = h->bytes_used;
 		blk->flags = h->flags;
@@ -559,33 +803,64 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 		blk->lost_before = h->lost_before;
 		blk->lost_samples = h->lost_samples;
 		blk->dequeue_ns = h->dequeue_ns;
+		blk->stream_id = h->stream_id;
 		blk->data = c->payload;
 		blk->len = h->payload_len;
 		iios_frame_free(e);
-		c->counters.blocks++;
-		c->counters.bytes += blk->len;
-		c->counters.lost_blocks += blk->lost_before;
-		c->counters.lost_samples += blk->lost_samples;
-		c->counters.overflow_blocks += !!(blk->flags & IIOS_BLOCK_OVERFLOW);
+		count_block(c, blk);
 		return 0;
 	}
 }
 
 int iios_unsubscribe(struct iios_client *c)
 {
+	return iios_unsubscribe_device(c, NULL);
+}
+
+/* Forget a subscription (all of them: si NULL) and its kept blocks. */
+static void drop_sub(struct iios_client *c, struct iios_stream_info *si)
+{
+	uint32_t i;
+
+	for (i = 0; i < IIOS_MAX_STREAMS; i++) {
+		if (!c->sub_used[i] || (si && si != &c->subs[i]))
+			continue;
+		stash_drop(c, false, c->subs[i].stream_id);
+		c->sub_used[i] = false;
+		c->nsubs--;
+	}
+}
+
+int iios_unsubscribe_device(struct iios_client *c, const char *device)
+{
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Unsubscribe un = IIOSTREAM__UNSUBSCRIBE__INIT;
+	struct iios_stream_info *si = NULL;
+	uint32_t i;
 	int err;
 
-	if (!c->subscribed)
+	if (!device)
+		device = "";
+	if (!c->nsubs)
 		return fail(c, -EINVAL, "not subscribed");
+	for (i = 0; device[0] && i < IIOS_MAX_STREAMS && !si; i++)
+		if (c->sub_used[i] && names_stream(c, &c->subs[i], device))
+			si = &c->subs[i];
+	if (device[0] && !si)
+		return fail(c, -EINVAL, "not subscribed to '%s'", device);
+	/* version 1 ends the one subscription it has, whatever is named */
+	un.device = (char *)(c->server.version < 2 ? "" : device);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE;
 	env.unsubscribe = &un;
 	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY, &r);
 	if (err)
 		return err;
+	if (si && c->server.version >= 2 && r->unsubscribe_reply->stream_id != si->stream_id) {
+		iios_frame_free(r);
+		return broken(c, -EPROTO, "server ended another subscription than the one asked");
+	}
 	iios_frame_free(r);
-	c->subscribed = false;
+	drop_sub(c, si);
 	return 0;
 }
 
@@ -621,12 +896,25 @@ int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
 	return iios_clock_offset(c, NULL, rtt_ns);
 }
 
+static void fill_source(struct iios_source_stats *o, const Iiostream__SourceStats *m)
+{
+	copy_str(o->name, sizeof(o->name), m->name);
+	o->blocks_total = m->blocks_total;
+	o->blocks_in_source = m->blocks_in_source;
+	o->blocks_held = m->blocks_held;
+	o->blocks_produced = m->blocks_produced;
+	o->bytes_produced = m->bytes_produced;
+	o->overflows = m->overflows;
+	o->lost_samples = m->lost_samples;
+	o->enabled = m->enabled;
+}
+
 int iios_stats(struct iios_client *c, struct iios_stats *st)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__StatsRequest req = IIOSTREAM__STATS_REQUEST__INIT;
 	const Iiostream__Stats *s;
-	size_t i;
+	size_t i, j;
 	int err;
 
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST;
@@ -649,16 +937,26 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->iiod_command_errors = s->iiod_command_errors;
 	st->clients_refused = s->clients_refused;
 	st->idle_closed = s->idle_closed;
-	if (s->source) {
-		copy_str(st->source.name, sizeof(st->source.name), s->source->name);
-		st->source.blocks_total = s->source->blocks_total;
-		st->source.blocks_in_source = s->source->blocks_in_source;
-		st->source.blocks_held = s->source->blocks_held;
-		st->source.blocks_produced = s->source->blocks_produced;
-		st->source.bytes_produced = s->source->bytes_produced;
-		st->source.overflows = s->source->overflows;
-		st->source.lost_samples = s->source->lost_samples;
-		st->source.enabled = s->source->enabled;
+	if (s->source)
+		fill_source(&st->source, s->source);
+	for (i = 0; i < s->n_sources && i < IIOS_MAX_STREAMS; i++) {
+		const Iiostream__SourceStats *m = s->sources[i];
+		struct iios_stream_stats *o = &st->sources[i];
+
+		fill_source(&o->source, m);
+		copy_str(o->device, sizeof(o->device), m->device);
+		o->stream_id = m->stream_id;
+		o->subscribers = m->subscribers;
+		o->blocks_skipped = m->blocks_skipped;
+		o->sample_rate = m->sample_rate;
+	}
+	st->n_sources = (uint32_t)i;
+	if (!st->n_sources && s->source) { /* a version-1 server: its one source */
+		st->n_sources = 1;
+		st->sources[0].source = st->source;
+		copy_str(st->sources[0].device, sizeof(st->sources[0].device), c->server.device);
+		st->sources[0].subscribers = s->subscribers;
+		st->sources[0].blocks_skipped = s->blocks_skipped_total;
 	}
 	for (i = 0; i < s->n_client && i < IIOS_STATS_MAX_CLIENTS; i++) {
 		const Iiostream__ClientStats *cs = s->client[i];
@@ -675,6 +973,11 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 		copy_str(o->tls, sizeof(o->tls), cs->tls);
 		copy_str(o->tls_encrypt, sizeof(o->tls_encrypt), cs->tls_encrypt);
 		copy_str(o->identity, sizeof(o->identity), cs->identity);
+		for (j = 0; j < cs->n_stream_ids; j++)
+			if (cs->stream_ids[j] < 64)
+				st->client_streams[i] |= 1ull << cs->stream_ids[j];
+		if (!cs->n_stream_ids && cs->subscribed && c->server.version < 2)
+			st->client_streams[i] = 1;
 	}
 	st->n_listed = (uint32_t)i;
 	iios_frame_free(r);
@@ -829,6 +1132,7 @@ int iios_devices(struct iios_client *c, struct iios_devices **out)
 		copy_str(dd->name, sizeof(dd->name), md->name);
 		copy_str(dd->label, sizeof(dd->label), md->label);
 		dd->streamed = md->streamed;
+		dd->stream_id = md->stream_id;
 		dd->attrs = copy_strings(md->attrs, md->n_attrs, &dd->n_attrs);
 		dd->buffer_attrs = copy_strings(md->buffer_attrs, md->n_buffer_attrs,
 						&dd->n_buffer_attrs);

@@ -8,7 +8,10 @@
 #  - uri ip:127.0.0.1, as users write it: the listener on iiod's own port
 #    30431, in a network namespace of the test's own (unshare), so that no
 #    iiod of the host is in the way; iio_info -u ip:127.0.0.1 lists the
-#    device there too.
+#    device there too;
+#  - a daemon streaming two devices (two --source), the flowgraph on the
+#    second one (adc2) while a native client receives the first (adc1):
+#    both verify.
 # Waits are for what happens, each bounded by $hang seconds, reached only by
 # a hang (a loaded machine is slow, not broken).
 # usage: iio_source_test.sh BUILD_DIR
@@ -58,26 +61,38 @@ gaps_excused() { # VERIFY_JSON STATS_URL DAEMON_PID WAIT0 RING_S FLOWGRAPH_WAIT 
 		{ [ "${lost:-0}" = 0 ] || ge "$waited" "$5"; }
 }
 
-# stream IIOD_LISTEN URI: URI may hold PORT, the listener's port
+# stream IIOD_LISTEN URI [DEVICE [DAEMON_ARGS...]]: URI may hold PORT, the
+# listener's port; DEVICE (default sim, the one device) is the one the
+# flowgraph reads, of the daemon's (more --source with DAEMON_ARGS)
 stream() {
+	local listen=$1 uri_t=$2 device=${3:-sim}
+	shift 2
+	shift $(($# > 0 ? 1 : 0))
+	rm -f "$tmp/port"
 	"$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
-		--listen 127.0.0.1:0 --iiod-listen "$1" --port-file "$tmp/port" \
+		--listen 127.0.0.1:0 --iiod-listen "$listen" --port-file "$tmp/port" "$@" \
 		>"$tmp/daemon.log" 2>&1 &
 	daemon=$!
 	for _ in $(seq $((hang * 10))); do [ -s "$tmp/port" ] && break; sleep 0.1; done
 	[ -s "$tmp/port" ] || fail "no port file in $hang s"
-	local plain iiod uri samples=300000 size result rate wait0
+	local plain iiod uri samples=300000 size result rate wait0 native=
 	wait0=$(cpu_wait "$daemon")
 	plain=$(sed -n 1p "$tmp/port")
 	iiod=$(sed -n 3p "$tmp/port")
-	uri=${2/PORT/$iiod}
+	uri=${uri_t/PORT/$iiod}
+	if [ "$device" != sim ]; then
+		# a native client of the first device meanwhile
+		"$build/client/iiostream" rx --url "tcp://127.0.0.1:$plain" --device adc1 --blocks 100 \
+			--verify --quiet --json >"$tmp/native.json" 2>"$tmp/native.err" &
+		native=$!
+	fi
 	if [ "$uri" = ip:127.0.0.1 ]; then
 		iio_info -u "$uri" >"$tmp/info.txt" 2>&1 || fail "iio_info -u $uri: $(cat "$tmp/info.txt")"
 		grep -q "sim: iiostream-sim (buffer capable)" "$tmp/info.txt" ||
 			fail "iio_info -u $uri does not list the sim: $(cat "$tmp/info.txt")"
 		echo "iio_info -u $uri lists: $(grep "buffer capable" "$tmp/info.txt")"
 	fi
-	timeout $((hang * 2)) $py "$here/iio_source_flowgraph.py" "$uri" sim $samples \
+	timeout $((hang * 2)) $py "$here/iio_source_flowgraph.py" "$uri" "$device" $samples \
 		"$tmp/gr.bin" 500000 >"$tmp/gr.out" || fail "the flowgraph on $uri failed: $(cat "$tmp/gr.out")"
 	cat "$tmp/gr.out"
 	size=$(stat -c %s "$tmp/gr.bin")
@@ -95,13 +110,20 @@ stream() {
 	*) gaps_excused "$result" "tcp://127.0.0.1:$plain" "$daemon" "$wait0" 0.262 \
 		"$(sed -n 's/^cpu_wait_s: //p' "$tmp/gr.out")" 0.033 || fail "gaps: $result" ;;
 	esac
-	rate=$("$build/client/iiostream" attr get sampling_frequency --url "tcp://127.0.0.1:$plain")
+	if [ -n "$native" ]; then
+		wait "$native" || fail "native client of adc1: $(cat "$tmp/native.err" "$tmp/native.json")"
+		grep -q '"integrity_errors":0' "$tmp/native.json" ||
+			fail "native client of adc1: $(cat "$tmp/native.json")"
+		echo "native client of adc1 meanwhile: $(cat "$tmp/native.json")"
+	fi
+	rate=$("$build/client/iiostream" attr get sampling_frequency --device "$device" \
+		--url "tcp://127.0.0.1:$plain")
 	[ "$rate" = 500000 ] || fail "sampling_frequency is '$rate', the flowgraph set 500000"
 	kill -TERM "$daemon"
 	wait "$daemon" || fail "iiostreamd exited $?"
 	daemon=
 	grep -q "8 of 8 blocks back" "$tmp/daemon.log" || fail "blocks not all back"
-	echo "PASS: gr-iio on $uri received $samples verified samples of 2 channels"
+	echo "PASS: gr-iio on $uri ($device) received $samples verified samples of 2 channels"
 }
 
 if [ "${IIOS_GR_NETNS:-}" = 1 ]; then
@@ -111,6 +133,8 @@ if [ "${IIOS_GR_NETNS:-}" = 1 ]; then
 	exit 0
 fi
 stream 127.0.0.1:0 ip:127.0.0.1:PORT
+stream 127.0.0.1:0 ip:127.0.0.1:PORT adc2 --source sim:name=adc1,channels=4,rate=1M \
+	--source sim:name=adc2,channels=2,rate=1M
 # root makes a network namespace; anyone else a user namespace with one
 if [ "$(id -u)" = 0 ]; then ns="unshare --net"; else ns="unshare --map-root-user --net"; fi
 IIOS_GR_NETNS=1 $ns "$0" "$1" || { echo "FAIL: the run on iiod's port in a namespace"; exit 1; }

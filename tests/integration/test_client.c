@@ -24,6 +24,8 @@ enum fake_misdeed {
 	FAKE_HANGS_UP_MID_PAYLOAD,      /* closes half way through a block */
 	FAKE_WRONG_VERSION,             /* HelloReply with version 7 */
 	FAKE_SILENT,                    /* accepts and never answers */
+	FAKE_VERSION_1,                 /* an older server: version 1, one block */
+	FAKE_BLOCK_OF_ANOTHER_STREAM,   /* a block of a stream never subscribed */
 };
 
 struct fake {
@@ -86,8 +88,12 @@ static void *fake_server(void *arg)
 		return NULL;
 	}
 	skip_frame(fd); /* Hello */
-	hr.version = f->misdeed == FAKE_WRONG_VERSION ? 7 : IIOS_PROTOCOL_VERSION;
+	hr.version = f->misdeed == FAKE_WRONG_VERSION ? 7
+		     : f->misdeed == FAKE_VERSION_1   ? 1
+						      : IIOS_PROTOCOL_VERSION;
 	hr.server_name = "fake";
+	hr.source = "sim";
+	hr.device = "first-adc";
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY;
 	env.hello_reply = &hr;
 	send_env(fd, &env);
@@ -106,6 +112,16 @@ static void *fake_server(void *arg)
 		env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
 		env.block = &bh;
 		send_env(fd, &env);
+		break;
+	case FAKE_VERSION_1:
+	case FAKE_BLOCK_OF_ANOTHER_STREAM:
+		bh.payload_len = bh.bytes_used = 4096;
+		bh.stream_id = f->misdeed == FAKE_VERSION_1 ? 0 : 3;
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
+		env.block = &bh;
+		send_env(fd, &env);
+		send(fd, payload, sizeof(payload), MSG_NOSIGNAL); /* 2 x 2048 */
+		send(fd, payload, sizeof(payload), MSG_NOSIGNAL);
 		break;
 	case FAKE_LENGTH_OUT_OF_BOUNDS:
 		send(fd, huge, sizeof(huge), MSG_NOSIGNAL);
@@ -240,5 +256,48 @@ Test(client, gives_up_on_a_silent_server_after_its_timeout)
 	cr_assert_eq(iios_connect(url, &opts, &c, err, sizeof(err)), -ETIMEDOUT, "%s", err);
 	cr_assert(strstr(err, "300 ms"), "%s", err);
 	cr_assert_geq(mono_s() - t0, 0.3, "gave up after %.3f s, before its timeout", mono_s() - t0);
+	fake_finish(&f, th);
+}
+
+Test(client, refuses_a_block_of_a_stream_it_did_not_subscribe_to)
+{
+	char msg[256];
+
+	cr_assert_eq(next_block_from(FAKE_BLOCK_OF_ANOTHER_STREAM, msg, sizeof(msg)), -EPROTO);
+	cr_assert(strstr(msg, "stream 3"), "%s", msg);
+}
+
+Test(client, streams_the_first_device_of_a_version_1_server_and_refuses_others)
+{
+	struct iios_options opts = { .timeout_ms = HANG_MS };
+	const struct iios_server_info *si;
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct iios_block blk;
+	struct fake f;
+	pthread_t th;
+	char url[64], err[256];
+
+	fake_start(&f, &th, FAKE_VERSION_1);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%u", f.port);
+	cr_assert_eq(iios_connect(url, &opts, &c, err, sizeof(err)), 0, "%s", err);
+	si = iios_server_info(c);
+	cr_assert_eq(si->version, 1);
+	cr_assert_eq(si->n_streams, 1, "its one device is listed");
+	cr_assert_str_eq(si->streams[0].device, "first-adc");
+	cr_assert_str_eq(si->streams[0].source, "sim");
+	/* another device: refused here, nothing sent (the fake would answer) */
+	cr_assert_eq(iios_subscribe_device(c, "second-adc", 0, NULL, 0, &info), -EOPNOTSUPP);
+	cr_assert(strstr(iios_errmsg(c), "protocol version 1"), "%s", iios_errmsg(c));
+	cr_assert(strstr(iios_errmsg(c), "second-adc"), "%s", iios_errmsg(c));
+	/* its first device by name is what a version-1 Subscribe gets */
+	cr_assert_eq(iios_subscribe_device(c, "first-adc", 0, NULL, 0, &info), 0, "%s",
+		     iios_errmsg(c));
+	cr_assert_eq(info.stream_id, 0);
+	cr_assert_eq(iios_subscribe(c, 0, &info), -EALREADY);
+	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(blk.stream_id, 0);
+	cr_assert_eq(blk.len, 4096);
+	iios_close(c);
 	fake_finish(&f, th);
 }

@@ -96,7 +96,8 @@ source::sptr source::make(const std::string& url,
                           const std::string& ca_file,
                           const std::string& cert_file,
                           const std::string& key_file,
-                          const std::string& tls_server_name)
+                          const std::string& tls_server_name,
+                          const std::string& device)
 {
     output_kind kind;
 
@@ -135,7 +136,8 @@ source::sptr source::make(const std::string& url,
                                                   ca_file,
                                                   cert_file,
                                                   key_file,
-                                                  tls_server_name);
+                                                  tls_server_name,
+                                                  device);
 }
 
 source_impl::source_impl(const std::string& url,
@@ -149,7 +151,8 @@ source_impl::source_impl(const std::string& url,
                          const std::string& ca_file,
                          const std::string& cert_file,
                          const std::string& key_file,
-                         const std::string& tls_server_name)
+                         const std::string& tls_server_name,
+                         const std::string& device)
     : gr::sync_block("iiostream_source",
                      gr::io_signature::make(0, 0, 0),
                      gr::io_signature::make((int)n_outputs(kind, channels.size()),
@@ -167,6 +170,7 @@ source_impl::source_impl(const std::string& url,
       d_cert_file(cert_file),
       d_key_file(key_file),
       d_tls_server_name(tls_server_name),
+      d_device(device),
       d_call_timeout_ms((int)std::clamp(timeout * 1000, 1.0, 1000.0)),
       d_id(pmt::string_to_symbol(alias()))
 {
@@ -215,11 +219,30 @@ rx_status source_impl::open(std::string* why)
         *why = "cannot connect to " + d_url + ": " + err;
         return transient(r) ? rx_status::lost : rx_status::fatal;
     }
+    if (!d_device.empty()) {
+        /* An unknown device is an error of make(), not of start(). */
+        const struct iios_server_info* si = iios_server_info(c);
+        std::string names;
+        bool found = false;
+
+        for (uint32_t i = 0; i < si->n_streams && !found; i++) {
+            found = d_device == si->streams[i].device || d_device == si->streams[i].id;
+            names += std::string(names.empty() ? "" : ", ") + si->streams[i].device;
+        }
+        if (!found) {
+            *why = d_url + ": no streamed device '" + d_device + "' (the daemon streams " +
+                   names +
+                   (si->version < 2 ? "; an older daemon, protocol version 1" : "") + ")";
+            iios_close(c);
+            return rx_status::fatal;
+        }
+    }
     if (d_sample_rate > 0) {
         iios_attr_ref ref{};
         char value[64], result[64];
 
         ref.attr = "sampling_frequency";
+        ref.device = d_device.c_str();
         if (d_sample_rate == std::floor(d_sample_rate))
             snprintf(value, sizeof(value), "%.0f", d_sample_rate);
         else
@@ -252,15 +275,21 @@ rx_status source_impl::subscribe(std::shared_ptr<const stream_desc>* stream, std
     std::string bad;
     int r;
 
-    r = iios_subscribe_channels(d_client, d_block_count, ch.data(), (uint32_t)ch.size(), &info);
+    r = iios_subscribe_device(d_client,
+                              d_device.c_str(),
+                              d_block_count,
+                              ch.data(),
+                              (uint32_t)ch.size(),
+                              &info);
     /* The source always streams every channel (EOPNOTSUPP), or other
      * clients receive another set (EBUSY): take what is captured and pick
      * ours from it (format.init() says if they are not there). */
     if (r == -EOPNOTSUPP || r == -EBUSY)
-        r = iios_subscribe(d_client, d_block_count, &info);
+        r = iios_subscribe_device(d_client, d_device.c_str(), d_block_count, nullptr, 0, &info);
     if (r < 0) {
-        *why = d_url + ": cannot subscribe to channels " + channel_list(d_channels) + ": " +
-               iios_errmsg(d_client);
+        *why = d_url + ": cannot subscribe to " +
+               (d_device.empty() ? std::string() : "device " + d_device + ", ") + "channels " +
+               channel_list(d_channels) + ": " + iios_errmsg(d_client);
         return transient(r) ? rx_status::lost : rx_status::fatal;
     }
     bad = desc->format.init(info, d_channels, d_kind);
@@ -273,6 +302,10 @@ rx_status source_impl::subscribe(std::shared_ptr<const stream_desc>* stream, std
                " bytes, block_size asks for " + std::to_string(d_block_size) +
                " (the daemon's --block-size sets it; 0 takes any)";
         return rx_status::fatal;
+    }
+    {
+        std::lock_guard<std::mutex> lock(d_error_mutex);
+        d_streamed = info.device;
     }
     desc->rate = (double)info.sample_rate;
     desc->block_bytes = info.block_size;
@@ -415,6 +448,12 @@ bool source_impl::stop()
     if (d_thread.joinable())
         d_thread.join();
     return true;
+}
+
+std::string source_impl::device() const
+{
+    std::lock_guard<std::mutex> lock(d_error_mutex);
+    return d_streamed;
 }
 
 std::string source_impl::last_error() const

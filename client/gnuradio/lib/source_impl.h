@@ -40,7 +40,8 @@ public:
                 const std::string& ca_file,
                 const std::string& cert_file,
                 const std::string& key_file,
-                const std::string& tls_server_name);
+                const std::string& tls_server_name,
+                const std::string& device);
     ~source_impl() override;
 
     bool start() override;
@@ -53,6 +54,7 @@ public:
     uint64_t lost_samples() const override { return d_lost_samples; }
     uint64_t lost_blocks() const override { return d_lost_blocks; }
     double stream_rate() const override { return d_stream_rate; }
+    std::string device() const override;
 
 private:
     /* Receive thread. */
@@ -78,6 +80,7 @@ private:
     const bool d_reconnect;
     const double d_timeout;
     const std::string d_ca_file, d_cert_file, d_key_file, d_tls_server_name;
+    const std::string d_device; /* "": the daemon's first streamed device */
     const int d_call_timeout_ms; /* each libiiostream call: min(timeout, 1 s) */
 
     /* The connection: the receive thread's while it runs, else the
@@ -100,6 +103,7 @@ private:
     std::atomic<double> d_stream_rate{ 0 };
     mutable std::mutex d_error_mutex;
     std::string d_error;
+    std::string d_streamed; /* the device's name, from the subscription (d_error_mutex) */
 
     const pmt::pmt_t d_id;
 };

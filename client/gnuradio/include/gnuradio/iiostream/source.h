@@ -88,6 +88,12 @@ public:
      * \param key_file tls://: the private key of cert_file.
      * \param tls_server_name tls://: name the daemon's certificate must
      *        carry ("": the URL's host).
+     * \param device the streamed device to receive, by name or id, as
+     *        the daemon lists it (`iiostream info`; "": its first). A
+     *        daemon streams several devices at once (several --source);
+     *        one source block per device, each with its own connection.
+     *        sample_rate is written to this device. An unknown device
+     *        throws std::runtime_error from make() (ENODEV).
      *
      * Connects (and writes sampling_frequency) at once, so a bad URL,
      * certificate or rate throws std::runtime_error here; with \p
@@ -105,7 +111,8 @@ public:
                      const std::string& ca_file = "",
                      const std::string& cert_file = "",
                      const std::string& key_file = "",
-                     const std::string& tls_server_name = "");
+                     const std::string& tls_server_name = "",
+                     const std::string& device = "");
 
     /*! The error that ended the stream ("" while there is none). */
     virtual std::string last_error() const = 0;
@@ -118,6 +125,10 @@ public:
 
     /*! Scans per second of the stream (0 before the first block). */
     virtual double stream_rate() const = 0;
+
+    /*! The device streamed (as the daemon names it; "" before the
+     *  flowgraph first subscribed). */
+    virtual std::string device() const = 0;
 };
 
 } // namespace iiostream

@@ -5,7 +5,7 @@
 /* BINDTOOL_GEN_AUTOMATIC(0)                                                       */
 /* BINDTOOL_USE_PYGCCXML(0)                                                        */
 /* BINDTOOL_HEADER_FILE(source.h)                                                  */
-/* BINDTOOL_HEADER_FILE_HASH(8fa4a42edb394f1dceaa974f022bf735)                     */
+/* BINDTOOL_HEADER_FILE_HASH(6488d854739e8a12a11e3937ef26c346)                     */
 /***********************************************************************************/
 
 #include <pybind11/complex.h>
@@ -38,10 +38,12 @@ void bind_source(py::module& m)
              py::arg("cert_file") = "",
              py::arg("key_file") = "",
              py::arg("tls_server_name") = "",
+             py::arg("device") = "",
              D(source, make))
 
         .def("last_error", &source::last_error, D(source, last_error))
         .def("lost_samples", &source::lost_samples, D(source, lost_samples))
         .def("lost_blocks", &source::lost_blocks, D(source, lost_blocks))
-        .def("stream_rate", &source::stream_rate, D(source, stream_rate));
+        .def("stream_rate", &source::stream_rate, D(source, stream_rate))
+        .def("device", &source::device, D(source, device));
 }

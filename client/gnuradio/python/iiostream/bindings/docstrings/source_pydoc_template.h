@@ -37,7 +37,7 @@ reconnect=True the block connects again with backoff.
 static const char* __doc_gr_iiostream_source_make = R"doc(
 source(url, channels, output_type="complex", sample_rate=0, block_size=0,
        block_count=0, reconnect=False, timeout=5.0, ca_file="", cert_file="",
-       key_file="", tls_server_name="")
+       key_file="", tls_server_name="", device="")
 
 url: tcp://HOST[:PORT] (port 30432) or tls://HOST[:PORT] (port 30433).
 channels: scan indices, in output order (complex: I, Q pairs).
@@ -52,6 +52,9 @@ reconnect: connect again after a lost or stalled daemon instead of ending.
 timeout: seconds without a block (plus one block's duration) that count as
   a stall.
 ca_file, cert_file, key_file, tls_server_name: tls:// only.
+device: the streamed device, by name or id ("": the daemon's first); a
+  daemon streams several at once, one source block each. sample_rate is
+  written to it. An unknown one raises RuntimeError.
 
 Connects at once: a wrong URL, certificate or rate raises RuntimeError
 (with reconnect, an unreachable daemon is only logged); bad parameters
@@ -71,3 +74,6 @@ static const char* __doc_gr_iiostream_source_lost_blocks =
 
 static const char* __doc_gr_iiostream_source_stream_rate =
     R"doc(Scans per second of the stream (0 before the first block).)doc";
+
+static const char* __doc_gr_iiostream_source_device =
+    R"doc(The device streamed, as the daemon names it ("" before the first subscription).)doc";
