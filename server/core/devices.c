@@ -133,6 +133,9 @@ void devices_describe_free(Iiostream__Devices *out)
 		free(d->label);
 		free_strings(d->attrs, d->n_attrs);
 		free_strings(d->buffer_attrs, d->n_buffer_attrs);
+		free_strings(d->debug_attrs, d->n_debug_attrs);
+		if (d->trigger != protobuf_c_empty_string)
+			free(d->trigger);
 		free(d);
 	}
 	free(out->devices);

@@ -144,13 +144,18 @@ static void put_channel(struct sbuf *b, const Iiostream__ChannelDesc *ch)
 	if (ch->scan_element && ch->index >= 0 && ch->format) {
 		const Iiostream__ScanFormat *f = ch->format;
 
-		/* libiio's own notation: "le:s12/16>>4"; a capital S or U when
-		 * the sample fills its storage */
-		putf(b, "<scan-element index=\"%d\" format=\"%ce:%c%u/%u&gt;&gt;%u\" />",
+		/* libiio's own notation: "le:s12/16>>4", "le:S12/16X2>>0"; a
+		 * capital S or U when the storage bits outside the sample are
+		 * its extension (or when it fills its storage) */
+		bool full = f->fully_defined || f->bits == f->storage_bits;
+		char repeat[16] = "";
+
+		if (f->repeat > 1)
+			snprintf(repeat, sizeof(repeat), "X%u", f->repeat);
+		putf(b, "<scan-element index=\"%d\" format=\"%ce:%c%u/%u%s&gt;&gt;%u\" />",
 		     ch->index, f->big_endian ? 'b' : 'l',
-		     f->bits == f->storage_bits ? (f->is_signed ? 'S' : 'U')
-						: (f->is_signed ? 's' : 'u'),
-		     f->bits, f->storage_bits, f->shift);
+		     full ? (f->is_signed ? 'S' : 'U') : (f->is_signed ? 's' : 'u'), f->bits,
+		     f->storage_bits, repeat, f->shift);
 	}
 	for (i = 0; i < ch->n_attrs; i++) {
 		PUTS(b, "<attribute");
