@@ -98,8 +98,11 @@ struct source_ops {
 	/* Create the source on `loop`. Nothing allocated yet. */
 	int (*open)(struct source **out, uv_loop_t *loop, const struct source_config *cfg);
 	/* ALLOC: add `count` blocks of `size` bytes; their ids are
-	 * *first_id .. *first_id + count - 1, owned by the user. -EBUSY while
-	 * enabled, -EINVAL on a bad size or count. */
+	 * *first_id .. *first_id + count - 1, owned by the user. 0; or, from
+	 * a device that gave fewer than asked (as some kernels' block
+	 * interfaces do), how many it gave (0 < n < count, ids
+	 * *first_id .. *first_id + n - 1); -EBUSY while enabled, -EINVAL on a
+	 * bad size or count, -ENOMEM when it gave none. */
 	int (*alloc)(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id);
 	/* QUERY: fill *blk for blk->id. -EINVAL on an unknown id. */
 	int (*query)(struct source *s, struct source_block *blk);

@@ -281,7 +281,10 @@ static int kernel_alloc(struct source *s, uint32_t size, uint32_t count, uint32_
 	if (req.id + req.count > k->nblocks)
 		k->nblocks = req.id + req.count;
 	*first_id = req.id;
-	return req.count == count ? 0 : -ENOMEM;
+	/* fewer than asked: used as they are (block_pool_init) */
+	if (req.count == 0)
+		return -ENOMEM;
+	return req.count == count ? 0 : (int)req.count;
 }
 
 static void fill_block(struct kernel_source *k, const struct iio_buffer_block *b,

@@ -51,6 +51,18 @@ int block_pool_init(struct block_pool *pool, struct source *src, uint32_t size, 
 	if (!pool->blocks)
 		return -ENOMEM;
 	err = ops->alloc(src, size, count, &first);
+	if (err > 0) {
+		/* the device gave fewer blocks than asked: stream with those,
+		 * if they make a ring (one for the source, one to hand out) */
+		log_warn("%s: asked for %u blocks, the device gave %d: using %d", fmt.device, count,
+			 err, err);
+		count = (uint32_t)err;
+		err = count < 2 ? -ENOMEM : 0;
+		if (err) {
+			ops->free(src);
+			goto err_free_array;
+		}
+	}
 	if (err)
 		goto err_free_array;
 	for (i = 0; i < count; i++) {

@@ -115,3 +115,83 @@ Test(block_pool, cannot_be_freed_while_a_block_is_held)
 	cr_assert_eq(block_pool_free(&fx.pool), -EBUSY);
 	block_pool_unref(b);
 }
+
+/* ---- a device that gives fewer blocks than asked ---------------------- */
+
+/* The real sim behind an ALLOC that, as some kernels' block interfaces do,
+ * gives at most `stingy_max` of the blocks asked for, and says how many. */
+static struct source_ops stingy_ops;
+static uint32_t stingy_max;
+
+static int stingy_alloc(struct source *s, uint32_t size, uint32_t count, uint32_t *first_id)
+{
+	uint32_t give = count < stingy_max ? count : stingy_max;
+	int err = source_sim_ops.alloc(s, size, give, first_id);
+
+	if (err)
+		return err;
+	return give == count ? 0 : (int)give;
+}
+
+static struct source *stingy_open(uv_loop_t *loop, uint32_t max)
+{
+	struct source_config cfg = { .channels = 2, .sample_rate = 0 };
+	struct source *src;
+
+	stingy_ops = source_sim_ops;
+	stingy_ops.alloc = stingy_alloc;
+	stingy_max = max;
+	cr_assert_eq(source_sim_ops.open(&src, loop, &cfg), 0);
+	src->ops = &stingy_ops;
+	return src;
+}
+
+static void stingy_close(uv_loop_t *loop, struct source *src)
+{
+	src->ops->close(src);
+	while (uv_run(loop, UV_RUN_DEFAULT))
+		;
+	cr_assert_eq(uv_loop_close(loop), 0);
+}
+
+Test(block_pool_fewer, a_device_that_gives_fewer_blocks_is_used_with_what_it_gave)
+{
+	struct block_pool pool;
+	struct pool_block *b;
+	uv_loop_t loop;
+	struct source *src;
+	int i;
+
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	src = stingy_open(&loop, 3);
+	cr_assert_eq(block_pool_init(&pool, src, BLOCK_SIZE, 8), 0);
+	cr_assert_eq(pool.count, 3, "the ring is the 3 blocks the device gave");
+	cr_assert_eq(pool.held, 0, "every one of them is the source's");
+	cr_assert_eq(src->ops->enable(src), 0);
+	for (i = 0; i < 7; i++) { /* round the ring twice: each comes back */
+		while (block_pool_dequeue(&pool, &b) == -EAGAIN)
+			uv_run(&loop, UV_RUN_NOWAIT);
+		cr_assert_eq(b->sequence, (uint64_t)i);
+		block_pool_unref(b);
+	}
+	src->ops->disable(src);
+	cr_assert_eq(block_pool_free(&pool), 0);
+	stingy_close(&loop, src);
+}
+
+Test(block_pool_fewer, one_block_is_no_ring_and_is_refused_leaving_nothing)
+{
+	struct block_pool pool;
+	uv_loop_t loop;
+	struct source *src;
+	uint32_t first;
+
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	src = stingy_open(&loop, 1);
+	cr_assert_eq(block_pool_init(&pool, src, BLOCK_SIZE, 8), -ENOMEM);
+	/* the one block it gave was freed again: a new ALLOC starts afresh */
+	cr_assert_eq(source_sim_ops.alloc(src, BLOCK_SIZE, 1, &first), 0);
+	cr_assert_eq(first, 0u, "the source holds no block of the refused ring");
+	source_sim_ops.free(src);
+	stingy_close(&loop, src);
+}
