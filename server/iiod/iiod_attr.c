@@ -140,7 +140,8 @@ static void put_entry(struct all_values *b, int err, const char *value)
 		b->cap = cap;
 	}
 	memcpy(b->data + b->len, &be, 4);
-	memcpy(b->data + b->len + 4, value, vlen);
+	if (vlen) /* an error entry has no value */
+		memcpy(b->data + b->len + 4, value, vlen);
 	memset(b->data + b->len + 4 + vlen, 0, padded - vlen);
 	b->len += 4 + padded;
 }

@@ -368,7 +368,7 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	}
 	st->n_sources = srv->nstreams;
 	st->sources = ssp;
-	st->source = ssp[0]; /* version 1's one source */
+	st->source = srv->nstreams ? ssp[0] : NULL; /* version 1's one source */
 	st->uptime_ns = monotonic_ns() - srv->start_ns;
 	st->clients = s->net->nsessions;
 	st->subscribers = server_subscribers(srv);
