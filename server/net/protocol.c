@@ -43,7 +43,7 @@ static void fill_streams(const struct server *srv, Iiostream__StreamInfo *info,
 		info[i].id = (char *)ds->device_id;
 		info[i].source = (char *)ds->src->ops->name;
 		info[i].sample_rate = ds->fmt.sample_rate;
-		info[i].channels = ds->fmt.device_channels;
+		info[i].channels = device_stream_elements(ds); /* the timestamp too */
 		info[i].block_size = ds->pool.block_size;
 		info[i].block_count = ds->pool.count;
 		infop[i] = &info[i];
