@@ -122,29 +122,52 @@ int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
 	return 0;
 }
 
-int iio_sysfs_int16_channels(const char *iio_dir, struct iios_scan_type *types,
-			     uint32_t *channels)
+/* in_timestamp's type into *t: 1 if the device has it, 0 if not, -EINVAL
+ * (logged) if it is no plain 64-bit value or its index is not above every
+ * voltage channel's (scan indices 0..channels-1 here). */
+static int timestamp_type(const char *dir, uint32_t channels, struct iios_scan_type *t)
 {
-	char text[IIOS_SCAN_TYPE_STR_MAX];
-	uint32_t c;
+	char type[64];
+	uint64_t index;
+	struct iios_scan_layout l;
+
+	if (iio_sysfs_read(dir, "in_timestamp_type", type, sizeof(type)))
+		return 0;
+	iios_scan_layout_init(&l);
+	if (iios_scan_type_parse(type, t) || iios_scan_layout_add(&l, t, 0, true)) {
+		log_error("%s/in_timestamp_type is '%s', not IIO's 64-bit timestamp", dir, type);
+		return -EINVAL;
+	}
+	if (iio_sysfs_read_u64(dir, "in_timestamp_index", &index) == 0 && index < channels) {
+		log_error("%s/in_timestamp_index is %" PRIu64 ", among the %u voltage channels", dir,
+			  index, channels);
+		return -EINVAL;
+	}
+	return 1;
+}
+
+int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels, int *timestamp_index)
+{
+	char dir[PATH_MAX];
 	int err = iio_sysfs_channel_types(iio_dir, types, channels);
 
+	*timestamp_index = -1;
 	if (err)
 		return err;
-	/* The sources would carry any type now (source_format.type[]); the
-	 * daemon's front-ends still describe and cut every channel as int16. */
-	for (c = 0; c < *channels; c++) {
-		if (iios_scan_type_is_s16le(&types[c]))
-			continue;
-		iios_scan_type_print(&types[c], text, sizeof(text));
-		log_error("%s: in_voltage%u is %s; only le:s16/16 channels are streamed yet",
-			  iio_dir, c, text);
-		return -ENOTSUP;
-	}
+	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
+		return -ENAMETOOLONG;
+	if (*channels >= IIOS_SCAN_MAX_ELEMENTS)
+		return 0; /* no scan index left for it in a 64-bit mask */
+	err = timestamp_type(dir, *channels, &types[*channels]);
+	if (err < 0)
+		return err;
+	if (err)
+		*timestamp_index = (int)*channels;
 	return 0;
 }
 
-int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask)
+int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask, int timestamp_index)
 {
 	char path[PATH_MAX];
 	uint32_t c;
@@ -154,6 +177,15 @@ int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask)
 		err = path_of(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
 		if (!err)
 			err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
+		if (err) {
+			log_warn("cannot write %s: %s", path, strerror(-err));
+			first = first ? first : err;
+		}
+	}
+	if (timestamp_index >= 0 && timestamp_index < 64) {
+		err = path_of(path, sizeof(path), "%s/scan_elements/in_timestamp_en", iio_dir);
+		if (!err)
+			err = iio_sysfs_write(path, mask & (1ull << timestamp_index) ? "1" : "0");
 		if (err) {
 			log_warn("cannot write %s: %s", path, strerror(-err));
 			first = first ? first : err;

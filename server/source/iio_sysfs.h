@@ -32,14 +32,22 @@ int iio_sysfs_write_rate(const char *iio_dir, uint64_t rate, const char *who);
 int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
 			    uint32_t *channels);
 
-/* iio_sysfs_channel_types(), every channel stored as le:s16/16: what the
- * daemon's front-ends still carry (-ENOTSUP, logged, otherwise). */
-int iio_sysfs_int16_channels(const char *iio_dir, struct iios_scan_type *types,
-			     uint32_t *channels);
+/* The device's scan elements: iio_sysfs_channel_types(), and IIO's
+ * timestamp channel when the device has one (scan_elements/in_timestamp_*):
+ * its type at types[*channels] and *timestamp_index = *channels (its scan
+ * index in the daemon's numbering, source_format's: after the voltage
+ * channels, as IIO puts it), else -1. types holds 64; a device with 64
+ * voltage channels has no room for it (not captured). -EINVAL (logged)
+ * for a timestamp that is no plain 64-bit value or whose index is among
+ * the voltage channels'. */
+int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels, int *timestamp_index);
 
-/* Enable scan elements in_voltageN of mask, disable the others of 0..n-1;
- * 0 or the first write error (each is logged). */
-int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask);
+/* Enable the scan elements of mask, disable the others: in_voltageN for
+ * N < n, in_timestamp for bit timestamp_index (-1: none); 0 or the first
+ * write error (each is logged). */
+int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask,
+			      int timestamp_index);
 
 /* The directory of the IIO device called `name` into dir; -ENODEV if none. */
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len);

@@ -58,9 +58,12 @@ struct kernel_source {
 	char iio_dir[PATH_MAX];    /* /sys/bus/iio/devices/iio:deviceN */
 	char counters_dir[PATH_MAX];/* the node's sysfs dir, "" without counters */
 	char name[64];             /* the IIO device's name */
-	uint32_t channels, scan_bytes; /* the device's; a block's scan */
-	struct iios_scan_type type[64]; /* each channel's, from sysfs */
-	uint64_t mask;             /* channels captured, bit i for channel i */
+	uint32_t channels;         /* the device's in_voltageN: scan indices 0..n-1 */
+	uint32_t elements;         /* its scan indices: channels, + 1 with a timestamp */
+	int ts_index;              /* in_timestamp's scan index (channels), or -1 */
+	struct iios_scan_type type[64]; /* each scan index's, from sysfs */
+	uint64_t mask;             /* elements captured, bit i for scan index i */
+	uint32_t scan_bytes;       /* a block's scan: those, in IIO's layout */
 	uint64_t rate;
 
 	struct kernel_block blocks[IIO_BUFFER_BLOCK_MAX];
@@ -174,20 +177,26 @@ static int find_sysfs_dirs(struct kernel_source *k)
 	return 0;
 }
 
-/* The device's name and channels; every channel captured to begin with. */
+/* The device's name and scan elements, in the types it declares (and its
+ * timestamp, if it has one); every element captured to begin with. */
 static int read_channels(struct kernel_source *k, const struct source_config *cfg)
 {
+	struct iios_scan_layout l;
 	int err;
 
 	if (iio_sysfs_read(k->iio_dir, "name", k->name, sizeof(k->name)))
 		snprintf(k->name, sizeof(k->name), "iio");
-	err = iio_sysfs_int16_channels(k->iio_dir, k->type, &k->channels);
-	k->scan_bytes = k->channels * 2;
+	err = iio_sysfs_scan_elements(k->iio_dir, k->type, &k->channels, &k->ts_index);
 	if (err)
 		return err;
-	k->mask = k->channels >= 64 ? ~0ull : (1ull << k->channels) - 1;
+	k->elements = k->channels + (k->ts_index >= 0);
+	k->mask = k->elements >= 64 ? ~0ull : (1ull << k->elements) - 1;
+	/* as the IIO core lays the scan out; our module says its own */
+	if (iios_scan_layout_from_mask(&l, k->type, k->elements, k->mask, k->ts_index))
+		return -EINVAL;
+	k->scan_bytes = l.scan_bytes;
 	if (!k->counters_dir[0])
-		iio_sysfs_enable_channels(k->iio_dir, k->channels, k->mask);
+		iio_sysfs_enable_channels(k->iio_dir, k->channels, k->mask, k->ts_index);
 	else if (iio_sysfs_exists(k->counters_dir, "channel_mask"))
 		set_mask(k, k->mask); /* whatever an earlier user left there */
 	if (cfg->channels_set && cfg->channels != k->channels) {
@@ -248,8 +257,9 @@ static int kernel_open(struct source **out, uv_loop_t *loop, const struct source
 		iio_sysfs_read_u64(k->counters_dir, "lost_samples", &k->base_lost);
 		iio_sysfs_read_u64(k->counters_dir, "overflows", &k->base_overflows);
 	}
-	log_info("source kernel: %s (%s, %u channels at %" PRIu64 " scans/s)", k->node, k->name,
-		 k->channels, k->rate);
+	log_info("source kernel: %s (%s, %u channels%s, %u-byte scans at %" PRIu64 " scans/s)",
+		 k->node, k->name, k->channels, k->ts_index >= 0 ? " and a timestamp" : "",
+		 k->scan_bytes, k->rate);
 	*out = &k->base;
 	return 0;
 
@@ -493,14 +503,15 @@ static void kernel_format(struct source *s, struct source_format *fmt)
 	if (!k->enabled && iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &rate) == 0 && rate)
 		k->rate = rate;
 	fmt->device = k->name;
+	fmt->iio_id = strrchr(k->iio_dir, '/') ? strrchr(k->iio_dir, '/') + 1 : NULL;
 	fmt->device_channels = k->channels;
 	fmt->channel_mask = k->mask;
 	fmt->channels = (uint32_t)__builtin_popcountll(k->mask);
 	fmt->scan_bytes = k->scan_bytes;
 	fmt->sample_rate = k->rate;
-	fmt->scan_elements = k->channels;
-	memcpy(fmt->type, k->type, k->channels * sizeof(fmt->type[0]));
-	fmt->timestamp_index = -1; /* the block interface carries no timestamp channel */
+	fmt->scan_elements = k->elements;
+	memcpy(fmt->type, k->type, k->elements * sizeof(fmt->type[0]));
+	fmt->timestamp_index = k->ts_index;
 }
 
 static void kernel_counters(struct source *s, struct source_counters *c)

@@ -7,8 +7,12 @@
  *
  * For boards whose kernel has no block interface: the device's kfifo is
  * read() into blocks of our own (one memfd, like the sim's, so sendfile can
- * send them), with the life cycle of every other source. Every channel is
- * enabled and streamed; capture is the device's buffer/enable.
+ * send them), with the life cycle of every other source. Every scan element
+ * is enabled and streamed to begin with (in_voltageN in the types the
+ * device declares, and in_timestamp when it has one, as the timestamp
+ * element), laid out as the IIO core lays them out in the kfifo; a
+ * subscriber may pick some (set_channels). Capture is the device's
+ * buffer/enable.
  *
  * What read() cannot give: the kfifo drops samples silently when nobody
  * reads in time, so a gap cannot be reported here (that is what the block
@@ -46,9 +50,12 @@ struct readfd_source {
 	char node[PATH_MAX];
 	char iio_dir[PATH_MAX];
 	char name[64];
-	uint32_t channels, scan_bytes; /* the device's; a scan of those captured */
-	struct iios_scan_type type[64]; /* each channel's, from sysfs */
-	uint64_t mask;             /* channels captured (scan_elements: in_voltageN_en) */
+	uint32_t channels;         /* the device's in_voltageN: scan indices 0..n-1 */
+	uint32_t elements;         /* its scan indices: channels, + 1 with a timestamp */
+	int ts_index;              /* in_timestamp's scan index (channels), or -1 */
+	struct iios_scan_type type[64]; /* each scan index's, from sysfs */
+	uint64_t mask;             /* elements captured (scan_elements: *_en) */
+	uint32_t scan_bytes;       /* a scan of those, in IIO's layout */
 	uint64_t rate;
 
 	bool enabled;
@@ -147,17 +154,33 @@ static int find_device(struct readfd_source *r, const char *arg)
 	return 0;
 }
 
-/* The device's channels, all captured to begin with; its rate (--rate
- * written first if given; 0 if unreadable) and name. */
+/* The scan of the elements of mask, as the IIO core lays it out in the
+ * kfifo: -EINVAL for no element or one the device has not. */
+static int layout_mask(struct readfd_source *r, uint64_t mask, uint32_t *scan_bytes)
+{
+	struct iios_scan_layout l;
+
+	if (iios_scan_layout_from_mask(&l, r->type, r->elements, mask, r->ts_index) ||
+	    l.count == 0)
+		return -EINVAL;
+	*scan_bytes = l.scan_bytes;
+	return 0;
+}
+
+/* The device's scan elements, all captured to begin with; its rate
+ * (--rate written first if given; 0 if unreadable) and name. */
 static int read_format(struct readfd_source *r, const struct source_config *cfg)
 {
 	int err;
 
-	err = iio_sysfs_int16_channels(r->iio_dir, r->type, &r->channels);
+	err = iio_sysfs_scan_elements(r->iio_dir, r->type, &r->channels, &r->ts_index);
 	if (err)
 		return err;
-	r->scan_bytes = r->channels * 2;
-	r->mask = r->channels >= 64 ? ~0ull : (1ull << r->channels) - 1;
+	r->elements = r->channels + (r->ts_index >= 0);
+	r->mask = r->elements >= 64 ? ~0ull : (1ull << r->elements) - 1;
+	err = layout_mask(r, r->mask, &r->scan_bytes);
+	if (err)
+		return err;
 	if (cfg->channels_set && cfg->channels != r->channels) {
 		log_error("source readfd: %s has %u channels, not %u (drop --channels)", r->node,
 			  r->channels, cfg->channels);
@@ -228,8 +251,9 @@ static int readfd_open(struct source **out, uv_loop_t *loop, const struct source
 		free(r);
 		return err;
 	}
-	log_info("source readfd: %s (%s, %u channels at %" PRIu64 " scans/s)", r->node, r->name,
-		 r->channels, r->rate);
+	log_info("source readfd: %s (%s, %u channels%s, %u-byte scans at %" PRIu64 " scans/s)",
+		 r->node, r->name, r->channels, r->ts_index >= 0 ? " and a timestamp" : "",
+		 r->scan_bytes, r->rate);
 	*out = &r->base;
 	return 0;
 }
@@ -286,7 +310,7 @@ static int readfd_enable(struct source *s)
 
 	if (r->enabled)
 		return -EBUSY;
-	err = iio_sysfs_enable_channels(r->iio_dir, r->channels, r->mask);
+	err = iio_sysfs_enable_channels(r->iio_dir, r->channels, r->mask, r->ts_index);
 	if (err)
 		return err;
 	/* room for a few blocks in the kfifo, in scans */
@@ -343,15 +367,15 @@ static int readfd_free(struct source *s)
 static int readfd_set_channels(struct source *s, uint64_t mask)
 {
 	struct readfd_source *r = to_rfd(s);
-	struct iios_scan_layout l;
+	uint32_t scan_bytes;
 
 	if (r->enabled)
 		return -EBUSY;
 	/* as the IIO core will lay the scan out */
-	if (iios_scan_layout_from_mask(&l, r->type, r->channels, mask, -1) || l.count == 0)
+	if (layout_mask(r, mask, &scan_bytes))
 		return -EINVAL;
 	r->mask = mask;
-	r->scan_bytes = l.scan_bytes;
+	r->scan_bytes = scan_bytes;
 	return 0;
 }
 
@@ -360,14 +384,15 @@ static void readfd_format(struct source *s, struct source_format *fmt)
 	struct readfd_source *r = to_rfd(s);
 
 	fmt->device = r->name;
+	fmt->iio_id = strrchr(r->iio_dir, '/') ? strrchr(r->iio_dir, '/') + 1 : NULL;
 	fmt->device_channels = r->channels;
 	fmt->channel_mask = r->mask;
 	fmt->channels = (uint32_t)__builtin_popcountll(r->mask);
 	fmt->scan_bytes = r->scan_bytes;
 	fmt->sample_rate = r->rate;
-	fmt->scan_elements = r->channels;
-	memcpy(fmt->type, r->type, r->channels * sizeof(fmt->type[0]));
-	fmt->timestamp_index = -1; /* in_timestamp is not captured (yet) */
+	fmt->scan_elements = r->elements;
+	memcpy(fmt->type, r->type, r->elements * sizeof(fmt->type[0]));
+	fmt->timestamp_index = r->ts_index;
 }
 
 static void readfd_counters(struct source *s, struct source_counters *c)
