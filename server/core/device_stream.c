@@ -62,6 +62,11 @@ static void name_device(struct device_stream *ds)
 			snprintf(ds->device_id, sizeof(ds->device_id), "sim%u", ds->id);
 		return;
 	}
+	/* the source knows its device's id; by name, the first of a name */
+	if (ds->fmt.iio_id) {
+		snprintf(ds->device_id, sizeof(ds->device_id), "%s", ds->fmt.iio_id);
+		return;
+	}
 	dev = ds->srv->iio ? iio_context_find_device(ds->srv->iio, ds->fmt.device) : NULL;
 	snprintf(ds->device_id, sizeof(ds->device_id), "%s",
 		 dev ? iio_device_get_id(dev) : ds->fmt.device);

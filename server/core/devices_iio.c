@@ -120,7 +120,8 @@ Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct i
 	d->label = strdup(label ? label : "");
 	/* the kernel and readfd sources stream a device of this context */
 	{
-		const struct device_stream *ds = name ? server_find_stream(srv, name) : NULL;
+		/* by id: two devices of a board may share a name */
+		const struct device_stream *ds = server_find_stream(srv, iio_device_get_id(dev));
 
 		d->streamed = ds && !ds->src->ops->attr_read;
 		d->stream_id = d->streamed ? ds->id : 0;
@@ -149,7 +150,7 @@ static struct iio_device *find_device(struct server *srv, const char *device)
 	if (!srv->iio)
 		return NULL;
 	return iio_context_find_device(srv->iio,
-				       device[0] ? device : server_first_stream(srv)->fmt.device);
+				       device[0] ? device : server_first_stream(srv)->device_id);
 }
 
 /* Read (value NULL: write `wvalue`) one attribute through libiio. */

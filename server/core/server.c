@@ -159,17 +159,18 @@ void server_stream_closed(struct server *srv)
 	}
 }
 
-/* Two streams of one device would fight over it, and a client could not
- * name either: refuse. */
+/* Two streams of one device would fight over it: refuse. (Two devices of
+ * one name are two devices, as a board's two identical ADCs: their ids
+ * tell them apart, and a client names them by id.) */
 static int check_unique(const struct server *srv, const struct device_stream *ds)
 {
 	uint32_t i;
 
 	for (i = 0; i < ds->id; i++)
-		if (strcmp(srv->streams[i].fmt.device, ds->fmt.device) == 0) {
-			log_error("--source %s: device %s is already streamed by --source %s%s",
-				  ds->spec_text, ds->fmt.device, srv->streams[i].spec_text,
-				  ds->src->ops == &source_sim_ops ? " (give it a name=)" : "");
+		if (strcmp(srv->streams[i].device_id, ds->device_id) == 0) {
+			log_error("--source %s: device %s (%s) is already streamed by --source %s",
+				  ds->spec_text, ds->device_id, ds->fmt.device,
+				  srv->streams[i].spec_text);
 			return -EEXIST;
 		}
 	return 0;
@@ -333,9 +334,12 @@ struct device_stream *server_find_stream(const struct server *srv, const char *d
 
 	if (!device[0])
 		return srv->nstreams ? &srv->streams[0] : NULL;
+	/* ids first: unique, where two devices may share a name */
 	for (i = 0; i < srv->nstreams; i++)
-		if (strcmp(device, srv->streams[i].fmt.device) == 0 ||
-		    strcmp(device, srv->streams[i].device_id) == 0)
+		if (strcmp(device, srv->streams[i].device_id) == 0)
+			return &srv->streams[i];
+	for (i = 0; i < srv->nstreams; i++)
+		if (strcmp(device, srv->streams[i].fmt.device) == 0)
 			return &srv->streams[i];
 	return NULL;
 }

@@ -84,7 +84,8 @@ int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
 void server_shutdown(struct server *srv, const char *why);
 
 /* The streamed device a request names: "" is the first one; else by its
- * name (fmt.device) or its id (device_id). NULL if none. */
+ * id (device_id), or by its name (fmt.device: the first stream of that
+ * name, as two devices may share one). NULL if none. */
 struct device_stream *server_find_stream(const struct server *srv, const char *device);
 
 /* The first streamed device, a client's default. */

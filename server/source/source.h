@@ -52,7 +52,10 @@ struct source_block {
  * core lays them out (iios_scan_layout_from_mask(), iiostream/scan.h).
  * Every format() op fills every field. */
 struct source_format {
-	const char *device;   /* device name, e.g. "iiostream-sim" */
+	const char *device;   /* device name, e.g. "iiostream-sim" (two devices
+			       * of a board may share one) */
+	const char *iio_id;   /* the IIO device's id, "iio:device3": unique on
+			       * the board; NULL for a device not in sysfs (sim) */
 	uint32_t device_channels; /* the device's data channels (scan indices
 				   * 0..n-1), the timestamp not counted */
 	uint64_t channel_mask;    /* bit i: scan element i is enabled (in each

@@ -267,3 +267,39 @@ Test(iiod_devices, a_device_not_streamed_or_unknown_is_refused)
 	close(fd);
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
+
+/* Two devices may share a name (a board's two identical ADCs): their ids
+ * tell them apart, on both ports. */
+Test(iiod_devices, two_devices_of_one_name_are_told_apart_by_id)
+{
+	static const char *const twins[] = { "--source", "sim:name=twin,channels=2",
+					     "--source", "sim:name=twin,channels=4",
+					     "--block-size", "64K", "--iiod-listen", "127.0.0.1:0",
+					     NULL };
+	const char *argv[] = { "iio_readdev", "-T", HARNESS_STR(HANG_MS), "-u", NULL, "-s",
+			       "70000", "sim1", "voltage3", NULL };
+	char out[160], err[2048];
+	struct iios_stream_info info;
+	struct iios_client *c;
+	struct daemon dm;
+
+	daemon_start(&dm, twins);
+	c = client_connect(&dm);
+	cr_assert_eq(iios_subscribe_device(c, "sim1", 0, NULL, 0, &info), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(info.n_channels, 4, "sim1 is the second twin, with 4 channels");
+	iios_close(c);
+	argv[4] = dm.iiod_uri;
+	snprintf(out, sizeof(out), "%s/twin.bin", dm.dir);
+	cr_assert_eq(run_command(argv, out, err, sizeof(err), HANG_MS), 0, "%s", err);
+	{
+		static const uint32_t three[] = { 3 };
+		struct iios_scan_check chk;
+		size_t len;
+		char *data = slurp(out, &len);
+
+		cr_assert_eq(len, 70000u * 2);
+		cr_assert_eq(iios_verify_scans(&chk, data, len, three, 1), 0, "%s", chk.first_error);
+		free(data);
+	}
+	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
+}
