@@ -46,6 +46,19 @@ static void print_names(const char *what, char **names, uint32_t n)
 	printf("\n");
 }
 
+/* A scan type as IIO writes it: [be|le]:[s|u|S|U]BITS/STORAGE[Xrepeat]>>SHIFT. */
+static void print_type(bool big_endian, bool is_signed, bool fully_defined, uint32_t bits,
+		       uint32_t storage_bits, uint32_t repeat, uint32_t shift)
+{
+	char rep[16] = "";
+
+	if (repeat > 1)
+		snprintf(rep, sizeof(rep), "X%u", repeat);
+	printf("%s:%c%u/%u%s>>%u", big_endian ? "be" : "le",
+	       fully_defined ? (is_signed ? 'S' : 'U') : (is_signed ? 's' : 'u'), bits,
+	       storage_bits, rep, shift);
+}
+
 /* Every device of the server's context, its channels and attributes. */
 static int print_devices(struct iios_client *c)
 {
@@ -67,10 +80,11 @@ static int print_devices(struct iios_client *c)
 
 			printf("    %s %s%s%s", ch->output ? "out" : "in ", ch->id,
 			       ch->name[0] ? " " : "", ch->name);
-			if (ch->scan_element)
-				printf(" [%d] %s:%c%u/%u>>%u", ch->index, ch->big_endian ? "be" : "le",
-				       ch->is_signed ? 's' : 'u', ch->bits, ch->storage_bits,
-				       ch->shift);
+			if (ch->scan_element) {
+				printf(" [%d] ", ch->index);
+				print_type(ch->big_endian, ch->is_signed, ch->fully_defined,
+					   ch->bits, ch->storage_bits, ch->repeat, ch->shift);
+			}
 			printf("\n");
 			print_names("attrs", ch->attrs, ch->n_attrs);
 		}
@@ -89,9 +103,10 @@ static void print_channels(const struct iios_stream_info *st, const char *indent
 	for (i = 0; i < st->n_channels; i++) {
 		const struct iios_channel *ch = &st->channels[i];
 
-		printf("%s[%u] %-10s %s%u/%u>>%u %s\n", indent, ch->index, ch->id,
-		       ch->is_signed ? "s" : "u", ch->bits, ch->storage_bits, ch->shift,
-		       ch->big_endian ? "be" : "le");
+		printf("%s[%u] %-10s ", indent, ch->index, ch->id);
+		print_type(ch->big_endian, ch->is_signed, ch->fully_defined, ch->bits,
+			   ch->storage_bits, ch->repeat, ch->shift);
+		printf("%s\n", ch->timestamp ? " (timestamp)" : "");
 	}
 }
 
@@ -106,15 +121,18 @@ static int print_streams(struct iios_client *c, const struct iios_server_info *s
 		const struct iios_stream_desc *sd = &si->streams[i];
 		struct iios_stream_info st;
 		const char *name = si->version < 2 ? "" : sd->device;
+		char of[16];
 
 		if (iios_subscribe_device(c, name, 1, NULL, 0, &st) < 0 ||
 		    iios_unsubscribe_device(c, name) < 0)
 			return -1;
-		printf("  stream %u: %s%s%s%s (%s): %" PRIu64 " scans/s%s, %u of %u channels, "
+		/* fewer than the device has: what other clients capture */
+		snprintf(of, sizeof(of), " of %u", sd->channels);
+		printf("  stream %u: %s%s%s%s (%s): %" PRIu64 " scans/s%s, %u%s channels, "
 		       "ring %u x %u bytes\n", st.stream_id, sd->device, sd->id[0] ? " [" : "",
 		       sd->id, sd->id[0] ? "]" : "", sd->source, st.sample_rate,
 		       st.sample_rate ? "" : " (unpaced)", st.n_channels,
-		       sd->channels ? sd->channels : st.n_channels, st.block_count, st.block_size);
+		       st.n_channels < sd->channels ? of : "", st.block_count, st.block_size);
 		print_channels(&st, "      ");
 	}
 	return 0;

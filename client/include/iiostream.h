@@ -118,6 +118,11 @@ struct iios_channel {
 	uint32_t storage_bits;     /* bits it occupies in the scan */
 	uint32_t shift;            /* right shift before use */
 	bool big_endian;
+	uint32_t repeat;           /* values of this format in one element
+	                            * (IIO's "Xrepeat"); 0 or 1: one */
+	bool fully_defined;        /* IIO's 'S'/'U': the storage bits outside
+	                            * the value are its sign or zero extension */
+	bool timestamp;            /* IIO's timestamp channel: the scan's time, ns */
 };
 
 /* The stream a subscription delivers. */
@@ -312,6 +317,9 @@ struct iios_channel_desc {
 	bool big_endian;
 	uint32_t n_attrs;
 	char **attrs;              /* attribute names */
+	uint32_t repeat;           /* scan elements: as struct iios_channel's */
+	bool fully_defined;
+	bool timestamp;
 };
 
 /* One IIO device of the server's context. */
@@ -399,8 +407,9 @@ const struct iios_stream_info *iios_stream(const struct iios_client *c, uint32_t
  */
 int iios_next_block(struct iios_client *c, struct iios_block *blk);
 
-#define IIOS_STASH_MAX_BLOCKS 64   /* blocks kept during one request; more
-				    * are dropped (discarded_blocks) */
+#define IIOS_STASH_MAX_BLOCKS 64   /* blocks kept during requests (64 MiB
+				    * of them at most); more are dropped
+				    * (discarded_blocks) */
 
 /* Stop receiving blocks, of every subscription; blocks still in flight
  * are dropped (counted in discarded_blocks). Errors: -EINVAL (not

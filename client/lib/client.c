@@ -616,6 +616,9 @@ static void fill_stream_info(struct iios_stream_info *si, const Iiostream__Subsc
 			o->storage_bits = ch->format->storage_bits;
 			o->shift = ch->format->shift;
 			o->big_endian = ch->format->big_endian;
+			o->repeat = ch->format->repeat;
+			o->fully_defined = ch->format->fully_defined;
+			o->timestamp = ch->format->timestamp;
 		}
 	}
 	si->n_channels = (uint32_t)i;
@@ -1153,6 +1156,9 @@ int iios_devices(struct iios_client *c, struct iios_devices **out)
 				cd->storage_bits = mc->format->storage_bits;
 				cd->shift = mc->format->shift;
 				cd->big_endian = mc->format->big_endian;
+				cd->repeat = mc->format->repeat;
+				cd->fully_defined = mc->format->fully_defined;
+				cd->timestamp = mc->format->timestamp;
 			}
 			cd->attrs = copy_strings(mc->attrs, mc->n_attrs, &cd->n_attrs);
 		}

@@ -14,27 +14,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
 
-/* Three sims of different shapes: 8, 2 and 3 MB/s in blocks of 64, 64 and
- * 48 KiB (whole 6-byte scans; a block every 8, 33 and 16 ms), rings of 16
- * blocks (130 ms or more). */
+/* Three sims of different shapes: 8, 2 and 8 MB/s in blocks of 64, 64 and
+ * 48 KiB (a block every 8, 33 and 6 ms), rings of 16 blocks (96 ms or
+ * more). adc3's three channels are 12-bit big-endian samples, with IIO's
+ * timestamp channel after them: scans of 16 bytes (6, padding to the
+ * timestamp's 8-byte alignment, 8). */
 static const char *const three[] = {
 	"--source", "sim:name=adc1,channels=4,rate=1M",
 	"--source", "sim:name=adc2,channels=2,rate=500K",
-	"--source", "sim:name=adc3,channels=3,rate=500K,block-size=48K",
+	"--source", "sim:name=adc3,channels=3,rate=500K,block-size=48K,format=be:S12/16>>4,"
+		    "timestamp=on",
 	"--block-size", "64K", "--blocks", "16", NULL,
 };
 
 static const struct {
 	const char *name;
-	uint32_t channels;
+	uint32_t channels;   /* scan elements: the timestamp too (StreamInfo) */
+	uint32_t received;   /* a subscription's, of all of them */
+	uint32_t scan_bytes;
 	uint64_t rate;
 	uint32_t block_size;
-} expect[] = { { "adc1", 4, 1000000, 65536 }, { "adc2", 2, 500000, 65536 },
-	       { "adc3", 3, 500000, 49152 } };
+} expect[] = { { "adc1", 4, 4, 8, 1000000, 65536 }, { "adc2", 2, 2, 4, 500000, 65536 },
+	       { "adc3", 4, 4, 16, 500000, 49152 } };
 
 /* The stream id HelloReply gave `device`. */
 static uint32_t stream_id_of(struct iios_client *c, const char *device)
@@ -158,11 +164,20 @@ Test(multidevice, hello_lists_every_stream_and_subscribe_describes_each)
 						   &info), 0, "%s: %s", sd->device, iios_errmsg(c));
 		cr_assert_eq(info.stream_id, sd->stream_id);
 		cr_assert_str_eq(info.device, expect[i].name);
-		cr_assert_eq(info.n_channels, expect[i].channels);
+		cr_assert_eq(info.n_channels, expect[i].received);
 		cr_assert_eq(info.sample_rate, expect[i].rate);
-		cr_assert_eq(info.scan_bytes, 2 * expect[i].channels);
+		cr_assert_eq(info.scan_bytes, expect[i].scan_bytes);
 		cr_assert_not_null(iios_stream(c, sd->stream_id));
 	}
+	/* adc3's formats, as its subscription described them */
+	cr_assert_eq(info.channels[0].storage_bits, 16);
+	cr_assert_eq(info.channels[0].bits, 12);
+	cr_assert_eq(info.channels[0].shift, 4);
+	cr_assert(info.channels[0].big_endian && info.channels[0].is_signed);
+	cr_assert(info.channels[0].fully_defined);
+	cr_assert_str_eq(info.channels[3].id, "timestamp");
+	cr_assert(info.channels[3].timestamp);
+	cr_assert_eq(info.channels[3].storage_bits, 64);
 	cr_assert_eq(iios_unsubscribe(c), 0, "%s", iios_errmsg(c));
 	cr_assert_null(iios_stream(c, 0));
 	iios_close(c);
@@ -190,7 +205,7 @@ Test(multidevice, clients_of_different_devices_at_once_each_verified)
 	for (i = 0; i < 3; i++) {
 		check_job(&jobs[i], &d);
 		cr_assert_eq(jobs[i].info.stream_id, (uint32_t)i);
-		cr_assert_eq(jobs[i].info.n_channels, expect[i].channels);
+		cr_assert_eq(jobs[i].info.n_channels, expect[i].received);
 		cr_assert_eq(jobs[i].info.block_size, expect[i].block_size);
 		cr_assert_eq(jobs[i].v.bytes, 60ull * expect[i].block_size);
 	}
@@ -293,6 +308,69 @@ Test(multidevice, one_connection_receives_two_devices_and_keeps_one_after_unsubs
 	cr_assert_eq(iios_next_block(c, &(struct iios_block){ 0 }), -EINVAL);
 	iios_close(c);
 	free(st);
+	wait_all_blocks_back(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Blocks the daemon has sent to its client of exactly the streams of
+ * `mask` (0 if it has none). */
+static uint64_t blocks_sent_to(const struct daemon *d, uint64_t mask)
+{
+	struct iios_stats *st = calloc(1, sizeof(*st));
+	uint64_t n = 0;
+	uint32_t i;
+
+	cr_assert_not_null(st);
+	daemon_stats(d, st);
+	for (i = 0; i < st->n_listed; i++)
+		if (st->client_streams[i] == mask)
+			n = st->client[i].blocks_sent;
+	free(st);
+	return n;
+}
+
+Test(multidevice, blocks_that_arrive_during_a_request_are_kept_in_order)
+{
+	struct daemon d;
+	struct iios_client *c;
+	struct iios_stream_info a, b;
+	struct per_stream ps[2];
+	struct iios_block blk;
+	struct iios_counters k;
+	uint64_t t_ping;
+
+	daemon_start(&d, three);
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe_device(c, "adc1", 0, NULL, 0, &a), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_subscribe_device(c, "adc3", 0, NULL, 0, &b), 0, "%s", iios_errmsg(c));
+	/* blocks are on their way when the ping goes (the daemon is on this
+	 * host: one clock); they come before the pong, and are kept */
+	WAIT_UNTIL(blocks_sent_to(&d, (1ull << a.stream_id) | (1ull << b.stream_id)) >= 2,
+		   "blocks sent to the client");
+	t_ping = mono_ns();
+	cr_assert_eq(iios_ping(c, NULL), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+	cr_assert_lt(blk.dequeue_ns, t_ping, "the first block after the ping is a later one: "
+		     "those that came during the ping were dropped");
+	ps[0] = (struct per_stream){ .id = a.stream_id, .info = iios_stream(c, a.stream_id) };
+	ps[1] = (struct per_stream){ .id = b.stream_id, .info = iios_stream(c, b.stream_id) };
+	iios_verify_init(&ps[0].v);
+	iios_verify_init(&ps[1].v);
+	iios_verify_block(&ps[blk.stream_id == a.stream_id ? 0 : 1].v,
+			  iios_stream(c, blk.stream_id), &blk);
+	receive_each(c, ps, 2, 20); /* continuous, each, from there on */
+	iios_counters(c, &k);
+	cr_assert_eq(k.discarded_blocks, 0);
+	cr_assert_eq(k.lost_blocks, 0);
+	iios_close(c);
 	wait_all_blocks_back(&d);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
@@ -462,7 +540,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "adc3", "--blocks", "20", "--verify",
 		 NULL);
 	cr_assert_eq(rc, 0, "rx --device adc3 --verify: %d: %s", rc, err);
-	cr_assert(strstr(err, "adc3 (stream 2): 3 channels"), "%s", err);
+	cr_assert(strstr(err, "adc3 (stream 2): 4 channels"), "%s", err);
 	text = slurp(out);
 	cr_assert(strstr(text, "every sample verified"), "%s", text);
 	free(text);
@@ -477,10 +555,13 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	cr_assert_eq(rc, 0, "info: %s", err);
 	text = slurp(out);
 	cr_assert(strstr(text, "streams:    3"), "%s", text);
-	cr_assert(strstr(text, "stream 0: adc1 [sim] (sim): 1000000 scans/s, 4 of 4 channels, "
+	cr_assert(strstr(text, "stream 0: adc1 [sim] (sim): 1000000 scans/s, 4 channels, "
 			       "ring 16 x 65536 bytes"), "%s", text);
-	cr_assert(strstr(text, "stream 1: adc2 [sim1] (sim): 500000 scans/s, 2 of 2 channels"),
+	cr_assert(strstr(text, "stream 1: adc2 [sim1] (sim): 500000 scans/s, 2 channels"),
 		  "%s", text);
+	cr_assert(strstr(text, "      [2] voltage2   le:s16/16>>0\n"), "%s", text);
+	cr_assert(strstr(text, "      [1] voltage1   be:S12/16>>4\n"), "%s", text);
+	cr_assert(strstr(text, "      [3] timestamp  le:s64/64>>0 (timestamp)\n"), "%s", text);
 	cr_assert(strstr(text, "stream 2: adc3 [sim2]"), "%s", text);
 	cr_assert(strstr(text, "streamed by this server (stream 2)"), "%s", text);
 	free(text);

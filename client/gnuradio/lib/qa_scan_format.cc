@@ -197,6 +197,9 @@ static void bad_channel_lists_are_refused_with_a_reason()
     CHECK(!f.init(info, { 0 }, output_kind::complex_float).empty());
     CHECK(!f.init(info, { 1, 1 }, output_kind::real_float).empty());
     CHECK(!f.init(info, {}, output_kind::real_float).empty());
+    info.channels[1].repeat = 2; /* IIO's X2: two values in one element */
+    why = f.init(info, { 0 }, output_kind::real_float);
+    CHECK(why.find("voltage1 repeats its value 2 times") != std::string::npos);
 }
 
 int main()

@@ -75,6 +75,10 @@ std::string scan_format::init(const iios_stream_info& info,
         const iios_channel& c = info.channels[i];
         unsigned bytes = c.storage_bits / 8;
 
+        if (c.repeat > 1) /* (IIO's Xrepeat: several values in one element) */
+            return std::string("channel ") + c.id + " repeats its value " +
+                   std::to_string(c.repeat) + " times in a scan (X" +
+                   std::to_string(c.repeat) + "): this block reads one value per channel";
         if (c.storage_bits % 8 || (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) ||
             c.bits == 0 || c.bits + c.shift > c.storage_bits)
             return std::string("channel ") + c.id + " has a scan format this block cannot read (" +
