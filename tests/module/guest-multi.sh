@@ -11,7 +11,11 @@
 #    one current tears down cleanly;
 #  - direct_reg_access through Debian's iio_attr -D: the ID register, a
 #    scratch register round trip per device, an address past the file;
-#  - both devices streamed at once, every byte verified.
+#  - both devices streamed at once by one iiostreamd (a --source each), to
+#    rx --device on each and iio_readdev through its iiod port, every byte
+#    verified;
+#  - the trigger and debug-register round trips through iiostreamd's iiod
+#    port.
 
 multi_reg() { # IIO_DEVICE_ID ADDR [VALUE]: through iio_attr -D, write VALUE to
 	# register ADDR or only select ADDR, then print what it reads there
@@ -148,11 +152,11 @@ else
 	bad "out-of-range/read-only: 0x10 reads '$oor'"
 fi
 
-# ---- both devices streamed at once ----
-# Two daemons, one per node, and an rx --verify on each, all at the same
-# time; the STATUS registers (0x5) of both read "block path on" at one
-# moment. (One daemon with --source for each node and rx --device NAME
-# for each, once the client has --device.)
+# ---- both devices streamed at once, by one daemon ----
+# One iiostreamd with a --source for each node; an rx --verify on each
+# device (--device, by its IIO id) and iio_readdev on the second through
+# the daemon's iiod port, all at the same time; the STATUS registers (0x5)
+# of both read "block path on" at one moment.
 multi_reg_direct() { # N ADDR: register ADDR of iio:deviceN, read through debugfs
 	echo "$2" >/sys/kernel/debug/iio/iio:device$1/direct_reg_access &&
 		cat /sys/kernel/debug/iio/iio:device$1/direct_reg_access
@@ -160,22 +164,29 @@ multi_reg_direct() { # N ADDR: register ADDR of iio:deviceN, read through debugf
 multi_once() { # RATE SECONDS; sets m_ok and m_info
 	rate=$1 secs=$2
 	blk=$(block_bytes "$rate")
-	for n in 0 1; do
-		rm -f /tmp/port$n
-		iiostreamd --source kernel:/dev/iio_block$n --rate "$rate" --block-size $blk --blocks 8 \
-			--listen 127.0.0.1:0 --port-file /tmp/port$n >/tmp/daemon-multi$n.log 2>&1 &
-		eval dpid$n=$!
-	done
+	rm -f /tmp/port
+	iiostreamd --source kernel:/dev/iio_block0 --source kernel:/dev/iio_block1 --rate "$rate" \
+		--block-size $blk --blocks 8 --listen 127.0.0.1:0 --iiod-listen 127.0.0.1:0 \
+		--port-file /tmp/port >/tmp/daemon-multi.log 2>&1 &
+	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -s /tmp/port0 ] && [ -s /tmp/port1 ] && break
+		[ -s /tmp/port ] && break
 		sleep 0.5
 	done
 	lost0=$(($(cat /sys/class/iio_block/iio_block0/lost_samples) + $(cat /sys/class/iio_block/iio_block1/lost_samples)))
+	skips0=0
 	for n in 0 1; do
-		iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port$n) --seconds "$secs" --verify --json \
-			--quiet >/tmp/rx-multi$n.json 2>/tmp/rx-multi$n.err &
+		iiostream rx --url tcp://127.0.0.1:$(sed -n 1p /tmp/port) --device iio:device$n \
+			--seconds "$secs" --verify --json --quiet >/tmp/rx-multi$n.json 2>/tmp/rx-multi$n.err &
 		eval rpid$n=$!
 	done
+	# a libiio client on the second device meanwhile, through the iiod port:
+	# half of what the device makes in the run, past scan 65536 (where the
+	# data shows where it starts)
+	scans=$((rate * secs / 2 > 70000 ? rate * secs / 2 : 70000))
+	iio_readdev -u ip:127.0.0.1:$(sed -n 3p /tmp/port) -T 5000 -b 4096 -s $scans iio:device1 \
+		voltage0 voltage1 >/tmp/readdev-multi.bin 2>/tmp/readdev-multi.err &
+	rdpid=$!
 	# both captures on at one moment: poll the STATUS registers (through
 	# debugfs itself here: iio_attr is slow under TCG) while rx runs
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -185,39 +196,91 @@ multi_once() { # RATE SECONDS; sets m_ok and m_info
 	done
 	wait $rpid0; rx0=$?
 	wait $rpid1; rx1=$?
+	wait $rdpid; rd=$?
+	iiostream verify /tmp/readdev-multi.bin --channels 0,1 >/tmp/readdev-multi.v 2>&1
 	m_lost=$(($(cat /sys/class/iio_block/iio_block0/lost_samples) + $(cat /sys/class/iio_block/iio_block1/lost_samples) - lost0))
-	kill -TERM $dpid0 $dpid1
-	wait $dpid0; d0=$?
-	wait $dpid1; d1=$?
+	# a libiio client cannot be told of a skip: the daemon's log says it
+	m_lost=$((m_lost + $(grep -c "skipping blocks" /tmp/daemon-multi.log)))
+	kill -TERM $dpid
+	wait $dpid; d=$?
 	want=$((rate * 4 * secs / blk / 4))
 	[ $want -gt 0 ] || want=1
 	m_ok=1 m_info=
 	for n in 0 1; do
 		f=/tmp/rx-multi$n.json
-		eval "rx=\$rx$n d=\$d$n"
-		m_info="$m_info iio_block$n: $(json_field $f blocks) blocks, $(json_field $f integrity_errors) errors, $(json_field $f lost_samples) lost;"
-		[ "$rx" = 0 ] && [ "$d" = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+		eval "rx=\$rx$n"
+		m_info="$m_info iio:device$n: $(json_field $f blocks) blocks, $(json_field $f integrity_errors) errors, $(json_field $f lost_samples) lost;"
+		[ "$rx" = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
 			[ "$(json_field $f lost_samples)" = 0 ] && [ "$(json_field $f lost_blocks)" = 0 ] &&
 			[ "$(json_field $f blocks)" -ge $want ] || m_ok=0
 	done
-	m_info="$m_info STATUS $st0 $st1, device lost $m_lost"
-	[ "$st0" = 0x1 ] && [ "$st1" = 0x1 ] || m_ok=0
+	m_info="$m_info iio_readdev iio:device1: $(cat /tmp/readdev-multi.v);"
+	[ "$rd" = 0 ] && grep -q "^$scans scans from index [0-9]*: 0 gaps.* 0 errors" /tmp/readdev-multi.v ||
+		m_ok=0
+	# a wrong byte is never the emulator's speed
+	grep -q " [1-9][0-9]* errors" /tmp/readdev-multi.v && m_lost=-1
+	m_info="$m_info STATUS $st0 $st1, device lost or skipped $m_lost, daemon exit $d"
+	[ "$d" = 0 ] && [ "$st0" = 0x1 ] && [ "$st1" = 0x1 ] || m_ok=0
 	echo "GUEST-INFO multi at $rate S/s:$m_info"
 }
 if [ -x /bin/iiostreamd ]; then
 	m_rate=500000
 	while :; do
 		multi_once $m_rate 3
-		[ $m_ok = 1 ] && { pass "iio_block0 and iio_block1 streamed at once at $m_rate S/s each, every byte verified:$m_info"; break; }
+		[ $m_ok = 1 ] && { pass "one iiostreamd streams iio_block0 and iio_block1 at once at $m_rate S/s each, to rx --verify and iio_readdev, every byte verified:$m_info"; break; }
 		# a loss the devices counted is the emulator's speed; else a bug
 		if ! slower "two streams" $m_rate $m_lost; then
 			bad "two streams at once:$m_info"
-			cat /tmp/rx-multi0.err /tmp/rx-multi1.err /tmp/daemon-multi0.log /tmp/daemon-multi1.log |
+			cat /tmp/rx-multi0.err /tmp/rx-multi1.err /tmp/readdev-multi.err /tmp/daemon-multi.log |
 				sed 's/WARNING/warning/'
 			break
 		fi
 		m_rate=$((m_rate / 4))
 	done
+fi
+
+# ---- triggers and debug registers through iiostreamd's iiod port ----
+# The same round trips as above, now to the daemon's iiod-compatible
+# listener (GETTRIG, SETTRIG, READ/WRITE DEBUG), with Debian's libiio tools.
+if [ -x /bin/iiostreamd ]; then
+	rm -f /tmp/port
+	echo 100000 >$iio1/sampling_frequency
+	iiostreamd --source kernel:/dev/iio_block0 --source kernel:/dev/iio_block1 \
+		--block-size $(block_bytes 100000) --blocks 8 --listen 127.0.0.1:0 \
+		--iiod-listen 127.0.0.1:0 --port-file /tmp/port >/tmp/daemon-trig.log 2>&1 &
+	dpid=$!
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -s /tmp/port ] && break
+		sleep 0.5
+	done
+	uri=ip:127.0.0.1:$(sed -n 3p /tmp/port)
+	echo >$iio1/trigger/current_trigger
+	# SETTRIG through the daemon (iio_readdev -t), then its buffer streams
+	if iio_readdev -u $uri -t iiostream-sim-dev1 -T 5000 -b 4096 -s 70000 iio:device1 \
+		>/tmp/trig-d.bin 2>/tmp/trig-d.err &&
+		iiostream verify /tmp/trig-d.bin --channels 0,1 >/tmp/trig-d.v 2>&1 &&
+		grep -q " 0 errors" /tmp/trig-d.v &&
+		[ "$(cat $iio1/trigger/current_trigger)" = iiostream-sim-dev1 ] &&
+		iio_info -u $uri 2>&1 | grep -q "Current trigger: trigger[0-9]*(iiostream-sim-dev1)"; then
+		pass "through iiostreamd's iiod port: SETTRIG (iio_readdev -t) sets iio:device1's trigger, GETTRIG (iio_info) reads it, and its scans verify: $(cat /tmp/trig-d.v)"
+	else
+		bad "iiostreamd GETTRIG/SETTRIG: current_trigger '$(cat $iio1/trigger/current_trigger)'"
+		cat /tmp/trig-d.err /tmp/trig-d.v /tmp/daemon-trig.log | sed 's/WARNING/warning/'
+	fi
+	echo >$iio1/trigger/current_trigger
+	iio_attr -u $uri -D iio:device0 direct_reg_access "0xa 0xcafe" >/dev/null 2>&1
+	w=$(iio_attr -u $uri -D iio:device0 direct_reg_access 2>&1 | tail -1)
+	id=$(multi_reg iio:device0 0x0)
+	local_a=$(multi_reg iio:device0 0xa)
+	if iio_attr -u $uri -D iio:device0 2>&1 | grep -q direct_reg_access &&
+		[ "$w" = 0xCAFE ] && [ "$local_a" = 0xCAFE ] && [ "$id" = 0x494F5353 ]; then
+		pass "through iiostreamd's iiod port: iio_attr -D lists direct_reg_access, writes scratch register 0xa = $w (debugfs agrees: $local_a)"
+	else
+		bad "iiostreamd debug attributes: wrote 0xa, read '$w' through the daemon, '$local_a' locally"
+		iio_attr -u $uri -D iio:device0 2>&1 | tail -5; tail -5 /tmp/daemon-trig.log
+	fi
+	kill -TERM $dpid
+	wait $dpid || bad "iiostreamd (triggers) exit status $?"
 fi
 
 rmmod iiostream_sim && pass "rmmod (devices=2)" || bad "rmmod (devices=2)"
