@@ -14,6 +14,15 @@
  *             use(blk.data, blk.len);   // valid until the next call
  *     iios_close(c);
  *
+ * A daemon may stream several devices (iios_server_info()->streams); one
+ * connection may subscribe to several of them, and blocks of all come
+ * through iios_next_block(), each saying its stream:
+ *
+ *     iios_subscribe_device(c, "adc1", 0, NULL, 0, &a);   // name or id
+ *     iios_subscribe_device(c, "adc2", 0, NULL, 0, &b);
+ *     while (iios_next_block(c, &blk) == 0)
+ *             use(iios_stream(c, blk.stream_id), &blk);
+ *
  * Conventions (the same as libuv's):
  *  - every function that can fail returns 0 (or a count) on success and a
  *    negative errno value on failure; iios_errmsg() then says what went
@@ -483,7 +492,10 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
  */
 struct iios_scan_check {
 	uint64_t scans;            /* whole scans checked */
-	uint64_t first_scan;       /* index of the first one, modulo 2^32 */
+	uint64_t first_scan;       /* index of the first one, modulo 2^32
+	                            * (2^(16 + b) when the widest pattern value
+	                            * has b < 16 bits: see
+	                            * iios_verify_scans_typed()) */
 	bool start_determined;     /* the data showed the index: it holds a
 	                            * multiple of 65536 within its first 65537
 	                            * scans. Else the scans are checked against
@@ -505,6 +517,28 @@ struct iios_scan_check {
  */
 int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
 		      const uint32_t *channels, uint32_t n_channels);
+
+/*
+ * iios_verify_scans() of scans in any IIO format: channels chans[0..n-1]
+ * (ascending scan index) in their formats (iios_channel, as
+ * iios_stream_info gives them; storage_bits 0: le:s16/16), laid out as the
+ * IIO core lays a scan out (iiostream/scan.h), such as iio_readdev writes
+ * them for a device streamed in those formats. Every value is checked,
+ * storage bits outside it included; a timestamp channel (its flag, or id
+ * "timestamp") must never go back, across gaps too.
+ *
+ * The start is found from the widest pattern value (the first of the
+ * widest channel's values): its low 16 bits are iios_pattern_sample() of
+ * the scan, masked to the value's bits when it has fewer. With b < 16
+ * bits at most (an 8-bit or 12-bit device) the data shows the index only
+ * modulo 2^(16 + b) (chk->first_scan; scans that far apart are the same
+ * bytes, so what is checked is the same), and narrower scans need more of
+ * them to find a start (at least 4, and at least 64 pattern bits).
+ * Errors: those of iios_verify_scans(); -EINVAL also for formats that are
+ * no IIO type or channels that are only timestamps.
+ */
+int iios_verify_scans_typed(struct iios_scan_check *chk, const void *data, size_t len,
+			    const struct iios_channel *chans, uint32_t n_channels);
 
 #ifdef __cplusplus
 #if defined(__GNUC__)

@@ -38,45 +38,52 @@ static int bad(struct iios_verify *v, const char *fmt, ...)
 	return -EILSEQ;
 }
 
-/*
- * The scan layout the stream describes. A stream without channels, or a
- * channel without a format (storage_bits 0: a description from before
- * formats), means le:s16/16 channels, as every stream was then; without
- * channels they are 0..scan_bytes/2-1. -EINVAL (why says it) when the
- * formats are no IIO types or do not make scan_bytes.
- */
-static int stream_layout(const struct iios_stream_info *info, struct iios_scan_layout *l,
-			 char *why, size_t len)
+/* The IIO type a channel describes; storage_bits 0 (a description from
+ * before formats): le:s16/16, or le:s64/64 for the timestamp. -EINVAL
+ * (why says it) for numbers no IIO type has. */
+static int channel_type(const struct iios_channel *ch, bool ts, struct iios_scan_type *t,
+			char *why, size_t len)
 {
-	uint32_t i, n = info->n_channels;
+	*t = iios_scan_type_s16();
+	if (!ch->storage_bits) {
+		if (ts)
+			*t = iios_scan_type_timestamp();
+		return 0;
+	}
+	if (ch->bits > 64 || ch->storage_bits > 64 || ch->shift > 64 || ch->repeat > 255) {
+		snprintf(why, len, "channel %u: %u/%uX%u>>%u is no IIO type", ch->index, ch->bits,
+			 ch->storage_bits, ch->repeat, ch->shift);
+		return -EINVAL;
+	}
+	t->is_signed = ch->is_signed;
+	t->fully_defined = ch->fully_defined;
+	t->big_endian = ch->big_endian;
+	t->bits = (uint8_t)ch->bits;
+	t->storage_bits = (uint8_t)ch->storage_bits;
+	t->shift = (uint8_t)ch->shift;
+	t->repeat = (uint8_t)(ch->repeat ? ch->repeat : 1);
+	return 0;
+}
+
+/*
+ * The scan layout of channels chans[0..n-1] (ascending scan index): each
+ * in its format (channel_type()); the timestamp is the channel flagged so
+ * or with id "timestamp" (IIO's name for it). -EINVAL (why says it) when
+ * the formats are no IIO types or the indices do not ascend.
+ */
+static int channels_layout(const struct iios_channel *chans, uint32_t n,
+			   struct iios_scan_layout *l, char *why, size_t len)
+{
+	uint32_t i;
 
 	iios_scan_layout_init(l);
-	if (n == 0) {
-		struct iios_scan_type s16 = iios_scan_type_s16();
-
-		for (i = 0; i < info->scan_bytes / IIOS_PATTERN_SAMPLE_BYTES; i++)
-			if (iios_scan_layout_add(l, &s16, i, false))
-				break;
-	}
 	for (i = 0; i < n && i < IIOS_MAX_CHANNELS; i++) {
-		const struct iios_channel *ch = &info->channels[i];
-		struct iios_scan_type t = iios_scan_type_s16();
-		bool ts = strcmp(ch->id, "timestamp") == 0;
+		const struct iios_channel *ch = &chans[i];
+		bool ts = ch->timestamp || strcmp(ch->id, "timestamp") == 0;
+		struct iios_scan_type t;
 
-		if (ch->storage_bits) {
-			t.is_signed = ch->is_signed;
-			t.big_endian = ch->big_endian;
-			if (ch->bits > 64 || ch->storage_bits > 64 || ch->shift > 64) {
-				snprintf(why, len, "channel %u: %u/%u>>%u is no IIO type", ch->index,
-					 ch->bits, ch->storage_bits, ch->shift);
-				return -EINVAL;
-			}
-			t.bits = (uint8_t)ch->bits;
-			t.storage_bits = (uint8_t)ch->storage_bits;
-			t.shift = (uint8_t)ch->shift;
-		} else if (ts) {
-			t = iios_scan_type_timestamp();
-		}
+		if (channel_type(ch, ts, &t, why, len))
+			return -EINVAL;
 		if (iios_scan_layout_add(l, &t, ch->index, ts)) {
 			char text[IIOS_SCAN_TYPE_STR_MAX];
 
@@ -85,6 +92,30 @@ static int stream_layout(const struct iios_stream_info *info, struct iios_scan_l
 				 ch->index, ch->id, text, ts ? "le:s64/64 timestamp" : "valid type");
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+/*
+ * The scan layout the stream describes. A stream without channels means
+ * le:s16/16 channels 0..scan_bytes/2-1, as every stream was before
+ * formats. -EINVAL (why says it) when the formats are no IIO types or do
+ * not make scan_bytes.
+ */
+static int stream_layout(const struct iios_stream_info *info, struct iios_scan_layout *l,
+			 char *why, size_t len)
+{
+	uint32_t i;
+
+	iios_scan_layout_init(l);
+	if (info->n_channels == 0) {
+		struct iios_scan_type s16 = iios_scan_type_s16();
+
+		for (i = 0; i < info->scan_bytes / IIOS_PATTERN_SAMPLE_BYTES; i++)
+			if (iios_scan_layout_add(l, &s16, i, false))
+				break;
+	} else if (channels_layout(info->channels, info->n_channels, l, why, len)) {
+		return -EINVAL;
 	}
 	if (l->count == 0 || l->scan_bytes != info->scan_bytes) {
 		snprintf(why, len, "%u channel(s) make %u-byte scans, the stream says %u",
@@ -198,7 +229,10 @@ int iios_verify_block(struct iios_verify *v, const struct iios_stream_info *info
 
 /* ---- raw scans, without block headers --------------------------------- */
 
-#define LOCATE_SCANS 4u            /* scans that must match to accept a start */
+#define LOCATE_SCANS 4u            /* scans that must match to accept a start, */
+#define LOCATE_BITS 64u            /* and pattern bits they must hold at least */
+#define LOCATE_MAX_ERRORS 16u      /* after as many errors, mismatches are not
+				    * located again (each try reads a run) */
 #define STEP 0x9e37u               /* a lane's step from one scan to the next */
 #define MID_STEP 0x6b43u           /* and the extra step where n >> 16 changes */
 
@@ -213,51 +247,98 @@ static uint16_t inverse16(uint16_t a)
 	return (uint16_t)x;
 }
 
-static uint16_t sample_at(const uint8_t *p, size_t scan, size_t scan_bytes)
+/* What checking raw scans of one layout needs. */
+struct raw_check {
+	struct iios_scan_layout l;
+	uint32_t key;              /* the element whose first value locates a
+				    * run: the widest pattern value */
+	unsigned int bits;         /* its pattern bits a lane shows: min(bits, 16) */
+	uint64_t modulus;          /* a located index is known modulo this:
+				    * 2^(16 + bits) */
+	uint32_t locate_scans;     /* scans a located start must match */
+};
+
+/* The key element, its bits, and how many scans make a start sure enough:
+ * LOCATE_SCANS, more when the scans hold fewer than LOCATE_BITS / 4
+ * pattern bits. -EINVAL when no element holds the pattern (timestamps
+ * only). */
+static int raw_check_init(struct raw_check *rc)
 {
-	p += scan * scan_bytes;
-	return (uint16_t)(p[0] | p[1] << 8);
+	uint32_t k, scan_bits = 0;
+
+	rc->bits = 0;
+	for (k = 0; k < rc->l.count; k++) {
+		const struct iios_scan_element *e = &rc->l.elem[k];
+		unsigned int b = e->type.bits < 16 ? e->type.bits : 16;
+
+		if (e->timestamp)
+			continue;
+		scan_bits += (uint32_t)e->type.bits * e->type.repeat;
+		if (b > rc->bits) {
+			rc->bits = b;
+			rc->key = k;
+		}
+	}
+	if (!rc->bits)
+		return -EINVAL;
+	rc->modulus = 1ull << (16 + rc->bits);
+	rc->locate_scans = (LOCATE_BITS + scan_bits - 1) / scan_bits;
+	if (rc->locate_scans < LOCATE_SCANS)
+		rc->locate_scans = LOCATE_SCANS;
+	return 0;
+}
+
+/* The key lane of scan w of the run at p: the low 16 bits of the key
+ * element's first value (of its `bits` bits when narrower), i.e.
+ * iios_pattern_sample() masked to them. */
+static uint32_t key_lane(const struct raw_check *rc, const uint8_t *p, size_t w)
+{
+	iios_s64 v = iios_scan_read(&rc->l, p + w * rc->l.scan_bytes, rc->key, 0);
+
+	return (uint32_t)((uint64_t)v & ((1u << rc->bits) - 1));
 }
 
 /*
- * The scan index of the run that starts at `p`. A sample is lo * STEP +
- * mid * MID_STEP + hi * 0x2f1d + a channel term (mod 2^16), lo, mid and hi
- * the 16-bit parts of the index, so within 65536 scans a lane only grows by
- * STEP, and the place where it grows by STEP + MID_STEP instead is where lo
- * wraps: that gives lo at the start, and then the first sample gives mid.
- * Without such a place in the data (fewer than 65537 scans before the first
- * discontinuity) the start is not determined: lo is taken as 0, which
- * predicts no wrap within the run, so the run still checks whole.
- * hi is taken as 0: the index is found modulo 2^32.
+ * The scan index of the run that starts at `p`. A lane is lo * STEP +
+ * mid * MID_STEP + hi * 0x2f1d + a channel term (mod 2^16, masked to the
+ * lane's bits), lo, mid and hi the 16-bit parts of the index, so within
+ * 65536 scans a lane only grows by STEP, and the place where it grows by
+ * STEP + MID_STEP instead is where lo wraps: that gives lo at the start,
+ * and then the first value gives mid, modulo 2^bits (MID_STEP is odd, so
+ * the two steps differ in every lane width). Without such a place in the
+ * data (fewer than 65537 scans before the first discontinuity) the start
+ * is not determined: lo is taken as 0, which predicts no wrap within the
+ * run, so the run still checks whole. hi is taken as 0. A lane of b < 16
+ * bits shows mid only modulo 2^b, and the scans of indices that differ by
+ * a multiple of 2^(16 + b) are the same bytes: the index is found modulo
+ * rc->modulus.
  */
-static bool locate(const uint8_t *p, size_t scans, const unsigned char *ids, uint32_t n,
-		   uint64_t *first, bool *determined)
+static bool locate(const struct raw_check *rc, const uint8_t *p, size_t scans, uint64_t *first,
+		   bool *determined)
 {
-	size_t scan_bytes = (size_t)n * 2, w;
-	uint16_t lo = 0, mid;
-	uint32_t rest;
+	uint32_t mask = (1u << rc->bits) - 1, lo = 0, mid, rest;
+	size_t w;
 
 	*determined = false;
+	if (scans < rc->locate_scans)
+		return false;
 	for (w = 1; w < scans && w <= 0x10000u; w++) {
-		uint16_t step = (uint16_t)(sample_at(p, w, scan_bytes) -
-					   sample_at(p, w - 1, scan_bytes));
+		uint32_t step = (key_lane(rc, p, w) - key_lane(rc, p, w - 1)) & mask;
 
-		if (step == STEP)
+		if (step == (STEP & mask))
 			continue;
-		if (step == (uint16_t)(STEP + MID_STEP)) {
-			lo = (uint16_t)(0x10000u - w);
+		if (step == ((STEP + MID_STEP) & mask)) {
+			lo = (uint32_t)(0x10000u - w);
 			*determined = true;
 		}
 		break;
 	}
 	/* unsigned arithmetic: 16-bit operands would be promoted to int */
-	rest = (uint32_t)sample_at(p, 0, scan_bytes) - iios_pattern_sample(0, ids[0]) -
-	       (uint32_t)lo * STEP;
-	mid = (uint16_t)((rest & 0xffffu) * (uint32_t)inverse16(MID_STEP));
+	rest = key_lane(rc, p, 0) - iios_pattern_sample(0, rc->l.elem[rc->key].index) - lo * STEP;
+	mid = ((rest & mask) * (uint32_t)inverse16(MID_STEP)) & mask;
 	*first = (uint64_t)mid << 16 | lo;
-	return iios_pattern_check_ids(p, (unsigned long)(scans < LOCATE_SCANS ? scans
-								 : LOCATE_SCANS) * scan_bytes,
-				      *first, ids, n) == -1;
+	return iios_scan_check(&rc->l, p, (unsigned long)rc->locate_scans * rc->l.scan_bytes,
+			       *first, NULL) == -1;
 }
 
 static void scan_error(struct iios_scan_check *chk, const char *fmt, ...)
@@ -274,56 +355,124 @@ static void scan_error(struct iios_scan_check *chk, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The last timestamp of the scan at p into *ts (unchanged without one). */
+static void scan_timestamp(const struct iios_scan_layout *l, const uint8_t *p, uint64_t *ts)
+{
+	uint32_t k;
+
+	for (k = 0; k < l->count; k++)
+		if (l->elem[k].timestamp)
+			*ts = (uint64_t)iios_scan_read(l, p, k, 0);
+}
+
+/* The walk over a file's scans: where it is, what it expects next. */
+struct raw_walk {
+	const uint8_t *data;
+	size_t total, i;           /* scans in all; the next one to check */
+	uint64_t next;             /* the index scan i should have */
+	bool run_determined;       /* the current run's index is the data's */
+	bool relocated;            /* scan i was just located after a gap */
+	uint64_t ts;               /* the last timestamp checked */
+};
+
+/* Scan w->i does not follow: a later run (a gap), or no pattern data. */
+static void raw_mismatch(struct iios_scan_check *chk, const struct raw_check *rc,
+			 struct raw_walk *w)
+{
+	const uint8_t *p = w->data + w->i * rc->l.scan_bytes;
+	uint64_t at, d;
+	bool determined;
+
+	if (!w->relocated && chk->errors < LOCATE_MAX_ERRORS &&
+	    locate(rc, p, w->total - w->i, &at, &determined)) {
+		d = (at - w->next) & (rc->modulus - 1);
+		if (determined && w->run_determined && d && d < rc->modulus / 2) {
+			chk->gaps++;
+			chk->scans_missing += d;
+			w->next += d;
+			w->relocated = true;
+			return;
+		}
+		if (!determined || !w->run_determined) {
+			chk->gaps++;
+			chk->gaps_unsized++;
+			w->run_determined = determined;
+			w->next = at;
+			w->relocated = true;
+			return;
+		}
+	}
+	scan_error(chk, "scan %zu of the data (index %" PRIu64 "): not the pattern", w->i,
+		   w->next);
+	w->relocated = false;
+	w->next++;
+	w->i++;
+}
+
+int iios_verify_scans_typed(struct iios_scan_check *chk, const void *data, size_t len,
+			    const struct iios_channel *chans, uint32_t n_channels)
+{
+	struct raw_check rc;
+	struct raw_walk w = { .data = data };
+	char why[128];
+	size_t sb;
+
+	memset(chk, 0, sizeof(*chk));
+	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS ||
+	    channels_layout(chans, n_channels, &rc.l, why, sizeof(why)) || raw_check_init(&rc))
+		return -EINVAL;
+	sb = rc.l.scan_bytes;
+	if (len % sb)
+		return -EINVAL;
+	w.total = len / sb;
+	if (!locate(&rc, w.data, w.total, &chk->first_scan, &chk->start_determined))
+		return -ENOENT;
+	w.next = chk->first_scan;
+	w.run_determined = chk->start_determined;
+	while (w.i < w.total) {
+		const uint8_t *p = w.data + w.i * sb;
+		long off = iios_scan_check(&rc.l, p, (w.total - w.i) * sb, w.next, &w.ts);
+		size_t j;
+
+		if (off < 0)
+			break;
+		/* scans i..j-1 were right, their timestamps too */
+		j = w.i + (size_t)off / sb;
+		if (j > w.i) {
+			scan_timestamp(&rc.l, w.data + (j - 1) * sb, &w.ts);
+			w.next += j - w.i;
+			w.i = j;
+			w.relocated = false;
+		}
+		if (element_at(&rc.l, (uint32_t)((size_t)off % sb))->timestamp) {
+			scan_error(chk, "scan %zu of the data (index %" PRIu64
+				   "): its timestamp goes back", w.i, w.next);
+			scan_timestamp(&rc.l, w.data + w.i * sb, &w.ts);
+			w.next++;
+			w.i++;
+			continue;
+		}
+		raw_mismatch(chk, &rc, &w);
+	}
+	chk->scans = w.total;
+	return chk->errors ? -EILSEQ : 0;
+}
+
 int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
 		      const uint32_t *channels, uint32_t n_channels)
 {
-	const uint8_t *p = data;
-	unsigned char ids[IIOS_MAX_CHANNELS];
-	size_t scan_bytes = (size_t)n_channels * IIOS_PATTERN_SAMPLE_BYTES, total, i;
-	uint64_t next;
-	bool run_determined;
+	struct iios_channel chans[IIOS_MAX_CHANNELS];
 	uint32_t k;
 
 	memset(chk, 0, sizeof(*chk));
-	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS || len % scan_bytes)
+	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS)
 		return -EINVAL;
+	/* no format: le:s16/16 (channels_layout()) */
+	memset(chans, 0, n_channels * sizeof(chans[0]));
 	for (k = 0; k < n_channels; k++) {
-		if (channels[k] >= IIOS_MAX_CHANNELS || (k && channels[k] <= channels[k - 1]))
+		if (channels[k] >= IIOS_MAX_CHANNELS)
 			return -EINVAL;
-		ids[k] = (unsigned char)channels[k];
+		chans[k].index = channels[k];
 	}
-	total = len / scan_bytes;
-	if (total < LOCATE_SCANS ||
-	    !locate(p, total, ids, n_channels, &chk->first_scan, &chk->start_determined))
-		return -ENOENT;
-	next = chk->first_scan;
-	run_determined = chk->start_determined;
-	for (i = 0; i < total; i++, p += scan_bytes) {
-		uint64_t at;
-		bool determined;
-
-		if (iios_pattern_check_ids(p, (unsigned long)scan_bytes, next, ids, n_channels) ==
-		    -1) {
-			next++;
-			continue;
-		}
-		/* not the next scan: a later one (a gap), or not pattern data */
-		if (chk->errors < 16 && total - i >= LOCATE_SCANS &&
-		    locate(p, total - i, ids, n_channels, &at, &determined) &&
-		    (at > next || !determined || !run_determined)) {
-			chk->gaps++;
-			if (determined && run_determined)
-				chk->scans_missing += at - next;
-			else
-				chk->gaps_unsized++;
-			run_determined = determined;
-			next = at + 1;
-			continue;
-		}
-		scan_error(chk, "scan %zu of the data (index %" PRIu64 "): not the pattern", i,
-			   next);
-		next++;
-	}
-	chk->scans = total;
-	return chk->errors ? -EILSEQ : 0;
+	return iios_verify_scans_typed(chk, data, len, chans, n_channels);
 }

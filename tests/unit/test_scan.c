@@ -654,6 +654,8 @@ static void stream_of(struct iios_stream_info *info, struct iios_scan_layout *l,
 		ch->storage_bits = t->storage_bits;
 		ch->shift = t->shift;
 		ch->big_endian = t->big_endian;
+		ch->repeat = t->repeat;
+		ch->fully_defined = t->fully_defined;
 	}
 }
 
@@ -779,4 +781,143 @@ Test(verify_formats, formats_that_do_not_make_the_scan_size_are_an_error)
 	iios_verify_init(&v);
 	cr_assert_eq(iios_verify_block(&v, &info, &b), -EILSEQ);
 	cr_assert(strstr(v.first_error, "scan format"), "%s", v.first_error);
+}
+
+/* ---- raw scans in any format (iios_verify_scans_typed) ------------------ */
+
+/* The channels of a stream of these types, and `scans` scans of them from
+ * `first`, a timestamp (if any) of a 1 MHz clock. */
+static uint8_t *raw_of(struct iios_stream_info *info, struct iios_scan_layout *l,
+		       const char *const *types, size_t n, uint64_t first, uint32_t scans)
+{
+	struct iios_scan_clock clk = { .t0_ns = 5000, .n0 = 0, .rate = 1000000 };
+
+	stream_of(info, l, types, n);
+	return filled(l, first, scans, &clk);
+}
+
+Test(verify_typed, finds_the_start_of_12_bit_and_24_bit_runs_and_checks_them_whole)
+{
+	static const char *const t12[] = { "le:S12/16>>0", "le:S12/16>>0" };
+	static const char *const t24[] = { "be:s24/32>>8", "be:s24/32>>8", "@le:s64/64>>0" };
+	static const char *const tx[] = { "le:u10/16X2>>2", "be:U32/32>>0" };
+	const char *const *sets[] = { t12, t24, tx };
+	size_t nsets[] = { N(t12), N(t24), N(tx) }, s;
+	/* 12 bits show the index modulo 2^28; 16 and more modulo 2^32 */
+	uint64_t first = 3 * 65536 + 777, modulus[] = { 1ull << 28, 1ull << 32, 1ull << 32 };
+
+	for (s = 0; s < N(sets); s++) {
+		struct iios_stream_info info;
+		struct iios_scan_layout l;
+		struct iios_scan_check chk;
+		uint32_t scans = 100000;
+		uint8_t *p = raw_of(&info, &l, sets[s], nsets[s], first, scans);
+
+		cr_assert_eq(iios_verify_scans_typed(&chk, p, (size_t)scans * l.scan_bytes,
+						     info.channels, info.n_channels),
+			     0, "set %zu: %s", s, chk.first_error);
+		cr_assert(chk.start_determined, "set %zu", s);
+		cr_assert_eq(chk.first_scan % modulus[s], first % modulus[s], "set %zu: %llu", s,
+			     (unsigned long long)chk.first_scan);
+		cr_assert_eq(chk.scans, scans);
+		cr_assert_eq(chk.gaps + chk.errors, 0);
+		/* one bit below the 24-bit value's shift, a garbage bit of a
+		 * 12-bit one: the whole storage word is the pattern's */
+		p[(size_t)4321 * l.scan_bytes + 1] ^= 0x80;
+		cr_assert_eq(iios_verify_scans_typed(&chk, p, (size_t)scans * l.scan_bytes,
+						     info.channels, info.n_channels),
+			     -EILSEQ, "set %zu", s);
+		cr_assert(strstr(chk.first_error, "scan 4321 "), "%s", chk.first_error);
+		free(p);
+	}
+}
+
+Test(verify_typed, an_8_bit_run_with_a_gap_is_located_modulo_2_24)
+{
+	static const char *const t8[] = { "le:u8/8>>0", "le:s8/8>>0", "le:u8/8>>0" };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_scan_check chk;
+	uint64_t first = (5ull << 24) + 12345;
+	uint8_t *p = raw_of(&info, &l, t8, N(t8), first, 200000);
+	size_t sb = l.scan_bytes;
+
+	cr_assert_eq(sb, 3);
+	/* drop scans 100000..100499 of the data */
+	memmove(p + 100000 * sb, p + 100500 * sb, (200000 - 100500) * sb);
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 199500 * sb, info.channels, 3), 0, "%s",
+		     chk.first_error);
+	cr_assert(chk.start_determined);
+	cr_assert_eq(chk.first_scan, first % (1ull << 24));
+	cr_assert_eq(chk.gaps, 1);
+	cr_assert_eq(chk.scans_missing, 500);
+	/* the same bytes read as other channels are not the pattern (channels
+	 * all shifted by one index would be: the pattern of channel c + 1 is
+	 * that of c at another index) */
+	info.channels[0].index = 1;
+	info.channels[1].index = 2;
+	info.channels[2].index = 4;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 199500 * sb, info.channels, 3), -ENOENT);
+	free(p);
+}
+
+Test(verify_typed, a_timestamp_going_back_is_an_error_across_a_gap_too)
+{
+	static const char *const t[] = { "le:S12/16>>0", "@le:s64/64>>0" };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_scan_check chk;
+	uint32_t scans = 140000;
+	uint8_t *p = raw_of(&info, &l, t, N(t), 65000, scans), ts[8];
+	size_t sb = l.scan_bytes;
+
+	cr_assert_eq(sb, 16);
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, scans * sb, info.channels, 2), 0, "%s",
+		     chk.first_error);
+	/* the flag says it as well as the id */
+	snprintf(info.channels[1].id, sizeof(info.channels[1].id), "ts");
+	info.channels[1].timestamp = true;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, scans * sb, info.channels, 2), 0, "%s",
+		     chk.first_error);
+	/* scan 2000 gets scan 10's timestamp: an error */
+	memcpy(ts, p + 2000 * sb + 8, 8);
+	memcpy(p + 2000 * sb + 8, p + 10 * sb + 8, 8);
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, scans * sb, info.channels, 2), -EILSEQ);
+	cr_assert(strstr(chk.first_error, "scan 2000 of the data"), "%s", chk.first_error);
+	cr_assert(strstr(chk.first_error, "timestamp goes back"), "%s", chk.first_error);
+	cr_assert_eq(chk.errors, 1);
+	memcpy(p + 2000 * sb + 8, ts, 8);
+	/* scans 70000..70999 dropped: a gap both runs show the size of (each
+	 * crosses a multiple of 65536); the clock may not go back across it */
+	memmove(p + 70000 * sb, p + 71000 * sb, (scans - 71000) * sb);
+	scans -= 1000;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, scans * sb, info.channels, 2), 0, "%s",
+		     chk.first_error);
+	cr_assert_eq(chk.gaps, 1);
+	cr_assert_eq(chk.scans_missing, 1000);
+	memcpy(p + 70000 * sb + 8, p + 500 * sb + 8, 8);
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, scans * sb, info.channels, 2), -EILSEQ);
+	cr_assert(strstr(chk.first_error, "scan 70000 of the data"), "%s", chk.first_error);
+	free(p);
+}
+
+Test(verify_typed, refuses_timestamps_only_and_formats_iio_has_not)
+{
+	static const char *const t[] = { "le:S12/16>>0", "@le:s64/64>>0" };
+	struct iios_stream_info info;
+	struct iios_scan_layout l;
+	struct iios_scan_check chk;
+	uint8_t *p = raw_of(&info, &l, t, N(t), 0, 100);
+
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 100 * 16, &info.channels[1], 1), -EINVAL);
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 100 * 16 - 8, info.channels, 2), -EINVAL);
+	info.channels[0].storage_bits = 12;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 100 * 16, info.channels, 2), -EINVAL);
+	info.channels[0].storage_bits = 16;
+	info.channels[0].repeat = 256;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 100 * 16, info.channels, 2), -EINVAL);
+	/* too few scans to find a start */
+	info.channels[0].repeat = 0;
+	cr_assert_eq(iios_verify_scans_typed(&chk, p, 3 * 16, info.channels, 2), -ENOENT);
+	free(p);
 }
