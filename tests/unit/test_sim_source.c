@@ -2,7 +2,10 @@
 /*
  * The `sim` block source, driven through its ops table on a real uv loop:
  * the block life cycle's state machine, production at a rate, overflow and
- * its accounting, disable, the rate-0 mode and timestamps.
+ * its accounting, disable, the rate-0 mode and timestamps. At the end, the
+ * scan elements the kernel and readfd sources read from a device's sysfs
+ * directory (iio_sysfs.h: the voltage channels' types, IIO's timestamp
+ * after them, their _en files), on a directory the test builds.
  *
  * Every test ends with fx_close(): it closes the source, runs the loop until
  * it has nothing left, and asserts uv_loop_close() == 0, which proves that no
@@ -1030,4 +1033,113 @@ Test(sim, open_refuses_a_format_iio_cannot_describe)
 	cfg.timestamp = true;
 	cr_assert_eq(source_sim_ops.open(&src, &loop, &cfg), -EINVAL);
 	cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+/* ---- the scan elements the kernel and readfd sources read from sysfs ----- */
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "iio_sysfs.h"
+
+/* A device directory DIR/iio:device0 with scan_elements/NAME = VALUE for
+ * each pair of `files` (NULL-terminated); `dir` gets the device's path. */
+static void sysfs_device(char dir[128], const char *const *files)
+{
+	char path[256];
+
+	snprintf(dir, 128, "/tmp/iios-sysfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	strcat(dir, "/iio:device0");
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/scan_elements", dir);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	for (; files[0]; files += 2) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/scan_elements/%s", dir, files[0]);
+		f = fopen(path, "w");
+		cr_assert_not_null(f, "%s", path);
+		fputs(files[1], f);
+		fclose(f);
+	}
+}
+
+static void sysfs_device_remove(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strrchr(dir, '/') - dir), dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void assert_file(const char *dir, const char *name, const char *want)
+{
+	char got[64];
+
+	cr_assert_eq(iio_sysfs_read(dir, name, got, sizeof(got)), 0, "%s", name);
+	cr_assert_str_eq(got, want, "%s", name);
+}
+
+Test(iio_sysfs, scan_elements_are_the_voltage_types_and_the_timestamp_after_them)
+{
+	static const char *const files[] = {
+		"in_voltage0_type", "be:s24/32>>8\n", "in_voltage1_type", "be:s24/32>>8\n",
+		"in_timestamp_type", "le:s64/64>>0\n", "in_timestamp_index", "2\n",
+		"in_voltage0_en", "", "in_voltage1_en", "", "in_timestamp_en", "", NULL
+	};
+	struct iios_scan_type types[64];
+	struct iios_scan_layout l;
+	uint32_t channels;
+	int ts;
+	char dir[128];
+
+	sysfs_device(dir, files);
+	cr_assert_eq(iio_sysfs_scan_elements(dir, types, &channels, &ts), 0);
+	cr_assert_eq(channels, 2);
+	cr_assert_eq(ts, 2);
+	cr_assert(types[0].big_endian && types[0].bits == 24 && types[0].shift == 8);
+	cr_assert_eq(types[2].bits, 64);
+	/* every element: 4 + 4 + 8; voltage1 and the timestamp: 4, padding, 8 */
+	cr_assert_eq(iios_scan_layout_from_mask(&l, types, 3, 0x7, ts), 0);
+	cr_assert_eq(l.scan_bytes, 16);
+	cr_assert(l.elem[2].timestamp);
+	cr_assert_eq(iios_scan_layout_from_mask(&l, types, 3, 0x6, ts), 0);
+	cr_assert_eq(l.scan_bytes, 16);
+	cr_assert_eq(l.elem[1].offset, 8);
+	/* enabling writes the timestamp's _en too */
+	cr_assert_eq(iio_sysfs_enable_channels(dir, channels, 0x5, ts), 0);
+	assert_file(dir, "scan_elements/in_voltage0_en", "1");
+	assert_file(dir, "scan_elements/in_voltage1_en", "0");
+	assert_file(dir, "scan_elements/in_timestamp_en", "1");
+	cr_assert_eq(iio_sysfs_enable_channels(dir, channels, 0x2, ts), 0);
+	assert_file(dir, "scan_elements/in_timestamp_en", "0");
+	sysfs_device_remove(dir);
+}
+
+Test(iio_sysfs, a_device_without_timestamp_has_none_and_a_bad_one_is_refused)
+{
+	static const char *const plain[] = { "in_voltage0_type", "le:S12/16>>0\n", NULL };
+	static const char *const short_ts[] = { "in_voltage0_type", "le:s16/16>>0\n",
+						"in_timestamp_type", "le:s32/32>>0\n", NULL };
+	static const char *const ts_first[] = { "in_voltage0_type", "le:s16/16>>0\n",
+						"in_timestamp_type", "le:s64/64>>0\n",
+						"in_timestamp_index", "0\n", NULL };
+	struct iios_scan_type types[64];
+	uint32_t channels;
+	int ts;
+	char dir[128];
+
+	sysfs_device(dir, plain);
+	cr_assert_eq(iio_sysfs_scan_elements(dir, types, &channels, &ts), 0);
+	cr_assert_eq(channels, 1);
+	cr_assert_eq(ts, -1);
+	cr_assert(types[0].fully_defined && types[0].bits == 12);
+	sysfs_device_remove(dir);
+	sysfs_device(dir, short_ts);
+	cr_assert_eq(iio_sysfs_scan_elements(dir, types, &channels, &ts), -EINVAL);
+	sysfs_device_remove(dir);
+	sysfs_device(dir, ts_first);
+	cr_assert_eq(iio_sysfs_scan_elements(dir, types, &channels, &ts), -EINVAL);
+	sysfs_device_remove(dir);
 }
