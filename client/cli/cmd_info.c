@@ -120,7 +120,8 @@ static int print_streams(struct iios_client *c, const struct iios_server_info *s
 	for (i = 0; i < si->n_streams; i++) {
 		const struct iios_stream_desc *sd = &si->streams[i];
 		struct iios_stream_info st;
-		const char *name = si->version < 2 ? "" : sd->device;
+		/* by id: two devices may share a name (twin ADCs) */
+		const char *name = si->version < 2 ? "" : sd->id[0] ? sd->id : sd->device;
 		char of[16];
 
 		if (iios_subscribe_device(c, name, 1, NULL, 0, &st) < 0 ||

@@ -643,18 +643,32 @@ int iios_subscribe_channels(struct iios_client *c, uint32_t max_queue_blocks,
 	return iios_subscribe_device(c, NULL, max_queue_blocks, channels, n_channels, info);
 }
 
-/* Does `device` (a name or an id) name the stream of `si`? */
+/* Is `device` the id (by_id) or the name of the stream of `si`? */
 static bool names_stream(const struct iios_client *c, const struct iios_stream_info *si,
-			 const char *device)
+			 const char *device, bool by_id)
 {
 	uint32_t i;
 
-	if (strcmp(si->device, device) == 0)
-		return true;
+	if (!by_id)
+		return strcmp(si->device, device) == 0;
 	for (i = 0; i < c->server.n_streams; i++)
 		if (c->server.streams[i].stream_id == si->stream_id)
 			return strcmp(c->server.streams[i].id, device) == 0;
 	return false;
+}
+
+/* The subscription `device` names: by id first, then by name, as the
+ * server matches (two devices may share a name); NULL if none. */
+static struct iios_stream_info *sub_named(struct iios_client *c, const char *device)
+{
+	int by_id;
+	uint32_t i;
+
+	for (by_id = 1; by_id >= 0; by_id--)
+		for (i = 0; i < IIOS_MAX_STREAMS; i++)
+			if (c->sub_used[i] && names_stream(c, &c->subs[i], device, by_id))
+				return &c->subs[i];
+	return NULL;
 }
 
 /* A version-1 server streams its first device only, to one subscription
@@ -845,16 +859,14 @@ int iios_unsubscribe_device(struct iios_client *c, const char *device)
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT, *r;
 	Iiostream__Unsubscribe un = IIOSTREAM__UNSUBSCRIBE__INIT;
 	struct iios_stream_info *si = NULL;
-	uint32_t i;
 	int err;
 
 	if (!device)
 		device = "";
 	if (!c->nsubs)
 		return fail(c, -EINVAL, "not subscribed");
-	for (i = 0; device[0] && i < IIOS_MAX_STREAMS && !si; i++)
-		if (c->sub_used[i] && names_stream(c, &c->subs[i], device))
-			si = &c->subs[i];
+	if (device[0])
+		si = sub_named(c, device);
 	if (device[0] && !si)
 		return fail(c, -EINVAL, "not subscribed to '%s'", device);
 	/* version 1 ends the one subscription it has, whatever is named */

@@ -71,7 +71,7 @@ static void wait_all_blocks_back(const struct daemon *d)
 			held += st->sources[i].source.blocks_held +
 				(st->sources[i].source.blocks_total -
 				 st->sources[i].source.blocks_in_source);
-		if (st->n_sources == 3 && held == 0)
+		if (st->n_sources >= 2 && held == 0)
 			break;
 		cr_assert_lt(mono_s() - t0, HANG_S, "waited %d s for every block back: %u held",
 			     HANG_S, held);
@@ -532,7 +532,7 @@ static char *slurp(const char *path)
 Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 {
 	struct daemon d;
-	char err[4096], out[128], *text;
+	char err[4096], out[128], raw[128], *text;
 	int rc;
 
 	daemon_start(&d, three);
@@ -548,6 +548,23 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 		 "--json", NULL);
 	cr_assert_eq(rc, 0, "rx --device sim1 (an id) --verify: %d: %s", rc, err);
 	cr_assert(strstr(err, "adc2 (stream 1): 2 channels"), "%s", err);
+	/* a file of adc3's scans (12-bit big-endian and the timestamp)
+	 * verifies in the formats the server describes for adc3 */
+	snprintf(raw, sizeof(raw), "%s/adc3.bin", d.dir);
+	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "adc3", "--blocks", "20", "--output",
+		 raw, NULL);
+	cr_assert_eq(rc, 0, "rx --device adc3 --output: %d: %s", rc, err);
+	rc = cli(&d, out, err, sizeof(err), "verify", raw, "--channels", "0,1,2,3", "--device",
+		 "adc3", NULL);
+	text = slurp(out);
+	cr_assert_eq(rc, 0, "verify --device adc3: %d: %s %s", rc, text, err);
+	cr_assert(strstr(text, "61440 scans from index"), "%s", text);
+	cr_assert(strstr(text, "0 gaps (0 scans missing), 0 errors"), "%s", text);
+	free(text);
+	rc = cli(&d, out, err, sizeof(err), "verify", raw, "--channels", "0,1,2,3", "--device",
+		 "no-such-adc", NULL);
+	cr_assert_eq(rc, 1, "verify --device no-such-adc: %d", rc);
+	cr_assert(strstr(err, "no device 'no-such-adc'"), "%s", err);
 	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "no-such-adc", "--blocks", "1", NULL);
 	cr_assert_eq(rc, 1, "an unknown device: exit %d", rc);
 	cr_assert(strstr(err, "no streamed device 'no-such-adc'"), "%s", err);
@@ -571,6 +588,49 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	cr_assert(strstr(text, "stream 0 adc1 (sim, "), "%s", text);
 	cr_assert(strstr(text, "stream 1 adc2 (sim, "), "%s", text);
 	cr_assert(strstr(text, "stream 2 adc3 (sim, "), "%s", text);
+	free(text);
+	wait_all_blocks_back(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(multidevice, twin_devices_of_one_name_are_told_apart_by_id)
+{
+	static const char *const twins[] = {
+		"--source", "sim:name=twin,channels=2,rate=500K",
+		"--source", "sim:name=twin,channels=3,rate=250K,block-size=48K",
+		"--block-size", "64K", "--blocks", "16", NULL,
+	};
+	struct daemon d;
+	struct iios_client *c;
+	struct iios_stream_info a, b;
+	struct iios_block blk;
+	char err[4096], out[128], *text;
+	int rc;
+
+	daemon_start(&d, twins);
+	c = client_connect(&d);
+	cr_assert_eq(iios_subscribe_device(c, "sim1", 0, NULL, 0, &b), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(b.stream_id, 1);
+	cr_assert_eq(b.n_channels, 3);
+	/* the name is the first twin's, as the server matches it */
+	cr_assert_eq(iios_subscribe_device(c, "twin", 0, NULL, 0, &a), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(a.stream_id, 0);
+	cr_assert_eq(a.n_channels, 2);
+	cr_assert_eq(iios_unsubscribe_device(c, "sim1"), 0, "%s", iios_errmsg(c));
+	cr_assert_null(iios_stream(c, 1));
+	cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(blk.stream_id, 0);
+	cr_assert_eq(iios_unsubscribe_device(c, "twin"), 0, "%s", iios_errmsg(c));
+	cr_assert_null(iios_stream(c, 0));
+	iios_close(c);
+	/* info subscribes to each stream in turn, by id */
+	snprintf(out, sizeof(out), "%s/info.out", d.dir);
+	rc = cli(&d, out, err, sizeof(err), "info", NULL);
+	cr_assert_eq(rc, 0, "info: %s", err);
+	text = slurp(out);
+	cr_assert(strstr(text, "stream 0: twin [sim] (sim): 500000 scans/s, 2 channels"), "%s", text);
+	cr_assert(strstr(text, "stream 1: twin [sim1] (sim): 250000 scans/s, 3 channels"), "%s",
+		  text);
 	free(text);
 	wait_all_blocks_back(&d);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
