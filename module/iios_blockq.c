@@ -19,7 +19,6 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
-#include <iiostream/pattern.h>
 
 #include "iios_sim.h"
 
@@ -95,25 +94,27 @@ static struct iios_block *iios_block_new(u32 size)
 }
 
 /*
- * Caller holds gen_lock. The channels the block path captures from the next
- * enable on: a scan holds their samples in ascending channel order. -EBUSY
- * while the block path captures, -EINVAL for no channel or one the ADC does
- * not have. Blocks keep their size and hold as many whole scans as fit.
+ * Caller holds gen_lock. The scan elements the block path captures from
+ * the next enable on (bit i: scan index i, the timestamp's included): a
+ * scan holds them in ascending scan index, laid out as the IIO core lays a
+ * scan out. -EBUSY while the block path captures, -EINVAL for no element
+ * or one the ADC does not have. Blocks keep their size and hold as many
+ * whole scans as fit.
  */
 int iios_blockq_set_mask(struct iios_dev *sd, u32 mask)
 {
-	unsigned int c;
+	int ret;
 
 	if (sd->blk_stream.on)
 		return -EBUSY;
-	if (!mask || (mask & ~GENMASK(sd->channels - 1, 0)))
+	if (!mask || (mask & ~GENMASK(sd->elements - 1, 0)))
 		return -EINVAL;
+	ret = iios_scan_layout_from_mask(&sd->blk_layout, sd->types, sd->elements, mask,
+					 sd->ts_index);
+	if (WARN_ON(ret))	/* the types were checked at load */
+		return ret;
 	sd->blk_mask = mask;
-	sd->blk_channels = 0;
-	for (c = 0; c < sd->channels; c++)
-		if (mask & BIT(c))
-			sd->blk_ids[sd->blk_channels++] = c;
-	sd->scan_bytes = sd->blk_channels * IIOS_SAMPLE_BYTES;
+	sd->scan_bytes = sd->blk_layout.scan_bytes;
 	return 0;
 }
 
@@ -357,6 +358,8 @@ static struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd)
 void iios_blockq_produce(struct iios_dev *sd, u64 scans)
 {
 	struct iios_stream *st = &sd->blk_stream;
+	/* the timestamp element's clock: the blocks' (iios_gen_scan_time()) */
+	struct iios_scan_clock clk = { .t0_ns = st->t0_ns, .n0 = 0, .rate = sd->rate };
 
 	while (scans) {
 		struct iios_block *blk = sd->active;
@@ -385,9 +388,11 @@ void iios_blockq_produce(struct iios_dev *sd, u64 scans)
 
 		room = blk->size / sd->scan_bytes - blk->filled;
 		n = min_t(u64, scans, room);
-		/* sim: this is where the ADC's DMA would write */
-		iios_pattern_fill_fast_ids((u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
-					   st->next_scan, n, sd->blk_ids, sd->blk_channels);
+		/* sim: this is where the ADC's DMA would write (le:s16/16
+		 * scans take pattern.h's fast fill inside) */
+		iios_scan_fill(&sd->blk_layout,
+			       (u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
+			       st->next_scan, (u32)n, &clk);
 		blk->filled += n;
 		st->next_scan += n;
 		scans -= n;

@@ -359,9 +359,11 @@ static ssize_t blocks_allocated_show(struct device *dev, struct device_attribute
 static DEVICE_ATTR_RO(blocks_allocated);
 
 /*
- * channel_mask: the channels blocks capture, in hex, bit i for channel i
- * (all at load). Written while the node's capture is off; a scan holds
- * the samples of those channels in ascending order.
+ * channel_mask: the scan elements blocks capture, in hex, bit i for scan
+ * index i: the channels, and the timestamp at bit `channels` with
+ * timestamp=1 (all at load). Written while the node's capture is off; a
+ * scan holds those elements in ascending scan index, as the IIO core lays
+ * a scan out.
  */
 static ssize_t channel_mask_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
@@ -391,7 +393,8 @@ static ssize_t channel_mask_store(struct device *dev, struct device_attribute *a
 }
 static DEVICE_ATTR_RW(channel_mask);
 
-/* scan_bytes: bytes per scan in a block (enabled channels x 2) */
+/* scan_bytes: bytes per scan in a block (channel_mask's elements in IIO's
+ * layout: 2 x the channels for the default le:s16/16) */
 static ssize_t scan_bytes_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
 	struct iios_dev *sd = to_iios(dev);

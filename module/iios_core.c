@@ -27,6 +27,17 @@ unsigned int iios_param_channels = 2;
 module_param_named(channels, iios_param_channels, uint, 0444);
 MODULE_PARM_DESC(channels, "Channels per scan, 1..16 (default 2: an I/Q pair)");
 
+static char *iios_param_format;
+module_param_named(format, iios_param_format, charp, 0444);
+MODULE_PARM_DESC(format,
+		 "IIO scan type of every channel, [be|le]:[s|u|S|U]BITS/STORAGE[Xrepeat]>>SHIFT (default le:s16/16>>0; e.g. le:S12/16>>0 as AD9361, be:s24/32>>8 as many SPI ADCs); the samples are iiostream/scan.h's pattern in it");
+struct iios_scan_type iios_param_type;	/* format=, parsed at load */
+
+bool iios_param_timestamp;
+module_param_named(timestamp, iios_param_timestamp, bool, 0444);
+MODULE_PARM_DESC(timestamp,
+		 "Add IIO's timestamp channel after the voltage channels: in_timestamp, le:s64/64, each scan's ideal capture time in ns (default 0: none)");
+
 static unsigned int iios_param_rate = 1000000;
 module_param_named(sampling_frequency, iios_param_rate, uint, 0444);
 MODULE_PARM_DESC(sampling_frequency,
@@ -68,6 +79,13 @@ static int iios_check_params(void)
 		       IIOS_MAX_CHANNELS);
 		return -EINVAL;
 	}
+	iios_param_type = iios_scan_type_s16();
+	if (iios_param_format && iios_param_format[0] &&
+	    iios_scan_type_parse(iios_param_format, &iios_param_type)) {
+		pr_err("iiostream-sim: format=%s: must be an IIO scan type, [be|le]:[s|u|S|U]BITS/STORAGE[Xrepeat]>>SHIFT with STORAGE 8, 16, 32 or 64 and BITS + SHIFT <= STORAGE\n",
+		       iios_param_format);
+		return -EINVAL;
+	}
 	if (iios_param_rate < IIOS_MIN_RATE || iios_param_rate > IIOS_MAX_RATE) {
 		pr_err("iiostream-sim: sampling_frequency=%u: must be %d..%d\n", iios_param_rate,
 		       IIOS_MIN_RATE, IIOS_MAX_RATE);
@@ -89,14 +107,24 @@ static int iios_check_params(void)
 
 static int iios_probe(struct platform_device *pdev)
 {
+	char type[IIOS_SCAN_TYPE_STR_MAX];
 	struct iios_dev *sd;
+	unsigned int c;
 	int ret;
 
 	sd = iios_chrdev_create(&pdev->dev);
 	if (IS_ERR(sd))
 		return PTR_ERR(sd);
 	sd->channels = iios_param_channels;
-	iios_blockq_set_mask(sd, GENMASK(sd->channels - 1, 0));
+	for (c = 0; c < sd->channels; c++)
+		sd->types[c] = iios_param_type;
+	sd->ts_index = -1;
+	if (iios_param_timestamp) {
+		sd->ts_index = sd->channels;
+		sd->types[sd->ts_index] = iios_scan_type_timestamp();
+	}
+	sd->elements = sd->channels + iios_param_timestamp;
+	iios_blockq_set_mask(sd, GENMASK(sd->elements - 1, 0));
 	sd->rate = iios_param_rate;
 
 	ret = iios_iio_setup(sd, &pdev->dev);
@@ -113,8 +141,10 @@ static int iios_probe(struct platform_device *pdev)
 	if (ret)
 		goto err_chrdev;
 	platform_set_drvdata(pdev, sd);
-	dev_info(&pdev->dev, "iio:device%d and /dev/iio_block%d: %u channels at %u S/s\n",
-		 sd->iio_id, sd->iio_id, sd->channels, sd->rate);
+	iios_scan_type_print(&iios_param_type, type, sizeof(type));
+	dev_info(&pdev->dev, "iio:device%d and /dev/iio_block%d: %u channels of %s%s at %u S/s\n",
+		 sd->iio_id, sd->iio_id, sd->channels, type,
+		 sd->ts_index >= 0 ? " and a timestamp" : "", sd->rate);
 	return 0;
 
 err_chrdev:

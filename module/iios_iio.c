@@ -60,9 +60,11 @@ enum iios_reg {
 struct iios_iio_priv {
 	struct iios_dev *sd;
 	u64 t_probe_ns;	/* in_voltageN_raw samples the pattern since probe */
-	/* The kfifo's scan layout: enabled channels, in scan order. */
-	unsigned int nactive;
-	unsigned int active[IIOS_MAX_CHANNELS];
+	/* The kfifo's scan: the enabled elements as the IIO core lays them
+	 * out (its scan_bytes), set at postenable under gen_lock; one scan is
+	 * built in scan_buf (room for every element) and pushed. */
+	struct iios_scan_layout fifo_layout;
+	u8 *scan_buf;
 	struct iio_trigger *trig;	/* ours: the only one we accept */
 	u32 index;			/* the platform device's id */
 	u32 scratch[IIOS_NSCRATCH];	/* under sd->gen_lock */
@@ -77,14 +79,44 @@ static const struct iio_chan_spec iios_chan_template = {
 	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
 	/* sampling_frequency: one rate for all channels, in Hz */
 	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),
-	.scan_type = {
-		.sign = 's',		/* two's complement */
-		.realbits = 16,		/* all 16 bits carry the sample */
-		.storagebits = 16,	/* one int16 per channel per scan */
-		.shift = 0,
-		.endianness = IIO_LE,	/* as pattern.h writes it */
-	},
+	/* .scan_type: format= (iios_chan_set_scan_type()); le:s16/16>>0 by
+	 * default, one int16 per channel per scan, as pattern.h writes it */
 };
+
+/* @ch's scan_type from an iiostream/scan.h type (the struct has no name
+ * of its own before Linux 6.10): the sign letter upper case when the spare
+ * storage bits are defined ('S': sign extension). */
+static void iios_chan_set_scan_type(struct iio_chan_spec *ch, const struct iios_scan_type *t)
+{
+	ch->scan_type.sign = t->is_signed ? (t->fully_defined ? 'S' : 's')
+					  : (t->fully_defined ? 'U' : 'u');
+	ch->scan_type.realbits = t->bits;		/* bits carrying the sample */
+	ch->scan_type.storagebits = t->storage_bits;	/* its word in the scan */
+	ch->scan_type.shift = t->shift;		/* how far up the word it sits */
+	ch->scan_type.repeat = t->repeat > 1 ? t->repeat : 0;
+	ch->scan_type.endianness = t->big_endian ? IIO_BE : IIO_LE;
+}
+
+/* IIO's timestamp channel, after the voltage channels: the scan's ideal
+ * capture time in ns, le:s64/64>>0 (iiostream/scan.h fills it). */
+static struct iio_chan_spec iios_timestamp_chan(unsigned int scan_index)
+{
+	struct iio_chan_spec ts = IIO_CHAN_SOFT_TIMESTAMP(scan_index);
+
+	ts.scan_type.endianness = IIO_LE;
+	return ts;
+}
+
+/* What in_voltageN_raw reads for scan @scan: the pattern's value in the
+ * channel's type (the first of its repeats), sign-extended when signed. */
+static int iios_raw_value(const struct iios_scan_type *t, u64 scan, unsigned int channel)
+{
+	u64 v = iios_scan_pattern_value(scan, channel, 0, t->bits);
+
+	if (t->is_signed && t->bits < 64 && (v >> (t->bits - 1)) & 1)
+		v |= ~0ull << t->bits;
+	return (int)v;
+}
 
 static int iios_read_raw(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
 			 int *val, int *val2, long mask)
@@ -97,12 +129,12 @@ static int iios_read_raw(struct iio_dev *indio_dev, struct iio_chan_spec const *
 	case IIO_CHAN_INFO_RAW:
 		mutex_lock(&sd->gen_lock);
 		scan = iios_gen_scans_since(priv->t_probe_ns, ktime_get_ns(), sd->rate);
-		*val = (s16)iios_pattern_sample(scan, chan->channel);
+		*val = iios_raw_value(&sd->types[chan->channel], scan, chan->channel);
 		mutex_unlock(&sd->gen_lock);
 		return IIO_VAL_INT;
 	case IIO_CHAN_INFO_SCALE:
-		*val = 1000;	/* mV over 2^15 LSB */
-		*val2 = 15;
+		*val = 1000;	/* mV over 2^(bits - 1) LSB (2^15 for s16) */
+		*val2 = sd->types[0].bits - sd->types[0].is_signed;
 		return IIO_VAL_FRACTIONAL_LOG2;
 	case IIO_CHAN_INFO_SAMP_FREQ:
 		mutex_lock(&sd->gen_lock);
@@ -276,15 +308,23 @@ static int iios_trigger_setup(struct iio_dev *indio_dev, struct device *parent)
 static int iios_fifo_postenable(struct iio_dev *indio_dev)
 {
 	struct iios_iio_priv *priv = iio_priv(indio_dev);
-	unsigned int c;
+	struct iios_dev *sd = priv->sd;
+	unsigned long mask = indio_dev->active_scan_mask[0];
+	int ret;
 
-	mutex_lock(&priv->sd->gen_lock);
-	priv->nactive = 0;
-	for_each_set_bit(c, indio_dev->active_scan_mask, indio_dev->masklength)
-		priv->active[priv->nactive++] = c;
-	iios_gen_enable(priv->sd, &priv->sd->fifo_stream);
-	mutex_unlock(&priv->sd->gen_lock);
-	return 0;
+	/* the IIO core keeps the timestamp out of the scan mask: its _en is
+	 * scan_timestamp; at most IIOS_MAX_CHANNELS + 1 bits, one word */
+	if (sd->ts_index >= 0 && indio_dev->scan_timestamp)
+		mask |= BIT(sd->ts_index);
+	mutex_lock(&sd->gen_lock);
+	ret = iios_scan_layout_from_mask(&priv->fifo_layout, sd->types, sd->elements, mask,
+					 sd->ts_index);
+	if (!ret && WARN_ON(priv->fifo_layout.scan_bytes != indio_dev->scan_bytes))
+		ret = -EINVAL;	/* the IIO core laid the scan out otherwise */
+	if (!ret)
+		iios_gen_enable(sd, &sd->fifo_stream);
+	mutex_unlock(&sd->gen_lock);
+	return ret;
 }
 
 static int iios_fifo_predisable(struct iio_dev *indio_dev)
@@ -310,14 +350,13 @@ static const struct iio_buffer_setup_ops iios_fifo_setup_ops = {
 void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans)
 {
 	struct iios_iio_priv *priv = iio_priv(sd->indio_dev);
-	s16 scan[IIOS_MAX_CHANNELS] __aligned(8);
+	struct iios_scan_clock clk = { .t0_ns = sd->fifo_stream.t0_ns, .n0 = 0,
+				       .rate = sd->rate };
 	u64 i;
-	unsigned int k;
 
 	for (i = 0; i < scans; i++) {
-		for (k = 0; k < priv->nactive; k++)
-			scan[k] = (s16)cpu_to_le16(iios_pattern_sample(first + i, priv->active[k]));
-		if (iio_push_to_buffers(sd->indio_dev, scan))
+		iios_scan_fill(&priv->fifo_layout, priv->scan_buf, first + i, 1, &clk);
+		if (iio_push_to_buffers(sd->indio_dev, priv->scan_buf))
 			sd->fifo_lost++;
 	}
 }
@@ -334,24 +373,35 @@ int iios_iio_setup(struct iios_dev *sd, struct device *parent)
 	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
 	if (!indio_dev)
 		return -ENOMEM;
-	chans = devm_kcalloc(parent, sd->channels, sizeof(*chans), GFP_KERNEL);
+	chans = devm_kcalloc(parent, sd->elements, sizeof(*chans), GFP_KERNEL);
 	if (!chans)
 		return -ENOMEM;
 	for (c = 0; c < sd->channels; c++) {
 		chans[c] = iios_chan_template;
 		chans[c].channel = c;
 		chans[c].scan_index = c;
+		iios_chan_set_scan_type(&chans[c], &sd->types[c]);
 	}
+	if (sd->ts_index >= 0)
+		chans[sd->ts_index] = iios_timestamp_chan(sd->ts_index);
 
 	priv = iio_priv(indio_dev);
 	priv->sd = sd;
+	/* a scan of every element is the longest the kfifo takes */
+	ret = iios_scan_layout_from_mask(&priv->fifo_layout, sd->types, sd->elements,
+					 GENMASK_ULL(sd->elements - 1, 0), sd->ts_index);
+	if (ret)
+		return ret;
+	priv->scan_buf = devm_kzalloc(parent, priv->fifo_layout.scan_bytes, GFP_KERNEL);
+	if (!priv->scan_buf)
+		return -ENOMEM;
 	priv->t_probe_ns = ktime_get_ns();
 	if (dev_is_platform(parent))
 		priv->index = to_platform_device(parent)->id;
 	indio_dev->name = IIOS_DRV_NAME;
 	indio_dev->info = &iios_iio_info;
 	indio_dev->channels = chans;
-	indio_dev->num_channels = sd->channels;
+	indio_dev->num_channels = sd->elements;
 	/*
 	 * HARDWARE_TRIGGERED gives the device trigger/current_trigger
 	 * without the poll functions of a triggered buffer: the kfifo's mode

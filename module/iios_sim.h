@@ -35,10 +35,10 @@
 #include <linux/wait.h>
 
 #include <iiostream/iio_block.h>
+#include <iiostream/scan.h>
 
 #define IIOS_DRV_NAME "iiostream-sim"
 #define IIOS_MAX_CHANNELS 16
-#define IIOS_SAMPLE_BYTES 2		/* int16 LE per channel: pattern.h */
 #define IIOS_MIN_RATE 1
 #define IIOS_MAX_RATE 250000000		/* sim: 250 MS/s, AD9361 is 61.44 */
 
@@ -47,6 +47,8 @@ struct task_struct;
 
 /* Module parameters (iios_core.c), checked once at load. */
 extern unsigned int iios_param_channels;
+extern struct iios_scan_type iios_param_type;	/* format=, parsed */
+extern bool iios_param_timestamp;
 extern unsigned int iios_param_max_block_size;
 extern unsigned long iios_param_max_alloc_bytes;
 
@@ -112,13 +114,19 @@ struct iios_stream {
  *                lifetime of this struct (release frees it)
  * @cdev:         char device; an open file holds a reference on @dev
  * @indio_dev:    the IIO device; NULL once removed
- * @channels:     channels of the ADC (fixed at probe)
- * @blk_mask:     channels the block path captures, bit i for channel i
+ * @channels:     voltage channels of the ADC (fixed at probe): scan
+ *                indices 0..@channels-1
+ * @types:        the IIO scan type of each scan index (format=; IIO's
+ *                le:s64/64 at @ts_index)
+ * @elements:     scan indices: @channels, + 1 with the timestamp
+ * @ts_index:     scan index of the timestamp channel (@channels), or -1
+ *                without one (timestamp=0)
+ * @blk_mask:     elements the block path captures, bit i for scan index i
  *                (sysfs channel_mask; all of them at probe). Changed only
  *                while the block path is off, under gen_lock
- * @blk_ids:      those channels, ascending: the order of a scan's samples
- * @blk_channels: how many they are
- * @scan_bytes:   bytes per scan in a block: @blk_channels x IIOS_SAMPLE_BYTES
+ * @blk_layout:   the scan of those elements, as the IIO core lays it out
+ *                (iiostream/scan.h): what the generator fills blocks with
+ * @scan_bytes:   bytes per scan in a block: @blk_layout's scan_bytes
  * @rate:         sampling_frequency in scans per second
  * @gen_lock:     serialises the generator's ticks with everything that
  *                changes what it fills: enable/disable, ALLOC, FREE, rate,
@@ -152,9 +160,11 @@ struct iios_dev {
 	struct cdev cdev;
 	struct iio_dev *indio_dev;
 	unsigned int channels;
+	struct iios_scan_type types[IIOS_MAX_CHANNELS + 1];
+	unsigned int elements;
+	int ts_index;
 	u32 blk_mask;
-	u8 blk_ids[IIOS_MAX_CHANNELS];
-	unsigned int blk_channels;
+	struct iios_scan_layout blk_layout;
 	unsigned int scan_bytes;
 	u32 rate;
 
