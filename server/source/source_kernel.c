@@ -504,7 +504,6 @@ static void kernel_format(struct source *s, struct source_format *fmt)
 		k->rate = rate;
 	fmt->device = k->name;
 	fmt->iio_id = strrchr(k->iio_dir, '/') ? strrchr(k->iio_dir, '/') + 1 : NULL;
-	fmt->iio_id = strrchr(k->iio_dir, '/') ? strrchr(k->iio_dir, '/') + 1 : NULL;
 	fmt->device_channels = k->channels;
 	fmt->channel_mask = k->mask;
 	fmt->channels = (uint32_t)__builtin_popcountll(k->mask);

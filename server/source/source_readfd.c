@@ -385,7 +385,6 @@ static void readfd_format(struct source *s, struct source_format *fmt)
 
 	fmt->device = r->name;
 	fmt->iio_id = strrchr(r->iio_dir, '/') ? strrchr(r->iio_dir, '/') + 1 : NULL;
-	fmt->iio_id = strrchr(r->iio_dir, '/') ? strrchr(r->iio_dir, '/') + 1 : NULL;
 	fmt->device_channels = r->channels;
 	fmt->channel_mask = r->mask;
 	fmt->channels = (uint32_t)__builtin_popcountll(r->mask);
