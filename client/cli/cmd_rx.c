@@ -27,7 +27,11 @@ struct rx_opts {
 	uint32_t queue;
 	uint32_t channels[IIOS_MAX_CHANNELS]; /* --channels, by scan index */
 	uint32_t n_channels;                  /* 0: whatever the server captures */
-	const char *device;   /* --device: name or id; NULL: the first streamed */
+	/* --device, once per device: name or id; none: the first streamed.
+	 * Several: one connection subscribed to each, every stream verified
+	 * on its own. */
+	const char *devices[IIOS_MAX_STREAMS];
+	uint32_t n_devices;
 	int timeout_ms;
 	bool json;
 	bool quiet;
@@ -60,7 +64,9 @@ static void usage(FILE *out)
 		"                   stream's continuity; exit 3 if anything is wrong\n"
 		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
 		"  --device NAME    the streamed device to receive, by name or id (default:\n"
-		"                   the server's first; `iiostream info` lists them)\n"
+		"                   the server's first; `iiostream info` lists them); again\n"
+		"                   for more devices at once on one connection (--blocks\n"
+		"                   counts them all; not with --output)\n"
 		"  --queue N        blocks the server may queue for us (default: server's)\n"
 		"  --channels LIST  receive only these channels: scan indices or ids,\n"
 		"                   comma-separated (\"0,2\" or \"voltage0,voltage2\");\n"
@@ -134,7 +140,12 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 				return CLI_USAGE;
 			break;
 		case O_DEVICE:
-			o->device = optarg;
+			if (o->n_devices == IIOS_MAX_STREAMS) {
+				fprintf(stderr, "iiostream rx: --device: at most %u devices\n",
+					IIOS_MAX_STREAMS);
+				return CLI_USAGE;
+			}
+			o->devices[o->n_devices++] = optarg;
 			break;
 		case O_VERIFY:
 			o->verify = true;
@@ -157,6 +168,11 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 	}
 	if (optind < argc)
 		return cli_extra_argument("rx", argv[optind]);
+	if (o->n_devices > 1 && o->output) {
+		fprintf(stderr, "iiostream rx: --output takes one device's samples, not %u\n",
+			o->n_devices);
+		return CLI_USAGE;
+	}
 	if (o->json && o->output && strcmp(o->output, "-") == 0) {
 		fprintf(stderr, "iiostream rx: --json and --output - both want stdout\n");
 		return CLI_USAGE;
@@ -168,7 +184,11 @@ struct rx_result {
 	const char *end;       /* "completed", "interrupted", "server_shutdown", "error" */
 	double seconds;
 	struct iios_counters counters;
-	struct iios_verify verify;
+	struct iios_verify verify;  /* all the streams': the first error of any */
+	/* each subscription's stream and its own verification */
+	struct iios_stream_info info[IIOS_MAX_STREAMS];
+	struct iios_verify per[IIOS_MAX_STREAMS];
+	uint32_t n_streams;
 	/* delivery latency of each block: received minus dequeued by the
 	 * daemon (same host: one clock), in ns */
 	uint64_t *latency;
@@ -248,16 +268,42 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		k->lost_blocks, k->lost_samples, k->overflow_blocks,
 		!o->verify ? "not checked (use --verify)"
 			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+	for (uint32_t i = 0; r->n_streams > 1 && i < r->n_streams; i++)
+		printf("   stream %u %s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
+		       " lost blocks, integrity: %s\n", r->info[i].stream_id, r->info[i].device,
+		       r->per[i].blocks, r->per[i].bytes, r->per[i].lost_blocks,
+		       !o->verify ? "not checked"
+		       : r->per[i].integrity_errors ? r->per[i].first_error : "every sample verified");
 	if (r->nlatency)
 		fprintf(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout,
 			"   latency (daemon dequeue to received): p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
 			latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
 }
 
+/* Verify a block against its own stream; the first error of any stream
+ * is the summary's (named by its device when there are several). */
+static void verify_block(struct rx_result *r, const struct iios_block *blk)
+{
+	uint32_t i;
+
+	for (i = 0; i < r->n_streams && r->info[i].stream_id != blk->stream_id; i++)
+		;
+	if (i == r->n_streams) /* (the library refuses blocks of other streams) */
+		return;
+	if (iios_verify_block(&r->per[i], &r->info[i], blk) == 0)
+		return;
+	if (!r->verify.integrity_errors++) {
+		int n = snprintf(r->verify.first_error, sizeof(r->verify.first_error), "%s%s%s",
+				 r->n_streams > 1 ? r->info[i].device : "",
+				 r->n_streams > 1 ? ": " : "", r->per[i].first_error);
+
+		(void)n; /* a longer one is cut */
+	}
+}
+
 static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		   struct rx_result *r)
 {
-	struct iios_stream_info info;
 	struct iios_block blk;
 	double t0, next_progress;
 	int err;
@@ -270,15 +316,22 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		r->same_clock = iios_clock_offset(c, &offset, &rtt) == 0 &&
 				(uint64_t)(offset < 0 ? -offset : offset) <= rtt / 2 + 1000000;
 	}
-	err = iios_subscribe_device(c, o->device, o->queue, o->channels, o->n_channels, &info);
-	if (err) {
-		fprintf(stderr, "iiostream rx: subscribe: %s\n", iios_errmsg(c));
-		return CLI_FAILED;
-	}
-	if (!o->quiet)
-		fprintf(stderr, "rx: %s (stream %u): %u channels, %" PRIu64
-			" scans/s, blocks of %u bytes\n", info.device, info.stream_id,
-			info.n_channels, info.sample_rate, info.block_size);
+	do {
+		const char *dev = o->n_devices ? o->devices[r->n_streams] : NULL;
+		struct iios_stream_info *info = &r->info[r->n_streams];
+
+		err = iios_subscribe_device(c, dev, o->queue, o->channels, o->n_channels, info);
+		if (err) {
+			fprintf(stderr, "iiostream rx: subscribe%s%s: %s\n", dev ? " to " : "",
+				dev ? dev : "", iios_errmsg(c));
+			return CLI_FAILED;
+		}
+		iios_verify_init(&r->per[r->n_streams++]);
+		if (!o->quiet)
+			fprintf(stderr, "rx: %s (stream %u): %u channels, %" PRIu64
+				" scans/s, blocks of %u bytes\n", info->device, info->stream_id,
+				info->n_channels, info->sample_rate, info->block_size);
+	} while (r->n_streams < o->n_devices);
 	t0 = now_s();
 	next_progress = t0 + 1;
 	r->end = "completed";
@@ -299,12 +352,10 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 			break;
 		}
 		note_latency(r, &blk);
-		if (o->verify) {
-			iios_verify_block(&r->verify, &info, &blk);
-		} else {
-			r->verify.blocks++;
-			r->verify.bytes += blk.len;
-		}
+		if (o->verify)
+			verify_block(r, &blk);
+		r->verify.blocks++;
+		r->verify.bytes += blk.len;
 		if (out && fwrite(blk.data, 1, blk.len, out) != blk.len) {
 			fprintf(stderr, "iiostream rx: --output: %s\n", strerror(errno));
 			r->end = "error";

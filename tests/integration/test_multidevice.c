@@ -548,6 +548,19 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 		 "--json", NULL);
 	cr_assert_eq(rc, 0, "rx --device sim1 (an id) --verify: %d: %s", rc, err);
 	cr_assert(strstr(err, "adc2 (stream 1): 2 channels"), "%s", err);
+	/* two devices on one connection, each stream verified on its own */
+	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "adc1", "--device", "sim2", "--blocks",
+		 "40", "--verify", NULL);
+	text = slurp(out);
+	cr_assert_eq(rc, 0, "rx --device adc1 --device sim2 --verify: %d: %s %s", rc, text, err);
+	cr_assert(strstr(text, "   stream 0 adc1: "), "%s", text);
+	cr_assert(strstr(text, "   stream 2 adc3: "), "%s", text);
+	cr_assert(strstr(text, "integrity: every sample verified\n   stream 0"), "%s", text);
+	cr_assert_null(strstr(text, "not checked"), "%s", text);
+	free(text);
+	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "adc1", "--device", "adc2", "--output",
+		 "/dev/null", NULL);
+	cr_assert_eq(rc, 2, "--output of two devices: exit %d", rc);
 	/* a file of adc3's scans (12-bit big-endian and the timestamp)
 	 * verifies in the formats the server describes for adc3 */
 	snprintf(raw, sizeof(raw), "%s/adc3.bin", d.dir);
