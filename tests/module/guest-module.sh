@@ -428,4 +428,8 @@ rmmod iiostream_sim && pass "rmmod" || bad "rmmod"
 if [ -f /guest-multi.sh ]; then
 	. /guest-multi.sh
 fi
+# and the module's scan formats (tests/module/guest-formats.sh)
+if [ -f /guest-formats.sh ]; then
+	. /guest-formats.sh
+fi
 exit $fail

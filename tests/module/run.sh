@@ -9,7 +9,8 @@
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
 #     tests/module/guest-module.sh there, then (same boot) the module with
 #     devices=2 (tests/module/guest-multi.sh: triggers, debug registers
-#     through iio_attr -D, both devices streamed at once), and fail on a
+#     through iio_attr -D, both devices streamed at once by one daemon),
+#     the module's scan formats (tests/module/guest-formats.sh), and fail on a
 #     failed check or any WARNING/BUG/Oops or corruption report in the
 #     guest's log;
 #  4. kernel TLS in a second guest (tests/module/guest-ktls.sh);
@@ -57,6 +58,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
 	--bin "$out/iio_block_fuzz" --file "$root/tests/module/guest-multi.sh:/guest-multi.sh" \
+	--file "$root/tests/module/guest-formats.sh:/guest-formats.sh" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
