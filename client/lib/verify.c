@@ -117,7 +117,7 @@ static int stream_layout(const struct iios_stream_info *info, struct iios_scan_l
 	} else if (channels_layout(info->channels, info->n_channels, l, why, len)) {
 		return -EINVAL;
 	}
-	if (l->count == 0 || l->scan_bytes != info->scan_bytes) {
+	if (l->count == 0 || l->scan_bytes == 0 || l->scan_bytes != info->scan_bytes) {
 		snprintf(why, len, "%u channel(s) make %u-byte scans, the stream says %u",
 			 l->count, l->scan_bytes, info->scan_bytes);
 		return -EINVAL;
@@ -147,6 +147,8 @@ static long check_scans(const struct iios_scan_layout *l, const uint8_t *data, s
 	uint8_t expect[16384];
 	size_t scan_bytes = l->scan_bytes, chunk, off;
 
+	if (scan_bytes == 0)
+		return -1; /* no element: nothing to check */
 	if (has_timestamp(l) || scan_bytes > sizeof(expect))
 		return iios_scan_check(l, data, len, first, ts_prev);
 	chunk = sizeof(expect) / scan_bytes * scan_bytes;
@@ -422,7 +424,7 @@ int iios_verify_scans_typed(struct iios_scan_check *chk, const void *data, size_
 	    channels_layout(chans, n_channels, &rc.l, why, sizeof(why)) || raw_check_init(&rc))
 		return -EINVAL;
 	sb = rc.l.scan_bytes;
-	if (len % sb)
+	if (sb == 0 || len % sb)
 		return -EINVAL;
 	w.total = len / sb;
 	if (!locate(&rc, w.data, w.total, &chk->first_scan, &chk->start_determined))

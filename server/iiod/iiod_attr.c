@@ -125,7 +125,7 @@ static void put_entry(struct all_values *b, int err, const char *value)
 
 	if (b->failed)
 		return;
-	if (b->len + 4 + padded + 1 > b->cap) { /* + 1: the reply's "\n" */
+	if (!b->data || b->len + 4 + padded + 1 > b->cap) { /* + 1: the reply's "\n" */
 		size_t cap = b->cap ? b->cap : 1024;
 		char *data;
 

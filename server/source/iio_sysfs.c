@@ -37,6 +37,7 @@ int iio_sysfs_read(const char *dir, const char *name, char *buf, size_t len)
 
 	if (path_of(path, sizeof(path), "%s/%s", dir, name))
 		return -ENAMETOOLONG;
+	buf[0] = '\0'; /* defined on every path, failures too */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
