@@ -181,4 +181,17 @@ void *rx_job_run(void *arg);
  * error, if it ended first or after HANG_S); returns the count. */
 uint64_t rx_job_wait_blocks(struct rx_job *job, uint64_t n);
 
+/* The whole of a file, NUL-terminated (free() it); *len gets its length
+ * unless len is NULL. Asserts that it can be read. */
+char *file_slurp(const char *path, size_t *len);
+
+/* The daemon's iiod-compatible port, spoken raw (iiod's text protocol):
+ * a blocking connection (receive timeout HANG_S; rcvbuf > 0 sets
+ * SO_RCVBUF, for a reader that is to fall behind), sending all of
+ * text[len], and reading one reply line without its "\n". Each asserts
+ * that it worked. */
+int iiod_port_connect(const struct daemon *d, int rcvbuf);
+void iiod_port_send(int fd, const char *text, size_t len);
+void iiod_port_read_line(int fd, char *line, size_t cap);
+
 #endif /* IIOSTREAM_TEST_HARNESS_H */

@@ -240,24 +240,6 @@ Test(formats, a_subset_with_the_timestamp_is_laid_out_as_iio_lays_it_out)
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* The same subset through libiio 0.24 on the iiod port: iio_readdev
  * writes its buffer's scans as they come, padding included. */
 Test(formats, iio_readdev_of_voltage1_and_timestamp_verifies_in_the_iio_layout)
@@ -284,7 +266,7 @@ Test(formats, iio_readdev_of_voltage1_and_timestamp_verifies_in_the_iio_layout)
 					  .big_endian = true };
 	chans[1] = (struct iios_channel){ .index = 2, .id = "timestamp", .is_signed = true,
 					  .bits = 64, .storage_bits = 64 };
-	data = slurp(out, &len);
+	data = file_slurp(out, &len);
 	cr_assert_eq(len, (size_t)100000 * 16, "%zu bytes", len);
 	rc = iios_verify_scans_typed(&chk, data, len, chans, 2);
 	cr_assert_eq(rc, 0, "%d: %s", rc, chk.first_error);

@@ -28,27 +28,6 @@ static const char *const with_iiod[] = { "--channels", "4", "--rate", "1000000",
 					 "--block-size", "64K", "--iiod-listen", "127.0.0.1:0",
 					 NULL };
 
-/* The whole of a file (NUL-terminated); free() it. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
 /* Run a libiio tool; its stdout lands in out_path. Its network timeout is
  * a hang's (libiio's default, 5 s, is not one on a loaded machine). */
 static void run_tool_waited(const struct daemon *d, const char *const *argv, const char *out_path,
@@ -91,7 +70,7 @@ Test(iiod, iio_info_lists_the_device_its_channels_and_attributes)
 	cr_assert_neq(dm.iiod_port, 0);
 	snprintf(out, sizeof(out), "%s/info.txt", dm.dir);
 	run_tool(&dm, (const char *const[]){ "iio_info", "-u", dm.iiod_uri, NULL }, out);
-	text = slurp(out, NULL);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "IIO context created with network backend"), "%s", text);
 	cr_assert(strstr(text, "sim: iiostream-sim (buffer capable)"), "%s", text);
 	cr_assert(strstr(text, "4 channels found"), "%s", text);
@@ -119,12 +98,12 @@ Test(iiod, iio_attr_reads_and_writes_sampling_frequency_and_the_stream_follows)
 	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
 	run_tool(&dm, (const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d", "sim",
 					     "sampling_frequency", NULL }, out);
-	text = slurp(out, NULL);
+	text = file_slurp(out, NULL);
 	cr_assert_str_eq(text, "1000000\n");
 	free(text);
 	run_tool(&dm, (const char *const[]){ "iio_attr", "-u", dm.iiod_uri, "-d", "sim",
 					     "sampling_frequency", "250000", NULL }, out);
-	text = slurp(out, NULL);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "250000"), "%s", text);
 	free(text);
 	/* the iiostream protocol sees the same value, and streams at it */
@@ -172,7 +151,7 @@ Test(iiod, allow_write_decides_for_libiio_clients_too)
 	snprintf(out, sizeof(out), "%s/attr.txt", dm.dir);
 	r = run_command(argv, out, err, sizeof(err), HANG_MS);
 	cr_assert_neq(r, 0, "iio_attr wrote past --allow-write: %s", err);
-	text = slurp(out, NULL); /* iio_attr prints its ERROR line on stdout */
+	text = file_slurp(out, NULL); /* iio_attr prints its ERROR line on stdout */
 	cr_assert(strstr(text, "Permission denied (13)") || strstr(err, "Permission denied (13)"),
 		  "iio_attr said: %s%s", text, err);
 	free(text);
@@ -223,7 +202,7 @@ static void readdev_verified(const struct daemon *d, const char *const *chan_ids
 	snprintf(out, sizeof(out), "%s/samples-%u.bin", d->dir, n);
 	daemon_stats(d, &st0);
 	run_tool_waited(d, argv, out, &readdev_wait);
-	data = slurp(out, &len);
+	data = file_slurp(out, &len);
 	cr_assert_eq(len, (size_t)scans * n * 2);
 	err = iios_verify_scans(&chk, data, len, chans, n);
 	cr_assert_eq(err, 0, "%d: %s", err, chk.first_error);
@@ -298,46 +277,12 @@ Test(iiod, a_libiio_client_and_an_iiostream_client_stream_at_once)
 
 /* ---- raw sockets ------------------------------------------------------ */
 
-static int iiod_connect(const struct daemon *d)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
-	struct timeval tv = { .tv_sec = HANG_S };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
-	return fd;
-}
-
-static void say(int fd, const char *text, size_t len)
-{
-	cr_assert_eq(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-/* One reply line, without its "\n". */
-static void read_line(int fd, char *line, size_t cap)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		char ch;
-
-		cr_assert_eq(recv(fd, &ch, 1, 0), 1, "no reply line (got '%.*s')", (int)n, line);
-		if (ch == '\n')
-			break;
-		line[n++] = ch;
-	}
-	line[n] = '\0';
-}
-
 static void expect_reply_n(int fd, const char *cmd, size_t len, const char *want)
 {
 	char line[256];
 
-	say(fd, cmd, len);
-	read_line(fd, line, sizeof(line));
+	iiod_port_send(fd, cmd, len);
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_str_eq(line, want, "'%s' got '%s', want '%s'", cmd, line, want);
 }
 
@@ -355,7 +300,7 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 	int fd;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "FROB sim\r\n", "-22");
 	expect_reply(fd, "READ\r\n", "-22");
 	expect_reply(fd, "ZPRINT\r\n", "-22");
@@ -374,13 +319,13 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 	memset(longline, 'A', sizeof(longline));
 	longline[sizeof(longline) - 2] = '\r';
 	longline[sizeof(longline) - 1] = '\n';
-	say(fd, longline, sizeof(longline));
-	read_line(fd, line, sizeof(line));
+	iiod_port_send(fd, longline, sizeof(longline));
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_str_eq(line, "-22");
 	expect_reply(fd, "VERSION\r\n", "0.24.v0.24  ");
 	expect_reply(fd, "TIMEOUT 2500\r\n", "0");
 	expect_reply(fd, "READ sim sampling_frequency\r\n", "8");
-	read_line(fd, line, sizeof(line));
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_eq(memcmp(line, "1000000", 8), 0, "value '%s'", line);
 	/* others are not disturbed: a libiio client reads verified samples */
 	readdev_verified(&dm, all, (const uint32_t[]){ 0, 1, 2, 3 }, 4, 50000);
@@ -390,7 +335,7 @@ Test(iiod, bad_commands_get_an_error_and_the_connection_goes_on)
 	cr_assert_eq(st.iiod_command_errors, 4, "%llu",
 		     (unsigned long long)st.iiod_command_errors);
 	cr_assert_eq(st.iiod_clients, 1);
-	say(fd, "\r\nEXIT\r\n", 8);
+	iiod_port_send(fd, "\r\nEXIT\r\n", 8);
 	cr_assert(raw_wait_closed(fd, HANG_MS), "EXIT did not close the connection");
 	close(fd);
 	cr_assert(wait_blocks_back(&dm, HANG_MS, &st), "blocks still held");
@@ -405,7 +350,7 @@ Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
 
 	daemon_start(&dm, with_iiod);
 	for (int round = 0; round < 3; round++) {
-		int fd = iiod_connect(&dm);
+		int fd = iiod_port_connect(&dm, 0);
 
 		expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
 		if (round == 0) {
@@ -419,8 +364,8 @@ Test(iiod, a_client_that_vanishes_mid_readbuf_returns_its_blocks)
 			cr_assert(listed, "no iiod client in Stats");
 			cr_assert_eq(st.subscribers, 1);
 		}
-		say(fd, "READBUF sim 2097152\r\n", 21);
-		read_line(fd, line, sizeof(line));
+		iiod_port_send(fd, "READBUF sim 2097152\r\n", 21);
+		iiod_port_read_line(fd, line, sizeof(line));
 		cr_assert_gt(atoi(line), 0, "chunk '%s'", line);
 		cr_assert_gt(recv(fd, buf, sizeof(buf), 0), 0);
 		close(fd); /* mid-reply, without CLOSE: as iio_readdev does */
@@ -438,7 +383,7 @@ Test(iiod, the_shutdown_line_counts_the_skips_of_a_client_that_does_not_read)
 	int fd;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "OPEN sim 16384 0000000f\r\n", "0");
 	/* no READBUF: its queue fills and the blocks after it are skipped */
 	WAIT_UNTIL((daemon_stats(&dm, &st), st.blocks_skipped_total >= 3), "skips");
@@ -466,16 +411,16 @@ Test(iiod, a_write_with_a_nul_inside_its_value_is_refused)
 	int fd;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	/* sizeof counts the array's own NUL: the value's last byte, as libiio sends */
 	expect_reply_n(fd, with_nul, sizeof(with_nul), "-22");
 	expect_reply(fd, "READ sim sampling_frequency\r\n", "8");
-	read_line(fd, line, sizeof(line));
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_eq(memcmp(line, "1000000", 8), 0, "the refused value was taken: '%s'", line);
 	/* libiio's own form, the value and its NUL, is taken */
 	expect_reply_n(fd, libiio_s, sizeof(libiio_s), "7");
 	expect_reply(fd, "READ sim sampling_frequency\r\n", "7");
-	read_line(fd, line, sizeof(line));
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_eq(memcmp(line, "250000", 7), 0, "value '%s'", line);
 	close(fd);
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
@@ -544,7 +489,7 @@ static int rule_readdev(const struct daemon *d, uint32_t scans, size_t *len, cha
 	r = run_command((const char *const[]){ "iio_readdev", "-T", HARNESS_STR(HANG_MS), "-u",
 					       d->iiod_uri, "-s", count, "sim", NULL },
 			out, msg, msglen, HANG_MS);
-	text = slurp(out, len);
+	text = file_slurp(out, len);
 	free(text);
 	return r;
 }
@@ -595,7 +540,7 @@ Test(iiod, allow_subscribe_decides_for_libiio_clients_too, .init = rule_make_cer
 	cr_assert_eq(st.requests_refused, 1 + (uint64_t)refused, "requests_refused %llu",
 		     (unsigned long long)st.requests_refused);
 	/* on a raw socket: -EACCES, and the connection goes on */
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "-13");
 	expect_reply(fd, "READBUF sim 4096\r\n", "-9");
 	expect_reply(fd, "VERSION\r\n", "0.24.v0.24  ");
@@ -652,7 +597,7 @@ Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_m
 	snprintf(conf, sizeof(conf), "%s/iiostreamd.conf", rule_dir);
 	rule_write_file(conf, "channels = 4\n");
 	daemon_start(&dm, args);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "0");
 	expect_reply(fd, "CLOSE sim\r\n", "0");
 
@@ -722,9 +667,9 @@ Test(iiod, a_client_that_reads_no_replies_is_dropped_at_max_send_queue)
 	int fd, other;
 
 	daemon_start(&dm, args);
-	other = iiod_connect(&dm);
-	say(other, "PRINT\r\n", 7);
-	read_line(other, line, sizeof(line));
+	other = iiod_port_connect(&dm, 0);
+	iiod_port_send(other, "PRINT\r\n", 7);
+	iiod_port_read_line(other, line, sizeof(line));
 	xml = atol(line);
 	cr_assert_gt(xml, 0, "PRINT: '%s'", line);
 	{
@@ -775,11 +720,11 @@ Test(iiod, a_reader_that_stalls_is_closed_at_idle_timeout)
 	int fd, quiet;
 
 	daemon_start(&dm, args);
-	quiet = iiod_connect(&dm);
+	quiet = iiod_port_connect(&dm, 0);
 	expect_reply(quiet, "VERSION\r\n", "0.24.v0.24  ");
 	fd = rule_connect_small(&dm);
 	expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
-	say(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
+	iiod_port_send(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
 	rule_stats_wait(&dm, &st, rule_stalled_closed, "the stalled reader to be closed");
 	cr_assert(raw_wait_closed(fd, HANG_MS), "still connected");
 	close(fd);
@@ -803,9 +748,9 @@ Test(iiod, a_connection_that_sends_no_command_is_closed_at_handshake_timeout)
 	int silent, talker;
 
 	daemon_start(&dm, args);
-	talker = iiod_connect(&dm);
+	talker = iiod_port_connect(&dm, 0);
 	expect_reply(talker, "VERSION\r\n", "0.24.v0.24  ");
-	silent = iiod_connect(&dm);
+	silent = iiod_port_connect(&dm, 0);
 	cr_assert(raw_wait_closed(silent, HANG_MS), "the silent connection stays");
 	close(silent);
 	cr_assert(daemon_log_contains(&dm, "no command within 1000 ms (--handshake-timeout)"));
@@ -841,7 +786,7 @@ Test(iiod, a_stalled_reader_holds_no_more_blocks_than_its_queue)
 	daemon_start(&dm, args);
 	fd = rule_connect_small(&dm);
 	expect_reply(fd, "OPEN sim 262144 0000000f\r\n", "0");
-	say(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
+	iiod_port_send(fd, "READBUF sim 2000000000\r\n", 24); /* and read none of it */
 	/* its queue fills, and stays full */
 	rule_stats_wait(&dm, &st, rule_stalled_in, "the stalled reader's queue to fill");
 	cr_assert_leq(st.source.blocks_held, 4, "one stalled libiio client holds %u of 8 blocks",

@@ -31,25 +31,6 @@ static const char *const two_devices[] = {
 	"--iiod-listen", "127.0.0.1:0", NULL
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 Test(iiod_devices, iio_info_lists_every_streamed_device)
 {
 	const char *argv[] = { "iio_info", "-T", HARNESS_STR(HANG_MS), "-u", NULL, NULL };
@@ -61,7 +42,7 @@ Test(iiod_devices, iio_info_lists_every_streamed_device)
 	argv[4] = dm.iiod_uri;
 	snprintf(out, sizeof(out), "%s/iio_info.txt", dm.dir);
 	cr_assert_eq(run_command(argv, out, err, sizeof(err), HANG_MS), 0, "%s", err);
-	text = slurp(out, &len);
+	text = file_slurp(out, &len);
 	cr_assert(strstr(text, "sim: fast"), "%s", text);
 	cr_assert(strstr(text, "sim1: adc1"), "%s", text);
 	cr_assert(strstr(text, "4 channels found") || strstr(text, "5 channels found"), "%s",
@@ -112,7 +93,7 @@ static void assert_verified(const char *path, uint32_t n, uint32_t scans, const 
 	static const uint32_t chans[] = { 0, 1, 2, 3 };
 	struct iios_scan_check chk;
 	size_t len;
-	char *data = slurp(path, &len);
+	char *data = file_slurp(path, &len);
 	int err;
 
 	cr_assert_eq(len, (size_t)scans * n * 2, "%s: %zu bytes", who, len);
@@ -153,40 +134,14 @@ Test(iiod_devices, iio_readdev_and_python_stream_two_devices_at_once)
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
-static int iiod_connect(const struct daemon *d)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
-	struct timeval tv = { .tv_sec = HANG_S };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
-	return fd;
-}
-
-static void say(int fd, const char *text)
-{
-	cr_assert_eq(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
-}
-
-static void expect_line(int fd, const char *want)
+/* Send a command line, and expect `want` as its reply line. */
+static void expect_reply(int fd, const char *cmd, const char *want)
 {
 	char line[64];
-	size_t n = 0;
 
-	while (n + 1 < sizeof(line)) {
-		char ch;
-
-		cr_assert_eq(recv(fd, &ch, 1, 0), 1, "no reply line");
-		if (ch == '\n')
-			break;
-		line[n++] = ch;
-	}
-	line[n] = '\0';
-	cr_assert_str_eq(line, want);
+	iiod_port_send(fd, cmd, strlen(cmd));
+	iiod_port_read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, want, "'%s' got '%s'", cmd, line);
 }
 
 /* Stats over the protocol itself (every stream's line). */
@@ -226,10 +181,9 @@ Test(iiod_devices, a_stalled_libiio_client_of_one_device_costs_the_other_nothing
 	int fd;
 
 	daemon_start(&dm, two_devices);
-	fd = iiod_connect(&dm);
-	say(fd, "OPEN adc1 262144 0000000f\r\n");
-	expect_line(fd, "0");
-	say(fd, "READBUF adc1 2000000000\r\n"); /* and read none of it */
+	fd = iiod_port_connect(&dm, 4096);
+	expect_reply(fd, "OPEN adc1 262144 0000000f\r\n", "0");
+	iiod_port_send(fd, "READBUF adc1 2000000000\r\n", 25); /* and read none of it */
 	WAIT_UNTIL(adc1_skipping(&dm), "adc1's stalled reader to skip blocks");
 	/* meanwhile the first device streams to a native client: 20 blocks
 	 * of 100K scans/s are 3.3 s, against a 4-block queue of 650 ms */
@@ -259,11 +213,9 @@ Test(iiod_devices, a_device_not_streamed_or_unknown_is_refused)
 	int fd;
 
 	daemon_start(&dm, two_devices);
-	fd = iiod_connect(&dm);
-	say(fd, "OPEN nosuch 4096 00000003\r\n");
-	expect_line(fd, "-19"); /* ENODEV */
-	say(fd, "OPEN fast 4096 00000003\r\n");
-	expect_line(fd, "0");
+	fd = iiod_port_connect(&dm, 4096);
+	expect_reply(fd, "OPEN nosuch 4096 00000003\r\n", "-19"); /* ENODEV */
+	expect_reply(fd, "OPEN fast 4096 00000003\r\n", "0");
 	close(fd);
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
@@ -295,7 +247,7 @@ Test(iiod_devices, two_devices_of_one_name_are_told_apart_by_id)
 		static const uint32_t three[] = { 3 };
 		struct iios_scan_check chk;
 		size_t len;
-		char *data = slurp(out, &len);
+		char *data = file_slurp(out, &len);
 
 		cr_assert_eq(len, 70000u * 2);
 		cr_assert_eq(iios_verify_scans(&chk, data, len, three, 1), 0, "%s", chk.first_error);

@@ -31,40 +31,6 @@ static const char *const with_iiod[] = { "--channels", "2", "--rate", "1000000",
 
 /* ---- raw sockets ------------------------------------------------------ */
 
-static int iiod_connect(const struct daemon *d)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(d->iiod_port) };
-	struct timeval tv = { .tv_sec = HANG_S };
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(fd >= 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0, "%s", strerror(errno));
-	return fd;
-}
-
-static void say(int fd, const char *text, size_t len)
-{
-	cr_assert_eq(send(fd, text, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-/* One reply line, without its "\n". */
-static void read_line(int fd, char *line, size_t cap)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		char ch;
-
-		cr_assert_eq(recv(fd, &ch, 1, 0), 1, "no reply line (got '%.*s')", (int)n, line);
-		if (ch == '\n')
-			break;
-		line[n++] = ch;
-	}
-	line[n] = '\0';
-}
-
 static void read_exactly(int fd, void *buf, size_t len)
 {
 	size_t got = 0;
@@ -82,8 +48,8 @@ static void expect_reply(int fd, const char *cmd, const char *want)
 {
 	char line[256];
 
-	say(fd, cmd, strlen(cmd));
-	read_line(fd, line, sizeof(line));
+	iiod_port_send(fd, cmd, strlen(cmd));
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_str_eq(line, want, "'%s' got '%s', want '%s'", cmd, line, want);
 }
 
@@ -95,8 +61,8 @@ static long read_reply(int fd, const char *cmd, char **body)
 	long n;
 
 	*body = NULL;
-	say(fd, cmd, strlen(cmd));
-	read_line(fd, line, sizeof(line));
+	iiod_port_send(fd, cmd, strlen(cmd));
+	iiod_port_read_line(fd, line, sizeof(line));
 	n = strtol(line, NULL, 10);
 	if (n < 0)
 		return n;
@@ -182,7 +148,7 @@ Test(iiod_extras, a_read_of_every_attribute_matches_the_single_reads)
 	int fd;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	/* the single READ first */
 	n = read_reply(fd, "READ sim sampling_frequency\r\n", &body);
 	cr_assert_eq(n, 8);
@@ -213,8 +179,8 @@ Test(iiod_extras, a_read_of_every_attribute_matches_the_single_reads)
 	cr_assert_eq(read_reply(fd, "READ sim OUTPUT voltage0 \r\n", &body), -ENODEV);
 	expect_reply(fd, "READ sim INPUT\r\n", "-22");
 	/* a write shows in the next read of all */
-	say(fd, "WRITE sim sampling_frequency 7\r\n250000\0", 39);
-	read_line(fd, line, sizeof(line));
+	iiod_port_send(fd, "WRITE sim sampling_frequency 7\r\n250000\0", 39);
+	iiod_port_read_line(fd, line, sizeof(line));
 	cr_assert_str_eq(line, "7");
 	n = read_reply(fd, "READ sim\r\n", &body);
 	off = 0;
@@ -269,14 +235,14 @@ Test(iiod_extras, a_sim_device_has_no_debug_attributes)
 	int fd;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	cr_assert_eq(read_reply(fd, "READ sim DEBUG \r\n", &body), 0);
 	free(body);
 	expect_reply(fd, "READ sim DEBUG direct_reg_access\r\n", "-2");
 	expect_reply(fd, "READ nosuch DEBUG direct_reg_access\r\n", "-19");
 	expect_reply(fd, "READ nosuch DEBUG\r\n", "-19");
 	/* --allow-write is unset: the write is allowed, and finds nothing */
-	say(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
+	iiod_port_send(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
 	expect_reply(fd, "", "-2");
 	close(fd);
 	/* none listed in the XML, and libiio's read of all of them is empty */
@@ -305,7 +271,7 @@ Test(iiod_extras, a_sim_device_takes_no_trigger)
 	int fd, r;
 
 	daemon_start(&dm, with_iiod);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	/* as iiod answers for a device without trigger/current_trigger */
 	expect_reply(fd, "GETTRIG sim\r\n", "-2");
 	expect_reply(fd, "GETTRIG nosuch\r\n", "-19");
@@ -354,10 +320,10 @@ Test(iiod_extras, settrig_and_debug_writes_follow_allow_write)
 	int fd;
 
 	daemon_start(&dm, certs_only);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "SETTRIG sim\r\n", "-13");
 	expect_reply(fd, "SETTRIG sim trigger0\r\n", "-13");
-	say(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
+	iiod_port_send(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
 	expect_reply(fd, "", "-13");
 	/* reading is not restricted */
 	expect_reply(fd, "GETTRIG sim\r\n", "-2");
@@ -370,9 +336,9 @@ Test(iiod_extras, settrig_and_debug_writes_follow_allow_write)
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 
 	daemon_start(&dm, with_plain);
-	fd = iiod_connect(&dm);
+	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "SETTRIG sim\r\n", "-2");
-	say(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
+	iiod_port_send(fd, "WRITE sim DEBUG direct_reg_access 4\r\n0x0\0", 41);
 	expect_reply(fd, "", "-2");
 	close(fd);
 	cr_assert(!daemon_log_contains(&dm, "refused by --allow-write"));

@@ -517,18 +517,6 @@ static int cli(const struct daemon *d, const char *out, char *err, size_t errlen
 	return run_command(argv, out, err, errlen, HANG_MS);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = calloc(1, 65536);
-
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_not_null(buf);
-	fread(buf, 1, 65535, f);
-	fclose(f);
-	return buf;
-}
-
 Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 {
 	struct daemon d;
@@ -541,7 +529,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 		 NULL);
 	cr_assert_eq(rc, 0, "rx --device adc3 --verify: %d: %s", rc, err);
 	cr_assert(strstr(err, "adc3 (stream 2): 4 channels"), "%s", err);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "every sample verified"), "%s", text);
 	free(text);
 	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "sim1", "--blocks", "20", "--verify",
@@ -551,7 +539,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	/* two devices on one connection, each stream verified on its own */
 	rc = cli(&d, out, err, sizeof(err), "rx", "--device", "adc1", "--device", "sim2", "--blocks",
 		 "40", "--verify", NULL);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert_eq(rc, 0, "rx --device adc1 --device sim2 --verify: %d: %s %s", rc, text, err);
 	cr_assert(strstr(text, "   stream 0 adc1: "), "%s", text);
 	cr_assert(strstr(text, "   stream 2 adc3: "), "%s", text);
@@ -569,7 +557,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	cr_assert_eq(rc, 0, "rx --device adc3 --output: %d: %s", rc, err);
 	rc = cli(&d, out, err, sizeof(err), "verify", raw, "--channels", "0,1,2,3", "--device",
 		 "adc3", NULL);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert_eq(rc, 0, "verify --device adc3: %d: %s %s", rc, text, err);
 	cr_assert(strstr(text, "61440 scans from index"), "%s", text);
 	cr_assert(strstr(text, "0 gaps (0 scans missing), 0 errors"), "%s", text);
@@ -583,7 +571,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	cr_assert(strstr(err, "no streamed device 'no-such-adc'"), "%s", err);
 	rc = cli(&d, out, err, sizeof(err), "info", NULL);
 	cr_assert_eq(rc, 0, "info: %s", err);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "streams:    3"), "%s", text);
 	cr_assert(strstr(text, "stream 0: adc1 [sim] (sim): 1000000 scans/s, 4 channels, "
 			       "ring 16 x 65536 bytes"), "%s", text);
@@ -597,7 +585,7 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	free(text);
 	rc = cli(&d, out, err, sizeof(err), "stats", NULL);
 	cr_assert_eq(rc, 0, "stats: %s", err);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "stream 0 adc1 (sim, "), "%s", text);
 	cr_assert(strstr(text, "stream 1 adc2 (sim, "), "%s", text);
 	cr_assert(strstr(text, "stream 2 adc3 (sim, "), "%s", text);
@@ -640,7 +628,7 @@ Test(multidevice, twin_devices_of_one_name_are_told_apart_by_id)
 	snprintf(out, sizeof(out), "%s/info.out", d.dir);
 	rc = cli(&d, out, err, sizeof(err), "info", NULL);
 	cr_assert_eq(rc, 0, "info: %s", err);
-	text = slurp(out);
+	text = file_slurp(out, NULL);
 	cr_assert(strstr(text, "stream 0: twin [sim] (sim): 500000 scans/s, 2 channels"), "%s", text);
 	cr_assert(strstr(text, "stream 1: twin [sim1] (sim): 250000 scans/s, 3 channels"), "%s",
 		  text);
