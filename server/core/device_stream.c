@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "options.h"
 #include "server.h"
 
 static void capture_start(void *ctx);
@@ -30,22 +29,6 @@ static void on_source_ready(uv_poll_t *h, int status, int events)
 		return;
 	}
 	fanout_drain(&ds->fanout);
-}
-
-/* A spec's number key, or the flag's value; checked against the flag's
- * bounds in the option table, so both say the same. */
-static int setting(const struct device_stream *ds, const char *key, uint32_t spec_value,
-		   uint32_t flag_value, uint32_t *out)
-{
-	const struct config_option *o = config_option_find(key);
-
-	*out = spec_value ? spec_value : flag_value;
-	if (spec_value && o && (spec_value < o->min || spec_value > o->max)) {
-		log_error("--source %s: %s=%u is out of range (%" PRIu64 "..%" PRIu64 ")",
-			  ds->spec_text, key, spec_value, o->min, o->max);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* The id DeviceDesc and the iiod port give the device: libiio's for a
@@ -75,13 +58,13 @@ static void name_device(struct device_stream *ds)
 /* The ring: blocks of the spec's or the flag's size, whole scans each. */
 static int alloc_ring(struct device_stream *ds, const struct config *cfg)
 {
-	uint32_t size, count;
+	/* a spec's keys, within their flags' bounds (checked with the
+	 * configuration, options.c), else the flags */
+	uint32_t size = ds->spec.block_size ? ds->spec.block_size : cfg->block_size;
+	uint32_t count = ds->spec.blocks ? ds->spec.blocks : cfg->blocks;
 	int err;
 
-	if (setting(ds, "block-size", ds->spec.block_size, cfg->block_size, &size) ||
-	    setting(ds, "blocks", ds->spec.blocks, cfg->blocks, &count) ||
-	    setting(ds, "client-queue", ds->spec.client_queue, 0, &ds->client_queue))
-		return -EINVAL;
+	ds->client_queue = ds->spec.client_queue;
 	if (size % ds->fmt.scan_bytes) {
 		log_error("--source %s: block size %u is not a whole number of the device's "
 			  "%u-byte scans (%s)",

@@ -193,6 +193,29 @@ const struct config_kind config_kind_path = {
 	.show = string_show,
 };
 
+/* A spec's block-size, blocks or client-queue outside the bounds of the
+ * flag of that name (the table's own): true, with why[] saying which. */
+static bool spec_out_of_range(const struct source_spec *spec, char *why, size_t len)
+{
+	const struct { const char *key; uint32_t value; } keys[] = {
+		{ "block-size", spec->block_size },
+		{ "blocks", spec->blocks },
+		{ "client-queue", spec->client_queue },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct config_option *o = config_option_find(keys[i].key);
+
+		if (keys[i].value && o && (keys[i].value < o->min || keys[i].value > o->max)) {
+			snprintf(why, len, "%s=%u is out of range (%" PRIu64 "..%" PRIu64 ")",
+				 keys[i].key, keys[i].value, o->min, o->max);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* --source: one more streamed device, a spec source_spec_parse() takes.
  * (The first --source of the command line, and the first `source` line of
  * the file, replace the list before them: config.c, OPT_LIST.) */
@@ -205,6 +228,8 @@ static enum config_result source_parse(const struct config_option *o, struct con
 
 	if (source_spec_parse(arg, &spec, why, sizeof(why)))
 		return config_fail(err, errlen, "%s: %s", flag, why);
+	if (spec_out_of_range(&spec, why, sizeof(why)))
+		return config_fail(err, errlen, "%s: '%s': %s", flag, arg, why);
 	if (l->n == CONFIG_MAX_SOURCES)
 		return config_fail(err, errlen, "%s: more than %u devices", flag,
 				   CONFIG_MAX_SOURCES);

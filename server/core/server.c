@@ -186,9 +186,11 @@ static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SP
 	for (i = 0; i < cfg->sources.n && n < CONFIG_MAX_SOURCES; i++) {
 		const char *text = cfg->sources.spec[i];
 		const char *keys = strchr(text, ':');
-		char comma_keys[SOURCE_SPEC_MAX];
+		char comma_keys[SOURCE_SPEC_MAX], why[256];
+		struct source_spec spec;
 
-		if (strncmp(text, "auto", 4) || (text[4] && text[4] != ':')) {
+		/* (parses: the configuration checked it) */
+		if (source_spec_parse(text, &spec, why, sizeof(why)) || !spec.scan) {
 			snprintf(specs[n++], SOURCE_SPEC_MAX, "%s", text);
 			continue;
 		}

@@ -345,6 +345,10 @@ Test(config, source_spec_errors_name_the_spec_and_the_key)
 	assert_error_naming(PARSE("--source", "sim:/dev/iio_block0"), "sim takes no node");
 	assert_error_naming(PARSE("--source", "sim:timestamp=yes"), "timestamp");
 	assert_error_naming(PARSE("--source", "sim:blocks=lots"), "blocks");
+	/* a device's key takes the bounds of the flag of its name */
+	assert_error_naming(PARSE("--source", "sim:blocks=1000"), "blocks=1000 is out of range (2..256)");
+	assert_error_naming(PARSE("--source", "sim:block-size=128M"), "block-size=");
+	assert_error_naming(PARSE("--source", "sim:client-queue=300"), "client-queue=300");
 	assert_error_naming(PARSE("--source", "auto:name=x"), "auto takes the keys every device");
 	assert_error_naming(PARSE("--source", "automatic"), "unknown source 'automatic'");
 	cr_assert_eq(PARSE("--source", "auto:blocks=16,rate=2M"), CONFIG_OK, "%s", err);
