@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 /* `--source auto`: the board's streamable devices, from sysfs. See
  * source_scan.h. */
+/* 64-bit directory offsets on 32-bit systems too: readdir() of a 32-bit
+ * build without it fails with EOVERFLOW on a filesystem whose offsets are
+ * 64-bit hashes (a 32-bit process on a 64-bit kernel: qemu-user's armhf
+ * tests, a board's compat userland). Nothing of this file's ABI uses off_t. */
+#define _FILE_OFFSET_BITS 64
+
 #include "source_scan.h"
 
 #include <dirent.h>
