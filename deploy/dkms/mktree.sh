@@ -9,7 +9,7 @@
 # from the top-level CMakeLists.txt (project(... VERSION x.y.z ...)).
 #
 # The tree holds module/{*.c,*.h,Kbuild,Makefile}, module/include/ (the uapi
-# header), common/include/iiostream/pattern.h copied to include/iiostream/
+# header), common/include/iiostream/pattern.h and scan.h copied to include/iiostream/
 # (found there through the Kbuild's -I$(src)/include) and dkms.conf with
 # @VERSION@ filled in. Only sources are copied, never Kbuild output.
 set -euo pipefail
@@ -27,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../.." && pwd)
 mod=$top/module
 pattern=$top/common/include/iiostream/pattern.h
+scan=$top/common/include/iiostream/scan.h
 
 if [ $# -ge 2 ]; then
 	version=$2
@@ -38,7 +39,7 @@ fi
 # dkms uses the version in paths and in "name/version" arguments.
 [[ $version =~ ^[0-9A-Za-z][0-9A-Za-z.+~_-]*$ ]] || die "bad version: '$version'"
 
-for f in "$mod/Kbuild" "$mod/Makefile" "$mod/include" "$pattern" "$here/dkms.conf"; do
+for f in "$mod/Kbuild" "$mod/Makefile" "$mod/include" "$pattern" "$scan" "$here/dkms.conf"; do
 	[ -e "$f" ] || die "missing $f"
 done
 if [ -e "$dest" ]; then
@@ -68,6 +69,7 @@ install -m 0644 "${srcs[@]}" "$mod/Kbuild" "$mod/Makefile" "$dest/"
 [ -f "$dest/include/uapi/iiostream/iio_block.h" ] || die "uapi header not copied"
 
 install -m 0644 "$pattern" "$dest/include/iiostream/pattern.h"
+install -m 0644 "$scan" "$dest/include/iiostream/scan.h"
 
 sed "s/@VERSION@/$version/g" "$here/dkms.conf" >"$dest/dkms.conf"
 chmod 0644 "$dest/dkms.conf"

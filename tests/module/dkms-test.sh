@@ -128,6 +128,7 @@ srcdir=$tmp/src/$name-$version
 grep -q "^PACKAGE_VERSION=\"$version\"$" "$srcdir/dkms.conf" ||
 	fail "mktree.sh did not fill in PACKAGE_VERSION=$version"
 [ -f "$srcdir/include/iiostream/pattern.h" ] || fail "mktree.sh did not copy pattern.h"
+[ -f "$srcdir/include/iiostream/scan.h" ] || fail "mktree.sh did not copy scan.h"
 junk=$(cd "$srcdir" && find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 	-o -name '*.mod.c' -o -name '.*.cmd' -o -name 'Module.symvers' \
 	-o -name 'modules.order' \) -print)
