@@ -37,19 +37,7 @@ static int read_one(struct server *srv, const struct iiod_cmd *cmd, const char *
 /* A value: "<length with its NUL>\n<value>\0\n". */
 static void reply_value(struct iiod_conn *c, const char *value)
 {
-	size_t len = strlen(value) + 1;
-	char *text = malloc(len + 24);
-	int n;
-
-	if (!text) {
-		iiod__send_int(c, -ENOMEM);
-		return;
-	}
-	n = snprintf(text, 24, "%zu\n", len);
-	memcpy(text + n, value, len);
-	text[n + len] = '\n';
-	iiod__send_text(c, text, (size_t)n + len + 1);
-	free(text);
+	iiod__send_sized(c, value, strlen(value) + 1);
 }
 
 /* --- READ without an attribute: all of them ----------------------------- */

@@ -55,26 +55,15 @@ static void reply_print(struct iiod_conn *c)
  * device that takes no trigger (a sim stream's). */
 static void get_trigger(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
-	char id[64], name[256], *text;
-	size_t len;
-	int err, n;
+	char id[64], name[256];
+	int err;
 
 	err = devices_trigger_get(c->is->srv, cmd->device, id, sizeof(id), name, sizeof(name));
 	if (err || !name[0]) {
 		iiod__send_int(c, err);
 		return;
 	}
-	len = strlen(name);
-	text = malloc(len + 24);
-	if (!text) {
-		iiod__send_int(c, -ENOMEM);
-		return;
-	}
-	n = snprintf(text, 24, "%zu\n", len);
-	memcpy(text + n, name, len);
-	text[n + len] = '\n';
-	iiod__send_text(c, text, (size_t)n + len + 1);
-	free(text);
+	iiod__send_sized(c, name, strlen(name));
 }
 
 /* SETTRIG: a write, under --allow-write like WRITE; then 0 or the errno

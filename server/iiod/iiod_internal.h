@@ -153,6 +153,9 @@ void iiod__send_reply(struct iiod_conn *c, const char *head, size_t hlen, char *
 void iiod__send_text(struct iiod_conn *c, const char *text, size_t len);
 /* The status line every reply starts with. */
 void iiod__send_int(struct iiod_conn *c, long long v);
+/* "<len>\n" then data[len] then "\n": a READ's value (len counting its
+ * NUL) and GETTRIG's name (without one) alike. */
+void iiod__send_sized(struct iiod_conn *c, const char *data, size_t len);
 
 /* Samples: head[hlen] and samples[slen], out of blk, whose reference the
  * write takes over (blk NULL: head only). The connection may be closed on

@@ -9,6 +9,7 @@
  * reply's body) and frees it in on_write(), which libuv calls for every
  * write it took, with UV_ECANCELED when the connection closes first.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +217,22 @@ void iiod__send_reply(struct iiod_conn *c, const char *head, size_t hlen, char *
 void iiod__send_text(struct iiod_conn *c, const char *text, size_t len)
 {
 	iiod__send_reply(c, text, len, NULL, 0);
+}
+
+void iiod__send_sized(struct iiod_conn *c, const char *data, size_t len)
+{
+	char *text = malloc(len + 24);
+	int n;
+
+	if (!text) {
+		iiod__send_int(c, -ENOMEM);
+		return;
+	}
+	n = snprintf(text, 24, "%zu\n", len);
+	memcpy(text + n, data, len);
+	text[n + len] = '\n';
+	iiod__send_text(c, text, (size_t)n + len + 1);
+	free(text);
 }
 
 void iiod__send_int(struct iiod_conn *c, long long v)
