@@ -95,6 +95,12 @@ const char *iios_frame_msg_name(const Iiostream__Envelope *env)
 	case IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY: return "attr_reply";
 	case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST: return "devices_request";
 	case IIOSTREAM__ENVELOPE__MSG_DEVICES: return "devices";
+	case IIOSTREAM__ENVELOPE__MSG_TX_START: return "tx_start";
+	case IIOSTREAM__ENVELOPE__MSG_TX_START_REPLY: return "tx_start_reply";
+	case IIOSTREAM__ENVELOPE__MSG_TX_BLOCK: return "tx_block";
+	case IIOSTREAM__ENVELOPE__MSG_TX_STATUS: return "tx_status";
+	case IIOSTREAM__ENVELOPE__MSG_TX_STOP: return "tx_stop";
+	case IIOSTREAM__ENVELOPE__MSG_TX_STOP_REPLY: return "tx_stop_reply";
 	default: return "unknown";
 	}
 }

@@ -12,6 +12,16 @@
  *        ^                                                    |
  *        +------------dequeue------------ DONE <--------------+
  *
+ * An output device (a DAC, fmt.output) trades blocks the same way the
+ * other way round: the daemon fills a block and ENQUEUEs it with its
+ * bytes_used (whole scans) and flags (SOURCE_BLOCK_CYCLIC); the device
+ * plays queued blocks in order at its sample rate, and a block it finished
+ * playing is DONE, to be dequeued empty and filled again. DEQUEUE reports
+ * where it played: first_sample is the device's scan index of its first
+ * scan, timestamp_ns when that played, and lost_samples / UNDERFLOW the
+ * silence before it. Running dry after playing started is an underflow
+ * (counters); silence before the first block after enable is not.
+ *
  * Sources sit behind this ops table so the daemon never knows which one it
  * drives: `sim` (userspace, default), `kernel` (/dev/iio_blockN of the
  * iiostream_sim module, or any node with the same ioctls) and `readfd`
@@ -32,6 +42,13 @@
 /* Block flag bits as the source reports them (same bits as on the wire). */
 #define SOURCE_BLOCK_TIMESTAMP_VALID (1u << 0)
 #define SOURCE_BLOCK_OVERFLOW (1u << 1)
+/* Output devices (fmt.output): ENQUEUE with CYCLIC plays the block in a
+ * loop until another block is enqueued, which replaces it at the end of a
+ * repetition (no gap); the looping block is then DONE. */
+#define SOURCE_BLOCK_CYCLIC (1u << 2)
+/* Output devices, on DEQUEUE: the device ran dry just before playing this
+ * block; lost_samples scans of silence were played in its place. */
+#define SOURCE_BLOCK_UNDERFLOW (1u << 3)
 
 /* What one block is, as QUERY and DEQUEUE report it (the seed's
  * struct iio_buffer_block plus the lost-sample count). */
@@ -72,15 +89,29 @@ struct source_format {
 				   * "timestamp" channel: le:s64/64>>0, time of
 				   * the scan in ns), device_channels when the
 				   * device has one, else -1 */
+	/* added with transmit (issue 17): */
+	bool output;              /* an output device (DAC): see the life
+				   * cycle above; its channels are IIO output
+				   * channels ("out_voltage0") */
 };
 
-/* Counters every source keeps. */
+/* Counters every source keeps. An output device counts what it played in
+ * blocks_produced and bytes_produced. */
 struct source_counters {
 	uint64_t blocks_produced;
 	uint64_t bytes_produced;
 	uint64_t overflows;    /* times the source had no queued block */
 	uint64_t lost_samples; /* scans dropped because of that */
 	bool enabled;
+	/* output devices only (0 for capture): */
+	uint64_t underflows;        /* times it ran dry while playing */
+	uint64_t underflow_samples; /* scans of silence played since, in all
+				     * (grows while an underflow lasts) */
+	uint64_t underflow_at;      /* device scan index where the last
+				     * underflow began (0 if none) */
+	uint64_t played_samples;    /* device scans played since enable,
+				     * silence included: its position */
+	bool underflowing;          /* dry now (after playing started) */
 };
 
 struct source_config {
@@ -112,7 +143,9 @@ struct source_ops {
 	/* MAP: address of block `id`, valid until free(). */
 	int (*map)(struct source *s, uint32_t id, void **addr);
 	/* ENQUEUE: hand block blk->id to the source. -EINVAL unknown id,
-	 * -EBUSY if the source already owns it. */
+	 * -EBUSY if the source already owns it. Output devices also take
+	 * blk->bytes_used (whole scans, 1..size, else -EINVAL) and blk->flags
+	 * (SOURCE_BLOCK_CYCLIC; capture devices refuse it with -EINVAL). */
 	int (*enqueue)(struct source *s, const struct source_block *blk);
 	/* DEQUEUE: take the oldest filled block. -EAGAIN when none is ready. */
 	int (*dequeue)(struct source *s, struct source_block *blk);
@@ -160,5 +193,14 @@ const struct source_ops *source_find(const char *spec);
 extern const struct source_ops source_sim_ops;
 extern const struct source_ops source_kernel_ops;
 extern const struct source_ops source_readfd_ops;
+/* The sim's DAC (output): source_sim_dac.c. */
+extern const struct source_ops source_sim_dac_ops;
+
+/* Loopback of a sim board: what `dac` plays is what `adc` captures
+ * (channel c of the DAC into channel c of the ADC, on the ADC's sample
+ * clock), while the DAC's "loopback" attribute is 1. Both must be sim
+ * sources (`adc` source_sim_ops, `dac` source_sim_dac_ops) on one loop;
+ * either may be closed first (that disconnects them). 0, or -EINVAL. */
+int source_sim_connect_loopback(struct source *adc, struct source *dac);
 
 #endif /* IIOSTREAMD_SOURCE_H */

@@ -22,8 +22,9 @@
 
 /* The newest protocol version this code speaks, and the oldest. Version
  * 2 names devices (StreamInfo, Subscribe.device, BlockHeader.stream_id) and
- * lets one connection subscribe to several (docs/protocol.md). */
-#define IIOS_PROTOCOL_VERSION 2u
+ * lets one connection subscribe to several; version 3 transmits to output
+ * devices (TxStart, TxBlock: docs/protocol.md). */
+#define IIOS_PROTOCOL_VERSION 3u
 #define IIOS_PROTOCOL_VERSION_MIN 1u
 #define IIOS_PROTOCOL_MAGIC 0x494f5353u        /* "IOSS" */
 #define IIOS_FRAME_PREFIX 4u                   /* the u32 length */
@@ -51,8 +52,9 @@ long iios_frame_encode(const Iiostream__Envelope *env, uint8_t *out, size_t cap,
  *   -EMSGSIZE           the length prefix is 0 or above `max_envelope`;
  *   -EBADMSG            the Envelope does not decode as protobuf, or holds
  *                       no message this version knows.
- * Any payload that follows a BlockHeader is not part of what is consumed:
- * check it with iios_frame_check_block() before reading it.
+ * Any payload that follows a BlockHeader or a TxBlock is not part of what
+ * is consumed: check it with iios_frame_check_block() (or the transmit
+ * checks of docs/protocol.md) before reading it.
  */
 long iios_frame_parse(const uint8_t *buf, size_t avail, size_t max_envelope,
 		      Iiostream__Envelope **env);
