@@ -23,6 +23,15 @@
  *     while (iios_next_block(c, &blk) == 0)
  *             use(iios_stream(c, blk.stream_id), &blk);
  *
+ * And transmit to an output device (a DAC; protocol version 3), on the same
+ * connection or another:
+ *
+ *     struct iios_tx_info tx;
+ *     iios_tx_start(c, "sim-dac", NULL, &tx);     // name or id
+ *     while (fill(buf, tx.block_size))            // whole scans of tx.channels
+ *             iios_tx_send(c, buf, tx.block_size, 0);  // waits for a credit
+ *     iios_tx_stop(c, true, &final);              // play what is queued, stop
+ *
  * Conventions (the same as libuv's):
  *  - every function that can fail returns 0 (or a count) on success and a
  *    negative errno value on failure; iios_errmsg() then says what went
@@ -100,19 +109,25 @@ struct iios_stream_desc {
 	uint32_t channels;         /* channels it can capture (scan indices 0..n-1) */
 	uint32_t block_size;       /* bytes per block of its ring */
 	uint32_t block_count;      /* blocks in its ring */
+	bool output;               /* an output device (a DAC, protocol version
+	                            * 3): transmit to it (iios_tx_start());
+	                            * subscribing to it fails */
 };
 
 /* What the server said in its handshake reply. */
 struct iios_server_info {
-	uint32_t version;          /* protocol version in use: 2, or 1 for an
-	                            * older server (it streams one device, the
-	                            * first: naming another is -EOPNOTSUPP) */
+	uint32_t version;          /* protocol version in use: 3; 2 for a server
+	                            * that cannot transmit (iios_tx_start() is
+	                            * -EOPNOTSUPP); 1 for an older server still
+	                            * (it streams one device, the first: naming
+	                            * another is -EOPNOTSUPP) */
 	char server_name[64];      /* e.g. "iiostreamd 0.1.0" */
 	char source[32];           /* block source of the first device, e.g. "sim" */
 	char device[64];           /* the first device streamed, e.g. "iiostream-sim" */
 	/* Every streamed device, first one first (the one iios_subscribe()
-	 * gets). A version-1 server lists one: stream_id 0, device and source
-	 * from its reply, the other fields 0 (its SubscribeReply says them). */
+	 * gets), then (version 3) its output devices, `output` set. A
+	 * version-1 server lists one: stream_id 0, device and source from its
+	 * reply, the other fields 0 (its SubscribeReply says them). */
 	uint32_t n_streams;
 	struct iios_stream_desc streams[IIOS_MAX_STREAMS];
 };
@@ -225,6 +240,33 @@ struct iios_client_stats {
 	char tls_encrypt[96];      /* "kernel", or "userspace: REASON" (the
 	                            * fallback from kernel TLS, and why) */
 	char identity[400];        /* its certificate: "CN=NAME sha256:HEX" */
+	int32_t tx_stream_id;      /* the output stream it transmits to
+	                            * (struct iios_tx_stream_stats), -1 if none
+	                            * (always -1 from a server older than
+	                            * version 3) */
+};
+
+/* One output device of the daemon and its transmission (protocol version
+ * 3; struct iios_stats.tx). */
+struct iios_tx_stream_stats {
+	uint32_t stream_id;
+	char device[64];           /* its name */
+	char id[32];               /* "iio:device1", "sim-dac", ... */
+	bool transmitting;         /* a client owns it, or it plays on kept */
+	uint32_t owner;            /* the owner's iios_client_stats.id, 0 if none */
+	char owner_peer[256];      /* its address and identity, "" if none */
+	uint32_t blocks_total;     /* blocks of its ring */
+	uint32_t blocks_in_device; /* queued or playing: the owner's credits in use */
+	uint64_t blocks_received;  /* blocks taken from clients, since start */
+	uint64_t blocks_played;    /* blocks the device finished playing */
+	uint64_t bytes_played;
+	uint64_t underflows;       /* times the device ran dry while playing */
+	uint64_t underflow_samples; /* scans of silence those lasted */
+	bool cyclic;               /* the block playing now loops */
+	char on_disconnect[8];     /* what its owner leaving does: "stop" or
+	                            * "keep" (iios_tx_options.keep_playing) */
+	bool kept;                 /* its owner left and it plays on (keep) */
+	uint64_t sample_rate;      /* scans per second (0: unpaced) */
 };
 
 struct iios_stats {
@@ -253,6 +295,10 @@ struct iios_stats {
 	/* The streams client[i] is subscribed to: bit s for stream_id s
 	 * (a version-1 server: bit 0 when subscribed). */
 	uint64_t client_streams[IIOS_STATS_MAX_CLIENTS];
+	/* Every output device and its transmission (version 3; none from an
+	 * older server). */
+	uint32_t n_tx;
+	struct iios_tx_stream_stats tx[IIOS_MAX_STREAMS];
 };
 
 /*
@@ -447,6 +493,141 @@ int iios_stats(struct iios_client *c, struct iios_stats *st);
 void iios_counters(const struct iios_client *c, struct iios_counters *out);
 
 /*
+ * Transmit (protocol version 3): play blocks of scans on an output device
+ * (a DAC). One client at a time owns a device's transmission; one
+ * connection transmits to one device at a time, and may receive
+ * (iios_subscribe_device()) on the same connection meanwhile.
+ *
+ * Credits: the server says how many blocks the client may have sent in all
+ * (a cumulative count); each block the device finishes playing adds one.
+ * iios_tx_send() waits for a credit when it has none, so the device's
+ * ring stays full while the caller keeps up and the server is never
+ * flooded. The server reports every underflow (the device ran dry and
+ * played silence) in its status: the counts only grow, so a caller sees a
+ * new underflow as a change of iios_tx_status.underflows.
+ *
+ * Frames the server sends meanwhile are taken wherever they arrive: its
+ * status while iios_next_block() or a request waits (absorbed, never an
+ * error), blocks of a subscription while a transmit call waits (kept for
+ * iios_next_block() as during requests: IIOS_STASH_MAX_BLOCKS), so a client
+ * that receives and transmits calls iios_next_block() between sends.
+ */
+
+#define IIOS_TX_CYCLIC (1u << 2)   /* iios_tx_send(): play this block in a
+				    * loop until the next one replaces it
+				    * (at the end of a repetition: no gap) */
+
+/* Options of iios_tx_start(). Zeroed (or NULL): the defaults. */
+struct iios_tx_options {
+	uint32_t prefill_blocks;   /* blocks queued before the device starts
+	                            * playing, so it never waits for the
+	                            * network; 0: the server's default (half
+	                            * its ring, at least 1). A cyclic block
+	                            * starts playing at once. */
+	bool keep_playing;         /* when this connection ends without
+	                            * iios_tx_stop(): true, the device plays on
+	                            * (a cyclic block loops until the next
+	                            * owner); false (default), it stops and
+	                            * what is queued is dropped */
+};
+
+/* The output device a transmission plays on (TxStartReply). */
+struct iios_tx_info {
+	uint32_t stream_id;        /* its id among the server's streams */
+	char device[64];           /* its name */
+	uint32_t block_size;       /* largest block iios_tx_send() takes, bytes */
+	uint32_t block_count;      /* blocks of the device's ring */
+	uint32_t scan_bytes;       /* a block is a whole number of scans */
+	uint64_t sample_rate;      /* scans per second (0: as fast as it takes them) */
+	uint32_t n_channels;       /* the channels of a scan, ascending index, */
+	struct iios_channel channels[IIOS_MAX_CHANNELS]; /* laid out as IIO does */
+};
+
+/* Where a transmission is: the server's latest TxStatus (counts since
+ * iios_tx_start()) and what this client sent. */
+struct iios_tx_status {
+	uint64_t credits;          /* blocks we may have sent in all (cumulative) */
+	uint64_t blocks_sent;      /* blocks iios_tx_send() sent */
+	uint64_t bytes_sent;       /* their bytes */
+	uint32_t credits_free;     /* credits - blocks_sent: blocks iios_tx_send()
+	                            * sends now without waiting */
+	uint64_t blocks_played;    /* blocks the device finished playing */
+	uint64_t samples_played;   /* our scans played (a cyclic block once) */
+	uint64_t underflows;       /* times the device ran dry while playing */
+	uint64_t underflow_samples; /* scans of silence those played, in all */
+	uint64_t underflow_position; /* our scan index (0: the first scan we
+	                            * sent) before which the last underflow
+	                            * put silence; 0 if none */
+	uint32_t blocks_queued;    /* blocks the device holds now */
+	uint64_t reports;          /* status reports received (each may bring
+	                            * new credits or underflows) */
+};
+
+/*
+ * Take an output device (name or id, as iios_server_info()'s streams with
+ * `output` name it; NULL or "": the server's first) and start a
+ * transmission: iios_tx_send() its blocks, iios_tx_stop() at the end.
+ * opts NULL: the defaults. *info (if not NULL) gets the device's
+ * description: its blocks' size and scan layout.
+ * Errors: -EOPNOTSUPP (the server speaks protocol version 2 or older: it
+ * cannot transmit), -EALREADY (this connection transmits already),
+ * -EBUSY (another client owns the device: iios_errmsg() names it),
+ * -ENODEV (no such output device), -EACCES (the server's authorisation
+ * refuses us), and the common ones.
+ */
+int iios_tx_start(struct iios_client *c, const char *device, const struct iios_tx_options *opts,
+		  struct iios_tx_info *info);
+
+/*
+ * Send one block of len bytes (1..block_size, whole scans) to be played
+ * after the ones sent before; flags: IIOS_TX_CYCLIC or 0. Waits, reading
+ * the server's status, until a credit is free, then writes the block
+ * straight from `data` (no copy on tcp://). The new status (credits,
+ * underflows) is in iios_tx_status() after it.
+ * Errors: -EINVAL (not transmitting, or stopping; a length that is not
+ * whole scans; an unknown flag), -EMSGSIZE (len 0 or above block_size)
+ * (these three send nothing and the transmission goes on); -ETIMEDOUT (no
+ * credit came within the timeout: nothing was sent, the connection stays
+ * usable, call again); an errno the server sent in an Error (the
+ * transmission ended: its message says why, e.g. the device failed), and
+ * the common ones.
+ */
+int iios_tx_send(struct iios_client *c, const void *data, size_t len, uint32_t flags);
+
+/*
+ * The transmission's latest status, after taking the server's reports
+ * that have arrived (it does not wait for one). Works after iios_tx_stop()
+ * too: the final status. Errors: -EINVAL (never transmitted on this
+ * connection), an Error the server sent (as iios_tx_send()), the common
+ * ones.
+ */
+int iios_tx_status(struct iios_client *c, struct iios_tx_status *st);
+
+/*
+ * End the transmission. drain: the device plays what is queued, then
+ * stops (a looping cyclic block has no end: it stops at once); else it
+ * stops now and what is queued is dropped. Waits for the server's reply,
+ * which comes when the device has stopped; *final (if not NULL) gets the
+ * last status. The connection may iios_tx_start() again after it.
+ * Errors: -EINVAL (not transmitting), -ETIMEDOUT (no word from the server
+ * within the timeout while the queue plays: still stopping, call again to
+ * wait on), and the common ones.
+ */
+int iios_tx_stop(struct iios_client *c, bool drain, struct iios_tx_status *final);
+
+/*
+ * Fill `scans` scans of the simulated pattern into out (scans * the
+ * layout's scan bytes), of channels chans[0..n_channels-1] (ascending scan
+ * index) in their formats, starting at absolute scan `first`: what the
+ * simulated ADCs produce and the verifiers below check, so a transmitted
+ * pattern looped back into an ADC is verified like a captured one
+ * (`iiostream tx --pattern`). Returns the bytes written, or -EINVAL
+ * (formats that are no IIO types; out too small: len bytes).
+ */
+long iios_pattern_scans(void *out, size_t len, uint64_t first, uint32_t scans,
+			const struct iios_channel *chans, uint32_t n_channels);
+
+/*
  * Verification of the simulated sources' sample pattern and of the stream's
  * continuity (what `iiostream rx --verify` does). Feed it every block, in
  * order; it checks that every sample matches the pattern for its absolute
@@ -539,6 +720,55 @@ int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
  */
 int iios_verify_scans_typed(struct iios_scan_check *chk, const void *data, size_t len,
 			    const struct iios_channel *chans, uint32_t n_channels);
+
+/*
+ * A loopback capture: what an ADC received of the pattern a DAC played
+ * (`iiostream tx --pattern` into a DAC looped back into the ADC,
+ * `iiostream rx --verify-loopback`). The received scans, in the ADC's
+ * channels and formats, must be: silence (scans whose values are all
+ * zero, timestamps aside), then the pattern in order without a gap, then
+ * silence. Where the pattern starts is found from the data (0 when the
+ * capture saw the transmission begin); inside the run, silence (an
+ * underflow of the DAC), a jump, scans the receiver lost or any other
+ * data is a gap: a failure. Feed every received piece in order.
+ */
+struct iios_loopback_check {
+	uint64_t scans;            /* scans fed */
+	uint64_t silent_before;    /* silent scans before the pattern began */
+	bool started;              /* the pattern was seen */
+	uint64_t first_index;      /* its index at the first pattern scan (0:
+	                            * the transmission's first scan; modulo
+	                            * 2^(16 + b) for b < 16-bit channels) */
+	uint64_t matched;          /* pattern scans, in order */
+	uint64_t silent_after;     /* silent scans after the last pattern scan */
+	uint64_t gaps;             /* breaks inside the run: silence or lost
+	                            * scans followed by the pattern, a jump */
+	uint64_t errors;           /* scans that are neither silence nor pattern */
+	char first_error[192];     /* the first gap or error ("" if none) */
+	/* private */
+	int phase;                 /* before, in the run, after it */
+	uint64_t next;             /* the pattern index the next scan should have */
+	uint64_t run_at;           /* scans fed before the current run began */
+	uint32_t run_lane;         /* the run's first scan's key value */
+	bool run_determined;       /* the run's index is the data's, not a guess */
+	uint64_t ts;               /* the last timestamp seen */
+};
+
+void iios_loopback_init(struct iios_loopback_check *lc);
+
+/*
+ * Check len bytes of received scans of channels chans[0..n_channels-1]
+ * (the capture's: iios_stream_info's), after lost_scans scans the
+ * receiver did not get (iios_block.lost_samples). 0 while the capture is
+ * right so far, -EILSEQ once it has a gap or an error (lc says which),
+ * -EINVAL for formats that are no IIO types or a length that is not whole
+ * scans.
+ */
+int iios_loopback_feed(struct iios_loopback_check *lc, const void *data, size_t len,
+		       uint64_t lost_scans, const struct iios_channel *chans, uint32_t n_channels);
+
+/* The verdict at the end: the pattern was seen, without a gap or error. */
+bool iios_loopback_ok(const struct iios_loopback_check *lc);
 
 #ifdef __cplusplus
 #if defined(__GNUC__)

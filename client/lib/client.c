@@ -30,43 +30,7 @@
 /* Bytes of blocks kept during one request (IIOS_STASH_MAX_BLOCKS too). */
 #define STASH_MAX_BYTES (64u * 1024u * 1024u)
 
-/* A block that arrived while a request waited for its reply, kept for
- * iios_next_block() (its payload in a buffer of its own). */
-struct stashed {
-	struct iios_block blk;
-	uint8_t *buf;             /* owns blk.data */
-};
-
-struct iios_client {
-	int fd;
-	struct iios__tls tls;     /* tls.ssl NULL on plain TCP */
-	int timeout_ms;
-	int rcvbuf;
-	bool broken;              /* framing lost: every call fails */
-	struct iios_server_info server;
-	/* One entry per subscription (its stream's description, its
-	 * block_size the bound of its payloads); nsubs of them are used. */
-	struct iios_stream_info subs[IIOS_MAX_STREAMS];
-	bool sub_used[IIOS_MAX_STREAMS];
-	uint32_t nsubs;
-	struct iios_counters counters;
-	uint8_t head[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
-	uint8_t *payload;         /* the largest block_size of the subscriptions */
-	size_t payload_cap;
-	/* blocks kept during requests, oldest first: stash[stash_head], ... */
-	struct stashed stash[IIOS_STASH_MAX_BLOCKS];
-	uint32_t stash_head, stash_len;
-	size_t stash_bytes;
-	uint8_t *lent;            /* a stashed payload iios_next_block() returned:
-	                           * freed at the next call of it (or close) */
-	char errmsg[256];
-	char tls_err[224];        /* what the last TLS failure was */
-};
-
-static void set_errmsg(struct iios_client *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void set_errmsg(struct iios_client *c, const char *fmt, ...)
+void iios__set_errmsg(struct iios_client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,12 +39,11 @@ static void set_errmsg(struct iios_client *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Say what went wrong, and evaluate to err (a macro, so that the value is
- * plain to see for a reader and a static analyzer alike). */
-#define fail(c, err, ...) (set_errmsg((c), __VA_ARGS__), (err))
+#define fail iios__fail
+#define broken(c, err, what) iios__broken((c), (err), (what))
+#define set_errmsg iios__set_errmsg
 
-/* An error after which the byte stream can no longer be trusted. */
-static int broken(struct iios_client *c, int err, const char *what)
+int iios__broken(struct iios_client *c, int err, const char *what)
 {
 	c->broken = true;
 	if (c->tls_err[0]) /* TLS said more than the errno can */
@@ -151,7 +114,69 @@ static int write_all(struct iios_client *c, const uint8_t *buf, size_t n)
 	return 0;
 }
 
-static int send_msg(struct iios_client *c, const Iiostream__Envelope *env)
+/* The frame head and the payload after it, in one sendmsg() on tcp://
+ * (the payload straight from the caller's buffer); over TLS the head and
+ * the payload are two writes. A failure after bytes went out breaks the
+ * connection; a timeout before any did is -ETIMEDOUT and harmless. */
+static int send_vec(struct iios_client *c, const uint8_t *head, size_t hlen, const void *payload,
+		    size_t plen)
+{
+	struct iovec iov[2] = { { (void *)head, hlen }, { (void *)payload, plen } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = plen ? 2 : 1 };
+	size_t sent = 0;
+
+	if (c->tls.ssl) {
+		int err = write_all(c, head, hlen);
+
+		if (!err && plen)
+			err = write_all(c, payload, plen);
+		return err ? broken(c, err, "send") : 0;
+	}
+	while (mh.msg_iovlen) {
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && sent == 0)
+			return fail(c, -ETIMEDOUT, "the server took nothing in %d ms", c->timeout_ms);
+		if (w < 0)
+			return broken(c, errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno,
+				      "send");
+		sent += (size_t)w;
+		while (mh.msg_iovlen && (size_t)w >= mh.msg_iov[0].iov_len) {
+			w -= (ssize_t)mh.msg_iov[0].iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov[0].iov_base = (uint8_t *)mh.msg_iov[0].iov_base + w;
+			mh.msg_iov[0].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+int iios__send_payload(struct iios_client *c, const Iiostream__Envelope *env, const void *payload,
+		       size_t len)
+{
+	uint8_t buf[256];
+	long n = iios_frame_encode(env, buf, sizeof(buf), sizeof(buf) - IIOS_FRAME_PREFIX);
+
+	if (n < 0)
+		return fail(c, -EMSGSIZE, "frame head too large to encode");
+	return send_vec(c, buf, (size_t)n, payload, len);
+}
+
+bool iios__frame_waiting(struct iios_client *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (iios__tls_pending(&c->tls))
+		return true;
+	return poll(&pfd, 1, 0) > 0; /* (an error or a hangup too: reading says it) */
+}
+
+int iios__send_msg(struct iios_client *c, const Iiostream__Envelope *env)
 {
 	uint8_t buf[1024];
 	long n = iios_frame_encode(env, buf, sizeof(buf), sizeof(buf) - IIOS_FRAME_PREFIX);
@@ -191,12 +216,6 @@ static int skip_payload(struct iios_client *c, size_t left)
 	}
 	return err;
 }
-
-/* Where read_frame() puts a block's payload. */
-enum payload_to {
-	PAYLOAD_BUFFER,           /* c->payload: iios_next_block() */
-	PAYLOAD_STASH,            /* a buffer of its own, kept (during a request) */
-};
 
 /* Keep a block that arrived during a request, payload and all; when the
  * stash is full, drop it (discarded_blocks). */
@@ -266,7 +285,7 @@ static void stash_drop(struct iios_client *c, bool all, uint32_t stream_id)
  * to, and it at most that stream's block_size.
  * Returns 0 with *env set, or a negative errno.
  */
-static int read_frame(struct iios_client *c, Iiostream__Envelope **env, enum payload_to to)
+int iios__read_frame(struct iios_client *c, Iiostream__Envelope **env, enum iios__payload_to to)
 {
 	Iiostream__Envelope *e;
 	size_t got;
@@ -314,7 +333,7 @@ static int read_frame(struct iios_client *c, Iiostream__Envelope **env, enum pay
 			iios_frame_free(e);
 			return broken(c, err, "block payload larger than the stream allows");
 		}
-		if (to == PAYLOAD_STASH)
+		if (to == IIOS__PAYLOAD_STASH)
 			err = stash_block(c, h);
 		else
 			err = read_exact(c, c->payload, h->payload_len, &got);
@@ -327,8 +346,7 @@ static int read_frame(struct iios_client *c, Iiostream__Envelope **env, enum pay
 	return 0;
 }
 
-/* An Error or Bye from the server as our error. */
-static int server_said(struct iios_client *c, const Iiostream__Envelope *e)
+int iios__server_said(struct iios_client *c, const Iiostream__Envelope *e)
 {
 	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
 		c->broken = true;
@@ -341,27 +359,16 @@ static int server_said(struct iios_client *c, const Iiostream__Envelope *e)
 	return fail(c, -e->error->errnum, "server: %s", e->error->message);
 }
 
-/*
- * Send a request and wait for the reply of type `want`. Blocks that arrive
- * meanwhile (a request on a subscribed connection) are kept in the stash
- * for iios_next_block() (dropped and counted when it is full). On success
- * *reply must be freed with iios_frame_free().
- */
-static int request(struct iios_client *c, const Iiostream__Envelope *req,
-		   Iiostream__Envelope__MsgCase want, Iiostream__Envelope **reply)
+int iios__await(struct iios_client *c, Iiostream__Envelope__MsgCase want,
+		Iiostream__Envelope **reply)
 {
 	int err;
 
 	*reply = NULL;
-	if (c->broken)
-		return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
-	err = send_msg(c, req);
-	if (err)
-		return err;
 	for (;;) {
 		Iiostream__Envelope *e;
 
-		err = read_frame(c, &e, PAYLOAD_STASH);
+		err = iios__read_frame(c, &e, IIOS__PAYLOAD_STASH);
 		if (err)
 			return err;
 		if (e->msg_case == want) {
@@ -370,17 +377,31 @@ static int request(struct iios_client *c, const Iiostream__Envelope *req,
 		}
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
 		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
-			err = server_said(c, e);
+			err = iios__server_said(c, e);
 			iios_frame_free(e);
 			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}
-		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK) {
-			iios_frame_free(e); /* (its payload is stashed or counted) */
+		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_BLOCK || iios__tx_absorb(c, e)) {
+			iios_frame_free(e); /* (a block's payload is stashed or counted) */
 			continue;
 		}
 		iios_frame_free(e);
 		return broken(c, -EPROTO, "unexpected reply");
 	}
+}
+
+int iios__request(struct iios_client *c, const Iiostream__Envelope *req,
+		  Iiostream__Envelope__MsgCase want, Iiostream__Envelope **reply)
+{
+	int err;
+
+	*reply = NULL;
+	if (c->broken)
+		return fail(c, -ENOTCONN, "connection is broken: %s", c->errmsg);
+	err = iios__send_msg(c, req);
+	if (err)
+		return err;
+	return iios__await(c, want, reply);
 }
 
 static void set_timeouts(int fd, int timeout_ms)
@@ -456,9 +477,7 @@ static int open_socket(struct iios_client *c, const struct iios__url *u)
 	return 0;
 }
 
-/* src into dst[cap], cut to fit (not snprintf: gcc -O2 warns of the cut
- * it cannot prove harmless, and a cut name is what is meant here). */
-static void copy_str(char *dst, size_t cap, const char *src)
+void iios__copy_str(char *dst, size_t cap, const char *src)
 {
 	size_t n = src ? strnlen(src, cap - 1) : 0;
 
@@ -477,19 +496,20 @@ static void fill_streams(struct iios_server_info *si, const Iiostream__HelloRepl
 		struct iios_stream_desc *o = &si->streams[i];
 
 		o->stream_id = m->stream_id;
-		copy_str(o->device, sizeof(o->device), m->device);
-		copy_str(o->id, sizeof(o->id), m->id);
-		copy_str(o->source, sizeof(o->source), m->source);
+		iios__copy_str(o->device, sizeof(o->device), m->device);
+		iios__copy_str(o->id, sizeof(o->id), m->id);
+		iios__copy_str(o->source, sizeof(o->source), m->source);
 		o->sample_rate = m->sample_rate;
 		o->channels = m->channels;
 		o->block_size = m->block_size;
 		o->block_count = m->block_count;
+		o->output = m->output;
 	}
 	si->n_streams = (uint32_t)i;
 	if (si->n_streams == 0) {
 		si->n_streams = 1;
-		copy_str(si->streams[0].device, sizeof(si->streams[0].device), si->device);
-		copy_str(si->streams[0].source, sizeof(si->streams[0].source), si->source);
+		iios__copy_str(si->streams[0].device, sizeof(si->streams[0].device), si->device);
+		iios__copy_str(si->streams[0].source, sizeof(si->streams[0].source), si->source);
 	}
 }
 
@@ -506,13 +526,13 @@ static int handshake(struct iios_client *c, const char *name)
 	hello.client_name = (char *)name;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO;
 	env.hello = &hello;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY, &r);
 	if (err)
 		return err;
 	c->server.version = r->hello_reply->version;
-	copy_str(c->server.server_name, sizeof(c->server.server_name), r->hello_reply->server_name);
-	copy_str(c->server.source, sizeof(c->server.source), r->hello_reply->source);
-	copy_str(c->server.device, sizeof(c->server.device), r->hello_reply->device);
+	iios__copy_str(c->server.server_name, sizeof(c->server.server_name), r->hello_reply->server_name);
+	iios__copy_str(c->server.source, sizeof(c->server.source), r->hello_reply->source);
+	iios__copy_str(c->server.device, sizeof(c->server.device), r->hello_reply->device);
 	fill_streams(&c->server, r->hello_reply);
 	iios_frame_free(r);
 	if (c->server.version < IIOS_PROTOCOL_VERSION_MIN ||
@@ -598,6 +618,23 @@ const char *iios_tls_info(const struct iios_client *c)
 	return c->tls.ssl ? c->tls.desc : NULL;
 }
 
+void iios__fill_channel(struct iios_channel *o, const Iiostream__ChannelInfo *ch)
+{
+	memset(o, 0, sizeof(*o));
+	o->index = ch->index;
+	iios__copy_str(o->id, sizeof(o->id), ch->id);
+	if (ch->format) {
+		o->is_signed = ch->format->is_signed;
+		o->bits = ch->format->bits;
+		o->storage_bits = ch->format->storage_bits;
+		o->shift = ch->format->shift;
+		o->big_endian = ch->format->big_endian;
+		o->repeat = ch->format->repeat;
+		o->fully_defined = ch->format->fully_defined;
+		o->timestamp = ch->format->timestamp;
+	}
+}
+
 static void fill_stream_info(struct iios_stream_info *si, const Iiostream__SubscribeReply *r)
 {
 	size_t i;
@@ -608,25 +645,10 @@ static void fill_stream_info(struct iios_stream_info *si, const Iiostream__Subsc
 	si->scan_bytes = r->scan_bytes;
 	si->max_queue_blocks = r->max_queue_blocks;
 	si->sample_rate = r->sample_rate;
-	copy_str(si->device, sizeof(si->device), r->device);
+	iios__copy_str(si->device, sizeof(si->device), r->device);
 	si->stream_id = r->stream_id;
-	for (i = 0; i < r->n_channels && i < IIOS_MAX_CHANNELS; i++) {
-		const Iiostream__ChannelInfo *ch = r->channels[i];
-		struct iios_channel *o = &si->channels[i];
-
-		o->index = ch->index;
-		copy_str(o->id, sizeof(o->id), ch->id);
-		if (ch->format) {
-			o->is_signed = ch->format->is_signed;
-			o->bits = ch->format->bits;
-			o->storage_bits = ch->format->storage_bits;
-			o->shift = ch->format->shift;
-			o->big_endian = ch->format->big_endian;
-			o->repeat = ch->format->repeat;
-			o->fully_defined = ch->format->fully_defined;
-			o->timestamp = ch->format->timestamp;
-		}
-	}
+	for (i = 0; i < r->n_channels && i < IIOS_MAX_CHANNELS; i++)
+		iios__fill_channel(&si->channels[i], r->channels[i]);
 	si->n_channels = (uint32_t)i;
 }
 
@@ -747,7 +769,7 @@ int iios_subscribe_device(struct iios_client *c, const char *device, uint32_t ma
 	sub.device = (char *)device;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE;
 	env.subscribe = &sub;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_SUBSCRIBE_REPLY, &r);
 	if (err)
 		return err;
 	err = add_sub(c, r->subscribe_reply, info);
@@ -801,17 +823,19 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 			return fail(c, -EINVAL, "not subscribed");
 		if (next_stashed(c, blk))
 			return 0;
-		err = read_frame(c, &e, PAYLOAD_BUFFER);
+		err = iios__read_frame(c, &e, IIOS__PAYLOAD_BUFFER);
 		if (err)
 			return err;
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
 		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
-			err = server_said(c, e);
+			err = iios__server_said(c, e);
 			iios_frame_free(e);
 			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}
 		if (e->msg_case != IIOSTREAM__ENVELOPE__MSG_BLOCK) {
-			/* A late reply to nothing we wait for: not a block. */
+			/* The transmission's status (taken), or a late reply
+			 * to nothing we wait for: not a block. */
+			iios__tx_absorb(c, e);
 			iios_frame_free(e);
 			continue;
 		}
@@ -873,7 +897,7 @@ int iios_unsubscribe_device(struct iios_client *c, const char *device)
 	un.device = (char *)(c->server.version < 2 ? "" : device);
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE;
 	env.unsubscribe = &un;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY, &r);
 	if (err)
 		return err;
 	if (si && c->server.version >= 2 && r->unsubscribe_reply->stream_id != si->stream_id) {
@@ -895,7 +919,7 @@ int iios_clock_offset(struct iios_client *c, int64_t *offset_ns, uint64_t *rtt_n
 	ping.token = t0;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PING;
 	env.ping = &ping;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_PONG, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_PONG, &r);
 	if (err)
 		return err;
 	if (r->pong->token != t0) {
@@ -919,7 +943,7 @@ int iios_ping(struct iios_client *c, uint64_t *rtt_ns)
 
 static void fill_source(struct iios_source_stats *o, const Iiostream__SourceStats *m)
 {
-	copy_str(o->name, sizeof(o->name), m->name);
+	iios__copy_str(o->name, sizeof(o->name), m->name);
 	o->blocks_total = m->blocks_total;
 	o->blocks_in_source = m->blocks_in_source;
 	o->blocks_held = m->blocks_held;
@@ -928,6 +952,27 @@ static void fill_source(struct iios_source_stats *o, const Iiostream__SourceStat
 	o->overflows = m->overflows;
 	o->lost_samples = m->lost_samples;
 	o->enabled = m->enabled;
+}
+
+static void fill_tx_stats(struct iios_tx_stream_stats *o, const Iiostream__TxStreamStats *m)
+{
+	o->stream_id = m->stream_id;
+	iios__copy_str(o->device, sizeof(o->device), m->device);
+	iios__copy_str(o->id, sizeof(o->id), m->id);
+	o->transmitting = m->transmitting;
+	o->owner = m->owner;
+	iios__copy_str(o->owner_peer, sizeof(o->owner_peer), m->owner_peer);
+	o->blocks_total = m->blocks_total;
+	o->blocks_in_device = m->blocks_in_device;
+	o->blocks_received = m->blocks_received;
+	o->blocks_played = m->blocks_played;
+	o->bytes_played = m->bytes_played;
+	o->underflows = m->underflows;
+	o->underflow_samples = m->underflow_samples;
+	o->cyclic = m->cyclic;
+	iios__copy_str(o->on_disconnect, sizeof(o->on_disconnect), m->on_disconnect);
+	o->kept = m->kept;
+	o->sample_rate = m->sample_rate;
 }
 
 int iios_stats(struct iios_client *c, struct iios_stats *st)
@@ -940,7 +985,7 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST;
 	env.stats_request = &req;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_STATS, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_STATS, &r);
 	if (err)
 		return err;
 	s = r->stats;
@@ -951,7 +996,7 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->blocks_skipped_total = s->blocks_skipped_total;
 	st->clients_total = s->clients_total;
 	st->protocol_errors = s->protocol_errors;
-	copy_str(st->ktls, sizeof(st->ktls), s->ktls);
+	iios__copy_str(st->ktls, sizeof(st->ktls), s->ktls);
 	st->tls_handshake_failures = s->tls_handshake_failures;
 	st->requests_refused = s->requests_refused;
 	st->iiod_clients = s->iiod_clients;
@@ -965,7 +1010,7 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 		struct iios_stream_stats *o = &st->sources[i];
 
 		fill_source(&o->source, m);
-		copy_str(o->device, sizeof(o->device), m->device);
+		iios__copy_str(o->device, sizeof(o->device), m->device);
 		o->stream_id = m->stream_id;
 		o->subscribers = m->subscribers;
 		o->blocks_skipped = m->blocks_skipped;
@@ -975,7 +1020,7 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	if (!st->n_sources && s->source) { /* a version-1 server: its one source */
 		st->n_sources = 1;
 		st->sources[0].source = st->source;
-		copy_str(st->sources[0].device, sizeof(st->sources[0].device), c->server.device);
+		iios__copy_str(st->sources[0].device, sizeof(st->sources[0].device), c->server.device);
 		st->sources[0].subscribers = s->subscribers;
 		st->sources[0].blocks_skipped = s->blocks_skipped_total;
 	}
@@ -984,23 +1029,28 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 		struct iios_client_stats *o = &st->client[i];
 
 		o->id = cs->id;
-		copy_str(o->peer, sizeof(o->peer), cs->peer);
+		iios__copy_str(o->peer, sizeof(o->peer), cs->peer);
 		o->subscribed = cs->subscribed;
 		o->blocks_sent = cs->blocks_sent;
 		o->bytes_sent = cs->bytes_sent;
 		o->blocks_skipped = cs->blocks_skipped;
 		o->queue_blocks = cs->queue_blocks;
-		copy_str(o->transport, sizeof(o->transport), cs->transport);
-		copy_str(o->tls, sizeof(o->tls), cs->tls);
-		copy_str(o->tls_encrypt, sizeof(o->tls_encrypt), cs->tls_encrypt);
-		copy_str(o->identity, sizeof(o->identity), cs->identity);
+		iios__copy_str(o->transport, sizeof(o->transport), cs->transport);
+		iios__copy_str(o->tls, sizeof(o->tls), cs->tls);
+		iios__copy_str(o->tls_encrypt, sizeof(o->tls_encrypt), cs->tls_encrypt);
+		iios__copy_str(o->identity, sizeof(o->identity), cs->identity);
 		for (j = 0; j < cs->n_stream_ids; j++)
 			if (cs->stream_ids[j] < 64)
 				st->client_streams[i] |= 1ull << cs->stream_ids[j];
 		if (!cs->n_stream_ids && cs->subscribed && c->server.version < 2)
 			st->client_streams[i] = 1;
+		/* (an older server sends no field 13, which decodes as 0) */
+		o->tx_stream_id = c->server.version < 3 ? -1 : cs->tx_stream_id;
 	}
 	st->n_listed = (uint32_t)i;
+	for (i = 0; i < s->n_tx && i < IIOS_MAX_STREAMS; i++)
+		fill_tx_stats(&st->tx[i], s->tx[i]);
+	st->n_tx = (uint32_t)i;
 	iios_frame_free(r);
 	return 0;
 }
@@ -1015,12 +1065,12 @@ static int attr_request(struct iios_client *c, const Iiostream__Envelope *req, c
 			size_t len)
 {
 	Iiostream__Envelope *r;
-	int err = request(c, req, IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY, &r);
+	int err = iios__request(c, req, IIOSTREAM__ENVELOPE__MSG_ATTR_REPLY, &r);
 
 	if (err)
 		return err;
 	if (value && len)
-		copy_str(value, len, r->attr_reply->value);
+		iios__copy_str(value, len, r->attr_reply->value);
 	iios_frame_free(r);
 	return 0;
 }
@@ -1132,7 +1182,7 @@ int iios_devices(struct iios_client *c, struct iios_devices **out)
 	*out = NULL;
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST;
 	env.devices_request = &req;
-	err = request(c, &env, IIOSTREAM__ENVELOPE__MSG_DEVICES, &r);
+	err = iios__request(c, &env, IIOSTREAM__ENVELOPE__MSG_DEVICES, &r);
 	if (err)
 		return err;
 	m = r->devices;
@@ -1144,14 +1194,14 @@ int iios_devices(struct iios_client *c, struct iios_devices **out)
 		iios_frame_free(r);
 		return fail(c, -ENOMEM, "out of memory");
 	}
-	copy_str(d->context, sizeof(d->context), m->context);
+	iios__copy_str(d->context, sizeof(d->context), m->context);
 	for (i = 0; i < m->n_devices; i++) {
 		const Iiostream__DeviceDesc *md = m->devices[i];
 		struct iios_device_desc *dd = &d->devices[d->n_devices++];
 
-		copy_str(dd->id, sizeof(dd->id), md->id);
-		copy_str(dd->name, sizeof(dd->name), md->name);
-		copy_str(dd->label, sizeof(dd->label), md->label);
+		iios__copy_str(dd->id, sizeof(dd->id), md->id);
+		iios__copy_str(dd->name, sizeof(dd->name), md->name);
+		iios__copy_str(dd->label, sizeof(dd->label), md->label);
 		dd->streamed = md->streamed;
 		dd->stream_id = md->stream_id;
 		dd->attrs = copy_strings(md->attrs, md->n_attrs, &dd->n_attrs);
@@ -1162,9 +1212,9 @@ int iios_devices(struct iios_client *c, struct iios_devices **out)
 			const Iiostream__ChannelDesc *mc = md->channels[j];
 			struct iios_channel_desc *cd = &dd->channels[dd->n_channels++];
 
-			copy_str(cd->id, sizeof(cd->id), mc->id);
-			copy_str(cd->name, sizeof(cd->name), mc->name);
-			copy_str(cd->type, sizeof(cd->type), mc->type);
+			iios__copy_str(cd->id, sizeof(cd->id), mc->id);
+			iios__copy_str(cd->name, sizeof(cd->name), mc->name);
+			iios__copy_str(cd->type, sizeof(cd->type), mc->type);
 			cd->output = mc->output;
 			cd->scan_element = mc->scan_element;
 			cd->index = mc->index;

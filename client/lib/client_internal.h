@@ -3,14 +3,15 @@
 #ifndef IIOSTREAM_CLIENT_INTERNAL_H
 #define IIOSTREAM_CLIENT_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "iiostream.h"
+#include "iiostream/frame.h"
 #include "iiostream/tls13.h"
-
-struct iios_options;
 
 struct iios__url {
 	bool tls;          /* tls:// */
@@ -71,5 +72,125 @@ ssize_t iios__tls_send(struct iios__tls *t, const void *buf, size_t len, char *e
 
 /* Say goodbye (close_notify) and free. */
 void iios__tls_end(struct iios__tls *t);
+
+/* Received bytes held in the TLS layer, not yet returned (plaintext, or
+ * records not yet opened): true means a read will not wait for the
+ * socket. false on plain TCP. */
+bool iios__tls_pending(const struct iios__tls *t);
+
+/* ---- the connection (client.c), shared with the transmit side (tx.c) ---- */
+
+/* A block that arrived while a request waited for its reply, kept for
+ * iios_next_block() (its payload in a buffer of its own). */
+struct stashed {
+	struct iios_block blk;
+	uint8_t *buf;             /* owns blk.data */
+};
+
+/* The transmission of a connection (tx.c). */
+enum iios__tx_state {
+	IIOS__TX_NONE,            /* never started on this connection */
+	IIOS__TX_IDLE,            /* ended: tx.st is the final status */
+	IIOS__TX_ACTIVE,          /* started: iios_tx_send() takes blocks */
+	IIOS__TX_STOPPING,        /* TxStop sent, its reply not yet received */
+};
+
+struct iios__tx {
+	enum iios__tx_state state;
+	struct iios_tx_info info;
+	struct iios_tx_status st;
+};
+
+struct iios_client {
+	int fd;
+	struct iios__tls tls;     /* tls.ssl NULL on plain TCP */
+	int timeout_ms;
+	int rcvbuf;
+	bool broken;              /* framing lost: every call fails */
+	struct iios_server_info server;
+	/* One entry per subscription (its stream's description, its
+	 * block_size the bound of its payloads); nsubs of them are used. */
+	struct iios_stream_info subs[IIOS_MAX_STREAMS];
+	bool sub_used[IIOS_MAX_STREAMS];
+	uint32_t nsubs;
+	struct iios_counters counters;
+	uint8_t head[IIOS_FRAME_PREFIX + IIOS_FRAME_MAX_ENVELOPE];
+	uint8_t *payload;         /* the largest block_size of the subscriptions */
+	size_t payload_cap;
+	/* blocks kept during requests, oldest first: stash[stash_head], ... */
+	struct stashed stash[IIOS_STASH_MAX_BLOCKS];
+	uint32_t stash_head, stash_len;
+	size_t stash_bytes;
+	uint8_t *lent;            /* a stashed payload iios_next_block() returned:
+	                           * freed at the next call of it (or close) */
+	struct iios__tx tx;       /* tx.c's */
+	char errmsg[256];
+	char tls_err[224];        /* what the last TLS failure was */
+};
+
+/* Say what went wrong (iios_errmsg()). */
+void iios__set_errmsg(struct iios_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Say what went wrong, and evaluate to err (a macro, so that the value is
+ * plain to see for a reader and a static analyzer alike). */
+#define iios__fail(c, err, ...) (iios__set_errmsg((c), __VA_ARGS__), (err))
+
+/* An error after which the byte stream can no longer be trusted: every
+ * later call fails. Returns err. */
+int iios__broken(struct iios_client *c, int err, const char *what);
+
+/* Where iios__read_frame() puts a block's payload. */
+enum iios__payload_to {
+	IIOS__PAYLOAD_BUFFER,     /* c->payload: iios_next_block() */
+	IIOS__PAYLOAD_STASH,      /* a buffer of its own, kept (during a request) */
+};
+
+/*
+ * Read one frame head. For a BlockHeader the payload is read too, into the
+ * block buffer or the stash (`to`); its stream must be one we subscribed
+ * to, and it at most that stream's block_size.
+ * Returns 0 with *env set (free it with iios_frame_free()), or a negative
+ * errno: -ETIMEDOUT before a frame began leaves the connection usable.
+ */
+int iios__read_frame(struct iios_client *c, Iiostream__Envelope **env, enum iios__payload_to to);
+
+/* A frame (or a hangup) is waiting to be read: reading will not wait. */
+bool iios__frame_waiting(struct iios_client *c);
+
+/* An Error or Bye from the server as our error (set in iios_errmsg()). */
+int iios__server_said(struct iios_client *c, const Iiostream__Envelope *e);
+
+/* Send one frame without payload. 0, or a negative errno (broken). */
+int iios__send_msg(struct iios_client *c, const Iiostream__Envelope *env);
+
+/* Send a frame head and `len` payload bytes after it, straight from
+ * `payload`. 0; -ETIMEDOUT when nothing went out (harmless); any other
+ * error breaks the connection. */
+int iios__send_payload(struct iios_client *c, const Iiostream__Envelope *env, const void *payload,
+		       size_t len);
+
+/* Wait for the reply of type `want`. Blocks that arrive meanwhile (on a
+ * subscribed connection) are kept in the stash for iios_next_block()
+ * (dropped and counted when it is full), transmit status is absorbed
+ * (iios__tx_absorb()). An Error or Bye is returned as its errno. On
+ * success *reply must be freed with iios_frame_free(). */
+int iios__await(struct iios_client *c, Iiostream__Envelope__MsgCase want,
+		Iiostream__Envelope **reply);
+
+/* Send a request and iios__await() its reply. */
+int iios__request(struct iios_client *c, const Iiostream__Envelope *req,
+		  Iiostream__Envelope__MsgCase want, Iiostream__Envelope **reply);
+
+/* src into dst[cap], cut to fit (not snprintf: gcc -O2 warns of the cut
+ * it cannot prove harmless, and a cut name is what is meant here). */
+void iios__copy_str(char *dst, size_t cap, const char *src);
+
+/* A wire ChannelInfo as an iios_channel. */
+void iios__fill_channel(struct iios_channel *o, const Iiostream__ChannelInfo *ch);
+
+/* tx.c: take a frame of the transmission that arrived unasked (TxStatus):
+ * true when e was one (the caller frees it as usual), false otherwise. */
+bool iios__tx_absorb(struct iios_client *c, const Iiostream__Envelope *e);
 
 #endif /* IIOSTREAM_CLIENT_INTERNAL_H */

@@ -568,3 +568,12 @@ void iios__tls_end(struct iios__tls *t)
 	ERR_clear_error();
 	memset(t, 0, sizeof(*t));
 }
+
+bool iios__tls_pending(const struct iios__tls *t)
+{
+	if (!t->ssl)
+		return false;
+	if (t->rx.aead)
+		return t->pt_len > 0 || t->rlen > t->rpos;
+	return SSL_has_pending(t->ssl) == 1;
+}

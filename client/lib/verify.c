@@ -478,3 +478,208 @@ int iios_verify_scans(struct iios_scan_check *chk, const void *data, size_t len,
 	}
 	return iios_verify_scans_typed(chk, data, len, chans, n_channels);
 }
+
+long iios_pattern_scans(void *out, size_t len, uint64_t first, uint32_t scans,
+			const struct iios_channel *chans, uint32_t n_channels)
+{
+	struct iios_scan_layout l;
+	char why[128];
+
+	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS ||
+	    channels_layout(chans, n_channels, &l, why, sizeof(why)) || l.scan_bytes == 0 ||
+	    (uint64_t)scans * l.scan_bytes > len)
+		return -EINVAL;
+	iios_scan_fill(&l, out, first, scans, NULL);
+	return (long)((uint64_t)scans * l.scan_bytes);
+}
+
+/* ---- a loopback capture: silence, the pattern without a gap, silence ---- */
+
+enum { LB_BEFORE, LB_RUN, LB_AFTER, LB_RESYNC };
+
+void iios_loopback_init(struct iios_loopback_check *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->phase = LB_BEFORE;
+}
+
+bool iios_loopback_ok(const struct iios_loopback_check *lc)
+{
+	return lc->started && !lc->gaps && !lc->errors;
+}
+
+static void lb_note(struct iios_loopback_check *lc, uint64_t *count, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void lb_note(struct iios_loopback_check *lc, uint64_t *count, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!lc->gaps && !lc->errors) {
+		va_start(ap, fmt);
+		vsnprintf(lc->first_error, sizeof(lc->first_error), fmt, ap);
+		va_end(ap);
+	}
+	(*count)++;
+}
+
+/* The values of a scan are all zero (timestamps aside). */
+static bool silent(const struct iios_scan_layout *l, const uint8_t *p)
+{
+	uint32_t k, b;
+
+	for (k = 0; k < l->count; k++) {
+		const struct iios_scan_element *e = &l->elem[k];
+
+		if (e->timestamp)
+			continue;
+		for (b = 0; b < iios_scan_type_bytes(&e->type); b++)
+			if (p[e->offset + b])
+				return false;
+	}
+	return true;
+}
+
+/* The pattern index of a scan whose key lane is `lane`, given the low 16
+ * bits of its index (locate()'s arithmetic). */
+static uint64_t index_from(const struct raw_check *rc, uint32_t lane, uint32_t lo)
+{
+	uint32_t mask = (1u << rc->bits) - 1;
+	uint32_t rest = lane - iios_pattern_sample(0, rc->l.elem[rc->key].index) - lo * STEP;
+	uint32_t mid = ((rest & mask) * (uint32_t)inverse16(MID_STEP)) & mask;
+
+	return (uint64_t)mid << 16 | lo;
+}
+
+/* A run of the pattern begins at scan i of the piece (p, n scans): its
+ * index from its first value, the low 16 bits from where they wrap within
+ * the piece (else taken as 0, and found where the run first fails). */
+static void lb_start_run(struct iios_loopback_check *lc, const struct raw_check *rc,
+			 const uint8_t *p, size_t n, uint64_t at)
+{
+	uint32_t mask = (1u << rc->bits) - 1, lo = 0;
+	size_t w;
+
+	lc->run_determined = false;
+	for (w = 1; w < n && w <= 0x10000u; w++) {
+		uint32_t step = (key_lane(rc, p, w) - key_lane(rc, p, w - 1)) & mask;
+
+		if (step == (STEP & mask))
+			continue;
+		if (step == ((STEP + MID_STEP) & mask)) {
+			lo = (uint32_t)(0x10000u - w);
+			lc->run_determined = true;
+		}
+		break;
+	}
+	lc->run_lane = key_lane(rc, p, 0);
+	lc->run_at = at;
+	lc->next = index_from(rc, lc->run_lane, lo);
+	if (!lc->started) {
+		lc->started = true;
+		lc->first_index = lc->next;
+	}
+	lc->phase = LB_RUN;
+}
+
+/* Scan p (capture scan `at`) does not follow the run. */
+static void lb_mismatch(struct iios_loopback_check *lc, const struct raw_check *rc,
+			const uint8_t *p, size_t n, uint64_t at, long off_in_scan)
+{
+	uint64_t w = at - lc->run_at;
+	bool first_run = !lc->gaps && !lc->errors;
+
+	if (!lc->run_determined && w >= 1 && w <= 0x10000u) {
+		/* the low 16 bits wrap here: the run's index was a guess */
+		uint64_t start = index_from(rc, lc->run_lane, (uint32_t)(0x10000u - w) & 0xffffu);
+
+		if (iios_scan_check(&rc->l, p, rc->l.scan_bytes, start + w, NULL) == -1) {
+			lc->next = start + w;
+			lc->run_determined = true;
+			if (first_run)
+				lc->first_index = start;
+			return;
+		}
+	}
+	if (element_at(&rc->l, (uint32_t)off_in_scan)->timestamp) {
+		lb_note(lc, &lc->errors, "capture scan %" PRIu64 ": its timestamp goes back", at);
+		lc->next++;
+		lc->phase = LB_RESYNC;
+		return;
+	}
+	if (silent(&rc->l, p)) {
+		lc->phase = LB_AFTER; /* the end, unless the pattern comes back */
+		return;
+	}
+	if (w < LOCATE_SCANS) {
+		lb_note(lc, &lc->errors, "capture scan %" PRIu64 ": neither silence nor the "
+			"pattern", at);
+		if (first_run && lc->matched <= w)
+			lc->started = false; /* that was no start */
+		lc->phase = LB_RESYNC;
+		return;
+	}
+	lb_note(lc, &lc->gaps, "capture scan %" PRIu64 ": a jump (pattern index %" PRIu64
+		" expected after %" PRIu64 " in order)", at, lc->next, lc->matched);
+	lb_start_run(lc, rc, p, n, at);
+}
+
+int iios_loopback_feed(struct iios_loopback_check *lc, const void *data, size_t len,
+		       uint64_t lost_scans, const struct iios_channel *chans, uint32_t n_channels)
+{
+	const uint8_t *d = data;
+	struct raw_check rc;
+	char why[128];
+	size_t sb, total, i = 0;
+
+	if (n_channels == 0 || n_channels > IIOS_MAX_CHANNELS ||
+	    channels_layout(chans, n_channels, &rc.l, why, sizeof(why)) || raw_check_init(&rc))
+		return -EINVAL;
+	sb = rc.l.scan_bytes;
+	if (sb == 0 || len % sb)
+		return -EINVAL;
+	total = len / sb;
+	if (lost_scans && (lc->phase == LB_RUN || lc->phase == LB_AFTER)) {
+		lb_note(lc, &lc->gaps, "%" PRIu64 " scans lost by the receiver after capture scan %"
+			PRIu64 ": the run is not whole", lost_scans, lc->scans);
+		lc->phase = LB_RESYNC;
+	}
+	while (i < total) {
+		const uint8_t *p = d + i * sb;
+		long off;
+		size_t j;
+
+		if (lc->phase != LB_RUN) {
+			for (j = i; j < total && silent(&rc.l, d + j * sb); j++)
+				;
+			if (lc->phase == LB_BEFORE)
+				lc->silent_before += j - i;
+			else if (lc->phase == LB_AFTER)
+				lc->silent_after += j - i;
+			if (j == total)
+				break;
+			if (lc->phase == LB_AFTER)
+				lb_note(lc, &lc->gaps, "capture scan %" PRIu64 ": the pattern again "
+					"after %" PRIu64 " silent scans (silence inside the run: an "
+					"underflow)", lc->scans + j, lc->silent_after);
+			lc->silent_after = 0;
+			lb_start_run(lc, &rc, d + j * sb, total - j, lc->scans + j);
+			i = j;
+			continue;
+		}
+		off = check_scans(&rc.l, p, (total - i) * sb, lc->next, &lc->ts);
+		j = off < 0 ? total : i + (size_t)off / sb;
+		lc->matched += j - i;
+		lc->next += j - i;
+		i = j;
+		if (off < 0)
+			break;
+		/* a wrap found (scan i matches now), the end (silence), a new
+		 * run from scan i, or a bad scan, stepped over */
+		lb_mismatch(lc, &rc, d + i * sb, total - i, lc->scans + i, off % (long)sb);
+		if (lc->phase == LB_RESYNC)
+			i++;
+	}
+	lc->scans += total;
+	return lc->gaps || lc->errors ? -EILSEQ : 0;
+}
