@@ -178,6 +178,18 @@ int block_ring_enqueue(struct block_ring *r, uint32_t id)
 	return 0;
 }
 
+int block_ring_enqueue_filled(struct block_ring *r, uint32_t id, uint32_t bytes_used,
+			      uint32_t flags)
+{
+	int err = block_ring_enqueue(r, id);
+
+	if (err)
+		return err;
+	r->blocks[id].bytes_used = bytes_used;
+	r->blocks[id].flags = flags;
+	return 0;
+}
+
 int block_ring_dequeue(struct block_ring *r, struct source_block *blk)
 {
 	uint32_t id;
@@ -191,7 +203,7 @@ int block_ring_dequeue(struct block_ring *r, struct source_block *blk)
 	return block_ring_query(r, blk);
 }
 
-struct ring_block *block_ring_start(struct block_ring *r)
+struct ring_block *block_ring_start_filled(struct block_ring *r)
 {
 	struct ring_block *b;
 
@@ -201,11 +213,20 @@ struct ring_block *block_ring_start(struct block_ring *r)
 	r->active = (int32_t)id_fifo_pop(&r->incoming);
 	b = &r->blocks[r->active];
 	set_state(b, RING_BLOCK_ACTIVE);
-	b->bytes_used = 0;
-	b->flags = 0;
 	b->timestamp_ns = 0;
 	b->lost_samples = 0;
 	b->first_sample = 0;
+	return b;
+}
+
+struct ring_block *block_ring_start(struct block_ring *r)
+{
+	struct ring_block *b = block_ring_start_filled(r);
+
+	if (b) {
+		b->bytes_used = 0;
+		b->flags = 0;
+	}
 	return b;
 }
 

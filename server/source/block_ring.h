@@ -14,6 +14,12 @@
  * An eventfd is readable while a block is DONE, for the daemon's loop.
  * What fills the ACTIVE block (the sim's pattern, read() from a device) is
  * the source's own business.
+ *
+ * An output device (the sim DAC) walks the same states with blocks the
+ * daemon filled: it enqueues them with their bytes_used and flags
+ * (block_ring_enqueue_filled()), the device starts one keeping both
+ * (block_ring_start_filled()), plays it while ACTIVE and completes it,
+ * empty for the daemon, when it is done with it.
  */
 #ifndef IIOSTREAMD_BLOCK_RING_H
 #define IIOSTREAMD_BLOCK_RING_H
@@ -74,6 +80,11 @@ int block_ring_map(const struct block_ring *r, uint32_t id, void **addr);
 int block_ring_block_file(const struct block_ring *r, uint32_t id, int *fd, uint64_t *offset);
 /* USER -> QUEUED; -EINVAL for an unknown id, -EBUSY if the ring owns it. */
 int block_ring_enqueue(struct block_ring *r, uint32_t id);
+/* The same for a block the user filled (output): bytes_used and flags are
+ * kept with it for the device (the caller checked them against the
+ * block's size and its own flags). */
+int block_ring_enqueue_filled(struct block_ring *r, uint32_t id, uint32_t bytes_used,
+			      uint32_t flags);
 /* DONE -> USER, the oldest first; -EAGAIN when none is done. */
 int block_ring_dequeue(struct block_ring *r, struct source_block *blk);
 
@@ -81,6 +92,10 @@ int block_ring_dequeue(struct block_ring *r, struct source_block *blk);
  * (bytes_used and the reported fields zero), when none is active; NULL
  * when none is queued. */
 struct ring_block *block_ring_start(struct block_ring *r);
+/* The same for an output device: the block keeps the bytes_used and flags
+ * it was enqueued with (the reported fields timestamp_ns, lost_samples and
+ * first_sample are zeroed for the device to fill). */
+struct ring_block *block_ring_start_filled(struct block_ring *r);
 /* The ACTIVE block, or NULL. */
 static inline struct ring_block *block_ring_current(struct block_ring *r)
 {

@@ -23,7 +23,12 @@
  *    (scan index = the channel count), stamped with each scan's ideal
  *    capture time (iios_scan_time_ns(): a block's first scan carries the
  *    block's timestamp); scans are laid out as the IIO core would
- *    (iiostream/scan.h), filled with the pattern in that format.
+ *    (iiostream/scan.h), filled with the pattern in that format;
+ *  - sim: the board's DAC (source_sim_dac.c) may loop back into it
+ *    (source_sim_connect_loopback(), the DAC's "loopback" attribute): its
+ *    data channels then hold what the DAC played at each scan's instant
+ *    instead of the pattern (source_sim_loopback.h). With no DAC connected
+ *    nothing of this runs.
  */
 #define _GNU_SOURCE
 #include "source.h"
@@ -41,6 +46,7 @@
 #include "clock.h"
 #include "block_ring.h"
 #include "log.h"
+#include "source_sim_loopback.h"
 #include "iiostream/frame.h"
 #include "iiostream/scan.h"
 
@@ -72,6 +78,7 @@ struct sim_source {
 	uint64_t produced;     /* absolute index of the next scan to produce */
 	uint64_t pending_lost; /* scans lost since the last filled block */
 	struct source_counters counters;
+	struct sim_dac *dac;   /* the board's DAC linked for loopback, or NULL */
 };
 
 
@@ -124,6 +131,9 @@ static void write_scans(struct sim_source *sim, struct ring_block *b, uint64_t f
 	if (!sim->rate)
 		clk = (struct iios_scan_clock){ b->timestamp_ns, first, 0 };
 	iios_scan_fill(&sim->layout, b->addr + b->bytes_used, first, (uint32_t)n, &clk);
+	/* sim: looped back, the data channels carry what the DAC played */
+	if (sim->dac && sim_dac__loopback_on(sim->dac))
+		sim_dac__loopback_fill(sim->dac, &sim->layout, b->addr + b->bytes_used, first, n);
 }
 
 /* sim: produce scans up to absolute index `due`, as the ADC would. */
@@ -343,6 +353,8 @@ static int sim_enable(struct source *s)
 		uv_timer_start(&sim->tick, on_tick, SIM_TICK_MS, SIM_TICK_MS);
 	else if (sim->ring.incoming.count)
 		uv_idle_start(&sim->eager, on_eager);
+	if (sim->dac)
+		sim_dac__adc_clock_changed(sim->dac);
 	return 0;
 }
 
@@ -390,6 +402,7 @@ static void sim_format(struct source *s, struct source_format *fmt)
 	fmt->scan_elements = sim->scan_elements;
 	memcpy(fmt->type, sim->type, sim->scan_elements * sizeof(fmt->type[0]));
 	fmt->timestamp_index = sim->timestamp_index;
+	fmt->output = false;
 }
 
 /* sim: the one attribute, sampling_frequency (scans per second; 0 is
@@ -418,6 +431,8 @@ static int sim_attr_write(struct source *s, const char *channel, const char *att
 	rate = strtoull(value, &end, 10);
 	if (errno || (*end && strcmp(end, "\n") != 0) || rate > SIM_MAX_RATE)
 		return -EINVAL;
+	if (sim->dac && sim_dac__adc_rate_check(sim->dac, rate))
+		return -EBUSY; /* looped back: the DAC's rate is the ADC's */
 	if (sim->enabled) {
 		/* The clock changes from now: what was due at the old rate is
 		 * produced first, then counting restarts at the new one. */
@@ -431,6 +446,8 @@ static int sim_attr_write(struct source *s, const char *channel, const char *att
 		}
 	}
 	sim->rate = rate;
+	if (sim->dac && sim->enabled)
+		sim_dac__adc_clock_changed(sim->dac);
 	return 0;
 }
 
@@ -451,11 +468,53 @@ static void sim_close(struct source *s)
 {
 	struct sim_source *sim = to_sim(s);
 
+	if (sim->dac) {
+		sim_dac__adc_closed(sim->dac);
+		sim->dac = NULL;
+	}
 	sim_disable(s);
 	block_ring_destroy(&sim->ring);
 	sim->closing_handles = 2;
 	uv_close((uv_handle_t *)&sim->tick, on_handle_closed);
 	uv_close((uv_handle_t *)&sim->eager, on_handle_closed);
+}
+
+/* ---- the board's loopback: the ADC's side (source_sim_loopback.h) ------- */
+
+uv_loop_t *sim__adc_loop(struct sim_source *adc)
+{
+	return adc->loop;
+}
+
+struct sim_dac *sim__adc_linked(struct sim_source *adc)
+{
+	return adc->dac;
+}
+
+void sim__adc_link(struct sim_source *adc, struct sim_dac *dac)
+{
+	adc->dac = dac;
+}
+
+void sim__adc_catch_up(struct sim_source *adc)
+{
+	if (adc->enabled && adc->rate)
+		produce_until(adc, scans_due(adc));
+}
+
+bool sim__adc_clock(struct sim_source *adc, struct iios_scan_clock *clk, uint64_t *next)
+{
+	if (!adc->enabled)
+		return false;
+	*clk = (struct iios_scan_clock){ adc->t0_ns, adc->n0, adc->rate };
+	*next = adc->produced;
+	return true;
+}
+
+/* Every data channel has the one type of format= (set_types()). */
+bool sim__adc_can_loop_back(struct sim_source *adc, uint64_t rate)
+{
+	return rate && adc->rate == rate && iios_scan_type_is_s16le(&adc->type[0]);
 }
 
 const struct source_ops source_sim_ops = {
