@@ -394,6 +394,7 @@ static void sim_format(struct source *s, struct source_format *fmt)
 	struct sim_source *sim = to_sim(s);
 
 	fmt->device = sim->name;
+	fmt->iio_id = NULL; /* sim: not in sysfs */
 	fmt->device_channels = sim->device_channels;
 	fmt->channel_mask = sim->channel_mask;
 	fmt->channels = sim->channels;

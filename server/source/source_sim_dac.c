@@ -397,6 +397,7 @@ static int dac_disable(struct source *s)
 	uv_idle_stop(&dac->eager);
 	return_all(dac);
 	dac->silence = 0;
+	dac->synced = false; /* the ADC reads 0 from now: it caught up above */
 	return 0;
 }
 
@@ -649,19 +650,31 @@ static void lb_record(struct sim_dac *dac, const uint8_t *data, uint64_t n)
 		dac->lb_end += n - LOOPBACK_RING_SCANS;
 		n = LOOPBACK_RING_SCANS;
 	}
+	if (!data || dac->scan_bytes == stride) {
+		/* silence, or every channel in the ring's layout: whole runs */
+		while (n) {
+			uint64_t at = dac->lb_end & (LOOPBACK_RING_SCANS - 1);
+			uint64_t run = n < LOOPBACK_RING_SCANS - at ? n : LOOPBACK_RING_SCANS - at;
+
+			if (data) {
+				memcpy(dac->lb_ring + at * stride, data, run * stride);
+				data += run * stride;
+			} else {
+				memset(dac->lb_ring + at * stride, 0, run * stride);
+			}
+			dac->lb_end += run;
+			n -= run;
+		}
+		return;
+	}
 	for (; n; n--, dac->lb_end++) {
 		uint8_t *slot = dac->lb_ring + (dac->lb_end & (LOOPBACK_RING_SCANS - 1)) * stride;
 
-		if (data && dac->scan_bytes == stride) {
-			memcpy(slot, data, stride); /* every channel: the same layout */
-		} else {
-			memset(slot, 0, stride);
-			for (k = 0; data && k < dac->layout.count; k++)
-				memcpy(slot + dac->layout.elem[k].index * 2,
-				       data + dac->layout.elem[k].offset, 2);
-		}
-		if (data)
-			data += dac->scan_bytes;
+		memset(slot, 0, stride);
+		for (k = 0; k < dac->layout.count; k++)
+			memcpy(slot + dac->layout.elem[k].index * 2, data + dac->layout.elem[k].offset,
+			       2);
+		data += dac->scan_bytes;
 	}
 }
 
@@ -699,13 +712,46 @@ bool sim_dac__loopback_on(struct sim_dac *dac)
 	return dac->loopback;
 }
 
+/* Whether the ADC's scans are laid out as the ring's: the DAC's channels,
+ * all of them, in order, nothing else. */
+static bool same_layout(const struct sim_dac *dac, const struct iios_scan_layout *l)
+{
+	uint32_t k;
+
+	if (l->count != dac->device_channels || l->scan_bytes != dac->device_channels * 2)
+		return false;
+	for (k = 0; k < l->count; k++)
+		if (l->elem[k].timestamp || l->elem[k].index != k || l->elem[k].offset != k * 2)
+			return false;
+	return true;
+}
+
+/* One ADC scan of layout l from the ring's slot src (NULL: zeros). */
+static void copy_scan(const struct sim_dac *dac, const struct iios_scan_layout *l, uint8_t *out,
+		      const uint8_t *src)
+{
+	uint32_t k;
+
+	for (k = 0; k < l->count; k++) {
+		const struct iios_scan_element *e = &l->elem[k];
+
+		if (e->timestamp)
+			continue;
+		if (src && e->index < dac->device_channels)
+			memcpy(out + e->offset, src + e->index * 2, 2);
+		else
+			memset(out + e->offset, 0, 2);
+	}
+}
+
 void sim_dac__loopback_fill(struct sim_dac *dac, const struct iios_scan_layout *l, uint8_t *out,
 			    uint64_t first, uint64_t n)
 {
+	bool same = same_layout(dac, l);
+
 	while (n) {
 		uint64_t piece = n < LOOPBACK_RING_SCANS / 2 ? n : LOOPBACK_RING_SCANS / 2, i;
 		int64_t m0 = (int64_t)first + dac->delta, end = m0 + (int64_t)piece;
-		uint32_t k;
 
 		/* The DAC plays up to these scans first: at most one scan
 		 * ahead of its own clock (ns rounding of the two clocks). */
@@ -717,16 +763,12 @@ void sim_dac__loopback_fill(struct sim_dac *dac, const struct iios_scan_layout *
 		for (i = 0; i < piece; i++, out += l->scan_bytes) {
 			const uint8_t *src = lb_scan(dac, m0 + (int64_t)i);
 
-			for (k = 0; k < l->count; k++) {
-				const struct iios_scan_element *e = &l->elem[k];
-
-				if (e->timestamp)
-					continue;
-				if (src && e->index < dac->device_channels)
-					memcpy(out + e->offset, src + e->index * 2, 2);
-				else
-					memset(out + e->offset, 0, 2);
-			}
+			if (!same)
+				copy_scan(dac, l, out, src);
+			else if (src)
+				memcpy(out, src, l->scan_bytes);
+			else
+				memset(out, 0, l->scan_bytes);
 		}
 		first += piece;
 		n -= piece;

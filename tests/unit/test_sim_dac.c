@@ -848,3 +848,79 @@ Test(dac, closing_the_dac_first_leaves_the_adc_capturing_its_pattern)
 	}
 	fx_close(f);
 }
+
+/* The ADC's scans [from, from + n) are the cyclic ramp of `base` and `len`
+ * at whatever phase it starts, with no scan missing or doubled. */
+static void assert_cyclic(struct fx *f, size_t from, size_t n, uint32_t base, uint32_t len,
+			  const char *what)
+{
+	int phase = f->cap[from * f->adc_channels] - (int)base;
+
+	cr_assert(phase >= 0 && phase < (int)len, "%s: ADC scan %zu is %d, not the ramp", what,
+		  from, f->cap[from * f->adc_channels]);
+	/* assert_ramp() from the block's start, shifted by the phase */
+	{
+		size_t i;
+		uint32_t c;
+
+		for (i = 0; i < n; i++)
+			for (c = 0; c < f->adc_channels; c++) {
+				int16_t got = f->cap[(from + i) * f->adc_channels + c];
+				int16_t want = ramp(base, (uint32_t)((i + (size_t)phase) % len), c);
+
+				cr_assert_eq(got, want, "%s: ADC scan %zu, channel %u: %d, not %d",
+					     what, from + i, c, got, want);
+			}
+	}
+}
+
+static void stall_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* The loop stalls longer than the loopback ring holds (45000 scans against
+ * 32768): the ADC catching up plays the DAC in pieces, so nothing falls
+ * out. The DAC starts first; the ADC's re-enable re-aligns the clocks. */
+Test(dac, loopback_loses_nothing_across_a_stall_and_an_adc_restart)
+{
+	struct fx *f = fx_new();
+	struct source_config acfg = { .channels = 2, .sample_rate = RATE };
+	size_t mark, restart;
+	uint32_t i;
+
+	fx_open_adc(f, &acfg);
+	fx_open_dac(f, 2, RATE);
+	cr_assert_eq(source_sim_connect_loopback(f->adc, f->dac), 0);
+	cr_assert_eq(attr_set(f->dac, "loopback", "1"), 0);
+	cr_assert_eq(source_sim_ops.alloc(f->adc, 65536, 8, &i), 0); /* 1.3 s */
+	for (i = 0; i < 8; i++) {
+		struct source_block ab = { .id = i };
+
+		cr_assert_eq(source_sim_ops.enqueue(f->adc, &ab), 0);
+	}
+	alloc_blocks(f, 4000, 1);
+	fill_ramp(f, 0, 1000, 100);
+	cr_assert_eq(source_sim_dac_ops.enable(f->dac), 0);
+	enqueue(f, 0, 1000, SOURCE_BLOCK_CYCLIC);
+	cr_assert_eq(source_sim_ops.enable(f->adc), 0);
+	RUN_UNTIL(f, f->cap_scans >= 16384, "an ADC block");
+	stall_ms(450); /* the loop stalls: no tick of either runs */
+	mark = f->cap_scans;
+	RUN_UNTIL(f, f->cap_scans >= mark + 4 * 16384, "the stall captured");
+	assert_cyclic(f, 0, f->cap_scans, 100, 1000, "across the stall");
+	attr_eq(f->dac, "loopback_missed", "0");
+
+	cr_assert_eq(source_sim_ops.disable(f->adc), 0);
+	drain_adc(f);
+	restart = f->cap_scans;
+	cr_assert_eq(source_sim_ops.enable(f->adc), 0);
+	RUN_UNTIL(f, f->cap_scans >= restart + 2 * 16384, "capture after the restart");
+	assert_cyclic(f, restart, f->cap_scans - restart, 100, 1000, "after the ADC's restart");
+	cr_assert_eq(counters(f).underflows, 0);
+	attr_eq(f->dac, "loopback_missed", "0");
+	fx_close(f);
+}
