@@ -16,6 +16,7 @@ enum cli_exit {
 	CLI_FAILED = 1,      /* connection or server error */
 	CLI_USAGE = 2,       /* bad command line */
 	CLI_INTEGRITY = 3,   /* rx --verify found wrong data */
+	CLI_UNDERFLOW = 4,   /* tx: the device ran dry (an underflow) */
 };
 
 /* Connection options every command takes (conn.c). */
@@ -68,6 +69,7 @@ int cmd_info(int argc, char **argv);
 int cmd_attr(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_rx(int argc, char **argv);
+int cmd_tx(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 

@@ -16,6 +16,10 @@ static void usage(FILE *out)
 		"  rx    [--url URL] [--seconds N] [--blocks N] [--verify] [--output FILE]\n"
 		"        [--queue N] [--json] [--quiet]\n"
 		"                         receive blocks; see 'iiostream rx --help'\n"
+		"  tx    (--input FILE|- | --pattern) [--device NAME] [--cyclic] [--blocks N]\n"
+		"        [--duration S] [--json]\n"
+		"                         transmit to an output device (a DAC); see\n"
+		"                         'iiostream tx --help'\n"
 		"  verify FILE --channels LIST  check a file of raw pattern scans (rx\n"
 		"                         --output, iio_readdev): order, gaps, errors\n"
 		"  discover [--seconds N] [--json]\n"
@@ -39,6 +43,8 @@ int main(int argc, char **argv)
 		return cmd_attr(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rx") == 0)
 		return cmd_rx(argc - 1, argv + 1);
+	if (strcmp(argv[1], "tx") == 0)
+		return cmd_tx(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "discover") == 0)
