@@ -113,8 +113,8 @@ static void lb_sync(struct sim_dac *dac);
 
 /* ---- playing ------------------------------------------------------------- */
 
-/* Scans whose ns nanoseconds at `rate` have begun... floor(ns * rate / 1e9),
- * or its ceiling, without overflow for rates up to 1e9. */
+/* The scans of ns nanoseconds at `rate`: floor(ns * rate / 1e9), or its
+ * ceiling, without overflow for rates up to 1e9. */
 static uint64_t ns_to_scans(uint64_t ns, uint64_t rate, bool round_up)
 {
 	uint64_t r = ns % 1000000000ull * rate;
@@ -401,11 +401,13 @@ static int dac_disable(struct source *s)
 	return 0;
 }
 
+/* Queued blocks hold whole scans of the mask they were filled for: no
+ * change while one is queued either. */
 static int dac_set_channels(struct source *s, uint64_t mask)
 {
 	struct sim_dac *dac = to_dac(s);
 
-	if (dac->enabled)
+	if (dac->enabled || dac->ring.incoming.count)
 		return -EBUSY;
 	if (mask == 0 || (mask & ~all_channels(dac)))
 		return -EINVAL;

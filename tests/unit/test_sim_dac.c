@@ -290,6 +290,8 @@ Test(dac, is_an_output_device_of_s16_channels_without_timestamp)
 	struct source_counters c;
 	struct source_config cfg = { .channels = 3, .sample_rate = 1000, .name = "dac7" };
 	struct source *other;
+	struct source_block b = { .id = 0 };
+	uint32_t id;
 
 	cr_assert_str_eq(source_sim_dac_ops.name, "sim-dac");
 	fx_open_dac(f, 0, RATE);
@@ -315,6 +317,13 @@ Test(dac, is_an_output_device_of_s16_channels_without_timestamp)
 	cr_assert_str_eq(fmt.device, "dac7");
 	cr_assert_eq(fmt.channels, 3);
 	cr_assert_eq(source_sim_dac_ops.set_channels(other, 0x8), -EINVAL);
+	cr_assert_eq(source_sim_dac_ops.set_channels(other, 0), -EINVAL);
+	cr_assert_eq(source_sim_dac_ops.alloc(other, 600, 1, &id), 0);
+	b.id = id;
+	b.bytes_used = 6;
+	cr_assert_eq(source_sim_dac_ops.enqueue(other, &b), 0);
+	cr_assert_eq(source_sim_dac_ops.set_channels(other, 0x5), -EBUSY, "a block is queued");
+	cr_assert_eq(source_sim_dac_ops.free(other), 0);
 	cr_assert_eq(source_sim_dac_ops.set_channels(other, 0x5), 0);
 	source_sim_dac_ops.format(other, &fmt);
 	cr_assert_eq(fmt.channels, 2);
