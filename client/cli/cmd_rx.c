@@ -23,6 +23,7 @@ struct rx_opts {
 	double seconds;       /* 0: until --blocks or the stream ends */
 	uint64_t blocks;      /* 0: no limit */
 	bool verify;
+	bool verify_loopback; /* silence, the pattern of tx --pattern, silence */
 	const char *output;   /* NULL: discard; "-": stdout */
 	uint32_t queue;
 	uint32_t channels[IIOS_MAX_CHANNELS]; /* --channels, by scan index */
@@ -62,6 +63,10 @@ static void usage(FILE *out)
 		"  --blocks N       stop after N blocks\n"
 		"  --verify         check every sample of the simulated pattern and the\n"
 		"                   stream's continuity; exit 3 if anything is wrong\n"
+		"  --verify-loopback  check a loopback capture of `iiostream tx --pattern`\n"
+		"                   (a DAC looped back into this ADC): silence, then the\n"
+		"                   pattern without a gap, then silence; exit 3 on any gap\n"
+		"                   or error, or when the pattern never came\n"
 		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
 		"  --device NAME    the streamed device to receive, by name or id (default:\n"
 		"                   the server's first; `iiostream info` lists them); again\n"
@@ -81,12 +86,13 @@ static void usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct rx_opts *o)
 {
 	enum { O_SECONDS = 256, O_BLOCKS, O_VERIFY, O_OUTPUT, O_QUEUE, O_TIMEOUT,
-	       O_JSON, O_QUIET, O_CHANNELS, O_DEVICE, O_HELP };
+	       O_JSON, O_QUIET, O_CHANNELS, O_DEVICE, O_VERIFY_LOOPBACK, O_HELP };
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{ "seconds", required_argument, NULL, O_SECONDS },
 		{ "blocks", required_argument, NULL, O_BLOCKS },
 		{ "verify", no_argument, NULL, O_VERIFY },
+		{ "verify-loopback", no_argument, NULL, O_VERIFY_LOOPBACK },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "queue", required_argument, NULL, O_QUEUE },
 		{ "channels", required_argument, NULL, O_CHANNELS },
@@ -150,6 +156,9 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 		case O_VERIFY:
 			o->verify = true;
 			break;
+		case O_VERIFY_LOOPBACK:
+			o->verify_loopback = true;
+			break;
 		case O_OUTPUT:
 			o->output = optarg;
 			break;
@@ -173,6 +182,11 @@ static int parse_opts(int argc, char **argv, struct rx_opts *o)
 			o->n_devices);
 		return CLI_USAGE;
 	}
+	if (o->verify && o->verify_loopback) {
+		fprintf(stderr, "iiostream rx: --verify checks the ADC's own pattern, "
+			"--verify-loopback a DAC's looped back: one of them\n");
+		return CLI_USAGE;
+	}
 	if (o->json && o->output && strcmp(o->output, "-") == 0) {
 		fprintf(stderr, "iiostream rx: --json and --output - both want stdout\n");
 		return CLI_USAGE;
@@ -188,6 +202,7 @@ struct rx_result {
 	/* each subscription's stream and its own verification */
 	struct iios_stream_info info[IIOS_MAX_STREAMS];
 	struct iios_verify per[IIOS_MAX_STREAMS];
+	struct iios_loopback_check lb[IIOS_MAX_STREAMS]; /* --verify-loopback */
 	uint32_t n_streams;
 	/* delivery latency of each block: received minus dequeued by the
 	 * daemon (same host: one clock), in ns */
@@ -240,6 +255,44 @@ static double latency_ms(const struct rx_result *r, double q)
 	return (double)r->latency[i] / 1e6;
 }
 
+/* The loopback check of stream i in words. */
+static void print_loopback(FILE *out, const struct rx_result *r, uint32_t i)
+{
+	const struct iios_loopback_check *lc = &r->lb[i];
+
+	fprintf(out, "   loopback%s%s: %s: %" PRIu64 " scans: %" PRIu64 " silent, ",
+		r->n_streams > 1 ? " " : "", r->n_streams > 1 ? r->info[i].device : "",
+		iios_loopback_ok(lc) ? "verified" : "FAILED", lc->scans, lc->silent_before);
+	if (lc->started)
+		fprintf(out, "the pattern from scan %" PRIu64 ": %" PRIu64 " in order, then %"
+			PRIu64 " silent", lc->first_index, lc->matched, lc->silent_after);
+	else
+		fprintf(out, "the pattern never came");
+	fprintf(out, "; %" PRIu64 " gaps, %" PRIu64 " errors%s%s\n", lc->gaps, lc->errors,
+		lc->first_error[0] ? ": " : "", lc->first_error);
+}
+
+static void print_loopback_json(const struct rx_result *r)
+{
+	printf("\"loopback\":[");
+	for (uint32_t i = 0; i < r->n_streams; i++) {
+		const struct iios_loopback_check *lc = &r->lb[i];
+
+		printf("%s{\"device\":\"%s\",\"verified\":%s,\"scans\":%" PRIu64
+		       ",\"silent_before\":%" PRIu64 ",\"started\":%s,\"first_index\":%" PRIu64
+		       ",\"matched\":%" PRIu64 ",\"silent_after\":%" PRIu64 ",\"gaps\":%" PRIu64
+		       ",\"errors\":%" PRIu64 ",\"first_error\":\"", i ? "," : "",
+		       r->info[i].device, iios_loopback_ok(lc) ? "true" : "false", lc->scans,
+		       lc->silent_before, lc->started ? "true" : "false", lc->first_index,
+		       lc->matched, lc->silent_after, lc->gaps, lc->errors);
+		for (const char *p = lc->first_error; *p; p++) /* (no JSON escapes needed) */
+			if (*p != '"' && *p != '\\')
+				putchar(*p);
+		printf("\"}");
+	}
+	printf("]");
+}
+
 static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 {
 	const struct iios_counters *k = &r->counters;
@@ -253,6 +306,10 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		       r->end, r->seconds, k->blocks, k->bytes, mbps, k->lost_blocks,
 		       k->lost_samples, k->overflow_blocks, o->verify ? "true" : "false",
 		       r->verify.integrity_errors);
+		if (o->verify_loopback) {
+			print_loopback_json(r);
+			printf(",");
+		}
 		if (r->nlatency)
 			printf("\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_max_ms\":%.3f}\n",
 			       latency_ms(r, 0.5), latency_ms(r, 0.99), latency_ms(r, 1.0));
@@ -268,6 +325,9 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		k->lost_blocks, k->lost_samples, k->overflow_blocks,
 		!o->verify ? "not checked (use --verify)"
 			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+	for (uint32_t i = 0; o->verify_loopback && i < r->n_streams; i++)
+		print_loopback(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout, r,
+			       i);
 	for (uint32_t i = 0; r->n_streams > 1 && i < r->n_streams; i++)
 		printf("   stream %u %s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
 		       " lost blocks, integrity: %s\n", r->info[i].stream_id, r->info[i].device,
@@ -301,6 +361,30 @@ static void verify_block(struct rx_result *r, const struct iios_block *blk)
 	}
 }
 
+/* Feed a block to its stream's loopback check; a gap or error is said
+ * when it is found, not only at the end. */
+static void loopback_block(struct rx_result *r, const struct iios_block *blk)
+{
+	struct iios_loopback_check *lc;
+	const struct iios_stream_info *si;
+	uint64_t was;
+	uint32_t i;
+
+	for (i = 0; i < r->n_streams && r->info[i].stream_id != blk->stream_id; i++)
+		;
+	if (i == r->n_streams)
+		return;
+	lc = &r->lb[i];
+	si = &r->info[i];
+	was = lc->gaps + lc->errors;
+	if (iios_loopback_feed(lc, blk->data, blk->len, blk->lost_samples, si->channels,
+			       si->n_channels) == -EINVAL && !lc->errors++)
+		snprintf(lc->first_error, sizeof(lc->first_error),
+			 "block %" PRIu64 ": not whole scans of the stream's formats", blk->sequence);
+	if (!was && lc->gaps + lc->errors)
+		fprintf(stderr, "rx: %s: loopback: %s\n", si->device, lc->first_error);
+}
+
 static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		   struct rx_result *r)
 {
@@ -326,6 +410,7 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 				dev ? dev : "", iios_errmsg(c));
 			return CLI_FAILED;
 		}
+		iios_loopback_init(&r->lb[r->n_streams]);
 		iios_verify_init(&r->per[r->n_streams++]);
 		if (!o->quiet)
 			fprintf(stderr, "rx: %s (stream %u): %u channels, %" PRIu64
@@ -354,6 +439,8 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		note_latency(r, &blk);
 		if (o->verify)
 			verify_block(r, &blk);
+		if (o->verify_loopback)
+			loopback_block(r, &blk);
 		r->verify.blocks++;
 		r->verify.bytes += blk.len;
 		if (out && fwrite(blk.data, 1, blk.len, out) != blk.len) {
@@ -377,6 +464,9 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 		qsort(r->latency, r->nlatency, sizeof(*r->latency), cmp_u64);
 	if (strcmp(r->end, "error") == 0)
 		return CLI_FAILED;
+	for (uint32_t i = 0; o->verify_loopback && i < r->n_streams; i++)
+		if (!iios_loopback_ok(&r->lb[i]))
+			return CLI_INTEGRITY;
 	return r->verify.integrity_errors ? CLI_INTEGRITY : CLI_OK;
 }
 

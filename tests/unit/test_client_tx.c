@@ -10,7 +10,8 @@
  * subscription that arrive while a send waits are kept in order, and a
  * TxStatus arriving in iios_next_block() is taken without breaking RX;
  * Stats.tx and ClientStats.tx_stream_id; the CLI's --pattern blocks are the
- * pattern from scan 0, its exit status 4 after an underflow.
+ * pattern from scan 0, its exit status 4 after an underflow; `iiostream rx
+ * --verify-loopback` passes silence, pattern, silence and fails a gap.
  */
 #include <criterion/criterion.h>
 
@@ -43,6 +44,8 @@ struct fake {
 	uint64_t trailing_after;    /* after this TxBlock: status, block, status
 				     * (an underflow), block */
 	bool check_pattern;         /* payloads must be the pattern from scan 0 */
+	const uint8_t *capture;     /* sent to a subscriber in RX_BLOCK blocks */
+	size_t capture_len;
 	/* seen by the server */
 	uint64_t blocks, bytes, credits, played, next_scan, rx_sent;
 	uint32_t last_flags;
@@ -167,6 +170,27 @@ static void on_subscribe(struct fake *f, int fd)
 	env.subscribe_reply = &r;
 	send_env(fd, &env, NULL, 0);
 	f->subscribed = true;
+	for (size_t off = 0; off < f->capture_len; off += RX_BLOCK) {
+		Iiostream__BlockHeader h = IIOSTREAM__BLOCK_HEADER__INIT;
+
+		h.sequence = f->rx_sent++;
+		h.first_sample = off / SCAN;
+		h.bytes_used = h.payload_len = RX_BLOCK;
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_BLOCK;
+		env.block = &h;
+		send_env(fd, &env, f->capture + off, RX_BLOCK);
+	}
+}
+
+static void on_ping(int fd, const Iiostream__Ping *m)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Pong r = IIOSTREAM__PONG__INIT;
+
+	r.token = m->token;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_PONG;
+	env.pong = &r;
+	send_env(fd, &env, NULL, 0);
 }
 
 static void on_tx_start(struct fake *f, int fd)
@@ -332,6 +356,9 @@ static void serve(struct fake *f, int fd)
 			break;
 		case IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST:
 			on_stats(f, fd);
+			break;
+		case IIOSTREAM__ENVELOPE__MSG_PING:
+			on_ping(fd, e->ping);
 			break;
 		default:
 			fake_fail(f, "an unexpected message");
@@ -600,22 +627,27 @@ Test(client_tx, an_older_servers_clients_transmit_nothing)
 	fake_end(&f);
 }
 
-/* `iiostream tx ARGS --url` of the fake server: exit status, stdout. */
-static int run_cli(struct fake *f, const char *args, char *out, size_t len)
+/* `iiostream CMD --url` of the fake server ARGS: exit status, stdout. */
+static int run_cmd(struct fake *f, const char *cmd_name, const char *args, char *out, size_t len)
 {
 	char cmd[512];
 	FILE *p;
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s tx --url tcp://127.0.0.1:%d %s 2>/dev/null",
-		 IIOSTREAM_CLI_PATH, f->port, args);
+	snprintf(cmd, sizeof(cmd), "%s %s --url tcp://127.0.0.1:%d %s 2>/dev/null",
+		 IIOSTREAM_CLI_PATH, cmd_name, f->port, args);
 	p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	n = fread(out, 1, len - 1, p);
 	out[n] = '\0';
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_cli(struct fake *f, const char *args, char *out, size_t len)
+{
+	return run_cmd(f, "tx", args, out, len);
 }
 
 Test(cli_tx, pattern_blocks_are_the_pattern_from_scan_0)
@@ -688,4 +720,53 @@ Test(cli_tx, a_file_is_sent_whole_in_s16_format)
 	unlink(path);
 	cr_assert_eq(f.bytes, sizeof(v)); /* s16 of 16-bit channels: the same bytes */
 	cr_assert_eq(f.blocks, 2);
+}
+
+/* A capture of 64 blocks: silence, the pattern from scan 0, silence; a
+ * gap of `gap` silent scans inside the pattern when not 0. */
+static uint8_t *loopback_capture(size_t *len, uint32_t gap)
+{
+	struct iios_channel ch[2] = { { .index = 0 }, { .index = 1 } };
+	size_t scans = 64 * RX_BLOCK / SCAN;
+	uint8_t *c = calloc(scans, SCAN);
+
+	cr_assert_not_null(c);
+	/* 1000 silent, 10000 pattern (with the gap), the rest silent */
+	iios_pattern_scans(c + 1000 * SCAN, 5000 * SCAN, 0, 5000, ch, 2);
+	iios_pattern_scans(c + (6000 + gap) * SCAN, 5000 * SCAN, 5000, 5000, ch, 2);
+	*len = scans * SCAN;
+	return c;
+}
+
+Test(cli_rx, verify_loopback_passes_silence_pattern_silence)
+{
+	struct fake f = { 0 };
+	char out[2048];
+	uint8_t *cap = loopback_capture(&f.capture_len, 0);
+
+	f.capture = cap;
+	fake_start(&f);
+	cr_assert_eq(run_cmd(&f, "rx", "--verify-loopback --blocks 64 --json --quiet", out,
+			     sizeof(out)), 0, "%s", out);
+	fake_end(&f);
+	free(cap);
+	cr_assert(strstr(out, "\"verified\":true,\"scans\":16384,\"silent_before\":1000,"
+			      "\"started\":true,\"first_index\":0,\"matched\":10000,"
+			      "\"silent_after\":5384,\"gaps\":0"), "%s", out);
+}
+
+Test(cli_rx, verify_loopback_fails_on_a_gap)
+{
+	struct fake f = { 0 };
+	char out[2048];
+	uint8_t *cap = loopback_capture(&f.capture_len, 300);
+
+	f.capture = cap;
+	fake_start(&f);
+	cr_assert_eq(run_cmd(&f, "rx", "--verify-loopback --blocks 64", out, sizeof(out)), 3,
+		     "%s", out);
+	fake_end(&f);
+	free(cap);
+	cr_assert(strstr(out, "loopback: FAILED"), "%s", out);
+	cr_assert(strstr(out, "after 300 silent scans"), "%s", out);
 }
