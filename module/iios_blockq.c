@@ -18,6 +18,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/timekeeping.h>
 
 
 #include "iios_sim.h"
@@ -57,7 +58,7 @@ static void iios_block_set_state(struct iios_block *blk, enum iios_block_state t
 		[IIOS_BLOCK_USER][IIOS_BLOCK_QUEUED] = true,	/* ENQUEUE */
 		[IIOS_BLOCK_QUEUED][IIOS_BLOCK_ACTIVE] = true,	/* filler takes it */
 		[IIOS_BLOCK_ACTIVE][IIOS_BLOCK_QUEUED] = true,	/* disabled before any scan */
-		[IIOS_BLOCK_ACTIVE][IIOS_BLOCK_DONE] = true,	/* full, or disabled */
+		[IIOS_BLOCK_ACTIVE][IIOS_BLOCK_DONE] = true,	/* full (played), or disabled */
 		[IIOS_BLOCK_DONE][IIOS_BLOCK_USER] = true,	/* DEQUEUE */
 		[IIOS_BLOCK_USER][IIOS_BLOCK_DONE] = true,	/* DEQUEUE's copy failed */
 	};
@@ -115,6 +116,8 @@ int iios_blockq_set_mask(struct iios_dev *sd, u32 mask)
 		return ret;
 	sd->blk_mask = mask;
 	sd->scan_bytes = sd->blk_layout.scan_bytes;
+	if (sd->output)
+		iios_dac_layout_changed(sd);
 	return 0;
 }
 
@@ -190,6 +193,8 @@ void iios_blockq_free(struct iios_dev *sd)
 	sd->bytes_alloc = 0;
 	sd->next_offset = 0;
 	spin_unlock(&sd->qlock);
+	if (sd->output)
+		iios_dac_blocks_freed(sd);
 
 	/* A DEQUEUE waiting for a block must learn there are none now. */
 	wake_up_interruptible_poll(&sd->waitq, EPOLLIN | EPOLLRDNORM);
@@ -231,13 +236,28 @@ int iios_blockq_query(struct iios_dev *sd, struct iio_buffer_block *ub)
 	return blk ? 0 : -EINVAL;
 }
 
+/*
+ * A DAC's block carries what to play: @bytes_used (whole scans, 1..size)
+ * and CYCLIC. A capture device takes no flag (CYCLIC is for output) and
+ * ignores bytes_used.
+ */
+static int iios_blockq_check_enqueue(struct iios_dev *sd, const struct iios_block *blk,
+				     const struct iio_buffer_block *ub)
+{
+	if (!sd->output)
+		return 0;
+	if (!ub->bytes_used || ub->bytes_used > blk->size || ub->bytes_used % sd->scan_bytes)
+		return -EINVAL;
+	return 0;
+}
+
 int iios_blockq_enqueue(struct iios_dev *sd, const struct iio_buffer_block *ub)
 {
 	struct iios_block *blk;
 	int ret = 0;
 
-	/* CYCLIC is for output devices; this one only captures. */
-	if (ub->flags & ~IIO_BUFFER_BLOCK_FLAGS_ENQUEUE || ub->flags & IIO_BUFFER_BLOCK_FLAG_CYCLIC)
+	if (ub->flags & ~IIO_BUFFER_BLOCK_FLAGS_ENQUEUE ||
+	    (!sd->output && ub->flags & IIO_BUFFER_BLOCK_FLAG_CYCLIC))
 		return -EINVAL;
 
 	spin_lock(&sd->qlock);
@@ -247,8 +267,15 @@ int iios_blockq_enqueue(struct iios_dev *sd, const struct iio_buffer_block *ub)
 	} else if (blk->state != IIOS_BLOCK_USER) {
 		ret = -EBUSY;
 	} else {
+		ret = iios_blockq_check_enqueue(sd, blk, ub);
+	}
+	if (!ret) {
 		iios_block_set_state(blk, IIOS_BLOCK_QUEUED);
-		blk->bytes_used = 0;
+		blk->bytes_used = sd->output ? ub->bytes_used : 0;
+		if (sd->output) {
+			blk->flags = ub->flags & IIO_BUFFER_BLOCK_FLAG_CYCLIC;
+			blk->queued_ns = ktime_get_ns();
+		}
 		list_add_tail(&blk->list, &sd->incoming);
 	}
 	spin_unlock(&sd->qlock);
@@ -318,8 +345,9 @@ struct iios_block *iios_blockq_find_offset(struct iios_dev *sd, u32 offset)
 	return blk;
 }
 
-/* Caller holds gen_lock. The active block leaves for DONE with what it has. */
-static void iios_blockq_complete_active(struct iios_dev *sd)
+/* Caller holds gen_lock. The active block leaves for DONE with what it has
+ * (@filled scans: filled, or played on a DAC). */
+void iios_blockq_complete_active(struct iios_dev *sd)
 {
 	struct iios_block *blk = sd->active;
 
@@ -330,12 +358,29 @@ static void iios_blockq_complete_active(struct iios_dev *sd)
 	sd->active = NULL;
 	sd->blocks_filled++;
 	spin_unlock(&sd->qlock);
-	wake_up_interruptible_poll(&sd->waitq, EPOLLIN | EPOLLRDNORM);
+	/* a DAC's DONE block is one to fill again: writable too */
+	wake_up_interruptible_poll(&sd->waitq, EPOLLIN | EPOLLRDNORM |
+				   (sd->output ? EPOLLOUT | EPOLLWRNORM : 0));
 	iios_block_put(blk);	/* the filler's reference; the queue keeps one */
 }
 
-/* Caller holds gen_lock. Take the oldest queued block for filling. */
-static struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd)
+/* Caller holds gen_lock. A DAC: when the oldest queued block was queued
+ * (false: none is). */
+bool iios_blockq_next_queued_ns(struct iios_dev *sd, u64 *ns)
+{
+	struct iios_block *blk;
+
+	spin_lock(&sd->qlock);
+	blk = list_first_entry_or_null(&sd->incoming, struct iios_block, list);
+	if (blk)
+		*ns = blk->queued_ns;
+	spin_unlock(&sd->qlock);
+	return blk;
+}
+
+/* Caller holds gen_lock. Take the oldest queued block for filling (or
+ * playing). */
+struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd)
 {
 	struct iios_block *blk;
 
@@ -393,6 +438,9 @@ void iios_blockq_produce(struct iios_dev *sd, u64 scans)
 		iios_scan_fill(&sd->blk_layout,
 			       (u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
 			       st->next_scan, (u32)n, &clk);
+		/* sim: with the DAC's loopback on, the wire carries its output */
+		iios_dac_loopback_apply(sd, (u8 *)blk->vaddr + (size_t)blk->filled * sd->scan_bytes,
+					st->next_scan, (u32)n);
 		blk->filled += n;
 		st->next_scan += n;
 		scans -= n;

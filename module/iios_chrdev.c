@@ -229,7 +229,8 @@ static __poll_t iios_poll(struct file *file, struct poll_table_struct *wait)
 	if (sd->gone)
 		mask = EPOLLHUP | EPOLLERR;
 	else if (!list_empty(&sd->outgoing))
-		mask = EPOLLIN | EPOLLRDNORM;
+		mask = EPOLLIN | EPOLLRDNORM |
+		       (sd->output ? EPOLLOUT | EPOLLWRNORM : 0);	/* to fill again */
 	spin_unlock(&sd->qlock);
 	return mask;
 }
@@ -345,6 +346,37 @@ IIOS_COUNTER_ATTR(lost_samples);	/* scans dropped: no block was queued */
 IIOS_COUNTER_ATTR(overflows);		/* times dropping started */
 IIOS_COUNTER_ATTR(blocks_filled);	/* blocks handed to the outgoing queue */
 
+/* The DAC's counters (iios_dac.c), under gen_lock like the others. */
+#define IIOS_DAC_ATTR(name, expr)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	struct iios_dev *sd = to_iios(dev);					\
+	u64 v;									\
+										\
+	mutex_lock(&sd->gen_lock);						\
+	v = (expr);								\
+	mutex_unlock(&sd->gen_lock);						\
+	return sysfs_emit(buf, "%llu\n", v);					\
+}										\
+static DEVICE_ATTR_RO(name)
+
+IIOS_DAC_ATTR(blocks_played, sd->blocks_filled);	/* blocks played to the end (DONE) */
+IIOS_DAC_ATTR(underflows, sd->dac.underflows);		/* times it ran dry after playing started */
+IIOS_DAC_ATTR(underflow_samples, sd->dac.underflow_samples); /* scans of silence since, in all */
+IIOS_DAC_ATTR(last_underflow_samples, sd->dac.last_underflow_samples); /* before the last UNDERFLOW block */
+IIOS_DAC_ATTR(underflow_at, sd->dac.underflow_at);	/* scan index the last underflow began at */
+IIOS_DAC_ATTR(underflowing, sd->dac.underflowing);	/* 1 while it plays silence after starting */
+IIOS_DAC_ATTR(played_samples, sd->blk_stream.next_scan); /* scans played since enable, silence too */
+
+/* direction: "in" for the ADC (blocks are filled), "out" for the DAC
+ * (blocks are played); fixed at probe */
+static ssize_t direction_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_iios(dev)->output ? "out" : "in");
+}
+static DEVICE_ATTR_RO(direction);
+
 static ssize_t blocks_allocated_show(struct device *dev, struct device_attribute *attr,
 				     char *buf)
 {
@@ -410,15 +442,63 @@ static DEVICE_ATTR_RO(scan_bytes);
 static struct attribute *iios_block_attrs[] = {
 	&dev_attr_enable.attr,
 	&dev_attr_iio_device.attr,
-	&dev_attr_lost_samples.attr,
-	&dev_attr_overflows.attr,
-	&dev_attr_blocks_filled.attr,
+	&dev_attr_direction.attr,
 	&dev_attr_blocks_allocated.attr,
 	&dev_attr_scan_bytes.attr,
 	&dev_attr_channel_mask.attr,
 	NULL,
 };
-ATTRIBUTE_GROUPS(iios_block);
+
+/* Each direction has its own counters (sd->output is set before the node
+ * is added, so the groups are decided once). */
+static struct attribute *iios_block_in_attrs[] = {
+	&dev_attr_lost_samples.attr,
+	&dev_attr_overflows.attr,
+	&dev_attr_blocks_filled.attr,
+	NULL,
+};
+
+static struct attribute *iios_block_out_attrs[] = {
+	&dev_attr_blocks_played.attr,
+	&dev_attr_underflows.attr,
+	&dev_attr_underflow_samples.attr,
+	&dev_attr_last_underflow_samples.attr,
+	&dev_attr_underflow_at.attr,
+	&dev_attr_underflowing.attr,
+	&dev_attr_played_samples.attr,
+	NULL,
+};
+
+static umode_t iios_block_in_visible(struct kobject *kobj, struct attribute *a, int n)
+{
+	return to_iios(kobj_to_dev(kobj))->output ? 0 : a->mode;
+}
+
+static umode_t iios_block_out_visible(struct kobject *kobj, struct attribute *a, int n)
+{
+	return to_iios(kobj_to_dev(kobj))->output ? a->mode : 0;
+}
+
+static const struct attribute_group iios_block_group = {
+	.attrs = iios_block_attrs,
+};
+
+static const struct attribute_group iios_block_in_group = {
+	.attrs = iios_block_in_attrs,
+	.is_visible = iios_block_in_visible,
+};
+
+static const struct attribute_group iios_block_out_group = {
+	.attrs = iios_block_out_attrs,
+	.is_visible = iios_block_out_visible,
+};
+
+static const struct attribute_group *iios_block_groups[] = {
+	&iios_block_group,
+	&iios_block_in_group,
+	&iios_block_out_group,
+	NULL,
+};
 
 /* ---- the node's lifetime ---- */
 
@@ -428,6 +508,8 @@ static void iios_dev_release(struct device *dev)
 	struct iios_dev *sd = to_iios(dev);
 
 	ida_free(&iios_minors, sd->minor);
+	vfree(sd->dac.ring);	/* a DAC's: nothing plays or reads it now */
+	kfree(sd->dac.last);
 	kfree(sd);
 }
 

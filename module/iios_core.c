@@ -9,6 +9,7 @@
  *   echo iiostream-sim.0 > /sys/bus/platform/drivers/iiostream-sim/unbind
  */
 #include <linux/kernel.h>
+#include <linux/mod_devicetable.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/platform_device.h>
@@ -18,6 +19,8 @@
 #include "iios_sim.h"
 
 #define IIOS_MAX_DEVICES 4
+#define IIOS_ID_ADC 0
+#define IIOS_ID_DAC 1
 
 static unsigned int iios_param_devices = 1;
 module_param_named(devices, iios_param_devices, uint, 0444);
@@ -37,6 +40,11 @@ bool iios_param_timestamp;
 module_param_named(timestamp, iios_param_timestamp, bool, 0444);
 MODULE_PARM_DESC(timestamp,
 		 "Add IIO's timestamp channel after the voltage channels: in_timestamp, le:s64/64, each scan's ideal capture time in ns (default 0: none)");
+
+bool iios_param_dac;
+module_param_named(dac, iios_param_dac, bool, 0444);
+MODULE_PARM_DESC(dac,
+		 "Add a simulated DAC, iiostream-sim-dac, after the ADCs: the output direction of the block interface, and a loopback into iio:device0's ADC (default 0: none)");
 
 static unsigned int iios_param_rate = 1000000;
 module_param_named(sampling_frequency, iios_param_rate, uint, 0444);
@@ -64,7 +72,9 @@ static const struct kernel_param_ops iios_blocks_live_ops = {
 module_param_cb(blocks_live, &iios_blocks_live_ops, NULL, 0444);
 MODULE_PARM_DESC(blocks_live, "Read only: blocks allocated and not yet freed (0 when idle)");
 
-static struct platform_device *iios_pdevs[IIOS_MAX_DEVICES];
+/* The ADCs (iiostream-sim.N), then the DAC (iiostream-sim-dac.0): IIO
+ * numbers its devices in this order, so ADC N stays iio:deviceN. */
+static struct platform_device *iios_pdevs[IIOS_MAX_DEVICES + 1];
 
 /* A parameter out of range refuses the load with a line saying which. */
 static int iios_check_params(void)
@@ -115,19 +125,27 @@ static int iios_probe(struct platform_device *pdev)
 	sd = iios_chrdev_create(&pdev->dev);
 	if (IS_ERR(sd))
 		return PTR_ERR(sd);
+	/* the DAC: the ADC's channels and format=, never a timestamp */
+	sd->output = platform_get_device_id(pdev)->driver_data == IIOS_ID_DAC;
 	sd->channels = iios_param_channels;
 	for (c = 0; c < sd->channels; c++)
 		sd->types[c] = iios_param_type;
 	sd->ts_index = -1;
-	if (iios_param_timestamp) {
+	if (iios_param_timestamp && !sd->output) {
 		sd->ts_index = sd->channels;
 		sd->types[sd->ts_index] = iios_scan_type_timestamp();
 	}
-	sd->elements = sd->channels + iios_param_timestamp;
+	sd->elements = sd->channels + (sd->ts_index >= 0);
 	iios_blockq_set_mask(sd, GENMASK(sd->elements - 1, 0));
 	sd->rate = iios_param_rate;
 
-	ret = iios_iio_setup(sd, &pdev->dev);
+	if (sd->output) {
+		ret = iios_dac_setup(sd);
+		if (!ret)
+			ret = iios_iio_dac_setup(sd, &pdev->dev);
+	} else {
+		ret = iios_iio_setup(sd, &pdev->dev);
+	}
 	if (ret)
 		goto err_put;
 	sd->iio_id = iio_device_id(sd->indio_dev);
@@ -141,9 +159,12 @@ static int iios_probe(struct platform_device *pdev)
 	if (ret)
 		goto err_chrdev;
 	platform_set_drvdata(pdev, sd);
+	/* the loopback pair: the DAC and ADC 0, whichever probes second */
+	if (sd->output || pdev->id == 0)
+		iios_dac_link(sd);
 	iios_scan_type_print(&iios_param_type, type, sizeof(type));
-	dev_info(&pdev->dev, "iio:device%d and /dev/iio_block%d: %u channels of %s%s at %u S/s\n",
-		 sd->iio_id, sd->iio_id, sd->channels, type,
+	dev_info(&pdev->dev, "iio:device%d and /dev/iio_block%d: %s, %u channels of %s%s at %u S/s\n",
+		 sd->iio_id, sd->iio_id, sd->output ? "DAC" : "ADC", sd->channels, type,
 		 sd->ts_index >= 0 ? " and a timestamp" : "", sd->rate);
 	return 0;
 
@@ -164,6 +185,7 @@ static void iios_remove_dev(struct platform_device *pdev)
 {
 	struct iios_dev *sd = platform_get_drvdata(pdev);
 
+	iios_dac_unlink(sd);		/* the loopback partner lets go of sd */
 	iios_iio_unregister(sd);	/* disables the kfifo stream */
 	iios_chrdev_remove(sd);		/* ENODEV from now on, waiters wake */
 	iios_gen_stop(sd);
@@ -185,10 +207,18 @@ static int iios_remove(struct platform_device *pdev)
 }
 #endif
 
+/* One driver for both kinds of device; driver_data says which. */
+static const struct platform_device_id iios_ids[] = {
+	{ .name = IIOS_DRV_NAME, .driver_data = IIOS_ID_ADC },
+	{ .name = IIOS_DRV_NAME "-dac", .driver_data = IIOS_ID_DAC },
+	{ }
+};
+
 static struct platform_driver iios_driver = {
 	.driver = {
 		.name = IIOS_DRV_NAME,
 	},
+	.id_table = iios_ids,
 	.probe = iios_probe,
 	.remove = iios_remove,
 };
@@ -197,7 +227,7 @@ static void iios_unregister_devices(void)
 {
 	int i;
 
-	for (i = IIOS_MAX_DEVICES - 1; i >= 0; i--) {
+	for (i = IIOS_MAX_DEVICES; i >= 0; i--) {	/* the DAC first */
 		if (iios_pdevs[i])
 			platform_device_unregister(iios_pdevs[i]);
 		iios_pdevs[i] = NULL;
@@ -228,6 +258,16 @@ static int __init iios_init(void)
 		}
 		iios_pdevs[i] = pdev;
 	}
+	if (iios_param_dac) {
+		struct platform_device *pdev;
+
+		pdev = platform_device_register_simple(IIOS_DRV_NAME "-dac", 0, NULL, 0);
+		if (IS_ERR(pdev)) {
+			ret = PTR_ERR(pdev);
+			goto err_devices;
+		}
+		iios_pdevs[IIOS_MAX_DEVICES] = pdev;
+	}
 	return 0;
 
 err_devices:
@@ -250,6 +290,6 @@ static void __exit iios_exit(void)
 module_init(iios_init);
 module_exit(iios_exit);
 
-MODULE_DESCRIPTION("Simulated high-rate ADC with the iio_block mmap block interface");
+MODULE_DESCRIPTION("Simulated high-rate ADC (and DAC) with the iio_block mmap block interface");
 MODULE_AUTHOR("The iiostream developers");
 MODULE_LICENSE("GPL");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iios_gen.c - the simulated ADC: a kernel thread paced by an hrtimer sleep
+ * iios_gen.c - the converters' clock: a kernel thread paced by an hrtimer
+ * sleep, and the simulated ADC's capture tick
  *
  * sim: a real ADC clocks samples into a FIFO that a DMA engine drains into
  * the active block. Here one kthread per device wakes every tick (an
@@ -12,6 +13,9 @@
  * Each consumer numbers its scans from 0 at its own enable, and the
  * timestamp of scan n is t0 + n / rate: the ideal capture time, so
  * consecutive block timestamps tell exactly how many scans lie between.
+ *
+ * A DAC (dac=1) runs the same thread and clock; its tick plays scans
+ * instead (iios_dac.c).
  */
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
@@ -71,6 +75,11 @@ static void iios_gen_tick(struct iios_dev *sd)
 	u64 due, late;
 
 	mutex_lock(&sd->gen_lock);
+	if (sd->output) {
+		iios_dac_tick(sd, now);
+		mutex_unlock(&sd->gen_lock);
+		return;
+	}
 	if (sd->blk_stream.on) {
 		due = iios_gen_due(sd, &sd->blk_stream, now, &late);
 		if (late) {
@@ -123,7 +132,8 @@ int iios_gen_start(struct iios_dev *sd)
 {
 	struct task_struct *t;
 
-	t = kthread_run(iios_gen_thread, sd, "iios-gen/%d", sd->minor);
+	t = kthread_run(iios_gen_thread, sd, sd->output ? "iios-dac/%d" : "iios-gen/%d",
+			sd->minor);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 	sd->gen_task = t;
@@ -138,26 +148,31 @@ void iios_gen_stop(struct iios_dev *sd)
 	sd->gen_task = NULL;
 }
 
-/* Caller holds gen_lock. Scan 0 of @st is captured now. */
+/* Caller holds gen_lock. Scan 0 of @st is captured (played) now. */
 int iios_gen_enable(struct iios_dev *sd, struct iios_stream *st)
 {
 	if (st->on)
 		return 0;
 	st->t0_ns = ktime_get_ns();
 	st->next_scan = 0;
-	if (st == &sd->blk_stream)
+	if (st == &sd->blk_stream && sd->output)
+		iios_dac_enable(sd);
+	else if (st == &sd->blk_stream)
 		sd->overflow_pending = false;
 	WRITE_ONCE(st->on, true);
 	wake_up(&sd->gen_wq);
 	return 0;
 }
 
-/* Caller holds gen_lock. The block being filled goes out with what it has. */
+/* Caller holds gen_lock. The block being filled (played) goes out with
+ * what it has. */
 void iios_gen_disable(struct iios_dev *sd, struct iios_stream *st)
 {
 	if (!st->on)
 		return;
-	if (st == &sd->blk_stream)
+	if (st == &sd->blk_stream && sd->output)
+		iios_dac_disable(sd);
+	else if (st == &sd->blk_stream)
 		iios_blockq_flush_active(sd);
 	WRITE_ONCE(st->on, false);
 }

@@ -150,21 +150,16 @@ static int iios_write_raw(struct iio_dev *indio_dev, struct iio_chan_spec const 
 {
 	struct iios_iio_priv *priv = iio_priv(indio_dev);
 	struct iios_dev *sd = priv->sd;
-	int ret = 0;
 
 	if (mask != IIO_CHAN_INFO_SAMP_FREQ)
 		return -EINVAL;
 	/* whole Hz only, within the simulated converter's range */
 	if (val2 != 0 || val < IIOS_MIN_RATE || val > IIOS_MAX_RATE)
 		return -EINVAL;
-	mutex_lock(&sd->gen_lock);
-	/* the pacing and the timestamps of a running stream depend on it */
-	if (sd->blk_stream.on || sd->fifo_stream.on)
-		ret = -EBUSY;
-	else
-		sd->rate = val;
-	mutex_unlock(&sd->gen_lock);
-	return ret;
+	/* the pacing and the timestamps of a running stream depend on it:
+	 * -EBUSY while one runs; with the DAC's loopback on, both devices
+	 * take the rate (one sample clock) */
+	return iios_dac_set_rate(sd, val);
 }
 
 static int iios_write_raw_get_fmt(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
@@ -417,6 +412,135 @@ int iios_iio_setup(struct iios_dev *sd, struct device *parent)
 	ret = devm_iio_kfifo_buffer_setup(parent, indio_dev, &iios_fifo_setup_ops);
 	if (ret)
 		return ret;
+	sd->indio_dev = indio_dev;
+	return 0;
+}
+
+/* ---- the DAC's IIO device (dac=1) ---- */
+
+static const struct iio_chan_spec iios_dac_chan_template = {
+	.type = IIO_VOLTAGE,
+	.indexed = 1,
+	.output = 1,	/* out_voltageN_*: libiio lists it as an output channel */
+	/* out_voltageN_raw: the sample the DAC plays right now (read only:
+	 * the DAC plays blocks, a write is -EINVAL) */
+	.info_mask_separate = BIT(IIO_CHAN_INFO_RAW),
+	/* out_voltage_scale: mV per LSB, as the ADC's */
+	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
+	/* sampling_frequency: scans played per second */
+	.info_mask_shared_by_all = BIT(IIO_CHAN_INFO_SAMP_FREQ),
+};
+
+/* What channel @channel plays now: its value in the last scan played. */
+static int iios_dac_raw(struct iios_dev *sd, unsigned int channel)
+{
+	const struct iios_scan_layout *l = &sd->blk_layout;
+	u32 k;
+
+	for (k = 0; k < l->count; k++)
+		if (l->elem[k].index == channel)
+			return (int)iios_scan_read(l, sd->dac.last, k, 0);
+	return 0;	/* not in channel_mask: plays 0 */
+}
+
+static int iios_dac_read_raw(struct iio_dev *indio_dev, struct iio_chan_spec const *chan,
+			     int *val, int *val2, long mask)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iios_dev *sd = priv->sd;
+
+	switch (mask) {
+	case IIO_CHAN_INFO_RAW:
+		mutex_lock(&sd->gen_lock);
+		*val = iios_dac_raw(sd, chan->channel);
+		mutex_unlock(&sd->gen_lock);
+		return IIO_VAL_INT;
+	default:
+		return iios_read_raw(indio_dev, chan, val, val2, mask);
+	}
+}
+
+/* loopback: 1 feeds what the DAC plays into the ADC's block path (DAC
+ * channel c into ADC channel c, on one sample clock); -EINVAL when the
+ * two sampling_frequency differ, -ENODEV when iio:device0's ADC is unbound */
+static ssize_t loopback_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	struct iios_iio_priv *priv = iio_priv(dev_to_iio_dev(dev));
+	bool on;
+
+	mutex_lock(&priv->sd->gen_lock);
+	on = priv->sd->dac.loopback;
+	mutex_unlock(&priv->sd->gen_lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t loopback_store(struct device *dev, struct device_attribute *attr,
+			      const char *buf, size_t len)
+{
+	struct iios_iio_priv *priv = iio_priv(dev_to_iio_dev(dev));
+	bool on;
+	int ret;
+
+	ret = kstrtobool(buf, &on);
+	if (ret)
+		return ret;
+	ret = iios_dac_set_loopback(priv->sd, on);
+	return ret ? ret : len;
+}
+static IIO_DEVICE_ATTR_RW(loopback, 0);
+
+static struct attribute *iios_dac_attrs[] = {
+	&iio_dev_attr_block_device.dev_attr.attr,	/* "iio_blockN" */
+	&iio_dev_attr_loopback.dev_attr.attr,		/* 0/1 */
+	NULL,
+};
+
+static const struct attribute_group iios_dac_attr_group = {
+	.attrs = iios_dac_attrs,
+};
+
+static const struct iio_info iios_dac_iio_info = {
+	.read_raw = iios_dac_read_raw,
+	.write_raw = iios_write_raw,	/* sampling_frequency only */
+	.write_raw_get_fmt = iios_write_raw_get_fmt,
+	.attrs = &iios_dac_attr_group,
+	.debugfs_reg_access = iios_debugfs_reg_access,
+};
+
+/*
+ * Allocate and describe the DAC's IIO device; registered later. Its data
+ * path is the block node only: no kfifo buffer, no trigger (sim: a DAC fed
+ * by DMA from blocks, as ADI's AXI DACs are).
+ */
+int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
+{
+	struct iios_iio_priv *priv;
+	struct iio_chan_spec *chans;
+	struct iio_dev *indio_dev;
+	unsigned int c;
+
+	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
+	if (!indio_dev)
+		return -ENOMEM;
+	chans = devm_kcalloc(parent, sd->channels, sizeof(*chans), GFP_KERNEL);
+	if (!chans)
+		return -ENOMEM;
+	for (c = 0; c < sd->channels; c++) {
+		chans[c] = iios_dac_chan_template;
+		chans[c].channel = c;
+		chans[c].scan_index = c;
+		iios_chan_set_scan_type(&chans[c], &sd->types[c]);
+	}
+	priv = iio_priv(indio_dev);
+	priv->sd = sd;
+	priv->t_probe_ns = ktime_get_ns();
+	if (dev_is_platform(parent))
+		priv->index = to_platform_device(parent)->id;
+	indio_dev->name = IIOS_DRV_NAME "-dac";
+	indio_dev->info = &iios_dac_iio_info;
+	indio_dev->channels = chans;
+	indio_dev->num_channels = sd->channels;
+	indio_dev->modes = INDIO_DIRECT_MODE;
 	sd->indio_dev = indio_dev;
 	return 0;
 }

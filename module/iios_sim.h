@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * iiostream_sim - a simulated high-rate ADC with the iio_block mmap interface
+ * iiostream_sim - a simulated high-rate ADC (and DAC) with the iio_block
+ * mmap interface
  *
  * This driver is a teaching example as much as a test device: like the
  * kernel's iio_simple_dummy and vivid it has more comments than a real
@@ -10,7 +11,10 @@
  *   iios_core.c    module parameters, platform driver, probe/remove
  *   iios_iio.c     the IIO device: channels, sampling_frequency, kfifo buffer,
  *                  its trigger, the debugfs register file
- *   iios_gen.c     the ADC itself: a kthread paced by an hrtimer sleep
+ *   iios_gen.c     the converters' clock: a kthread per device paced by an
+ *                  hrtimer sleep; the ADC's capture tick
+ *   iios_dac.c     the DAC (dac=1): plays blocks at the rate, CYCLIC,
+ *                  underflows, and the loopback into the ADC
  *   iios_blockq.c  the block queue: blocks, states, ALLOC..DEQUEUE semantics
  *   iios_chrdev.c  /dev/iio_blockN: ioctl, mmap, poll, sysfs
  *
@@ -50,14 +54,18 @@ extern unsigned int iios_param_channels;
 extern struct iios_scan_type iios_param_type;	/* format=, parsed */
 extern bool iios_param_timestamp;
 extern unsigned int iios_param_max_block_size;
+extern bool iios_param_dac;
 extern unsigned long iios_param_max_alloc_bytes;
 
 /**
  * enum iios_block_state - who owns a block (videobuf2's naming)
  * @IIOS_BLOCK_USER:   owned by userspace: dequeued or never queued
- * @IIOS_BLOCK_QUEUED: on the incoming queue, waiting for the filler
- * @IIOS_BLOCK_ACTIVE: being filled by the generator
- * @IIOS_BLOCK_DONE:   filled, on the outgoing queue, waiting for DEQUEUE
+ * @IIOS_BLOCK_QUEUED: on the incoming queue, waiting for the filler (ADC)
+ *                     or the player (DAC)
+ * @IIOS_BLOCK_ACTIVE: being filled by the generator (ADC), or played (DAC;
+ *                     a CYCLIC block stays ACTIVE while it repeats)
+ * @IIOS_BLOCK_DONE:   filled (ADC) or played (DAC), on the outgoing queue,
+ *                     waiting for DEQUEUE
  */
 enum iios_block_state {
 	IIOS_BLOCK_USER,
@@ -76,10 +84,17 @@ enum iios_block_state {
  * @id:         index in iios_dev.blocks
  * @state:      changed only by iios_block_set_state(), under iios_dev.qlock
  * @list:       on iios_dev.incoming or .outgoing (QUEUED, DONE)
- * @bytes_used: valid bytes, set when the block leaves ACTIVE
- * @flags:      IIO_BUFFER_BLOCK_FLAG_* of the last fill
- * @timestamp:  CLOCK_MONOTONIC ns of the first scan of the last fill
- * @filled:     scans written so far while ACTIVE (generator only)
+ * @bytes_used: valid bytes, set when the block leaves ACTIVE; on a DAC
+ *              also the bytes to play, set by ENQUEUE
+ * @flags:      IIO_BUFFER_BLOCK_FLAG_* of the last fill (or play); on a
+ *              DAC, CYCLIC from ENQUEUE
+ * @timestamp:  CLOCK_MONOTONIC ns of the first scan of the last fill (or
+ *              the time its first scan played)
+ * @filled:     scans written (played) so far while ACTIVE, in the current
+ *              repetition (generator or player only)
+ * @repeats:    DAC: whole repetitions of a CYCLIC block played so far
+ * @queued_ns:  DAC: CLOCK_MONOTONIC time of its ENQUEUE; it cannot play a
+ *              scan slot that was due before (iios_dac.c)
  */
 struct iios_block {
 	struct kref ref;
@@ -93,6 +108,8 @@ struct iios_block {
 	u32 flags;
 	u64 timestamp;
 	u32 filled;
+	u32 repeats;
+	u64 queued_ns;
 };
 
 /**
@@ -112,6 +129,8 @@ struct iios_stream {
  * struct iios_dev - one simulated ADC
  * @dev:          the block device (/dev/iio_blockN); its refcount is the
  *                lifetime of this struct (release frees it)
+ * @output:       a DAC (dac=1): blocks are played, not filled (fixed at
+ *                probe, before the node is added)
  * @cdev:         char device; an open file holds a reference on @dev
  * @indio_dev:    the IIO device; NULL once removed
  * @channels:     voltage channels of the ADC (fixed at probe): scan
@@ -150,13 +169,61 @@ struct iios_stream {
  * @lost_samples: scans dropped on the block path since load (sysfs)
  * @overflows:    times the block path started dropping (sysfs)
  * @fifo_lost:    scans the kfifo had no room for (sysfs)
- * @blocks_filled: blocks moved to DONE since load (sysfs)
+ * @blocks_filled: blocks moved to DONE since load (sysfs; blocks_played on
+ *                a DAC)
+ * @dac:          DAC only: the player's state (iios_dac.c)
+ * @lb_dac:       ADC only: the DAC linked to this ADC for loopback, with a
+ *                reference on its @dev; set and cleared under this ADC's
+ *                @gen_lock and the DAC's (iios_dac_link())
+ * @lb_offset:    ADC only: DAC scan index = block scan index + this, while
+ *                @lb_valid (the shared sample clock, from both t0s)
+ * @lb_adc_t0:    ADC only: the block stream t0 @lb_offset was worked out for
+ * @lb_dac_t0:    ADC only: the DAC's t0 @lb_offset was worked out for
+ * @lb_valid:     ADC only: @lb_offset is up to date
  * @minor:        minor number of @dev
  * @iio_id:       N of the IIO device iio:deviceN (and of iio_blockN)
  * @added:        the node was added (remove() deletes it)
  */
+/**
+ * struct iios_dac_state - what only a DAC has (iios_dac.c), under gen_lock
+ * @started:        a block played since enable: running dry from now on is
+ *                  an underflow (silence before the first block is not)
+ * @underflowing:   the queue is dry after @started: playing silence
+ * @underflows:     times the DAC ran dry after playing started (sysfs)
+ * @underflow_samples: scans of silence played while underflowing, in all
+ *                  (sysfs; grows while an underflow lasts)
+ * @underflow_at:   scan index (since enable) where the last underflow began
+ * @cur_silence:    scans of silence of the underflow going on now
+ * @last_underflow_samples: scans of silence before the last block that was
+ *                  flagged IIO_BUFFER_BLOCK_FLAG_UNDERFLOW (sysfs)
+ * @loopback:       what the DAC plays feeds the linked ADC (IIO attribute)
+ * @ring:           the last @ring_scans scans played, in the block layout,
+ *                  scan m at (m % @ring_scans); written while @loopback
+ * @ring_scans:     scans @ring holds (set at enable and at loopback on)
+ * @ring_from:      the oldest scan index @ring holds data of
+ * @last:           the last scan played (out_voltageN_raw), a full scan
+ * @lb_adc:         the ADC linked for loopback (reference on its @dev),
+ *                  changed under iios_dac.c's link lock and both gen_locks
+ */
+struct iios_dac_state {
+	bool started;
+	bool underflowing;
+	u64 underflows;
+	u64 underflow_samples;
+	u64 underflow_at;
+	u64 cur_silence;
+	u64 last_underflow_samples;
+	bool loopback;
+	u8 *ring;
+	u64 ring_scans;
+	u64 ring_from;
+	u8 *last;
+	struct iios_dev *lb_adc;
+};
+
 struct iios_dev {
 	struct device dev;
+	bool output;
 	struct cdev cdev;
 	struct iio_dev *indio_dev;
 	unsigned int channels;
@@ -191,6 +258,12 @@ struct iios_dev {
 	u64 overflows;
 	u64 fifo_lost;
 	u64 blocks_filled;
+	struct iios_dac_state dac;
+	struct iios_dev *lb_dac;
+	s64 lb_offset;
+	u64 lb_adc_t0;
+	u64 lb_dac_t0;
+	bool lb_valid;
 	int minor;
 	int iio_id;
 	bool added;
@@ -210,6 +283,9 @@ void iios_block_get(struct iios_block *blk);
 void iios_block_put(struct iios_block *blk);
 void iios_blockq_produce(struct iios_dev *sd, u64 scans);
 void iios_blockq_flush_active(struct iios_dev *sd);
+struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd);
+void iios_blockq_complete_active(struct iios_dev *sd);
+bool iios_blockq_next_queued_ns(struct iios_dev *sd, u64 *ns);
 long iios_blocks_live(void);
 
 /* iios_gen.c: the ADC. */
@@ -220,11 +296,25 @@ void iios_gen_disable(struct iios_dev *sd, struct iios_stream *st);
 u64 iios_gen_scan_time(const struct iios_stream *st, u32 rate, u64 scan);
 u64 iios_gen_scans_since(u64 t0, u64 now, u32 rate);
 
+/* iios_dac.c: the DAC; callers hold the locks each function names. */
+int iios_dac_setup(struct iios_dev *sd);
+void iios_dac_layout_changed(struct iios_dev *sd);
+void iios_dac_tick(struct iios_dev *sd, u64 now);
+void iios_dac_enable(struct iios_dev *sd);
+void iios_dac_disable(struct iios_dev *sd);
+void iios_dac_blocks_freed(struct iios_dev *sd);
+void iios_dac_link(struct iios_dev *sd);
+void iios_dac_unlink(struct iios_dev *sd);
+void iios_dac_loopback_apply(struct iios_dev *adc, u8 *scans, u64 first, u32 count);
+int iios_dac_set_loopback(struct iios_dev *dac, bool on);
+int iios_dac_set_rate(struct iios_dev *sd, u32 rate);
+
 /* iios_iio.c: the IIO device. */
 int iios_iio_setup(struct iios_dev *sd, struct device *parent);
 int iios_iio_register(struct iios_dev *sd);
 void iios_iio_unregister(struct iios_dev *sd);
 void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans);
+int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent);
 
 /* iios_chrdev.c: the block node. */
 int iios_chrdev_init(void);

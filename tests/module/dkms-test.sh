@@ -129,6 +129,10 @@ grep -q "^PACKAGE_VERSION=\"$version\"$" "$srcdir/dkms.conf" ||
 	fail "mktree.sh did not fill in PACKAGE_VERSION=$version"
 [ -f "$srcdir/include/iiostream/pattern.h" ] || fail "mktree.sh did not copy pattern.h"
 [ -f "$srcdir/include/iiostream/scan.h" ] || fail "mktree.sh did not copy scan.h"
+# every object the Kbuild links (iios_dac.o came with the DAC) has its source
+for o in $(sed -n 's/^iiostream_sim-y[[:space:]]*:=//p' "$top/module/Kbuild"); do
+	[ -f "$srcdir/${o%.o}.c" ] || fail "mktree.sh did not copy ${o%.o}.c (module/Kbuild links $o)"
+done
 junk=$(cd "$srcdir" && find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 	-o -name '*.mod.c' -o -name '.*.cmd' -o -name 'Module.symvers' \
 	-o -name 'modules.order' \) -print)

@@ -423,6 +423,12 @@ kill $holder; wait $holder 2>/dev/null
 rmmod iiostream_sim && pass "rmmod" || bad "rmmod"
 [ -e /dev/iio_block0 ] && bad "/dev/iio_block0 left behind" || pass "node gone"
 
+# the DAC (dac=1) in the same boot: the output direction, CYCLIC,
+# underflows and the loopback (tests/module/guest-dac.sh, which run.sh adds
+# as /guest-dac.sh)
+if [ -f /guest-dac.sh ]; then
+	. /guest-dac.sh
+fi
 # devices=2 in the same boot: triggers, debug registers, two streams at
 # once (tests/module/guest-multi.sh, which run.sh adds as /guest-multi.sh)
 if [ -f /guest-multi.sh ]; then

@@ -7,7 +7,8 @@
 #  3. boot Debian's kernel under qemu (TCG) with the module, the program and
 #     libiio's tools, with the debug checks Debian's kernel has (SLUB red
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
-#     tests/module/guest-module.sh there, then (same boot) the module with
+#     tests/module/guest-module.sh there, then (same boot) the module's DAC
+#     (dac=1: tests/module/guest-dac.sh and iio_block_dac_compliance), the module with
 #     devices=2 (tests/module/guest-multi.sh: triggers, debug registers
 #     through iio_attr -D, both devices streamed at once by one daemon),
 #     the module's scan formats (tests/module/guest-formats.sh), and fail on a
@@ -39,6 +40,13 @@ echo "== module: conformance program"
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
 	-o "$out/iio_block_compliance" "$root/tests/module/iio_block_compliance.c" -lpthread
+# the output direction, against the module's DAC (dac=1; guest-dac.sh)
+cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
+	-I"$root/module/include/uapi" -I"$root/common/include" \
+	-o "$out/iio_block_dac_compliance" "$root/tests/module/iio_block_dac_compliance.c"
+cc -m32 -D_FILE_OFFSET_BITS=64 -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
+	-I"$root/module/include/uapi" -I"$root/common/include" \
+	-o "$out/iio_block_dac_compliance32" "$root/tests/module/iio_block_dac_compliance.c"
 # the random-sequence fuzzer of the same interface
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -o "$out/iio_block_fuzz" "$root/tests/module/iio_block_fuzz.c"
@@ -58,6 +66,8 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--ko "$root/module/iiostream_sim.ko" \
 	--bin "$out/iio_block_compliance" --bin "$out/iio_block_compliance32" \
 	--bin "$out/iio_block_fuzz" --file "$root/tests/module/guest-multi.sh:/guest-multi.sh" \
+	--bin "$out/iio_block_dac_compliance" --bin "$out/iio_block_dac_compliance32" \
+	--file "$root/tests/module/guest-dac.sh:/guest-dac.sh" \
 	--file "$root/tests/module/guest-formats.sh:/guest-formats.sh" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
@@ -66,6 +76,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--append "slub_debug=FZPU page_poison=1" \
 	--log "$out/guest.log" --timeout 600
 grep -E "iio_block_compliance: [0-9]+ passed" "$out/guest.log" 
+grep -E "iio_block_dac_compliance: [0-9]+ passed" "$out/guest.log"
 
 echo "== kernel TLS in the guest: iiostreamd --listen-tls to rx --verify, kTLS and userspace"
 certs=$out/certs

@@ -20,6 +20,19 @@
  *   loop: DEQUEUE (or poll() for POLLIN), read block, ENQUEUE
  *   write "0" to .../enable; FREE; munmap; close
  *
+ * An output device (a DAC; its node's sysfs `direction` reads "out", a
+ * capture device's "in") trades the same blocks the other way round:
+ *
+ *   USER --ENQUEUE(bytes_used, flags)--> QUEUED --(player takes it)-->
+ *   ACTIVE (playing; a CYCLIC block repeats here) --(played)--> DONE
+ *   --DEQUEUE--> USER
+ *
+ * Userspace writes a block while it is USER, ENQUEUEs it with bytes_used
+ * (the bytes to play: whole scans) and optionally CYCLIC; the device plays
+ * queued blocks in order at its sampling_frequency and hands each back
+ * DONE, to be dequeued empty and filled again. poll() reports POLLOUT (and
+ * POLLIN) while a block is DONE.
+ *
  * Layouts are the ones of the reviewed patch ("iio: core: Add mmap interface
  * infrastructure", v2, 2021) byte for byte; they contain no pointer and no
  * field whose size or alignment differs between 32- and 64-bit ABIs, so a
@@ -72,7 +85,11 @@ struct iio_buffer_block_alloc_req {
 /**
  * IIO_BUFFER_BLOCK_FLAG_CYCLIC - transmit the block in a loop (bit 1, as in
  * Analog Devices' kernel). Output devices only: a capture device refuses it
- * with EINVAL at ENQUEUE.
+ * with EINVAL at ENQUEUE. The block plays again and again, whole, until
+ * another block is queued: at the end of the repetition that is playing
+ * when a block is queued, the cyclic block is DONE and the queued one
+ * plays at once (no gap, no partial repetition), or until the output is
+ * disabled (DONE then too). It stays set on DEQUEUE.
  */
 #define IIO_BUFFER_BLOCK_FLAG_CYCLIC (1u << 1)
 /**
@@ -86,6 +103,19 @@ struct iio_buffer_block_alloc_req {
  */
 #define IIO_BUFFER_BLOCK_FLAG_OVERFLOW (1u << 31)
 
+/**
+ * IIO_BUFFER_BLOCK_FLAG_UNDERFLOW - the output device ran dry just before
+ * this block (iiostream extension; output devices only, set on DEQUEUE).
+ * After the first block since enable had played, no block was queued when
+ * scans were due, so silence (zero scans) played until this block began.
+ * The underflow is counted in the node's sysfs (underflows,
+ * underflow_samples; last_underflow_samples is the silence before the
+ * last block flagged so). With the driver's ideal timestamps the silence
+ * is also (timestamp - previous.timestamp) x rate - previous scans, for a
+ * previous block that was not CYCLIC. Bit 30, beside OVERFLOW's 31.
+ */
+#define IIO_BUFFER_BLOCK_FLAG_UNDERFLOW (1u << 30)
+
 /** Flags userspace may pass to ENQUEUE (others are refused with EINVAL). */
 #define IIO_BUFFER_BLOCK_FLAGS_ENQUEUE IIO_BUFFER_BLOCK_FLAG_CYCLIC
 
@@ -98,14 +128,22 @@ struct iio_buffer_block_alloc_req {
  *              whole number of scans. A full block has bytes_used == size;
  *              a block handed back by disabling capture may hold less.
  *              Ignored on ENQUEUE for capture.
+ *              Output: in (ENQUEUE): the bytes to play from the start of
+ *              the block, whole scans, 1..size (else EINVAL). Out
+ *              (DEQUEUE): the bytes that played, each at least once: all
+ *              of them, or fewer when the output was disabled mid-block;
+ *              one repetition for a CYCLIC block that repeated.
  * @type:       out: IIO_BUFFER_BLOCK_TYPE_MMAP. Ignored on input.
  * @flags:      out: IIO_BUFFER_BLOCK_FLAG_*; in (ENQUEUE): only the flags in
- *              IIO_BUFFER_BLOCK_FLAGS_ENQUEUE are accepted.
+ *              IIO_BUFFER_BLOCK_FLAGS_ENQUEUE are accepted (CYCLIC, and
+ *              only by an output device).
  * @data.offset: out: the offset to pass to mmap() for this block; a
  *              multiple of the page size. Ignored on input.
  * @timestamp:  out: CLOCK_MONOTONIC time in ns of the block's first scan,
  *              valid when IIO_BUFFER_BLOCK_FLAG_TIMESTAMP_VALID is set.
- *              0 before the block was first filled.
+ *              0 before the block was first filled. Output: the time its
+ *              first scan played (the first repetition's, for CYCLIC);
+ *              always after its ENQUEUE.
  *
  * On QUERY all out fields describe the block's current state; the state
  * itself is not in this layout (the layout is fixed), see docs/uapi.md.
@@ -134,8 +172,10 @@ struct iio_buffer_block {
  */
 #define IIO_BUFFER_BLOCK_ALLOC_IOCTL _IOWR('i', 0xa0, struct iio_buffer_block_alloc_req)
 /*
- * IIO_BUFFER_BLOCK_FREE_IOCTL - drop every block, in any state. Capture may
- * be running: blocks being filled are let go by the filler first. Memory
+ * IIO_BUFFER_BLOCK_FREE_IOCTL - drop every block, in any state. Capture
+ * (or play) may be running: blocks being filled are let go by the filler
+ * first. An enabled output device plays silence after it, which is no
+ * underflow (as after enable) until a block has played again. Memory
  * still mapped stays valid until its last munmap(); ids become invalid at
  * once. Returns 0 (also when there were no blocks).
  */
@@ -148,16 +188,24 @@ struct iio_buffer_block {
 #define IIO_BUFFER_BLOCK_QUERY_IOCTL _IOWR('i', 0xa2, struct iio_buffer_block)
 /*
  * IIO_BUFFER_BLOCK_ENQUEUE_IOCTL - give block.id to the kernel for filling
- * (USER -> QUEUED). Blocks are filled in the order they were queued.
+ * (USER -> QUEUED). Blocks are filled in the order they were queued. On an
+ * output device: for playing, block.bytes_used bytes of it, in a loop with
+ * CYCLIC; blocks play in the order they were queued, and a queued block
+ * replaces a repeating CYCLIC one at the end of its repetition.
  *   EINVAL  no block has that id, or flags holds a flag not accepted here
- *   EBUSY   the block is not owned by userspace (already queued or filling)
+ *           (any flag but CYCLIC; CYCLIC on a capture device), or (output)
+ *           bytes_used is 0, over the block's size or not whole scans
+ *   EBUSY   the block is not owned by userspace (already queued, filling
+ *           or playing, or DONE)
  *   EFAULT  bad argument pointer
  */
 #define IIO_BUFFER_BLOCK_ENQUEUE_IOCTL _IOWR('i', 0xa3, struct iio_buffer_block)
 /*
  * IIO_BUFFER_BLOCK_DEQUEUE_IOCTL - take the oldest filled block (DONE ->
  * USER) and write its fields to the argument. Without O_NONBLOCK it waits
- * for one; the argument is written only on success.
+ * for one; the argument is written only on success. On an output device:
+ * the oldest block that finished playing, with bytes_used, flags
+ * (UNDERFLOW) and timestamp of its play.
  *   EAGAIN  O_NONBLOCK and no block is filled
  *   EINVAL  no blocks are allocated (nothing could ever arrive)
  *   EINTR   a signal arrived while waiting (restarted under SA_RESTART)

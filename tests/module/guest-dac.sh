@@ -1,0 +1,56 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Sourced by tests/module/guest-module.sh in the qemu guest (run.sh adds it
+# as /guest-dac.sh): the module's DAC (dac=1), the output direction of the
+# block interface.
+#  - the DAC comes after the ADC: iio:device0/iio_block0 stay the ADC's,
+#    iio:device1/iio_block1 are the DAC's;
+#  - iio_block_dac_compliance (64- and 32-bit): states, ENQUEUE's
+#    bytes_used, order and pace, CYCLIC, underflows, loopback sample by
+#    sample;
+#  - unbinding either device of the loopback pair, and binding it again.
+# Uses pass/bad of guest-module.sh.
+
+if modprobe iiostream_sim channels=2 dac=1 max_block_size=4194304 max_alloc_bytes=33554432; then
+	pass "modprobe iiostream_sim dac=1"
+	if [ "$(cat /sys/bus/iio/devices/iio:device0/name)" = iiostream-sim ] &&
+		[ "$(cat /sys/bus/iio/devices/iio:device1/name)" = iiostream-sim-dac ] &&
+		[ "$(cat /sys/class/iio_block/iio_block0/direction)" = in ] &&
+		[ "$(cat /sys/class/iio_block/iio_block1/direction)" = out ] &&
+		[ "$(cat /sys/bus/iio/devices/iio:device1/block_device)" = iio_block1 ]; then
+		pass "dac=1: the ADC is iio:device0/iio_block0 (in), the DAC iio:device1/iio_block1 (out)"
+	else
+		bad "dac=1: nodes"; ls -l /dev/iio_block* /sys/bus/iio/devices/
+	fi
+	for prog in iio_block_dac_compliance iio_block_dac_compliance32; do
+		[ -x /bin/$prog ] || continue
+		if timeout 120 /bin/$prog >/tmp/$prog.log 2>&1; then
+			pass "$prog: $(tail -1 /tmp/$prog.log)"
+		else
+			bad "$prog"; grep -v "^  ok" /tmp/$prog.log
+		fi
+	done
+	# either side of the loopback pair goes and comes back
+	drv=/sys/bus/platform/drivers/iiostream-sim
+	dac_iio=/sys/bus/iio/devices/iio:device1
+	echo 1 >$dac_iio/loopback
+	echo 1 >/sys/class/iio_block/iio_block1/enable
+	echo iiostream-sim.0 >$drv/unbind
+	lb_gone=$(echo 1 2>/dev/null >$dac_iio/loopback && echo accepted)
+	echo iiostream-sim.0 >$drv/bind
+	echo 0 >/sys/class/iio_block/iio_block1/enable
+	echo iiostream-sim-dac.0 >$drv/unbind
+	echo iiostream-sim-dac.0 >$drv/bind
+	dac_iio=/sys/bus/iio/devices/$(cat /sys/class/iio_block/iio_block1/iio_device 2>/dev/null)
+	if [ -z "$lb_gone" ] && echo 1 >$dac_iio/loopback && [ "$(cat $dac_iio/loopback)" = 1 ] &&
+		echo 0 >$dac_iio/loopback; then
+		pass "unbinding the ADC unlinks the loopback (refused meanwhile), binding links it again"
+	else
+		bad "loopback across unbind/bind: '$lb_gone', $(ls /sys/bus/iio/devices/)"
+	fi
+	rmmod iiostream_sim && pass "rmmod (dac=1)" || bad "rmmod (dac=1)"
+	[ "$(cat /sys/module/iiostream_sim/parameters/blocks_live 2>/dev/null || echo 0)" = 0 ] ||
+		bad "blocks left"
+else
+	bad "modprobe iiostream_sim dac=1"
+fi
