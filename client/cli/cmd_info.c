@@ -60,8 +60,21 @@ static void print_type(bool big_endian, bool is_signed, bool fully_defined, uint
 }
 
 /* Every device of the server's context, its channels and attributes. */
+/* The output stream of device `id`, or NULL. */
+static const struct iios_stream_desc *output_of(const struct iios_server_info *si,
+						const char *id)
+{
+	uint32_t i;
+
+	for (i = 0; i < si->n_streams; i++)
+		if (si->streams[i].output && strcmp(si->streams[i].id, id) == 0)
+			return &si->streams[i];
+	return NULL;
+}
+
 static int print_devices(struct iios_client *c)
 {
+	const struct iios_server_info *si = iios_server_info(c);
 	struct iios_devices *d;
 	uint32_t i, j;
 
@@ -73,7 +86,10 @@ static int print_devices(struct iios_client *c)
 
 		printf("  %s: %s%s%s%s\n", dev->id, dev->name, dev->label[0] ? " (" : "",
 		       dev->label, dev->label[0] ? ")" : "");
-		if (dev->streamed)
+		if (output_of(si, dev->id))
+			printf("      output: transmitted to by this server (stream %u)\n",
+			       output_of(si, dev->id)->stream_id);
+		else if (dev->streamed)
 			printf("      streamed by this server (stream %u)\n", dev->stream_id);
 		for (j = 0; j < dev->n_channels; j++) {
 			const struct iios_channel_desc *ch = &dev->channels[j];
@@ -124,12 +140,21 @@ static int print_streams(struct iios_client *c, const struct iios_server_info *s
 		const char *name = si->version < 2 ? "" : sd->id[0] ? sd->id : sd->device;
 		char of[16];
 
+		if (sd->output) { /* (subscribing refuses it; transmitting would take it) */
+			printf("  stream %u: %s%s%s%s (%s): output (transmit: iiostream tx), %"
+			       PRIu64 " scans/s%s, %u channels, ring %u x %u bytes\n",
+			       sd->stream_id, sd->device, sd->id[0] ? " [" : "", sd->id,
+			       sd->id[0] ? "]" : "", sd->source, sd->sample_rate,
+			       sd->sample_rate ? "" : " (unpaced)", sd->channels, sd->block_count,
+			       sd->block_size);
+			continue;
+		}
 		if (iios_subscribe_device(c, name, 1, NULL, 0, &st) < 0 ||
 		    iios_unsubscribe_device(c, name) < 0)
 			return -1;
 		/* fewer than the device has: what other clients capture */
 		snprintf(of, sizeof(of), " of %u", sd->channels);
-		printf("  stream %u: %s%s%s%s (%s): %" PRIu64 " scans/s%s, %u%s channels, "
+		printf("  stream %u: %s%s%s%s (%s): input, %" PRIu64 " scans/s%s, %u%s channels, "
 		       "ring %u x %u bytes\n", st.stream_id, sd->device, sd->id[0] ? " [" : "",
 		       sd->id, sd->id[0] ? "]" : "", sd->source, st.sample_rate,
 		       st.sample_rate ? "" : " (unpaced)", st.n_channels,
@@ -176,6 +201,25 @@ int cmd_info(int argc, char **argv)
 	}
 	iios_close(c);
 	return CLI_OK;
+}
+
+/* One output device and its transmission. */
+static void print_tx_stream(const struct iios_tx_stream_stats *t)
+{
+	printf("  tx stream %u %s%s%s%s: %" PRIu64 " scans/s, ", t->stream_id, t->device,
+	       t->id[0] ? " [" : "", t->id, t->id[0] ? "]" : "", t->sample_rate);
+	if (t->kept)
+		printf("kept playing (its owner left)");
+	else if (t->transmitting)
+		printf("transmitting for client %u %s", t->owner, t->owner_peer);
+	else
+		printf("idle");
+	printf(", %u/%u blocks in device (credits in use), %" PRIu64 " received, %" PRIu64
+	       " played (%" PRIu64 " bytes), %" PRIu64 " underflows (%" PRIu64 " scans of "
+	       "silence)%s, on disconnect: %s\n", t->blocks_in_device, t->blocks_total,
+	       t->blocks_received, t->blocks_played, t->bytes_played, t->underflows,
+	       t->underflow_samples, t->cyclic ? ", cyclic" : "",
+	       t->on_disconnect[0] ? t->on_disconnect : "stop");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -230,6 +274,8 @@ int cmd_stats(int argc, char **argv)
 		       ss->source.blocks_total, ss->source.blocks_held, ss->source.overflows,
 		       ss->source.lost_samples, ss->subscribers, ss->blocks_skipped);
 	}
+	for (i = 0; i < st.n_tx; i++)
+		print_tx_stream(&st.tx[i]);
 	for (i = 0; i < st.n_listed; i++) {
 		const struct iios_client_stats *cs = &st.client[i];
 		char streams[96] = "";
@@ -243,6 +289,10 @@ int cmd_stats(int argc, char **argv)
 							 "%s%u", used ? "," : " [stream ", s);
 		if (used && used < sizeof(streams))
 			snprintf(streams + used, sizeof(streams) - used, "]");
+		used = strlen(streams);
+		if (cs->tx_stream_id >= 0 && used < sizeof(streams))
+			snprintf(streams + used, sizeof(streams) - used, " [tx stream %d]",
+				 cs->tx_stream_id);
 		printf("  client %u %s%s%s: %" PRIu64 " blocks, %" PRIu64 " bytes, %" PRIu64
 		       " skipped, %u queued, %s\n", cs->id, cs->peer, streams,
 		       cs->subscribed ? " (subscribed)" : "", cs->blocks_sent, cs->bytes_sent,

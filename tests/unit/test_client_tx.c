@@ -182,6 +182,46 @@ static void on_subscribe(struct fake *f, int fd)
 	}
 }
 
+static void on_unsubscribe(struct fake *f, int fd)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__UnsubscribeReply r = IIOSTREAM__UNSUBSCRIBE_REPLY__INIT;
+
+	f->subscribed = false;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE_REPLY;
+	env.unsubscribe_reply = &r;
+	send_env(fd, &env, NULL, 0);
+}
+
+/* The context: the ADC and the DAC, with an output channel. */
+static void on_devices(int fd)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__Devices r = IIOSTREAM__DEVICES__INIT;
+	Iiostream__DeviceDesc adc = IIOSTREAM__DEVICE_DESC__INIT, dac = IIOSTREAM__DEVICE_DESC__INIT;
+	Iiostream__DeviceDesc *devs[2] = { &adc, &dac };
+	Iiostream__ChannelDesc out = IIOSTREAM__CHANNEL_DESC__INIT, *outs = &out;
+
+	adc.id = "sim";
+	adc.name = "fake-adc";
+	adc.streamed = true;
+	dac.id = "sim-dac";
+	dac.name = "fake-dac";
+	dac.stream_id = 1;
+	out.id = "voltage0";
+	out.type = "voltage";
+	out.output = true;
+	out.scan_element = true;
+	dac.n_channels = 1;
+	dac.channels = &outs;
+	r.context = "sim";
+	r.n_devices = 2;
+	r.devices = devs;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_DEVICES;
+	env.devices = &r;
+	send_env(fd, &env, NULL, 0);
+}
+
 static void on_ping(int fd, const Iiostream__Ping *m)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
@@ -359,6 +399,12 @@ static void serve(struct fake *f, int fd)
 			break;
 		case IIOSTREAM__ENVELOPE__MSG_PING:
 			on_ping(fd, e->ping);
+			break;
+		case IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE:
+			on_unsubscribe(f, fd);
+			break;
+		case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST:
+			on_devices(fd);
 			break;
 		default:
 			fake_fail(f, "an unexpected message");
@@ -769,4 +815,33 @@ Test(cli_rx, verify_loopback_fails_on_a_gap)
 	free(cap);
 	cr_assert(strstr(out, "loopback: FAILED"), "%s", out);
 	cr_assert(strstr(out, "after 300 silent scans"), "%s", out);
+}
+
+Test(cli_info, output_devices_are_listed_with_their_direction)
+{
+	struct fake f = { 0 };
+	char out[8192];
+
+	fake_start(&f);
+	cr_assert_eq(run_cmd(&f, "info", "", out, sizeof(out)), 0, "%s", out);
+	fake_end(&f);
+	cr_assert(strstr(out, "stream 0: fake-adc [sim] (): input,"), "%s", out);
+	cr_assert(strstr(out, "stream 1: fake-dac [sim-dac] (): output (transmit"), "%s", out);
+	cr_assert(strstr(out, "output: transmitted to by this server (stream 1)"), "%s", out);
+	cr_assert(strstr(out, "out voltage0"), "%s", out);
+}
+
+Test(cli_stats, tx_streams_and_their_owners)
+{
+	struct fake f = { 0 };
+	char out[8192];
+
+	fake_start(&f);
+	cr_assert_eq(run_cmd(&f, "stats", "", out, sizeof(out)), 0, "%s", out);
+	fake_end(&f);
+	cr_assert(strstr(out, "tx stream 1 fake-dac [sim-dac]: 0 scans/s, transmitting for "
+			      "client 7 127.0.0.1:40000, 3/4 blocks in device (credits in use), "
+			      "0 received, 99 played (0 bytes), 2 underflows (200 scans of "
+			      "silence), cyclic, on disconnect: keep"), "%s", out);
+	cr_assert(strstr(out, "client 7 127.0.0.1:40000 [tx stream 1]"), "%s", out);
 }
