@@ -77,6 +77,12 @@ static void iios_gen_tick(struct iios_dev *sd)
 	mutex_lock(&sd->gen_lock);
 	if (sd->output) {
 		iios_dac_tick(sd, now);
+		if (sd->fifo_stream.on) {	/* the kfifo path plays what was written */
+			due = iios_gen_due(sd, &sd->fifo_stream, now, &late);
+			sd->fifo_lost += late;
+			sd->fifo_stream.next_scan += late + due;
+			iios_iio_pop(sd, due);
+		}
 		mutex_unlock(&sd->gen_lock);
 		return;
 	}
@@ -153,6 +159,9 @@ int iios_gen_enable(struct iios_dev *sd, struct iios_stream *st)
 {
 	if (st->on)
 		return 0;
+	/* a DAC plays one path at a time: blocks or the kfifo */
+	if (sd->output && (st == &sd->blk_stream ? sd->fifo_stream.on : sd->blk_stream.on))
+		return -EBUSY;
 	st->t0_ns = ktime_get_ns();
 	st->next_scan = 0;
 	if (st == &sd->blk_stream && sd->output)

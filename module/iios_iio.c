@@ -19,6 +19,7 @@
  *    and scratch registers.
  */
 #include <linux/iio/buffer.h>
+#include <linux/iio/buffer_impl.h>	/* an output kfifo's direction */
 #include <linux/iio/iio.h>
 #include <linux/iio/kfifo_buf.h>
 #include <linux/iio/sysfs.h>
@@ -66,6 +67,7 @@ struct iios_iio_priv {
 	struct iios_scan_layout fifo_layout;
 	u8 *scan_buf;
 	struct iio_trigger *trig;	/* ours: the only one we accept */
+	struct iio_buffer *fifo;	/* DAC: the output kfifo */
 	u32 index;			/* the platform device's id */
 	u32 scratch[IIOS_NSCRATCH];	/* under sd->gen_lock */
 };
@@ -422,8 +424,8 @@ static const struct iio_chan_spec iios_dac_chan_template = {
 	.type = IIO_VOLTAGE,
 	.indexed = 1,
 	.output = 1,	/* out_voltageN_*: libiio lists it as an output channel */
-	/* out_voltageN_raw: the sample the DAC plays right now (read only:
-	 * the DAC plays blocks, a write is -EINVAL) */
+	/* out_voltageN_raw: the sample the block path plays right now (read
+	 * only: the DAC plays blocks or its kfifo, a write is -EINVAL) */
 	.info_mask_separate = BIT(IIO_CHAN_INFO_RAW),
 	/* out_voltage_scale: mV per LSB, as the ADC's */
 	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE),
@@ -489,11 +491,84 @@ static ssize_t loopback_store(struct device *dev, struct device_attribute *attr,
 }
 static IIO_DEVICE_ATTR_RW(loopback, 0);
 
+static ssize_t fifo_underflow_samples_show(struct device *dev, struct device_attribute *attr,
+					   char *buf)
+{
+	return fifo_lost_samples_show(dev, attr, buf);	/* the same counter */
+}
+static IIO_DEVICE_ATTR_RO(fifo_underflow_samples, 0);
+
 static struct attribute *iios_dac_attrs[] = {
 	&iio_dev_attr_block_device.dev_attr.attr,	/* "iio_blockN" */
 	&iio_dev_attr_loopback.dev_attr.attr,		/* 0/1 */
+	&iio_dev_attr_fifo_underflow_samples.dev_attr.attr, /* kfifo empty when due */
 	NULL,
 };
+
+/*
+ * buffer/enable = 1 of the output kfifo: the DAC plays what is written to
+ * /dev/iio:deviceD, one scan per sample period (-EBUSY while the block
+ * path plays: one path at a time).
+ */
+static int iios_dac_fifo_postenable(struct iio_dev *indio_dev)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iios_dev *sd = priv->sd;
+	int ret;
+
+	mutex_lock(&sd->gen_lock);
+	ret = iios_gen_enable(sd, &sd->fifo_stream);
+	mutex_unlock(&sd->gen_lock);
+	return ret;
+}
+
+static const struct iio_buffer_setup_ops iios_dac_fifo_setup_ops = {
+	.postenable = iios_dac_fifo_postenable,
+	.predisable = iios_fifo_predisable,
+};
+
+/*
+ * Caller holds gen_lock. Play @scans scans from the output kfifo (sim: the
+ * DAC takes one scan per period); an empty kfifo plays silence, counted.
+ * What it plays goes nowhere: the loopback carries the block path only.
+ */
+void iios_iio_pop(struct iios_dev *sd, u64 scans)
+{
+	struct iios_iio_priv *priv = iio_priv(sd->indio_dev);
+	u64 i;
+
+	for (i = 0; i < scans; i++) {
+		if (iio_pop_from_buffer(priv->fifo, priv->scan_buf)) {
+			sd->fifo_lost += scans - i;	/* empty: the rest is silence */
+			break;
+		}
+	}
+}
+
+static void iios_kfifo_put(void *buffer)
+{
+	iio_kfifo_free(buffer);	/* our reference; the IIO device holds its own */
+}
+
+/* An output kfifo: out_ scan elements and buffer/, as a DAC driver has. */
+static int iios_dac_fifo_setup(struct iio_dev *indio_dev, struct device *parent)
+{
+	struct iios_iio_priv *priv = iio_priv(indio_dev);
+	struct iio_buffer *buffer;
+	int ret;
+
+	buffer = iio_kfifo_allocate();
+	if (!buffer)
+		return -ENOMEM;
+	ret = devm_add_action_or_reset(parent, iios_kfifo_put, buffer);
+	if (ret)
+		return ret;
+	buffer->direction = IIO_BUFFER_DIRECTION_OUT;
+	indio_dev->modes |= INDIO_BUFFER_SOFTWARE;
+	indio_dev->setup_ops = &iios_dac_fifo_setup_ops;
+	priv->fifo = buffer;
+	return iio_device_attach_buffer(indio_dev, buffer);
+}
 
 static const struct attribute_group iios_dac_attr_group = {
 	.attrs = iios_dac_attrs,
@@ -509,8 +584,8 @@ static const struct iio_info iios_dac_iio_info = {
 
 /*
  * Allocate and describe the DAC's IIO device; registered later. Its data
- * path is the block node only: no kfifo buffer, no trigger (sim: a DAC fed
- * by DMA from blocks, as ADI's AXI DACs are).
+ * paths: the block node, and an output kfifo (/dev/iio:deviceD, one at a
+ * time); no trigger (sim: a DAC fed by DMA, as ADI's AXI DACs are).
  */
 int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
 {
@@ -518,6 +593,7 @@ int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
 	struct iio_chan_spec *chans;
 	struct iio_dev *indio_dev;
 	unsigned int c;
+	int ret;
 
 	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
 	if (!indio_dev)
@@ -536,11 +612,18 @@ int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
 	priv->t_probe_ns = ktime_get_ns();
 	if (dev_is_platform(parent))
 		priv->index = to_platform_device(parent)->id;
+	/* one popped scan: at most every element */
+	priv->scan_buf = devm_kzalloc(parent, sd->scan_bytes, GFP_KERNEL);
+	if (!priv->scan_buf)
+		return -ENOMEM;
 	indio_dev->name = IIOS_DRV_NAME "-dac";
 	indio_dev->info = &iios_dac_iio_info;
 	indio_dev->channels = chans;
 	indio_dev->num_channels = sd->channels;
 	indio_dev->modes = INDIO_DIRECT_MODE;
+	ret = iios_dac_fifo_setup(indio_dev, parent);
+	if (ret)
+		return ret;
 	sd->indio_dev = indio_dev;
 	return 0;
 }

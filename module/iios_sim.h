@@ -168,7 +168,8 @@ struct iios_stream {
  * @overflow_pending: samples were dropped; flag the next block
  * @lost_samples: scans dropped on the block path since load (sysfs)
  * @overflows:    times the block path started dropping (sysfs)
- * @fifo_lost:    scans the kfifo had no room for (sysfs)
+ * @fifo_lost:    scans the kfifo had no room for (sysfs); on a DAC, scans
+ *                due that the kfifo had no data for (silence)
  * @blocks_filled: blocks moved to DONE since load (sysfs; blocks_played on
  *                a DAC)
  * @dac:          DAC only: the player's state (iios_dac.c)
@@ -315,6 +316,7 @@ int iios_iio_register(struct iios_dev *sd);
 void iios_iio_unregister(struct iios_dev *sd);
 void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans);
 int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent);
+void iios_iio_pop(struct iios_dev *sd, u64 scans);
 
 /* iios_chrdev.c: the block node. */
 int iios_chrdev_init(void);

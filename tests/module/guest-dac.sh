@@ -30,6 +30,24 @@ if modprobe iiostream_sim channels=2 dac=1 max_block_size=4194304 max_alloc_byte
 			bad "$prog"; grep -v "^  ok" /tmp/$prog.log
 		fi
 	done
+	# libiio's local backend: an output device with a buffer, and
+	# iio_writedev writes through the DAC's output kfifo
+	if [ -x /usr/bin/iio_info ]; then
+		if iio_info 2>&1 | grep -q "voltage1: .*(output, index: 1, format: le:S16/16>>0)"; then
+			pass "iio_info shows the DAC's voltage1 as an output channel with its scan format"
+		else
+			bad "iio_info: no output channel voltage1"; iio_info 2>&1 | tail -30
+		fi
+	fi
+	if [ -x /usr/bin/iio_writedev ]; then
+		echo 100000 >/sys/bus/iio/devices/iio:device1/sampling_frequency
+		if head -c 32768 /dev/zero | timeout 30 iio_writedev -b 1024 -s 8192 iiostream-sim-dac \
+			>/tmp/writedev.err 2>&1; then
+			pass "iio_writedev plays 8192 scans through the DAC's kfifo"
+		else
+			bad "iio_writedev into the DAC"; cat /tmp/writedev.err
+		fi
+	fi
 	# either side of the loopback pair goes and comes back
 	drv=/sys/bus/platform/drivers/iiostream-sim
 	dac_iio=/sys/bus/iio/devices/iio:device1

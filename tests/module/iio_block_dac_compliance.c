@@ -591,6 +591,55 @@ static void test_loopback_cyclic_underflow(int fd, int afd)
 	CHECK(sysfs_write(dac.iio, "loopback", "0") == 0, "loopback off");
 }
 
+/*
+ * The output kfifo: out_ scan elements, buffer/enable and write() on
+ * /dev/iio:deviceD, consumed at the rate; one path at a time.
+ */
+static void test_kfifo_output(void)
+{
+	const uint64_t rate = 10000;
+	char buf[64], path[300], name[64];
+	uint16_t data[1024 * 16];
+	const char *iio_name = strrchr(dac.iio, '/') + 1;
+	unsigned int c;
+	uint64_t f0;
+	bool ok = true;
+	ssize_t n;
+	int wfd;
+
+	puts("test: the output kfifo: out_ scan elements, written scans played at the rate");
+	for (c = 0; c < channels; c++) {
+		snprintf(name, sizeof(name), "scan_elements/out_voltage%u_type", c);
+		if (sysfs_read(dac.iio, name, buf, sizeof(buf)) || strcmp(buf, "le:s16/16>>0"))
+			ok = false;
+		snprintf(name, sizeof(name), "scan_elements/out_voltage%u_en", c);
+		if (sysfs_write(dac.iio, name, "1"))
+			ok = false;
+	}
+	CHECK(ok, "out_voltageN scan elements, le:s16/16>>0, enabled");
+	CHECK(set_u64(dac.iio, "sampling_frequency", rate) == 0, "rate");
+	CHECK(set_u64(dac.iio, "buffer/length", 1024) == 0, "buffer/length 1024 scans");
+	CHECK(sysfs_write(dac.iio, "buffer/enable", "1") == 0, "buffer/enable");
+	CHECK(enable(&dac, true) == EBUSY, "the block path is refused while the kfifo plays");
+	snprintf(path, sizeof(path), "/dev/%s", iio_name);
+	wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	CHECK(wfd >= 0, "open %s: %s", path, strerror(errno));
+	if (wfd >= 0) {
+		memset(data, 0x11, sizeof(data));
+		n = write(wfd, data, 1024 * dac.sb);
+		CHECK(n == (ssize_t)(1024 * dac.sb), "write 1024 scans: %zd", n);
+		f0 = sysfs_u64(dac.iio, "fifo_underflow_samples");
+		sleep_ms(250);	/* 1024 scans are 102 ms */
+		n = write(wfd, data, 1024 * dac.sb);
+		CHECK(n == (ssize_t)(1024 * dac.sb), "played at the rate: room for 1024 more (%zd)", n);
+		CHECK(sysfs_u64(dac.iio, "fifo_underflow_samples") > f0,
+		      "an empty kfifo plays silence, counted (fifo_underflow_samples)");
+		close(wfd);
+	}
+	CHECK(sysfs_write(dac.iio, "buffer/enable", "0") == 0, "buffer/enable 0");
+	CHECK(enable(&dac, true) == 0 && enable(&dac, false) == 0, "then the block path may play");
+}
+
 /* ---- setup ---- */
 
 static int find_nodes(void)
@@ -680,6 +729,7 @@ int main(int argc, char **argv)
 	test_play_order(fd);
 	test_stop_while_playing(fd);
 	test_loopback_cyclic_underflow(fd, afd);
+	test_kfifo_output();
 	close(fd);
 	close(afd);
 	CHECK(blocks_live() == live0, "no block left behind (blocks_live %" PRIu64 ")", blocks_live());

@@ -70,6 +70,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--file "$root/tests/module/guest-dac.sh:/guest-dac.sh" \
 	--file "$root/tests/module/guest-formats.sh:/guest-formats.sh" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
+	--dyn /usr/bin/iio_writedev \
 	--dyn "$build/server/iiostreamd" --file "$build/server/iiostreamd:/bin/iiostreamd" \
 	--dyn "$build/client/iiostream" --file "$build/client/iiostream:/bin/iiostream" \
 	--file "$out/$(basename "$lib"):/usr/lib/x86_64-linux-gnu/$(basename "$lib")" \
