@@ -72,3 +72,24 @@ if modprobe iiostream_sim channels=2 dac=1 max_block_size=4194304 max_alloc_byte
 else
 	bad "modprobe iiostream_sim dac=1"
 fi
+
+# with devices=2, format= and timestamp=: the DAC comes after both ADCs, in
+# their format, without a timestamp; the ADCs keep theirs
+if modprobe iiostream_sim devices=2 dac=1 channels=3 'format=le:S12/16>>0' timestamp=1; then
+	d=/sys/bus/iio/devices/iio:device2
+	if [ "$(cat $d/name)" = iiostream-sim-dac ] && [ -c /dev/iio_block2 ] &&
+		[ "$(cat /sys/class/iio_block/iio_block2/direction)" = out ] &&
+		[ "$(cat $d/scan_elements/out_voltage2_type)" = "le:S12/16>>0" ] &&
+		[ ! -e $d/scan_elements/out_timestamp_en ] &&
+		[ "$(cat /sys/class/iio_block/iio_block2/scan_bytes)" = 6 ] &&
+		[ "$(cat /sys/class/iio_block/iio_block1/direction)" = in ] &&
+		[ -e /sys/bus/iio/devices/iio:device1/scan_elements/in_timestamp_en ] &&
+		echo 1 >$d/loopback && echo 0 >$d/loopback; then
+		pass "devices=2 dac=1 format=le:S12/16>>0 timestamp=1: the DAC is iio:device2 (3 x le:S12/16, 6-byte scans, no timestamp), loops back"
+	else
+		bad "devices=2 dac=1: $(ls /sys/bus/iio/devices/ /dev/iio_block*)"
+	fi
+	rmmod iiostream_sim || bad "rmmod (devices=2 dac=1)"
+else
+	bad "modprobe iiostream_sim devices=2 dac=1 format= timestamp=1"
+fi
