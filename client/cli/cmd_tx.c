@@ -43,6 +43,8 @@ struct tx_opts {
 	bool keep;
 	bool drain;
 	bool loopback;          /* set the device's "loopback" attribute to 1 first */
+	double replace_after;   /* --cyclic: replace the block after this many s */
+	const char *replace;    /* by this file's (the argument after the options) */
 	int timeout_ms;
 	bool json;
 	bool quiet;
@@ -104,6 +106,9 @@ static void usage(FILE *out)
 		"                   server's)\n"
 		"  --prefill N      blocks queued before the device starts (default: the\n"
 		"                   server's, half its ring)\n"
+		"  --replace-after S FILE2  --cyclic: after S seconds send FILE2 as the block\n"
+		"                   to loop, which replaces the first at the end of a\n"
+		"                   repetition (no gap, no glitch)\n"
 		"  --keep           leave a cyclic block playing after we exit (else the\n"
 		"                   device stops when we leave)\n"
 		"  --drain          at the end the device plays what is queued, then stops\n"
@@ -150,6 +155,11 @@ static int check_opts(const struct tx_opts *o)
 		fprintf(stderr, "iiostream tx: --keep keeps a --cyclic block playing\n");
 		return CLI_USAGE;
 	}
+	if (o->replace_after > 0 && (!o->cyclic || !o->replace)) {
+		fprintf(stderr, "iiostream tx: --replace-after S FILE2 replaces a --cyclic "
+			"block by FILE2's\n");
+		return CLI_USAGE;
+	}
 	if (o->cyclic && (o->blocks || o->bytes)) {
 		fprintf(stderr, "iiostream tx: --cyclic sends one block: --duration limits it\n");
 		return CLI_USAGE;
@@ -161,7 +171,7 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 {
 	enum { O_DEVICE = 256, O_INPUT, O_PATTERN, O_FORMAT, O_CYCLIC, O_BLOCKS, O_BYTES,
 	       O_DURATION, O_BLOCK_SIZE, O_PREFILL, O_KEEP, O_NO_DRAIN, O_DRAIN, O_LOOPBACK, O_TIMEOUT,
-	       O_JSON, O_QUIET, O_HELP };
+	       O_JSON, O_QUIET, O_REPLACE_AFTER, O_HELP };
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{ "device", required_argument, NULL, O_DEVICE },
@@ -178,6 +188,7 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 		{ "no-drain", no_argument, NULL, O_NO_DRAIN },
 		{ "drain", no_argument, NULL, O_DRAIN },
 		{ "loopback", no_argument, NULL, O_LOOPBACK },
+		{ "replace-after", required_argument, NULL, O_REPLACE_AFTER },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
@@ -244,13 +255,20 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 				o->timeout_ms = (int)v;
 			break;
 		case O_DURATION:
-			o->duration = strtod(optarg, &end);
-			if (*end || end == optarg || !(o->duration > 0) || o->duration > 1e7) {
-				fprintf(stderr, "iiostream tx: --duration: '%s' is not a positive "
-					"number\n", optarg);
+		case O_REPLACE_AFTER: {
+			double d = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(d > 0) || d > 1e7) {
+				fprintf(stderr, "iiostream tx: %s: '%s' is not a positive number\n",
+					opt, optarg);
 				return CLI_USAGE;
 			}
+			if (c == O_DURATION)
+				o->duration = d;
+			else
+				o->replace_after = d;
 			break;
+		}
 		case O_KEEP:
 			o->keep = true;
 			break;
@@ -276,6 +294,8 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 			return cli_option_error("tx", c, argv);
 		}
 	}
+	if (o->replace_after > 0 && optind < argc)
+		o->replace = argv[optind++];
 	if (optind < argc)
 		return cli_extra_argument("tx", argv[optind]);
 	return check_opts(o);
@@ -532,8 +552,41 @@ static int stream_blocks(struct iios_client *c, const struct tx_opts *o, struct 
 	return 0;
 }
 
+/* --replace-after: FILE2's scans as the block to loop from the end of the
+ * current repetition on. 0, or an error. */
+static int replace_block(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
+{
+	FILE *first = r->fin;
+	const char *name = o->input;
+	size_t len;
+	int err;
+
+	r->fin = fopen(o->replace, "rb");
+	if (!r->fin) {
+		fprintf(stderr, "iiostream tx: %s: %s\n", o->replace, strerror(errno));
+		r->fin = first;
+		return -EIO;
+	}
+	o->input = o->replace;
+	o->pattern = false; /* (FILE2 replaces a pattern block too) */
+	len = next_block(o, r, r->block);
+	err = !len ? -EINVAL : fgetc(r->fin) != EOF ? -EMSGSIZE : 0;
+	if (err)
+		fprintf(stderr, "iiostream tx: %s: %s\n", o->replace,
+			err == -EINVAL ? "no whole scan to play" : "more than one block");
+	else
+		err = send_block(c, o, r, len, IIOS_TX_CYCLIC);
+	if (!err && !o->quiet)
+		fprintf(stderr, "tx: %.1f s: %s replaces %s at the end of a repetition\n",
+			now_s() - r->t0, o->replace, name);
+	fclose(r->fin);
+	r->fin = first;
+	o->input = name;
+	return err;
+}
+
 /* One block in a loop until --duration or Ctrl-C. 0, or an error. */
-static int play_cyclic(struct iios_client *c, const struct tx_opts *o, struct tx_run *r)
+static int play_cyclic(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
 {
 	size_t len = next_block(o, r, r->block);
 	int err;
@@ -549,9 +602,14 @@ static int play_cyclic(struct iios_client *c, const struct tx_opts *o, struct tx
 	}
 	err = send_block(c, o, r, len, IIOS_TX_CYCLIC);
 	while (!err && !interrupted && !(o->duration > 0 && now_s() - r->t0 >= o->duration) &&
-	       !(o->keep && o->duration <= 0)) {
+	       !(o->keep && o->duration <= 0 && !o->replace)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
+		if (o->replace && now_s() - r->t0 >= o->replace_after) {
+			err = replace_block(c, o, r);
+			o->replace = NULL; /* (once) */
+			continue;
+		}
 		nanosleep(&ts, NULL);
 		err = iios_tx_status(c, &r->st);
 		progress(o, r);
@@ -564,7 +622,8 @@ static int play_cyclic(struct iios_client *c, const struct tx_opts *o, struct tx
 static int finish(struct iios_client *c, const struct tx_opts *o, struct tx_run *r)
 {
 	double since = now_s();
-	bool drain = o->drain && !interrupted;
+	/* (a looping block has no end to drain to: the server stops it) */
+	bool drain = o->drain && !interrupted && !o->cyclic;
 	int err;
 
 	if (o->keep) {
@@ -628,7 +687,7 @@ static int start(struct iios_client *c, const struct tx_opts *o, struct tx_run *
 	return 0;
 }
 
-static int transmit(struct iios_client *c, const struct tx_opts *o, struct tx_run *r)
+static int transmit(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
 {
 	int err;
 

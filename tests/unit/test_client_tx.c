@@ -49,6 +49,8 @@ struct fake {
 	/* seen by the server */
 	uint64_t blocks, bytes, credits, played, next_scan, rx_sent;
 	uint32_t last_flags;
+	uint8_t last[BLOCK];        /* the last payload */
+	size_t last_len;
 	bool subscribed, stopped, stop_drain;
 	char fail[256];             /* the first thing that was wrong ("": none) */
 	/* private */
@@ -286,6 +288,8 @@ static bool on_tx_block(struct fake *f, int fd, const Iiostream__TxBlock *m)
 	f->bytes += m->payload_len;
 	f->next_scan += m->payload_len / SCAN;
 	f->last_flags = m->flags;
+	memcpy(f->last, data, m->payload_len);
+	f->last_len = m->payload_len;
 	f->played++;
 	f->credits++;
 	if (f->blocks == f->underflow_after) {
@@ -844,4 +848,29 @@ Test(cli_stats, tx_streams_and_their_owners)
 			      "0 received, 99 played (0 bytes), 2 underflows (200 scans of "
 			      "silence), cyclic, on disconnect: keep"), "%s", out);
 	cr_assert(strstr(out, "client 7 127.0.0.1:40000 [tx stream 1]"), "%s", out);
+}
+
+Test(cli_tx, a_cyclic_block_is_replaced_by_a_file_after_a_while)
+{
+	struct fake f = { .credits0 = 4, .check_pattern = false };
+	char path[] = "/tmp/iios_tx_XXXXXX", args[256], out[1024];
+	uint8_t b[2048];
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	memset(b, 0x5a, sizeof(b));
+	cr_assert_eq(write(fd, b, sizeof(b)), (ssize_t)sizeof(b));
+	close(fd);
+	fake_start(&f);
+	snprintf(args, sizeof(args), "--pattern --cyclic --block-size 4096 --duration 0.6 "
+		 "--replace-after 0.2 %s --json", path);
+	cr_assert_eq(run_cli(&f, args, out, sizeof(out)), 0, "%s", out);
+	fake_end(&f);
+	unlink(path);
+	cr_assert_eq(f.blocks, 2);
+	cr_assert_eq(f.last_flags, IIOS_TX_CYCLIC);
+	cr_assert_eq(f.last_len, sizeof(b));
+	cr_assert_eq(memcmp(f.last, b, sizeof(b)), 0);
+	cr_assert_not(f.stop_drain, "a looping block is stopped, not drained");
+	cr_assert(strstr(out, "\"cyclic\":true"), "%s", out);
 }
