@@ -89,6 +89,14 @@ if modprobe iiostream_sim devices=2 dac=1 channels=3 'format=le:S12/16>>0' times
 	else
 		bad "devices=2 dac=1: $(ls /sys/bus/iio/devices/ /dev/iio_block*)"
 	fi
+	# the loopback byte for byte in that format, the ADC's timestamps kept
+	if [ -x /bin/iio_block_dac_compliance ]; then
+		if timeout 60 /bin/iio_block_dac_compliance >/tmp/dac-fmt.log 2>&1; then
+			pass "iio_block_dac_compliance in le:S12/16>>0 with timestamps: $(tail -1 /tmp/dac-fmt.log)"
+		else
+			bad "iio_block_dac_compliance (format=, timestamp=)"; grep -v "^  ok" /tmp/dac-fmt.log
+		fi
+	fi
 	rmmod iiostream_sim || bad "rmmod (devices=2 dac=1)"
 else
 	bad "modprobe iiostream_sim devices=2 dac=1 format= timestamp=1"

@@ -10,9 +10,12 @@
  *   iio_block_dac_compliance [--dac /dev/iio_blockN] [--adc /dev/iio_blockM]
  *
  * Without options it finds the nodes by their `direction` attribute. It
- * expects the module loaded with dac=1, 2 channels of le:s16/16, nothing
- * else using either node. One line per check, "N passed, N failed" at the
- * end, exit 0 only when nothing failed.
+ * expects the module loaded with dac=1 and nothing else using either node.
+ * With le:s16/16 channels and no timestamp it runs every test; with another
+ * format= or timestamp=1 the format-independent ones (ENQUEUE's rules, and
+ * the loopback byte for byte in the module's format, the ADC's timestamps
+ * kept). One line per check, "N passed, N failed" at the end, exit 0 only
+ * when nothing failed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include <iiostream/iio_block.h>
+#include <iiostream/scan.h>
 
 #include "compliance.h"
 
@@ -242,7 +246,6 @@ static void test_sysfs(void)
 	CHECK(sysfs_u64(dac.blk, "lost_samples") == UINT64_MAX &&
 	      sysfs_u64(adc.blk, "underflows") == UINT64_MAX,
 	      "each direction has its own counters");
-	CHECK(dac.sb == channels * 2, "DAC scan_bytes %u", dac.sb);
 }
 
 static void test_enqueue_rules(int fd, int afd)
@@ -420,7 +423,7 @@ struct capture {
 	unsigned int nblk;
 	uint32_t scans;
 	uint16_t *map[8];
-	uint16_t *all;     /* what was captured, in order */
+	unsigned char *all; /* what was captured, in order */
 	uint64_t n;        /* scans in all */
 	bool clean;        /* no OVERFLOW, contiguous */
 };
@@ -461,7 +464,7 @@ static void capture_stop(struct capture *c, uint64_t rate)
 		if ((b.flags & IIO_BUFFER_BLOCK_FLAG_OVERFLOW) || b.id != i ||
 		    scans_between(ts0, b.timestamp, rate) != c->n)
 			c->clean = false;
-		memcpy(c->all + c->n * channels, c->map[b.id], b.bytes_used);
+		memcpy(c->all + c->n * adc.sb, c->map[b.id], b.bytes_used);
 		c->n += b.bytes_used / adc.sb;
 	}
 	for (i = 0; i < c->nblk; i++)
@@ -483,7 +486,10 @@ static uint64_t run_of(const struct capture *c, uint64_t at, unsigned int tag, u
 		for (ch = 0; ch < channels; ch++) {
 			uint16_t want = tag ? tagged(tag, (uint32_t)((from + k) % len), ch) : 0;
 
-			if (c->all[(at + k) * channels + ch] != want)
+			uint16_t got;
+
+			memcpy(&got, c->all + (at + k) * adc.sb + ch * 2, 2);	/* le:s16/16 */
+			if (got != want)
 				return k;
 		}
 	return k;
@@ -640,6 +646,130 @@ static void test_kfifo_output(void)
 	CHECK(enable(&dac, true) == 0 && enable(&dac, false) == 0, "then the block path may play");
 }
 
+/* The scan layout of a node's IIO device, from its scan elements (PREFIX
+ * "in" or "out"), in scan index order; false if one is unreadable. */
+static bool read_layout(const struct node *n, const char *prefix, struct iios_scan_layout *l)
+{
+	char name[96], buf[64];
+	struct iios_scan_type t;
+	unsigned int c;
+
+	iios_scan_layout_init(l);
+	for (c = 0; c < channels; c++) {
+		snprintf(name, sizeof(name), "scan_elements/%s_voltage%u_type", prefix, c);
+		if (sysfs_read(n->iio, name, buf, sizeof(buf)) || iios_scan_type_parse(buf, &t) ||
+		    iios_scan_layout_add(l, &t, c, false))
+			return false;
+	}
+	snprintf(name, sizeof(name), "scan_elements/%s_timestamp_type", prefix);
+	if (sysfs_read(n->iio, name, buf, sizeof(buf)) == 0 &&
+	    (iios_scan_type_parse(buf, &t) || iios_scan_layout_add(l, &t, channels, true)))
+		return false;
+	return l->scan_bytes == n->sb;
+}
+
+/* Element @k of scan @p is all zero bytes. */
+static bool element_zero(const struct iios_scan_layout *l, const unsigned char *p, uint32_t k)
+{
+	uint32_t i, len = iios_scan_type_bytes(&l->elem[k].type);
+
+	for (i = 0; i < len; i++)
+		if (p[l->elem[k].offset + i])
+			return false;
+	return true;
+}
+
+/*
+ * The loopback in any format= (and with the ADC's timestamp): the DAC's
+ * element bytes arrive in the ADC's elements of the same channel, byte for
+ * byte, and a timestamp element keeps the ADC's ideal clock.
+ */
+static void test_loopback_format(int fd, int afd)
+{
+	const uint64_t rate = 20000;
+	const uint32_t len = 500;
+	struct iios_scan_layout dl, al;
+	struct capture cap = { .fd = afd, .nblk = 2, .scans = 10000 };
+	struct iio_buffer_block b;
+	unsigned char *map, *adc_all;
+	uint64_t p, i, bad = 0, bad_ts = 0;
+	uint32_t k;
+	int err;
+
+	puts("test: loopback in the module's format: element bytes, the ADC's timestamps kept");
+	CHECK(read_layout(&dac, "out", &dl) && read_layout(&adc, "in", &al),
+	      "both layouts from scan_elements match scan_bytes (DAC %u, ADC %u)", dac.sb, adc.sb);
+	if (cpl_failed)
+		return;
+	CHECK(set_u64(dac.iio, "sampling_frequency", rate) == 0 &&
+	      set_u64(adc.iio, "sampling_frequency", rate) == 0 &&
+	      sysfs_write(dac.iio, "loopback", "1") == 0, "one rate, loopback on");
+	CHECK(alloc_blocks(fd, 1, len * dac.sb) == 1, "DAC: alloc");
+	map = (unsigned char *)map_block(fd, 0);
+	if (!map) {
+		CHECK(0, "map: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < len; i++)	/* a value per element that is never 0 */
+		for (k = 0; k < dl.count; k++) {
+			const struct iios_scan_type *t = &dl.elem[k].type;
+			uint64_t v = 1 + (i * 7 + k * 13) % ((1ull << (t->bits - 1)) - 2);
+			uint32_t r;
+
+			for (r = 0; r < t->repeat; r++)
+				iios__scan_store(map + i * dac.sb + dl.elem[k].offset +
+						 r * (t->storage_bits / 8),
+						 iios_scan_type_encode(t, v + r), t->storage_bits / 8,
+						 t->big_endian);
+		}
+	CHECK(capture_start(&cap, rate), "ADC: capture");
+	sleep_ms(10);
+	CHECK_OK(play(fd, 0, len * dac.sb, 0));
+	CHECK(enable(&dac, true) == 0, "DAC: enable");
+	err = dequeue_wait(fd, &b, POLLOUT, 3000);
+	CHECK(err == 0 && b.id == 0, "played");
+	sleep_ms(20);
+	enable(&dac, false);
+	capture_stop(&cap, rate);
+	adc_all = cap.all;
+	CHECK(cap.clean && cap.n > len, "ADC: %" PRIu64 " scans, no gap", cap.n);
+	for (p = 0; p < cap.n; p++) {
+		for (k = 0; k < al.count && (al.elem[k].timestamp ||
+					     element_zero(&al, adc_all + p * adc.sb, k)); k++)
+			;
+		if (k < al.count)
+			break;
+	}
+	CHECK(p > 0 && p + len < cap.n, "silence, then the DAC from scan %" PRIu64, p);
+	for (i = 0; p + len < cap.n && i <= len; i++) {
+		const unsigned char *a = adc_all + (p + i) * adc.sb, *d = map + i * dac.sb;
+
+		for (k = 0; k < al.count; k++) {
+			const struct iios_scan_element *e = &al.elem[k];
+			uint32_t n = iios_scan_type_bytes(&e->type);
+
+			if (e->timestamp) {
+				uint64_t t0, t1;
+
+				memcpy(&t0, adc_all + e->offset, 8);	/* le:s64/64 */
+				memcpy(&t1, a + e->offset, 8);
+				if (scans_between(t0, t1, rate) != p + i)
+					bad_ts++;
+			} else if (i < len ? memcmp(a + e->offset, d + dl.elem[e->index].offset, n)
+					   : !element_zero(&al, a, k)) {
+				bad++;
+			}
+		}
+	}
+	CHECK(bad == 0, "%u scans of every channel byte for byte, then silence: %" PRIu64
+	      " wrong elements", len, bad);
+	CHECK(bad_ts == 0, "the ADC's timestamps stay its ideal clock: %" PRIu64 " wrong", bad_ts);
+	free(cap.all);
+	munmap(map, ((size_t)len * dac.sb + (size_t)page - 1) & ~((size_t)page - 1));
+	CHECK_OK(ioctl(fd, BLK_FREE));
+	CHECK(sysfs_write(dac.iio, "loopback", "0") == 0, "loopback off");
+}
+
 /* ---- setup ---- */
 
 static int find_nodes(void)
@@ -721,15 +851,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	test_sysfs();
-	if (dac.sb != channels * 2 || adc.sb != channels * 2) {
-		printf("  FAIL  this program wants le:s16/16 channels and no timestamp\n");
-		return 1;
-	}
 	test_enqueue_rules(fd, afd);
-	test_play_order(fd);
-	test_stop_while_playing(fd);
-	test_loopback_cyclic_underflow(fd, afd);
-	test_kfifo_output();
+	test_loopback_format(fd, afd);
+	if (dac.sb == channels * 2 && adc.sb == channels * 2) {	/* le:s16/16, no timestamp */
+		test_play_order(fd);
+		test_stop_while_playing(fd);
+		test_loopback_cyclic_underflow(fd, afd);
+		test_kfifo_output();
+	} else {
+		printf("  info  not le:s16/16 without a timestamp: the format-independent tests only\n");
+	}
 	close(fd);
 	close(afd);
 	CHECK(blocks_live() == live0, "no block left behind (blocks_live %" PRIu64 ")", blocks_live());
