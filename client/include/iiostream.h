@@ -456,7 +456,10 @@ const struct iios_stream_info *iios_stream(const struct iios_client *c, uint32_t
  * (blk->stream_id says which). Blocks that arrive while a request
  * (iios_stats(), iios_ping(), another subscribe, ...) waits for its reply
  * are kept, up to IIOS_STASH_MAX_BLOCKS, and returned first, so each
- * stream stays continuous across requests. Errors: -EINVAL (not
+ * stream stays continuous across requests (and across transmit calls that
+ * waited). The status of this connection's transmission arriving
+ * meanwhile is taken (iios_tx_status() has it), never returned as an error
+ * nor a block. Errors: -EINVAL (not
  * subscribed), -ETIMEDOUT (no frame began in time; the connection stays
  * usable), -ESHUTDOWN (the server said Bye), and the common ones.
  */

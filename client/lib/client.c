@@ -829,6 +829,7 @@ int iios_next_block(struct iios_client *c, struct iios_block *blk)
 		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
 		    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE) {
 			err = iios__server_said(c, e);
+			iios__tx_end(c); /* (unasked: the server ended it) */
 			iios_frame_free(e);
 			return err ? err : -EPROTO; /* (never 0: no reply to hand back) */
 		}

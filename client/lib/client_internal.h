@@ -193,4 +193,8 @@ void iios__fill_channel(struct iios_channel *o, const Iiostream__ChannelInfo *ch
  * true when e was one (the caller frees it as usual), false otherwise. */
 bool iios__tx_absorb(struct iios_client *c, const Iiostream__Envelope *e);
 
+/* tx.c: the server ended the transmission (an Error or Bye that no
+ * request asked for): it is over, iios_tx_status() has its last status. */
+void iios__tx_end(struct iios_client *c);
+
 #endif /* IIOSTREAM_CLIENT_INTERNAL_H */

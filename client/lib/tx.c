@@ -87,14 +87,19 @@ bool iios__tx_absorb(struct iios_client *c, const Iiostream__Envelope *e)
 	return true;
 }
 
+void iios__tx_end(struct iios_client *c)
+{
+	if (tx_on(c))
+		tx_set(c, IIOS__TX_IDLE);
+}
+
 /* An Error or Bye while transmitting: the server ended the transmission
  * (it releases the device before it says so). */
 static int tx_ended(struct iios_client *c, const Iiostream__Envelope *e)
 {
 	int err = iios__server_said(c, e);
 
-	if (tx_on(c))
-		tx_set(c, IIOS__TX_IDLE);
+	iios__tx_end(c);
 	return err ? err : -EPROTO;
 }
 

@@ -44,6 +44,7 @@ struct fake {
 	uint64_t trailing_after;    /* after this TxBlock: status, block, status
 				     * (an underflow), block */
 	bool check_pattern;         /* payloads must be the pattern from scan 0 */
+	uint64_t end_after;         /* after this TxBlock: Error EIO (the device failed) */
 	const uint8_t *capture;     /* sent to a subscriber in RX_BLOCK blocks */
 	size_t capture_len;
 	/* seen by the server */
@@ -295,6 +296,17 @@ static bool on_tx_block(struct fake *f, int fd, const Iiostream__TxBlock *m)
 	if (f->blocks == f->underflow_after) {
 		f->underflows++;
 		f->underflow_at = f->next_scan;
+	}
+	if (f->blocks == f->end_after) {
+		Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+		Iiostream__Error e = IIOSTREAM__ERROR__INIT;
+
+		e.errnum = EIO;
+		e.message = "fake-dac: the device failed";
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_ERROR;
+		env.error = &e;
+		send_env(fd, &env, NULL, 0);
+		return true;
 	}
 	if (f->subscribed && f->rx_per_block)
 		send_rx_block(f, fd);
@@ -637,6 +649,28 @@ Test(client_tx, receiving_and_transmitting_on_one_connection)
 	iios_counters(c, &k);
 	cr_assert_eq(k.discarded_blocks, 0);
 	cr_assert_eq(iios_tx_stop(c, true, NULL), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	fake_end(&f);
+}
+
+Test(client_tx, the_server_ending_the_transmission_is_its_errno_then_einval)
+{
+	struct fake f = { .credits0 = 1, .end_after = 2 };
+	static uint8_t buf[BLOCK];
+	struct iios_tx_status st;
+	struct iios_client *c;
+
+	fake_start(&f);
+	c = connect_fake(&f);
+	cr_assert_eq(iios_tx_start(c, NULL, NULL, NULL), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_tx_send(c, buf, BLOCK, 0), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_tx_send(c, buf, BLOCK, 0), 0, "%s", iios_errmsg(c));
+	/* no credit: waits, and reads the end */
+	cr_assert_eq(iios_tx_send(c, buf, BLOCK, 0), -EIO);
+	cr_assert(strstr(iios_errmsg(c), "the device failed"), "%s", iios_errmsg(c));
+	cr_assert_eq(iios_tx_send(c, buf, BLOCK, 0), -EINVAL);
+	cr_assert_eq(iios_tx_status(c, &st), 0);
+	cr_assert_eq(st.blocks_sent, 2);
 	iios_close(c);
 	fake_end(&f);
 }
