@@ -31,7 +31,8 @@
  *  - disable plays what is due, then stops, and every block it holds (the
  *    one playing, partly played or not, and the queued ones) is DONE, in
  *    order, with bytes_used as enqueued; an unplayed one without
- *    SOURCE_BLOCK_TIMESTAMP_VALID;
+ *    SOURCE_BLOCK_TIMESTAMP_VALID. A disable while not enabled returns the
+ *    queued blocks the same way (source.h);
  *  - counters: blocks_produced counts repetitions played to their end,
  *    bytes_produced every byte played (a cut repetition's too),
  *    played_samples the position;
@@ -206,12 +207,16 @@ static void play_until(struct sim_dac *dac, uint64_t target)
 }
 
 /* Play what is due now (paced). The looped-back ADC captures what it is
- * due first, so the ring never runs further ahead of it than a tick. */
+ * due first, and the DAC's due is taken before that: however long the
+ * ADC's catching up takes, the DAC plays no further than the ADC has read
+ * (a scan at most), so what the ADC reads next is still in the ring. */
 static void advance(struct sim_dac *dac)
 {
+	uint64_t due = scans_due(dac);
+
 	if (dac->adc && dac->loopback)
 		sim__adc_catch_up(dac->adc);
-	play_until(dac, scans_due(dac));
+	play_until(dac, due);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -385,8 +390,13 @@ static int dac_disable(struct source *s)
 {
 	struct sim_dac *dac = to_dac(s);
 
-	if (!dac->enabled)
+	if (!dac->enabled) {
+		/* blocks queued but never played (below the daemon's
+		 * prefill) come back unplayed too: stale samples must not
+		 * play at the next enable */
+		return_all(dac);
 		return 0;
+	}
 	if (dac->rate)
 		advance(dac);
 	lb_settle(dac);
