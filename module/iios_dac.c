@@ -170,6 +170,45 @@ static u64 iios_dac_wait_for_block(struct iios_dev *sd)
 	return first > st->next_scan ? first - st->next_scan : 0;
 }
 
+/*
+ * Caller holds gen_lock; @blk is CYCLIC, at the start of a repetition. How
+ * many whole repetitions of @len scans, of the @scans due, play before one
+ * of them ends with a block ready to replace it: those need no look at the
+ * queue each, which keeps a tick's work bounded however short the block.
+ */
+static u64 iios_dac_free_repeats(struct iios_dev *sd, u32 len, u64 scans)
+{
+	u64 wait = iios_dac_wait_for_block(sd);
+	u64 reps = div_u64(scans, len);
+	u64 first_switch;
+
+	if (wait == U64_MAX)
+		return reps;
+	/* repetition j ends at slot next_scan + j * len: a switch if the
+	 * block is ready by then, so at j = max(1, ceil(wait / len)) */
+	first_switch = max_t(u64, 1, div_u64(wait + len - 1, len));
+	return min(reps, first_switch - 1);
+}
+
+/* Caller holds gen_lock. Play @reps whole repetitions of @blk at once; the
+ * loopback ring keeps only the last of them. */
+static void iios_dac_repeat(struct iios_dev *sd, struct iios_block *blk, u32 len, u64 reps)
+{
+	struct iios_stream *st = &sd->blk_stream;
+	u64 r = 0;
+
+	if (!sd->dac.loopback)
+		r = reps;	/* nothing to remember */
+	else if (reps * len > sd->dac.ring_scans)
+		r = div_u64(reps * len - sd->dac.ring_scans, len);
+	for (; r < reps; r++)
+		iios_dac_ring_write(sd, st->next_scan + r * len, blk->vaddr, len);
+	memcpy(sd->dac.last, (const u8 *)blk->vaddr + (size_t)(len - 1) * sd->scan_bytes,
+	       sd->scan_bytes);
+	st->next_scan += reps * len;
+	blk->repeats += reps;
+}
+
 /* Caller holds gen_lock. Play the next @scans scans of the block stream. */
 static void iios_dac_play(struct iios_dev *sd, u64 scans)
 {
@@ -196,6 +235,15 @@ static void iios_dac_play(struct iios_dev *sd, u64 scans)
 				return;
 		}
 		len = blk->bytes_used / sb;	/* ENQUEUE checked: 1.. whole scans */
+		if ((blk->flags & IIO_BUFFER_BLOCK_FLAG_CYCLIC) && !blk->filled && blk->repeats) {
+			u64 reps = iios_dac_free_repeats(sd, len, scans);
+
+			if (reps) {
+				iios_dac_repeat(sd, blk, len, reps);
+				scans -= reps * len;
+				continue;
+			}
+		}
 		n = min_t(u64, scans, len - blk->filled);
 		/* sim: this is where the DAC's DMA would read the block */
 		src = (const u8 *)blk->vaddr + (size_t)blk->filled * sb;
@@ -312,8 +360,10 @@ static int iios_dac_element(const struct iios_scan_layout *l, u32 index)
 }
 
 /* Caller holds both gen_locks. Copy DAC scan @m's channels into one ADC
- * scan; 0 where the DAC played nothing (or silence, or before the ring). */
-static void iios_dac_copy_scan(struct iios_dev *adc, struct iios_dev *dac, u8 *out, s64 m)
+ * scan; 0 where the DAC played nothing (or silence, or before the ring).
+ * @elem_of: for each ADC element, the DAC element of its channel, or -1. */
+static void iios_dac_copy_scan(struct iios_dev *adc, struct iios_dev *dac, const s8 *elem_of,
+			       u8 *out, s64 m)
 {
 	const struct iios_scan_layout *al = &adc->blk_layout, *dl = &dac->blk_layout;
 	struct iios_dac_state *d = &dac->dac;
@@ -334,7 +384,7 @@ static void iios_dac_copy_scan(struct iios_dev *adc, struct iios_dev *dac, u8 *o
 
 		if (e->timestamp)
 			continue;	/* the ADC's own clock stays */
-		k = src ? iios_dac_element(dl, e->index) : -1;
+		k = src ? elem_of[j] : -1;
 		if (k >= 0)
 			memcpy(out + e->offset, src + dl->elem[k].offset, len);
 		else
@@ -352,6 +402,7 @@ static void iios_dac_copy_scan(struct iios_dev *adc, struct iios_dev *dac, u8 *o
  */
 void iios_dac_loopback_apply(struct iios_dev *adc, u8 *scans, u64 first, u32 count)
 {
+	s8 elem_of[IIOS_SCAN_MAX_ELEMENTS];
 	struct iios_dev *dac = adc->lb_dac;
 	struct iios_stream *dst;
 	s64 m_last;
@@ -373,8 +424,10 @@ void iios_dac_loopback_apply(struct iios_dev *adc, u8 *scans, u64 first, u32 cou
 	m_last = (s64)(first + count - 1) + adc->lb_offset;
 	if (dst->on && m_last >= 0 && (u64)m_last >= dst->next_scan)
 		iios_dac_play(dac, (u64)m_last + 1 - dst->next_scan);
+	for (i = 0; i < adc->blk_layout.count; i++)
+		elem_of[i] = iios_dac_element(&dac->blk_layout, adc->blk_layout.elem[i].index);
 	for (i = 0; i < count; i++)
-		iios_dac_copy_scan(adc, dac, scans + (size_t)i * adc->scan_bytes,
+		iios_dac_copy_scan(adc, dac, elem_of, scans + (size_t)i * adc->scan_bytes,
 				   (s64)(first + i) + adc->lb_offset);
 out:
 	mutex_unlock(&dac->gen_lock);

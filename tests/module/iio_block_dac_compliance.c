@@ -378,6 +378,18 @@ static void test_stop_while_playing(int fd)
 
 	puts("test: disable and FREE while playing");
 	CHECK(alloc_blocks(fd, 3, 10000 * dac.sb) == 3, "alloc 3 blocks of 1 s");
+	/* a one-scan CYCLIC block at 10 MS/s: 10 000 repetitions a ms */
+	CHECK(set_u64(dac.iio, "sampling_frequency", 10000000) == 0, "rate 10 MS/s");
+	CHECK_OK(play(fd, 0, dac.sb, CYCLIC));
+	CHECK(enable(&dac, true) == 0, "enable");
+	sleep_ms(200);
+	CHECK(sysfs_u64(dac.blk, "played_samples") >= 1000000 &&
+	      sysfs_u64(dac.blk, "underflowing") == 0,
+	      "a one-scan CYCLIC block repeats at 10 MS/s (%" PRIu64 " scans in 200 ms)",
+	      sysfs_u64(dac.blk, "played_samples"));
+	CHECK(enable(&dac, false) == 0, "disable");
+	err = dequeue_wait(fd, &b, POLLIN, 1000);
+	CHECK(err == 0 && b.id == 0 && b.bytes_used == dac.sb, "and comes back DONE, one scan");
 	CHECK(set_u64(dac.iio, "sampling_frequency", rate) == 0, "rate");
 	/* a CYCLIC block disabled after some repetitions: DONE, one repetition */
 	CHECK_OK(play(fd, 0, 100 * dac.sb, CYCLIC));
