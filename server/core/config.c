@@ -195,11 +195,17 @@ int config_check_budget(const struct config *cfg, const char (*specs)[SOURCE_SPE
 			continue; /* cannot be: the option's parse checked it */
 		size = spec.block_size ? spec.block_size : cfg->block_size;
 		count = spec.blocks ? spec.blocks : cfg->blocks;
+		/* the sim's DAC has a ring of the same blocks */
+		if (spec.ops == &source_sim_ops && !spec.no_dac)
+			count *= 2;
 		total += size * count;
 		if (used < sizeof(each))
 			used += (size_t)snprintf(each + used, sizeof(each) - used,
-						 "%s%s: %" PRIu64 " x %" PRIu64, i ? ", " : "",
-						 specs[i], count, size);
+						 "%s%s: %" PRIu64 " x %" PRIu64 "%s", i ? ", " : "",
+						 specs[i], count, size,
+						 spec.ops == &source_sim_ops && !spec.no_dac
+							 ? " (with its DAC)"
+							 : "");
 	}
 	if (total <= cfg->memory_budget)
 		return 0;

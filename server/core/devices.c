@@ -72,21 +72,89 @@ static Iiostream__DeviceDesc *sim_desc(const struct device_stream *ds)
 	return d;
 }
 
+struct output_stream *devices_sim_output(const struct server *srv, const char *device)
+{
+	struct output_stream *os = device[0] ? server_find_output(srv, device) : NULL;
+
+	return os && !os->fmt.iio_id && os->src->ops->attr_read ? os : NULL;
+}
+
+/* A sim DAC: output channels voltage0.. (IIO's out_voltageN), le:s16/16,
+ * and its attributes (source_sim_dac.c). */
+static Iiostream__DeviceDesc *sim_output_desc(const struct output_stream *os)
+{
+	static const char *const attrs[] = { "sampling_frequency", "loopback", "underflows",
+					     "underflow_samples" };
+	Iiostream__DeviceDesc *d = calloc(1, sizeof(*d));
+	uint32_t i, n = os->fmt.device_channels;
+
+	if (!d)
+		return NULL;
+	iiostream__device_desc__init(d);
+	d->id = strdup(os->device_id);
+	d->name = strdup(os->fmt.device);
+	d->label = strdup("");
+	d->streamed = true;
+	d->stream_id = os->id;
+	d->channels = calloc(n, sizeof(*d->channels));
+	d->attrs = calloc(sizeof(attrs) / sizeof(attrs[0]), sizeof(*d->attrs));
+	if (!d->channels || !d->attrs)
+		return d; /* devices_describe_free takes what there is */
+	for (i = 0; i < n && i < IIOS_SCAN_MAX_ELEMENTS; i++) {
+		const struct iios_scan_type *t = &os->fmt.type[i];
+		Iiostream__ChannelDesc *c = calloc(1, sizeof(*c));
+		Iiostream__ScanFormat *f = calloc(1, sizeof(*f));
+		char id[32];
+
+		if (!c || !f) {
+			free(c);
+			free(f);
+			return d;
+		}
+		iiostream__channel_desc__init(c);
+		iiostream__scan_format__init(f);
+		snprintf(id, sizeof(id), "voltage%u", i);
+		f->is_signed = t->is_signed;
+		f->bits = t->bits;
+		f->storage_bits = t->storage_bits;
+		f->shift = t->shift;
+		f->big_endian = t->big_endian;
+		c->id = strdup(id);
+		c->name = strdup("");
+		c->type = strdup("voltage");
+		c->output = true;
+		c->scan_element = true;
+		c->index = (int32_t)i;
+		c->format = f;
+		d->channels[d->n_channels++] = c;
+	}
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		d->attrs[d->n_attrs++] = strdup(attrs[i]);
+	return d;
+}
+
 int devices_describe(struct server *srv, Iiostream__Devices *out)
 {
 	unsigned int i, n = srv->iio ? iio_context_get_devices_count(srv->iio) : 0;
 	bool sim = false;
 
 	iiostream__devices__init(out);
-	out->devices = calloc(n + srv->nstreams, sizeof(*out->devices));
+	out->devices = calloc(n + srv->nstreams + srv->noutputs, sizeof(*out->devices));
 	if (!out->devices)
 		return -ENOMEM;
-	/* the sim streams' devices first, in stream order */
+	/* the sim streams' devices first, in stream order, then their DACs */
 	for (i = 0; i < srv->nstreams; i++) {
 		if (!srv->streams[i].src->ops->attr_read)
 			continue;
 		sim = true;
 		out->devices[out->n_devices] = sim_desc(&srv->streams[i]);
+		if (out->devices[out->n_devices])
+			out->n_devices++;
+	}
+	for (i = 0; i < srv->noutputs; i++) {
+		if (!devices_sim_output(srv, srv->outputs[i].device_id))
+			continue;
+		out->devices[out->n_devices] = sim_output_desc(&srv->outputs[i]);
 		if (out->devices[out->n_devices])
 			out->n_devices++;
 	}
@@ -146,7 +214,13 @@ void devices_describe_free(Iiostream__Devices *out)
 int devices_attr_read(struct server *srv, const Iiostream__AttrRead *a, char *value, size_t len)
 {
 	struct device_stream *ds = devices_sim_stream(srv, a->device);
+	struct output_stream *os = devices_sim_output(srv, a->device);
 
+	if (os) {
+		if (a->buffer)
+			return -ENOENT;
+		return os->src->ops->attr_read(os->src, a->channel, a->attr, value, len);
+	}
 	if (ds) {
 		if (a->buffer)
 			return -ENOENT;
@@ -181,11 +255,24 @@ int devices_attr_write(struct server *srv, const Iiostream__AttrWrite *a, char *
 		       size_t len)
 {
 	struct device_stream *ds = devices_sim_stream(srv, a->device);
+	struct output_stream *os = devices_sim_output(srv, a->device);
 	int err = 0;
 	char *wvalue = value_string(&a->value, &err);
 
 	if (!wvalue)
 		return err;
+	if (os) {
+		if (a->buffer || !os->src->ops->attr_write)
+			err = -ENOENT;
+		else
+			err = os->src->ops->attr_write(os->src, a->channel, a->attr, wvalue);
+		if (!err)
+			err = os->src->ops->attr_read(os->src, a->channel, a->attr, value, len);
+		free(wvalue);
+		if (!err)
+			os->src->ops->format(os->src, &os->fmt); /* the rate may have changed */
+		return err;
+	}
 	if (ds) {
 		if (a->buffer || !ds->src->ops->attr_write)
 			err = -ENOENT;

@@ -19,6 +19,10 @@ struct device_stream;
  * sim), which describes its device itself; NULL for any other. */
 struct device_stream *devices_sim_stream(const struct server *srv, const char *device);
 
+/* The sim DAC a request names by its id or name ("" never: that is the
+ * streamed ADC); NULL for any other. */
+struct output_stream *devices_sim_output(const struct server *srv, const char *device);
+
 /* The description of one device of the local context (NULL: no memory). */
 Iiostream__DeviceDesc *devices_iio_desc(const struct server *srv, const struct iio_device *dev);
 

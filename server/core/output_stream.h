@@ -111,21 +111,22 @@ struct output_stream {
 	uint32_t gen;             /* +1 per claim */
 	struct output_status st;  /* of the current owner */
 	uint64_t owner_next_scan; /* the owner's index of its next scan */
-	uint64_t underflows_seen; /* the source's count at the last report */
-	uint64_t underflow_samples_base; /* the source's counts at the claim */
-	uint64_t underflows_base;
+	uint64_t uf_seen;         /* the source's underflow counters, as */
+	uint64_t uf_samples_seen; /* last folded into st and the totals */
 	/* since start, for Stats */
 	uint64_t blocks_received, blocks_played, bytes_played;
+	uint64_t underflows_total, underflow_samples_total;
 	bool open;
 	int open_handles;
 };
 
 /* Open an output source (`ops`, with cfg) and allocate its ring of `count`
- * blocks of `block_size` bytes (whole scans). 0 or a negative errno
- * (logged); nothing is left open. */
+ * blocks of `block_size` bytes (rounded down to whole scans). A device not
+ * in sysfs is named after the ADC it belongs to (adc_id "sim": "sim-dac").
+ * 0 or a negative errno (logged); nothing is left open. */
 int output_stream_open(struct output_stream *os, struct server *srv, uint32_t id,
 		       const struct source_ops *ops, const struct source_config *cfg,
-		       uint32_t block_size, uint32_t count);
+		       const char *adc_id, uint32_t block_size, uint32_t count);
 
 /* Make `o` the device's owner. -EBUSY when another owns it (why[] names
  * it); a device kept playing (OUTPUT_KEEP) is taken over, its looping
@@ -148,9 +149,10 @@ int output_stream_submit(struct output_stream *os, struct output_owner *o,
 /* A FILLING block the owner will not finish (it left mid-block): FREE. */
 void output_stream_put_back(struct output_stream *os, struct output_block *b);
 
-/* The owner ends its transmission. drain: the device plays what is queued
- * (a looping block to the end of its repetition), then stops, and
- * status(drained = true) says so; else it stops now. */
+/* The owner ends its transmission. drain: the device plays what is queued,
+ * then stops, and status(drained = true) says so; else (and for a looping
+ * block, which has no end) it stops now. Either way the owner is released
+ * by the status(drained = true) call. */
 void output_stream_stop(struct output_stream *os, struct output_owner *o, bool drain);
 
 /* The owner is gone (disconnected): its FILLING blocks must have been put
@@ -161,7 +163,7 @@ void output_stream_release(struct output_stream *os, struct output_owner *o);
 void output_stream_status(const struct output_stream *os, struct output_status *st);
 
 /* Stop the device and close: ends any owner (ended()), frees the ring,
- * closes the source; server_stream_closed() once its handles closed. */
+ * closes the source; server_output_closed() once its handles closed. */
 void output_stream_close(struct output_stream *os);
 
 #endif /* IIOSTREAMD_OUTPUT_STREAM_H */

@@ -159,6 +159,79 @@ void server_stream_closed(struct server *srv)
 	}
 }
 
+/* Close the output devices (start-up failed, or the daemon ends). */
+static void close_outputs(struct server *srv)
+{
+	uint32_t i;
+
+	for (i = 0; i < srv->noutputs; i++) {
+		if (!srv->outputs[i].open)
+			continue;
+		output_stream_close(&srv->outputs[i]);
+		srv->outputs_closing++;
+	}
+	srv->noutputs = 0;
+	if (!srv->outputs_closing) {
+		free(srv->outputs);
+		srv->outputs = NULL;
+	}
+}
+
+void server_output_closed(struct server *srv)
+{
+	if (--srv->outputs_closing == 0) {
+		free(srv->outputs);
+		srv->outputs = NULL;
+	}
+}
+
+/* The sim board's DAC beside each sim ADC (dac=off: none): the ADC's
+ * channels, rate and ring, its loopback wired into the ADC. */
+static int start_outputs(struct server *srv)
+{
+	uint32_t i, n = 0;
+	int err = 0;
+
+	for (i = 0; i < srv->nstreams; i++)
+		n += srv->streams[i].src->ops == &source_sim_ops && !srv->streams[i].spec.no_dac;
+	if (!n)
+		return 0;
+	srv->outputs = calloc(n, sizeof(*srv->outputs));
+	if (!srv->outputs)
+		return -ENOMEM;
+	for (i = 0; i < srv->nstreams && !err; i++) {
+		struct device_stream *ds = &srv->streams[i];
+		struct output_stream *os = &srv->outputs[srv->noutputs];
+		char name[80];
+		struct source_config scfg;
+
+		if (ds->src->ops != &source_sim_ops || ds->spec.no_dac)
+			continue;
+		snprintf(name, sizeof(name), "%.60s-dac", ds->fmt.device);
+		scfg = (struct source_config){
+			.arg = "",
+			.name = name,
+			.format = "",
+			.channels = ds->fmt.device_channels,
+			.sample_rate = ds->fmt.sample_rate,
+			.channels_set = true,
+			.rate_set = true,
+		};
+		err = output_stream_open(os, srv, srv->nstreams + srv->noutputs, &source_sim_dac_ops,
+					 &scfg, ds->device_id, ds->pool.block_size, ds->pool.count);
+		if (err)
+			break;
+		srv->noutputs++;
+		err = source_sim_connect_loopback(ds->src, os->src);
+		if (err)
+			log_error("%s: loopback into %s: %s", os->device_id, ds->device_id,
+				  strerror(-err));
+	}
+	if (err)
+		close_outputs(srv);
+	return err;
+}
+
 /* Two streams of one device would fight over it: refuse. (Two devices of
  * one name are two devices, as a board's two identical ADCs: their ids
  * tell them apart, and a client names them by id.) */
@@ -234,6 +307,8 @@ static int start_streams(struct server *srv, const struct config *cfg)
 			err = check_unique(srv, &srv->streams[i]);
 		}
 	}
+	if (!err)
+		err = start_outputs(srv);
 	if (err)
 		close_streams(srv);
 	return err;
@@ -325,6 +400,14 @@ void server_ready(struct server *srv)
 			 ds->src->ops->name, ds->fmt.device, ds->device_id, ds->fmt.channels,
 			 ds->fmt.sample_rate, ds->pool.count, ds->pool.block_size);
 	}
+	for (i = 0; i < srv->noutputs; i++) {
+		const struct output_stream *os = &srv->outputs[i];
+
+		log_info("output %s: %s (%s), %u channels at %" PRIu64
+			 " scans/s, %u blocks of %u bytes",
+			 os->src->ops->name, os->fmt.device, os->device_id, os->fmt.channels,
+			 os->fmt.sample_rate, os->count, os->block_size);
+	}
 	/* Listening and announced: ready for systemd (Type=notify). */
 	notify_open(&srv->notify, srv->loop);
 	notify_status(srv, "READY=1\n");
@@ -344,6 +427,34 @@ struct device_stream *server_find_stream(const struct server *srv, const char *d
 		if (strcmp(device, srv->streams[i].fmt.device) == 0)
 			return &srv->streams[i];
 	return NULL;
+}
+
+struct output_stream *server_find_output(const struct server *srv, const char *device)
+{
+	uint32_t i;
+
+	if (!device[0])
+		return srv->noutputs ? &srv->outputs[0] : NULL;
+	for (i = 0; i < srv->noutputs; i++)
+		if (strcmp(device, srv->outputs[i].device_id) == 0)
+			return &srv->outputs[i];
+	for (i = 0; i < srv->noutputs; i++)
+		if (strcmp(device, srv->outputs[i].fmt.device) == 0)
+			return &srv->outputs[i];
+	return NULL;
+}
+
+uint32_t server_outputs_unsettled(const struct server *srv)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < srv->noutputs; i++) {
+		const struct output_stream *os = &srv->outputs[i];
+
+		n += os->owner || os->nfree + os->in_device != os->count ||
+		     (os->in_device && !os->kept);
+	}
+	return n;
 }
 
 uint32_t server_subscribers(const struct server *srv)
@@ -409,6 +520,7 @@ static void finish(struct server *srv)
 	srv->finished = true;
 	for (i = 0; i < srv->nstreams; i++)
 		device_stream_stop(&srv->streams[i]);
+	close_outputs(srv); /* before their ADCs: it unhooks the loopback */
 	if (close_streams(srv))
 		srv->exit_code = 1;
 	uv_close((uv_handle_t *)&srv->limits_timer, NULL);

@@ -21,6 +21,7 @@
 #include "fanout.h"
 #include "frontend.h"
 #include "notify.h"
+#include "output_stream.h"
 #include "reload.h"
 #include "source.h"
 #include "tls.h"
@@ -33,6 +34,10 @@ struct server {
 	struct device_stream *streams; /* one per --source, in their order */
 	uint32_t nstreams;
 	uint32_t streams_closing;  /* closed, poll handle not yet: streams[] stays */
+	struct output_stream *outputs; /* one per output device (the sims' DACs),
+				    * ids nstreams.. */
+	uint32_t noutputs;
+	uint32_t outputs_closing;
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	uv_signal_t sigterm, sigint;
@@ -87,6 +92,18 @@ void server_shutdown(struct server *srv, const char *why);
  * id (device_id), or by its name (fmt.device: the first stream of that
  * name, as two devices may share one). NULL if none. */
 struct device_stream *server_find_stream(const struct server *srv, const char *device);
+
+/* The output device a request names, as server_find_stream() does; ""
+ * is the first one. NULL if none. */
+struct output_stream *server_find_output(const struct server *srv, const char *device);
+
+/* Output devices not at rest: owned by a client, or holding a block half
+ * received, or blocks queued with nobody playing them on (OUTPUT_KEEP is
+ * at rest). 0 once every transmitter has gone. */
+uint32_t server_outputs_unsettled(const struct server *srv);
+
+/* output_stream_close() is over: its handles are closed. */
+void server_output_closed(struct server *srv);
 
 /* The first streamed device, a client's default. */
 static inline struct device_stream *server_first_stream(const struct server *srv)

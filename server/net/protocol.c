@@ -28,11 +28,12 @@ static void reply(struct session *s, Iiostream__Envelope *env)
 		log_error("client %u: reply not sent: %s", s->id, strerror(-err));
 }
 
-/* HelloReply's list of the streamed devices (version 2). */
-static void fill_streams(const struct server *srv, Iiostream__StreamInfo *info,
-			 Iiostream__StreamInfo **infop)
+/* HelloReply's list of the streamed devices (version 2), and from
+ * version 3 the output devices after them. Returns how many. */
+static uint32_t fill_streams(const struct server *srv, uint32_t version,
+			     Iiostream__StreamInfo *info, Iiostream__StreamInfo **infop)
 {
-	uint32_t i;
+	uint32_t i, n = srv->nstreams;
 
 	for (i = 0; i < srv->nstreams; i++) {
 		const struct device_stream *ds = &srv->streams[i];
@@ -48,6 +49,22 @@ static void fill_streams(const struct server *srv, Iiostream__StreamInfo *info,
 		info[i].block_count = ds->pool.count;
 		infop[i] = &info[i];
 	}
+	for (i = 0; version >= 3 && i < srv->noutputs; i++, n++) {
+		const struct output_stream *os = &srv->outputs[i];
+
+		iiostream__stream_info__init(&info[n]);
+		info[n].stream_id = os->id;
+		info[n].device = (char *)os->fmt.device;
+		info[n].id = (char *)os->device_id;
+		info[n].source = (char *)os->src->ops->name;
+		info[n].sample_rate = os->fmt.sample_rate;
+		info[n].channels = os->fmt.device_channels;
+		info[n].block_size = os->block_size;
+		info[n].block_count = os->count;
+		info[n].output = true;
+		infop[n] = &info[n];
+	}
+	return n;
 }
 
 static void handle_hello(struct session *s, const Iiostream__Hello *h)
@@ -55,7 +72,7 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 	struct server *srv = s->srv;
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__HelloReply r = IIOSTREAM__HELLO_REPLY__INIT;
-	Iiostream__StreamInfo info[CONFIG_MAX_SOURCES], *infop[CONFIG_MAX_SOURCES];
+	Iiostream__StreamInfo info[2 * CONFIG_MAX_SOURCES], *infop[2 * CONFIG_MAX_SOURCES];
 
 	if (h->magic != IIOS_PROTOCOL_MAGIC) {
 		session_send_error(s, EPROTO, true, "not an iiostream client (bad magic)");
@@ -86,8 +103,7 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 	r.source = (char *)server_first_stream(srv)->src->ops->name;
 	r.device = (char *)server_first_stream(srv)->fmt.device;
 	if (s->version >= 2) {
-		fill_streams(srv, info, infop);
-		r.n_streams = srv->nstreams;
+		r.n_streams = fill_streams(srv, s->version, info, infop);
 		r.streams = infop;
 	}
 	env.msg_case = IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY;
@@ -95,9 +111,8 @@ static void handle_hello(struct session *s, const Iiostream__Hello *h)
 	reply(s, &env);
 }
 
-/* The authorisation lists: a refusal is an Error, the connection stays. */
-static bool allowed(struct session *s, const struct access_list *list, const char *what,
-		    const char *flag)
+bool protocol_allowed(struct session *s, const struct access_list *list, const char *what,
+		      const char *flag)
 {
 	char who[400];
 
@@ -159,6 +174,13 @@ static struct device_stream *subscribe_target(struct session *s, const Iiostream
 {
 	struct device_stream *ds = server_find_stream(s->srv, sub->device);
 
+	if (!ds && server_find_output(s->srv, sub->device) && sub->device[0]) {
+		session_send_error(s, ENODEV, false,
+				   "'%s' is an output device: transmit to it (TxStart), or subscribe "
+				   "to an input device",
+				   sub->device);
+		return NULL;
+	}
 	if (!ds) {
 		session_send_error(s, ENODEV, false,
 				   "no streamed device '%s' (DevicesRequest lists them)", sub->device);
@@ -242,7 +264,7 @@ static void handle_subscribe(struct session *s, const Iiostream__Subscribe *sub)
 	char have[400];
 	uint64_t mask;
 
-	if (!allowed(s, &srv->cfg->allow_subscribe, "subscribe", "--allow-subscribe"))
+	if (!protocol_allowed(s, &srv->cfg->allow_subscribe, "subscribe", "--allow-subscribe"))
 		return;
 	ds = subscribe_target(s, sub);
 	if (!ds)
@@ -327,6 +349,7 @@ static void add_other_client(const struct client_brief *b, void *arg)
 	c->blocks_skipped = b->blocks_skipped;
 	c->queue_blocks = b->queue_blocks;
 	c->transport = (char *)b->transport;
+	c->tx_stream_id = -1;
 	l->csp[l->n++] = c;
 }
 
@@ -355,7 +378,8 @@ static void fill_source(const struct device_stream *ds, Iiostream__SourceStats *
 
 /* The daemon-wide part of Stats: the streams and the totals. */
 static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__SourceStats *ss,
-			Iiostream__SourceStats **ssp)
+			Iiostream__SourceStats **ssp, Iiostream__TxStreamStats *ts,
+			Iiostream__TxStreamStats **tsp)
 {
 	struct server *srv = s->srv;
 	const struct frontend *iiod = server_frontend(srv, "iiod");
@@ -369,6 +393,12 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	st->n_sources = srv->nstreams;
 	st->sources = ssp;
 	st->source = srv->nstreams ? ssp[0] : NULL; /* version 1's one source */
+	for (i = 0; i < srv->noutputs; i++) {
+		session_tx_stats(&srv->outputs[i], &ts[i]);
+		tsp[i] = &ts[i];
+	}
+	st->n_tx = srv->noutputs;
+	st->tx = tsp;
 	st->uptime_ns = monotonic_ns() - srv->start_ns;
 	st->clients = s->net->nsessions;
 	st->subscribers = server_subscribers(srv);
@@ -406,6 +436,7 @@ static void fill_client(struct session *it, Iiostream__ClientStats *cs, struct c
 		if (it->subs[i].ds)
 			b->stream_ids[cs->n_stream_ids++] = it->subs[i].ds->id;
 	cs->stream_ids = b->stream_ids;
+	cs->tx_stream_id = it->txm.os ? (int32_t)it->txm.os->id : -1;
 	cs->blocks_sent = it->tx.q.blocks_sent;
 	cs->bytes_sent = it->tx.q.bytes_sent;
 	cs->blocks_skipped = session_blocks_skipped(it);
@@ -428,13 +459,14 @@ static void handle_stats(struct session *s)
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__Stats st = IIOSTREAM__STATS__INIT;
 	Iiostream__SourceStats ss[CONFIG_MAX_SOURCES], *ssp[CONFIG_MAX_SOURCES];
+	Iiostream__TxStreamStats ts[CONFIG_MAX_SOURCES], *tsp[CONFIG_MAX_SOURCES];
 	Iiostream__ClientStats *cs = NULL, **csp = NULL;
 	struct client_bufs *bufs = NULL;
 	struct session *it;
 	struct client_list list;
 	size_t n = 0;
 
-	fill_totals(s, &st, ss, ssp);
+	fill_totals(s, &st, ss, ssp, ts, tsp);
 	cs = calloc(server_clients(srv), sizeof(*cs));
 	csp = calloc(server_clients(srv), sizeof(*csp));
 	bufs = calloc(s->net->nsessions, sizeof(*bufs));
@@ -506,7 +538,7 @@ static void handle_attr_write(struct session *s, const Iiostream__AttrWrite *a)
 	char value[256];
 	int err;
 
-	if (!allowed(s, &srv->cfg->allow_write, "attribute write", "--allow-write"))
+	if (!protocol_allowed(s, &srv->cfg->allow_write, "attribute write", "--allow-write"))
 		return;
 	err = devices_attr_write(srv, a, value, sizeof(value));
 	if (err) {
@@ -577,6 +609,11 @@ void protocol_handle(struct session *s, const Iiostream__Envelope *env)
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST:
 		handle_devices(s);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_TX_START:
+	case IIOSTREAM__ENVELOPE__MSG_TX_BLOCK:
+	case IIOSTREAM__ENVELOPE__MSG_TX_STOP:
+		session_tx_handle(s, env);
 		break;
 	default:
 		/* Replies and block headers only ever travel server -> client. */

@@ -199,6 +199,7 @@ void session_close(struct session *s, const char *why)
 	if (s->tx.zc_sends)
 		log_zerocopy(s);
 	session_unsubscribe(s, NULL);
+	session_tx_close(s);
 	/* A clean end of a TLS session says so (close_notify), best effort;
 	 * OpenSSL seals it (through the kernel with kTLS, into tx without). */
 	if (s->ssl && s->state == SESSION_DRAINING && tx_all_sent(&s->tx))

@@ -7,6 +7,9 @@
  *   session_tls.c   the TLS handshake on the TLS port
  *   session_send.c  control messages, Error, Bye, and flushing the queue
  *   session_sub.c   the session as a fan-out subscriber (subscriber.h)
+ *   session_tx.c    transmit: the session as the owner of an output device
+ *                   (output_stream.h), its TxBlock payloads received
+ *                   straight into the device's blocks
  * How bytes leave is the tx layer's (server/tx/transport.h).
  *
  * Ownership: a session is created by the listener and freed in exactly one
@@ -26,6 +29,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "output_stream.h"
 #include "iiostream/frame.h"
 #include "subscriber.h"
 #include "tls.h"
@@ -45,6 +49,19 @@ struct session_sub {
 	struct stream_cursor cur;   /* its continuity and its frames in tx.q */
 	struct device_stream *ds;   /* the stream; NULL: the slot is free */
 	struct session *s;          /* its connection */
+};
+
+/* Its transmission to an output device (session_tx.c). */
+struct session_tx {
+	struct output_owner owner;  /* its place as the device's owner */
+	struct output_stream *os;   /* the device it owns; NULL: none */
+	struct output_block *filling; /* the block a TxBlock's payload goes into */
+	uint32_t payload_len;       /* that payload's bytes, */
+	uint32_t payload_got;       /* and those received so far */
+	uint32_t flags;             /* its TxBlock.flags */
+	uint64_t blocks_sent;       /* TxBlocks received since TxStart */
+	bool stopping;              /* TxStop received: TxStopReply to come */
+	struct session *s;
 };
 
 enum session_state {
@@ -84,6 +101,7 @@ struct session {
 	 * pinned */
 	struct session_sub subs[SESSION_MAX_SUBS];
 	uint32_t nsubs;          /* slots in use */
+	struct session_tx txm;   /* its transmission, if any (session_tx.c) */
 
 	/* private */
 	uv_poll_t poll;
@@ -151,6 +169,24 @@ void session_unsubscribe(struct session *s, const struct device_stream *ds);
 
 /* Server shutdown: Bye, then close when sent (or after the drain timeout). */
 void session_say_bye(struct session *s, const char *reason);
+
+/* Transmit (session_tx.c). Act on TxStart, TxBlock and TxStop. */
+void session_tx_handle(struct session *s, const Iiostream__Envelope *env);
+
+/* A TxBlock's payload is being received: where its next bytes go
+ * (*len of them at most), or NULL when none is awaited. */
+uint8_t *session_tx_payload_dst(struct session *s, size_t *len);
+
+/* n bytes were written at session_tx_payload_dst(): a complete payload
+ * goes to the device. */
+void session_tx_payload_got(struct session *s, size_t n);
+
+/* The connection is going: a block half received goes back, and the
+ * device is released as its owner chose (stop or keep). */
+void session_tx_close(struct session *s);
+
+/* One output device's line of Stats (its strings point into os). */
+void session_tx_stats(const struct output_stream *os, Iiostream__TxStreamStats *ts);
 
 /* The transport this connection uses now, for Stats. */
 const char *session_transport(const struct session *s);

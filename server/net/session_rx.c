@@ -86,8 +86,23 @@ static void parse_frames(struct session *s)
 
 	while (s->state == SESSION_HANDSHAKE || s->state == SESSION_READY) {
 		Iiostream__Envelope *env;
-		long used = iios_frame_parse(s->rx + off, s->rx_len - off, s->srv->cfg->max_frame,
-					     &env);
+		size_t want;
+		uint8_t *dst = session_tx_payload_dst(s, &want);
+		long used;
+
+		if (dst) {
+			/* a TxBlock's payload: its first bytes came in with
+			 * its head; the rest is read straight into the block */
+			size_t n = s->rx_len - off < want ? s->rx_len - off : want;
+
+			if (!n)
+				break;
+			memcpy(dst, s->rx + off, n);
+			off += n;
+			session_tx_payload_got(s, n);
+			continue;
+		}
+		used = iios_frame_parse(s->rx + off, s->rx_len - off, s->srv->cfg->max_frame, &env);
 
 		if (used == IIOS_FRAME_PARTIAL)
 			break;
@@ -110,12 +125,20 @@ static void parse_frames(struct session *s)
  * serving everyone else (uv_poll is level-triggered, so we come back). */
 static void on_readable(struct session *s)
 {
+	uint8_t *dst = NULL;
 	char why[200];
+	size_t want = 0;
 	ssize_t n;
 
 	if (s->rx_len == sizeof(s->rx))
 		return; /* cannot happen: a whole frame fits and is parsed */
-	n = session_read(s, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, why, sizeof(why));
+	if (s->state == SESSION_READY && s->rx_len == 0)
+		dst = session_tx_payload_dst(s, &want);
+	if (dst)
+		/* a TxBlock's payload, straight into the device's block */
+		n = session_read(s, dst, want, why, sizeof(why));
+	else
+		n = session_read(s, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, why, sizeof(why));
 	if (n == 0) {
 		session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
 		return;
@@ -126,6 +149,10 @@ static void on_readable(struct session *s)
 		return;
 	}
 	s->last_rx_ns = monotonic_ns();
+	if (dst) {
+		session_tx_payload_got(s, (size_t)n);
+		return;
+	}
 	if (s->state == SESSION_DRAINING)
 		return; /* discard: we are leaving */
 	if (!s->ssl && s->state == SESSION_HANDSHAKE && s->rx_len == 0 && n >= 3 &&

@@ -152,7 +152,10 @@ struct source_ops {
 	/* A file descriptor that polls readable while a block is ready. */
 	int (*fd_to_poll)(struct source *s);
 	/* Start / stop capture (the IIO buffer's enable). Stopping keeps queued
-	 * blocks queued and moves a partly filled block to the done queue. */
+	 * blocks queued and moves a partly filled block to the done queue.
+	 * An output device's disable empties its queue instead: every block
+	 * queued or playing is DONE (also when it was not enabled), so stale
+	 * samples never play at the next enable. */
 	int (*enable)(struct source *s);
 	int (*disable)(struct source *s);
 	/* Optional (NULL: every channel, always): choose the channels each

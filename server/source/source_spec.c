@@ -81,6 +81,12 @@ static int parse_key(struct source_spec *out, const char *key, const char *value
 		out->timestamp = value[1] == 'n';
 		return 0;
 	}
+	if (strcmp(key, "dac") == 0) {
+		if (strcmp(value, "on") && strcmp(value, "off"))
+			return fail(err, errlen, text, "dac: '%s' is not on or off", value);
+		out->no_dac = value[1] != 'n';
+		return 0;
+	}
 	if (strcmp(key, "channels") == 0) {
 		if (parse_number(value, 1, 64, &v) || v == 0)
 			return fail(err, errlen, text, "channels: '%s' is not a number 1..64",
@@ -110,7 +116,7 @@ static int parse_key(struct source_spec *out, const char *key, const char *value
 		return 0;
 	}
 	return fail(err, errlen, text,
-		    "unknown key '%s' (keys: name, channels, rate, format, timestamp, "
+		    "unknown key '%s' (keys: name, channels, rate, format, timestamp, dac, "
 		    "block-size, blocks, client-queue)",
 		    key);
 }
@@ -151,15 +157,18 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 			return r;
 	}
 	if (out->scan && (out->arg[0] || out->name[0] || out->format[0] || out->timestamp ||
-			  out->channels))
+			  out->channels || out->no_dac))
 		return fail(err, errlen, text,
 			    "auto takes the keys every device may have (rate, block-size, blocks, "
 			    "client-queue): give a device's own settings with its own --source");
 	if (!out->scan && out->ops != &source_sim_ops &&
-	    (out->name[0] || out->format[0] || out->timestamp))
+	    (out->name[0] || out->format[0] || out->timestamp || out->no_dac))
 		return fail(err, errlen, text,
-			    "%s: a %s device has its own name and format (sim only)",
-			    out->name[0] ? "name" : out->format[0] ? "format" : "timestamp",
+			    "%s: a %s device has its own name, format and outputs (sim only)",
+			    out->name[0]     ? "name"
+			    : out->format[0] ? "format"
+			    : out->no_dac    ? "dac"
+					     : "timestamp",
 			    out->ops->name);
 	if (out->ops == &source_sim_ops && out->arg[0])
 		return fail(err, errlen, text, "sim takes no node ('%s')", out->arg);

@@ -22,6 +22,8 @@
  *   format=FMT       sim only: the scan format of its channels, as IIO
  *                    writes it ("le:S12/16>>0", "be:s24/32>>8")
  *   timestamp=on|off sim only: a 64-bit timestamp channel after the others
+ *   dac=on|off       sim only: the sim board's DAC beside its ADC (on: an
+ *                    output device "ID-dac" looping back into the ADC)
  *   block-size=N     bytes per block, K/M suffixes
  *   blocks=N         blocks in the ring
  *   client-queue=N   blocks a client may have queued
@@ -44,6 +46,7 @@ struct source_spec {
 	char name[64];                /* name=, "" if not given */
 	char format[128];             /* format=, "" if not given */
 	bool timestamp;               /* timestamp=on */
+	bool no_dac;                  /* dac=off: the sim without its DAC */
 	/* each 0 when not given: the daemon's flag applies */
 	uint32_t channels;
 	uint64_t rate;

@@ -10,7 +10,8 @@
  *
  * After every input the invariants are checked, and a violation aborts
  * (a crash for libFuzzer): the connection is gone within the deadline,
- * every block is back in the source, nobody is left subscribed, and the
+ * every block is back in the source, nobody is left subscribed or owns a
+ * DAC (whose blocks are back, unless one plays on as its owner asked), and the
  * process has the file descriptors it had before the input.
  *
  * The deadline (HANG_MS) only catches a hang: on a loaded machine the loop
@@ -206,12 +207,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	/* the daemon's side is gone too, and every block with it */
 	while (dmn.net.nsessions || dmn.iiod.nconns || server_subscribers(&dmn.srv) || server_blocks_held(&dmn.srv) ||
-	       open_fds() != fds_at_start) {
+	       server_outputs_unsettled(&dmn.srv) || open_fds() != fds_at_start) {
 		if (now_ms() > deadline) {
 			fprintf(stderr, "fuzz_daemon: after close: %u sessions, %u iiod, %u "
-				"subscribers, %u blocks held, %d fds open (%d at start)\n",
+				"subscribers, %u blocks held, %u DAC blocks owned or half "
+				"received, %d fds open (%d at start)\n",
 				dmn.net.nsessions, dmn.iiod.nconns, server_subscribers(&dmn.srv), server_blocks_held(&dmn.srv),
-				open_fds(), fds_at_start);
+				server_outputs_unsettled(&dmn.srv), open_fds(), fds_at_start);
 			list_fds();
 			abort();
 		}

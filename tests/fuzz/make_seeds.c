@@ -135,6 +135,35 @@ static void block(struct conv *c)
 	c->len += 8;
 }
 
+/* TxStart on the sim's DAC, two small blocks (one cyclic), TxStop. */
+static void transmit(struct conv *c)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__TxStart st = IIOSTREAM__TX_START__INIT;
+	Iiostream__TxBlock b = IIOSTREAM__TX_BLOCK__INIT;
+	Iiostream__TxStop sp = IIOSTREAM__TX_STOP__INIT;
+	int i;
+
+	st.device = "sim-dac";
+	st.prefill_blocks = 1;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_START;
+	env.tx_start = &st;
+	frame(c, &env);
+	for (i = 0; i < 2; i++) {
+		b.payload_len = 16;
+		b.flags = i ? IIOSTREAM__BLOCK_FLAG__BLOCK_FLAG_CYCLIC : 0;
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_BLOCK;
+		env.tx_block = &b;
+		frame(c, &env);
+		memcpy(c->buf + c->len, "\x34\x12\x6b\xb2\x6b\x4e\xa3\xea\x01\x02\x03\x04\x05\x06\x07\x08", 16);
+		c->len += 16;
+	}
+	sp.drain = true;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_STOP;
+	env.tx_stop = &sp;
+	frame(c, &env);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const iiod[][2] = {
@@ -177,6 +206,11 @@ int main(int argc, char **argv)
 	simple(&c, IIOSTREAM__ENVELOPE__MSG_UNSUBSCRIBE);
 	subscribe(&c, NULL, 0);
 	put("fuzz_daemon", "subscribe", c.buf, c.len);
+	memset(&c, 0, sizeof(c));
+	c.buf[c.len++] = 0;
+	hello(&c);
+	transmit(&c);
+	put("fuzz_daemon", "transmit", c.buf, c.len);
 	memset(&c, 0, sizeof(c));
 	block(&c);
 	block(&c);

@@ -146,9 +146,18 @@ Test(multidevice, hello_lists_every_stream_and_subscribe_describes_each)
 	daemon_start(&d, three);
 	c = client_connect(&d);
 	si = iios_server_info(c);
-	cr_assert_eq(si->version, 2);
-	cr_assert_eq(si->n_streams, 3);
+	cr_assert_eq(si->version, IIOS_PROTOCOL_VERSION);
+	cr_assert_eq(si->n_streams, 6, "three ADCs, and each sim's DAC after them");
 	cr_assert_str_eq(si->device, "adc1");
+	for (i = 3; i < 6; i++) {
+		cr_assert(si->streams[i].output, "stream %u is a DAC", i);
+		cr_assert_eq(si->streams[i].stream_id, i);
+		cr_assert_eq(iios_subscribe_device(c, si->streams[i].id, 1, NULL, 0, &info),
+			     -ENODEV, "an output device is not subscribed to");
+		cr_assert(strstr(iios_errmsg(c), "is an output device"), "%s", iios_errmsg(c));
+	}
+	cr_assert_str_eq(si->streams[3].id, "sim-dac");
+	cr_assert_str_eq(si->streams[3].device, "adc1-dac");
 	for (i = 0; i < 3; i++) {
 		const struct iios_stream_desc *sd = &si->streams[i];
 
@@ -572,11 +581,12 @@ Test(multidevice, cli_receives_a_named_device_and_lists_every_stream)
 	rc = cli(&d, out, err, sizeof(err), "info", NULL);
 	cr_assert_eq(rc, 0, "info: %s", err);
 	text = file_slurp(out, NULL);
-	cr_assert(strstr(text, "streams:    3"), "%s", text);
-	cr_assert(strstr(text, "stream 0: adc1 [sim] (sim): 1000000 scans/s, 4 channels, "
+	cr_assert(strstr(text, "streams:    6"), "%s", text);
+	cr_assert(strstr(text, "stream 0: adc1 [sim] (sim): input, 1000000 scans/s, 4 channels, "
 			       "ring 16 x 65536 bytes"), "%s", text);
-	cr_assert(strstr(text, "stream 1: adc2 [sim1] (sim): 500000 scans/s, 2 channels"),
+	cr_assert(strstr(text, "stream 1: adc2 [sim1] (sim): input, 500000 scans/s, 2 channels"),
 		  "%s", text);
+	cr_assert(strstr(text, "stream 3: adc1-dac [sim-dac] (sim-dac): output"), "%s", text);
 	cr_assert(strstr(text, "      [2] voltage2   le:s16/16>>0\n"), "%s", text);
 	cr_assert(strstr(text, "      [1] voltage1   be:S12/16>>4\n"), "%s", text);
 	cr_assert(strstr(text, "      [3] timestamp  le:s64/64>>0 (timestamp)\n"), "%s", text);
@@ -629,8 +639,9 @@ Test(multidevice, twin_devices_of_one_name_are_told_apart_by_id)
 	rc = cli(&d, out, err, sizeof(err), "info", NULL);
 	cr_assert_eq(rc, 0, "info: %s", err);
 	text = file_slurp(out, NULL);
-	cr_assert(strstr(text, "stream 0: twin [sim] (sim): 500000 scans/s, 2 channels"), "%s", text);
-	cr_assert(strstr(text, "stream 1: twin [sim1] (sim): 250000 scans/s, 3 channels"), "%s",
+	cr_assert(strstr(text, "stream 0: twin [sim] (sim): input, 500000 scans/s, 2 channels"),
+		  "%s", text);
+	cr_assert(strstr(text, "stream 1: twin [sim1] (sim): input, 250000 scans/s, 3 channels"), "%s",
 		  text);
 	free(text);
 	wait_all_blocks_back(&d);

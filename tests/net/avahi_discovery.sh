@@ -242,7 +242,7 @@ discover_all() {
 until_ok discover_all || { bad "discover --json: not 5 services in $hang s"; cat "$tmp/discover.err"; }
 q='"' # JSON pieces
 expect "discover: plain service, port, TXT" "$tmp/discover.json" \
-	"^\{${q}name${q}:${q}$name${q},${q}type${q}:${q}_iiostream._tcp${q},${q}iiod${q}:false,${q}interface${q}:${q}iios-mdns${q},${q}protocol${q}:${q}ipv4${q},${q}host${q}:${q}$host.local${q},${q}address${q}:${q}$addr${q},${q}port${q}:$d1_port,${q}tls${q}:false,${q}local${q}:true,${q}url${q}:${q}tcp://$addr:$d1_port${q},${q}txt${q}:\{${q}txtvers${q}:${q}1${q},${q}version${q}:${q}[0-9.]+${q},${q}protocol${q}:${q}2${q},${q}tls${q}:${q}0${q},${q}device${q}:${q}iiostream-sim${q},${q}channels${q}:${q}2${q}\}\},?$"
+	"^\{${q}name${q}:${q}$name${q},${q}type${q}:${q}_iiostream._tcp${q},${q}iiod${q}:false,${q}interface${q}:${q}iios-mdns${q},${q}protocol${q}:${q}ipv4${q},${q}host${q}:${q}$host.local${q},${q}address${q}:${q}$addr${q},${q}port${q}:$d1_port,${q}tls${q}:false,${q}local${q}:true,${q}url${q}:${q}tcp://$addr:$d1_port${q},${q}txt${q}:\{${q}txtvers${q}:${q}1${q},${q}version${q}:${q}[0-9.]+${q},${q}protocol${q}:${q}3${q},${q}tls${q}:${q}0${q},${q}device${q}:${q}iiostream-sim${q},${q}channels${q}:${q}2${q}\}\},?$"
 expect "discover: TLS service, port, TXT" "$tmp/discover.json" \
 	"${q}name${q}:${q}$name \(TLS\)${q},.*${q}port${q}:$d1_tls_port,${q}tls${q}:true,.*${q}url${q}:${q}tls://$addr:$d1_tls_port${q},.*${q}tls${q}:${q}1${q}"
 expect "discover: the renamed second daemon" "$tmp/discover.json" \

@@ -376,8 +376,13 @@ Test(config, memory_budget_refuses_rings_over_it_naming_the_option)
 	assert_error_naming(PARSE("--source", "sim:name=a,blocks=16", "--source",
 				  "sim:name=b,block-size=64K", "--memory-budget", "4M"),
 			    "--memory-budget");
-	cr_assert(strstr(err, "17301504 bytes"), "16 x 1M + 8 x 64K: %s", err);
-	cr_assert(strstr(err, "sim:name=b,block-size=64K: 8 x 65536"), "%s", err);
+	/* each sim's DAC has a ring like its ADC's */
+	cr_assert(strstr(err, "34603008 bytes"), "2 x (16 x 1M + 8 x 64K): %s", err);
+	cr_assert(strstr(err, "sim:name=b,block-size=64K: 16 x 65536 (with its DAC)"), "%s", err);
+	assert_error_naming(PARSE("--source", "sim:name=a,blocks=16,dac=off", "--source",
+				  "sim:name=b,block-size=64K,dac=off", "--memory-budget", "4M"),
+			    "--memory-budget");
+	cr_assert(strstr(err, "17301504 bytes"), "16 x 1M + 8 x 64K without DACs: %s", err);
 	cr_assert_eq(PARSE("--memory-budget", "8M"), CONFIG_OK, "8 x 1M fits exactly: %s", err);
 }
 

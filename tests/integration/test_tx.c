@@ -1,0 +1,706 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transmit (protocol version 3): a client owns the sim's DAC, sends blocks
+ * under credits, and what the DAC plays comes back through its loopback
+ * into the sim's ADC, where another connection receives it and every
+ * sample is checked: the pattern sent, in order, no gap; a cyclic block
+ * repeated whole and replaced exactly at a repetition's end. Underflows are
+ * reported to the owner, a second owner is refused naming the first, and
+ * bad input (no credit, lengths, a client gone mid-block) is refused
+ * without losing a block. The TX side speaks raw frames on purpose, so the
+ * server is tested on its own; the client library's transmit API has its
+ * own tests.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "iiostream/pattern.h"
+
+#define CHANNELS 2
+#define SCAN_BYTES (CHANNELS * 2)
+
+/* A sim board at 1 MS/s: blocks of 64 KiB (16384 scans, 16 ms), rings of
+ * 32 blocks (half a second of play ahead of the DAC). */
+static const char *const board[] = {
+	"--source", "sim:channels=2,rate=1M", "--block-size", "64K", "--blocks", "32", NULL,
+};
+
+/* ---- raw transmit connection ---- */
+
+/* Read frames until one of `want` arrives (an Error fails the test unless
+ * want is an Error). */
+static Iiostream__Envelope *read_until(int fd, Iiostream__Envelope__MsgCase want)
+{
+	for (;;) {
+		Iiostream__Envelope *e = raw_read_frame(fd);
+
+		cr_assert_not_null(e, "connection closed waiting for %d", want);
+		if (e->msg_case == want)
+			return e;
+		if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR)
+			cr_assert_fail("server error %d: %s", e->error->errnum, e->error->message);
+		iios_frame_free(e);
+	}
+}
+
+struct tx_conn {
+	int fd;
+	uint32_t block_size, block_count, scan_bytes;
+	uint64_t credits, sent;
+	Iiostream__TxStatus last;   /* the latest TxStatus's counts */
+};
+
+static void send_tx_start(int fd, const char *device, uint32_t prefill, bool keep)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__TxStart m = IIOSTREAM__TX_START__INIT;
+
+	m.device = (char *)device;
+	m.prefill_blocks = prefill;
+	m.on_disconnect = keep ? IIOSTREAM__TX_DISCONNECT__TX_DISCONNECT_KEEP
+			       : IIOSTREAM__TX_DISCONNECT__TX_DISCONNECT_STOP;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_START;
+	env.tx_start = &m;
+	raw_send_env(fd, &env);
+}
+
+static void tx_open(struct tx_conn *t, const struct daemon *d, uint32_t prefill, bool keep)
+{
+	Iiostream__Envelope *e;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = raw_connect(d);
+	raw_handshake(t->fd);
+	send_tx_start(t->fd, "sim-dac", prefill, keep);
+	e = read_until(t->fd, IIOSTREAM__ENVELOPE__MSG_TX_START_REPLY);
+	t->block_size = e->tx_start_reply->block_size;
+	t->block_count = e->tx_start_reply->block_count;
+	t->scan_bytes = e->tx_start_reply->scan_bytes;
+	t->credits = e->tx_start_reply->credits;
+	cr_assert_eq(t->scan_bytes, SCAN_BYTES);
+	iios_frame_free(e);
+}
+
+static void note_status(struct tx_conn *t, const Iiostream__TxStatus *st)
+{
+	t->last = *st;
+	if (st->credits > t->credits)
+		t->credits = st->credits;
+}
+
+/* Send one block: TxBlock, then its payload (data NULL: the head only). */
+static void tx_send_raw(int fd, const void *data, uint32_t len, uint32_t flags)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__TxBlock m = IIOSTREAM__TX_BLOCK__INIT;
+
+	m.payload_len = len;
+	m.flags = flags;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_BLOCK;
+	env.tx_block = &m;
+	raw_send_env(fd, &env);
+	if (len && data)
+		cr_assert_eq(send(fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Send a block once there is a credit for it (reading TxStatus meanwhile). */
+static void tx_send(struct tx_conn *t, const void *data, uint32_t len, uint32_t flags)
+{
+	while (t->sent >= t->credits) {
+		Iiostream__Envelope *e = read_until(t->fd, IIOSTREAM__ENVELOPE__MSG_TX_STATUS);
+
+		note_status(t, e->tx_status);
+		iios_frame_free(e);
+	}
+	tx_send_raw(t->fd, data, len, flags);
+	t->sent++;
+}
+
+/* TxStop; the TxStopReply's final status into t->last. */
+static void tx_stop(struct tx_conn *t, bool drain)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__TxStop m = IIOSTREAM__TX_STOP__INIT;
+	Iiostream__Envelope *e;
+
+	m.drain = drain;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_STOP;
+	env.tx_stop = &m;
+	raw_send_env(t->fd, &env);
+	e = read_until(t->fd, IIOSTREAM__ENVELOPE__MSG_TX_STOP_REPLY);
+	cr_assert_not_null(e->tx_stop_reply->status);
+	note_status(t, e->tx_stop_reply->status);
+	iios_frame_free(e);
+}
+
+/* The next Error on fd (other frames skipped). */
+static Iiostream__Envelope *read_error(int fd)
+{
+	return read_until(fd, IIOSTREAM__ENVELOPE__MSG_ERROR);
+}
+
+/* The daemon's Stats over a raw connection (its tx lines are version 3's). */
+static Iiostream__Envelope *raw_stats(const struct daemon *d)
+{
+	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+	Iiostream__StatsRequest m = IIOSTREAM__STATS_REQUEST__INIT;
+	Iiostream__Envelope *e;
+	int fd = raw_connect(d);
+
+	raw_handshake(fd);
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_STATS_REQUEST;
+	env.stats_request = &m;
+	raw_send_env(fd, &env);
+	e = read_until(fd, IIOSTREAM__ENVELOPE__MSG_STATS);
+	close(fd);
+	cr_assert_eq(e->stats->n_tx, 1, "one DAC beside the sim ADC");
+	return e;
+}
+
+/* Wait until the DAC holds no block and nobody transmits. */
+static void wait_dac_idle(const struct daemon *d)
+{
+	double t0 = mono_s();
+
+	for (;;) {
+		Iiostream__Envelope *e = raw_stats(d);
+		const Iiostream__TxStreamStats *ts = e->stats->tx[0];
+		bool idle = ts->blocks_in_device == 0 && !ts->transmitting;
+
+		iios_frame_free(e);
+		if (idle)
+			return;
+		cr_assert_lt(mono_s() - t0, HANG_S, "waited %d s for the DAC to be idle", HANG_S);
+		harness_sleep_ms(20);
+	}
+}
+
+/* ---- the loopback receiver: the ADC's stream, kept whole ---- */
+
+struct capture {
+	const struct daemon *d;
+	uint8_t *buf;
+	size_t cap, len;
+	atomic_uint_fast64_t blocks;
+	atomic_bool stop;
+	atomic_bool ready;   /* subscribed */
+	int err;
+	uint64_t lost;
+};
+
+static void *capture_run(void *arg)
+{
+	struct capture *cp = arg;
+	struct iios_client *c = client_connect(cp->d);
+	struct iios_stream_info info;
+	struct iios_block blk;
+
+	cp->err = iios_subscribe_device(c, "sim", 64, NULL, 0, &info);
+	atomic_store(&cp->ready, true);
+	while (!cp->err && !atomic_load(&cp->stop)) {
+		cp->err = iios_next_block(c, &blk);
+		if (cp->err)
+			break;
+		cp->lost += blk.lost_samples;
+		if (cp->len + blk.bytes_used <= cp->cap) {
+			memcpy(cp->buf + cp->len, blk.data, blk.bytes_used);
+			cp->len += blk.bytes_used;
+		}
+		atomic_fetch_add(&cp->blocks, 1);
+	}
+	iios_close(c);
+	return NULL;
+}
+
+static void capture_start(struct capture *cp, pthread_t *th, const struct daemon *d, size_t cap)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->d = d;
+	cp->cap = cap;
+	cp->buf = malloc(cap);
+	cr_assert_not_null(cp->buf);
+	cr_assert_eq(pthread_create(th, NULL, capture_run, cp), 0);
+	WAIT_UNTIL(atomic_load(&cp->ready) && atomic_load(&cp->blocks) > 0,
+		   "the ADC's first block (err %d)", cp->err);
+}
+
+/* Let the capture run `more` blocks past now, then stop it. */
+static void capture_finish(struct capture *cp, pthread_t th, uint64_t more)
+{
+	uint64_t n = atomic_load(&cp->blocks) + more;
+
+	WAIT_UNTIL(atomic_load(&cp->blocks) >= n || cp->err, "%" PRIu64 " ADC blocks", n);
+	atomic_store(&cp->stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(cp->err, 0, "the capture failed: %d", cp->err);
+	cr_assert_eq(cp->lost, 0, "the ADC lost %" PRIu64 " scans: the check needs them all",
+		     cp->lost);
+}
+
+static void set_loopback(const struct daemon *d, const char *on)
+{
+	struct iios_client *c = client_connect(d);
+	struct iios_attr_ref ref = { .device = "sim-dac", .attr = "loopback" };
+	char v[32];
+	int err = iios_attr_set(c, &ref, on, v, sizeof(v));
+
+	cr_assert_eq(err, 0, "loopback=%s: %s", on, iios_errmsg(c));
+	iios_close(c);
+}
+
+static bool scan_is(const uint8_t *scan, uint64_t n)
+{
+	uint32_t ch;
+
+	for (ch = 0; ch < CHANNELS; ch++) {
+		uint16_t v = (uint16_t)(scan[2 * ch] | scan[2 * ch + 1] << 8);
+
+		if (v != iios_pattern_sample(n, ch))
+			return false;
+	}
+	return true;
+}
+
+static bool scan_is_silence(const uint8_t *scan)
+{
+	static const uint8_t zero[SCAN_BYTES];
+
+	return memcmp(scan, zero, SCAN_BYTES) == 0;
+}
+
+/* The first scan that is not silence, or `scans` if none. */
+static size_t first_sound(const uint8_t *buf, size_t scans)
+{
+	size_t i = 0;
+
+	while (i < scans && scan_is_silence(buf + i * SCAN_BYTES))
+		i++;
+	return i;
+}
+
+/* The capture from `at` on holds pattern scans first..first+n-1, in order;
+ * returns the index after them. */
+static size_t expect_run(const struct capture *cp, size_t at, uint64_t first, uint64_t n,
+			 const char *what)
+{
+	size_t scans = cp->len / SCAN_BYTES;
+	uint64_t k;
+
+	cr_assert_leq(at + n, scans, "%s: the capture ends %zu scans in, %" PRIu64 " expected",
+		      what, scans - at, n);
+	for (k = 0; k < n; k++)
+		cr_assert(scan_is(cp->buf + (at + k) * SCAN_BYTES, first + k),
+			  "%s: scan %" PRIu64 " of the run (capture scan %zu) is not pattern scan "
+			  "%" PRIu64,
+			  what, k, at + k, first + k);
+	return at + n;
+}
+
+static void expect_silence_to_end(const struct capture *cp, size_t at, const char *what)
+{
+	size_t scans = cp->len / SCAN_BYTES, i;
+
+	for (i = at; i < scans; i++)
+		cr_assert(scan_is_silence(cp->buf + i * SCAN_BYTES),
+			  "%s: capture scan %zu (%zu after the end) is not silence", what, i, i - at);
+}
+
+/* ---- tests ---- */
+
+Test(tx, hello_lists_the_dac_as_an_output_device)
+{
+	struct daemon d;
+	struct iios_client *c;
+	const struct iios_server_info *si;
+	Iiostream__Envelope *e;
+	int fd;
+
+	daemon_start(&d, board);
+	fd = raw_connect(&d);
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 3, 3);
+	e = raw_read_frame(fd);
+	cr_assert(e && e->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	cr_assert_eq(e->hello_reply->n_streams, 2, "the ADC and its DAC");
+	cr_assert(!e->hello_reply->streams[0]->output);
+	cr_assert(e->hello_reply->streams[1]->output);
+	cr_assert_str_eq(e->hello_reply->streams[1]->id, "sim-dac");
+	cr_assert_eq(e->hello_reply->streams[1]->stream_id, 1);
+	cr_assert_eq(e->hello_reply->streams[1]->channels, CHANNELS);
+	iios_frame_free(e);
+	close(fd);
+	/* a version-2 client sees the streams it can subscribe to only */
+	fd = raw_connect(&d);
+	raw_send_hello(fd, IIOS_PROTOCOL_MAGIC, 1, 2);
+	e = raw_read_frame(fd);
+	cr_assert(e && e->msg_case == IIOSTREAM__ENVELOPE__MSG_HELLO_REPLY);
+	cr_assert_eq(e->hello_reply->n_streams, 1);
+	iios_frame_free(e);
+	close(fd);
+	/* the device list (and so the iiod port's context) has both */
+	c = client_connect(&d);
+	si = iios_server_info(c);
+	cr_assert_geq(si->version, 3);
+	{
+		struct iios_devices *devs;
+		uint32_t i;
+		bool dac = false;
+
+		cr_assert_eq(iios_devices(c, &devs), 0, "%s", iios_errmsg(c));
+		for (i = 0; i < devs->n_devices; i++)
+			if (strcmp(devs->devices[i].id, "sim-dac") == 0) {
+				dac = true;
+				cr_assert_eq(devs->devices[i].n_channels, CHANNELS);
+				cr_assert(devs->devices[i].channels[0].output);
+			}
+		cr_assert(dac, "DevicesRequest lists sim-dac");
+		iios_devices_free(devs);
+	}
+	iios_close(c);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, pattern_through_loopback_reads_back_exactly_what_was_sent)
+{
+	struct daemon d;
+	struct tx_conn t;
+	struct capture cp;
+	pthread_t th;
+	uint8_t *blk;
+	uint32_t scans, i, nblocks = 48;
+	size_t at;
+	Iiostream__Envelope *e;
+
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	capture_start(&cp, &th, &d, 64u << 20);
+	tx_open(&t, &d, 0, false);
+	cr_assert_eq(t.credits, t.block_count, "a fresh device: every block is a credit");
+	cr_assert_eq(t.block_size, 65536);
+	scans = t.block_size / SCAN_BYTES;
+	blk = malloc(t.block_size);
+	cr_assert_not_null(blk);
+	for (i = 0; i < nblocks; i++) {
+		iios_pattern_fill(blk, (uint64_t)i * scans, scans, CHANNELS);
+		tx_send(&t, blk, t.block_size, 0);
+	}
+	tx_stop(&t, true);
+	cr_assert_eq(t.last.blocks_played, nblocks);
+	cr_assert_eq(t.last.samples_played, (uint64_t)nblocks * scans);
+	cr_assert_eq(t.last.underflows, 0, "the client kept up: no underflow (%" PRIu64 " at %" PRIu64
+		     ")", t.last.underflows, t.last.underflow_position);
+	capture_finish(&cp, th, 4);
+	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
+	at = expect_run(&cp, at, 0, (uint64_t)nblocks * scans, "the pattern sent");
+	expect_silence_to_end(&cp, at, "after the drain");
+	/* the stats say the same */
+	e = raw_stats(&d);
+	cr_assert_eq(e->stats->tx[0]->blocks_received, nblocks);
+	cr_assert_eq(e->stats->tx[0]->blocks_played, nblocks);
+	cr_assert_eq(e->stats->tx[0]->underflows, 0);
+	iios_frame_free(e);
+	close(t.fd);
+	free(blk);
+	free(cp.buf);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, a_cyclic_block_loops_whole_and_is_replaced_at_its_boundary)
+{
+	struct daemon d;
+	struct tx_conn t;
+	struct capture cp;
+	pthread_t th;
+	uint8_t *a, *b;
+	uint32_t scans_a = 5000, scans_b = 7000; /* not a divisor of anything */
+	size_t at, reps = 0;
+	uint64_t before;
+
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	capture_start(&cp, &th, &d, 64u << 20);
+	tx_open(&t, &d, 0, false);
+	a = malloc(scans_a * SCAN_BYTES);
+	b = malloc(scans_b * SCAN_BYTES);
+	cr_assert(a && b);
+	iios_pattern_fill(a, 0, scans_a, CHANNELS);
+	iios_pattern_fill(b, scans_a, scans_b, CHANNELS);
+	tx_send(&t, a, scans_a * SCAN_BYTES, IIOSTREAM__BLOCK_FLAG__BLOCK_FLAG_CYCLIC);
+	/* let it loop: a few ADC blocks (16 ms each, A lasts 5 ms) */
+	before = atomic_load(&cp.blocks);
+	WAIT_UNTIL(atomic_load(&cp.blocks) >= before + 4, "ADC blocks while A loops");
+	tx_send(&t, b, scans_b * SCAN_BYTES, 0);
+	tx_stop(&t, true);
+	cr_assert_eq(t.last.underflows, 0);
+	capture_finish(&cp, th, 4);
+	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
+	/* A, whole, again and again; then B exactly once, then silence */
+	while (at + scans_a <= cp.len / SCAN_BYTES && scan_is(cp.buf + at * SCAN_BYTES, 0) &&
+	       !scan_is(cp.buf + at * SCAN_BYTES, scans_a)) {
+		at = expect_run(&cp, at, 0, scans_a, "a repetition of the cyclic block");
+		reps++;
+	}
+	cr_assert_geq(reps, 2, "A looped (%zu repetitions)", reps);
+	at = expect_run(&cp, at, scans_a, scans_b, "the block that replaced it, right after a "
+			"whole repetition");
+	expect_silence_to_end(&cp, at, "after B");
+	close(t.fd);
+	free(a);
+	free(b);
+	free(cp.buf);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, a_client_that_stops_sending_hears_of_every_underflow)
+{
+	struct daemon d;
+	struct tx_conn t;
+	uint8_t *blk;
+	uint32_t scans;
+	Iiostream__Envelope *e;
+
+	daemon_start(&d, board);
+	tx_open(&t, &d, 1, false);
+	scans = t.block_size / SCAN_BYTES;
+	blk = calloc(1, t.block_size);
+	cr_assert_not_null(blk);
+	tx_send(&t, blk, t.block_size, 0);
+	tx_send(&t, blk, t.block_size, 0);
+	/* nothing more: the DAC runs dry after 32 ms, and the owner is told */
+	do {
+		e = read_until(t.fd, IIOSTREAM__ENVELOPE__MSG_TX_STATUS);
+		note_status(&t, e->tx_status);
+		iios_frame_free(e);
+	} while (t.last.underflows == 0);
+	cr_assert_eq(t.last.underflows, 1);
+	cr_assert_eq(t.last.underflow_position, 2ull * scans,
+		     "the silence came after the client's last scan");
+	/* it lasts, and the reports say how long */
+	do {
+		e = read_until(t.fd, IIOSTREAM__ENVELOPE__MSG_TX_STATUS);
+		note_status(&t, e->tx_status);
+		iios_frame_free(e);
+	} while (t.last.underflow_samples < scans);
+	/* a block ends it; the next dry spell is a second underflow */
+	tx_send(&t, blk, t.block_size, 0);
+	do {
+		e = read_until(t.fd, IIOSTREAM__ENVELOPE__MSG_TX_STATUS);
+		note_status(&t, e->tx_status);
+		iios_frame_free(e);
+	} while (t.last.underflows < 2);
+	cr_assert_eq(t.last.underflow_position, 3ull * scans);
+	tx_stop(&t, false);
+	e = raw_stats(&d);
+	cr_assert_eq(e->stats->tx[0]->underflows, 2, "stats count them too");
+	iios_frame_free(e);
+	close(t.fd);
+	free(blk);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, a_second_client_is_refused_naming_the_owner)
+{
+	struct daemon d;
+	struct tx_conn t;
+	Iiostream__Envelope *e;
+	int fd;
+
+	daemon_start(&d, board);
+	tx_open(&t, &d, 0, false);
+	fd = raw_connect(&d);
+	raw_handshake(fd);
+	send_tx_start(fd, "sim-dac", 0, false);
+	e = read_error(fd);
+	cr_assert_eq(e->error->errnum, EBUSY);
+	cr_assert(strstr(e->error->message, "being transmitted to by client"), "%s",
+		  e->error->message);
+	cr_assert(strstr(e->error->message, "127.0.0.1"), "names the owner: %s",
+		  e->error->message);
+	iios_frame_free(e);
+	/* no such device; and subscribing to the DAC is not how to use it */
+	send_tx_start(fd, "no-such-dac", 0, false);
+	e = read_error(fd);
+	cr_assert_eq(e->error->errnum, ENODEV);
+	iios_frame_free(e);
+	close(t.fd);
+	/* the owner gone, the device is free again */
+	wait_dac_idle(&d);
+	send_tx_start(fd, "sim-dac", 0, false);
+	e = read_until(fd, IIOSTREAM__ENVELOPE__MSG_TX_START_REPLY);
+	iios_frame_free(e);
+	close(fd);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, a_client_gone_mid_block_leaks_nothing)
+{
+	struct daemon d;
+	struct tx_conn t;
+	uint8_t *blk;
+	Iiostream__Envelope *e;
+
+	daemon_start(&d, board);
+	tx_open(&t, &d, 0, false);
+	blk = calloc(1, t.block_size);
+	cr_assert_not_null(blk);
+	tx_send(&t, blk, t.block_size, 0);
+	/* a TxBlock and half its payload, then gone */
+	{
+		Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
+		Iiostream__TxBlock m = IIOSTREAM__TX_BLOCK__INIT;
+
+		m.payload_len = t.block_size;
+		env.msg_case = IIOSTREAM__ENVELOPE__MSG_TX_BLOCK;
+		env.tx_block = &m;
+		raw_send_env(t.fd, &env);
+		cr_assert_eq(send(t.fd, blk, t.block_size / 2, MSG_NOSIGNAL),
+			     (ssize_t)(t.block_size / 2));
+	}
+	close(t.fd);
+	wait_dac_idle(&d);
+	cr_assert(daemon_log_contains(&d, "left in the middle of a tx_block"));
+	/* every block is a credit for the next owner */
+	tx_open(&t, &d, 0, false);
+	cr_assert_eq(t.credits, t.block_count, "every block came back");
+	e = raw_stats(&d);
+	cr_assert_eq(e->stats->tx[0]->blocks_received, 1, "the half block was never played");
+	cr_assert(strstr(e->stats->tx[0]->owner_peer, "127.0.0.1"), "%s",
+		  e->stats->tx[0]->owner_peer);
+	iios_frame_free(e);
+	close(t.fd);
+	free(blk);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+/* A slow DAC (1 kS/s: a 64 KiB block lasts 16 s) so that no credit comes
+ * back while the test misbehaves. */
+static const char *const slow_board[] = {
+	"--source", "sim:channels=2,rate=1K", "--block-size", "64K", "--blocks", "4", NULL,
+};
+
+Test(tx, a_block_without_a_credit_closes_the_connection)
+{
+	struct daemon d;
+	struct tx_conn t;
+	uint8_t *blk;
+	uint32_t i;
+	Iiostream__Envelope *e;
+
+	daemon_start(&d, slow_board);
+	tx_open(&t, &d, 0, false);
+	blk = calloc(1, t.block_size);
+	cr_assert_not_null(blk);
+	for (i = 0; i < t.block_count; i++)
+		tx_send_raw(t.fd, blk, t.block_size, 0);
+	tx_send_raw(t.fd, blk, t.block_size, 0);
+	e = read_error(t.fd);
+	cr_assert_eq(e->error->errnum, EPROTO);
+	cr_assert(strstr(e->error->message, "without a credit"), "%s", e->error->message);
+	iios_frame_free(e);
+	cr_assert(raw_wait_closed(t.fd, HANG_MS));
+	close(t.fd);
+	free(blk);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, bad_blocks_are_refused_clearly)
+{
+	struct daemon d;
+	struct tx_conn t;
+	uint8_t *blk;
+	Iiostream__Envelope *e;
+	int fd;
+
+	daemon_start(&d, slow_board);
+	/* a TxBlock with no transmission */
+	fd = raw_connect(&d);
+	raw_handshake(fd);
+	tx_send_raw(fd, NULL, 0, 0);
+	e = read_error(fd);
+	cr_assert_eq(e->error->errnum, EPROTO);
+	iios_frame_free(e);
+	cr_assert(raw_wait_closed(fd, HANG_MS));
+	close(fd);
+
+	tx_open(&t, &d, 0, false);
+	blk = calloc(1, t.block_size + 8);
+	cr_assert_not_null(blk);
+	/* not whole scans: refused, the connection stays, the credit returns */
+	tx_send_raw(t.fd, blk, 6, 0);
+	e = read_error(t.fd);
+	cr_assert_eq(e->error->errnum, EINVAL);
+	cr_assert(strstr(e->error->message, "not whole 4-byte scans"), "%s", e->error->message);
+	iios_frame_free(e);
+	t.sent++;
+	e = read_until(t.fd, IIOSTREAM__ENVELOPE__MSG_TX_STATUS);
+	note_status(&t, e->tx_status);
+	iios_frame_free(e);
+	cr_assert_eq(t.credits, t.block_count + 1, "the refused block's credit came back");
+	tx_send(&t, blk, t.block_size, 0);
+	/* longer than a block: the framing cannot be trusted, close */
+	tx_send_raw(t.fd, NULL, t.block_size + 4, 0);
+	e = read_error(t.fd);
+	cr_assert_eq(e->error->errnum, EMSGSIZE);
+	iios_frame_free(e);
+	cr_assert(raw_wait_closed(t.fd, HANG_MS));
+	close(t.fd);
+	free(blk);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(tx, keep_plays_the_cyclic_block_on_after_its_owner_left)
+{
+	struct daemon d;
+	struct tx_conn t;
+	uint8_t *blk;
+	Iiostream__Envelope *e;
+	const Iiostream__TxStreamStats *ts;
+
+	daemon_start(&d, board);
+	tx_open(&t, &d, 0, true);
+	blk = calloc(1, 4000);
+	cr_assert_not_null(blk);
+	iios_pattern_fill(blk, 0, 1000, CHANNELS);
+	tx_send(&t, blk, 4000, IIOSTREAM__BLOCK_FLAG__BLOCK_FLAG_CYCLIC);
+	close(t.fd);
+	/* the owner left; the block plays on, and stats say so */
+	for (;;) {
+		e = raw_stats(&d);
+		ts = e->stats->tx[0];
+		if (ts->owner == 0)
+			break;
+		iios_frame_free(e);
+		harness_sleep_ms(10);
+	}
+	cr_assert(ts->kept, "kept playing");
+	cr_assert(ts->transmitting);
+	cr_assert(ts->cyclic);
+	cr_assert_str_eq(ts->on_disconnect, "keep");
+	cr_assert_eq(ts->blocks_in_device, 1);
+	iios_frame_free(e);
+	/* a new owner takes over: its first block replaces the loop */
+	tx_open(&t, &d, 1, false);
+	cr_assert_eq(t.credits, t.block_count - 1, "the looping block is not free yet");
+	tx_send(&t, blk, 4000, 0);
+	tx_stop(&t, true);
+	cr_assert_eq(t.last.underflows, 0);
+	close(t.fd);
+	free(blk);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
