@@ -404,6 +404,8 @@ static size_t next_block(const struct tx_opts *o, struct tx_run *r, size_t want)
 		return (size_t)scans * sb;
 	}
 	isb = input_scan_bytes(o, &r->info);
+	if (!isb) /* (start() refused a device without channels) */
+		return 0;
 	got = fread(o->format == TX_RAW ? r->buf : r->in, 1, want / sb * isb, r->fin);
 	if (got % isb)
 		fprintf(stderr, "iiostream tx: %s: %zu bytes at the end are not a whole scan "
@@ -669,6 +671,11 @@ static int start(struct iios_client *c, const struct tx_opts *o, struct tx_run *
 					     r->info.n_channels) < 0) {
 		fprintf(stderr, "iiostream tx: --pattern: %s's channels have no pattern (no "
 			"channel, or formats that are no IIO types)\n", r->info.device);
+		return -1;
+	}
+	if (o->format != TX_RAW && !input_scan_bytes(o, &r->info)) {
+		fprintf(stderr, "iiostream tx: --format: %s describes no channel to convert to\n",
+			r->info.device);
 		return -1;
 	}
 	r->buf = malloc(r->block);
