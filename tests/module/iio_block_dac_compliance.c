@@ -5,10 +5,13 @@
  * output direction"), checked the way iio_block_compliance checks capture:
  * states, ENQUEUE's bytes_used, order and pace of play, CYCLIC repeat and
  * switch at the boundary and underflows, verified sample by sample through
- * the loopback into the ADC, and the errors.
+ * the loopback into the ADC, the errors, and three threads racing the
+ * queue against enable, FREE, ALLOC, mmap, the loopback and the rates.
  *
- *   iio_block_dac_compliance [--dac /dev/iio_blockN] [--adc /dev/iio_blockM]
+ *   iio_block_dac_compliance [--dac /dev/iio_blockN] [--adc /dev/iio_blockM] [--no-remove]
  *
+ * The last test unbinds and binds the DAC (iiostream-sim-dac.0) while it
+ * loops back into the capturing ADC; --no-remove skips it.
  * Without options it finds the nodes by their `direction` attribute. It
  * expects the module loaded with dac=1 and nothing else using either node.
  * With le:s16/16 channels and no timestamp it runs every test; with another
@@ -22,6 +25,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -782,6 +786,194 @@ static void test_loopback_format(int fd, int afd)
 	CHECK(sysfs_write(dac.iio, "loopback", "0") == 0, "loopback off");
 }
 
+/*
+ * Races: the DAC's queue, its enable, FREE, ALLOC, mmap, the loopback and
+ * the rates, and the ADC's capture, from three threads at once for a few
+ * seconds, under the guest kernel's debug checks (a WARNING, BUG or
+ * corruption report fails the run). Afterwards both devices still work and
+ * nothing is left allocated.
+ */
+struct race {
+	int fd, afd;
+	volatile bool stop;
+	uint64_t seed;
+};
+
+static uint32_t race_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return (uint32_t)((*s * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static void *race_queue(void *arg)
+{
+	struct race *r = arg;
+	uint64_t s = r->seed;
+	struct iio_buffer_block b;
+
+	while (!r->stop) {
+		uint32_t x = race_rand(&s);
+
+		b = (struct iio_buffer_block){ .id = x % 8 };
+		b.bytes_used = x & 0x100 ? x : dac.sb * (1 + (x >> 16) % 64);
+		b.flags = x & 0x200 ? CYCLIC : x & 0x400 ? x : 0;
+		ioctl(r->fd, BLK_ENQ, &b);
+		ioctl(r->fd, BLK_DEQ, &b);
+		query(r->fd, x % 9, &b);
+	}
+	return NULL;
+}
+
+static void *race_adc(void *arg)
+{
+	struct race *r = arg;
+	struct iio_buffer_block b;
+
+	while (!r->stop) {
+		if (ioctl(r->afd, BLK_DEQ, &b) == 0)
+			ioctl(r->afd, BLK_ENQ, &(struct iio_buffer_block){ .id = b.id });
+		else
+			sleep_ms(1);
+	}
+	return NULL;
+}
+
+static void race_control(struct race *r, uint32_t x)
+{
+	struct iio_buffer_block b;
+	void *p;
+
+	switch (x % 10) {
+	case 0:
+		enable(&dac, x & 0x10);
+		break;
+	case 1:
+		sysfs_write(dac.iio, "loopback", x & 0x10 ? "1" : "0");
+		break;
+	case 2:
+		ioctl(r->fd, BLK_FREE);
+		break;
+	case 3:
+		alloc_blocks(r->fd, 1 + x % 4, dac.sb * (64 + (x >> 8) % 512));
+		break;
+	case 4:
+		set_u64(x & 0x10 ? dac.iio : adc.iio, "sampling_frequency",
+			x & 0x20 ? 20000 : 100000 + (x >> 8) % 1000000);
+		break;
+	case 5:
+		enable(&adc, x & 0x10);
+		break;
+	case 6:
+		if (alloc_blocks(r->afd, 1, 4096) == 1)
+			ioctl(r->afd, BLK_ENQ, &(struct iio_buffer_block){ .id = 0 });
+		if (x & 0x10) {
+			enable(&adc, false);
+			ioctl(r->afd, BLK_FREE);
+		}
+		break;
+	case 7:
+		if (query(r->fd, x % 8, &b) == 0) {
+			p = mmap(NULL, ((size_t)b.size + (size_t)page - 1) & ~((size_t)page - 1),
+				 PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, b.data.offset);
+			if (p != MAP_FAILED) {
+				memset(p, (int)x, b.size);	/* a block we may not own: harmless */
+				munmap(p, ((size_t)b.size + (size_t)page - 1) & ~((size_t)page - 1));
+			}
+		}
+		break;
+	default:
+		sleep_ms(x % 3);
+		break;
+	}
+}
+
+static void test_races(void)
+{
+	struct race r = { .seed = 0x9e3779b97f4a7c15ull };
+	pthread_t tq, ta;
+	uint64_t live0 = blocks_live(), t_end, s = 42;
+	unsigned long steps = 0;
+	struct iio_buffer_block b;
+
+	puts("test: races between the queue, enable, FREE, ALLOC, mmap, loopback and rates");
+	r.fd = open(dac.dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	r.afd = open(adc.dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	CHECK(r.fd >= 0 && r.afd >= 0, "open both");
+	if (r.fd < 0 || r.afd < 0)
+		return;
+	set_u64(dac.iio, "sampling_frequency", 100000);
+	set_u64(adc.iio, "sampling_frequency", 100000);
+	pthread_create(&tq, NULL, race_queue, &r);
+	pthread_create(&ta, NULL, race_adc, &r);
+	t_end = now_ns() + 3000000000ull;
+	while (now_ns() < t_end) {
+		race_control(&r, race_rand(&s));
+		steps++;
+	}
+	r.stop = true;
+	pthread_join(tq, NULL);
+	pthread_join(ta, NULL);
+	printf("  info  %lu control steps in 3 s\n", steps);
+	enable(&dac, false);
+	enable(&adc, false);
+	sysfs_write(dac.iio, "loopback", "0");
+	close(r.fd);	/* frees what is left */
+	close(r.afd);
+	CHECK(blocks_live() == live0, "nothing left allocated (blocks_live %" PRIu64 ")",
+	      blocks_live());
+	/* and the DAC still plays */
+	r.fd = open(dac.dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	CHECK(set_u64(dac.iio, "sampling_frequency", 100000) == 0 &&
+	      alloc_blocks(r.fd, 1, 100 * dac.sb) == 1 && play(r.fd, 0, 100 * dac.sb, 0) == 0 &&
+	      enable(&dac, true) == 0 && dequeue_wait(r.fd, &b, POLLOUT, 2000) == 0 &&
+	      b.bytes_used == 100 * dac.sb, "the DAC plays as before");
+	enable(&dac, false);
+	close(r.fd);
+}
+
+/*
+ * The loopback pair comes apart while both stream: the DAC is unbound with
+ * its node open and a block playing, the ADC keeps capturing (silence from
+ * then on), the DAC is bound again and loops back as before.
+ */
+static void test_unbind_while_looping(void)
+{
+	const char *drv = "/sys/bus/platform/drivers/iiostream-sim";
+	struct capture cap = { .nblk = 4, .scans = 2000 };
+	struct iio_buffer_block b;
+	int fd;
+
+	puts("test: unbinding the DAC while it plays into the capturing ADC");
+	cap.fd = open(adc.dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	fd = open(dac.dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	CHECK(fd >= 0 && cap.fd >= 0, "open both");
+	if (fd < 0 || cap.fd < 0)
+		return;
+	CHECK(set_u64(dac.iio, "sampling_frequency", 20000) == 0 &&
+	      set_u64(adc.iio, "sampling_frequency", 20000) == 0 &&
+	      sysfs_write(dac.iio, "loopback", "1") == 0, "loopback on");
+	CHECK(alloc_blocks(fd, 1, 20000 * dac.sb) == 1 && play(fd, 0, 20000 * dac.sb, CYCLIC) == 0,
+	      "a CYCLIC block of 1 s");
+	CHECK(capture_start(&cap, 20000) && enable(&dac, true) == 0, "both streaming");
+	sleep_ms(30);
+	CHECK(sysfs_write(drv, "unbind", "iiostream-sim-dac.0") == 0, "unbind the DAC");
+	CHECK_ERRNO(ioctl(fd, BLK_DEQ, &b), ENODEV);
+	sleep_ms(30);
+	close(fd);
+	capture_stop(&cap, 20000);
+	CHECK(cap.clean && cap.n > 0, "the ADC captured on: %" PRIu64 " scans, no gap", cap.n);
+	free(cap.all);
+	close(cap.fd);
+	CHECK(sysfs_write(drv, "bind", "iiostream-sim-dac.0") == 0, "bind it again");
+	/* a new device: the module's rate again, which the ADC's is not */
+	CHECK(sysfs_write(dac.iio, "loopback", "1") == EINVAL, "the new DAC has its own rate");
+	CHECK(set_u64(dac.iio, "sampling_frequency", 20000) == 0 &&
+	      sysfs_write(dac.iio, "loopback", "1") == 0 && sysfs_write(dac.iio, "loopback", "0") == 0,
+	      "at the ADC's rate it links to the ADC again");
+}
+
 /* ---- setup ---- */
 
 static int find_nodes(void)
@@ -834,6 +1026,7 @@ static int find_nodes(void)
 int main(int argc, char **argv)
 {
 	uint64_t live0, arate, drate;
+	bool unbind = true;
 	int i, fd, afd;
 
 	for (i = 1; i < argc; i++) {
@@ -841,8 +1034,10 @@ int main(int argc, char **argv)
 			snprintf(dac.dev, sizeof(dac.dev), "%s", argv[++i]);
 		else if (!strcmp(argv[i], "--adc") && i + 1 < argc)
 			snprintf(adc.dev, sizeof(adc.dev), "%s", argv[++i]);
+		else if (!strcmp(argv[i], "--no-remove"))
+			unbind = false;
 		else {
-			fprintf(stderr, "usage: iio_block_dac_compliance [--dac PATH] [--adc PATH]\n");
+			fprintf(stderr, "usage: iio_block_dac_compliance [--dac PATH] [--adc PATH] [--no-remove]\n");
 			return 2;
 		}
 	}
@@ -875,6 +1070,9 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	close(afd);
+	test_races();
+	if (unbind)
+		test_unbind_while_looping();
 	CHECK(blocks_live() == live0, "no block left behind (blocks_live %" PRIu64 ")", blocks_live());
 	set_u64(adc.iio, "sampling_frequency", arate);
 	set_u64(dac.iio, "sampling_frequency", drate);

@@ -43,10 +43,10 @@ cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 # the output direction, against the module's DAC (dac=1; guest-dac.sh)
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
-	-o "$out/iio_block_dac_compliance" "$root/tests/module/iio_block_dac_compliance.c"
+	-o "$out/iio_block_dac_compliance" "$root/tests/module/iio_block_dac_compliance.c" -lpthread
 cc -m32 -D_FILE_OFFSET_BITS=64 -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -I"$root/common/include" \
-	-o "$out/iio_block_dac_compliance32" "$root/tests/module/iio_block_dac_compliance.c"
+	-o "$out/iio_block_dac_compliance32" "$root/tests/module/iio_block_dac_compliance.c" -lpthread
 # the random-sequence fuzzer of the same interface
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static \
 	-I"$root/module/include/uapi" -o "$out/iio_block_fuzz" "$root/tests/module/iio_block_fuzz.c"
