@@ -24,7 +24,9 @@
  * stops the generator and wakes every waiter, and later calls get ENODEV.
  * Each block is refcounted on its own: the queue, the generator while it
  * fills it, and every VMA that maps it hold a reference, and the memory is
- * freed when the last one drops.
+ * freed when the last one drops. The loopback link between ADC 0 and the
+ * DAC (iios_dac.c) holds a reference on each one's device while both are
+ * bound; remove() unlinks before anything else.
  */
 #ifndef IIOS_SIM_H
 #define IIOS_SIM_H
@@ -126,7 +128,44 @@ struct iios_stream {
 };
 
 /**
- * struct iios_dev - one simulated ADC
+ * struct iios_dac_state - what only a DAC has (iios_dac.c), under gen_lock
+ * @started:        a block played since enable: running dry from now on is
+ *                  an underflow (silence before the first block is not)
+ * @underflowing:   the queue is dry after @started: playing silence
+ * @underflows:     times the DAC ran dry after playing started (sysfs)
+ * @underflow_samples: scans of silence played while underflowing, in all
+ *                  (sysfs; grows while an underflow lasts)
+ * @underflow_at:   scan index (since enable) where the last underflow began
+ * @cur_silence:    scans of silence of the underflow going on now
+ * @last_underflow_samples: scans of silence before the last block that was
+ *                  flagged IIO_BUFFER_BLOCK_FLAG_UNDERFLOW (sysfs)
+ * @loopback:       what the DAC plays feeds the linked ADC (IIO attribute)
+ * @ring:           the last @ring_scans scans played, in the block layout,
+ *                  scan m at (m % @ring_scans); written while @loopback
+ * @ring_scans:     scans @ring holds (set at enable and at loopback on)
+ * @ring_from:      the oldest scan index @ring holds data of
+ * @last:           the last scan played (out_voltageN_raw), a full scan
+ * @lb_adc:         the ADC linked for loopback (reference on its @dev),
+ *                  changed under iios_dac.c's link lock and both gen_locks
+ */
+struct iios_dac_state {
+	bool started;
+	bool underflowing;
+	u64 underflows;
+	u64 underflow_samples;
+	u64 underflow_at;
+	u64 cur_silence;
+	u64 last_underflow_samples;
+	bool loopback;
+	u8 *ring;
+	u64 ring_scans;
+	u64 ring_from;
+	u8 *last;
+	struct iios_dev *lb_adc;
+};
+
+/**
+ * struct iios_dev - one simulated ADC (or the DAC)
  * @dev:          the block device (/dev/iio_blockN); its refcount is the
  *                lifetime of this struct (release frees it)
  * @output:       a DAC (dac=1): blocks are played, not filled (fixed at
@@ -185,43 +224,6 @@ struct iios_stream {
  * @iio_id:       N of the IIO device iio:deviceN (and of iio_blockN)
  * @added:        the node was added (remove() deletes it)
  */
-/**
- * struct iios_dac_state - what only a DAC has (iios_dac.c), under gen_lock
- * @started:        a block played since enable: running dry from now on is
- *                  an underflow (silence before the first block is not)
- * @underflowing:   the queue is dry after @started: playing silence
- * @underflows:     times the DAC ran dry after playing started (sysfs)
- * @underflow_samples: scans of silence played while underflowing, in all
- *                  (sysfs; grows while an underflow lasts)
- * @underflow_at:   scan index (since enable) where the last underflow began
- * @cur_silence:    scans of silence of the underflow going on now
- * @last_underflow_samples: scans of silence before the last block that was
- *                  flagged IIO_BUFFER_BLOCK_FLAG_UNDERFLOW (sysfs)
- * @loopback:       what the DAC plays feeds the linked ADC (IIO attribute)
- * @ring:           the last @ring_scans scans played, in the block layout,
- *                  scan m at (m % @ring_scans); written while @loopback
- * @ring_scans:     scans @ring holds (set at enable and at loopback on)
- * @ring_from:      the oldest scan index @ring holds data of
- * @last:           the last scan played (out_voltageN_raw), a full scan
- * @lb_adc:         the ADC linked for loopback (reference on its @dev),
- *                  changed under iios_dac.c's link lock and both gen_locks
- */
-struct iios_dac_state {
-	bool started;
-	bool underflowing;
-	u64 underflows;
-	u64 underflow_samples;
-	u64 underflow_at;
-	u64 cur_silence;
-	u64 last_underflow_samples;
-	bool loopback;
-	u8 *ring;
-	u64 ring_scans;
-	u64 ring_from;
-	u8 *last;
-	struct iios_dev *lb_adc;
-};
-
 struct iios_dev {
 	struct device dev;
 	bool output;
