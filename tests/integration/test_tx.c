@@ -190,7 +190,8 @@ static void wait_dac_idle(const struct daemon *d)
 struct capture {
 	const struct daemon *d;
 	uint8_t *buf;
-	size_t cap, len;
+	size_t cap;
+	atomic_size_t len;   /* bytes of buf written (stored after the bytes) */
 	atomic_uint_fast64_t blocks;
 	atomic_bool stop;
 	atomic_bool ready;   /* subscribed */
@@ -214,7 +215,7 @@ static void *capture_run(void *arg)
 		cp->lost += blk.lost_samples;
 		if (cp->len + blk.bytes_used <= cp->cap) {
 			memcpy(cp->buf + cp->len, blk.data, blk.bytes_used);
-			cp->len += blk.bytes_used;
+			atomic_store(&cp->len, cp->len + blk.bytes_used);
 		}
 		atomic_fetch_add(&cp->blocks, 1);
 	}
@@ -286,6 +287,14 @@ static size_t first_sound(const uint8_t *buf, size_t scans)
 	while (i < scans && scan_is_silence(buf + i * SCAN_BYTES))
 		i++;
 	return i;
+}
+
+/* Scans captured so far from the first one that is not silence. */
+static size_t sound_scans(struct capture *cp)
+{
+	size_t scans = atomic_load(&cp->len) / SCAN_BYTES;
+
+	return scans - first_sound(cp->buf, scans);
 }
 
 /* The capture from `at` on holds pattern scans first..first+n-1, in order;
@@ -424,7 +433,6 @@ Test(tx, a_cyclic_block_loops_whole_and_is_replaced_at_its_boundary)
 	uint8_t *a, *b;
 	uint32_t scans_a = 5000, scans_b = 7000; /* not a divisor of anything */
 	size_t at, reps = 0;
-	uint64_t before;
 
 	daemon_start(&d, board);
 	set_loopback(&d, "1");
@@ -436,9 +444,9 @@ Test(tx, a_cyclic_block_loops_whole_and_is_replaced_at_its_boundary)
 	iios_pattern_fill(a, 0, scans_a, CHANNELS);
 	iios_pattern_fill(b, scans_a, scans_b, CHANNELS);
 	tx_send(&t, a, scans_a * SCAN_BYTES, IIOSTREAM__BLOCK_FLAG__BLOCK_FLAG_CYCLIC);
-	/* let it loop: a few ADC blocks (16 ms each, A lasts 5 ms) */
-	before = atomic_load(&cp.blocks);
-	WAIT_UNTIL(atomic_load(&cp.blocks) >= before + 4, "ADC blocks while A loops");
+	/* let it loop: until the capture holds three repetitions of A */
+	WAIT_UNTIL(sound_scans(&cp) >= 3 * scans_a, "three repetitions of A captured (%zu scans)",
+		   sound_scans(&cp));
 	tx_send(&t, b, scans_b * SCAN_BYTES, 0);
 	tx_stop(&t, true);
 	cr_assert_eq(t.last.underflows, 0);
