@@ -747,7 +747,7 @@ int cmd_tx(int argc, char **argv)
 	}
 	if (r.fin && r.fin != stdin)
 		fclose(r.fin);
-	if (r.info.block_size) /* (started: something to say) */
+	if (r.info.block_size || o.json) /* (--json: a line for scripts, always) */
 		print_summary(&o, &r);
 	free(r.buf);
 	free(r.in);
