@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "certs.h"
 #include "harness.h"
 #include "iiostream/pattern.h"
 
@@ -711,4 +712,81 @@ Test(tx, keep_plays_the_cyclic_block_on_after_its_owner_left)
 	free(blk);
 	wait_dac_idle(&d);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+/* Over TLS, with the library's transmit API: a client whose certificate
+ * --allow-write names transmits the pattern, and it comes back exact; the
+ * owner is known by its certificate; another certificate is refused. */
+Test(tx, over_tls_only_the_allowed_identity_transmits)
+{
+	struct test_certs certs;
+	char dir[64], err[320];
+	struct daemon d;
+	struct iios_client *c, *other;
+	struct iios_options o = { .client_name = "test_tx", .timeout_ms = HANG_MS };
+	struct iios_tx_info info;
+	struct iios_tx_status st;
+	struct capture cp;
+	pthread_t th;
+	uint8_t *blk;
+	uint32_t scans, i, nblocks = 24;
+	size_t at;
+	Iiostream__Envelope *e;
+
+	test_dir_make(dir, "tx-certs");
+	cr_assert_eq(test_certs_make(dir, &certs), 0);
+	{
+		const char *args[] = { "--source", "sim:channels=2,rate=1M", "--block-size", "64K",
+				       "--blocks", "32", "--listen-tls", "127.0.0.1:0", "--tls-cert",
+				       certs.server_cert, "--tls-key", certs.server_key,
+				       "--client-ca", certs.ca, "--allow-write", "cn:good-client",
+				       NULL };
+
+		daemon_start(&d, args);
+	}
+	o.ca_file = certs.ca;
+	o.cert_file = certs.client2_cert;
+	o.key_file = certs.client2_key;
+	cr_assert_eq(iios_connect(d.tls_url, &o, &other, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_tx_start(other, "sim-dac", NULL, NULL), -EACCES, "%s",
+		     iios_errmsg(other));
+	iios_close(other);
+	/* loopback on: --allow-write applies to the plain port too, which
+	 * has no identity, so it is set over TLS */
+	o.cert_file = certs.client_cert;
+	o.key_file = certs.client_key;
+	cr_assert_eq(iios_connect(d.tls_url, &o, &c, err, sizeof(err)), 0, "%s", err);
+	{
+		struct iios_attr_ref ref = { .device = "sim-dac", .attr = "loopback" };
+		char v[16];
+
+		cr_assert_eq(iios_attr_set(c, &ref, "1", v, sizeof(v)), 0, "%s", iios_errmsg(c));
+	}
+	capture_start(&cp, &th, &d, 32u << 20);
+	cr_assert_eq(iios_tx_start(c, "sim-dac", NULL, &info), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(info.scan_bytes, SCAN_BYTES);
+	e = raw_stats(&d);
+	cr_assert(strstr(e->stats->tx[0]->owner_peer, "CN=good-client"), "%s",
+		  e->stats->tx[0]->owner_peer);
+	iios_frame_free(e);
+	scans = info.block_size / SCAN_BYTES;
+	blk = malloc(info.block_size);
+	cr_assert_not_null(blk);
+	for (i = 0; i < nblocks; i++) {
+		iios_pattern_fill(blk, (uint64_t)i * scans, scans, CHANNELS);
+		cr_assert_eq(iios_tx_send(c, blk, info.block_size, 0), 0, "%s", iios_errmsg(c));
+	}
+	cr_assert_eq(iios_tx_stop(c, true, &st), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(st.blocks_played, nblocks);
+	cr_assert_eq(st.underflows, 0);
+	capture_finish(&cp, th, 4);
+	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
+	at = expect_run(&cp, at, 0, (uint64_t)nblocks * scans, "the pattern sent over TLS");
+	expect_silence_to_end(&cp, at, "after the drain");
+	iios_close(c);
+	free(blk);
+	free(cp.buf);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	test_dir_remove(dir);
 }
