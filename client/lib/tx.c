@@ -103,7 +103,9 @@ static int tx_ended(struct iios_client *c, const Iiostream__Envelope *e)
 	return err ? err : -EPROTO;
 }
 
-/* Read one frame and take it: status, a block (stashed), or the end. */
+/* Read one frame and take it: status, a block (stashed), or the end. A
+ * late reply to a request that timed out is dropped, as iios_next_block()
+ * drops it. */
 static int take_frame(struct iios_client *c)
 {
 	Iiostream__Envelope *e;
@@ -114,8 +116,8 @@ static int take_frame(struct iios_client *c)
 	if (e->msg_case == IIOSTREAM__ENVELOPE__MSG_ERROR ||
 	    e->msg_case == IIOSTREAM__ENVELOPE__MSG_BYE)
 		err = tx_ended(c, e);
-	else if (e->msg_case != IIOSTREAM__ENVELOPE__MSG_BLOCK && !iios__tx_absorb(c, e))
-		err = iios__broken(c, -EPROTO, "unexpected frame while transmitting");
+	else
+		iios__tx_absorb(c, e); /* (a block: stashed already) */
 	iios_frame_free(e);
 	return err;
 }
