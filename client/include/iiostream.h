@@ -518,7 +518,8 @@ void iios_counters(const struct iios_client *c, struct iios_counters *out);
 
 #define IIOS_TX_CYCLIC (1u << 2)   /* iios_tx_send(): play this block in a
 				    * loop until the next one replaces it
-				    * (at the end of a repetition: no gap) */
+				    * (at the end of a repetition: no gap);
+				    * the wire's BLOCK_FLAG_CYCLIC */
 
 /* Options of iios_tx_start(). Zeroed (or NULL): the defaults. */
 struct iios_tx_options {
@@ -571,7 +572,9 @@ struct iios_tx_status {
  * `output` name it; NULL or "": the server's first) and start a
  * transmission: iios_tx_send() its blocks, iios_tx_stop() at the end.
  * opts NULL: the defaults. *info (if not NULL) gets the device's
- * description: its blocks' size and scan layout.
+ * description: its blocks' size and scan layout. A device left playing by
+ * a client that went away (keep_playing) is taken over: our first block
+ * replaces its looping one.
  * Errors: -EOPNOTSUPP (the server speaks protocol version 2 or older: it
  * cannot transmit), -EALREADY (this connection transmits already),
  * -EBUSY (another client owns the device: iios_errmsg() names it),
@@ -611,7 +614,8 @@ int iios_tx_status(struct iios_client *c, struct iios_tx_status *st);
  * stops (a looping cyclic block has no end: it stops at once); else it
  * stops now and what is queued is dropped. Waits for the server's reply,
  * which comes when the device has stopped; *final (if not NULL) gets the
- * last status. The connection may iios_tx_start() again after it.
+ * last status. The connection may iios_tx_start() again after it (or
+ * after the server ended the transmission with an Error).
  * Errors: -EINVAL (not transmitting), -ETIMEDOUT (no word from the server
  * within the timeout while the queue plays: still stopping, call again to
  * wait on), and the common ones.
