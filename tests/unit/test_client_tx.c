@@ -39,6 +39,7 @@ struct fake {
 	uint32_t version;           /* HelloReply.version */
 	uint32_t credits0;          /* TxStartReply.credits */
 	bool busy;                  /* TxStart: Error EBUSY */
+	bool bad_reply;             /* TxStartReply: blocks of 0 bytes */
 	bool rx_per_block;          /* a subscription's block before each TxStatus */
 	uint64_t underflow_after;   /* the status after this TxBlock reports an underflow */
 	uint64_t trailing_after;    /* after this TxBlock: status, block, status
@@ -253,7 +254,7 @@ static void on_tx_start(struct fake *f, int fd)
 	f->credits = f->credits0;
 	r.stream_id = 1;
 	r.device = "fake-dac";
-	r.block_size = BLOCK;
+	r.block_size = f->bad_reply ? 0 : BLOCK;
 	r.block_count = 4;
 	r.scan_bytes = SCAN;
 	r.n_channels = 2;
@@ -520,6 +521,21 @@ Test(client_tx, a_busy_device_is_ebusy_naming_its_owner)
 	cr_assert(strstr(iios_errmsg(c), "client 7"), "%s", iios_errmsg(c));
 	/* the connection stays usable: the device again, still busy */
 	cr_assert_eq(iios_tx_start(c, "fake-dac", NULL, NULL), -EBUSY);
+	iios_close(c);
+	fake_end(&f);
+}
+
+Test(client_tx, an_impossible_output_stream_is_a_protocol_error)
+{
+	struct fake f = { .bad_reply = true };
+	static uint8_t buf[BLOCK];
+	struct iios_client *c;
+
+	fake_start(&f);
+	c = connect_fake(&f);
+	cr_assert_eq(iios_tx_start(c, NULL, NULL, NULL), -EPROTO);
+	cr_assert(strstr(iios_errmsg(c), "impossible"), "%s", iios_errmsg(c));
+	cr_assert_eq(iios_tx_send(c, buf, BLOCK, 0), -ENOTCONN);
 	iios_close(c);
 	fake_end(&f);
 }
