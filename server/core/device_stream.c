@@ -84,6 +84,21 @@ static int alloc_ring(struct device_stream *ds, const struct config *cfg)
 	return err;
 }
 
+void device_stream_source_config(const struct source_spec *spec, const struct config *cfg,
+				 struct source_config *scfg)
+{
+	*scfg = (struct source_config){
+		.arg = spec->arg,
+		.name = spec->name,
+		.format = spec->format,
+		.timestamp = spec->timestamp,
+		.channels = spec->channels ? spec->channels : cfg->channels,
+		.sample_rate = spec->rate_set ? spec->rate : cfg->sample_rate,
+		.channels_set = spec->channels || cfg->channels_set,
+		.rate_set = spec->rate_set || cfg->rate_set,
+	};
+}
+
 int device_stream_open(struct device_stream *ds, struct server *srv, uint32_t id,
 		       const char *spec_text)
 {
@@ -100,22 +115,18 @@ int device_stream_open(struct device_stream *ds, struct server *srv, uint32_t id
 		log_error("--source %s", why); /* the config parser let it through: a bug */
 		return -EINVAL;
 	}
-	scfg = (struct source_config){
-		.arg = ds->spec.arg,
-		.name = ds->spec.name,
-		.format = ds->spec.format,
-		.timestamp = ds->spec.timestamp,
-		.channels = ds->spec.channels ? ds->spec.channels : cfg->channels,
-		.sample_rate = ds->spec.rate_set ? ds->spec.rate : cfg->sample_rate,
-		.channels_set = ds->spec.channels || cfg->channels_set,
-		.rate_set = ds->spec.rate_set || cfg->rate_set,
-	};
+	device_stream_source_config(&ds->spec, cfg, &scfg);
 	err = ds->spec.ops->open(&ds->src, srv->loop, &scfg);
 	if (err) {
 		log_error("--source %s: %s", spec_text, strerror(-err));
 		return err;
 	}
 	ds->src->ops->format(ds->src, &ds->fmt);
+	if (ds->fmt.output) {
+		/* a DAC: the server makes it an output_stream */
+		ds->src->ops->close(ds->src);
+		return -EXDEV;
+	}
 	name_device(ds);
 	err = alloc_ring(ds, cfg);
 	if (err)

@@ -41,9 +41,14 @@ struct device_stream {
 	bool open;                 /* source opened and blocks allocated */
 };
 
+/* The source settings of a spec: its keys over cfg's flags. */
+void device_stream_source_config(const struct source_spec *spec, const struct config *cfg,
+				 struct source_config *scfg);
+
 /* Open the source of `spec_text` (already checked by the config parser),
  * with the spec's keys over cfg's flags, and allocate its ring. 0 or a
- * negative errno, logged with the spec; nothing is left open. */
+ * negative errno, logged with the spec; nothing is left open. -EXDEV (not
+ * logged): the device is an output device (a DAC), for an output_stream. */
 int device_stream_open(struct device_stream *ds, struct server *srv, uint32_t id,
 		       const char *spec_text);
 

@@ -185,11 +185,58 @@ void server_output_closed(struct server *srv)
 	}
 }
 
-/* The sim board's DAC beside each sim ADC (dac=off: none): the ADC's
- * channels, rate and ring, its loopback wired into the ADC. */
-static int start_outputs(struct server *srv)
+/* One output device of a spec (a kernel node whose direction is out):
+ * the spec's keys over the flags, as for an input device. */
+static int open_output_spec(struct server *srv, struct output_stream *os, const char *text)
 {
-	uint32_t i, n = 0;
+	const struct config *cfg = srv->cfg;
+	struct source_config scfg;
+	struct source_spec spec;
+	char why[400];
+
+	if (source_spec_parse(text, &spec, why, sizeof(why))) {
+		log_error("--source %s", why);
+		return -EINVAL;
+	}
+	device_stream_source_config(&spec, cfg, &scfg);
+	return output_stream_open(os, srv, srv->nstreams + srv->noutputs, spec.ops, &scfg, "",
+				  spec.block_size ? spec.block_size : cfg->block_size,
+				  spec.blocks ? spec.blocks : cfg->blocks);
+}
+
+/* The sim board's DAC beside a sim ADC: the ADC's channels, rate and ring,
+ * its loopback wired into the ADC. */
+static int open_sim_dac(struct server *srv, struct output_stream *os, struct device_stream *ds)
+{
+	char name[80];
+	struct source_config scfg;
+	int err;
+
+	snprintf(name, sizeof(name), "%.60s-dac", ds->fmt.device);
+	scfg = (struct source_config){
+		.arg = "",
+		.name = name,
+		.format = "",
+		.channels = ds->fmt.device_channels,
+		.sample_rate = ds->fmt.sample_rate,
+		.channels_set = true,
+		.rate_set = true,
+	};
+	err = output_stream_open(os, srv, srv->nstreams + srv->noutputs, &source_sim_dac_ops, &scfg,
+				 ds->device_id, ds->pool.block_size, ds->pool.count);
+	if (err)
+		return err;
+	err = source_sim_connect_loopback(ds->src, os->src);
+	if (err)
+		log_error("%s: loopback into %s: %s", os->device_id, ds->device_id, strerror(-err));
+	return 0;
+}
+
+/* The output devices, ids after the input streams: the kernel's of
+ * out_specs[], then each sim ADC's DAC (dac=off: none). */
+static int start_outputs(struct server *srv, char (*out_specs)[SOURCE_SPEC_MAX], uint32_t nout)
+{
+	uint32_t i, n = nout;
 	int err = 0;
 
 	for (i = 0; i < srv->nstreams; i++)
@@ -199,33 +246,19 @@ static int start_outputs(struct server *srv)
 	srv->outputs = calloc(n, sizeof(*srv->outputs));
 	if (!srv->outputs)
 		return -ENOMEM;
+	for (i = 0; i < nout && !err; i++) {
+		err = open_output_spec(srv, &srv->outputs[srv->noutputs], out_specs[i]);
+		if (!err)
+			srv->noutputs++;
+	}
 	for (i = 0; i < srv->nstreams && !err; i++) {
 		struct device_stream *ds = &srv->streams[i];
-		struct output_stream *os = &srv->outputs[srv->noutputs];
-		char name[80];
-		struct source_config scfg;
 
 		if (ds->src->ops != &source_sim_ops || ds->spec.no_dac)
 			continue;
-		snprintf(name, sizeof(name), "%.60s-dac", ds->fmt.device);
-		scfg = (struct source_config){
-			.arg = "",
-			.name = name,
-			.format = "",
-			.channels = ds->fmt.device_channels,
-			.sample_rate = ds->fmt.sample_rate,
-			.channels_set = true,
-			.rate_set = true,
-		};
-		err = output_stream_open(os, srv, srv->nstreams + srv->noutputs, &source_sim_dac_ops,
-					 &scfg, ds->device_id, ds->pool.block_size, ds->pool.count);
-		if (err)
-			break;
-		srv->noutputs++;
-		err = source_sim_connect_loopback(ds->src, os->src);
-		if (err)
-			log_error("%s: loopback into %s: %s", os->device_id, ds->device_id,
-				  strerror(-err));
+		err = open_sim_dac(srv, &srv->outputs[srv->noutputs], ds);
+		if (!err)
+			srv->noutputs++;
 	}
 	if (err)
 		close_outputs(srv);
@@ -289,8 +322,9 @@ static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SP
 static int start_streams(struct server *srv, const struct config *cfg)
 {
 	char specs[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
+	char out_specs[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
 	char why[800];
-	uint32_t i, n = expand_sources(cfg, specs);
+	uint32_t i, nout = 0, n = expand_sources(cfg, specs);
 	int err = 0;
 
 	if (config_check_budget(cfg, (const char(*)[SOURCE_SPEC_MAX])specs, n, why, sizeof(why))) {
@@ -301,14 +335,22 @@ static int start_streams(struct server *srv, const struct config *cfg)
 	if (!srv->streams)
 		return -ENOMEM;
 	for (i = 0; i < n && !err; i++) {
-		err = device_stream_open(&srv->streams[i], srv, i, specs[i]);
-		if (!err) {
+		err = device_stream_open(&srv->streams[srv->nstreams], srv, srv->nstreams, specs[i]);
+		if (err == -EXDEV) {
+			/* an output device: opened after every input one */
+			memcpy(out_specs[nout++], specs[i], SOURCE_SPEC_MAX);
+			err = 0;
+		} else if (!err) {
 			srv->nstreams++;
-			err = check_unique(srv, &srv->streams[i]);
+			err = check_unique(srv, &srv->streams[srv->nstreams - 1]);
 		}
 	}
+	if (!err && !srv->nstreams) {
+		log_error("no input device among the sources: a daemon streams at least one");
+		err = -EINVAL;
+	}
 	if (!err)
-		err = start_outputs(srv);
+		err = start_outputs(srv, out_specs, nout);
 	if (err)
 		close_streams(srv);
 	return err;
