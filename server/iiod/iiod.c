@@ -66,6 +66,7 @@ void iiod__conn_close(struct iiod_conn *c)
 		return;
 	c->closing = true;
 	iiod__buffer_close(c);
+	iiod__tx_close(c);
 	log_info("iiod client %u (%s) closed: %" PRIu64 " bytes of samples sent", c->id, c->peer,
 		 c->bytes_sent);
 	uv_close((uv_handle_t *)&c->timer, on_conn_closed);

@@ -310,17 +310,20 @@ int iiod__buffer_open(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
 	struct server *srv = c->is->srv;
 	struct device_stream *ds;
+	struct output_stream *os = server_find_output(srv, cmd->device);
 	uint64_t want, cap;
 	int err;
 
+	if (os)
+		return iiod__tx_open(c, cmd, os); /* a DAC: iiod_tx.c */
 	/* first: a client that may not stream learns nothing more */
 	if (!iiod__allowed(c, &srv->cfg->allow_subscribe, "subscribe (OPEN)",
 			   "--allow-subscribe"))
 		return -EACCES;
-	if (c->open)
+	if (c->open || c->tx.os)
 		return -EBUSY;
 	if (cmd->cyclic)
-		return -ENOSYS; /* output buffers: this is an ADC */
+		return -ENOSYS; /* cyclic buffers are output buffers: this is an ADC */
 	if (cmd->number == 0 || cmd->number > (1u << 26))
 		return -EINVAL;
 	err = wanted_channels(srv, cmd, &want, &ds);
@@ -380,6 +383,11 @@ void iiod__readbuf_end(struct iiod_conn *c)
 
 void iiod__buffer_close_cmd(struct iiod_conn *c, const struct iiod_cmd *cmd)
 {
+	if (iiod__tx_open_on(c, cmd->device)) {
+		iiod__tx_close(c);
+		iiod__send_int(c, 0);
+		return;
+	}
 	if (!is_open_on(c, cmd->device)) {
 		iiod__send_int(c, -ENXIO);
 		return;

@@ -23,7 +23,8 @@ static const char help_text[] =
 	"VERSION, PRINT, TIMEOUT <ms>, EXIT,\n"
 	"READ <dev> [INPUT|OUTPUT <chn>|BUFFER|DEBUG] [<attr>] (none: all of them),\n"
 	"WRITE <dev> [INPUT|OUTPUT <chn>|BUFFER|DEBUG] <attr> <bytes> + the value,\n"
-	"OPEN <dev> <samples> <mask>, READBUF <dev> <bytes>, CLOSE <dev>,\n"
+	"OPEN <dev> <samples> <mask> [CYCLIC], READBUF <dev> <bytes>,\n"
+	"WRITEBUF <dev> <bytes> + the samples, CLOSE <dev>,\n"
 	"GETTRIG <dev>, SETTRIG <dev> [<trigger>], SET <dev> BUFFERS_COUNT <n>\n";
 
 static void reply_print(struct iiod_conn *c)
@@ -142,7 +143,7 @@ void iiod__execute(struct iiod_conn *c, const struct iiod_cmd *cmd)
 		iiod__readbuf(c, cmd);
 		return;
 	case IIOD_OP_WRITEBUF:
-		iiod__send_int(c, -ENOSYS); /* input devices only */
+		iiod__tx_writebuf(c, cmd); /* its samples: see iiod_input.c */
 		return;
 	case IIOD_OP_READ:
 		iiod__attr_read(c, cmd);

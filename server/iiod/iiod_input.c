@@ -2,7 +2,11 @@
 /*
  * The iiod port's receive path (iiod_internal.h): bytes into in[], cut into
  * command lines, parsed (iiod_cmd.c) and run (iiod_dispatch.c); a WRITE's
- * value is gathered here first, then written (iiod_attr.c).
+ * value is gathered here first, then written (iiod_attr.c). A WRITEBUF's
+ * samples are read straight into the device's blocks (iiod_tx.c): the
+ * alloc callback hands libuv a block's memory, no copy; only those that
+ * came in one read with the command line are copied out of in[]. While no
+ * block is free, reading stops (the client is held by TCP).
  *
  * The wire rules are in iiod.c's header comment. A line longer than
  * IIOD_MAX_LINE, or one that does not parse, is refused with -EINVAL,
@@ -80,12 +84,21 @@ static void take_line(struct iiod_conn *c, size_t end)
 		iiod__execute(c, &cmd);
 }
 
-/* Run every complete command in in[]. */
+/* Run every complete command in in[]; stop reading while a WRITEBUF's
+ * samples wait for a block. */
 static void process_input(struct iiod_conn *c)
 {
 	while (!c->closing && c->in_len) {
 		char *nl;
 
+		if (iiod__tx_receiving(c)) {
+			consume(c, iiod__tx_take(c, c->in, c->in_len));
+			if (c->tx.paused) {
+				uv_read_stop((uv_stream_t *)&c->tcp);
+				return;
+			}
+			continue;
+		}
 		if (c->value_left) {
 			take_value(c);
 			continue;
@@ -100,8 +113,19 @@ static void process_input(struct iiod_conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct iiod_conn *c = h->data;
+	size_t len;
+	uint8_t *dst;
 
 	(void)suggested;
+	if (iiod__tx_receiving(c) && !c->in_len) {
+		/* samples: straight into the device's block */
+		dst = iiod__tx_dst(c, &len);
+		if (dst) {
+			*buf = uv_buf_init((char *)dst, (unsigned)len);
+			return;
+		}
+		/* none free (reading stops in on_read): in[] holds what comes */
+	}
 	if (c->in_len == sizeof(c->in) && !c->value_left) {
 		/* no newline in a full buffer: the line is too long; keep the
 		 * tail so its end is found, and refuse it there */
@@ -115,7 +139,6 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct iiod_conn *c = stream->data;
 
-	(void)buf;
 	if (nread < 0) {
 		/* EOF or reset: libiio closes buffer connections without CLOSE */
 		if (nread != UV_EOF)
@@ -123,8 +146,23 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 		iiod__conn_close(c);
 		return;
 	}
-	c->in_len += (size_t)nread;
+	if (buf->base != c->in + c->in_len) {
+		/* into a block (on_alloc) */
+		if (nread)
+			iiod__tx_got(c, (size_t)nread);
+	} else {
+		c->in_len += (size_t)nread;
+	}
 	process_input(c);
+	if (c->tx.paused && !c->closing)
+		uv_read_stop(stream);
+}
+
+void iiod__input_resume(struct iiod_conn *c)
+{
+	process_input(c);
+	if (!c->closing && !c->tx.paused)
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
 void iiod__input_start(struct iiod_conn *c)

@@ -12,6 +12,8 @@
  *                   counted of them (--max-send-queue, --idle-timeout)
  *   iiod_buffer.c   OPEN, READBUF, CLOSE: the block queue, the pump, the
  *                   buffer as a subscriber of the fan-out
+ *   iiod_tx.c       OPEN of an output device, WRITEBUF, its CLOSE: the
+ *                   connection as the owner of a DAC (core/output_stream.h)
  *   iiod_attr.c     READ and WRITE of attributes
  *   iiod_access.c   the authorisation lists as the iiod port applies them
  *   iiod_cmd.c      the command parser; iiod_xml.c the context XML
@@ -29,6 +31,7 @@
 
 #include "iiod.h"
 #include "iiod_cmd.h"
+#include "output_stream.h"
 #include "subscriber.h"
 
 struct access_list;
@@ -43,6 +46,25 @@ struct pool_block;
 #define IIOD_MAX_VALUE 4096
 /* Blocks a buffer may have queued, and held by its writes. */
 #define IIOD_MAX_QUEUE_BLOCKS 64u
+
+/*
+ * A connection's output buffer (iiod_tx.c), open while os is set. The
+ * other files read only os and the counters.
+ */
+struct iiod_tx {
+	struct output_owner owner;   /* the device's owner while open */
+	struct output_stream *os;    /* the device; NULL: no output buffer */
+	char device[64];             /* as OPEN named it */
+	bool cyclic;
+	struct output_block *filling;/* receiving samples, FILLING; or NULL */
+	uint32_t fill;               /* bytes in it */
+	uint64_t writebuf_len;       /* the WRITEBUF under way: its bytes, */
+	uint64_t left;               /* ... those still to come (0: none under way) */
+	int failed;                  /* a block of it the device refused: its errno */
+	bool paused;                 /* reading stopped: no block free */
+	uint64_t uf_logged, uf_log_ns; /* underflows logged, when last */
+	uint64_t writebufs, bytes, blocks; /* since OPEN */
+};
 
 /*
  * One libiio client's connection. Each group of fields is written by the
@@ -109,6 +131,9 @@ struct iiod_conn {
 	bool mask_sent;          /* its mask line went with its first chunk */
 
 	uint64_t blocks_sent, bytes_sent; /* skips: sub.blocks_skipped */
+
+	/* the output buffer (OPEN of an output device .. CLOSE): iiod_tx.c */
+	struct iiod_tx tx;
 };
 
 /* --- iiod.c ------------------------------------------------------------ */
@@ -125,6 +150,9 @@ void iiod__conn_spoke(struct iiod_conn *c);
 
 /* Start reading c's commands; each complete one is run as it arrives. */
 void iiod__input_start(struct iiod_conn *c);
+/* Reading stopped for a WRITEBUF with no block free (iiod_tx.c): a block
+ * is back, take what is waiting in in[] and read on. */
+void iiod__input_resume(struct iiod_conn *c);
 
 /* --- iiod_dispatch.c --------------------------------------------------- */
 
@@ -181,6 +209,31 @@ void iiod__readbuf(struct iiod_conn *c, const struct iiod_cmd *cmd);
 void iiod__readbuf_end(struct iiod_conn *c);
 /* The writes up to writes_done are called back: the blocks they held go. */
 void iiod__buffer_written(struct iiod_conn *c);
+
+/* --- iiod_tx.c --------------------------------------------------------- */
+
+/* OPEN of the output device os: the connection becomes its owner. 0 or a
+ * negative errno (the reply's status; -EBUSY names the owner in the log). */
+int iiod__tx_open(struct iiod_conn *c, const struct iiod_cmd *cmd, struct output_stream *os);
+/* Is c's output buffer open on `device` (as OPEN named it)? */
+bool iiod__tx_open_on(const struct iiod_conn *c, const char *device);
+/* CLOSE or a disconnect: a block being filled goes back, the device is
+ * released (a cyclic one stops, a plain one plays its queue out). Nothing
+ * if not open. */
+void iiod__tx_close(struct iiod_conn *c);
+/* WRITEBUF: "0", then its samples are taken by the receive path. */
+void iiod__tx_writebuf(struct iiod_conn *c, const struct iiod_cmd *cmd);
+/* Are samples of a WRITEBUF still to come? */
+bool iiod__tx_receiving(const struct iiod_conn *c);
+/* Where the next of them go: into a block of the device, *len bytes at
+ * most; NULL when no block is free (the caller stops reading, and
+ * iiod__input_resume() comes when one is). */
+uint8_t *iiod__tx_dst(struct iiod_conn *c, size_t *len);
+/* n bytes landed where iiod__tx_dst() said. */
+void iiod__tx_got(struct iiod_conn *c, size_t n);
+/* Copy samples that arrived in in[] (with the command line): the bytes
+ * taken, fewer than n when no block is free. */
+size_t iiod__tx_take(struct iiod_conn *c, const char *p, size_t n);
 
 /* --- iiod_attr.c ------------------------------------------------------- */
 
