@@ -35,15 +35,14 @@ size_t output_item_size(output_kind kind)
     return sizeof(int16_t);
 }
 
-static std::string describe(const iios_stream_info& info)
+static std::string describe(const iios_channel* chans, uint32_t n)
 {
     std::string s;
 
-    for (uint32_t i = 0; i < info.n_channels; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (i)
             s += ", ";
-        s += std::string(info.channels[i].id) + " [" +
-             std::to_string(info.channels[i].index) + "]";
+        s += std::string(chans[i].id) + " [" + std::to_string(chans[i].index) + "]";
     }
     return s.empty() ? "no channel" : s;
 }
@@ -52,12 +51,21 @@ std::string scan_format::init(const iios_stream_info& info,
                               const std::vector<int>& channels,
                               output_kind kind)
 {
+    return init(info.channels, info.n_channels, info.scan_bytes, channels, kind);
+}
+
+std::string scan_format::init(const iios_channel* chans,
+                              uint32_t n_channels,
+                              uint32_t scan_bytes,
+                              const std::vector<int>& channels,
+                              output_kind kind)
+{
     std::vector<channel_format> all; /* every channel of the scan, in order */
     unsigned off = 0;
 
     d_ch.clear();
     d_kind = kind;
-    d_scan_bytes = info.scan_bytes;
+    d_scan_bytes = scan_bytes;
     if (channels.empty())
         return "no channels given";
     if (kind == output_kind::complex_float && channels.size() % 2)
@@ -67,12 +75,12 @@ std::string scan_format::init(const iios_stream_info& info,
     /* IIO's layout: each sample aligned to its own storage size. A stream
      * described without channels holds int16 channels 0..n-1 (the
      * pattern's layout). */
-    if (info.n_channels == 0) {
-        for (uint32_t i = 0; i < info.scan_bytes / 2; i++)
+    if (n_channels == 0) {
+        for (uint32_t i = 0; i < scan_bytes / 2; i++)
             all.push_back({ i, 2 * i, 2, 16, 0, true, false, 0 });
     }
-    for (uint32_t i = 0; i < info.n_channels; i++) {
-        const iios_channel& c = info.channels[i];
+    for (uint32_t i = 0; i < n_channels; i++) {
+        const iios_channel& c = chans[i];
         unsigned bytes = c.storage_bits / 8;
 
         if (c.repeat > 1) /* (IIO's Xrepeat: several values in one element) */
@@ -88,9 +96,9 @@ std::string scan_format::init(const iios_stream_info& info,
         all.push_back({ c.index, off, bytes, c.bits, c.shift, c.is_signed, c.big_endian, 0 });
         off += bytes;
     }
-    if (off > info.scan_bytes)
+    if (off > scan_bytes)
         return "the stream's channels take " + std::to_string(off) + " bytes, its scans " +
-               std::to_string(info.scan_bytes);
+               std::to_string(scan_bytes);
 
     for (int want : channels) {
         const channel_format* found = nullptr;
@@ -100,7 +108,7 @@ std::string scan_format::init(const iios_stream_info& info,
                 found = &c;
         if (!found)
             return "channel " + std::to_string(want) + " is not in the stream (it holds " +
-                   describe(info) + ")";
+                   describe(chans, n_channels) + ")";
         for (const channel_format& c : d_ch)
             if (c.index == found->index)
                 return "channel " + std::to_string(want) + " given twice";

@@ -53,6 +53,14 @@ public:
     std::string init(const iios_stream_info& info,
                      const std::vector<int>& channels,
                      output_kind kind);
+    /* The same for scans of chans[0..n_channels-1] (ascending scan index,
+     * laid out as IIO lays them out) of scan_bytes bytes: an output
+     * device's (iios_tx_info), which scan_writer fills. */
+    std::string init(const iios_channel* chans,
+                     uint32_t n_channels,
+                     uint32_t scan_bytes,
+                     const std::vector<int>& channels,
+                     output_kind kind);
 
     size_t scan_bytes() const { return d_scan_bytes; }
     const std::vector<channel_format>& channels() const { return d_ch; }

@@ -5,6 +5,7 @@
 
 namespace py = pybind11;
 
+void bind_sink(py::module& m);
 void bind_source(py::module& m);
 
 PYBIND11_MODULE(iiostream_python, m)
@@ -12,5 +13,6 @@ PYBIND11_MODULE(iiostream_python, m)
     // the base classes (gr.sync_block, ...) the blocks derive from
     py::module::import("gnuradio.gr");
 
+    bind_sink(m);
     bind_source(m);
 }

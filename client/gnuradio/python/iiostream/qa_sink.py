@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""QA of iiostream.sink: headless flowgraphs against real iiostreamd daemons
+on loopback (the simulated board: the ADC "sim" and the DAC "sim-dac"; no
+mocks).
+
+What the sink plays comes back through the DAC's loopback (its attribute
+"loopback" = 1) into the ADC, where an iiostream.source receives it: the
+capture must be silence (all-zero scans), then exactly the scans sent, in
+order, then silence, as `iiostream rx --verify-loopback` checks it.
+
+Run by ctest (gr_qa_sink) with Debian's /usr/bin/python3 and the
+environment of qa_source.py (whose daemon and helpers it uses).
+"""
+import os
+import re
+import sys
+import time
+
+import numpy as np
+import pmt
+from gnuradio import blocks, gr, gr_unittest
+
+from gnuradio import iiostream
+
+from qa_source import (HANG, IIOSTREAM_CLI, IIOSTREAMD, MAKE_TEST_CERTS, Daemon, captured_log,
+                       key, pattern, wait_flowgraph, wait_until)
+
+RATE = 1000000
+# blocks of 64 KiB: 16384 scans of the two int16 channels, 16 ms at 1 MS/s;
+# rings of 32 (0.5 s): the DAC starts once 16 are queued, and the ADC's
+# receiver has half a second of slack on a loaded machine
+BLOCK = 16384
+RING = 32
+
+
+class gate(gr.sync_block):
+    """Passes `limit` items of one int16 stream, then nothing (the flowgraph
+    stops feeding, without ending) until open_up()."""
+
+    def __init__(self, limit):
+        gr.sync_block.__init__(self, "gate", [np.int16], [np.int16])
+        self.limit = limit
+
+    def open_up(self):
+        self.limit = None
+
+    def work(self, input_items, output_items):
+        n = min(len(input_items[0]), len(output_items[0]))
+        if self.limit is not None:
+            n = min(n, self.limit - self.nitems_written(0))
+            if n <= 0:
+                time.sleep(0.01)
+                return 0
+        output_items[0][:n] = input_items[0][:n]
+        return n
+
+
+class Loopback:
+    """A flowgraph receiving the ADC "sim" (the DAC's loopback) into vector
+    sinks, of `kind` ("short": two int16 streams, "complex": one)."""
+
+    def __init__(self, url, kind="short"):
+        self.tb = gr.top_block()
+        self.kind = kind
+        self.src = iiostream.source(url, [0, 1], kind, device="sim")
+        if kind == "short":
+            self.snk = [blocks.vector_sink_s() for _ in range(2)]
+            for k in range(2):
+                self.tb.connect((self.src, k), self.snk[k])
+        else:
+            self.snk = [blocks.vector_sink_c()]
+            self.tb.connect(self.src, self.snk[0])
+        self.tb.start()
+        wait_until(lambda: self.src.nitems_written(0) > 0, "the ADC's first block")
+
+    def received(self):
+        return self.src.nitems_written(0)
+
+    def finish(self, more):
+        """Receive `more` scans past now, stop; the capture, as (N, 2) int16
+        scans (complex: I, Q scaled back to int16)."""
+        mark = self.received()
+        wait_until(lambda: self.received() >= mark + more, f"{more} more ADC scans")
+        self.tb.stop()
+        assert wait_flowgraph(self.tb) is not None, "the receiving flowgraph did not stop"
+        assert self.src.last_error() == "", self.src.last_error()
+        assert self.src.lost_samples() == 0, (
+            f"the receiver lost {self.src.lost_samples()} scans: the check needs them all")
+        if self.kind == "short":
+            n = min(len(s.data()) for s in self.snk)
+            return np.stack([np.array(s.data()[:n], dtype=np.int16) for s in self.snk], 1)
+        c = np.array(self.snk[0].data(), dtype=np.complex64)
+        return np.stack([np.round(c.real * 32768), np.round(c.imag * 32768)], 1).astype(np.int16)
+
+
+def sent_scans(n, first=0):
+    """Pattern scans first..first+n-1 of channels 0 and 1, as (n, 2) int16."""
+    idx = np.arange(first, first + n, dtype=np.uint64)
+    return np.stack([pattern(idx, 0), pattern(idx, 1)], 1)
+
+
+def sound(capture):
+    """Index of the first scan that is not silence (len if none)."""
+    loud = np.nonzero(np.any(capture != 0, axis=1))[0]
+    return int(loud[0]) if len(loud) else len(capture)
+
+
+class qa_sink(gr_unittest.TestCase):
+
+    def setUp(self):
+        self.daemons = []
+        self.flowgraphs = []
+
+    def tearDown(self):
+        for tb in self.flowgraphs:
+            tb.stop()
+            wait_flowgraph(tb)
+        for d in self.daemons:
+            d.stop()
+
+    def board(self, *args):
+        """A daemon of the sim's ADC and DAC, the DAC looped back."""
+        d = Daemon("--blocks", str(RING), *args, rate=RATE)
+        self.daemons.append(d)
+        d.cli("attr", "set", "--device", "sim-dac", "loopback", "1")
+        return d
+
+    def flowgraph(self):
+        tb = gr.top_block()
+        self.flowgraphs.append(tb)
+        return tb
+
+    def transmit(self, tb):
+        """Run tb to its end (its inputs done, the sink drained); its log."""
+        log = []
+        with captured_log(log):
+            tb.start()
+            took = wait_flowgraph(tb)
+        self.assertIsNotNone(took, "the transmitting flowgraph did not end")
+        return log[0]
+
+    def assert_played_back(self, capture, sent, what):
+        """The capture: silence, exactly `sent`, silence."""
+        at = sound(capture)
+        self.assertLess(at, len(capture), f"{what}: the capture is all silence")
+        run = capture[at:at + len(sent)]
+        self.assertEqual(len(run), len(sent), f"{what}: the capture ends inside the run")
+        bad = np.nonzero(np.any(run != sent, axis=1))[0]
+        self.assertEqual(len(bad), 0,
+                         f"{what}: {len(bad)} scans differ from those sent, the first at "
+                         f"scan {bad[:1]} of the run: {run[bad[:1]]} for {sent[bad[:1]]}")
+        after = capture[at + len(sent):]
+        self.assertGreater(len(after), 0, f"{what}: no silence after the run")
+        loud = np.nonzero(np.any(after != 0, axis=1))[0]
+        self.assertEqual(len(loud), 0,
+                         f"{what}: {len(loud)} scans of sound after the run, the first "
+                         f"{loud[:1]} scans after it")
+
+    def test_short_pattern_plays_back_exactly_through_the_loopback(self):
+        d = self.board()
+        rx = Loopback(d.url, "short")
+        n = 24 * BLOCK
+        sent = sent_scans(n)
+        tb = self.flowgraph()
+        snk = iiostream.sink(d.url, [0, 1], "short", device="sim-dac")
+        for k in range(2):
+            tb.connect(blocks.vector_source_s(sent[:, k].tolist()), (snk, k))
+        log = self.transmit(tb)
+        capture = rx.finish(3 * BLOCK)
+        self.assertEqual(snk.last_error(), "")
+        self.assertEqual(snk.device(), "iiostream-sim-dac")
+        self.assertEqual(snk.device_rate(), RATE)
+        self.assertEqual((snk.blocks_sent(), snk.blocks_played(), snk.underflows()),
+                         (24, 24, 0))
+        self.assert_played_back(capture, sent, "short")
+        self.assertRegex(log, r"iiostream_sink :info: tcp://\S+: transmitting to "
+                         r"iiostream-sim-dac: 1000000 scans/s, blocks of 16384 scans")
+        self.assertRegex(log, r"iiostream_sink :info: tcp://\S+: iiostream-sim-dac: 24 blocks "
+                         r"sent, 24 blocks played, 0 underflows; stopped")
+
+    def test_complex_with_a_partial_last_block_plays_back_exactly(self):
+        d = self.board()
+        rx = Loopback(d.url, "complex")
+        n = 20 * 5000 + 123  # blocks of 5000 scans, the last one partial
+        sent = sent_scans(n)
+        iq = (sent[:, 0].astype(np.float32) + 1j * sent[:, 1].astype(np.float32)) / 32768
+        tb = self.flowgraph()
+        snk = iiostream.sink(d.url, [0, 1], "complex", block_size=5000, device="sim-dac")
+        tb.connect(blocks.vector_source_c(iq.astype(np.complex64).tolist()), snk)
+        log = self.transmit(tb)
+        capture = rx.finish(3 * BLOCK)
+        self.assertEqual((snk.blocks_sent(), snk.blocks_played(), snk.underflows()),
+                         (21, 21, 0))
+        self.assert_played_back(capture, sent, "complex")
+        self.assertIn("21 blocks sent, 21 blocks played, 0 underflows", log)
+
+    def test_float_full_scale_saturates_like_gr_iio(self):
+        d = self.board()
+        rx = Loopback(d.url, "short")
+        # [-1, 1) is the int16 range; beyond it saturates, halves round to even
+        x = np.array([0.5, -1.0, 1.0, 2.0, -3.0, 32766 / 32768, 1.5 / 32768, 2.5 / 32768,
+                      -0.5 / 32768, 1 / 32768] * 4000, dtype=np.float32)
+        want = np.array([16384, -32768, 32767, 32767, -32768, 32766, 2, 2, 0, 1] * 4000,
+                        dtype=np.int16)
+        tb = self.flowgraph()
+        # channel 1 only: channel 0 plays 0
+        snk = iiostream.sink(d.url, [1], "float", device="sim-dac")
+        tb.connect(blocks.vector_source_f(x.tolist()), snk)
+        self.transmit(tb)
+        capture = rx.finish(3 * BLOCK)
+        at = sound(capture)
+        self.assertLess(at, len(capture), "the capture is all silence")
+        # the first sound is the first nonzero sample; the run starts there
+        run = capture[at:at + len(want)]
+        self.assertTrue(np.all(run[:, 0] == 0), "channel 0 was not silent")
+        bad = np.nonzero(run[:, 1] != want)[0]
+        self.assertEqual(len(bad), 0, f"channel 1: {len(bad)} samples differ, the first at "
+                         f"{bad[:1]}: {run[bad[:1], 1]} for {want[bad[:1]]}")
+
+    def test_cyclic_loops_the_first_block_whole_until_stopped(self):
+        d = self.board()
+        rx = Loopback(d.url, "short")
+        b = 10000
+        sent = sent_scans(3 * b)  # only the first b scans may ever play
+        tb = self.flowgraph()
+        snk = iiostream.sink(d.url, [0, 1], "short", block_size=b, cyclic=True,
+                             device="sim-dac")
+        for k in range(2):
+            tb.connect(blocks.vector_source_s(sent[:, k].tolist()), (snk, k))
+        log = []
+        with captured_log(log):
+            tb.start()
+            wait_until(lambda: snk.blocks_sent() == 1, "the cyclic block")
+            # five repetitions at least reach the ADC while the flowgraph runs
+            mark = rx.received()
+            wait_until(lambda: rx.received() >= mark + 5 * b, "five repetitions")
+            self.assertIsNone(wait_flowgraph(tb, 0.1), "a cyclic sink's flowgraph ended")
+            tb.stop()
+            self.assertIsNotNone(wait_flowgraph(tb), "the cyclic flowgraph did not stop")
+        capture = rx.finish(3 * BLOCK)
+        self.assertEqual(snk.blocks_sent(), 1)
+        at = sound(capture)
+        loud = np.nonzero(np.any(capture[at:] != 0, axis=1))[0]
+        end = at + int(loud[-1]) + 1
+        # the run: the block repeated whole, without a gap; the stop may cut
+        # the last repetition (a looping block has no end to drain to)
+        reps = (end - at) / b
+        self.assertGreaterEqual(reps, 5, f"only {reps:.2f} repetitions")
+        loop = np.tile(sent[:b], (int(reps) + 1, 1))[:end - at]
+        bad = np.nonzero(np.any(capture[at:end] != loop, axis=1))[0]
+        self.assertEqual(len(bad), 0, f"{len(bad)} scans of the loop differ, the first at "
+                         f"{bad[:1]} (repetition {bad[:1] // b})")
+        self.assertTrue(np.all(capture[end:] == 0), "sound after the stop")
+        self.assertRegex(log[0], r"blocks of 10000 scans \(40000 bytes\), cyclic")
+        self.assertIn("1 block sent", log[0])
+
+    def test_a_flowgraph_that_stops_feeding_gets_an_underflow_message(self):
+        d = self.board()
+        limit = 20 * BLOCK  # more than the 16 blocks the DAC waits for
+        tb = self.flowgraph()
+        src = blocks.vector_source_s(pattern(np.arange(BLOCK), 0).tolist(), True)
+        g = gate(limit)
+        snk = iiostream.sink(d.url, [0], "short", device="sim-dac")
+        dbg = blocks.message_debug()
+        tb.connect(src, g, snk)
+        tb.msg_connect((snk, "underflow"), (dbg, "store"))
+        log = []
+        with captured_log(log):
+            tb.start()
+            wait_until(lambda: dbg.num_messages() >= 1, "the underflow message")
+            self.assertEqual(snk.blocks_sent(), 20)
+            tb.stop()
+            self.assertIsNotNone(wait_flowgraph(tb), "the flowgraph did not stop")
+        msg = dbg.get_message(0)
+        self.assertTrue(pmt.is_dict(msg))
+
+        def field(name):
+            return pmt.to_uint64(pmt.dict_ref(msg, pmt.intern(name), pmt.PMT_NIL))
+
+        self.assertEqual(field("count"), 1)
+        self.assertEqual(field("position"), limit, "silence before our scan 20 * 16384")
+        self.assertGreater(field("samples"), 0)
+        self.assertEqual(dbg.num_messages(), 1, "one underflow, one message")
+        self.assertEqual(snk.underflows(), 1)
+        self.assertRegex(log[0], r"iiostream_sink :warning: underflow: the device ran dry once "
+                         rf"before our scan {limit} \(1 in all, \d+ scans of silence so far\)")
+        final = re.search(r"iiostream_sink :warning: tcp://\S+: iiostream-sim-dac: 20 blocks "
+                          r"sent, 20 blocks played, 1 underflow \((\d+) scans of silence\)",
+                          log[0])
+        self.assertIsNotNone(final, "no final line with the underflow")
+        # the daemon counted the same
+        self.assertRegex(d.cli("stats"), rf"tx stream 1 iiostream-sim-dac .* 20 played .*, 1 "
+                         rf"underflows \({final.group(1)} scans of silence\)")
+
+    def test_a_second_transmitter_is_refused_naming_the_first(self):
+        d = self.board()
+        tb1 = self.flowgraph()
+        g = gate(0)  # takes the device, sends nothing
+        snk1 = iiostream.sink(d.url, [0], "short", device="sim-dac")
+        tb1.connect(blocks.vector_source_s([1] * 100, True), g, snk1)
+        tb1.start()
+        wait_until(lambda: "iiostream-sim-dac" == snk1.device(), "the first sink's device")
+        tb2 = self.flowgraph()
+        snk2 = iiostream.sink(d.url, [0, 1], "complex")  # the first output device
+        tb2.connect(blocks.vector_source_c([0.5] * 100, True), snk2)
+        tb2.start()
+        self.assertIsNotNone(wait_flowgraph(tb2), "the refused flowgraph did not end")
+        self.assertRegex(snk2.last_error(), r"cannot transmit to sim-dac: .*client \d+")
+        tb1.stop()
+        self.assertIsNotNone(wait_flowgraph(tb1))
+        self.assertEqual(snk1.last_error(), "")
+
+    def test_bad_parameters_and_devices_are_refused_by_make(self):
+        d = self.board()
+        for args, exc in [(([0], "complex"), ValueError),
+                          (([0, 1], "double"), ValueError),
+                          (([0, 0], "short"), ValueError),
+                          (([], "float"), ValueError),
+                          (([64], "float"), ValueError)]:
+            with self.subTest(args=args), self.assertRaises(exc):
+                iiostream.sink(d.url, *args)
+        with self.assertRaisesRegex(RuntimeError, r"no output device 'sim' \(the daemon's: "
+                                    r"iiostream-sim-dac\)"):
+            iiostream.sink(d.url, [0, 1], device="sim")
+        with self.assertRaisesRegex(RuntimeError, "Connection refused"):
+            iiostream.sink("tcp://127.0.0.1:1", [0, 1])
+        # too large a block ends the flowgraph at start, with the reason
+        tb = self.flowgraph()
+        snk = iiostream.sink(d.url, [0, 1], "short", block_size=BLOCK + 1)
+        for k in range(2):
+            tb.connect(blocks.vector_source_s([0] * 10), (snk, k))
+        tb.start()
+        self.assertIsNotNone(wait_flowgraph(tb))
+        self.assertRegex(snk.last_error(), r"block_size 16385 scans is more than the daemon's "
+                         r"blocks of iiostream-sim-dac hold \(16384 scans")
+
+
+if __name__ == "__main__":
+    for name, path in [("IIOSTREAMD", IIOSTREAMD), ("IIOSTREAM_CLI", IIOSTREAM_CLI),
+                       ("MAKE_TEST_CERTS", MAKE_TEST_CERTS)]:
+        if not os.path.exists(path):
+            sys.exit(f"qa_sink: {name} ({path!r}) does not exist (run through ctest)")
+    gr_unittest.run(qa_sink)
