@@ -65,8 +65,9 @@ static void usage(FILE *out)
 		"                   stream's continuity; exit 3 if anything is wrong\n"
 		"  --verify-loopback  check a loopback capture of `iiostream tx --pattern`\n"
 		"                   (a DAC looped back into this ADC): silence, then the\n"
-		"                   pattern without a gap, then silence; exit 3 on any gap\n"
-		"                   or error, or when the pattern never came\n"
+		"                   pattern from its first scan without a gap, then\n"
+		"                   silence; exit 3 on any gap or error, or when the\n"
+		"                   pattern never came or began elsewhere (start rx first)\n"
 		"  --output FILE    write the raw samples to FILE ('-': stdout)\n"
 		"  --device NAME    the streamed device to receive, by name or id (default:\n"
 		"                   the server's first; `iiostream info` lists them); again\n"
@@ -264,8 +265,12 @@ static void print_loopback(FILE *out, const struct rx_result *r, uint32_t i)
 		r->n_streams > 1 ? " " : "", r->n_streams > 1 ? r->info[i].device : "",
 		iios_loopback_ok(lc) ? "verified" : "FAILED", lc->scans, lc->silent_before);
 	if (lc->started)
-		fprintf(out, "the pattern from scan %" PRIu64 ": %" PRIu64 " in order, then %"
-			PRIu64 " silent", lc->first_index, lc->matched, lc->silent_after);
+		fprintf(out, "the pattern from scan %" PRIu64 "%s: %" PRIu64 " in order, then %"
+			PRIu64 " silent", lc->first_index,
+			!lc->silent_before ? " (no silence before it: the ADC's own pattern? is "
+			"the DAC's loopback on? or the capture began after the transmission)"
+			: lc->first_index ? " (not 0: the capture missed the transmission's start)"
+			: "", lc->matched, lc->silent_after);
 	else
 		fprintf(out, "the pattern never came");
 	fprintf(out, "; %" PRIu64 " gaps, %" PRIu64 " errors%s%s\n", lc->gaps, lc->errors,

@@ -731,10 +731,10 @@ int iios_verify_scans_typed(struct iios_scan_check *chk, const void *data, size_
 /*
  * A loopback capture: what an ADC received of the pattern a DAC played
  * (`iiostream tx --pattern` into a DAC looped back into the ADC,
- * `iiostream rx --verify-loopback`). The received scans, in the ADC's
- * channels and formats, must be: silence (scans whose values are all
- * zero, timestamps aside), then the pattern in order without a gap, then
- * silence. Where the pattern starts is found from the data (0 when the
+ * `iiostream rx --verify-loopback`, started first). The received scans, in
+ * the ADC's channels and formats, must be: silence (scans whose values are
+ * all zero, timestamps aside), then the pattern from scan 0 in order
+ * without a gap, then silence. Where the pattern starts is found from the data (0 when the
  * capture saw the transmission begin); inside the run, silence (an
  * underflow of the DAC), a jump, scans the receiver lost or any other
  * data is a gap: a failure. Feed every received piece in order.
@@ -774,7 +774,10 @@ void iios_loopback_init(struct iios_loopback_check *lc);
 int iios_loopback_feed(struct iios_loopback_check *lc, const void *data, size_t len,
 		       uint64_t lost_scans, const struct iios_channel *chans, uint32_t n_channels);
 
-/* The verdict at the end: the pattern was seen, without a gap or error. */
+/* The verdict at the end: silence, then the pattern from its first scan
+ * (index 0), without a gap or error. A capture that began after the
+ * transmission did is no pass, nor the ADC's own pattern with the loopback
+ * off (no silence before it). */
 bool iios_loopback_ok(const struct iios_loopback_check *lc);
 
 #ifdef __cplusplus

@@ -505,7 +505,8 @@ void iios_loopback_init(struct iios_loopback_check *lc)
 
 bool iios_loopback_ok(const struct iios_loopback_check *lc)
 {
-	return lc->started && !lc->gaps && !lc->errors;
+	return lc->started && lc->silent_before && lc->first_index == 0 && !lc->gaps &&
+	       !lc->errors;
 }
 
 static void lb_note(struct iios_loopback_check *lc, uint64_t *count, const char *fmt, ...)

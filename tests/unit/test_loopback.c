@@ -111,6 +111,9 @@ Test(loopback, a_capture_that_joined_late_is_located_from_the_data)
 			     (unsigned long long)lc.first_index);
 		cr_assert_eq(lc.matched, 100000);
 		cr_assert_eq(lc.silent_before, 0);
+		/* no gap, but no pass: the transmission's start was not seen (or
+		 * it is an ADC's own pattern, the loopback off) */
+		cr_assert_not(iios_loopback_ok(&lc));
 	}
 	free(c.buf);
 }
@@ -205,6 +208,20 @@ Test(loopback, a_wrong_sample_inside_the_run_fails)
 	cr_assert_eq(feed(&lc, &c, 0, two, 2, SCAN), -EILSEQ);
 	cr_assert_not(iios_loopback_ok(&lc));
 	cr_assert(strstr(lc.first_error, "capture scan 3000"), "%s", lc.first_error);
+	free(c.buf);
+}
+
+Test(loopback, the_pattern_without_silence_before_is_no_pass)
+{
+	struct iios_loopback_check lc;
+	struct capture c = { 0 };
+
+	/* an ADC's own pattern from scan 0 (the loopback off) */
+	add_pattern(&c, 0, 10000, two, 2, SCAN);
+	cr_assert_eq(feed(&lc, &c, 0, two, 2, SCAN), 0);
+	cr_assert(lc.started);
+	cr_assert_eq(lc.first_index, 0);
+	cr_assert_not(iios_loopback_ok(&lc));
 	free(c.buf);
 }
 
