@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * gr_unit_scan_format: scan_format against hand-made scans of formats the
- * simulated source never sends. Exit 0 when every check holds.
+ * simulated source never sends, and scan_writer (the sink's) as its
+ * inverse on the same formats. Exit 0 when every check holds.
  */
 #include "scan_format.h"
+#include "scan_writer.h"
 
 #include <gnuradio/gr_complex.h>
 
@@ -202,6 +204,148 @@ static void bad_channel_lists_are_refused_with_a_reason()
     CHECK(why.find("voltage1 repeats its value 2 times") != std::string::npos);
 }
 
+
+/* ---- scan_writer: the sink's inputs into scans ---- */
+
+static iios_tx_info device(const iios_stream_info& s)
+{
+    iios_tx_info info{};
+
+    info.n_channels = s.n_channels;
+    memcpy(info.channels, s.channels, sizeof(info.channels));
+    info.scan_bytes = s.scan_bytes;
+    info.block_size = s.block_size;
+    return info;
+}
+
+static void complex_is_scaled_by_32768_rounded_and_saturated_like_gr_iio()
+{
+    iios_tx_info info = device(stream({ { "voltage0", 0, 16, 16, 0, true, false },
+                                        { "voltage1", 1, 16, 16, 0, true, false } },
+                                      4));
+    const std::vector<gr_complex> in = { { 0.5f, -1.0f },
+                                         { 1.0f, 2.0f },
+                                         { -3.0f, 1.5f / 32768 },
+                                         { 2.5f / 32768, -0.5f / 32768 } };
+    int16_t out[8];
+    scan_writer w;
+
+    /* I, Q: the VOLK path */
+    CHECK(w.init(info, { 0, 1 }, output_kind::complex_float).empty());
+    w.fill(reinterpret_cast<uint8_t*>(out), 4, { in.data() }, 0);
+    CHECK(out[0] == 16384 && out[1] == -32768);
+    CHECK(out[2] == 32767 && out[3] == 32767);
+    CHECK(out[4] == -32768 && out[5] == 2); /* halves round to even */
+    CHECK(out[6] == 2 && out[7] == 0);
+    /* Q, I: the sample-by-sample path, the same numbers */
+    CHECK(w.init(info, { 1, 0 }, output_kind::complex_float).empty());
+    w.fill(reinterpret_cast<uint8_t*>(out), 3, { in.data() }, 1);
+    CHECK(out[1] == 32767 && out[0] == 32767);
+    CHECK(out[3] == -32768 && out[2] == 2);
+    CHECK(out[5] == 2 && out[4] == 0);
+}
+
+/* Whatever scan_format reads, scan_writer writes back byte for byte, in
+ * every format (the bits outside a sample zero). */
+static void writing_what_was_read_gives_the_same_scans()
+{
+    const std::vector<iios_stream_info> formats = {
+        stream({ { "voltage0", 0, 16, 16, 0, true, false },
+                 { "voltage1", 1, 16, 16, 0, true, false } },
+               4),
+        stream({ { "voltage0", 0, 12, 16, 4, true, true },
+                 { "voltage1", 1, 12, 16, 0, true, false } },
+               4),
+        stream({ { "voltage0", 0, 8, 8, 0, false, false },
+                 { "voltage1", 1, 16, 16, 0, true, false },
+                 { "voltage2", 2, 24, 32, 0, true, true } },
+               8),
+        stream({ { "voltage0", 0, 14, 16, 2, false, false },
+                 { "voltage1", 1, 16, 16, 0, true, true } },
+               4),
+    };
+    const size_t scans = 257;
+    int tried = 0;
+
+    for (const iios_stream_info& s : formats) {
+        std::vector<int> chans;
+        for (uint32_t i = 0; i < s.n_channels; i++)
+            chans.push_back((int)i);
+        for (output_kind kind :
+             { output_kind::real_float, output_kind::raw_short, output_kind::complex_float }) {
+            scan_format r;
+            scan_writer w;
+            std::vector<int> use = chans;
+
+            if (kind == output_kind::complex_float && use.size() % 2)
+                use.pop_back();
+            if (!r.init(s, use, kind).empty())
+                continue; /* e.g. 24 bits as short: refused by both */
+            CHECK(w.init(device(s), use, kind).empty());
+            /* scans of valid samples (each value within its bits, the rest
+             * 0), made from floats that are exact samples */
+            std::vector<uint8_t> in(scans * s.scan_bytes), back(in.size(), 0xa5);
+            scan_writer maker;
+            std::vector<std::vector<float>> val(use.size(), std::vector<float>(scans));
+            std::vector<const void*> vp;
+            for (size_t k = 0; k < use.size(); k++) {
+                const channel_format& c = r.channels()[k];
+                long span = 1L << c.bits;
+                for (size_t i = 0; i < scans; i++) {
+                    long v = (long)((i * 7919 + k * 104729) % (size_t)span);
+                    if (c.is_signed)
+                        v -= span / 2;
+                    val[k][i] = (float)v * c.scale;
+                }
+                vp.push_back(val[k].data());
+            }
+            CHECK(maker.init(device(s), use, output_kind::real_float).empty());
+            maker.fill(in.data(), scans, vp, 0);
+            /* read it, write it back */
+            size_t outs = kind == output_kind::complex_float ? use.size() / 2 : use.size();
+            std::vector<std::vector<uint8_t>> mid(outs,
+                                                  std::vector<uint8_t>(scans * sizeof(gr_complex)));
+            std::vector<void*> mp;
+            std::vector<const void*> mc;
+            for (auto& m : mid) {
+                mp.push_back(m.data());
+                mc.push_back(m.data());
+            }
+            r.convert(in.data(), scans, mp, 0);
+            w.fill(back.data(), scans, mc, 0);
+            CHECK(back == in);
+            tried++;
+        }
+    }
+    CHECK(tried == 11); /* every format and kind but 24 bits as short */
+}
+
+static void channels_not_written_play_zero_and_wide_ones_saturate()
+{
+    /* a 24-in-32 big-endian channel and an int16 one that is not written */
+    iios_tx_info info = device(stream({ { "voltage0", 0, 16, 16, 0, true, false },
+                                        { "voltage1", 1, 24, 32, 0, true, true } },
+                                      8));
+    const float in[] = { -1.0f, 0.5f, 7.0f };
+    uint8_t out[24];
+    scan_writer w;
+
+    memset(out, 0xee, sizeof(out));
+    CHECK(w.init(info, { 1 }, output_kind::real_float).empty());
+    w.fill(out, 3, { in }, 0);
+    const uint8_t want[24] = { 0, 0, 0, 0, 0x00, 0x80, 0x00, 0x00, /* -2^23 */
+                               0, 0, 0, 0, 0x00, 0x40, 0x00, 0x00, /* 2^22 */
+                               0, 0, 0, 0, 0x00, 0x7f, 0xff, 0xff }; /* saturated */
+    CHECK(memcmp(out, want, sizeof(want)) == 0);
+    /* short into 12 bits saturates to the 12-bit range, shifted */
+    info = device(stream({ { "voltage0", 0, 12, 16, 4, true, false } }, 2));
+    const int16_t s[] = { 5000, -5000, -5 };
+    int16_t o[3];
+    CHECK(w.init(info, { 0 }, output_kind::raw_short).empty());
+    w.fill(reinterpret_cast<uint8_t*>(o), 3, { s }, 0);
+    CHECK(o[0] == (int16_t)(2047 << 4) && o[1] == (int16_t)0x8000 && o[2] == (int16_t)0xffb0);
+}
+
 int main()
 {
     int16_iq_pairs_become_complex_scaled_by_32768();
@@ -211,6 +355,9 @@ int main()
     unsigned_samples_scale_to_zero_one();
     wider_samples_are_aligned_and_refused_as_short();
     bad_channel_lists_are_refused_with_a_reason();
+    complex_is_scaled_by_32768_rounded_and_saturated_like_gr_iio();
+    writing_what_was_read_gives_the_same_scans();
+    channels_not_written_play_zero_and_wide_ones_saturate();
     if (failures) {
         fprintf(stderr, "gr_unit_scan_format: %d checks failed\n", failures);
         return 1;
