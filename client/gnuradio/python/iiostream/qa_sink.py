@@ -14,7 +14,10 @@ environment of qa_source.py (whose daemon and helpers it uses).
 """
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -292,6 +295,54 @@ class qa_sink(gr_unittest.TestCase):
         # the daemon counted the same
         self.assertRegex(d.cli("stats"), rf"tx stream 1 iiostream-sim-dac .* 20 played .*, 1 "
                          rf"underflows \({final.group(1)} scans of silence\)")
+
+    def test_keep_playing_over_tls_leaves_the_cyclic_block_looping(self):
+        certs = tempfile.mkdtemp(prefix="gr-qa-certs-")
+        try:
+            out = subprocess.run([MAKE_TEST_CERTS, certs], check=True, capture_output=True,
+                                 text=True).stdout
+            paths = dict((line.split()[0], line.split()[1:]) for line in out.splitlines())
+            ca, (cert, key_file), (ccert, ckey) = (paths["ca"][0], paths["server"],
+                                                   paths["client"])
+            d = self.board("--listen-tls", "127.0.0.1:0", "--tls-cert", cert,
+                           "--tls-key", key_file, "--client-ca", ca)
+            url = f"tls://127.0.0.1:{d.tls_port}"
+            rx = Loopback(d.url, "short")
+            b = 8192
+            sent = sent_scans(b)
+            tb = self.flowgraph()
+            snk = iiostream.sink(url, [0, 1], "short", block_size=b, cyclic=True,
+                                 keep_playing=True, ca_file=ca, cert_file=ccert,
+                                 key_file=ckey, device="sim-dac")
+            for k in range(2):
+                tb.connect(blocks.vector_source_s(sent[:, k].tolist()), (snk, k))
+            log = []
+            with captured_log(log):
+                tb.start()
+                wait_until(lambda: snk.blocks_sent() == 1, "the cyclic block")
+                tb.stop()
+                self.assertIsNotNone(wait_flowgraph(tb), "the flowgraph did not stop")
+            self.assertRegex(log[0], r"transmitting to iiostream-sim-dac: .*, cyclic, plays on "
+                             r"when we leave, TLSv1\.3")
+            self.assertRegex(log[0], r"1 block sent, .*; the device plays on")
+            # the flowgraph is gone; the loop plays on, told by the stats
+            wait_until(lambda: "kept playing (its owner left)" in d.cli("stats"),
+                       "the daemon to keep the device playing")
+            mark = rx.received()
+            wait_until(lambda: rx.received() >= mark + 4 * b, "more of the loop")
+            capture = rx.finish(0)
+            at = sound(capture)
+            tail = capture[mark:]
+            self.assertGreater(at, 0, "no silence before the loop")
+            # after the flowgraph left, still the block, whole, repeated
+            phase = int(np.nonzero(np.all(sent == tail[0], axis=1))[0][0])
+            loop = np.tile(sent, (len(tail) // b + 2, 1))[phase:phase + len(tail)]
+            self.assertTrue(np.array_equal(tail, loop), "the loop changed after we left")
+            # without our certificate the daemon refuses us, at make()
+            with self.assertRaisesRegex(RuntimeError, "cannot connect to tls://"):
+                iiostream.sink(url, [0, 1], ca_file=ca)
+        finally:
+            shutil.rmtree(certs, ignore_errors=True)
 
     def test_a_second_transmitter_is_refused_naming_the_first(self):
         d = self.board()
