@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Transmit through the iiod-compatible port: Debian's iio_writedev (libiio
+ * 0.24, run as a program with -u ip:127.0.0.1:PORT) writes the sample
+ * pattern into the sim's DAC, whose loopback feeds what it plays into the
+ * sim's ADC, where a native connection receives it and every sample is
+ * checked: a plain buffer's pattern exactly, in order, without a gap; a
+ * cyclic buffer's block repeated whole. A second OPEN of the DAC is
+ * refused naming its owner; a client gone in the middle of a WRITEBUF
+ * leaves every block back and every credit to the next owner. The raw
+ * tests speak iiod's protocol on a socket, in libiio's order.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "iiostream/pattern.h"
+
+#define CHANNELS 2
+#define SCAN_BYTES (CHANNELS * 2)
+#define BLOCK_BYTES 65536u
+#define BLOCK_SCANS (BLOCK_BYTES / SCAN_BYTES)
+
+/* A sim board at 1 MS/s with its DAC: blocks of 64 KiB (16384 scans,
+ * 16 ms), rings of 32 blocks (half a second). */
+static const char *const board[] = {
+	"--source", "sim:channels=2,rate=1M", "--block-size", "64K", "--blocks", "32",
+	"--iiod-listen", "127.0.0.1:0", NULL,
+};
+
+/* ---- the loopback receiver: the ADC's stream, kept whole ---- */
+
+struct capture {
+	const struct daemon *d;
+	uint8_t *buf;
+	size_t cap;
+	atomic_size_t len;   /* bytes of buf written (stored after the bytes) */
+	atomic_uint_fast64_t blocks;
+	atomic_bool stop;
+	atomic_bool ready;   /* subscribed */
+	int err;
+	uint64_t lost;
+};
+
+static void *capture_run(void *arg)
+{
+	struct capture *cp = arg;
+	struct iios_client *c = client_connect(cp->d);
+	struct iios_stream_info info;
+	struct iios_block blk;
+
+	cp->err = iios_subscribe_device(c, "sim", 64, NULL, 0, &info);
+	atomic_store(&cp->ready, true);
+	while (!cp->err && !atomic_load(&cp->stop)) {
+		cp->err = iios_next_block(c, &blk);
+		if (cp->err)
+			break;
+		cp->lost += blk.lost_samples;
+		if (cp->len + blk.bytes_used <= cp->cap) {
+			memcpy(cp->buf + cp->len, blk.data, blk.bytes_used);
+			atomic_store(&cp->len, cp->len + blk.bytes_used);
+		}
+		atomic_fetch_add(&cp->blocks, 1);
+	}
+	iios_close(c);
+	return NULL;
+}
+
+static void capture_start(struct capture *cp, pthread_t *th, const struct daemon *d, size_t cap)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->d = d;
+	cp->cap = cap;
+	cp->buf = malloc(cap);
+	cr_assert_not_null(cp->buf);
+	cr_assert_eq(pthread_create(th, NULL, capture_run, cp), 0);
+	WAIT_UNTIL(atomic_load(&cp->ready) && atomic_load(&cp->blocks) > 0,
+		   "the ADC's first block (err %d)", cp->err);
+}
+
+/* Let the capture run `more` blocks past now, then stop it. */
+static void capture_finish(struct capture *cp, pthread_t th, uint64_t more)
+{
+	uint64_t n = atomic_load(&cp->blocks) + more;
+
+	WAIT_UNTIL(atomic_load(&cp->blocks) >= n || cp->err, "%" PRIu64 " ADC blocks", n);
+	atomic_store(&cp->stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(cp->err, 0, "the capture failed: %d", cp->err);
+	cr_assert_eq(cp->lost, 0, "the ADC lost %" PRIu64 " scans: the check needs them all",
+		     cp->lost);
+}
+
+static bool scan_is(const uint8_t *scan, uint64_t n)
+{
+	uint32_t ch;
+
+	for (ch = 0; ch < CHANNELS; ch++) {
+		uint16_t v = (uint16_t)(scan[2 * ch] | scan[2 * ch + 1] << 8);
+
+		if (v != iios_pattern_sample(n, ch))
+			return false;
+	}
+	return true;
+}
+
+static bool scan_is_silence(const uint8_t *scan)
+{
+	static const uint8_t zero[SCAN_BYTES];
+
+	return memcmp(scan, zero, SCAN_BYTES) == 0;
+}
+
+/* The first scan that is not silence, or `scans` if none. */
+static size_t first_sound(const uint8_t *buf, size_t scans)
+{
+	size_t i = 0;
+
+	while (i < scans && scan_is_silence(buf + i * SCAN_BYTES))
+		i++;
+	return i;
+}
+
+/* Scans captured so far from the first one that is not silence. */
+static size_t sound_scans(struct capture *cp)
+{
+	size_t scans = atomic_load(&cp->len) / SCAN_BYTES;
+
+	return scans - first_sound(cp->buf, scans);
+}
+
+/* The capture from `at` on holds pattern scans first..first+n-1, in order;
+ * returns the index after them. */
+static size_t expect_run(const struct capture *cp, size_t at, uint64_t first, uint64_t n,
+			 const char *what)
+{
+	size_t scans = cp->len / SCAN_BYTES;
+	uint64_t k;
+
+	cr_assert_leq(at + n, scans, "%s: the capture ends %zu scans in, %" PRIu64 " expected",
+		      what, scans - at, n);
+	for (k = 0; k < n; k++)
+		cr_assert(scan_is(cp->buf + (at + k) * SCAN_BYTES, first + k),
+			  "%s: scan %" PRIu64 " of the run (capture scan %zu) is not pattern scan "
+			  "%" PRIu64,
+			  what, k, at + k, first + k);
+	return at + n;
+}
+
+static void expect_silence_to_end(const struct capture *cp, size_t at, const char *what)
+{
+	size_t scans = cp->len / SCAN_BYTES, i;
+
+	for (i = at; i < scans; i++)
+		cr_assert(scan_is_silence(cp->buf + i * SCAN_BYTES),
+			  "%s: capture scan %zu (%zu after the end) is not silence", what, i, i - at);
+}
+
+/* ---- the daemon's side ---- */
+
+static void set_loopback(const struct daemon *d, const char *on)
+{
+	struct iios_client *c = client_connect(d);
+	struct iios_attr_ref ref = { .device = "sim-dac", .attr = "loopback" };
+	char v[32];
+	int err = iios_attr_set(c, &ref, on, v, sizeof(v));
+
+	cr_assert_eq(err, 0, "loopback=%s: %s", on, iios_errmsg(c));
+	iios_close(c);
+}
+
+/* The DAC's line of the daemon's Stats. */
+static struct iios_tx_stream_stats dac_stats(const struct daemon *d)
+{
+	struct iios_stats st;
+
+	daemon_stats(d, &st);
+	cr_assert_eq(st.n_tx, 1, "one DAC beside the sim ADC");
+	return st.tx[0];
+}
+
+/* Wait until the DAC holds no block and nobody transmits (a plain
+ * buffer's queue has played out). */
+static struct iios_tx_stream_stats wait_dac_idle(const struct daemon *d)
+{
+	struct iios_tx_stream_stats ts;
+
+	WAIT_UNTIL((ts = dac_stats(d), ts.blocks_in_device == 0 && !ts.transmitting),
+		   "the DAC to be idle (%u blocks in it, transmitting %d)", ts.blocks_in_device,
+		   ts.transmitting);
+	return ts;
+}
+
+/* ---- iio_writedev ---- */
+
+/* `scans` pattern scans from scan 0 into a file of the test's dir. */
+static void pattern_file(const struct daemon *d, char *path, size_t cap, uint32_t scans)
+{
+	uint8_t *buf = malloc((size_t)scans * SCAN_BYTES);
+	FILE *f;
+
+	cr_assert_not_null(buf);
+	iios_pattern_fill(buf, 0, scans, CHANNELS);
+	snprintf(path, cap, "%s/pattern.bin", d->dir);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(buf, SCAN_BYTES, scans, f), scans);
+	cr_assert_eq(fclose(f), 0);
+	free(buf);
+}
+
+/* Start iio_writedev (-T a hang's time) with stdin from `in`, its output
+ * and errors into `log`. */
+static pid_t writedev_spawn(const struct daemon *d, const char *in, const char *log,
+			    const char *const *args)
+{
+	const char *argv[24] = { "iio_writedev", "-u", d->iiod_uri, "-T", HARNESS_STR(HANG_MS) };
+	int n = 5;
+	pid_t pid;
+
+	for (int i = 0; args[i] && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int fi = open(in, O_RDONLY), fo = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fi < 0 || fo < 0)
+			_exit(126);
+		dup2(fi, 0);
+		dup2(fo, 1);
+		dup2(fo, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Its exit status (128 + signal if it died of one), within a hang's time. */
+static int writedev_wait(pid_t pid)
+{
+	int status = 0;
+	double t0 = mono_s();
+
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (mono_s() - t0 > HANG_S) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			cr_assert_fail("iio_writedev ran for %d s", HANG_S);
+		}
+		harness_sleep_ms(10);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- raw iiod ---- */
+
+static void expect_line(int fd, const char *want, const char *what)
+{
+	char line[256];
+
+	iiod_port_read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, want, "%s: '%s', expected '%s'", what, line, want);
+}
+
+static void send_text(int fd, const char *text)
+{
+	iiod_port_send(fd, text, strlen(text));
+}
+
+/* ---- tests ---- */
+
+Test(iiod_tx, iio_info_lists_the_dac_as_buffer_capable_with_output_channels)
+{
+	struct daemon d;
+	char out[160], *text;
+	char err[2048];
+
+	daemon_start(&d, board);
+	snprintf(out, sizeof(out), "%s/info.txt", d.dir);
+	cr_assert_eq(run_command((const char *const[]){ "iio_info", "-u", d.iiod_uri, NULL }, out,
+				 err, sizeof(err), HANG_MS),
+		     0, "iio_info: %s", err);
+	text = file_slurp(out, NULL);
+	cr_assert(strstr(text, "sim-dac: iiostream-sim-dac (buffer capable)"), "%s", text);
+	cr_assert(strstr(text, "voltage0:  (output, index: 0, format: le:S16/16>>0)"), "%s", text);
+	cr_assert(strstr(text, "voltage1:  (output, index: 1, format: le:S16/16>>0)"), "%s", text);
+	free(text);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
+{
+	struct daemon d;
+	struct capture cp;
+	struct iios_tx_stream_stats ts;
+	pthread_t th;
+	char in[160], log[160];
+	/* 40 pushes of 12000 scans: blocks partly filled, as iio_writedev's
+	 * buffer is smaller than the daemon's blocks */
+	uint32_t per_push = 12000, pushes = 40, total = per_push * pushes;
+	char b[16], s[16];
+	size_t at;
+	int r;
+
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	pattern_file(&d, in, sizeof(in), total);
+	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
+	snprintf(b, sizeof(b), "%u", per_push);
+	snprintf(s, sizeof(s), "%u", total);
+	capture_start(&cp, &th, &d, 64u << 20);
+	r = writedev_wait(writedev_spawn(&d, in, log,
+					 (const char *const[]){ "-b", b, "-s", s, "sim-dac", NULL }));
+	if (r)
+		daemon_dump_log(&d);
+	cr_assert_eq(r, 0, "iio_writedev exited %d: %s", r, file_slurp(log, NULL));
+	/* its buffer closed: what it pushed plays out, then the DAC stops */
+	ts = wait_dac_idle(&d);
+	capture_finish(&cp, th, 4);
+	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
+	at = expect_run(&cp, at, 0, total, "the pattern iio_writedev wrote");
+	expect_silence_to_end(&cp, at, "after it");
+	cr_assert_eq(ts.blocks_received, pushes, "a block per WRITEBUF");
+	cr_assert_eq(ts.blocks_played, pushes);
+	cr_assert_eq(ts.bytes_played, (uint64_t)total * SCAN_BYTES);
+	cr_assert_eq(ts.underflows, 0, "iio_writedev kept up: no underflow");
+	cr_assert(daemon_log_contains(&d, "plain output buffer of 12000 samples open on sim-dac"));
+	free(cp.buf);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	cr_assert(daemon_log_contains(&d, "32 of 32 blocks free"), "every DAC block back");
+}
+
+Test(iiod_tx, iio_writedev_cyclic_loops_its_buffer_whole_and_stops_when_it_closes)
+{
+	struct daemon d;
+	struct capture cp;
+	pthread_t th;
+	char in[160], log[160], log2[160];
+	uint32_t per_push = 10000, reps = 0;
+	size_t at, scans;
+	char *text;
+	pid_t pid;
+	int r;
+
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	pattern_file(&d, in, sizeof(in), per_push);
+	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
+	snprintf(log2, sizeof(log2), "%s/writedev2.txt", d.dir);
+	capture_start(&cp, &th, &d, 64u << 20);
+	pid = writedev_spawn(&d, in, log,
+			     (const char *const[]){ "-c", "-b", "10000", "sim-dac", NULL });
+	/* twenty repetitions heard */
+	WAIT_UNTIL(sound_scans(&cp) >= 20 * per_push, "20 repetitions in the capture");
+	/* meanwhile another writer is refused: the DAC has one owner */
+	r = writedev_wait(writedev_spawn(&d, in, log2,
+					 (const char *const[]){ "-b", "1000", "sim-dac", NULL }));
+	text = file_slurp(log2, NULL);
+	cr_assert_neq(r, 0, "a second writer of the DAC: %s", text);
+	cr_assert(strstr(text, "Device or resource busy"), "%s", text);
+	free(text);
+	cr_assert(daemon_log_contains(&d, "OPEN sim-dac refused: iiostream-sim-dac (sim-dac) is "
+					  "being transmitted to by iiod client"));
+	cr_assert(dac_stats(&d).cyclic, "Stats say the DAC loops a block");
+	/* destroying a cyclic buffer stops it */
+	kill(pid, SIGINT);
+	r = writedev_wait(pid);
+	cr_assert(r == 0 || r == 128 + SIGINT, "iio_writedev -c exited %d: %s", r,
+		  file_slurp(log, NULL));
+	wait_dac_idle(&d);
+	capture_finish(&cp, th, 4);
+	scans = cp.len / SCAN_BYTES;
+	at = first_sound(cp.buf, scans);
+	/* whole repetitions, back to back */
+	while (at + per_push <= scans && scan_is(cp.buf + at * SCAN_BYTES, 0) &&
+	       scan_is(cp.buf + (at + per_push - 1) * SCAN_BYTES, per_push - 1)) {
+		at = expect_run(&cp, at, 0, per_push, "a repetition");
+		reps++;
+	}
+	cr_assert_geq(reps, 20, "%u whole repetitions", reps);
+	/* the stop may cut the last one: a start of it, then silence */
+	for (uint64_t k = 0; at < scans && !scan_is_silence(cp.buf + at * SCAN_BYTES); k++, at++)
+		cr_assert(k < per_push && scan_is(cp.buf + at * SCAN_BYTES, k),
+			  "scan %" PRIu64 " of the last repetition (capture scan %zu)", k, at);
+	expect_silence_to_end(&cp, at, "after the buffer closed");
+	free(cp.buf);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	cr_assert(daemon_log_contains(&d, "32 of 32 blocks free"), "every DAC block back");
+}
+
+Test(iiod_tx, a_cyclic_buffer_larger_than_a_block_is_refused_clearly)
+{
+	struct daemon d;
+	int fd;
+
+	daemon_start(&d, board);
+	fd = iiod_port_connect(&d, 0);
+	send_text(fd, "OPEN sim-dac 16385 00000003 CYCLIC\r\n");
+	expect_line(fd, "-27", "a cyclic buffer of a block and a scan");
+	cr_assert(daemon_log_contains(&d, "a cyclic buffer loops as one block"));
+	send_text(fd, "OPEN sim-dac 16384 00000001\r\n");
+	expect_line(fd, "-22", "one channel of two");
+	send_text(fd, "WRITEBUF sim-dac 4096\r\n");
+	expect_line(fd, "-9", "WRITEBUF without OPEN");
+	send_text(fd, "OPEN sim-dac 16384 00000003 CYCLIC\r\n");
+	expect_line(fd, "0", "a cyclic buffer of a block");
+	send_text(fd, "WRITEBUF sim-dac 65540\r\n");
+	expect_line(fd, "-27", "a WRITEBUF over a block to a cyclic buffer");
+	send_text(fd, "CLOSE sim-dac\r\n");
+	expect_line(fd, "0", "CLOSE");
+	close(fd);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(iiod_tx, a_client_gone_mid_writebuf_leaks_nothing)
+{
+	struct daemon d;
+	struct iios_tx_stream_stats ts;
+	struct iios_client *c;
+	struct iios_tx_info info;
+	struct iios_tx_status st;
+	uint8_t *buf = malloc(BLOCK_BYTES);
+	int fd, i;
+
+	cr_assert_not_null(buf);
+	daemon_start(&d, board);
+	fd = iiod_port_connect(&d, 0);
+	send_text(fd, "OPEN sim-dac 16384 00000003\r\n");
+	expect_line(fd, "0", "OPEN");
+	/* three whole WRITEBUFs, in libiio's order: the replies read before
+	 * the next one */
+	for (i = 0; i < 3; i++) {
+		iios_pattern_fill(buf, (uint64_t)i * BLOCK_SCANS, BLOCK_SCANS, CHANNELS);
+		send_text(fd, "WRITEBUF sim-dac 65536\r\n");
+		iiod_port_send(fd, (const char *)buf, BLOCK_BYTES);
+		expect_line(fd, "0", "WRITEBUF's first reply");
+		expect_line(fd, "65536", "WRITEBUF's second reply");
+	}
+	/* a fourth, gone a third of the way in */
+	send_text(fd, "WRITEBUF sim-dac 65536\r\n");
+	iiod_port_send(fd, (const char *)buf, BLOCK_BYTES / 3);
+	expect_line(fd, "0", "WRITEBUF's first reply");
+	ts = dac_stats(&d);
+	cr_assert(ts.transmitting);
+	cr_assert(strstr(ts.owner_peer, "iiod client"), "owner '%s'", ts.owner_peer);
+	close(fd);
+	WAIT_UNTIL(daemon_log_contains(&d, "left in the middle of a WRITEBUF"),
+		   "the daemon to see the client go");
+	ts = wait_dac_idle(&d);
+	cr_assert_eq(ts.blocks_received, 3, "the partial block never went to the device");
+	cr_assert_eq(ts.blocks_in_device, 0);
+	/* the next owner has every block */
+	c = client_connect(&d);
+	cr_assert_eq(iios_tx_start(c, "sim-dac", NULL, &info), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(iios_tx_status(c, &st), 0, "%s", iios_errmsg(c));
+	cr_assert_eq(st.credits, info.block_count, "credits %" PRIu64 " of %u blocks", st.credits,
+		     info.block_count);
+	cr_assert_eq(iios_tx_stop(c, false, &st), 0, "%s", iios_errmsg(c));
+	iios_close(c);
+	free(buf);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	cr_assert(daemon_log_contains(&d, "32 of 32 blocks free"), "every DAC block back");
+}
+
+Test(iiod_tx, a_writer_that_outruns_the_dac_is_held_by_tcp_and_loses_nothing)
+{
+	struct daemon d;
+	struct capture cp;
+	struct iios_tx_stream_stats ts;
+	pthread_t th;
+	uint8_t *buf = malloc(BLOCK_BYTES);
+	uint32_t i, n = 96; /* three rings' worth, as fast as the socket takes it */
+	size_t at;
+	int fd;
+
+	cr_assert_not_null(buf);
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	capture_start(&cp, &th, &d, 64u << 20);
+	fd = iiod_port_connect(&d, 0);
+	send_text(fd, "OPEN sim-dac 16384 00000003\r\n");
+	expect_line(fd, "0", "OPEN");
+	for (i = 0; i < n; i++) {
+		char cmd[64];
+
+		/* libiio's plain push: the previous WRITEBUF's replies first */
+		if (i) {
+			expect_line(fd, "0", "WRITEBUF's first reply");
+			expect_line(fd, "65536", "WRITEBUF's second reply");
+		}
+		snprintf(cmd, sizeof(cmd), "WRITEBUF sim-dac %u\r\n", BLOCK_BYTES);
+		iios_pattern_fill(buf, (uint64_t)i * BLOCK_SCANS, BLOCK_SCANS, CHANNELS);
+		send_text(fd, cmd);
+		iiod_port_send(fd, (const char *)buf, BLOCK_BYTES);
+		ts = dac_stats(&d);
+		cr_assert_leq(ts.blocks_in_device, ts.blocks_total);
+	}
+	expect_line(fd, "0", "the last WRITEBUF's first reply");
+	expect_line(fd, "65536", "the last WRITEBUF's second reply");
+	send_text(fd, "CLOSE sim-dac\r\n");
+	expect_line(fd, "0", "CLOSE");
+	close(fd);
+	ts = wait_dac_idle(&d);
+	capture_finish(&cp, th, 4);
+	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
+	at = expect_run(&cp, at, 0, (uint64_t)n * BLOCK_SCANS, "the pattern written");
+	expect_silence_to_end(&cp, at, "after it");
+	cr_assert_eq(ts.blocks_played, n);
+	cr_assert_eq(ts.underflows, 0);
+	free(buf);
+	free(cp.buf);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
