@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: MIT
 # gr-iiostream as a user gets it, headless: `cmake --install` into a
 # temporary prefix; the installed Python module imports from there (finding
-# its libraries through its RPATH); grcc compiles both example flowgraphs
-# with the installed block description (GRC_BLOCKS_PATH); the file example's
+# its libraries through its RPATH); grcc compiles the example flowgraphs
+# with the installed block descriptions (GRC_BLOCKS_PATH); the file example's
 # generated program writes N scans from a daemon, which must verify
 # (`iiostream verify`), with the rate it set reaching the daemon; the FFT
 # example's Qt program runs on Qt's offscreen platform until it receives,
-# and until it is stopped. Waits are for what happens, each bounded by
+# and until it is stopped; the tone example plays a tone on the sim's DAC
+# to its end, every block it sent played. Waits are for what happens, each bounded by
 # $hang seconds, reached only by a hang (a loaded machine is slow).
 # usage: qa_grc.sh BUILD_DIR GR_SOURCE_DIR (client/gnuradio)
 set -euo pipefail
@@ -54,9 +55,11 @@ cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
 	{ cat "$tmp/install.log"; fail "cmake --install"; }
 init=$(find "$prefix" -path '*/gnuradio/iiostream/__init__.py' | head -1)
 [ -n "$init" ] || fail "no gnuradio/iiostream/__init__.py under $prefix"
-yml=$prefix/share/gnuradio/grc/blocks/iiostream_source.block.yml
-[ -f "$yml" ] || fail "$yml not installed"
-[ -f "$prefix/include/gnuradio/iiostream/source.h" ] || fail "source.h not installed"
+for b in source sink; do
+	yml=$prefix/share/gnuradio/grc/blocks/iiostream_$b.block.yml
+	[ -f "$yml" ] || fail "$yml not installed"
+	[ -f "$prefix/include/gnuradio/iiostream/$b.h" ] || fail "$b.h not installed"
+done
 export PYTHONPATH=${init%/gnuradio/iiostream/__init__.py}
 export GRC_BLOCKS_PATH=$prefix/share/gnuradio/grc/blocks
 unset LD_LIBRARY_PATH
@@ -68,12 +71,13 @@ case $where in
 *) fail "imported $where, not the installed module" ;;
 esac
 
-grcc -o "$tmp/gen" "$src/examples/iiostream_to_file.grc" "$src/examples/iiostream_fft.grc" \
+examples="iiostream_to_file iiostream_fft iiostream_tone_tx"
+grcc -o "$tmp/gen" $(for p in $examples; do echo "$src/examples/$p.grc"; done) \
 	>"$tmp/grcc.log" 2>&1 || { cat "$tmp/grcc.log"; fail "grcc"; }
-for p in iiostream_to_file iiostream_fft; do
+for p in $examples; do
 	[ -s "$tmp/gen/$p.py" ] || { cat "$tmp/grcc.log"; fail "grcc wrote no $p.py"; }
 done
-echo "grcc: compiled both examples"
+echo "grcc: compiled every example ($examples)"
 
 "$build/server/iiostreamd" --channels 2 --rate 1000000 --block-size 64K \
 	--listen 127.0.0.1:0 --port-file "$tmp/port" >"$tmp/daemon.log" 2>&1 &
@@ -128,7 +132,18 @@ grep -q "iiostream_source :info: $url: channels 0,1" "$tmp/fft.log" ||
 	{ cat "$tmp/fft.log"; fail "iiostream_fft.py did not subscribe"; }
 ! grep -q ':error:' "$tmp/fft.log" || { cat "$tmp/fft.log"; fail "iiostream_fft.py logged an error"; }
 
+# The tone example: 0.6 s of a tone on the sim's DAC (blocks of 64 KiB:
+# 16384 scans, so 36 whole blocks and a partial one), to its end: the sink
+# drains, and every block sent was played.
+timeout $((hang * 2)) $py "$tmp/gen/iiostream_tone_tx.py" --url "$url" --seconds 0.6 \
+	--samp-rate 1e6 >"$tmp/tone.log" 2>&1 || { cat "$tmp/tone.log"; fail "iiostream_tone_tx.py failed"; }
+grep -q "iiostream_sink :info: $url: transmitting to iiostream-sim-dac: 1000000 scans/s" \
+	"$tmp/tone.log" || { cat "$tmp/tone.log"; fail "iiostream_tone_tx.py did not transmit"; }
+grep -qE "iiostream-sim-dac: 37 blocks sent, 37 blocks played, [0-9]+ underflows?" "$tmp/tone.log" ||
+	{ cat "$tmp/tone.log"; fail "iiostream_tone_tx.py: not every block played"; }
+! grep -q ':error:' "$tmp/tone.log" || { cat "$tmp/tone.log"; fail "iiostream_tone_tx.py logged an error"; }
+
 kill -TERM "$daemon"
 wait "$daemon" || fail "iiostreamd exited $?"
 daemon=
-echo "PASS: installed gr-iiostream; grcc compiled both examples; iiostream_to_file wrote $scans verified scans; iiostream_fft ran"
+echo "PASS: installed gr-iiostream; grcc compiled every example; iiostream_to_file wrote $scans verified scans; iiostream_fft ran; iiostream_tone_tx played every block"
