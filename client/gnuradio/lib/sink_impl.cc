@@ -295,7 +295,6 @@ tx_result sink_impl::send_pending(size_t scans, clock::time_point give_up)
                      d_cyclic ? IIOS_TX_CYCLIC : 0);
     if (r == 0) {
         d_blocks_sent++;
-        d_last_sent = clock::now();
         take_status();
         return tx_result::sent;
     }
@@ -444,6 +443,7 @@ bool sink_impl::start()
 
     d_fill = 0;
     d_looping = false;
+    d_waiting = false;
     d_done = false;
     d_blocks_sent = 0;
     d_blocks_played = 0;
@@ -457,7 +457,6 @@ bool sink_impl::start()
             why = open();
         if (why.empty())
             why = take_device();
-        d_last_sent = clock::now();
     }
     if (!why.empty()) {
         /* work() ends the flowgraph */
@@ -538,9 +537,14 @@ int sink_impl::work(int noutput_items,
             std::lock_guard<std::mutex> client(d_client_mutex);
 
             if (!d_transmitting) /* the status thread saw it end */
-                return consumed ? (int)consumed : 0;
-            switch (send_pending(d_fill, d_last_sent + d_stall)) {
+                return (int)consumed;
+            if (!d_waiting) { /* the stall clock runs while a full block waits */
+                d_waiting = true;
+                d_wait_since = clock::now();
+            }
+            switch (send_pending(d_fill, d_wait_since + d_stall)) {
             case tx_result::sent:
+                d_waiting = false;
                 d_fill = 0;
                 if (d_cyclic) {
                     d_looping = true;

@@ -106,7 +106,8 @@ private:
     bool d_looping = false;   /* cyclic: the block is sent and loops */
     bool d_done = false;
     std::chrono::steady_clock::duration d_stall{}; /* timeout + a block's duration */
-    std::chrono::steady_clock::time_point d_last_sent;
+    bool d_waiting = false; /* d_buf is full and waits for a credit ... */
+    std::chrono::steady_clock::time_point d_wait_since; /* ... since then */
 
     /* the status thread */
     std::thread d_status_thread;

@@ -15,6 +15,7 @@ environment of qa_source.py (whose daemon and helpers it uses).
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -361,6 +362,42 @@ class qa_sink(gr_unittest.TestCase):
         tb1.stop()
         self.assertIsNotNone(wait_flowgraph(tb1))
         self.assertEqual(snk1.last_error(), "")
+
+    def transmit_until_daemon_gets(self, sig, **kw):
+        """A flowgraph transmitting to a daemon that gets `sig` mid-stream:
+        the sink and its log, once the flowgraph has ended by itself."""
+        d = self.board()
+        tb = self.flowgraph()
+        snk = iiostream.sink(d.url, [0, 1], "short", device="sim-dac", **kw)
+        for k in range(2):
+            tb.connect(blocks.vector_source_s(pattern(np.arange(BLOCK), k).tolist(), True),
+                       (snk, k))
+        log = []
+        with captured_log(log):
+            tb.start()
+            wait_until(lambda: snk.blocks_played() > 2, "blocks played")
+            d.signal(sig)
+            took = wait_flowgraph(tb)
+        self.assertIsNotNone(took, f"the flowgraph still runs {HANG} s after {sig.name}")
+        return snk, log[0]
+
+    def test_killed_daemon_ends_the_flowgraph_with_an_error(self):
+        snk, log = self.transmit_until_daemon_gets(signal.SIGKILL)
+        self.assertRegex(snk.last_error(), r"lost the transmission to tcp://127.0.0.1:\d+: ")
+        self.assertIn(f"iiostream_sink :error: {snk.last_error()}", log)
+
+    def test_daemon_shutting_down_ends_the_flowgraph_with_an_error(self):
+        snk, _ = self.transmit_until_daemon_gets(signal.SIGTERM)
+        # its Bye (or, if it closed first, the lost connection)
+        self.assertRegex(snk.last_error(), r"the daemon at tcp://\S+ shut down|lost the "
+                         r"transmission")
+
+    def test_stalled_daemon_ends_the_flowgraph_after_the_timeout(self):
+        snk, log = self.transmit_until_daemon_gets(signal.SIGSTOP, timeout=1.0)
+        # 1 s and a block's 16 ms without a credit
+        self.assertRegex(snk.last_error(), r"no credit from tcp://\S+ in 1\.0 s: the daemon "
+                         r"stalled")
+        self.assertIn("iiostream_sink :error: no credit from", log)
 
     def test_bad_parameters_and_devices_are_refused_by_make(self):
         d = self.board()
