@@ -232,15 +232,21 @@ static int open_sim_dac(struct server *srv, struct output_stream *os, struct dev
 	return 0;
 }
 
+/* A sim ADC that has its DAC (not dac=off). */
+static bool has_sim_dac(const struct device_stream *ds)
+{
+	return ds->src && ds->src->ops == &source_sim_ops && !ds->spec.no_dac;
+}
+
 /* The output devices, ids after the input streams: the kernel's of
- * out_specs[], then each sim ADC's DAC (dac=off: none). */
+ * out_specs[], then each sim ADC's DAC. */
 static int start_outputs(struct server *srv, char (*out_specs)[SOURCE_SPEC_MAX], uint32_t nout)
 {
 	uint32_t i, n = nout;
 	int err = 0;
 
 	for (i = 0; i < srv->nstreams; i++)
-		n += srv->streams[i].src->ops == &source_sim_ops && !srv->streams[i].spec.no_dac;
+		n += has_sim_dac(&srv->streams[i]);
 	if (!n)
 		return 0;
 	srv->outputs = calloc(n, sizeof(*srv->outputs));
@@ -254,7 +260,7 @@ static int start_outputs(struct server *srv, char (*out_specs)[SOURCE_SPEC_MAX],
 	for (i = 0; i < srv->nstreams && !err; i++) {
 		struct device_stream *ds = &srv->streams[i];
 
-		if (ds->src->ops != &source_sim_ops || ds->spec.no_dac)
+		if (!has_sim_dac(ds))
 			continue;
 		err = open_sim_dac(srv, &srv->outputs[srv->noutputs], ds);
 		if (!err)
