@@ -790,6 +790,18 @@ Test(cli_tx, an_underflow_is_exit_status_4_and_in_the_summary)
 	cr_assert(strstr(out, "\"underflow_positions\":[2048]"), "%s", out);
 }
 
+Test(cli_tx, allow_underflow_exits_0_and_still_counts_them)
+{
+	struct fake f = { .credits0 = 1, .underflow_after = 2 };
+	char out[1024];
+
+	fake_start(&f);
+	cr_assert_eq(run_cli(&f, "--pattern --blocks 4 --json --allow-underflow", out,
+			     sizeof(out)), 0, "%s", out);
+	fake_end(&f);
+	cr_assert(strstr(out, "\"underflows\":1,"), "%s", out);
+}
+
 Test(cli_tx, a_busy_device_is_exit_status_1)
 {
 	struct fake f = { .busy = true };
