@@ -16,7 +16,7 @@ enum cli_exit {
 	CLI_FAILED = 1,      /* connection or server error */
 	CLI_USAGE = 2,       /* bad command line */
 	CLI_INTEGRITY = 3,   /* rx --verify found wrong data */
-	CLI_UNDERFLOW = 4,   /* tx: the device ran dry (an underflow) */
+	CLI_UNDERFLOW = 4,   /* tx --fail-on-underflow: the device ran dry */
 };
 
 /* Connection options every command takes (conn.c). */

@@ -6,8 +6,9 @@
  * or one block in a loop (--cyclic). The server's credits pace the sending;
  * every underflow it reports is printed when it comes; progress on stderr
  * once a second, a summary at the end (with --json: one JSON object on
- * stdout). Exit 0, 1 (an error), 2 (usage), or 4 (the device underflowed;
- * 0 with --allow-underflow).
+ * stdout). Exit 0, 1 (an error), 2 (usage), or 4 (with --fail-on-underflow:
+ * the device underflowed; else underflows are reported, as rx reports
+ * losses, and are no failure).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +50,7 @@ struct tx_opts {
 	int timeout_ms;
 	bool json;
 	bool quiet;
-	bool allow_underflow;   /* exit 0 after underflows (still printed) */
+	bool fail_on_underflow; /* exit 4 after underflows */
 };
 
 #define MAX_POSITIONS 64    /* underflow positions kept for the summary */
@@ -122,11 +123,10 @@ static void usage(FILE *out)
 		"                   5000, or longer while a block takes longer to play)\n"
 		"  --json           print the summary as one JSON object on stdout\n"
 		"  --quiet          no progress lines (underflows are always printed)\n"
-		"  --allow-underflow  exit 0 after underflows too (they are still printed\n"
-		"                   and counted in the summary)\n"
+		"  --fail-on-underflow  exit 4 when the device underflowed (else underflows\n"
+		"                   are printed and counted in the summary, and exit 0)\n"
 		"Throughput is in MB/s of payload sent, MB = 10^6 bytes, from the start to\n"
-		"the last block. Exit status 4 when the device underflowed (ran dry), unless\n"
-		"--allow-underflow.\n");
+		"the last block.\n");
 }
 
 static bool parse_u64(const char *cmd, const char *opt, const char *arg, uint64_t max,
@@ -176,7 +176,7 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 {
 	enum { O_DEVICE = 256, O_INPUT, O_PATTERN, O_FORMAT, O_CYCLIC, O_BLOCKS, O_BYTES,
 	       O_DURATION, O_BLOCK_SIZE, O_PREFILL, O_KEEP, O_NO_DRAIN, O_DRAIN, O_LOOPBACK, O_TIMEOUT,
-	       O_JSON, O_QUIET, O_REPLACE_AFTER, O_ALLOW_UNDERFLOW, O_HELP };
+	       O_JSON, O_QUIET, O_REPLACE_AFTER, O_FAIL_ON_UNDERFLOW, O_HELP };
 	static const struct option opts[] = {
 		CLI_CONN_OPTIONS,
 		{ "device", required_argument, NULL, O_DEVICE },
@@ -197,7 +197,7 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "quiet", no_argument, NULL, O_QUIET },
-		{ "allow-underflow", no_argument, NULL, O_ALLOW_UNDERFLOW },
+		{ "fail-on-underflow", no_argument, NULL, O_FAIL_ON_UNDERFLOW },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -293,8 +293,8 @@ static int parse_opts(int argc, char **argv, struct tx_opts *o)
 		case O_QUIET:
 			o->quiet = true;
 			break;
-		case O_ALLOW_UNDERFLOW:
-			o->allow_underflow = true;
+		case O_FAIL_ON_UNDERFLOW:
+			o->fail_on_underflow = true;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -722,7 +722,7 @@ static int transmit(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
 		return CLI_FAILED;
 	}
 	r->end = interrupted ? "interrupted" : "completed";
-	return r->st.underflows && !o->allow_underflow ? CLI_UNDERFLOW : CLI_OK;
+	return r->st.underflows && o->fail_on_underflow ? CLI_UNDERFLOW : CLI_OK;
 }
 
 int cmd_tx(int argc, char **argv)

@@ -10,8 +10,9 @@
  * subscription that arrive while a send waits are kept in order, and a
  * TxStatus arriving in iios_next_block() is taken without breaking RX;
  * Stats.tx and ClientStats.tx_stream_id; the CLI's --pattern blocks are the
- * pattern from scan 0, its exit status 4 after an underflow; `iiostream rx
- * --verify-loopback` passes silence, pattern, silence and fails a gap.
+ * pattern from scan 0, its underflows counted (exit 4 with
+ * --fail-on-underflow); `iiostream rx --verify-loopback` passes silence,
+ * pattern, silence and fails a gap.
  */
 #include <criterion/criterion.h>
 
@@ -778,26 +779,27 @@ Test(cli_tx, bytes_and_block_size_limit_what_is_sent)
 	cr_assert_eq(f.blocks, 5); /* 4 of 1024, one of 904 */
 }
 
-Test(cli_tx, an_underflow_is_exit_status_4_and_in_the_summary)
+Test(cli_tx, an_underflow_is_in_the_summary_and_exit_status_4_when_asked)
 {
 	struct fake f = { .credits0 = 1, .underflow_after = 2 };
 	char out[1024];
 
 	fake_start(&f);
-	cr_assert_eq(run_cli(&f, "--pattern --blocks 4 --json", out, sizeof(out)), 4, "%s", out);
+	cr_assert_eq(run_cli(&f, "--pattern --blocks 4 --json --fail-on-underflow", out,
+			     sizeof(out)), 4, "%s", out);
 	fake_end(&f);
 	cr_assert(strstr(out, "\"underflows\":1,"), "%s", out);
 	cr_assert(strstr(out, "\"underflow_positions\":[2048]"), "%s", out);
 }
 
-Test(cli_tx, allow_underflow_exits_0_and_still_counts_them)
+Test(cli_tx, an_underflow_is_counted_and_exit_status_0_by_default)
 {
 	struct fake f = { .credits0 = 1, .underflow_after = 2 };
 	char out[1024];
 
 	fake_start(&f);
-	cr_assert_eq(run_cli(&f, "--pattern --blocks 4 --json --allow-underflow", out,
-			     sizeof(out)), 0, "%s", out);
+	cr_assert_eq(run_cli(&f, "--pattern --blocks 4 --json", out, sizeof(out)), 0, "%s",
+		     out);
 	fake_end(&f);
 	cr_assert(strstr(out, "\"underflows\":1,"), "%s", out);
 }
