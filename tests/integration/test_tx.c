@@ -14,13 +14,17 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "certs.h"
@@ -789,4 +793,159 @@ Test(tx, over_tls_only_the_allowed_identity_transmits)
 	wait_dac_idle(&d);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 	test_dir_remove(dir);
+}
+
+/* ---- the CLI ---- */
+
+static int cli(const struct daemon *d, const char *out, char *err, size_t errlen,
+	       const char *cmd, ...)
+{
+	const char *argv[24] = { IIOSTREAM_CLI_PATH, cmd, "--url", d->url };
+	const char *a;
+	va_list ap;
+	int n = 4;
+
+	va_start(ap, cmd);
+	while ((a = va_arg(ap, const char *)) && n < 23)
+		argv[n++] = a;
+	va_end(ap);
+	return run_command(argv, out, err, errlen, HANG_MS);
+}
+
+struct cli_rx {
+	const struct daemon *d;
+	char out[128], err[4096];
+	int rc;
+};
+
+static void *cli_rx_run(void *arg)
+{
+	struct cli_rx *r = arg;
+
+	r->rc = cli(r->d, r->out, r->err, sizeof(r->err), "rx", "--device", "sim",
+		    "--verify-loopback", "--seconds", "4", NULL);
+	return NULL;
+}
+
+/* The README's transmit example: `rx --verify-loopback` on the ADC while
+ * `tx --pattern` plays into the DAC. */
+Test(tx, cli_tx_pattern_is_verified_by_cli_rx)
+{
+	struct daemon d;
+	struct cli_rx r = { 0 };
+	struct iios_stats *st = calloc(1, sizeof(*st));
+	pthread_t th;
+	char out[128], err[4096], *text;
+	int rc;
+
+	cr_assert_not_null(st);
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	r.d = &d;
+	snprintf(r.out, sizeof(r.out), "%s/rx.out", d.dir);
+	cr_assert_eq(pthread_create(&th, NULL, cli_rx_run, &r), 0);
+	/* tx once rx is subscribed, so that it sees the pattern's start */
+	do {
+		harness_sleep_ms(10);
+		daemon_stats(&d, st);
+	} while (st->sources[0].subscribers == 0);
+	snprintf(out, sizeof(out), "%s/tx.out", d.dir);
+	rc = cli(&d, out, err, sizeof(err), "tx", "--device", "sim-dac", "--pattern", "--blocks",
+		 "40", "--json", NULL);
+	cr_assert_eq(rc, 0, "tx: %d: %s", rc, err);
+	text = file_slurp(out, NULL);
+	cr_assert(strstr(text, "\"blocks_played\":40"), "%s", text);
+	cr_assert(strstr(text, "\"underflows\":0"), "%s", text);
+	free(text);
+	pthread_join(th, NULL);
+	cr_assert_eq(r.rc, 0, "rx --verify-loopback: %d: %s", r.rc, r.err);
+	text = file_slurp(r.out, NULL);
+	cr_assert(strstr(text, "loopback: verified"), "%s", text);
+	cr_assert(strstr(text, "the pattern from scan 0: 655360 in order"), "40 x 16384 scans: %s",
+		  text);
+	free(text);
+	/* a second tx while one plays is refused, naming the owner */
+	{
+		struct tx_conn t;
+
+		tx_open(&t, &d, 0, false);
+		rc = cli(&d, out, err, sizeof(err), "tx", "--device", "sim-dac", "--pattern",
+			 "--blocks", "1", NULL);
+		cr_assert_neq(rc, 0);
+		cr_assert(strstr(err, "being transmitted to by client"), "%s", err);
+		close(t.fd);
+	}
+	free(st);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+/* tx reading a pipe whose writer stalls: the DAC runs dry, and tx says so
+ * (in its JSON: the count and where in its samples). */
+Test(tx, cli_tx_reports_the_underflow_of_a_stalled_input)
+{
+	struct daemon d;
+	char out[128], fifo[128], *text;
+	const char *argv[16];
+	uint8_t *buf;
+	pid_t pid;
+	int fd, rc, status, outfd;
+
+	daemon_start(&d, board);
+	snprintf(fifo, sizeof(fifo), "%s/in.fifo", d.dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	snprintf(out, sizeof(out), "%s/tx.json", d.dir);
+	argv[0] = IIOSTREAM_CLI_PATH;
+	argv[1] = "tx";
+	argv[2] = "--url";
+	argv[3] = d.url;
+	argv[4] = "--device";
+	argv[5] = "sim-dac";
+	argv[6] = "--input";
+	argv[7] = fifo;
+	argv[8] = "--prefill";
+	argv[9] = "1";
+	argv[10] = "--json";
+	argv[11] = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		outfd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(outfd, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	fd = open(fifo, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	buf = calloc(1, 2u << 16);
+	cr_assert_not_null(buf);
+	/* two blocks (32 ms of play), then nothing until the DAC ran dry */
+	cr_assert_eq(write(fd, buf, 2u << 16), (ssize_t)(2u << 16));
+	{
+		double t0 = mono_s();
+		bool dry = false;
+
+		while (!dry) {
+			Iiostream__Envelope *e = raw_stats(&d);
+
+			dry = e->stats->tx[0]->underflows > 0;
+			iios_frame_free(e);
+			cr_assert_lt(mono_s() - t0, HANG_S, "the DAC never ran dry");
+			harness_sleep_ms(10);
+		}
+	}
+	cr_assert_eq(write(fd, buf, 2u << 16), (ssize_t)(2u << 16));
+	close(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	text = file_slurp(out, NULL);
+	cr_assert_eq(rc, 0, "tx reports underflows and exits 0 (as rx reports losses): %d: %s", rc,
+		     text);
+	cr_assert(strstr(text, "\"underflows\":1"), "%s", text);
+	cr_assert(strstr(text, "\"underflow_positions\":[32768]"),
+		  "after its first 2 x 16384 scans: %s", text);
+	free(text);
+	free(buf);
+	wait_dac_idle(&d);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
