@@ -98,16 +98,23 @@ bool iio_sysfs_exists(const char *dir, const char *name)
 	return path_of(path, sizeof(path), "%s/%s", dir, name) == 0 && access(path, F_OK) == 0;
 }
 
-int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
-			    uint32_t *channels)
+/* "in" or "out": the prefix of a direction's scan elements. */
+static const char *direction_prefix(bool output)
 {
+	return output ? "out" : "in";
+}
+
+int iio_sysfs_channel_types_of(const char *iio_dir, bool output, struct iios_scan_type *types,
+			       uint32_t *channels)
+{
+	const char *pre = direction_prefix(output);
 	char dir[PATH_MAX], type[64], attr[64];
 	uint32_t c;
 
 	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
 		return -ENAMETOOLONG;
 	for (c = 0; c < 64; c++) {
-		snprintf(attr, sizeof(attr), "in_voltage%u_type", c);
+		snprintf(attr, sizeof(attr), "%s_voltage%u_type", pre, c);
 		if (iio_sysfs_read(dir, attr, type, sizeof(type)))
 			break;
 		if (iios_scan_type_parse(type, &types[c])) {
@@ -116,11 +123,23 @@ int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
 		}
 	}
 	if (c == 0) {
-		log_error("%s has no in_voltageN channels", dir);
+		log_error("%s has no %s_voltageN channels", dir, pre);
 		return -ENODEV;
 	}
 	*channels = c;
 	return 0;
+}
+
+int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels)
+{
+	return iio_sysfs_channel_types_of(iio_dir, false, types, channels);
+}
+
+bool iio_sysfs_is_output(const char *iio_dir)
+{
+	return iio_sysfs_exists(iio_dir, "scan_elements/out_voltage0_type") &&
+	       !iio_sysfs_exists(iio_dir, "scan_elements/in_voltage0_type");
 }
 
 /* in_timestamp's type into *t: 1 if the device has it, 0 if not, -EINVAL
@@ -170,12 +189,20 @@ int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
 
 int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask, int timestamp_index)
 {
+	return iio_sysfs_enable_channels_of(iio_dir, false, n, mask, timestamp_index);
+}
+
+int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, uint64_t mask,
+				 int timestamp_index)
+{
+	const char *pre = direction_prefix(output);
 	char path[PATH_MAX];
 	uint32_t c;
 	int err, first = 0;
 
 	for (c = 0; c < n && c < 64; c++) {
-		err = path_of(path, sizeof(path), "%s/scan_elements/in_voltage%u_en", iio_dir, c);
+		err = path_of(path, sizeof(path), "%s/scan_elements/%s_voltage%u_en", iio_dir, pre,
+			      c);
 		if (!err)
 			err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
 		if (err) {

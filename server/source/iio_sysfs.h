@@ -32,6 +32,15 @@ int iio_sysfs_write_rate(const char *iio_dir, uint64_t rate, const char *who);
 int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
 			    uint32_t *channels);
 
+/* The same for an output device's channels (output true:
+ * scan_elements/out_voltageN_type), or an input device's (false). */
+int iio_sysfs_channel_types_of(const char *iio_dir, bool output, struct iios_scan_type *types,
+			       uint32_t *channels);
+
+/* Is the device an output device (a DAC): out_voltage0 is a scan element
+ * and in_voltage0 is not? */
+bool iio_sysfs_is_output(const char *iio_dir);
+
 /* The device's scan elements: iio_sysfs_channel_types(), and IIO's
  * timestamp channel when the device has one (scan_elements/in_timestamp_*):
  * its type at types[*channels] and *timestamp_index = *channels (its scan
@@ -48,6 +57,10 @@ int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
  * write error (each is logged). */
 int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask,
 			      int timestamp_index);
+/* The same for an output device's out_voltageN_en (output true); an
+ * output device has no timestamp (-1). */
+int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, uint64_t mask,
+				 int timestamp_index);
 
 /* The directory of the IIO device called `name` into dir; -ENODEV if none. */
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len);

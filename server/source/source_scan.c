@@ -18,9 +18,9 @@
 
 #include "iio_sysfs.h"
 
-/* Has the device an input buffer: a scan element in_*_en? (An output
- * buffer's are out_*_en: a DAC's, not ours to capture.) */
-static bool has_input_buffer(const char *dir)
+/* Has the device a buffer of this direction: a scan element in_*_en
+ * (prefix "in_", capture), or out_*_en ("out_", a DAC's)? */
+static bool has_buffer(const char *dir, const char *prefix)
 {
 	char scan_dir[PATH_MAX];
 	struct dirent *de;
@@ -36,8 +36,8 @@ static bool has_input_buffer(const char *dir)
 		return false;
 	while (!found && (de = readdir(d)) != NULL) {
 		n = strlen(de->d_name);
-		found = strncmp(de->d_name, "in_", 3) == 0 && n > 3 &&
-			strcmp(de->d_name + n - 3, "_en") == 0;
+		found = strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+			n > strlen(prefix) && strcmp(de->d_name + n - 3, "_en") == 0;
 	}
 	closedir(d);
 	return found;
@@ -53,6 +53,27 @@ static long device_number(const char *entry)
 		return -1;
 	n = strtol(entry + 10, &end, 10);
 	return *end || n < 0 ? -1 : n;
+}
+
+/* The spec of device `entry` (its sysfs dir `dir`) into spec, or false
+ * when it is none of ours: an input buffer streams through its block node
+ * (kernel:) or its kfifo (readfd:); an output buffer only through a block
+ * node (the iiod port writes to a kfifo DAC itself). */
+static bool spec_of(const char *dir, const char *entry, const char *keys, char *spec)
+{
+	char blk[64];
+	bool node = iio_sysfs_read(dir, "block_device", blk, sizeof(blk)) == 0;
+	int len;
+
+	if (has_buffer(dir, "in_"))
+		len = node ? snprintf(spec, SOURCE_SPEC_MAX, "kernel:/dev/%s%s", blk, keys)
+			   : snprintf(spec, SOURCE_SPEC_MAX, "readfd:/dev/%s%s", entry, keys);
+	else if (node && has_buffer(dir, "out_"))
+		len = snprintf(spec, SOURCE_SPEC_MAX, "kernel:/dev/%s%s", blk, keys);
+	else
+		return false;
+	/* a spec too long for the config is one the config refuses */
+	return len > 0 && len < SOURCE_SPEC_MAX;
 }
 
 static int by_number(const void *a, const void *b)
@@ -75,22 +96,13 @@ uint32_t source_scan(const char *root, const char *keys, char (*specs)[SOURCE_SP
 		return 0;
 	qsort(entries, (size_t)n, sizeof(*entries), by_number);
 	for (i = 0; i < n; i++) {
-		char dir[PATH_MAX], blk[64];
+		char dir[PATH_MAX];
 		const char *entry = entries[i]->d_name;
 		int len = snprintf(dir, sizeof(dir), "%s/%s", root, entry);
 
 		if (len > 0 && (size_t)len < sizeof(dir) && found < max &&
-		    device_number(entry) >= 0 && has_input_buffer(dir)) {
-			if (iio_sysfs_read(dir, "block_device", blk, sizeof(blk)) == 0)
-				len = snprintf(specs[found], SOURCE_SPEC_MAX, "kernel:/dev/%s%s", blk,
-					       keys);
-			else
-				len = snprintf(specs[found], SOURCE_SPEC_MAX, "readfd:/dev/%s%s",
-					       entry, keys);
-			/* a spec too long for the config is one the config refuses */
-			if (len > 0 && len < SOURCE_SPEC_MAX)
-				found++;
-		}
+		    device_number(entry) >= 0 && spec_of(dir, entry, keys, specs[found]))
+			found++;
 		free(entries[i]);
 	}
 	free(entries);

@@ -36,9 +36,10 @@ static void make_dir(const char *rel)
 	cr_assert_eq(mkdir(path, 0755), 0, "%s", path);
 }
 
-/* A board: the module's ADC with a block node, an ADC without one, a DAC,
- * a temperature monitor with no buffer, a trigger, and an ADC numbered
- * past 9 (sorted by number, not by name). */
+/* A board: the module's ADC with a block node, an ADC without one, a DAC
+ * with only the kfifo, a temperature monitor with no buffer, the module's
+ * DAC with a block node, a trigger, and an ADC numbered past 9 (sorted by
+ * number, not by name). */
 static void make_board(void)
 {
 	snprintf(root, sizeof(root), "/tmp/iiostream-scan-XXXXXX");
@@ -56,6 +57,11 @@ static void make_board(void)
 	make_file("iio:device2/scan_elements/out_voltage0_en", "1\n");
 	make_dir("iio:device3");
 	make_file("iio:device3/in_temp0_raw", "42\n");
+	make_dir("iio:device4");
+	make_dir("iio:device4/scan_elements");
+	make_file("iio:device4/scan_elements/out_voltage0_en", "0\n");
+	make_file("iio:device4/scan_elements/out_voltage1_en", "0\n");
+	make_file("iio:device4/block_device", "iio_block4\n");
 	make_dir("trigger0");
 	make_dir("iio:device11");
 	make_dir("iio:device11/scan_elements");
@@ -77,10 +83,30 @@ Test(source_scan, every_input_buffer_is_a_stream_block_interface_first)
 	char specs[8][SOURCE_SPEC_MAX];
 	uint32_t n = source_scan(root, ",blocks=16", specs, 8);
 
-	cr_assert_eq(n, 3, "two ADCs and the module's: no DAC, monitor or trigger");
+	cr_assert_eq(n, 4, "two ADCs, the module's ADC and its DAC: no kfifo DAC, monitor or trigger");
 	cr_assert_str_eq(specs[0], "kernel:/dev/iio_block0,blocks=16");
 	cr_assert_str_eq(specs[1], "readfd:/dev/iio:device1,blocks=16");
-	cr_assert_str_eq(specs[2], "readfd:/dev/iio:device11,blocks=16", "by number: 11 after 1");
+	cr_assert_str_eq(specs[2], "kernel:/dev/iio_block4,blocks=16", "the DAC's block node");
+	cr_assert_str_eq(specs[3], "readfd:/dev/iio:device11,blocks=16", "by number: 11 after 1");
+}
+
+Test(source_scan, a_dac_is_a_spec_only_through_its_block_node)
+{
+	char specs[8][SOURCE_SPEC_MAX];
+	uint32_t i, n = source_scan(root, "", specs, 8);
+
+	for (i = 0; i < n; i++)
+		cr_assert_str_neq(specs[i], "readfd:/dev/iio:device2",
+				  "a kfifo DAC is the iiod port's, not a stream");
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(specs[2], "kernel:/dev/iio_block4");
+	/* without its block node the module's DAC is left out too */
+	snprintf(specs[0], SOURCE_SPEC_MAX, "%s/iio:device4/block_device", root);
+	cr_assert_eq(unlink(specs[0]), 0);
+	n = source_scan(root, "", specs, 8);
+	cr_assert_eq(n, 3);
+	for (i = 0; i < n; i++)
+		cr_assert_null(strstr(specs[i], "device4"), "%s", specs[i]);
 }
 
 Test(source_scan, stops_at_max_and_finds_nothing_without_iio)
