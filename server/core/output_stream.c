@@ -90,8 +90,9 @@ static uint32_t take_back_played(struct output_stream *os)
 		os->blocks_played++;
 		os->bytes_played += blk.bytes_used;
 		n++;
+		if (os->owner)
+			os->st.credits++; /* a free block: the owner's to fill */
 		if (os->owner && b->owner_gen == os->gen) {
-			os->st.credits++;
 			os->st.blocks_played++;
 			os->st.samples_played += b->scans;
 			if (blk.flags & SOURCE_BLOCK_UNDERFLOW)
@@ -179,6 +180,11 @@ static void on_status_timer(uv_timer_t *t)
 {
 	struct output_stream *os = t->data;
 
+	/* blocks played since the poll last ran first: a drain that has just
+	 * ended runs dry, and that is its end, not an underflow */
+	on_played(&os->src_poll, 0, UV_READABLE);
+	if (!os->playing)
+		return;
 	if (note_underflows(os))
 		report(os, false);
 }

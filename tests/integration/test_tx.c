@@ -712,6 +712,9 @@ Test(tx, keep_plays_the_cyclic_block_on_after_its_owner_left)
 	tx_send(&t, blk, 4000, 0);
 	tx_stop(&t, true);
 	cr_assert_eq(t.last.underflows, 0);
+	cr_assert_eq(t.last.credits, t.block_count + 1,
+		     "the replaced loop's block came back as a credit, and the block sent");
+	cr_assert_eq(t.last.blocks_played, 1, "only its own block counts as played for it");
 	close(t.fd);
 	free(blk);
 	wait_dac_idle(&d);
