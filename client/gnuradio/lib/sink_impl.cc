@@ -345,6 +345,7 @@ void sink_impl::report(const struct iios_tx_status& st)
 
     d_blocks_played = st.blocks_played;
     d_underflow_samples = st.underflow_samples;
+    d_underflow_position = st.underflow_position;
     d_underflows = st.underflows;
     if (st.underflows <= d_reported)
         return;
@@ -449,6 +450,7 @@ bool sink_impl::start()
     d_blocks_played = 0;
     d_underflows = 0;
     d_underflow_samples = 0;
+    d_underflow_position = 0;
     set_error("");
     {
         std::lock_guard<std::mutex> client(d_client_mutex);

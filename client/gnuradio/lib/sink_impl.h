@@ -55,6 +55,7 @@ public:
     uint64_t blocks_played() const override { return d_blocks_played; }
     uint64_t underflows() const override { return d_underflows; }
     uint64_t underflow_samples() const override { return d_underflow_samples; }
+    uint64_t underflow_position() const override { return d_underflow_position; }
     double device_rate() const override { return d_rate; }
     std::string device() const override;
 
@@ -119,6 +120,7 @@ private:
     std::atomic<uint64_t> d_blocks_played{ 0 };
     std::atomic<uint64_t> d_underflows{ 0 };
     std::atomic<uint64_t> d_underflow_samples{ 0 };
+    std::atomic<uint64_t> d_underflow_position{ 0 };
     std::atomic<double> d_rate{ 0 };
     mutable std::mutex d_error_mutex;
     std::string d_error;

@@ -136,6 +136,10 @@ public:
     /*! Scans of silence the underflows played so far. */
     virtual uint64_t underflow_samples() const = 0;
 
+    /*! Our scan index (from 0 at start) before which the last underflow
+     *  put silence; 0 if none. */
+    virtual uint64_t underflow_position() const = 0;
+
     /*! Scans per second of the device (0 before the flowgraph started). */
     virtual double device_rate() const = 0;
 

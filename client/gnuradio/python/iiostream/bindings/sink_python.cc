@@ -5,7 +5,7 @@
 /* BINDTOOL_GEN_AUTOMATIC(0)                                                       */
 /* BINDTOOL_USE_PYGCCXML(0)                                                        */
 /* BINDTOOL_HEADER_FILE(sink.h)                                                    */
-/* BINDTOOL_HEADER_FILE_HASH(de34190538438259082a17db063d759e)                     */
+/* BINDTOOL_HEADER_FILE_HASH(45ddf735d8ce1a763e2b2bd4735473ce)                     */
 /***********************************************************************************/
 
 #include <pybind11/complex.h>
@@ -46,6 +46,7 @@ void bind_sink(py::module& m)
         .def("blocks_played", &sink::blocks_played, D(sink, blocks_played))
         .def("underflows", &sink::underflows, D(sink, underflows))
         .def("underflow_samples", &sink::underflow_samples, D(sink, underflow_samples))
+        .def("underflow_position", &sink::underflow_position, D(sink, underflow_position))
         .def("device_rate", &sink::device_rate, D(sink, device_rate))
         .def("device", &sink::device, D(sink, device));
 }

@@ -82,6 +82,9 @@ static const char* __doc_gr_iiostream_sink_underflows =
 static const char* __doc_gr_iiostream_sink_underflow_samples =
     R"doc(Scans of silence the underflows played so far.)doc";
 
+static const char* __doc_gr_iiostream_sink_underflow_position =
+    R"doc(Our scan index (from 0 at start) before which the last underflow put silence; 0 if none.)doc";
+
 static const char* __doc_gr_iiostream_sink_device_rate =
     R"doc(Scans per second of the device (0 before the flowgraph started).)doc";
 
