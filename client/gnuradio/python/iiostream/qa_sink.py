@@ -126,11 +126,15 @@ class qa_sink(gr_unittest.TestCase):
     def setUp(self):
         self.daemons = []
         self.flowgraphs = []
+        # Python blocks, kept alive until the flowgraphs are stopped: a
+        # failing test's frame (its locals) is cleared while they still run
+        self.python_blocks = []
 
     def tearDown(self):
         for tb in self.flowgraphs:
             tb.stop()
             wait_flowgraph(tb)
+        self.python_blocks = []
         for d in self.daemons:
             d.stop()
 
@@ -145,6 +149,11 @@ class qa_sink(gr_unittest.TestCase):
         tb = gr.top_block()
         self.flowgraphs.append(tb)
         return tb
+
+    def gate(self, limit):
+        g = gate(limit)
+        self.python_blocks.append(g)
+        return g
 
     def transmit(self, tb):
         """Run tb to its end (its inputs done, the sink drained); its log."""
@@ -299,7 +308,7 @@ class qa_sink(gr_unittest.TestCase):
         limit = PREFILL * BLOCK
         tb = self.flowgraph()
         src = blocks.vector_source_s(pattern(np.arange(BLOCK), 0).tolist(), True)
-        g = gate(limit)
+        g = self.gate(limit)
         snk = iiostream.sink(d.url, [0], "short", device="sim-dac")
         dbg = blocks.message_debug()
         tb.connect(src, g, snk)
@@ -403,7 +412,7 @@ class qa_sink(gr_unittest.TestCase):
     def test_a_second_transmitter_is_refused_naming_the_first(self):
         d = self.board()
         tb1 = self.flowgraph()
-        g = gate(0)  # takes the device, sends nothing
+        g = self.gate(0)  # takes the device, sends nothing
         snk1 = iiostream.sink(d.url, [0], "short", device="sim-dac")
         tb1.connect(blocks.vector_source_s([1] * 100, True), g, snk1)
         tb1.start()
