@@ -120,6 +120,31 @@ static void parse_frames(struct session *s)
 	s->rx_len -= off;
 }
 
+/* How much to read into rx: all the room there is, except on a plain
+ * connection that transmits, where a frame head is read alone (its length
+ * peeked first) so that the TxBlock payload after it is read straight into
+ * the device's block, not into rx and copied (an extra recv() per frame). */
+static size_t rx_room(struct session *s)
+{
+	size_t room = sizeof(s->rx) - s->rx_len;
+	uint8_t prefix[IIOS_FRAME_PREFIX];
+	uint32_t len;
+	ssize_t n;
+
+	if (s->ssl || !s->txm.os || s->state != SESSION_READY)
+		return room;
+	if (s->rx_len)
+		return room; /* a head already begun: its bytes are coming */
+	n = recv(s->fd, prefix, sizeof(prefix), MSG_PEEK | MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof(prefix))
+		return room;
+	len = (uint32_t)prefix[0] << 24 | (uint32_t)prefix[1] << 16 | (uint32_t)prefix[2] << 8 |
+	      prefix[3];
+	if (len == 0 || len > room - IIOS_FRAME_PREFIX)
+		return room; /* out of bounds: the parser says so */
+	return IIOS_FRAME_PREFIX + len;
+}
+
 /* Read what arrived and act on every whole frame in it. One recv() per
  * readiness event: a client that floods us must not keep the loop from
  * serving everyone else (uv_poll is level-triggered, so we come back). */
@@ -138,7 +163,7 @@ static void on_readable(struct session *s)
 		/* a TxBlock's payload, straight into the device's block */
 		n = session_read(s, dst, want, why, sizeof(why));
 	else
-		n = session_read(s, s->rx + s->rx_len, sizeof(s->rx) - s->rx_len, why, sizeof(why));
+		n = session_read(s, s->rx + s->rx_len, rx_room(s), why, sizeof(why));
 	if (n == 0) {
 		session_close(s, s->state == SESSION_DRAINING ? NULL : "peer closed");
 		return;
