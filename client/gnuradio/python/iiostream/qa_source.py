@@ -347,11 +347,15 @@ class qa_source(gr_unittest.TestCase):
     def setUp(self):
         self.tb = gr.top_block()
         self.daemons = []
+        # Python blocks, kept alive until the flowgraph is stopped: a
+        # failing test's frame (its locals) is cleared while they still run
+        self.python_blocks = []
 
     def tearDown(self):
         self.tb.stop()
         wait_flowgraph(self.tb)
         self.tb = None
+        self.python_blocks = []
         for d in self.daemons:
             d.stop()
 
@@ -567,6 +571,7 @@ class qa_source(gr_unittest.TestCase):
         d = self.daemon()
         src = iiostream.source(d.url, [0, 1], "short", **kw)
         last = last_tag_sink()
+        self.python_blocks.append(last)
         self.tb.connect((src, 0), last)
         self.tb.connect((src, 1), blocks.null_sink(gr.sizeof_short))
         log = []
@@ -663,6 +668,7 @@ class qa_source(gr_unittest.TestCase):
         wait0 = d.cpu_wait_s()
         src = iiostream.source(d.url, [0, 1], "short", block_count=2)
         snk = tag_sink()
+        self.python_blocks.append(snk)
         self.tb.connect((src, 0), (snk, 0))
         self.tb.connect((src, 1), (snk, 1))
         log = []
