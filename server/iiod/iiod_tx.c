@@ -62,8 +62,9 @@ static struct iiod_conn *tx_conn(struct output_owner *o)
 /* ------------------------------------------------------------------ */
 /* The device's news (output_owner_ops)                                */
 
-/* Underflows since the last line, if a second has passed since it. */
-static void log_underflows(struct iiod_conn *c, const struct output_status *st)
+/* Underflows since the last line, if a second has passed since it (or
+ * `now_anyway`: the buffer closes). */
+static void log_underflows(struct iiod_conn *c, const struct output_status *st, bool now_anyway)
 {
 	struct iiod_tx *tx = &c->tx;
 	uint64_t now, fresh = st->underflows - tx->uf_logged;
@@ -71,7 +72,7 @@ static void log_underflows(struct iiod_conn *c, const struct output_status *st)
 	if (!fresh)
 		return;
 	now = monotonic_ns();
-	if (tx->uf_log_ns && now - tx->uf_log_ns < UNDERFLOW_LOG_INTERVAL_NS)
+	if (!now_anyway && tx->uf_log_ns && now - tx->uf_log_ns < UNDERFLOW_LOG_INTERVAL_NS)
 		return;
 	tx->uf_log_ns = now;
 	tx->uf_logged = st->underflows;
@@ -94,7 +95,7 @@ static void on_status(struct output_owner *o, const struct output_status *st, bo
 		c->tx.os = NULL;
 		return;
 	}
-	log_underflows(c, st);
+	log_underflows(c, st, false);
 	if (c->tx.paused && !c->closing) {
 		c->tx.paused = false;
 		iiod__input_resume(c);
@@ -206,9 +207,12 @@ void iiod__tx_close(struct iiod_conn *c)
 {
 	struct iiod_tx *tx = &c->tx;
 	struct output_stream *os = tx->os;
+	struct output_status st;
 
 	if (!os)
 		return;
+	output_stream_status(os, &st);
+	log_underflows(c, &st, true); /* those the rate limit held back */
 	if (tx->filling) {
 		log_info("iiod client %u (%s): left in the middle of a WRITEBUF (%" PRIu64 " of %"
 			 PRIu64 " bytes to come): block %u back to %s unplayed",
