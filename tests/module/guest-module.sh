@@ -429,6 +429,12 @@ rmmod iiostream_sim && pass "rmmod" || bad "rmmod"
 if [ -f /guest-dac.sh ]; then
 	. /guest-dac.sh
 fi
+# iiostreamd transmits through the DAC: iiostream tx -> the DAC -> its
+# loopback -> the ADC -> rx --verify-loopback (tests/module/guest-tx.sh,
+# which run.sh adds as /guest-tx.sh)
+if [ -f /guest-tx.sh ]; then
+	. /guest-tx.sh
+fi
 # devices=2 in the same boot: triggers, debug registers, two streams at
 # once (tests/module/guest-multi.sh, which run.sh adds as /guest-multi.sh)
 if [ -f /guest-multi.sh ]; then

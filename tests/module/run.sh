@@ -8,7 +8,9 @@
 #     libiio's tools, with the debug checks Debian's kernel has (SLUB red
 #     zones and poisoning, page poisoning; DEBUG_LIST is built in), run
 #     tests/module/guest-module.sh there, then (same boot) the module's DAC
-#     (dac=1: tests/module/guest-dac.sh and iio_block_dac_compliance), the module with
+#     (dac=1: tests/module/guest-dac.sh and iio_block_dac_compliance),
+#     iiostreamd transmitting through the DAC into its loopback
+#     (tests/module/guest-tx.sh), the module with
 #     devices=2 (tests/module/guest-multi.sh: triggers, debug registers
 #     through iio_attr -D, both devices streamed at once by one daemon),
 #     the module's scan formats (tests/module/guest-formats.sh), and fail on a
@@ -68,6 +70,7 @@ echo "== module: conformance in a qemu guest running Debian's kernel"
 	--bin "$out/iio_block_fuzz" --file "$root/tests/module/guest-multi.sh:/guest-multi.sh" \
 	--bin "$out/iio_block_dac_compliance" --bin "$out/iio_block_dac_compliance32" \
 	--file "$root/tests/module/guest-dac.sh:/guest-dac.sh" \
+	--file "$root/tests/module/guest-tx.sh:/guest-tx.sh" \
 	--file "$root/tests/module/guest-formats.sh:/guest-formats.sh" \
 	--dyn /usr/bin/iio_info --dyn /usr/bin/iio_readdev --dyn /usr/bin/iio_attr --dyn /usr/sbin/iiod \
 	--dyn /usr/bin/iio_writedev \
