@@ -64,6 +64,7 @@ struct iiod_tx {
 	bool paused;                 /* reading stopped: no block free */
 	uint64_t uf_logged, uf_log_ns; /* underflows logged, when last */
 	uint64_t writebufs, bytes, blocks; /* since OPEN */
+	uint64_t copied;             /* bytes of them that came in in[] */
 };
 
 /*

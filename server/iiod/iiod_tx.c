@@ -224,8 +224,10 @@ void iiod__tx_close(struct iiod_conn *c)
 	tx->left = 0;
 	tx->paused = false;
 	log_info("iiod client %u (%s): output buffer on %s closed: %" PRIu64 " WRITEBUF, %" PRIu64
-		 " bytes in %" PRIu64 " blocks%s", c->id, c->peer, os->device_id, tx->writebufs,
-		 tx->bytes, tx->blocks, tx->cyclic ? "" : "; what is queued plays out");
+		 " bytes in %" PRIu64 " blocks (%" PRIu64 " of them copied: they came with a "
+		 "command line, the others were read into the blocks)%s",
+		 c->id, c->peer, os->device_id, tx->writebufs, tx->bytes, tx->blocks, tx->copied,
+		 tx->cyclic ? "" : "; what is queued plays out");
 	output_stream_release(os, &tx->owner);
 }
 
@@ -342,6 +344,7 @@ size_t iiod__tx_take(struct iiod_conn *c, const char *p, size_t n)
 		if (room > n - done)
 			room = n - done;
 		memcpy(dst, p + done, room);
+		c->tx.copied += room;
 		done += room;
 		iiod__tx_got(c, room);
 	}
