@@ -284,11 +284,14 @@ std::string sink_impl::take_device()
 /* ---- sending and status (d_client_mutex held) ----------------------------- */
 
 /* One attempt to send the first `scans` scans of d_buf (waiting for a
- * credit at most the call's timeout). */
+ * credit at most the call's timeout). failed also when the transmission
+ * has ended already (the status said so: the client is closed). */
 tx_result sink_impl::send_pending(size_t scans, clock::time_point give_up)
 {
     int r;
 
+    if (!d_transmitting)
+        return tx_result::failed;
     r = iios_tx_send(d_client,
                      d_buf.data(),
                      scans * d_writer.scan_bytes(),
@@ -300,6 +303,8 @@ tx_result sink_impl::send_pending(size_t scans, clock::time_point give_up)
     }
     if (r == -ETIMEDOUT) {
         take_status();
+        if (!d_transmitting)
+            return tx_result::failed;
         if (clock::now() < give_up)
             return tx_result::waiting;
         char s[32];
@@ -381,6 +386,8 @@ void sink_impl::finish()
         if (t == tx_result::failed)
             return;
         d_fill = 0;
+        if (!d_transmitting) /* its status said the transmission ended */
+            return;
     }
     if (d_keep_playing) {
         r = iios_tx_status(d_client, &st);
