@@ -440,6 +440,12 @@ class qa_sink(gr_unittest.TestCase):
         with captured_log(log):
             tb.start()
             wait_until(lambda: snk.blocks_played() > 2, "blocks played")
+            # an endless source, paced by the DAC: never more than its
+            # ring of blocks ahead of what it has played (the credits)
+            sent = snk.blocks_sent()
+            self.assertLessEqual(sent, snk.blocks_played() + RING)
+            wait_until(lambda: snk.blocks_played() > sent, "the DAC to play on")
+            self.assertLessEqual(snk.blocks_sent(), snk.blocks_played() + RING)
             d.signal(sig)
             took = wait_flowgraph(tb)
         self.assertIsNotNone(took, f"the flowgraph still runs {HANG} s after {sig.name}")
