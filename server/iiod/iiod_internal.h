@@ -65,6 +65,17 @@ struct iiod_tx {
 	uint64_t uf_logged, uf_log_ns; /* underflows logged, when last */
 	uint64_t writebufs, bytes, blocks; /* since OPEN */
 	uint64_t copied;             /* bytes of them that came in in[] */
+	/* a buffer of some of the device's channels: its scans arrive in
+	 * stage[] and are spread into the device's scans (the others' bytes
+	 * zero); else NULL and the samples land in the blocks themselves */
+	uint8_t *stage;
+	uint32_t stage_len, stage_cap; /* bytes in it (less than a scan once
+					* spread), its size */
+	uint32_t cli_scan;           /* a scan as the client sends it */
+	uint32_t nsel;               /* its channels: */
+	uint32_t sel_src[IIOS_SCAN_MAX_ELEMENTS]; /* at these offsets in its scan */
+	uint32_t sel_dst[IIOS_SCAN_MAX_ELEMENTS]; /* go to these in the device's */
+	uint32_t sel_len[IIOS_SCAN_MAX_ELEMENTS]; /* each this long */
 };
 
 /*

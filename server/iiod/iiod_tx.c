@@ -27,7 +27,10 @@
  *
  * Blocks: a WRITEBUF fills blocks in turn, each submitted when it is full
  * or the WRITEBUF ends (a partial scan at its end is dropped, as iiod
- * pushes whole samples). A cyclic buffer's WRITEBUF is one cyclic block:
+ * pushes whole samples). A buffer of some of the device's channels is the
+ * one copy: its scans (IIO's layout of those channels alone) arrive in a
+ * stage and are spread into the device's scans, its other channels silent
+ * (zero), as the RX side copies a subset out of the capture. A cyclic buffer's WRITEBUF is one cyclic block:
  * it loops whole, so it may not be larger than a block (-EFBIG at OPEN or
  * at WRITEBUF); a second one replaces it at the end of a repetition.
  *
@@ -44,10 +47,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "container_of.h"
+#include "devices.h"
 #include "iiod_internal.h"
+#include "iiod_xml.h"
 #include "log.h"
 #include "server.h"
 
@@ -126,35 +132,82 @@ static const struct output_owner_ops tx_owner_ops = {
 /* ------------------------------------------------------------------ */
 /* OPEN, CLOSE                                                         */
 
-/* The mask must name every channel: the device plays whole scans of all of
- * them. 0, or -EINVAL (logged). */
-static int check_mask(struct iiod_conn *c, const struct iiod_cmd *cmd,
-		      const struct output_stream *os)
+/* The device's scan elements OPEN's mask names, as a mask of scan indexes
+ * in *want: its bits are libiio's channel numbers, positions in the XML
+ * (iiod_xml.h). 0, or -EINVAL (a mask of the wrong size, or of no channel
+ * the device plays; logged), -ENODEV, -ENOMEM. */
+static int wanted_outputs(struct iiod_conn *c, const struct iiod_cmd *cmd,
+			  const struct output_stream *os, uint64_t *want)
 {
-	uint32_t n = os->fmt.device_channels, i;
+	Iiostream__Devices devs = IIOSTREAM__DEVICES__INIT;
+	const Iiostream__DeviceDesc *dev = NULL;
+	size_t order[256], n, k, i;
+	int err = devices_describe(c->is->srv, &devs);
 
-	if (cmd->mask_words != (n + 31) / 32) {
-		log_info("iiod client %u (%s): OPEN %s: a mask of %u words, %s has %u channels",
-			 c->id, c->peer, cmd->device, cmd->mask_words, os->device_id, n);
-		return -EINVAL;
+	if (err)
+		return err;
+	for (i = 0; i < devs.n_devices && !dev; i++)
+		if (strcmp(devs.devices[i]->id, os->device_id) == 0)
+			dev = devs.devices[i];
+	*want = 0;
+	if (!dev) {
+		err = -ENODEV;
+	} else if (cmd->mask_words != (dev->n_channels + 31) / 32) {
+		log_info("iiod client %u (%s): OPEN %s: a mask of %u words, %s has %zu channels",
+			 c->id, c->peer, cmd->device, cmd->mask_words, os->device_id,
+			 dev->n_channels);
+		err = -EINVAL;
 	}
-	for (i = 0; i < n; i++)
-		if (!(cmd->mask[i / 32] & (1u << (i % 32))))
-			break;
-	if (i < n) {
-		log_info("iiod client %u (%s): OPEN %s: output buffers take every channel of "
-			 "the device (%u), voltage%u is not enabled", c->id, c->peer, cmd->device, n,
-			 i);
-		return -EINVAL;
+	n = dev && !err ? iiod_xml_channel_order(dev, order, 256) : 0;
+	for (k = 0; k < n; k++) {
+		const Iiostream__ChannelDesc *chd = dev->channels[order[k]];
+
+		if ((cmd->mask[k / 32] & (1u << (k % 32))) && chd->scan_element && chd->output &&
+		    chd->index >= 0 && (uint32_t)chd->index < os->fmt.device_channels)
+			*want |= 1ull << chd->index;
 	}
-	return 0;
+	devices_describe_free(&devs);
+	if (!err && !*want) {
+		log_info("iiod client %u (%s): OPEN %s: the mask names none of its output channels",
+			 c->id, c->peer, cmd->device);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/* Some of the device's channels (`want`): where each sits in the client's
+ * scan (IIO's layout of those channels alone) and in the device's, and
+ * the stage its scans arrive in. 0, or -ENOMEM. */
+static int select_outputs(struct iiod_tx *tx, const struct output_stream *os, uint64_t want)
+{
+	const struct source_format *fmt = &os->fmt;
+	struct iios_scan_layout dev, cli;
+	uint32_t i, k = 0;
+
+	/* both succeed: the device's own types, its own channels */
+	iios_scan_layout_from_mask(&dev, fmt->type, fmt->scan_elements, fmt->channel_mask,
+				   fmt->timestamp_index);
+	iios_scan_layout_from_mask(&cli, fmt->type, fmt->scan_elements, want,
+				   fmt->timestamp_index);
+	for (i = 0; i < dev.count && k < cli.count; i++) {
+		if (dev.elem[i].index != cli.elem[k].index)
+			continue;
+		tx->sel_src[tx->nsel] = cli.elem[k].offset;
+		tx->sel_dst[tx->nsel] = dev.elem[i].offset;
+		tx->sel_len[tx->nsel++] = iios_scan_type_bytes(&cli.elem[k].type);
+		k++;
+	}
+	tx->cli_scan = cli.scan_bytes;
+	tx->stage_cap = os->block_size / fmt->scan_bytes * cli.scan_bytes;
+	tx->stage = malloc(tx->stage_cap);
+	return tx->stage ? 0 : -ENOMEM;
 }
 
 int iiod__tx_open(struct iiod_conn *c, const struct iiod_cmd *cmd, struct output_stream *os)
 {
 	struct iiod_tx *tx = &c->tx;
 	char why[300];
-	uint64_t bytes;
+	uint64_t bytes, want;
 	int err;
 
 	/* transmitting is a write, as on the native ports (TxStart) */
@@ -165,10 +218,10 @@ int iiod__tx_open(struct iiod_conn *c, const struct iiod_cmd *cmd, struct output
 		return -EBUSY;
 	if (cmd->number == 0 || cmd->number > (1u << 26))
 		return -EINVAL;
-	err = check_mask(c, cmd, os);
+	err = wanted_outputs(c, cmd, os, &want);
 	if (err)
 		return err;
-	bytes = cmd->number * os->fmt.scan_bytes;
+	bytes = cmd->number * os->fmt.scan_bytes; /* as the device plays them */
 	if (cmd->cyclic && bytes > os->block_size) {
 		log_warn("iiod client %u (%s): OPEN %s CYCLIC of %" PRIu64 " samples (%" PRIu64
 			 " bytes) refused: a cyclic buffer loops as one block, and %s's blocks "
@@ -178,6 +231,9 @@ int iiod__tx_open(struct iiod_conn *c, const struct iiod_cmd *cmd, struct output
 		return -EFBIG;
 	}
 	memset(tx, 0, sizeof(*tx));
+	tx->cli_scan = os->fmt.scan_bytes;
+	if (want != os->fmt.channel_mask && select_outputs(tx, os, want))
+		return -ENOMEM;
 	tx->owner.ops = &tx_owner_ops;
 	tx->owner.client_id = c->id;
 	snprintf(tx->owner.who, sizeof(tx->owner.who), "iiod client %u (%s)", c->id, c->peer);
@@ -187,14 +243,17 @@ int iiod__tx_open(struct iiod_conn *c, const struct iiod_cmd *cmd, struct output
 	if (err) {
 		log_warn("iiod client %u (%s): OPEN %s refused: %s", c->id, c->peer, cmd->device,
 			 why);
+		free(tx->stage);
+		tx->stage = NULL;
 		return err;
 	}
 	tx->os = os;
 	tx->cyclic = cmd->cyclic;
 	snprintf(tx->device, sizeof(tx->device), "%s", cmd->device);
 	log_info("iiod client %u (%s): %s output buffer of %" PRIu64 " samples open on %s, %u "
-		 "channels", c->id, c->peer, cmd->cyclic ? "cyclic" : "plain", cmd->number,
-		 os->device_id, os->fmt.device_channels);
+		 "channels%s", c->id, c->peer, cmd->cyclic ? "cyclic" : "plain", cmd->number,
+		 os->device_id, tx->stage ? tx->nsel : os->fmt.channels,
+		 tx->stage ? " (spread into its scans, the others silent)" : "");
 	return 0;
 }
 
@@ -223,6 +282,9 @@ void iiod__tx_close(struct iiod_conn *c)
 	tx->os = NULL;
 	tx->left = 0;
 	tx->paused = false;
+	free(tx->stage);
+	tx->stage = NULL;
+	tx->stage_len = 0;
 	log_info("iiod client %u (%s): output buffer on %s closed: %" PRIu64 " WRITEBUF, %" PRIu64
 		 " bytes in %" PRIu64 " blocks (%" PRIu64 " of them copied: they came with a "
 		 "command line, the others were read into the blocks)%s",
@@ -246,11 +308,11 @@ void iiod__tx_writebuf(struct iiod_conn *c, const struct iiod_cmd *cmd)
 		iiod__send_int(c, -EINVAL);
 		return;
 	}
-	if (cmd->number < tx->os->fmt.scan_bytes) {
+	if (cmd->number < tx->cli_scan) {
 		iiod__send_int(c, 0); /* less than a sample: iiod takes nothing */
 		return;
 	}
-	if (tx->cyclic && cmd->number > tx->os->block_size) {
+	if (tx->cyclic && cmd->number / tx->cli_scan * tx->os->fmt.scan_bytes > tx->os->block_size) {
 		log_warn("iiod client %u (%s): WRITEBUF of %" PRIu64 " bytes to a cyclic buffer "
 			 "refused: it loops as one block of at most %u bytes", c->id, c->peer,
 			 cmd->number, tx->os->block_size);
@@ -311,17 +373,47 @@ uint8_t *iiod__tx_dst(struct iiod_conn *c, size_t *len)
 		}
 	}
 	room = tx->os->block_size - tx->fill;
+	if (tx->stage) {
+		/* the client's scans that fill the block, less what is staged */
+		room = room / tx->os->fmt.scan_bytes * tx->cli_scan - tx->stage_len;
+		*len = tx->left < room ? (size_t)tx->left : room;
+		return tx->stage + tx->stage_len;
+	}
 	*len = tx->left < room ? (size_t)tx->left : room;
 	return tx->filling->data + tx->fill;
+}
+
+/* The whole scans in stage[] spread into the block: the client's channels
+ * where the device has them, its other channels silent (zero). */
+static void spread(struct iiod_tx *tx)
+{
+	uint32_t scans = tx->stage_len / tx->cli_scan, dev_scan = tx->os->fmt.scan_bytes, i, k;
+	uint8_t *dst = tx->filling->data + tx->fill;
+	const uint8_t *src = tx->stage;
+
+	memset(dst, 0, (size_t)scans * dev_scan);
+	for (i = 0; i < scans; i++, dst += dev_scan, src += tx->cli_scan)
+		for (k = 0; k < tx->nsel; k++)
+			memcpy(dst + tx->sel_dst[k], src + tx->sel_src[k], tx->sel_len[k]);
+	tx->fill += scans * dev_scan;
+	tx->stage_len -= scans * tx->cli_scan;
+	memmove(tx->stage, src, tx->stage_len);
 }
 
 void iiod__tx_got(struct iiod_conn *c, size_t n)
 {
 	struct iiod_tx *tx = &c->tx;
 
-	tx->fill += (uint32_t)n;
 	tx->left -= n;
 	tx->bytes += n;
+	if (tx->stage) {
+		tx->stage_len += (uint32_t)n;
+		spread(tx);
+		if (!tx->left)
+			tx->stage_len = 0; /* a partial scan at the end: dropped */
+	} else {
+		tx->fill += (uint32_t)n;
+	}
 	if (tx->fill == tx->os->block_size || !tx->left)
 		submit(c);
 	if (tx->left)

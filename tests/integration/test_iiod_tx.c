@@ -353,6 +353,65 @@ Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
 	cr_assert(daemon_log_contains(&d, "32 of 32 blocks free"), "every DAC block back");
 }
 
+Test(iiod_tx, iio_writedev_of_one_channel_plays_it_and_the_other_is_silent)
+{
+	struct daemon d;
+	struct capture cp;
+	struct iios_tx_stream_stats ts;
+	pthread_t th;
+	char in[160], log[160];
+	uint32_t per_push = 10000, total = per_push * 30, i;
+	uint8_t *one = malloc((size_t)total * 2);
+	size_t at, scans;
+	FILE *f;
+	int r;
+
+	cr_assert_not_null(one);
+	daemon_start(&d, board);
+	set_loopback(&d, "1");
+	/* voltage1's samples of the pattern alone: a scan of one channel */
+	for (i = 0; i < total; i++) {
+		uint16_t v = iios_pattern_sample(i, 1);
+
+		one[2 * i] = (uint8_t)v;
+		one[2 * i + 1] = (uint8_t)(v >> 8);
+	}
+	snprintf(in, sizeof(in), "%s/voltage1.bin", d.dir);
+	f = fopen(in, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(one, 2, total, f), total);
+	cr_assert_eq(fclose(f), 0);
+	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
+	capture_start(&cp, &th, &d, 64u << 20);
+	r = writedev_wait(writedev_spawn(&d, in, log,
+					 (const char *const[]){ "-b", "10000", "-s", "300000", "sim-dac",
+								"voltage1", NULL }));
+	if (r)
+		daemon_dump_log(&d);
+	cr_assert_eq(r, 0, "iio_writedev exited %d: %s", r, file_slurp(log, NULL));
+	ts = wait_dac_idle(&d);
+	capture_finish(&cp, th, 4);
+	cr_assert_eq(ts.bytes_played, (uint64_t)total * SCAN_BYTES, "whole scans of the DAC");
+	/* the first scan with sound has voltage1's pattern scan 0; voltage0
+	 * is silent throughout */
+	scans = cp.len / SCAN_BYTES;
+	at = first_sound(cp.buf, scans);
+	cr_assert_leq(at + total, scans, "the capture holds the transmission");
+	for (i = 0; i < total; i++) {
+		const uint8_t *sc = cp.buf + (at + i) * SCAN_BYTES;
+		uint16_t v0 = (uint16_t)(sc[0] | sc[1] << 8), v1 = (uint16_t)(sc[2] | sc[3] << 8);
+
+		cr_assert(v0 == 0 && v1 == iios_pattern_sample(i, 1),
+			  "scan %u: voltage0 %u (want 0), voltage1 %u (want %u)", i, v0, v1,
+			  iios_pattern_sample(i, 1));
+	}
+	expect_silence_to_end(&cp, at + total, "after it");
+	cr_assert(daemon_log_contains(&d, "(spread into its scans, the others silent)"));
+	free(one);
+	free(cp.buf);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
 Test(iiod_tx, iio_writedev_cyclic_loops_its_buffer_whole_and_stops_when_it_closes)
 {
 	struct daemon d;
@@ -421,8 +480,10 @@ Test(iiod_tx, a_cyclic_buffer_larger_than_a_block_is_refused_clearly)
 	send_text(fd, "OPEN sim-dac 16385 00000003 CYCLIC\r\n");
 	expect_line(fd, "-27", "a cyclic buffer of a block and a scan");
 	cr_assert(daemon_log_contains(&d, "a cyclic buffer loops as one block"));
-	send_text(fd, "OPEN sim-dac 16384 00000001\r\n");
-	expect_line(fd, "-22", "one channel of two");
+	send_text(fd, "OPEN sim-dac 16384 00000000\r\n");
+	expect_line(fd, "-22", "no channel");
+	send_text(fd, "OPEN sim-dac 16384 0000000000000003\r\n");
+	expect_line(fd, "-22", "a mask of two words for two channels");
 	send_text(fd, "WRITEBUF sim-dac 4096\r\n");
 	expect_line(fd, "-9", "WRITEBUF without OPEN");
 	send_text(fd, "OPEN sim-dac 16384 00000003 CYCLIC\r\n");
