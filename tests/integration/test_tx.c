@@ -30,9 +30,10 @@
 #include "certs.h"
 #include "harness.h"
 #include "iiostream/pattern.h"
+#include "loopback.h"
 
-#define CHANNELS 2
-#define SCAN_BYTES (CHANNELS * 2)
+#define CHANNELS LOOPBACK_CHANNELS
+#define SCAN_BYTES LOOPBACK_SCAN_BYTES
 
 /* A sim board at 1 MS/s: blocks of 64 KiB (16384 scans, 16 ms), rings of
  * 32 blocks (half a second of play ahead of the DAC). */
@@ -190,145 +191,6 @@ static void wait_dac_idle(const struct daemon *d)
 	}
 }
 
-/* ---- the loopback receiver: the ADC's stream, kept whole ---- */
-
-struct capture {
-	const struct daemon *d;
-	uint8_t *buf;
-	size_t cap;
-	atomic_size_t len;   /* bytes of buf written (stored after the bytes) */
-	atomic_uint_fast64_t blocks;
-	atomic_bool stop;
-	atomic_bool ready;   /* subscribed */
-	int err;
-	uint64_t lost;
-};
-
-static void *capture_run(void *arg)
-{
-	struct capture *cp = arg;
-	struct iios_client *c = client_connect(cp->d);
-	struct iios_stream_info info;
-	struct iios_block blk;
-
-	cp->err = iios_subscribe_device(c, "sim", 64, NULL, 0, &info);
-	atomic_store(&cp->ready, true);
-	while (!cp->err && !atomic_load(&cp->stop)) {
-		cp->err = iios_next_block(c, &blk);
-		if (cp->err)
-			break;
-		cp->lost += blk.lost_samples;
-		if (cp->len + blk.bytes_used <= cp->cap) {
-			memcpy(cp->buf + cp->len, blk.data, blk.bytes_used);
-			atomic_store(&cp->len, cp->len + blk.bytes_used);
-		}
-		atomic_fetch_add(&cp->blocks, 1);
-	}
-	iios_close(c);
-	return NULL;
-}
-
-static void capture_start(struct capture *cp, pthread_t *th, const struct daemon *d, size_t cap)
-{
-	memset(cp, 0, sizeof(*cp));
-	cp->d = d;
-	cp->cap = cap;
-	cp->buf = malloc(cap);
-	cr_assert_not_null(cp->buf);
-	cr_assert_eq(pthread_create(th, NULL, capture_run, cp), 0);
-	WAIT_UNTIL(atomic_load(&cp->ready) && atomic_load(&cp->blocks) > 0,
-		   "the ADC's first block (err %d)", cp->err);
-}
-
-/* Let the capture run `more` blocks past now, then stop it. */
-static void capture_finish(struct capture *cp, pthread_t th, uint64_t more)
-{
-	uint64_t n = atomic_load(&cp->blocks) + more;
-
-	WAIT_UNTIL(atomic_load(&cp->blocks) >= n || cp->err, "%" PRIu64 " ADC blocks", n);
-	atomic_store(&cp->stop, true);
-	pthread_join(th, NULL);
-	cr_assert_eq(cp->err, 0, "the capture failed: %d", cp->err);
-	cr_assert_eq(cp->lost, 0, "the ADC lost %" PRIu64 " scans: the check needs them all",
-		     cp->lost);
-}
-
-static void set_loopback(const struct daemon *d, const char *on)
-{
-	struct iios_client *c = client_connect(d);
-	struct iios_attr_ref ref = { .device = "sim-dac", .attr = "loopback" };
-	char v[32];
-	int err = iios_attr_set(c, &ref, on, v, sizeof(v));
-
-	cr_assert_eq(err, 0, "loopback=%s: %s", on, iios_errmsg(c));
-	iios_close(c);
-}
-
-static bool scan_is(const uint8_t *scan, uint64_t n)
-{
-	uint32_t ch;
-
-	for (ch = 0; ch < CHANNELS; ch++) {
-		uint16_t v = (uint16_t)(scan[2 * ch] | scan[2 * ch + 1] << 8);
-
-		if (v != iios_pattern_sample(n, ch))
-			return false;
-	}
-	return true;
-}
-
-static bool scan_is_silence(const uint8_t *scan)
-{
-	static const uint8_t zero[SCAN_BYTES];
-
-	return memcmp(scan, zero, SCAN_BYTES) == 0;
-}
-
-/* The first scan that is not silence, or `scans` if none. */
-static size_t first_sound(const uint8_t *buf, size_t scans)
-{
-	size_t i = 0;
-
-	while (i < scans && scan_is_silence(buf + i * SCAN_BYTES))
-		i++;
-	return i;
-}
-
-/* Scans captured so far from the first one that is not silence. */
-static size_t sound_scans(struct capture *cp)
-{
-	size_t scans = atomic_load(&cp->len) / SCAN_BYTES;
-
-	return scans - first_sound(cp->buf, scans);
-}
-
-/* The capture from `at` on holds pattern scans first..first+n-1, in order;
- * returns the index after them. */
-static size_t expect_run(const struct capture *cp, size_t at, uint64_t first, uint64_t n,
-			 const char *what)
-{
-	size_t scans = cp->len / SCAN_BYTES;
-	uint64_t k;
-
-	cr_assert_leq(at + n, scans, "%s: the capture ends %zu scans in, %" PRIu64 " expected",
-		      what, scans - at, n);
-	for (k = 0; k < n; k++)
-		cr_assert(scan_is(cp->buf + (at + k) * SCAN_BYTES, first + k),
-			  "%s: scan %" PRIu64 " of the run (capture scan %zu) is not pattern scan "
-			  "%" PRIu64,
-			  what, k, at + k, first + k);
-	return at + n;
-}
-
-static void expect_silence_to_end(const struct capture *cp, size_t at, const char *what)
-{
-	size_t scans = cp->len / SCAN_BYTES, i;
-
-	for (i = at; i < scans; i++)
-		cr_assert(scan_is_silence(cp->buf + i * SCAN_BYTES),
-			  "%s: capture scan %zu (%zu after the end) is not silence", what, i, i - at);
-}
-
 /* ---- tests ---- */
 
 Test(tx, hello_lists_the_dac_as_an_output_device)
@@ -388,7 +250,6 @@ Test(tx, pattern_through_loopback_reads_back_exactly_what_was_sent)
 	struct daemon d;
 	struct tx_conn t;
 	struct capture cp;
-	pthread_t th;
 	uint8_t *blk;
 	uint32_t scans, i, nblocks = 48;
 	size_t at;
@@ -396,7 +257,7 @@ Test(tx, pattern_through_loopback_reads_back_exactly_what_was_sent)
 
 	daemon_start(&d, board);
 	set_loopback(&d, "1");
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	tx_open(&t, &d, 0, false);
 	cr_assert_eq(t.credits, t.block_count, "a fresh device: every block is a credit");
 	cr_assert_eq(t.block_size, 65536);
@@ -412,7 +273,7 @@ Test(tx, pattern_through_loopback_reads_back_exactly_what_was_sent)
 	cr_assert_eq(t.last.samples_played, (uint64_t)nblocks * scans);
 	cr_assert_eq(t.last.underflows, 0, "the client kept up: no underflow (%" PRIu64 " at %" PRIu64
 		     ")", t.last.underflows, t.last.underflow_position);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	at = expect_run(&cp, at, 0, (uint64_t)nblocks * scans, "the pattern sent");
 	expect_silence_to_end(&cp, at, "after the drain");
@@ -434,14 +295,13 @@ Test(tx, a_cyclic_block_loops_whole_and_is_replaced_at_its_boundary)
 	struct daemon d;
 	struct tx_conn t;
 	struct capture cp;
-	pthread_t th;
 	uint8_t *a, *b;
 	uint32_t scans_a = 5000, scans_b = 7000; /* not a divisor of anything */
 	size_t at, reps = 0;
 
 	daemon_start(&d, board);
 	set_loopback(&d, "1");
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	tx_open(&t, &d, 0, false);
 	a = malloc(scans_a * SCAN_BYTES);
 	b = malloc(scans_b * SCAN_BYTES);
@@ -455,7 +315,7 @@ Test(tx, a_cyclic_block_loops_whole_and_is_replaced_at_its_boundary)
 	tx_send(&t, b, scans_b * SCAN_BYTES, 0);
 	tx_stop(&t, true);
 	cr_assert_eq(t.last.underflows, 0);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	/* A, whole, again and again; then B exactly once, then silence */
 	while (at + scans_a <= cp.len / SCAN_BYTES && scan_is(cp.buf + at * SCAN_BYTES, 0) &&
@@ -734,7 +594,6 @@ Test(tx, over_tls_only_the_allowed_identity_transmits)
 	struct iios_tx_info info;
 	struct iios_tx_status st;
 	struct capture cp;
-	pthread_t th;
 	uint8_t *blk;
 	uint32_t scans, i, nblocks = 24;
 	size_t at;
@@ -769,7 +628,7 @@ Test(tx, over_tls_only_the_allowed_identity_transmits)
 
 		cr_assert_eq(iios_attr_set(c, &ref, "1", v, sizeof(v)), 0, "%s", iios_errmsg(c));
 	}
-	capture_start(&cp, &th, &d, 32u << 20);
+	capture_start(&cp, &d, 32u << 20);
 	cr_assert_eq(iios_tx_start(c, "sim-dac", NULL, &info), 0, "%s", iios_errmsg(c));
 	cr_assert_eq(info.scan_bytes, SCAN_BYTES);
 	e = raw_stats(&d);
@@ -786,7 +645,7 @@ Test(tx, over_tls_only_the_allowed_identity_transmits)
 	cr_assert_eq(iios_tx_stop(c, true, &st), 0, "%s", iios_errmsg(c));
 	cr_assert_eq(st.blocks_played, nblocks);
 	cr_assert_eq(st.underflows, 0);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	at = expect_run(&cp, at, 0, (uint64_t)nblocks * scans, "the pattern sent over TLS");
 	expect_silence_to_end(&cp, at, "after the drain");
