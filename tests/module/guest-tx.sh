@@ -13,12 +13,13 @@
 #    `iiostream stats` shows the TX stream and its owner;
 #  - tx --no-drain stops with blocks still queued in the node: the kernel
 #    source takes them back (the node's disable keeps its queue), and the
-#    next tx plays through the whole ring again; the daemon exits 0 with every
-#    block of both rings free;
+#    next tx plays through the whole ring again; a CYCLIC block loops;
+#    the daemon exits 0 with every block of both rings free;
 #  - `--source kernel` without a node takes the ADC's node, never the DAC's.
 # Under TCG a slow guest can underflow the DAC or overflow the ADC; a run
 # that failed with such a loss counted runs once more at a quarter of the
-# rate (slower()), as guest-module.sh's streams do.
+# rate (slower()), as guest-module.sh's streams do, and at the slowest rate
+# once more (four runs at most). A wrong scan never runs again.
 
 tx_blk=/sys/class/iio_block/iio_block1
 tx_adc_blk=/sys/class/iio_block/iio_block0
@@ -148,8 +149,18 @@ if [ -x /bin/iiostreamd ] &&
 	iiostream tx --url $tx_url --device iio:device1 --pattern --blocks 6 --json --quiet \
 		>/tmp/tx-nd2.json 2>/tmp/tx-nd2.err
 	nd2=$?
+	# CYCLIC through the node: one block loops until tx stops it
+	iiostream tx --url $tx_url --device iio:device1 --pattern --cyclic --duration 1 --json \
+		--quiet >/tmp/tx-cyc.json 2>/tmp/tx-cyc.err
+	cyc=$?
 	kill -TERM $tx_dpid
 	wait $tx_dpid; d=$?
+	if [ $cyc = 0 ] && grep -q '"cyclic":true' /tmp/tx-cyc.json &&
+		[ "$(json_field /tmp/tx-cyc.json underflows)" = 0 ]; then
+		pass "tx --cyclic: one block looped for 1 s, $(json_field /tmp/tx-cyc.json samples_played) scans played, no underflow"
+	else
+		bad "tx --cyclic (exit $cyc)"; cat /tmp/tx-cyc.json /tmp/tx-cyc.err
+	fi
 	if [ $nd1 = 0 ] && [ $nd2 = 0 ] && [ $d = 0 ] &&
 		grep -q "queued blocks taken back unplayed" /tmp/daemon-nodrain.log &&
 		[ "$(json_field /tmp/tx-nd2.json blocks_played)" = 6 ] &&
