@@ -89,7 +89,7 @@ esac
 # logs with the writer's sample position, its last
 underflows=$(sed -n 's/^  tx stream .* \([0-9]*\) underflows .*/\1/p' "$tmp/stats.txt")
 if [ "${underflows:-1}" != 0 ]; then
-	grep "ran dry" "$tmp/daemon.log" | grep -v "the last before its sample $samples;" &&
+	grep "ran dry: " "$tmp/daemon.log" | grep -v "the last before its sample $samples;" &&
 		fail "an underflow before the end: $(grep '^  tx stream' "$tmp/stats.txt")"
 	grep -q "the last before its sample $samples;" "$tmp/daemon.log" ||
 		fail "underflows not logged: $(grep '^  tx stream' "$tmp/stats.txt")"

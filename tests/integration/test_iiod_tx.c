@@ -343,7 +343,7 @@ Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
 		char end[96];
 
 		snprintf(end, sizeof(end), "the last before its sample %u;", total);
-		cr_assert_eq(daemon_log_count(&d, "ran dry"), daemon_log_count(&d, end),
+		cr_assert_eq(daemon_log_count(&d, "ran dry: "), daemon_log_count(&d, end),
 			     "%" PRIu64 " underflows, not all at the end", ts.underflows);
 		cr_assert_gt(daemon_log_count(&d, end), 0, "underflows not logged");
 	}
