@@ -597,3 +597,54 @@ Test(iiod_tx, a_writer_that_outruns_the_dac_is_held_by_tcp_and_loses_nothing)
 	free(cp.buf);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
+
+/* Push `n` whole blocks of the pattern from block `first`, in libiio's
+ * order (each WRITEBUF's replies before the next). */
+static void push_blocks(int fd, uint8_t *buf, uint32_t first, uint32_t n)
+{
+	for (uint32_t i = first; i < first + n; i++) {
+		iios_pattern_fill(buf, (uint64_t)i * BLOCK_SCANS, BLOCK_SCANS, CHANNELS);
+		send_text(fd, "WRITEBUF sim-dac 65536\r\n");
+		iiod_port_send(fd, (const char *)buf, BLOCK_BYTES);
+		expect_line(fd, "0", "WRITEBUF's first reply");
+		expect_line(fd, "65536", "WRITEBUF's second reply");
+	}
+}
+
+Test(iiod_tx, underflows_are_logged_with_the_client_and_its_sample_position)
+{
+	struct daemon d;
+	struct iios_tx_stream_stats ts;
+	uint8_t *buf = malloc(BLOCK_BYTES);
+	char pos[96];
+	int fd;
+
+	cr_assert_not_null(buf);
+	daemon_start(&d, board);
+	fd = iiod_port_connect(&d, 0);
+	send_text(fd, "OPEN sim-dac 16384 00000003\r\n");
+	expect_line(fd, "0", "OPEN");
+	/* half the ring starts the DAC; then the writer pauses: it runs dry
+	 * after the writer's scan 16 * 16384 */
+	push_blocks(fd, buf, 0, 16);
+	snprintf(pos, sizeof(pos), "the last before its sample %u;", 16 * BLOCK_SCANS);
+	WAIT_UNTIL(daemon_log_contains(&d, pos), "the underflow logged at %u", 16 * BLOCK_SCANS);
+	cr_assert(daemon_log_contains(&d, "): sim-dac ran dry: 1 underflow (1 in all"));
+	cr_assert(daemon_log_contains(&d, "a libiio client cannot be told"));
+	ts = dac_stats(&d);
+	cr_assert_geq(ts.underflows, 1, "Stats.tx counts it");
+	/* one more block, and dry again within the second: held back by the
+	 * rate limit, said when the buffer closes */
+	push_blocks(fd, buf, 16, 1);
+	WAIT_UNTIL((ts = dac_stats(&d), ts.underflows >= 2), "the second underflow in Stats");
+	send_text(fd, "CLOSE sim-dac\r\n");
+	expect_line(fd, "0", "CLOSE");
+	snprintf(pos, sizeof(pos), "the last before its sample %u;", 17 * BLOCK_SCANS);
+	WAIT_UNTIL(daemon_log_contains(&d, pos), "the second underflow logged at %u",
+		   17 * BLOCK_SCANS);
+	cr_assert(daemon_log_contains(&d, "(2 in all"), "the close says them all");
+	close(fd);
+	wait_dac_idle(&d);
+	free(buf);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
