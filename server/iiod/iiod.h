@@ -10,7 +10,11 @@
  * attribute routing, and a buffer (OPEN, READBUF) is fed by the same
  * fan-out as iiostream's clients, one reference per queued block. A libiio
  * client cannot be told about a gap: blocks it was too slow for are skipped,
- * counted in Stats and logged.
+ * counted in Stats and logged. An output device (a DAC) is opened for
+ * transmitting: the connection becomes its owner (core/output_stream.h),
+ * as a native TxStart does, and WRITEBUF's samples are read straight into
+ * its blocks; underflows, which libiio cannot be told either, are logged
+ * and counted in Stats.tx.
  *
  * The rules of the iiostream ports hold here too, as far as libiio's
  * protocol lets them: a libiio client has no certificate, so OPEN
