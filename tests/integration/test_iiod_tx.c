@@ -301,17 +301,16 @@ Test(iiod_tx, iio_info_lists_the_dac_as_buffer_capable_with_output_channels)
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
-Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
+/* iio_writedev -b per_push of `pushes` buffers of the pattern: played
+ * exactly, without a gap, in `blocks` blocks of the DAC. */
+static void writedev_plain(uint32_t per_push, uint32_t pushes, uint32_t blocks)
 {
 	struct daemon d;
 	struct capture cp;
 	struct iios_tx_stream_stats ts;
 	pthread_t th;
-	char in[160], log[160];
-	/* 40 pushes of 12000 scans: blocks partly filled, as iio_writedev's
-	 * buffer is smaller than the daemon's blocks */
-	uint32_t per_push = 12000, pushes = 40, total = per_push * pushes;
-	char b[16], s[16];
+	char in[160], log[160], b[16], s[16], open_line[96];
+	uint32_t total = per_push * pushes;
 	size_t at;
 	int r;
 
@@ -333,8 +332,9 @@ Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	at = expect_run(&cp, at, 0, total, "the pattern iio_writedev wrote");
 	expect_silence_to_end(&cp, at, "after it");
-	cr_assert_eq(ts.blocks_received, pushes, "a block per WRITEBUF");
-	cr_assert_eq(ts.blocks_played, pushes);
+	cr_assert_eq(ts.blocks_received, blocks, "%u pushes of %u scans in %u blocks", pushes,
+		     per_push, blocks);
+	cr_assert_eq(ts.blocks_played, blocks);
 	cr_assert_eq(ts.bytes_played, (uint64_t)total * SCAN_BYTES);
 	/* iio_writedev kept up: no underflow, but one at the very end when it
 	 * closed its buffer after the DAC had played it all (a slow exit),
@@ -347,10 +347,25 @@ Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
 			     "%" PRIu64 " underflows, not all at the end", ts.underflows);
 		cr_assert_gt(daemon_log_count(&d, end), 0, "underflows not logged");
 	}
-	cr_assert(daemon_log_contains(&d, "plain output buffer of 12000 samples open on sim-dac"));
+	snprintf(open_line, sizeof(open_line), "plain output buffer of %u samples open on sim-dac",
+		 per_push);
+	cr_assert(daemon_log_contains(&d, open_line));
 	free(cp.buf);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 	cr_assert(daemon_log_contains(&d, "32 of 32 blocks free"), "every DAC block back");
+}
+
+/* Buffers smaller than the DAC's blocks: a block per push, partly filled. */
+Test(iiod_tx, iio_writedev_plays_exactly_what_it_wrote_without_a_gap)
+{
+	writedev_plain(12000, 40, 40);
+}
+
+/* Buffers larger than a block: each push fills blocks in turn (40000
+ * scans: two whole blocks of 16384 and one of 7232). */
+Test(iiod_tx, iio_writedev_pushes_larger_than_a_block_span_blocks)
+{
+	writedev_plain(40000, 12, 36);
 }
 
 Test(iiod_tx, iio_writedev_of_one_channel_plays_it_and_the_other_is_silent)
