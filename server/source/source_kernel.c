@@ -557,6 +557,7 @@ static int kernel_fd_to_poll(struct source *s)
 static int kernel_enable(struct source *s)
 {
 	struct kernel_source *k = to_kernel(s);
+	uint64_t rate;
 	uint32_t i;
 	int err;
 
@@ -569,6 +570,11 @@ static int kernel_enable(struct source *s)
 	k->prequeued = false;
 	for (i = 0; i < k->nblocks && k->output; i++)
 		k->prequeued |= k->blocks[i].in_kernel;
+	/* a DAC's rate may have changed since format() (an attribute write,
+	 * or the loopback's one clock for both devices): where blocks play
+	 * is counted in the rate it plays at */
+	if (k->output && iio_sysfs_read_u64(k->iio_dir, "sampling_frequency", &rate) == 0 && rate)
+		k->rate = rate;
 	k->enable_ns = monotonic_ns();
 	err = iio_sysfs_write(k->enable_path, "1");
 	if (err) {
