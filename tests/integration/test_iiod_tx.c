@@ -26,9 +26,10 @@
 
 #include "harness.h"
 #include "iiostream/pattern.h"
+#include "loopback.h"
 
-#define CHANNELS 2
-#define SCAN_BYTES (CHANNELS * 2)
+#define CHANNELS LOOPBACK_CHANNELS
+#define SCAN_BYTES LOOPBACK_SCAN_BYTES
 #define BLOCK_BYTES 65536u
 #define BLOCK_SCANS (BLOCK_BYTES / SCAN_BYTES)
 
@@ -39,146 +40,7 @@ static const char *const board[] = {
 	"--iiod-listen", "127.0.0.1:0", NULL,
 };
 
-/* ---- the loopback receiver: the ADC's stream, kept whole ---- */
-
-struct capture {
-	const struct daemon *d;
-	uint8_t *buf;
-	size_t cap;
-	atomic_size_t len;   /* bytes of buf written (stored after the bytes) */
-	atomic_uint_fast64_t blocks;
-	atomic_bool stop;
-	atomic_bool ready;   /* subscribed */
-	int err;
-	uint64_t lost;
-};
-
-static void *capture_run(void *arg)
-{
-	struct capture *cp = arg;
-	struct iios_client *c = client_connect(cp->d);
-	struct iios_stream_info info;
-	struct iios_block blk;
-
-	cp->err = iios_subscribe_device(c, "sim", 64, NULL, 0, &info);
-	atomic_store(&cp->ready, true);
-	while (!cp->err && !atomic_load(&cp->stop)) {
-		cp->err = iios_next_block(c, &blk);
-		if (cp->err)
-			break;
-		cp->lost += blk.lost_samples;
-		if (cp->len + blk.bytes_used <= cp->cap) {
-			memcpy(cp->buf + cp->len, blk.data, blk.bytes_used);
-			atomic_store(&cp->len, cp->len + blk.bytes_used);
-		}
-		atomic_fetch_add(&cp->blocks, 1);
-	}
-	iios_close(c);
-	return NULL;
-}
-
-static void capture_start(struct capture *cp, pthread_t *th, const struct daemon *d, size_t cap)
-{
-	memset(cp, 0, sizeof(*cp));
-	cp->d = d;
-	cp->cap = cap;
-	cp->buf = malloc(cap);
-	cr_assert_not_null(cp->buf);
-	cr_assert_eq(pthread_create(th, NULL, capture_run, cp), 0);
-	WAIT_UNTIL(atomic_load(&cp->ready) && atomic_load(&cp->blocks) > 0,
-		   "the ADC's first block (err %d)", cp->err);
-}
-
-/* Let the capture run `more` blocks past now, then stop it. */
-static void capture_finish(struct capture *cp, pthread_t th, uint64_t more)
-{
-	uint64_t n = atomic_load(&cp->blocks) + more;
-
-	WAIT_UNTIL(atomic_load(&cp->blocks) >= n || cp->err, "%" PRIu64 " ADC blocks", n);
-	atomic_store(&cp->stop, true);
-	pthread_join(th, NULL);
-	cr_assert_eq(cp->err, 0, "the capture failed: %d", cp->err);
-	cr_assert_eq(cp->lost, 0, "the ADC lost %" PRIu64 " scans: the check needs them all",
-		     cp->lost);
-}
-
-static bool scan_is(const uint8_t *scan, uint64_t n)
-{
-	uint32_t ch;
-
-	for (ch = 0; ch < CHANNELS; ch++) {
-		uint16_t v = (uint16_t)(scan[2 * ch] | scan[2 * ch + 1] << 8);
-
-		if (v != iios_pattern_sample(n, ch))
-			return false;
-	}
-	return true;
-}
-
-static bool scan_is_silence(const uint8_t *scan)
-{
-	static const uint8_t zero[SCAN_BYTES];
-
-	return memcmp(scan, zero, SCAN_BYTES) == 0;
-}
-
-/* The first scan that is not silence, or `scans` if none. */
-static size_t first_sound(const uint8_t *buf, size_t scans)
-{
-	size_t i = 0;
-
-	while (i < scans && scan_is_silence(buf + i * SCAN_BYTES))
-		i++;
-	return i;
-}
-
-/* Scans captured so far from the first one that is not silence. */
-static size_t sound_scans(struct capture *cp)
-{
-	size_t scans = atomic_load(&cp->len) / SCAN_BYTES;
-
-	return scans - first_sound(cp->buf, scans);
-}
-
-/* The capture from `at` on holds pattern scans first..first+n-1, in order;
- * returns the index after them. */
-static size_t expect_run(const struct capture *cp, size_t at, uint64_t first, uint64_t n,
-			 const char *what)
-{
-	size_t scans = cp->len / SCAN_BYTES;
-	uint64_t k;
-
-	cr_assert_leq(at + n, scans, "%s: the capture ends %zu scans in, %" PRIu64 " expected",
-		      what, scans - at, n);
-	for (k = 0; k < n; k++)
-		cr_assert(scan_is(cp->buf + (at + k) * SCAN_BYTES, first + k),
-			  "%s: scan %" PRIu64 " of the run (capture scan %zu) is not pattern scan "
-			  "%" PRIu64,
-			  what, k, at + k, first + k);
-	return at + n;
-}
-
-static void expect_silence_to_end(const struct capture *cp, size_t at, const char *what)
-{
-	size_t scans = cp->len / SCAN_BYTES, i;
-
-	for (i = at; i < scans; i++)
-		cr_assert(scan_is_silence(cp->buf + i * SCAN_BYTES),
-			  "%s: capture scan %zu (%zu after the end) is not silence", what, i, i - at);
-}
-
 /* ---- the daemon's side ---- */
-
-static void set_loopback(const struct daemon *d, const char *on)
-{
-	struct iios_client *c = client_connect(d);
-	struct iios_attr_ref ref = { .device = "sim-dac", .attr = "loopback" };
-	char v[32];
-	int err = iios_attr_set(c, &ref, on, v, sizeof(v));
-
-	cr_assert_eq(err, 0, "loopback=%s: %s", on, iios_errmsg(c));
-	iios_close(c);
-}
 
 /* The DAC's line of the daemon's Stats. */
 static struct iios_tx_stream_stats dac_stats(const struct daemon *d)
@@ -308,7 +170,6 @@ static void writedev_plain(uint32_t per_push, uint32_t pushes, uint32_t blocks)
 	struct daemon d;
 	struct capture cp;
 	struct iios_tx_stream_stats ts;
-	pthread_t th;
 	char in[160], log[160], b[16], s[16], open_line[96];
 	uint32_t total = per_push * pushes;
 	size_t at;
@@ -320,7 +181,7 @@ static void writedev_plain(uint32_t per_push, uint32_t pushes, uint32_t blocks)
 	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
 	snprintf(b, sizeof(b), "%u", per_push);
 	snprintf(s, sizeof(s), "%u", total);
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	r = writedev_wait(writedev_spawn(&d, in, log,
 					 (const char *const[]){ "-b", b, "-s", s, "sim-dac", NULL }));
 	if (r)
@@ -328,7 +189,7 @@ static void writedev_plain(uint32_t per_push, uint32_t pushes, uint32_t blocks)
 	cr_assert_eq(r, 0, "iio_writedev exited %d: %s", r, file_slurp(log, NULL));
 	/* its buffer closed: what it pushed plays out, then the DAC stops */
 	ts = wait_dac_idle(&d);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	at = expect_run(&cp, at, 0, total, "the pattern iio_writedev wrote");
 	expect_silence_to_end(&cp, at, "after it");
@@ -373,7 +234,6 @@ Test(iiod_tx, iio_writedev_of_one_channel_plays_it_and_the_other_is_silent)
 	struct daemon d;
 	struct capture cp;
 	struct iios_tx_stream_stats ts;
-	pthread_t th;
 	char in[160], log[160];
 	uint32_t per_push = 10000, total = per_push * 30, i;
 	uint8_t *one = malloc((size_t)total * 2);
@@ -397,7 +257,7 @@ Test(iiod_tx, iio_writedev_of_one_channel_plays_it_and_the_other_is_silent)
 	cr_assert_eq(fwrite(one, 2, total, f), total);
 	cr_assert_eq(fclose(f), 0);
 	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	r = writedev_wait(writedev_spawn(&d, in, log,
 					 (const char *const[]){ "-b", "10000", "-s", "300000", "sim-dac",
 								"voltage1", NULL }));
@@ -405,7 +265,7 @@ Test(iiod_tx, iio_writedev_of_one_channel_plays_it_and_the_other_is_silent)
 		daemon_dump_log(&d);
 	cr_assert_eq(r, 0, "iio_writedev exited %d: %s", r, file_slurp(log, NULL));
 	ts = wait_dac_idle(&d);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	cr_assert_eq(ts.bytes_played, (uint64_t)total * SCAN_BYTES, "whole scans of the DAC");
 	/* the first scan with sound has voltage1's pattern scan 0; voltage0
 	 * is silent throughout */
@@ -431,7 +291,6 @@ Test(iiod_tx, iio_writedev_cyclic_loops_its_buffer_whole_and_stops_when_it_close
 {
 	struct daemon d;
 	struct capture cp;
-	pthread_t th;
 	char in[160], log[160], log2[160];
 	uint32_t per_push = 10000, reps = 0;
 	size_t at, scans;
@@ -444,7 +303,7 @@ Test(iiod_tx, iio_writedev_cyclic_loops_its_buffer_whole_and_stops_when_it_close
 	pattern_file(&d, in, sizeof(in), per_push);
 	snprintf(log, sizeof(log), "%s/writedev.txt", d.dir);
 	snprintf(log2, sizeof(log2), "%s/writedev2.txt", d.dir);
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	pid = writedev_spawn(&d, in, log,
 			     (const char *const[]){ "-c", "-b", "10000", "sim-dac", NULL });
 	/* twenty repetitions heard */
@@ -465,7 +324,7 @@ Test(iiod_tx, iio_writedev_cyclic_loops_its_buffer_whole_and_stops_when_it_close
 	cr_assert(r == 0 || r == 128 + SIGINT, "iio_writedev -c exited %d: %s", r,
 		  file_slurp(log, NULL));
 	wait_dac_idle(&d);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	scans = cp.len / SCAN_BYTES;
 	at = first_sound(cp.buf, scans);
 	/* whole repetitions, back to back */
@@ -568,7 +427,6 @@ Test(iiod_tx, a_writer_that_outruns_the_dac_is_held_by_tcp_and_loses_nothing)
 	struct daemon d;
 	struct capture cp;
 	struct iios_tx_stream_stats ts;
-	pthread_t th;
 	uint8_t *buf = malloc(BLOCK_BYTES);
 	uint32_t i, n = 96; /* three rings' worth, as fast as the socket takes it */
 	size_t at;
@@ -577,7 +435,7 @@ Test(iiod_tx, a_writer_that_outruns_the_dac_is_held_by_tcp_and_loses_nothing)
 	cr_assert_not_null(buf);
 	daemon_start(&d, board);
 	set_loopback(&d, "1");
-	capture_start(&cp, &th, &d, 64u << 20);
+	capture_start(&cp, &d, 64u << 20);
 	fd = iiod_port_connect(&d, 0);
 	send_text(fd, "OPEN sim-dac 16384 00000003\r\n");
 	expect_line(fd, "0", "OPEN");
@@ -602,7 +460,7 @@ Test(iiod_tx, a_writer_that_outruns_the_dac_is_held_by_tcp_and_loses_nothing)
 	expect_line(fd, "0", "CLOSE");
 	close(fd);
 	ts = wait_dac_idle(&d);
-	capture_finish(&cp, th, 4);
+	capture_finish(&cp, 4);
 	at = first_sound(cp.buf, cp.len / SCAN_BYTES);
 	at = expect_run(&cp, at, 0, (uint64_t)n * BLOCK_SCANS, "the pattern written");
 	expect_silence_to_end(&cp, at, "after it");
