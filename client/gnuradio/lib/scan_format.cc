@@ -4,7 +4,10 @@
 #include <gnuradio/gr_complex.h>
 #include <volk/volk.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 namespace gr {
 namespace iiostream {
@@ -20,6 +23,41 @@ bool parse_output_kind(const std::string& name, output_kind* out)
     else
         return false;
     return true;
+}
+
+output_kind check_block_params(const std::string& block,
+                               const std::string& items,
+                               const std::string& type,
+                               const std::vector<int>& channels,
+                               double sample_rate,
+                               double timeout)
+{
+    output_kind kind;
+
+    if (!parse_output_kind(type, &kind))
+        throw std::invalid_argument(block + ": " + items + "_type '" + type +
+                                    "' is not complex, float or short");
+    if (channels.empty())
+        throw std::invalid_argument(block + ": no channels given");
+    for (size_t i = 0; i < channels.size(); i++) {
+        if (channels[i] < 0 || channels[i] >= IIOS_MAX_CHANNELS)
+            throw std::invalid_argument(block + ": channel " + std::to_string(channels[i]) +
+                                        " is not a scan index (0.." +
+                                        std::to_string(IIOS_MAX_CHANNELS - 1) + ")");
+        if (std::find(channels.begin(), channels.begin() + i, channels[i]) !=
+            channels.begin() + i)
+            throw std::invalid_argument(block + ": channel " + std::to_string(channels[i]) +
+                                        " given twice");
+    }
+    if (kind == output_kind::complex_float && channels.size() % 2)
+        throw std::invalid_argument(block + ": complex " + items +
+                                    " takes channels in I/Q pairs, " +
+                                    std::to_string(channels.size()) + " channels given");
+    if (!(sample_rate >= 0) || !std::isfinite(sample_rate))
+        throw std::invalid_argument(block + ": sample_rate must be >= 0");
+    if (!(timeout > 0) || timeout > 1e6)
+        throw std::invalid_argument(block + ": timeout must be > 0 seconds");
+    return kind;
 }
 
 size_t output_item_size(output_kind kind)

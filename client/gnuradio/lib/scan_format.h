@@ -26,6 +26,19 @@ enum class output_kind {
 /* "complex", "float" or "short"; false for anything else. */
 bool parse_output_kind(const std::string& name, output_kind* out);
 
+/* The parameters the source and the sink share, checked as their make()
+ * checks them: the item type ("complex", "float", "short"), the channels
+ * (scan indices, none twice, complex in I/Q pairs), sample_rate >= 0 and a
+ * timeout in seconds > 0. Throws std::invalid_argument naming `block`
+ * ("iiostream sink") and what its items are (`items`: "input" or
+ * "output"); returns the item kind. */
+output_kind check_block_params(const std::string& block,
+                               const std::string& items,
+                               const std::string& type,
+                               const std::vector<int>& channels,
+                               double sample_rate,
+                               double timeout);
+
 /* Bytes of one output item. */
 size_t output_item_size(output_kind kind);
 

@@ -65,32 +65,8 @@ sink::sptr sink::make(const std::string& url,
                       const std::string& tls_server_name,
                       const std::string& device)
 {
-    output_kind kind;
-
-    if (!parse_output_kind(input_type, &kind))
-        throw std::invalid_argument("iiostream sink: input_type '" + input_type +
-                                    "' is not complex, float or short");
-    if (channels.empty())
-        throw std::invalid_argument("iiostream sink: no channels given");
-    for (size_t i = 0; i < channels.size(); i++) {
-        if (channels[i] < 0 || channels[i] >= IIOS_MAX_CHANNELS)
-            throw std::invalid_argument("iiostream sink: channel " +
-                                        std::to_string(channels[i]) +
-                                        " is not a scan index (0.." +
-                                        std::to_string(IIOS_MAX_CHANNELS - 1) + ")");
-        if (std::find(channels.begin(), channels.begin() + i, channels[i]) !=
-            channels.begin() + i)
-            throw std::invalid_argument("iiostream sink: channel " +
-                                        std::to_string(channels[i]) + " given twice");
-    }
-    if (kind == output_kind::complex_float && channels.size() % 2)
-        throw std::invalid_argument(
-            "iiostream sink: complex input takes channels in I/Q pairs, " +
-            std::to_string(channels.size()) + " channels given");
-    if (!(sample_rate >= 0) || !std::isfinite(sample_rate))
-        throw std::invalid_argument("iiostream sink: sample_rate must be >= 0");
-    if (!(timeout > 0) || !std::isfinite(timeout))
-        throw std::invalid_argument("iiostream sink: timeout must be > 0");
+    output_kind kind =
+        check_block_params("iiostream sink", "input", input_type, channels, sample_rate, timeout);
     return gnuradio::make_block_sptr<sink_impl>(url,
                                                 channels,
                                                 kind,

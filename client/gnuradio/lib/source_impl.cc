@@ -99,32 +99,8 @@ source::sptr source::make(const std::string& url,
                           const std::string& tls_server_name,
                           const std::string& device)
 {
-    output_kind kind;
-
-    if (!parse_output_kind(output_type, &kind))
-        throw std::invalid_argument("iiostream source: output_type '" + output_type +
-                                    "' is not complex, float or short");
-    if (channels.empty())
-        throw std::invalid_argument("iiostream source: no channels given");
-    for (size_t i = 0; i < channels.size(); i++) {
-        if (channels[i] < 0 || channels[i] >= IIOS_MAX_CHANNELS)
-            throw std::invalid_argument("iiostream source: channel " +
-                                        std::to_string(channels[i]) +
-                                        " is not a scan index (0.." +
-                                        std::to_string(IIOS_MAX_CHANNELS - 1) + ")");
-        if (std::find(channels.begin(), channels.begin() + i, channels[i]) !=
-            channels.begin() + i)
-            throw std::invalid_argument("iiostream source: channel " +
-                                        std::to_string(channels[i]) + " given twice");
-    }
-    if (kind == output_kind::complex_float && channels.size() % 2)
-        throw std::invalid_argument(
-            "iiostream source: complex output takes channels in I/Q pairs, " +
-            std::to_string(channels.size()) + " channels given");
-    if (!(sample_rate >= 0) || !std::isfinite(sample_rate))
-        throw std::invalid_argument("iiostream source: sample_rate must be >= 0");
-    if (!(timeout > 0) || timeout > 1e6)
-        throw std::invalid_argument("iiostream source: timeout must be > 0 seconds");
+    output_kind kind = check_block_params(
+        "iiostream source", "output", output_type, channels, sample_rate, timeout);
     return gnuradio::make_block_sptr<source_impl>(url,
                                                   channels,
                                                   kind,
