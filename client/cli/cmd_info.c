@@ -210,8 +210,10 @@ static void print_tx_stream(const struct iios_tx_stream_stats *t)
 	       t->id[0] ? " [" : "", t->id, t->id[0] ? "]" : "", t->sample_rate);
 	if (t->kept)
 		printf("kept playing (its owner left)");
+	else if (t->transmitting && t->owner_peer[0])
+		printf("transmitting for %s", t->owner_peer); /* "client 3 (ADDR)" */
 	else if (t->transmitting)
-		printf("transmitting for client %u %s", t->owner, t->owner_peer);
+		printf("transmitting for client %u", t->owner);
 	else
 		printf("idle");
 	printf(", %u/%u blocks in device (credits in use), %" PRIu64 " received, %" PRIu64

@@ -254,7 +254,7 @@ struct iios_tx_stream_stats {
 	char id[32];               /* "iio:device1", "sim-dac", ... */
 	bool transmitting;         /* a client owns it, or it plays on kept */
 	uint32_t owner;            /* the owner's iios_client_stats.id, 0 if none */
-	char owner_peer[256];      /* its address and identity, "" if none */
+	char owner_peer[256];      /* who: "client 3 (ADDR, CN=NAME)", "" if none */
 	uint32_t blocks_total;     /* blocks of its ring */
 	uint32_t blocks_in_device; /* queued or playing: the owner's credits in use */
 	uint64_t blocks_received;  /* blocks taken from clients, since start */

@@ -294,6 +294,7 @@ int output_stream_claim(struct output_stream *os, struct output_owner *o, uint32
 	}
 	os->owner = o;
 	os->gen++;
+	output_stream_refresh_format(os); /* TxStartReply's rate is the one now */
 	os->on_disconnect = on_disconnect;
 	os->prefill = prefill ? prefill : os->count / 2;
 	if (os->prefill < 1)
@@ -400,6 +401,11 @@ void output_stream_release(struct output_stream *os, struct output_owner *o)
 	}
 	device_stop(os, "its owner left");
 	take_back_played(os);
+}
+
+void output_stream_refresh_format(struct output_stream *os)
+{
+	os->src->ops->format(os->src, &os->fmt);
 }
 
 void output_stream_status(const struct output_stream *os, struct output_status *st)

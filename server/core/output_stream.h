@@ -159,6 +159,10 @@ void output_stream_stop(struct output_stream *os, struct output_owner *o, bool d
  * back. OUTPUT_STOP stops the device; OUTPUT_KEEP plays on. */
 void output_stream_release(struct output_stream *os, struct output_owner *o);
 
+/* Read the device's format again: its rate may have been written (an
+ * attribute through libiio, or a loopback partner's change). */
+void output_stream_refresh_format(struct output_stream *os);
+
 /* The status the owner would be sent now. */
 void output_stream_status(const struct output_stream *os, struct output_status *st);
 

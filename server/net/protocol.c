@@ -394,6 +394,7 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	st->sources = ssp;
 	st->source = srv->nstreams ? ssp[0] : NULL; /* version 1's one source */
 	for (i = 0; i < srv->noutputs; i++) {
+		output_stream_refresh_format(&srv->outputs[i]);
 		session_tx_stats(&srv->outputs[i], &ts[i]);
 		tsp[i] = &ts[i];
 	}
