@@ -356,7 +356,7 @@ static void on_stats(struct fake *f, int fd)
 	tx.id = "sim-dac";
 	tx.transmitting = true;
 	tx.owner = 7;
-	tx.owner_peer = "127.0.0.1:40000";
+	tx.owner_peer = "client 7 (127.0.0.1:40000)"; /* as the daemon names an owner */
 	tx.blocks_total = 4;
 	tx.blocks_in_device = 3;
 	tx.blocks_played = 99;
@@ -908,7 +908,7 @@ Test(cli_stats, tx_streams_and_their_owners)
 	cr_assert_eq(run_cmd(&f, "stats", "", out, sizeof(out)), 0, "%s", out);
 	fake_end(&f);
 	cr_assert(strstr(out, "tx stream 1 fake-dac [sim-dac]: 0 scans/s, transmitting for "
-			      "client 7 127.0.0.1:40000, 3/4 blocks in device (credits in use), "
+			      "client 7 (127.0.0.1:40000), 3/4 blocks in device (credits in use), "
 			      "0 received, 99 played (0 bytes), 2 underflows (200 scans of "
 			      "silence), cyclic, on disconnect: keep"), "%s", out);
 	cr_assert(strstr(out, "client 7 127.0.0.1:40000 [tx stream 1]"), "%s", out);
