@@ -64,65 +64,6 @@ static long page;
 
 /* ---- small helpers ---- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static int sysfs_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
-static uint64_t sysfs_u64(const char *dir, const char *name)
-{
-	char path[512], buf[64];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (sysfs_read(path, buf, sizeof(buf)))
-		return UINT64_MAX;
-	return strtoull(buf, NULL, 0);
-}
-
-/* Returns 0, or the errno of the failed write. */
-static int sysfs_write(const char *dir, const char *name, const char *val)
-{
-	char path[512];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
 static int set_enable(bool on)
 {
 	return sysfs_write(blk_sysfs, "enable", on ? "1" : "0");
@@ -232,14 +173,14 @@ static void test_sysfs_links(void)
 
 	puts("test: IIO device and block node find each other");
 	snprintf(path, sizeof(path), "%s/name", iio_sysfs);
-	CHECK(sysfs_read(path, buf, sizeof(buf)) == 0 && strcmp(buf, "iiostream-sim") == 0,
+	CHECK(sysfs_read_path(path, buf, sizeof(buf)) == 0 && strcmp(buf, "iiostream-sim") == 0,
 	      "name is '%s'", buf);
 	snprintf(path, sizeof(path), "%s/block_device", iio_sysfs);
-	CHECK(sysfs_read(path, buf, sizeof(buf)) == 0 && strstr(dev_path, buf), "block_device '%s'",
+	CHECK(sysfs_read_path(path, buf, sizeof(buf)) == 0 && strstr(dev_path, buf), "block_device '%s'",
 	      buf);
 	for (c = 0; c < channels; c++) {
 		snprintf(path, sizeof(path), "%s/scan_elements/in_voltage%u_type", iio_sysfs, c);
-		CHECK(sysfs_read(path, buf, sizeof(buf)) == 0 && strcmp(buf, "le:s16/16>>0") == 0,
+		CHECK(sysfs_read_path(path, buf, sizeof(buf)) == 0 && strcmp(buf, "le:s16/16>>0") == 0,
 		      "channel %u type '%s'", c, buf);
 	}
 	CHECK(scan_bytes == channels * 2, "scan_bytes %u for %u channels", scan_bytes, channels);
@@ -1098,7 +1039,7 @@ static int find_paths(void)
 
 	snprintf(blk_sysfs, sizeof(blk_sysfs), "/sys/class/iio_block/%s", base ? base + 1 : dev_path);
 	snprintf(path, sizeof(path), "%s/iio_device", blk_sysfs);
-	if (sysfs_read(path, name, sizeof(name))) {
+	if (sysfs_read_path(path, name, sizeof(name))) {
 		fprintf(stderr, "iio_block_compliance: %s: %s (is iiostream_sim loaded?)\n", path,
 			strerror(errno));
 		return -1;

@@ -60,68 +60,7 @@ static struct node dac, adc;
 static unsigned int channels;
 static long page;
 
-/* ---- small helpers (as iio_block_compliance's) ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static int sysfs_read(const char *dir, const char *name, char *buf, size_t len)
-{
-	char path[512];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	return 0;
-}
-
-static uint64_t sysfs_u64(const char *dir, const char *name)
-{
-	char buf[64];
-
-	if (sysfs_read(dir, name, buf, sizeof(buf)))
-		return UINT64_MAX;
-	return strtoull(buf, NULL, 0);
-}
-
-/* 0, or the errno of the failed write */
-static int sysfs_write(const char *dir, const char *name, const char *val)
-{
-	char path[512];
-	int fd, err = 0;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return errno;
-	if (write(fd, val, strlen(val)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
+/* ---- small helpers (and compliance.h's) ---- */
 
 static int set_u64(const char *dir, const char *name, uint64_t v)
 {
