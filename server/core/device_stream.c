@@ -186,10 +186,22 @@ uint64_t device_stream_all_channels(const struct device_stream *ds)
 	return n >= 64 ? ~0ull : (1ull << n) - 1;
 }
 
+void scan_format_describe(const struct iios_scan_type *t, bool timestamp, Iiostream__ScanFormat *f)
+{
+	iiostream__scan_format__init(f);
+	f->is_signed = t->is_signed;
+	f->bits = t->bits;
+	f->storage_bits = t->storage_bits;
+	f->shift = t->shift;
+	f->big_endian = t->big_endian;
+	f->repeat = t->repeat;
+	f->fully_defined = t->fully_defined;
+	f->timestamp = timestamp;
+}
+
 void device_stream_channel(const struct device_stream *ds, uint32_t index, char *id, size_t len,
 			   Iiostream__ScanFormat *f)
 {
-	const struct iios_scan_type *t = &ds->fmt.type[index];
 	bool ts = (int)index == ds->fmt.timestamp_index;
 
 	if (ts)
@@ -199,14 +211,7 @@ void device_stream_channel(const struct device_stream *ds, uint32_t index, char 
 	iiostream__scan_format__init(f);
 	if (index >= device_stream_elements(ds) || index >= IIOS_SCAN_MAX_ELEMENTS)
 		return;
-	f->is_signed = t->is_signed;
-	f->bits = t->bits;
-	f->storage_bits = t->storage_bits;
-	f->shift = t->shift;
-	f->big_endian = t->big_endian;
-	f->repeat = t->repeat;
-	f->fully_defined = t->fully_defined;
-	f->timestamp = ts;
+	scan_format_describe(&ds->fmt.type[index], ts, f);
 }
 
 int device_stream_set_channels(struct device_stream *ds, uint64_t mask)

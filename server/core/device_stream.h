@@ -60,6 +60,10 @@ void device_stream_stop(struct device_stream *ds);
  * closed: ds must live until then. */
 int device_stream_close(struct device_stream *ds);
 
+/* An IIO scan type as the protocol describes it (timestamp: IIO's
+ * timestamp element). */
+void scan_format_describe(const struct iios_scan_type *t, bool timestamp, Iiostream__ScanFormat *f);
+
 /* Scan element `index` of the device as the protocol describes it: its id
  * ("voltage3", or "timestamp") into id[len], its IIO type into *f. */
 void device_stream_channel(const struct device_stream *ds, uint32_t index, char *id, size_t len,

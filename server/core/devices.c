@@ -20,12 +20,13 @@ struct device_stream *devices_sim_stream(const struct server *srv, const char *d
 	return ds && ds->src->ops->attr_read ? ds : NULL;
 }
 
-/* Scan element i of a sim stream's device (a voltage, or its timestamp). */
-static Iiostream__ChannelDesc *sim_channel(const struct device_stream *ds, uint32_t i)
+/* A sim device's scan element: its id, scan index, format (copied) and
+ * direction. NULL when out of memory. */
+static Iiostream__ChannelDesc *sim_channel_desc(const char *id, uint32_t index,
+						const Iiostream__ScanFormat *format, bool output)
 {
 	Iiostream__ChannelDesc *c = calloc(1, sizeof(*c));
-	Iiostream__ScanFormat *f = calloc(1, sizeof(*f));
-	char id[32];
+	Iiostream__ScanFormat *f = malloc(sizeof(*f));
 
 	if (!c || !f) {
 		free(c);
@@ -33,14 +34,25 @@ static Iiostream__ChannelDesc *sim_channel(const struct device_stream *ds, uint3
 		return NULL;
 	}
 	iiostream__channel_desc__init(c);
-	device_stream_channel(ds, i, id, sizeof(id), f);
+	*f = *format;
 	c->id = strdup(id);
 	c->name = strdup("");
 	c->type = strdup(f->timestamp ? "timestamp" : "voltage");
+	c->output = output;
 	c->scan_element = true;
-	c->index = (int32_t)i;
+	c->index = (int32_t)index;
 	c->format = f;
 	return c;
+}
+
+/* Scan element i of a sim stream's device (a voltage, or its timestamp). */
+static Iiostream__ChannelDesc *sim_channel(const struct device_stream *ds, uint32_t i)
+{
+	Iiostream__ScanFormat f;
+	char id[32];
+
+	device_stream_channel(ds, i, id, sizeof(id), &f);
+	return sim_channel_desc(id, i, &f, false);
 }
 
 /* A sim stream's own device: its channels and its one attribute. */
@@ -84,7 +96,7 @@ struct output_stream *devices_sim_output(const struct server *srv, const char *d
 static Iiostream__DeviceDesc *sim_output_desc(const struct output_stream *os)
 {
 	static const char *const attrs[] = { "sampling_frequency", "loopback", "underflows",
-					     "underflow_samples" };
+					     "underflow_samples", "loopback_missed" };
 	Iiostream__DeviceDesc *d = calloc(1, sizeof(*d));
 	uint32_t i, n = os->fmt.device_channels;
 
@@ -101,32 +113,15 @@ static Iiostream__DeviceDesc *sim_output_desc(const struct output_stream *os)
 	if (!d->channels || !d->attrs)
 		return d; /* devices_describe_free takes what there is */
 	for (i = 0; i < n && i < IIOS_SCAN_MAX_ELEMENTS; i++) {
-		const struct iios_scan_type *t = &os->fmt.type[i];
-		Iiostream__ChannelDesc *c = calloc(1, sizeof(*c));
-		Iiostream__ScanFormat *f = calloc(1, sizeof(*f));
+		Iiostream__ScanFormat f;
 		char id[32];
 
-		if (!c || !f) {
-			free(c);
-			free(f);
-			return d;
-		}
-		iiostream__channel_desc__init(c);
-		iiostream__scan_format__init(f);
 		snprintf(id, sizeof(id), "voltage%u", i);
-		f->is_signed = t->is_signed;
-		f->bits = t->bits;
-		f->storage_bits = t->storage_bits;
-		f->shift = t->shift;
-		f->big_endian = t->big_endian;
-		c->id = strdup(id);
-		c->name = strdup("");
-		c->type = strdup("voltage");
-		c->output = true;
-		c->scan_element = true;
-		c->index = (int32_t)i;
-		c->format = f;
-		d->channels[d->n_channels++] = c;
+		scan_format_describe(&os->fmt.type[i], false, &f);
+		d->channels[d->n_channels] = sim_channel_desc(id, i, &f, true);
+		if (!d->channels[d->n_channels])
+			return d;
+		d->n_channels++;
 	}
 	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
 		d->attrs[d->n_attrs++] = strdup(attrs[i]);

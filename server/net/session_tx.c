@@ -92,18 +92,9 @@ static void fill_channels(const struct output_stream *os, Iiostream__ChannelInfo
 	uint32_t i;
 
 	for (i = 0; i < os->fmt.device_channels && i < IIOS_SCAN_MAX_ELEMENTS; i++) {
-		const struct iios_scan_type *t = &os->fmt.type[i];
-
 		iiostream__channel_info__init(&ci[i]);
-		iiostream__scan_format__init(&f[i]);
 		snprintf(ids[i], sizeof(ids[i]), "voltage%u", i);
-		f[i].is_signed = t->is_signed;
-		f[i].bits = t->bits;
-		f[i].storage_bits = t->storage_bits;
-		f[i].shift = t->shift;
-		f[i].big_endian = t->big_endian;
-		f[i].repeat = t->repeat;
-		f[i].fully_defined = t->fully_defined;
+		scan_format_describe(&os->fmt.type[i], false, &f[i]);
 		ci[i].index = i;
 		ci[i].id = ids[i];
 		ci[i].format = &f[i];
