@@ -4,6 +4,7 @@
 #define IIOSTREAM_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "iiostream.h"
@@ -64,6 +65,15 @@ int cli_extra_argument(const char *cmd, const char *arg);
 /* "0,voltage2,3" -> {0, 2, 3} (at most IIOS_MAX_CHANNELS, each below it);
  * false, and a message prefixed by `cmd`, on anything else. */
 bool cli_parse_channels(const char *cmd, const char *arg, uint32_t *out, uint32_t *n);
+
+/* The streaming commands' Ctrl-C (run.c): once cli_catch_interrupt() ran,
+ * SIGINT (and SIGTERM if asked) sets cli_interrupted, and the command ends
+ * its stream cleanly and prints its summary. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_interrupt(bool sigterm_too);
+
+/* CLOCK_MONOTONIC in seconds (run.c). */
+double cli_now_s(void);
 
 int cmd_info(int argc, char **argv);
 int cmd_attr(int argc, char **argv);

@@ -38,22 +38,6 @@ struct rx_opts {
 	bool quiet;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -422,13 +406,13 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 				" scans/s, blocks of %u bytes\n", info->device, info->stream_id,
 				info->n_channels, info->sample_rate, info->block_size);
 	} while (r->n_streams < o->n_devices);
-	t0 = now_s();
+	t0 = cli_now_s();
 	next_progress = t0 + 1;
 	r->end = "completed";
 	for (;;) {
-		double t = now_s();
+		double t = cli_now_s();
 
-		if (interrupted) {
+		if (cli_interrupted) {
 			r->end = "interrupted";
 			break;
 		}
@@ -453,7 +437,7 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 			r->end = "error";
 			break;
 		}
-		t = now_s();
+		t = cli_now_s();
 		if (!o->quiet && t >= next_progress) {
 			iios_counters(c, &r->counters);
 			fprintf(stderr, "rx: %5.1f s %8" PRIu64 " blocks %8.1f MB/s  lost %" PRIu64
@@ -463,7 +447,7 @@ static int receive(struct iios_client *c, const struct rx_opts *o, FILE *out,
 			next_progress += 1;
 		}
 	}
-	r->seconds = now_s() - t0;
+	r->seconds = cli_now_s() - t0;
 	iios_counters(c, &r->counters);
 	if (r->nlatency)
 		qsort(r->latency, r->nlatency, sizeof(*r->latency), cmp_u64);
@@ -479,7 +463,6 @@ int cmd_rx(int argc, char **argv)
 {
 	struct rx_opts o = { 0 };
 	struct rx_result r = { .end = "error" };
-	struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESTART };
 	struct iios_client *c;
 	FILE *out = NULL;
 	int rc;
@@ -497,7 +480,7 @@ int cmd_rx(int argc, char **argv)
 			return CLI_FAILED;
 		}
 	}
-	sigaction(SIGINT, &sa, NULL);
+	cli_catch_interrupt(false);
 	c = cli_connect("rx", &o.conn);
 	if (!c) {
 		rc = CLI_FAILED;

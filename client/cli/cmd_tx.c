@@ -70,22 +70,6 @@ struct tx_run {
 	FILE *fin;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -444,7 +428,7 @@ static void note_underflows(struct tx_run *r)
 
 static void progress(const struct tx_opts *o, struct tx_run *r)
 {
-	double t = now_s();
+	double t = cli_now_s();
 
 	note_underflows(r);
 	if (o->quiet || t < r->next_progress)
@@ -506,31 +490,31 @@ static double block_seconds(const struct tx_run *r)
  * timeout to play what it holds (a slow rate): three blocks' time. */
 static bool worth_waiting(const struct tx_run *r, double since, int timeout_ms)
 {
-	return now_s() - since < 3 * block_seconds(r) + (timeout_ms ? timeout_ms : 5000) / 1e3;
+	return cli_now_s() - since < 3 * block_seconds(r) + (timeout_ms ? timeout_ms : 5000) / 1e3;
 }
 
 static int send_block(struct iios_client *c, const struct tx_opts *o, struct tx_run *r,
 		      size_t len, uint32_t flags)
 {
-	double since = now_s();
+	double since = cli_now_s();
 	int err;
 
 	for (;;) {
 		err = iios_tx_send(c, r->buf, len, flags);
-		if (err != -ETIMEDOUT || interrupted || !worth_waiting(r, since, o->timeout_ms))
+		if (err != -ETIMEDOUT || cli_interrupted || !worth_waiting(r, since, o->timeout_ms))
 			break;
 	}
 	iios_tx_status(c, &r->st); /* (what send took: no new read) */
 	if (err)
 		return err;
-	r->t_last_send = now_s();
+	r->t_last_send = cli_now_s();
 	progress(o, r);
 	return 0;
 }
 
 static bool limit_reached(const struct tx_opts *o, const struct tx_run *r)
 {
-	if (o->duration > 0 && now_s() - r->t0 >= o->duration)
+	if (o->duration > 0 && cli_now_s() - r->t0 >= o->duration)
 		return true;
 	return (o->blocks && r->st.blocks_sent >= o->blocks) ||
 	       (o->bytes && r->st.bytes_sent >= o->bytes);
@@ -539,7 +523,7 @@ static bool limit_reached(const struct tx_opts *o, const struct tx_run *r)
 /* Block after block until the input ends or a limit. 0, or an error. */
 static int stream_blocks(struct iios_client *c, const struct tx_opts *o, struct tx_run *r)
 {
-	while (!interrupted && !limit_reached(o, r)) {
+	while (!cli_interrupted && !limit_reached(o, r)) {
 		size_t want = r->block, len;
 		int err;
 
@@ -589,7 +573,7 @@ static int replace_block(struct iios_client *c, struct tx_opts *o, struct tx_run
 		err = send_block(c, o, r, len, IIOS_TX_CYCLIC);
 	if (!err && !o->quiet)
 		fprintf(stderr, "tx: %.1f s: %s replaces %s at the end of a repetition\n",
-			now_s() - r->t0, o->replace, name);
+			cli_now_s() - r->t0, o->replace, name);
 	fclose(r->fin);
 	r->fin = first;
 	o->input = name;
@@ -612,11 +596,11 @@ static int play_cyclic(struct iios_client *c, struct tx_opts *o, struct tx_run *
 		return -EMSGSIZE;
 	}
 	err = send_block(c, o, r, len, IIOS_TX_CYCLIC);
-	while (!err && !interrupted && !(o->duration > 0 && now_s() - r->t0 >= o->duration) &&
+	while (!err && !cli_interrupted && !(o->duration > 0 && cli_now_s() - r->t0 >= o->duration) &&
 	       !(o->keep && o->duration <= 0 && !o->replace)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
-		if (o->replace && now_s() - r->t0 >= o->replace_after) {
+		if (o->replace && cli_now_s() - r->t0 >= o->replace_after) {
 			err = replace_block(c, o, r);
 			o->replace = NULL; /* (once) */
 			continue;
@@ -632,9 +616,9 @@ static int play_cyclic(struct iios_client *c, struct tx_opts *o, struct tx_run *
  * interrupted (or asked); --keep leaves it playing (we just leave). */
 static int finish(struct iios_client *c, const struct tx_opts *o, struct tx_run *r)
 {
-	double since = now_s();
+	double since = cli_now_s();
 	/* (a looping block has no end to drain to: the server stops it) */
-	bool drain = o->drain && !interrupted && !o->cyclic;
+	bool drain = o->drain && !cli_interrupted && !o->cyclic;
 	int err;
 
 	if (o->keep) {
@@ -643,8 +627,8 @@ static int finish(struct iios_client *c, const struct tx_opts *o, struct tx_run 
 	}
 	do
 		err = iios_tx_stop(c, drain, &r->st);
-	while (err == -ETIMEDOUT && !interrupted &&
-	       now_s() - since < (double)r->st.blocks_queued * block_seconds(r) + 5.0 +
+	while (err == -ETIMEDOUT && !cli_interrupted &&
+	       cli_now_s() - since < (double)r->st.blocks_queued * block_seconds(r) + 5.0 +
 					 (o->timeout_ms ? o->timeout_ms : 5000) / 1e3);
 	if (err)
 		iios_tx_status(c, &r->st);
@@ -709,7 +693,7 @@ static int transmit(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
 
 	if (start(c, o, r) < 0)
 		return CLI_FAILED;
-	r->t0 = now_s();
+	r->t0 = cli_now_s();
 	r->next_progress = r->t0 + 1;
 	err = o->cyclic ? play_cyclic(c, o, r) : stream_blocks(c, o, r);
 	if (!err)
@@ -721,7 +705,7 @@ static int transmit(struct iios_client *c, struct tx_opts *o, struct tx_run *r)
 			fprintf(stderr, "iiostream tx: %s\n", iios_errmsg(c));
 		return CLI_FAILED;
 	}
-	r->end = interrupted ? "interrupted" : "completed";
+	r->end = cli_interrupted ? "interrupted" : "completed";
 	return r->st.underflows && o->fail_on_underflow ? CLI_UNDERFLOW : CLI_OK;
 }
 
@@ -729,7 +713,6 @@ int cmd_tx(int argc, char **argv)
 {
 	struct tx_opts o = { .drain = true };
 	struct tx_run r = { .end = "error" };
-	struct sigaction sa = { .sa_handler = on_sigint, .sa_flags = SA_RESTART };
 	struct iios_client *c;
 	int rc;
 
@@ -745,8 +728,7 @@ int cmd_tx(int argc, char **argv)
 			return CLI_FAILED;
 		}
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_interrupt(true);
 	c = cli_connect("tx", &o.conn);
 	if (!c) {
 		rc = CLI_FAILED;
