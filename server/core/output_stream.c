@@ -360,11 +360,10 @@ int output_stream_submit(struct output_stream *os, struct output_owner *o,
 	b->scans = bytes_used / os->fmt.scan_bytes;
 	b->owner_first = os->owner_next_scan;
 	b->owner_gen = os->gen;
-	b->cyclic = blk.flags != 0;
 	os->owner_next_scan += b->scans;
 	os->in_device++;
 	os->blocks_received++;
-	os->cyclic_now = b->cyclic;
+	os->cyclic_now = blk.flags != 0;
 	if (b->cyclic || os->in_device >= os->prefill)
 		device_start(os);
 	return 0;

@@ -86,7 +86,6 @@ struct output_block {
 	uint32_t scans;           /* of the owner's stream, set at submit */
 	uint64_t owner_first;     /* the owner's scan index of its first scan */
 	uint32_t owner_gen;       /* which claim submitted it */
-	bool cyclic;
 };
 
 struct output_stream {
