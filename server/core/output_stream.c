@@ -364,7 +364,7 @@ int output_stream_submit(struct output_stream *os, struct output_owner *o,
 	os->in_device++;
 	os->blocks_received++;
 	os->cyclic_now = blk.flags != 0;
-	if (b->cyclic || os->in_device >= os->prefill)
+	if (os->cyclic_now || os->in_device >= os->prefill)
 		device_start(os);
 	return 0;
 }
