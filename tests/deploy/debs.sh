@@ -149,6 +149,7 @@ if [ -n "$inner" ]; then
 src = iiostream.source('$url', [0, 1], 'complex', sample_rate=1e6)
 print(src.name())") >/tmp/gr.log 2>&1 || { cat /tmp/gr.log >&2; fail "import gnuradio.iiostream"; }
 		[ -f /usr/share/gnuradio/grc/blocks/iiostream_source.block.yml ] || fail "no GRC block"
+		[ -f /usr/share/gnuradio/grc/blocks/iiostream_sink.block.yml ] || fail "no GRC sink block"
 		step "gr-iiostream: gnuradio.iiostream.source made ($(tail -n1 /tmp/gr.log))"
 	fi
 
@@ -210,7 +211,8 @@ has iiostream-dkms "/usr/src/iiostream-$ver/dkms.conf" "/usr/src/iiostream-$ver/
 	"/usr/src/iiostream-$ver/include/uapi/iiostream/iio_block.h"
 if ls "$debs"/gr-iiostream_*.deb >/dev/null 2>&1; then
 	has gr-iiostream /usr/lib/python3/dist-packages/gnuradio/iiostream/__init__.py \
-		/usr/share/gnuradio/grc/blocks/iiostream_source.block.yml
+		/usr/share/gnuradio/grc/blocks/iiostream_source.block.yml \
+		/usr/share/gnuradio/grc/blocks/iiostream_sink.block.yml
 fi
 step "package contents"
 
