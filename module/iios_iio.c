@@ -99,6 +99,30 @@ static void iios_chan_set_scan_type(struct iio_chan_spec *ch, const struct iios_
 	ch->scan_type.endianness = t->big_endian ? IIO_BE : IIO_LE;
 }
 
+/*
+ * The channel specs of a device: room for @room of them (devm, freed with
+ * @parent), the first sd->channels made from @tmpl with their scan index
+ * and format= type. NULL when out of memory.
+ */
+static struct iio_chan_spec *iios_chans_alloc(struct iios_dev *sd, struct device *parent,
+					      unsigned int room,
+					      const struct iio_chan_spec *tmpl)
+{
+	struct iio_chan_spec *chans;
+	unsigned int c;
+
+	chans = devm_kcalloc(parent, room, sizeof(*chans), GFP_KERNEL);
+	if (!chans)
+		return NULL;
+	for (c = 0; c < sd->channels; c++) {
+		chans[c] = *tmpl;
+		chans[c].channel = c;
+		chans[c].scan_index = c;
+		iios_chan_set_scan_type(&chans[c], &sd->types[c]);
+	}
+	return chans;
+}
+
 /* IIO's timestamp channel, after the voltage channels: the scan's ideal
  * capture time in ns, le:s64/64>>0 (iiostream/scan.h fills it). */
 static struct iio_chan_spec iios_timestamp_chan(unsigned int scan_index)
@@ -364,21 +388,14 @@ int iios_iio_setup(struct iios_dev *sd, struct device *parent)
 	struct iios_iio_priv *priv;
 	struct iio_chan_spec *chans;
 	struct iio_dev *indio_dev;
-	unsigned int c;
 	int ret;
 
 	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
 	if (!indio_dev)
 		return -ENOMEM;
-	chans = devm_kcalloc(parent, sd->elements, sizeof(*chans), GFP_KERNEL);
+	chans = iios_chans_alloc(sd, parent, sd->elements, &iios_chan_template);
 	if (!chans)
 		return -ENOMEM;
-	for (c = 0; c < sd->channels; c++) {
-		chans[c] = iios_chan_template;
-		chans[c].channel = c;
-		chans[c].scan_index = c;
-		iios_chan_set_scan_type(&chans[c], &sd->types[c]);
-	}
 	if (sd->ts_index >= 0)
 		chans[sd->ts_index] = iios_timestamp_chan(sd->ts_index);
 
@@ -592,21 +609,14 @@ int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
 	struct iios_iio_priv *priv;
 	struct iio_chan_spec *chans;
 	struct iio_dev *indio_dev;
-	unsigned int c;
 	int ret;
 
 	indio_dev = devm_iio_device_alloc(parent, sizeof(*priv));
 	if (!indio_dev)
 		return -ENOMEM;
-	chans = devm_kcalloc(parent, sd->channels, sizeof(*chans), GFP_KERNEL);
+	chans = iios_chans_alloc(sd, parent, sd->channels, &iios_dac_chan_template);
 	if (!chans)
 		return -ENOMEM;
-	for (c = 0; c < sd->channels; c++) {
-		chans[c] = iios_dac_chan_template;
-		chans[c].channel = c;
-		chans[c].scan_index = c;
-		iios_chan_set_scan_type(&chans[c], &sd->types[c]);
-	}
 	priv = iio_priv(indio_dev);
 	priv->sd = sd;
 	priv->t_probe_ns = ktime_get_ns();
