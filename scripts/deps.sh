@@ -39,6 +39,9 @@ packages=(
   # there, and i386 libc to test the compat ioctls
   linux-image-amd64 linux-headers-amd64 kmod cpio busybox-static qemu-system-x86
   dkms libiio-utils iiod gcc-multilib
+  # Linux 6.12 (tests/kernels/fetch.sh unpacks Debian's 6.12 image and
+  # headers into the build tree): its Kbuild makes BTF for modules with pahole
+  dwarves
   # Debian packages (deploy/debian, scripts/build-debs.sh, tests/deploy/debs.sh):
   # dpkg-buildpackage with debhelper's dh (compat 13) and its DKMS addon,
   # lintian; util-linux's unshare for the overlay install; mmdebstrap for the
@@ -67,6 +70,25 @@ case "${1:-all}" in
   *) echo "usage: $0 [demo]" >&2; exit 2 ;;
 esac
 
+# Debian's Linux 6.12 for the guests (tests/kernels/fetch.sh): Debian 12
+# carries it in bookworm-security ("6.12.N+deb12"); a machine whose apt
+# sources lack that suite gets bookworm-backports ("+bpo") instead, from the
+# mirror its own sources already name (never a host name written here).
+kernels=${1:-all}
+have_612() { [ "$kernels" != all ] || [ -n "$(apt-cache pkgnames linux-headers-6.12.)" ]; }
+kernel_suite() {
+  have_612 && return 0
+  local mirror
+  mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p; s/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\)[[:space:]]\{1,\}bookworm[[:space:]].*/\2/p' \
+    /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
+    grep -v -e security -e '^$' | head -1) || true
+  [ -n "$mirror" ] || { echo "deps: no Debian mirror in apt's sources for bookworm-backports" >&2; return 0; }
+  echo "deps: adding bookworm-backports from $mirror (Linux 6.12 for the guests)"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$mirror" | $sudo tee /etc/apt/sources.list.d/iiostream-backports.sources >/dev/null
+  $sudo apt-get update -qq || echo "deps: apt-get update reported errors; going on" >&2
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -76,7 +98,7 @@ have_arch=$(dpkg --print-foreign-architectures)
 for a in "${foreign[@]}"; do
   grep -qx "$a" <<<"$have_arch" || new_arch+=("$a")
 done
-[ ${#missing[@]} -eq 0 ] && [ ${#new_arch[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && [ ${#new_arch[@]} -eq 0 ] && have_612 && exit 0
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -88,6 +110,7 @@ done
 # a mirror caught mid-sync fails one list (a foreign architecture's security
 # updates, say) and apt-get update exits 100; the others are still there
 $sudo apt-get update -qq || echo "deps: apt-get update reported errors; going on" >&2
+kernel_suite
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
