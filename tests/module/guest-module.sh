@@ -9,6 +9,23 @@ bad() { echo "GUEST-FAIL $*"; fail=$((fail + 1)); }
 
 modprobe industrialio && modprobe kfifo_buf || bad "distro IIO modules"
 
+# Linux 6.11+: the mainline DMABUF interface of the module's buffer1, its
+# conformance program (tests/module/guest-dmabuf.sh) and iiostreamd
+# streaming and transmitting through it (tests/module/guest-dmabuf-stream.sh);
+# the 6.12 guests add them. Each loads and unloads the module. GUEST_ONLY=dmabuf
+# on the kernel command line runs only these (the arm64 6.12 guest).
+dmabuf_tests() {
+	for s in /guest-dmabuf.sh /guest-dmabuf-stream.sh; do
+		if [ -f $s ]; then
+			sh $s && pass "${s#/}" || bad "${s#/} failed"
+		fi
+	done
+}
+if [ "${GUEST_ONLY:-}" = dmabuf ]; then
+	dmabuf_tests
+	exit $fail
+fi
+
 # Out-of-range parameters refuse the load with a line that names them.
 for p in channels=0 channels=17 devices=5 sampling_frequency=0 max_block_size=100 \
 	"max_block_size=1048576 max_alloc_bytes=4096"; do
@@ -444,4 +461,5 @@ fi
 if [ -f /guest-formats.sh ]; then
 	. /guest-formats.sh
 fi
+dmabuf_tests
 exit $fail
