@@ -1,0 +1,78 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs in the qemu guest (busybox sh), as /test.sh or as /guest-dmabuf.sh
+# from guest-module.sh (sh /guest-dmabuf.sh): the mainline IIO DMABUF
+# interface of the module's buffer1 (Linux 6.11+).
+#  - loads iiostream_sim with dac=1: iio:device0 is the ADC, iio:device1
+#    the DAC, each with buffer0 (its kfifo) and buffer1 (DMABUF);
+#  - runs iio_dmabuf_compliance, and its i386 build when it is there (the
+#    buffer fd's ioctls through compat_ptr_ioctl, the dma-buf, udmabuf,
+#    dma-heap and sync_file ioctls through their compat paths);
+#  - unloads the module and checks the kernel log stayed clean.
+# A kernel before 6.11 has no buffer1: the program says "skipped" there.
+# One GUEST-OK/GUEST-FAIL line per check; exit status = failed checks.
+fail=0
+pass() { echo "GUEST-OK   dmabuf: $* [$(cut -d" " -f1 /proc/uptime)s]"; }
+bad() { echo "GUEST-FAIL dmabuf: $*"; fail=$((fail + 1)); }
+
+# the words run-guest.sh looks for in the log, counted before and after
+kreports() { dmesg | grep -cE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN:|KASAN|list_add corruption|list_del corruption|refcount_t:'; }
+
+modprobe industrialio && modprobe kfifo_buf || bad "distro IIO modules"
+rmmod iiostream_sim 2>/dev/null
+reports0=$(kreports)
+
+# 6.11 brought the DMABUF ioctls; before it the program only reports
+skip=
+kv=$(uname -r)
+major=${kv%%.*}
+minor=${kv#*.}
+minor=${minor%%[!0-9]*}
+if [ "$major" -lt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -lt 11 ]; }; then
+	skip=--skip-missing
+fi
+
+if modprobe iiostream_sim channels=2 dac=1; then
+	pass "modprobe iiostream_sim channels=2 dac=1"
+	d0=/sys/bus/iio/devices/iio:device0
+	d1=/sys/bus/iio/devices/iio:device1
+	if [ -z "$skip" ]; then
+		if [ "$(cat $d0/name)" = iiostream-sim ] && [ "$(cat $d1/name)" = iiostream-sim-dac ] &&
+			[ "$(cat $d0/buffer1/direction 2>/dev/null)" = in ] &&
+			[ "$(cat $d1/buffer1/direction 2>/dev/null)" = out ] &&
+			[ "$(cat $d0/buffer0/direction 2>/dev/null)" = in ]; then
+			pass "buffer1 of the ADC (in) and of the DAC (out), buffer0 kept"
+		else
+			bad "buffer1: $(ls $d0 $d1 | tr '\n' ' ')"
+		fi
+	fi
+	[ -c /dev/udmabuf ] && pass "/dev/udmabuf" || bad "no /dev/udmabuf"
+	[ -c /dev/dma_heap/system ] && pass "/dev/dma_heap/system" ||
+		echo "info: no /dev/dma_heap/system (the program skips the heap)"
+	for prog in iio_dmabuf_compliance iio_dmabuf_compliance32; do
+		[ -x /bin/$prog ] || continue
+		# a broken module can leave a fence or a blocking ioctl hanging
+		if timeout 300 /bin/$prog $skip >/tmp/$prog.log 2>&1; then
+			pass "$prog: $(tail -1 /tmp/$prog.log)"
+			grep "^  info" /tmp/$prog.log
+		else
+			bad "$prog (status $?): $(tail -1 /tmp/$prog.log)"
+			grep -v "^  ok" /tmp/$prog.log
+		fi
+	done
+	if rmmod iiostream_sim; then
+		pass "rmmod iiostream_sim"
+	else
+		bad "rmmod iiostream_sim: $(lsmod | grep iiostream)"
+	fi
+else
+	bad "modprobe iiostream_sim channels=2 dac=1"
+fi
+
+reports=$(kreports)
+if [ "$reports" = "$reports0" ]; then
+	pass "the kernel log stayed clean"
+else
+	bad "the kernel log has $((reports - reports0)) new report(s)"
+fi
+exit $fail
