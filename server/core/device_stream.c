@@ -96,6 +96,8 @@ void device_stream_source_config(const struct source_spec *spec, const struct co
 		.sample_rate = spec->rate_set ? spec->rate : cfg->sample_rate,
 		.channels_set = spec->channels || cfg->channels_set,
 		.rate_set = spec->rate_set || cfg->rate_set,
+		.buffer_set = spec->buffer_set,
+		.buffer = spec->buffer,
 	};
 }
 

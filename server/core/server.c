@@ -310,8 +310,14 @@ static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SP
 			 keys ? keys + 1 : "");
 		found = source_scan(SOURCE_SCAN_ROOT, comma_keys, specs + n, CONFIG_MAX_SOURCES - n);
 		if (found) {
+			uint32_t j;
+
 			log_info("--source %s: %u IIO device%s with a buffer", text, found,
 				 found == 1 ? "" : "s");
+			/* which interface each got (source_scan.h: block node,
+			 * DMABUF, read()) */
+			for (j = 0; j < found; j++)
+				log_info("--source %s: %s", text, specs[n + j]);
 			n += found;
 		} else {
 			log_warn("--source %s: no IIO device with a buffer under %s: streaming the "

@@ -104,15 +104,15 @@ static const char *direction_prefix(bool output)
 	return output ? "out" : "in";
 }
 
-int iio_sysfs_channel_types_of(const char *iio_dir, bool output, struct iios_scan_type *types,
-			       uint32_t *channels)
+/* The voltage channels' types in the directory of a buffer's scan elements
+ * (scan_elements/, or bufferN/). */
+static int voltage_types(const char *dir, bool output, struct iios_scan_type *types,
+			 uint32_t *channels)
 {
 	const char *pre = direction_prefix(output);
-	char dir[PATH_MAX], type[64], attr[64];
+	char type[64], attr[64];
 	uint32_t c;
 
-	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
-		return -ENAMETOOLONG;
 	for (c = 0; c < 64; c++) {
 		snprintf(attr, sizeof(attr), "%s_voltage%u_type", pre, c);
 		if (iio_sysfs_read(dir, attr, type, sizeof(type)))
@@ -128,6 +128,16 @@ int iio_sysfs_channel_types_of(const char *iio_dir, bool output, struct iios_sca
 	}
 	*channels = c;
 	return 0;
+}
+
+int iio_sysfs_channel_types_of(const char *iio_dir, bool output, struct iios_scan_type *types,
+			       uint32_t *channels)
+{
+	char dir[PATH_MAX];
+
+	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
+		return -ENAMETOOLONG;
+	return voltage_types(dir, output, types, channels);
 }
 
 int iio_sysfs_channel_types(const char *iio_dir, struct iios_scan_type *types,
@@ -166,20 +176,17 @@ static int timestamp_type(const char *dir, uint32_t channels, struct iios_scan_t
 	return 1;
 }
 
-int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
-			    uint32_t *channels, int *timestamp_index)
+int iio_sysfs_elements_in(const char *elem_dir, bool output, struct iios_scan_type *types,
+			  uint32_t *channels, int *timestamp_index)
 {
-	char dir[PATH_MAX];
-	int err = iio_sysfs_channel_types(iio_dir, types, channels);
+	int err = voltage_types(elem_dir, output, types, channels);
 
 	*timestamp_index = -1;
-	if (err)
+	if (err || output)
 		return err;
-	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
-		return -ENAMETOOLONG;
 	if (*channels >= IIOS_SCAN_MAX_ELEMENTS)
 		return 0; /* no scan index left for it in a 64-bit mask */
-	err = timestamp_type(dir, *channels, &types[*channels]);
+	err = timestamp_type(elem_dir, *channels, &types[*channels]);
 	if (err < 0)
 		return err;
 	if (err)
@@ -187,12 +194,22 @@ int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
 	return 0;
 }
 
+int iio_sysfs_scan_elements(const char *iio_dir, struct iios_scan_type *types,
+			    uint32_t *channels, int *timestamp_index)
+{
+	char dir[PATH_MAX];
+
+	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
+		return -ENAMETOOLONG;
+	return iio_sysfs_elements_in(dir, false, types, channels, timestamp_index);
+}
+
 int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask, int timestamp_index)
 {
 	return iio_sysfs_enable_channels_of(iio_dir, false, n, mask, timestamp_index);
 }
 
-int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, uint64_t mask,
+int iio_sysfs_enable_elements_in(const char *elem_dir, bool output, uint32_t n, uint64_t mask,
 				 int timestamp_index)
 {
 	const char *pre = direction_prefix(output);
@@ -201,8 +218,7 @@ int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, u
 	int err, first = 0;
 
 	for (c = 0; c < n && c < 64; c++) {
-		err = path_of(path, sizeof(path), "%s/scan_elements/%s_voltage%u_en", iio_dir, pre,
-			      c);
+		err = path_of(path, sizeof(path), "%s/%s_voltage%u_en", elem_dir, pre, c);
 		if (!err)
 			err = iio_sysfs_write(path, mask & (1ull << c) ? "1" : "0");
 		if (err) {
@@ -211,7 +227,7 @@ int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, u
 		}
 	}
 	if (timestamp_index >= 0 && timestamp_index < 64) {
-		err = path_of(path, sizeof(path), "%s/scan_elements/in_timestamp_en", iio_dir);
+		err = path_of(path, sizeof(path), "%s/in_timestamp_en", elem_dir);
 		if (!err)
 			err = iio_sysfs_write(path, mask & (1ull << timestamp_index) ? "1" : "0");
 		if (err) {
@@ -220,6 +236,16 @@ int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, u
 		}
 	}
 	return first;
+}
+
+int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, uint64_t mask,
+				 int timestamp_index)
+{
+	char dir[PATH_MAX];
+
+	if (path_of(dir, sizeof(dir), "%s/scan_elements", iio_dir))
+		return -ENAMETOOLONG;
+	return iio_sysfs_enable_elements_in(dir, output, n, mask, timestamp_index);
 }
 
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len)

@@ -62,6 +62,15 @@ int iio_sysfs_enable_channels(const char *iio_dir, uint32_t n, uint64_t mask,
 int iio_sysfs_enable_channels_of(const char *iio_dir, bool output, uint32_t n, uint64_t mask,
 				 int timestamp_index);
 
+/* The same in the directory of one buffer's scan elements, elem_dir: the
+ * legacy scan_elements/ of buffer0, or bufferN/ of a device with several
+ * buffers (the mainline DMABUF buffers are such). An output buffer
+ * (output true) has no timestamp (*timestamp_index -1). */
+int iio_sysfs_elements_in(const char *elem_dir, bool output, struct iios_scan_type *types,
+			  uint32_t *channels, int *timestamp_index);
+int iio_sysfs_enable_elements_in(const char *elem_dir, bool output, uint32_t n, uint64_t mask,
+				 int timestamp_index);
+
 /* The directory of the IIO device called `name` into dir; -ENODEV if none. */
 int iio_sysfs_find_by_name(const char *name, char *dir, size_t len);
 

@@ -7,7 +7,7 @@
 const struct source_ops *source_find(const char *spec)
 {
 	static const struct source_ops *const all[] = { &source_sim_ops, &source_kernel_ops,
-							&source_readfd_ops };
+							&source_readfd_ops, &source_dmabuf_ops };
 	size_t len = strcspn(spec, ":");
 	size_t i;
 

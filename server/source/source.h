@@ -24,8 +24,9 @@
  *
  * Sources sit behind this ops table so the daemon never knows which one it
  * drives: `sim` (userspace, default), `kernel` (/dev/iio_blockN of the
- * iiostream_sim module, or any node with the same ioctls) and `readfd`
- * (read() from any IIO device's standard buffer).
+ * iiostream_sim module, or any node with the same ioctls), `dmabuf`
+ * (an IIO buffer through the mainline DMABUF interface, Linux 6.11+) and
+ * `readfd` (read() from any IIO device's standard buffer).
  * All ops are called from the daemon's loop thread. Errors are negative
  * errno values; a failing op changes nothing.
  */
@@ -123,6 +124,9 @@ struct source_config {
 	uint64_t sample_rate;
 	bool channels_set;    /* given on the command line (a device has its own) */
 	bool rate_set;
+	/* added with the DMABUF interface (issue 18): */
+	bool buffer_set;      /* buffer=: the IIO buffer to use (dmabuf) */
+	uint32_t buffer;      /* its index, when buffer_set */
 };
 
 struct source;
@@ -196,6 +200,9 @@ const struct source_ops *source_find(const char *spec);
 extern const struct source_ops source_sim_ops;
 extern const struct source_ops source_kernel_ops;
 extern const struct source_ops source_readfd_ops;
+/* The mainline kernel's IIO DMABUF interface, input or output:
+ * source_dmabuf.c. */
+extern const struct source_ops source_dmabuf_ops;
 /* The sim's DAC (output): source_sim_dac.c. */
 extern const struct source_ops source_sim_dac_ops;
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iio_dmabuf.h"
 #include "iio_sysfs.h"
 
 /* Has the device a buffer of this direction: a scan element in_*_en
@@ -55,21 +56,48 @@ static long device_number(const char *entry)
 	return *end || n < 0 ? -1 : n;
 }
 
+bool source_scan_dmabuf_probe(const char *dir, const char *entry, bool output, uint32_t *buffer)
+{
+	char node[PATH_MAX], sub[32], dirn[8];
+	uint32_t i;
+	int len = snprintf(node, sizeof(node), "/dev/%s", entry);
+
+	if (len < 0 || (size_t)len >= sizeof(node))
+		return false;
+	for (i = 0; i < 16; i++) {
+		snprintf(sub, sizeof(sub), "buffer%u/direction", i);
+		if (iio_sysfs_read(dir, sub, dirn, sizeof(dirn)))
+			break;
+		if (strcmp(dirn, output ? "out" : "in") == 0 && iio_dmabuf_probe(node, i) == 0) {
+			*buffer = i;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* The spec of device `entry` (its sysfs dir `dir`) into spec, or false
  * when it is none of ours: an input buffer streams through its block node
- * (kernel:) or its kfifo (readfd:); an output buffer only through a block
- * node (the iiod port writes to a kfifo DAC itself). */
-static bool spec_of(const char *dir, const char *entry, const char *keys, char *spec)
+ * (kernel:), a DMABUF buffer (dmabuf:) or its kfifo (readfd:); an output
+ * buffer only through a block node or a DMABUF buffer (the iiod port
+ * writes to a kfifo DAC itself). */
+static bool spec_of(const char *dir, const char *entry, const char *keys, char *spec,
+		    source_scan_dmabuf_fn probe)
 {
 	char blk[64];
 	bool node = iio_sysfs_read(dir, "block_device", blk, sizeof(blk)) == 0;
+	bool in = has_buffer(dir, "in_");
+	uint32_t buffer;
 	int len;
 
-	if (has_buffer(dir, "in_"))
-		len = node ? snprintf(spec, SOURCE_SPEC_MAX, "kernel:/dev/%s%s", blk, keys)
-			   : snprintf(spec, SOURCE_SPEC_MAX, "readfd:/dev/%s%s", entry, keys);
-	else if (node && has_buffer(dir, "out_"))
+	if (!in && !has_buffer(dir, "out_"))
+		return false;
+	if (node)
 		len = snprintf(spec, SOURCE_SPEC_MAX, "kernel:/dev/%s%s", blk, keys);
+	else if (probe(dir, entry, !in, &buffer))
+		len = snprintf(spec, SOURCE_SPEC_MAX, "dmabuf:%s,buffer=%u%s", entry, buffer, keys);
+	else if (in)
+		len = snprintf(spec, SOURCE_SPEC_MAX, "readfd:/dev/%s%s", entry, keys);
 	else
 		return false;
 	/* a spec too long for the config is one the config refuses */
@@ -87,6 +115,12 @@ static int by_number(const void *a, const void *b)
 uint32_t source_scan(const char *root, const char *keys, char (*specs)[SOURCE_SPEC_MAX],
 		     uint32_t max)
 {
+	return source_scan_with(root, keys, specs, max, source_scan_dmabuf_probe);
+}
+
+uint32_t source_scan_with(const char *root, const char *keys, char (*specs)[SOURCE_SPEC_MAX],
+			  uint32_t max, source_scan_dmabuf_fn probe)
+{
 	struct dirent **entries;
 	uint32_t found = 0;
 	int i, n;
@@ -101,7 +135,7 @@ uint32_t source_scan(const char *root, const char *keys, char (*specs)[SOURCE_SP
 		int len = snprintf(dir, sizeof(dir), "%s/%s", root, entry);
 
 		if (len > 0 && (size_t)len < sizeof(dir) && found < max &&
-		    device_number(entry) >= 0 && spec_of(dir, entry, keys, specs[found]))
+		    device_number(entry) >= 0 && spec_of(dir, entry, keys, specs[found], probe))
 			found++;
 		free(entries[i]);
 	}

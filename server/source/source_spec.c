@@ -115,9 +115,17 @@ static int parse_key(struct source_spec *out, const char *key, const char *value
 			out->block_size = (uint32_t)v;
 		return 0;
 	}
+	if (strcmp(key, "buffer") == 0) {
+		if (parse_number(value, 1, 63, &v))
+			return fail(err, errlen, text, "buffer: '%s' is not a buffer index 0..63",
+				    value);
+		out->buffer = (uint32_t)v;
+		out->buffer_set = true;
+		return 0;
+	}
 	return fail(err, errlen, text,
 		    "unknown key '%s' (keys: name, channels, rate, format, timestamp, dac, "
-		    "block-size, blocks, client-queue)",
+		    "block-size, blocks, client-queue, buffer)",
 		    key);
 }
 
@@ -134,10 +142,14 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 	out->scan = strncmp(text, "auto", 4) == 0 && (!text[4] || text[4] == ':');
 	if (!out->ops && !out->scan) {
 		snprintf(err, errlen,
-			 "unknown source '%s' (known: auto, sim, kernel[:NODE], readfd:NODE)", text);
+			 "unknown source '%s' (known: auto, sim, kernel[:NODE], readfd:NODE, "
+			 "dmabuf:DEVICE)", text);
 		return -EINVAL;
 	}
 	colon = strchr(text, ':');
+	if (!colon && out->ops == &source_dmabuf_ops)
+		return fail(err, errlen, text,
+			    "dmabuf: say which device (dmabuf:NAME or dmabuf:iio:deviceN)");
 	if (!colon)
 		return 0;
 	memcpy(buf, colon + 1, strlen(colon + 1) + 1);
@@ -157,7 +169,7 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 			return r;
 	}
 	if (out->scan && (out->arg[0] || out->name[0] || out->format[0] || out->timestamp ||
-			  out->channels || out->no_dac))
+			  out->channels || out->no_dac || out->buffer_set))
 		return fail(err, errlen, text,
 			    "auto takes the keys every device may have (rate, block-size, blocks, "
 			    "client-queue): give a device's own settings with its own --source");
@@ -170,6 +182,11 @@ int source_spec_parse(const char *text, struct source_spec *out, char *err, size
 			    : out->no_dac    ? "dac"
 					     : "timestamp",
 			    out->ops->name);
+	if (!out->scan && out->ops != &source_dmabuf_ops && out->buffer_set)
+		return fail(err, errlen, text, "buffer: only a dmabuf device takes it");
+	if (out->ops == &source_dmabuf_ops && !out->arg[0])
+		return fail(err, errlen, text,
+			    "dmabuf: say which device (dmabuf:NAME or dmabuf:iio:deviceN)");
 	if (out->ops == &source_sim_ops && out->arg[0])
 		return fail(err, errlen, text, "sim takes no node ('%s')", out->arg);
 	return 0;

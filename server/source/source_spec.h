@@ -5,7 +5,7 @@
  *
  *   DRIVER[:ITEM[,ITEM...]]
  *
- * DRIVER is a source (source.h: sim, kernel, readfd), or `auto`: every
+ * DRIVER is a source (source.h: sim, kernel, readfd, dmabuf), or `auto`: every
  * streamable device of the board (source_scan.h), the sim when there is
  * none, each with the keys given to auto. Each ITEM is either
  * KEY=VALUE, a setting of this device, or, once at most, a bare word: the
@@ -14,6 +14,7 @@
  *   sim:name=adc1,channels=4,rate=2M
  *   kernel:/dev/iio_block1,blocks=16,block-size=256K
  *   readfd:cf-ad9361-lpc,client-queue=4
+ *   dmabuf:iiostream-sim,buffer=1
  *
  * Keys (a setting left out is the daemon's flag of the same name):
  *   name=NAME        the device's name (sim only: a kernel device has its own)
@@ -27,6 +28,8 @@
  *   block-size=N     bytes per block, K/M suffixes
  *   blocks=N         blocks in the ring
  *   client-queue=N   blocks a client may have queued
+ *   buffer=N         dmabuf only: the IIO buffer (bufferN/) to use, 0..63;
+ *                    without it, the first that takes a DMA-BUF
  */
 #ifndef IIOSTREAMD_SOURCE_SPEC_H
 #define IIOSTREAMD_SOURCE_SPEC_H
@@ -54,6 +57,8 @@ struct source_spec {
 	uint32_t block_size;
 	uint32_t blocks;
 	uint32_t client_queue;
+	bool buffer_set;              /* buffer= was given (dmabuf) */
+	uint32_t buffer;
 };
 
 /* Parse `text`. 0, or -EINVAL with err saying what is wrong, e.g.

@@ -129,3 +129,47 @@ Test(source_scan, every_spec_it_writes_parses)
 		cr_assert_eq(spec.client_queue, 2);
 	}
 }
+
+/* A probe standing in for ATTACH on a tree that has no device nodes:
+ * device1 (an ADC without a block node) takes DMA-BUFs on buffer1, and
+ * device2 (a DAC without one) on its output buffer2. */
+static bool fake_dmabuf(const char *dir, const char *entry, bool output, uint32_t *buffer)
+{
+	(void)dir;
+	if (strcmp(entry, "iio:device1") == 0 && !output) {
+		*buffer = 1;
+		return true;
+	}
+	if (strcmp(entry, "iio:device2") == 0 && output) {
+		*buffer = 2;
+		return true;
+	}
+	return false;
+}
+
+Test(source_scan, dmabuf_comes_after_a_block_node_and_before_read)
+{
+	char specs[8][SOURCE_SPEC_MAX], err[256];
+	struct source_spec spec;
+	uint32_t n = source_scan_with(root, ",blocks=16", specs, 8, fake_dmabuf);
+
+	cr_assert_eq(n, 5, "the kfifo DAC streams now, through its DMABUF buffer");
+	cr_assert_str_eq(specs[0], "kernel:/dev/iio_block0,blocks=16", "a block node first");
+	cr_assert_str_eq(specs[1], "dmabuf:iio:device1,buffer=1,blocks=16");
+	cr_assert_str_eq(specs[2], "dmabuf:iio:device2,buffer=2,blocks=16", "an output one too");
+	cr_assert_str_eq(specs[3], "kernel:/dev/iio_block4,blocks=16");
+	cr_assert_str_eq(specs[4], "readfd:/dev/iio:device11,blocks=16", "no DMABUF: read()");
+	cr_assert_eq(source_spec_parse(specs[1], &spec, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(spec.ops, &source_dmabuf_ops);
+	cr_assert_str_eq(spec.arg, "iio:device1");
+	cr_assert(spec.buffer_set && spec.buffer == 1);
+}
+
+Test(source_scan, the_real_probe_takes_no_buffer_without_a_direction)
+{
+	uint32_t buffer = 99;
+
+	/* the tree has no bufferN/direction, and no /dev/iio:device1 */
+	cr_assert_not(source_scan_dmabuf_probe(root, "iio:device1", false, &buffer));
+	cr_assert_eq(buffer, 99);
+}
