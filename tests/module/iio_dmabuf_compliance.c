@@ -417,6 +417,38 @@ static long check_block(const struct blk *b, size_t len, uint64_t first)
 	return r;
 }
 
+/* The dmabufs alive in the system, from debugfs's bufinfo ("Total N
+ * objects"); -1 without debugfs. An attachment the module or the core
+ * leaked keeps its dmabuf alive after every fd of it was closed. */
+static int dmabuf_objects(void)
+{
+	static char buf[1 << 16];
+	char *t;
+	int fd = open("/sys/kernel/debug/dma_buf/bufinfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n, got = 0;
+
+	if (fd < 0)
+		return -1;
+	while (got < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + got, sizeof(buf) - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = 0;
+	t = strstr(buf, "Total ");
+	return t ? atoi(t + 6) : -1;
+}
+
+/* Wait up to @ms for the dmabufs alive to be @want (their release after
+ * the last fence runs from a work item). */
+static int dmabuf_objects_settle(int want, int ms)
+{
+	int n;
+
+	while ((n = dmabuf_objects()) > want && ms-- > 0)
+		sleep_ms(1);
+	return n;
+}
+
 /* ---- the tests: both directions ---- */
 
 static void test_sysfs(struct dev *d)
@@ -722,7 +754,7 @@ static void test_adc_many(void)
 		else if (r != -1 && bad++ < 3)
 			printf("  info  block %u: byte %ld is not the pattern of scan %" PRIu64 "\n",
 			       k, r, (uint64_t)k * scans + (uint64_t)r / adc.sb);
-		if (k + NBLK < NBLK * ROUNDS && enqueue(adc.bfd, x->dfd, 0, len))
+		if (enqueue(adc.bfd, x->dfd, 0, len))	/* the queue never runs dry */
 			bad_q++;
 	}
 	printf("  info  %u blocks of %zu bytes in %.3f s (paced: %.3f s)\n", got, len,
@@ -907,7 +939,7 @@ static void test_adc_close_attached(void)
 	const uint32_t scans = 4096;
 	const size_t len = (size_t)scans * adc.sb;
 	struct blk b[2];
-	int s = -1;
+	int s = -1, objs0 = dmabuf_objects();
 
 	puts("test: ADC: close the buffer fd with dmabufs attached and queued");
 	if (!blks_new(b, 2, len) || attach_all(adc.bfd, b, 2)) {
@@ -941,6 +973,9 @@ out:
 	if (s >= 0)
 		close(s);
 	blks_free(b, 2);
+	if (objs0 >= 0)
+		CHECK(dmabuf_objects_settle(objs0, 2000) <= objs0,
+		      "closed, the dmabufs are gone (%d alive, %d before)", dmabuf_objects(), objs0);
 }
 
 /* The system dma-heap's dmabufs (their own mapping), when the kernel has it. */
@@ -1406,7 +1441,7 @@ int main(int argc, char **argv)
 	bool skip_missing = false, want_dac = true;
 	struct utsname u;
 	uint64_t arate = 0, drate = 0;
-	int i;
+	int i, objs0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--adc") && i + 1 < argc)
@@ -1459,6 +1494,7 @@ int main(int argc, char **argv)
 		printf("  FAIL  open %s: %s\n", adc.node, strerror(errno));
 		return 1;
 	}
+	objs0 = dmabuf_objects();
 	arate = sysfs_u64(adc.sys, "sampling_frequency");
 	test_sysfs(&adc);
 	test_get_fd(&adc);
@@ -1508,6 +1544,12 @@ int main(int argc, char **argv)
 	if (arate != UINT64_MAX)
 		set_rate(&adc, arate);
 	close_dev(&adc);
+	if (objs0 >= 0)
+		CHECK(dmabuf_objects_settle(objs0, 3000) <= objs0,
+		      "no dmabuf left alive: %d, %d at the start (debugfs dma_buf/bufinfo)",
+		      dmabuf_objects(), objs0);
+	else
+		puts("  info  no debugfs dma_buf/bufinfo: leaks of attachments not checked");
 
 	printf("\niio_dmabuf_compliance: %u passed, %u failed\n", cpl_passed, cpl_failed);
 	return cpl_failed ? 1 : 0;
