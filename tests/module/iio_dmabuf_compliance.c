@@ -1012,6 +1012,55 @@ out:
 	blks_free(b, 2);
 }
 
+/*
+ * buffer1's own scan elements choose the layout: with only the last
+ * channel enabled a scan is that channel's sample alone (as on the kfifo),
+ * and ENQUEUE's whole-scan rule follows the new scan size.
+ */
+static void test_adc_channel_subset(void)
+{
+	const unsigned char last[] = { (unsigned char)(adc.nch - 1) };
+	const uint32_t scans = 4096;
+	const size_t len = (size_t)scans * 2;
+	char name[64];
+	unsigned int c;
+	struct blk b;
+	long r = 0;
+
+	puts("test: ADC: buffer1 with one channel enabled: scans of that channel alone");
+	if (adc.nch < 2) {
+		puts("  info  one channel: nothing to leave out");
+		return;
+	}
+	for (c = 0; c + 1 < adc.nch; c++) {
+		snprintf(name, sizeof(name), "in_voltage%u_en", c);
+		CHECK(sysfs_write(adc.b1, name, "0") == 0, "in_voltage%u_en 0", c);
+	}
+	if (!blk_udmabuf(&b, len) || attach(adc.bfd, b.dfd)) {
+		CHECK(0, "udmabuf: %s", strerror(errno));
+		goto out;
+	}
+	CHECK(set_rate(&adc, 100000) == 0, "rate 100 kS/s");
+	if (adc.sb % 2 == 0 && adc.sb > 2)	/* whole scans of the old size, not of 2 bytes */
+		CHECK_OK(enqueue(adc.bfd, b.dfd, 0, len - 2));
+	CHECK(enable(&adc, true) == 0, "enable");
+	CHECK(wait_done(&b, 3000), "filled");
+	if (dmabuf_sync(b.dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) == 0) {
+		r = iios_pattern_check_ids(b.map, len - 2, 0, last, 1);
+		dmabuf_sync(b.dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	}
+	CHECK(r == -1, "%u scans of channel %u's samples from scan 0 (byte %ld differs)", scans - 1,
+	      adc.nch - 1, r);
+	CHECK(enable(&adc, false) == 0, "disable");
+	detach(adc.bfd, b.dfd);
+out:
+	blk_free(&b);
+	for (c = 0; c + 1 < adc.nch; c++) {
+		snprintf(name, sizeof(name), "in_voltage%u_en", c);
+		sysfs_write(adc.b1, name, "1");
+	}
+}
+
 /* ---- the DAC ---- */
 
 /* The value block @tag plays on channel @c at scan @i: never 0 (silence
@@ -1510,6 +1559,7 @@ int main(int argc, char **argv)
 			test_adc_disable_queued();
 			test_adc_detach_queued();
 			test_adc_heap();
+			test_adc_channel_subset();
 			test_adc_close_attached();
 		} else {
 			puts("  info  the ADC is not le:s16/16: the pattern tests are skipped");
