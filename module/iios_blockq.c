@@ -35,7 +35,8 @@ static void iios_block_release(struct kref *ref)
 {
 	struct iios_block *blk = container_of(ref, struct iios_block, ref);
 
-	vfree(blk->vaddr);
+	if (!blk->borrowed)
+		vfree(blk->vaddr);
 	kfree(blk);
 	atomic_long_dec(&iios_live_blocks);
 }
@@ -68,9 +69,23 @@ static void iios_block_set_state(struct iios_block *blk, enum iios_block_state t
 	blk->state = to;
 }
 
-static struct iios_block *iios_block_new(u32 size)
+/* A block in state USER with one reference, no memory yet. */
+static struct iios_block *iios_block_alloc(void)
 {
 	struct iios_block *blk = kzalloc(sizeof(*blk), GFP_KERNEL);
+
+	if (!blk)
+		return NULL;
+	kref_init(&blk->ref);
+	INIT_LIST_HEAD(&blk->list);
+	blk->state = IIOS_BLOCK_USER;
+	atomic_long_inc(&iios_live_blocks);
+	return blk;
+}
+
+static struct iios_block *iios_block_new(u32 size)
+{
+	struct iios_block *blk = iios_block_alloc();
 
 	if (!blk)
 		return NULL;
@@ -83,14 +98,24 @@ static struct iios_block *iios_block_new(u32 size)
 	 */
 	blk->vaddr = vmalloc_user(PAGE_ALIGN(size));
 	if (!blk->vaddr) {
-		kfree(blk);
+		iios_block_put(blk);
 		return NULL;
 	}
-	kref_init(&blk->ref);
-	INIT_LIST_HEAD(&blk->list);
 	blk->size = size;
-	blk->state = IIOS_BLOCK_USER;
-	atomic_long_inc(&iios_live_blocks);
+	return blk;
+}
+
+/*
+ * A block over memory someone else owns: a DMABUF's kernel mapping
+ * (iios_dmabuf.c), which sets @vaddr, @size and @fence. Freed with its
+ * last reference; the memory is left alone.
+ */
+struct iios_block *iios_block_new_borrowed(void)
+{
+	struct iios_block *blk = iios_block_alloc();
+
+	if (blk)
+		blk->borrowed = true;
 	return blk;
 }
 
@@ -351,6 +376,15 @@ void iios_blockq_complete_active(struct iios_dev *sd)
 {
 	struct iios_block *blk = sd->active;
 
+	if (blk->borrowed) {
+		/* a DMABUF's block: its fence, not DEQUEUE, says it is done */
+		spin_lock(&sd->qlock);
+		sd->active = NULL;
+		spin_unlock(&sd->qlock);
+		iios_dmabuf_block_done(sd, blk, 0);
+		iios_block_put(blk);	/* the filler's reference */
+		return;
+	}
 	spin_lock(&sd->qlock);
 	blk->bytes_used = blk->filled * sd->scan_bytes;
 	iios_block_set_state(blk, IIOS_BLOCK_DONE);
@@ -458,7 +492,12 @@ void iios_blockq_flush_active(struct iios_dev *sd)
 {
 	struct iios_block *blk = sd->active;
 
-	if (!blk)
+	/*
+	 * A DMABUF's block has no header to say where a gap is: it stays
+	 * ACTIVE and the gap shows as a jump in the pattern. (At disable,
+	 * iios_dmabuf.c has cancelled it before this runs.)
+	 */
+	if (!blk || blk->borrowed)
 		return;
 	if (blk->filled) {
 		iios_blockq_complete_active(sd);
@@ -472,4 +511,43 @@ void iios_blockq_flush_active(struct iios_dev *sd)
 	sd->active = NULL;
 	spin_unlock(&sd->qlock);
 	iios_block_put(blk);
+}
+
+/* Caller holds gen_lock. A DMABUF ENQUEUE: @blk joins the incoming queue. */
+void iios_blockq_enqueue_borrowed(struct iios_dev *sd, struct iios_block *blk)
+{
+	spin_lock(&sd->qlock);
+	iios_block_set_state(blk, IIOS_BLOCK_QUEUED);
+	list_add_tail(&blk->list, &sd->incoming);
+	spin_unlock(&sd->qlock);
+}
+
+/*
+ * Caller holds gen_lock; buffer1 is being disabled. Every DMABUF block,
+ * the ACTIVE one and the queued ones, ends with -ECANCELED on its fence,
+ * in queue order.
+ */
+void iios_blockq_cancel_borrowed(struct iios_dev *sd)
+{
+	struct iios_block *blk, *tmp, *active = NULL;
+	LIST_HEAD(gone);
+
+	spin_lock(&sd->qlock);
+	if (sd->active && sd->active->borrowed) {
+		active = sd->active;
+		sd->active = NULL;
+	}
+	list_for_each_entry_safe(blk, tmp, &sd->incoming, list)
+		if (blk->borrowed)
+			list_move_tail(&blk->list, &gone);
+	spin_unlock(&sd->qlock);
+
+	if (active) {
+		iios_dmabuf_block_done(sd, active, -ECANCELED);
+		iios_block_put(active);	/* the filler's reference */
+	}
+	list_for_each_entry_safe(blk, tmp, &gone, list) {
+		list_del_init(&blk->list);
+		iios_dmabuf_block_done(sd, blk, -ECANCELED);
+	}
 }

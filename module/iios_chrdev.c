@@ -235,20 +235,26 @@ static __poll_t iios_poll(struct file *file, struct poll_table_struct *wait)
 	return mask;
 }
 
-/* One open file at a time: the blocks belong to it (as in the patch). */
+/*
+ * One open file at a time: the blocks belong to it (as in the patch).
+ * -EBUSY too while buffer1 (mainline's DMABUF interface) has the block
+ * path: gen_lock makes that check and the open one step.
+ */
 static int iios_open(struct inode *inode, struct file *file)
 {
 	struct iios_dev *sd = container_of(inode->i_cdev, struct iios_dev, cdev);
 	int ret = 0;
 
+	mutex_lock(&sd->gen_lock);
 	spin_lock(&sd->qlock);
 	if (sd->gone)
 		ret = -ENODEV;
-	else if (sd->open)
+	else if (sd->open || iios_dmabuf_busy(&sd->dmabuf))
 		ret = -EBUSY;
 	else
 		sd->open = true;
 	spin_unlock(&sd->qlock);
+	mutex_unlock(&sd->gen_lock);
 	if (ret)
 		return ret;
 	file->private_data = sd;
@@ -311,6 +317,8 @@ static ssize_t enable_store(struct device *dev, struct device_attribute *attr, c
 	mutex_lock(&sd->gen_lock);
 	if (sd->gone)
 		ret = -ENODEV;
+	else if (iios_dmabuf_busy(&sd->dmabuf))
+		ret = -EBUSY;	/* buffer1 has the block path */
 	else if (on)
 		ret = iios_gen_enable(sd, &sd->blk_stream);
 	else
@@ -575,6 +583,8 @@ void iios_chrdev_remove(struct iios_dev *sd)
 	sd->gone = true;
 	spin_unlock(&sd->qlock);
 	iios_gen_disable(sd, &sd->blk_stream);
+	/* buffer1's DMABUFs queued while it was off: nothing will fill them */
+	iios_blockq_cancel_borrowed(sd);
 	mutex_unlock(&sd->gen_lock);
 	wake_up_interruptible_poll(&sd->waitq, EPOLLHUP | EPOLLERR);
 }

@@ -325,6 +325,16 @@ static int iios_trigger_setup(struct iio_dev *indio_dev, struct device *parent)
 	return devm_iio_trigger_register(parent, trig);
 }
 
+/*
+ * The setup ops are the device's, not a buffer's: they also run when
+ * buffer1 (DMABUF, Linux 6.11+) is the one enabled. The kfifo is buffer0,
+ * indio_dev->buffer; enabled means on the core's list of active buffers.
+ */
+static bool iios_fifo_enabled(struct iio_dev *indio_dev)
+{
+	return !list_empty(&indio_dev->buffer->buffer_list);
+}
+
 /* buffer/enable = 1: remember the scan layout, start the kfifo stream. */
 static int iios_fifo_postenable(struct iio_dev *indio_dev)
 {
@@ -332,6 +342,9 @@ static int iios_fifo_postenable(struct iio_dev *indio_dev)
 	struct iios_dev *sd = priv->sd;
 	unsigned long mask = indio_dev->active_scan_mask[0];
 	int ret;
+
+	if (!iios_fifo_enabled(indio_dev))
+		return 0;
 
 	/* the IIO core keeps the timestamp out of the scan mask: its _en is
 	 * scan_timestamp; at most IIOS_MAX_CHANNELS + 1 bits, one word */
@@ -429,6 +442,10 @@ int iios_iio_setup(struct iios_dev *sd, struct device *parent)
 
 	/* kfifo_buf adds INDIO_BUFFER_SOFTWARE and the buffer/ directory */
 	ret = devm_iio_kfifo_buffer_setup(parent, indio_dev, &iios_fifo_setup_ops);
+	if (ret)
+		return ret;
+	/* buffer1: mainline's DMABUF interface, on kernels that have it */
+	ret = iios_dmabuf_setup(sd, indio_dev, parent);
 	if (ret)
 		return ret;
 	sd->indio_dev = indio_dev;
@@ -533,6 +550,8 @@ static int iios_dac_fifo_postenable(struct iio_dev *indio_dev)
 	struct iios_dev *sd = priv->sd;
 	int ret;
 
+	if (!iios_fifo_enabled(indio_dev))
+		return 0;	/* buffer1 was enabled */
 	mutex_lock(&sd->gen_lock);
 	ret = iios_gen_enable(sd, &sd->fifo_stream);
 	mutex_unlock(&sd->gen_lock);
@@ -632,6 +651,9 @@ int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent)
 	indio_dev->num_channels = sd->channels;
 	indio_dev->modes = INDIO_DIRECT_MODE;
 	ret = iios_dac_fifo_setup(indio_dev, parent);
+	if (ret)
+		return ret;
+	ret = iios_dmabuf_setup(sd, indio_dev, parent);	/* buffer1, 6.11+ */
 	if (ret)
 		return ret;
 	sd->indio_dev = indio_dev;

@@ -17,6 +17,9 @@
  *                  underflows, and the loopback into the ADC
  *   iios_blockq.c  the block queue: blocks, states, ALLOC..DEQUEUE semantics
  *   iios_chrdev.c  /dev/iio_blockN: ioctl, mmap, poll, sysfs
+ *   iios_dmabuf.c  buffer1, mainline's IIO DMABUF interface (Linux 6.11+):
+ *                  attach, enqueue, fences; its blocks go through the
+ *                  block queue, so the generator and the player are shared
  *
  * Lifetimes. struct iios_dev is allocated at probe and freed when the last
  * reference to its block device goes (an open file keeps it, through the
@@ -38,6 +41,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/version.h>
 #include <linux/wait.h>
 
 #include <iiostream/iio_block.h>
@@ -48,6 +52,10 @@
 #define IIOS_MIN_RATE 1
 #define IIOS_MAX_RATE 250000000		/* sim: 250 MS/s, AD9361 is 61.44 */
 
+/* Mainline's IIO DMABUF interface (iios_dmabuf.c) exists from Linux 6.11 on. */
+#define IIOS_HAVE_DMABUF (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0))
+
+struct dma_fence;
 struct iio_dev;
 struct task_struct;
 
@@ -97,6 +105,10 @@ enum iios_block_state {
  * @repeats:    DAC: whole repetitions of a CYCLIC block played so far
  * @queued_ns:  DAC: CLOCK_MONOTONIC time of its ENQUEUE; it cannot play a
  *              scan slot that was due before (iios_dac.c)
+ * @borrowed:   @vaddr is not ours: a DMABUF's kernel mapping (iios_dmabuf.c).
+ *              Such a block lives from one DMABUF ENQUEUE to its fence
+ * @fence:      a borrowed block's fence, signalled once, when the block
+ *              leaves ACTIVE (filled, played) or the queue (cancelled)
  */
 struct iios_block {
 	struct kref ref;
@@ -112,6 +124,8 @@ struct iios_block {
 	u32 filled;
 	u32 repeats;
 	u64 queued_ns;
+	bool borrowed;
+	struct dma_fence *fence;
 };
 
 /**
@@ -163,6 +177,34 @@ struct iios_dac_state {
 	u8 *last;
 	struct iios_dev *lb_adc;
 };
+
+/**
+ * struct iios_dmabuf_state - buffer1's use of the block path (iios_dmabuf.c),
+ * under gen_lock; all zero before 6.11
+ * @on:         buffer1 is enabled: blk_stream fills (plays) its blocks
+ * @queued:     its blocks on the incoming queue or ACTIVE
+ * @node_mask:  the block node's channel_mask, put back at disable
+ * @base:       the counters below at enable (ADC: lost_samples, overflows;
+ *              DAC: underflows, underflow_samples)
+ * @frozen:     their growth from enable to the last disable
+ *
+ * sim: buffer1 and /dev/iio_blockN are two interfaces to one DMA engine,
+ * so one of them has it at a time: the node while it is open, buffer1
+ * while it is enabled or has blocks queued (-EBUSY for the other).
+ */
+struct iios_dmabuf_state {
+	bool on;
+	u32 queued;
+	u32 node_mask;
+	u64 base[2];
+	u64 frozen[2];
+};
+
+/* Either is true: buffer1 has the block path (caller holds gen_lock). */
+static inline bool iios_dmabuf_busy(const struct iios_dmabuf_state *d)
+{
+	return d->on || d->queued;
+}
 
 /**
  * struct iios_dev - one simulated ADC (or the DAC)
@@ -220,6 +262,7 @@ struct iios_dac_state {
  * @lb_adc_t0:    ADC only: the block stream t0 @lb_offset was worked out for
  * @lb_dac_t0:    ADC only: the DAC's t0 @lb_offset was worked out for
  * @lb_valid:     ADC only: @lb_offset is up to date
+ * @dmabuf:       buffer1's share of the block path (Linux 6.11+)
  * @minor:        minor number of @dev
  * @iio_id:       N of the IIO device iio:deviceN (and of iio_blockN)
  * @added:        the node was added (remove() deletes it)
@@ -267,6 +310,7 @@ struct iios_dev {
 	u64 lb_adc_t0;
 	u64 lb_dac_t0;
 	bool lb_valid;
+	struct iios_dmabuf_state dmabuf;
 	int minor;
 	int iio_id;
 	bool added;
@@ -284,6 +328,9 @@ bool iios_blockq_done_ready(struct iios_dev *sd);
 struct iios_block *iios_blockq_find_offset(struct iios_dev *sd, u32 offset);
 void iios_block_get(struct iios_block *blk);
 void iios_block_put(struct iios_block *blk);
+struct iios_block *iios_block_new_borrowed(void);
+void iios_blockq_enqueue_borrowed(struct iios_dev *sd, struct iios_block *blk);
+void iios_blockq_cancel_borrowed(struct iios_dev *sd);
 void iios_blockq_produce(struct iios_dev *sd, u64 scans);
 void iios_blockq_flush_active(struct iios_dev *sd);
 struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd);
@@ -319,6 +366,22 @@ void iios_iio_unregister(struct iios_dev *sd);
 void iios_iio_push(struct iios_dev *sd, u64 first, u64 scans);
 int iios_iio_dac_setup(struct iios_dev *sd, struct device *parent);
 void iios_iio_pop(struct iios_dev *sd, u64 scans);
+
+/* iios_dmabuf.c: buffer1, mainline's DMABUF interface (stubs before 6.11). */
+#if IIOS_HAVE_DMABUF
+int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev, struct device *parent);
+void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err);
+#else
+static inline int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev,
+				    struct device *parent)
+{
+	return 0;	/* no buffer1: the kernel has no DMABUF interface */
+}
+
+static inline void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err)
+{
+}
+#endif
 
 /* iios_chrdev.c: the block node. */
 int iios_chrdev_init(void);
