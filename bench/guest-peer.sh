@@ -1,10 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Runs inside the qemu guest (busybox sh), started by bench/guest_peer_bench.sh.
-# The same simulated ADC (iiostream_sim), two ways out of the guest's kernel:
+# The same simulated ADC (iiostream_sim), up to three ways out of the guest's
+# kernel:
 #   iiod       Debian's iiod reading the kfifo (/dev/iio:device0, read()) and
 #              serving iio_readdev -u ip:127.0.0.1, the path users have today;
 #   iiostream  iiostreamd on the module's mmap blocks (--source kernel)
+#              serving iiostream rx;
+#   dmabuf     iiostreamd on the mainline DMABUF interface of the same ADC
+#              (--source dmabuf: udmabufs over a memfd, Linux 6.11+)
 #              serving iiostream rx.
 # For each, 1 and 4 clients: climb a ladder of sampling rates and keep the
 # highest one every client received without loss. Loss for iiod is what the
@@ -16,6 +20,12 @@ SECS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^iios.secs=//p')
 SECS=${SECS:-3}
 RATES=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^iios.rates=//p' | tr ',' ' ')
 RATES=${RATES:-"250000 500000 1000000 2000000 5000000 10000000 20000000 50000000 100000000"}
+# iios.paths=iiod,iiostream,dmabuf and iios.clients=1,4: which paths and
+# client counts (default: iiod and iiostream, 1 and 4 clients)
+PATHS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^iios.paths=//p' | tr ',' ' ')
+PATHS=${PATHS:-"iiod iiostream"}
+CLIENTS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^iios.clients=//p' | tr ',' ' ')
+CLIENTS=${CLIENTS:-"1 4"}
 
 modprobe industrialio && modprobe kfifo_buf &&
 	modprobe iiostream_sim channels=2 max_block_size=4194304 max_alloc_bytes=67108864 || exit 1
@@ -62,10 +72,10 @@ try_iiod() {
 	rm -f /tmp/iiod-*.bin
 }
 
-# try_iiostream RATE CLIENTS
+# try_iiostream RATE CLIENTS [SOURCE]
 try_iiostream() {
 	rm -f /tmp/port
-	iiostreamd --source kernel --rate "$1" --block-size 1048576 --blocks 16 --client-queue 8 \
+	iiostreamd --source "${3:-kernel}" --rate "$1" --block-size 1048576 --blocks 16 --client-queue 8 \
 		--listen 127.0.0.1:0 --port-file /tmp/port --log-level warn >/tmp/d.log 2>&1 &
 	dpid=$!
 	for i in 1 2 3 4 5 6 7 8 9 10; do [ -s /tmp/port ] && break; sleep 0.3; done
@@ -86,11 +96,16 @@ try_iiostream() {
 			[ "$(field $f integrity_errors)" = 0 ] || ok=0
 		mbps=$(awk -v a=$mbps -v b="$(field $f mbytes_per_s)" 'BEGIN { printf "%.1f", a + b }')
 	done
-	echo "PEER iiostream clients=$2 rate=$1 MB/s=$mbps ok=$ok $(tail -1 /tmp/rx-1.json)"
+	echo "PEER ${4:-iiostream} clients=$2 rate=$1 MB/s=$mbps ok=$ok $(tail -1 /tmp/rx-1.json)"
 }
 
-for tool in iiod iiostream; do
-	for clients in 1 4; do
+# try_dmabuf RATE CLIENTS: the same daemon and clients, DMABUF underneath
+try_dmabuf() {
+	try_iiostream "$1" "$2" dmabuf:iiostream-sim dmabuf
+}
+
+for tool in $PATHS; do
+	for clients in $CLIENTS; do
 		best=0 best_mbps=0
 		for r in $RATES; do
 			try_$tool "$r" "$clients"
