@@ -523,31 +523,34 @@ void iios_blockq_enqueue_borrowed(struct iios_dev *sd, struct iios_block *blk)
 }
 
 /*
- * Caller holds gen_lock; buffer1 is being disabled. Every DMABUF block,
- * the ACTIVE one and the queued ones, ends with -ECANCELED on its fence,
- * in queue order.
+ * Caller holds gen_lock. DMABUF blocks end with @err on their fence, in
+ * queue order: with @scan_bytes 0 every one, the ACTIVE one too (buffer1
+ * is disabled, or the device goes away); else only the queued ones that
+ * are not whole scans of @scan_bytes (buffer1's scan elements changed
+ * between their ENQUEUE and this enable).
  */
-void iios_blockq_cancel_borrowed(struct iios_dev *sd)
+void iios_blockq_cancel_borrowed(struct iios_dev *sd, int err, u32 scan_bytes)
 {
 	struct iios_block *blk, *tmp, *active = NULL;
 	LIST_HEAD(gone);
 
 	spin_lock(&sd->qlock);
-	if (sd->active && sd->active->borrowed) {
+	if (!scan_bytes && sd->active && sd->active->borrowed) {
 		active = sd->active;
 		sd->active = NULL;
 	}
 	list_for_each_entry_safe(blk, tmp, &sd->incoming, list)
-		if (blk->borrowed)
+		if (blk->borrowed && (!scan_bytes || blk->bytes_used < scan_bytes ||
+				      blk->bytes_used % scan_bytes))
 			list_move_tail(&blk->list, &gone);
 	spin_unlock(&sd->qlock);
 
 	if (active) {
-		iios_dmabuf_block_done(sd, active, -ECANCELED);
+		iios_dmabuf_block_done(sd, active, err);
 		iios_block_put(active);	/* the filler's reference */
 	}
 	list_for_each_entry_safe(blk, tmp, &gone, list) {
 		list_del_init(&blk->list);
-		iios_dmabuf_block_done(sd, blk, -ECANCELED);
+		iios_dmabuf_block_done(sd, blk, err);
 	}
 }

@@ -584,7 +584,7 @@ void iios_chrdev_remove(struct iios_dev *sd)
 	spin_unlock(&sd->qlock);
 	iios_gen_disable(sd, &sd->blk_stream);
 	/* buffer1's DMABUFs queued while it was off: nothing will fill them */
-	iios_blockq_cancel_borrowed(sd);
+	iios_blockq_cancel_borrowed(sd, -ECANCELED, 0);
 	mutex_unlock(&sd->gen_lock);
 	wake_up_interruptible_poll(&sd->waitq, EPOLLHUP | EPOLLERR);
 }

@@ -146,6 +146,8 @@ static int iios_dmabuf_start(struct iios_dmabuf_buf *db)
 	ret = iios_gen_enable(sd, &sd->blk_stream);	/* DAC: -EBUSY if its kfifo plays */
 	if (ret)
 		goto err_mask;
+	/* blocks queued for another scan size than this one: -EINVAL */
+	iios_blockq_cancel_borrowed(sd, -EINVAL, sd->scan_bytes);
 	d->node_mask = node_mask;
 	iios_dmabuf_counters(sd, d->base);
 	d->frozen[0] = d->frozen[1] = 0;
@@ -183,7 +185,7 @@ static int iios_dmabuf_disable(struct iio_buffer *buffer, struct iio_dev *indio_
 
 	mutex_lock(&sd->gen_lock);
 	if (d->on) {
-		iios_blockq_cancel_borrowed(sd);
+		iios_blockq_cancel_borrowed(sd, -ECANCELED, 0);
 		iios_gen_disable(sd, &sd->blk_stream);
 		iios_blockq_set_mask(sd, d->node_mask);
 		iios_dmabuf_counters(sd, now);

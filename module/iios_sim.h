@@ -330,7 +330,7 @@ void iios_block_get(struct iios_block *blk);
 void iios_block_put(struct iios_block *blk);
 struct iios_block *iios_block_new_borrowed(void);
 void iios_blockq_enqueue_borrowed(struct iios_dev *sd, struct iios_block *blk);
-void iios_blockq_cancel_borrowed(struct iios_dev *sd);
+void iios_blockq_cancel_borrowed(struct iios_dev *sd, int err, u32 scan_bytes);
 void iios_blockq_produce(struct iios_dev *sd, u64 scans);
 void iios_blockq_flush_active(struct iios_dev *sd);
 struct iios_block *iios_blockq_take_incoming(struct iios_dev *sd);
