@@ -25,19 +25,18 @@ static int ioctl_retry(int fd, unsigned long req, void *arg)
 
 int iio_dmabuf_buffer_fd(const char *dev_node, uint32_t idx)
 {
-	int dev = open(dev_node, O_RDWR | O_CLOEXEC), fd, flags;
+	int dev = open(dev_node, O_RDWR | O_CLOEXEC), fd = (int)idx, flags, err;
 
 	if (dev < 0)
 		return -errno;
-	fd = (int)idx;
-	fd = ioctl_retry(dev, IIO_BUFFER_GET_FD_IOCTL, &fd);
+	/* the new fd comes back in the argument */
+	err = ioctl_retry(dev, IIO_BUFFER_GET_FD_IOCTL, &fd);
 	close(dev); /* the buffer's fd holds the device */
-	if (fd < 0)
-		return fd;
+	if (err < 0)
+		return err;
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		int err = -errno;
-
+		err = -errno;
 		close(fd);
 		return err;
 	}

@@ -32,9 +32,14 @@
  * between two blocks were dropped after the first of them completed and
  * before the second was queued, so the difference of the two readings is
  * exactly the gap before the second (first_sample and lost_samples of the
- * block, OVERFLOW when not 0). A device without the counter reports no
+ * block, OVERFLOW when not 0); to_device() says what it does when the
+ * block was already full by the time of the reading. A device without the counter reports no
  * loss (a real AXI ADC: only its timing could show one); its blocks are
- * numbered by counting. The timestamp is an estimate: the time the
+ * numbered by counting. A device that drops scans inside a block it is
+ * filling (our module's generator when it is late by more than its slack,
+ * in a starved guest) leaves a jump in that block that nothing can
+ * report: the counter has the scans, and the numbering takes them at the
+ * next block enqueued after they were counted. The timestamp is an estimate: the time the
  * fence was seen, less the block's duration at the device's rate.
  * Disabling cancels the blocks in the device (their fences signal, with
  * -ECANCELED); they stay queued from the daemon's side and go to the
@@ -162,7 +167,6 @@ struct dmabuf_source {
 	struct dmabuf_counter events; /* overflows (capture), underflows (output) */
 	struct source_counters c;
 	bool played_any;           /* output: a block played since enable */
-	uint64_t events_at_last;   /* output: events.total when the last block played */
 
 	uint32_t handles;          /* block polls not closed yet */
 	bool closing;              /* close() ran: free at the last handle */
@@ -296,7 +300,6 @@ static void output_done(struct dmabuf_source *s, struct dmabuf_block *b)
 	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID | (gap ? SOURCE_BLOCK_UNDERFLOW : 0) |
 		   (b->cyclic ? SOURCE_BLOCK_CYCLIC : 0);
 	s->played_any = true;
-	s->events_at_last = counter_update(&s->events);
 	s->c.blocks_produced++;
 	s->c.bytes_produced += b->bytes_used;
 }
@@ -364,16 +367,34 @@ static void on_fence(uv_poll_t *h, int status, int events)
 
 /* ------------------------------------------------------------------ to the device */
 
-/* ENQUEUE block b (USER or WAITING) to the device; its mark read after. */
+/* Is block b's fence still pending (its dmabuf not ready for POLLOUT)? */
+static bool fence_pending(const struct dmabuf_block *b)
+{
+	struct pollfd p = { .fd = b->mem.dmabuf_fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/*
+ * ENQUEUE block b (USER or WAITING) to the device, and its mark: the loss
+ * counter read after the ENQUEUE counts every scan dropped before b, and
+ * none after it as long as b is still queued when it was read, which the
+ * fence says (b pending after the read: pending during it). If b was
+ * already filled (the daemon stalled longer than a block lasts), scans
+ * dropped after it may be in that reading: the one before the ENQUEUE is
+ * taken instead, which misses only what a tick dropped between the two.
+ */
 static int to_device(struct dmabuf_source *s, struct dmabuf_block *b)
 {
+	uint64_t before = counter_update(&s->loss), after;
 	int err = iio_dmabuf_enqueue(s->buf_fd, b->mem.dmabuf_fd, b->bytes_used, b->cyclic);
 
 	if (err)
 		return err;
 	set_state(b, DBLK_DEVICE);
 	b->signalled = false;
-	b->mark = counter_update(&s->loss);
+	after = counter_update(&s->loss);
+	b->mark = after == before || s->loss.fd < 0 || fence_pending(b) ? after : before;
 	id_fifo_push(&s->in_device, b->id);
 	uv_poll_start(&b->poll, UV_WRITABLE, on_fence);
 	return 0;
@@ -847,7 +868,7 @@ static int dmabuf_enable(struct source *src)
 	/* the counters as the stream starts: the blocks queued before the
 	 * enable lost nothing before them */
 	s->last_mark = counter_update(&s->loss);
-	s->events_at_last = counter_update(&s->events);
+	counter_update(&s->events);
 	for (i = 0; i < s->in_device.count; i++)
 		s->blocks[s->in_device.ids[(s->in_device.head + i) % ID_FIFO_MAX]]->mark =
 			s->last_mark;
@@ -981,9 +1002,10 @@ static void dmabuf_counters(struct source *src, struct source_counters *c)
 	}
 	c->underflows = events;
 	c->underflow_samples = loss;
-	/* dry now: nothing queued since a block played, and a new underflow */
+	/* dry now: nothing queued after playing started (the device plays
+	 * silence and counts it: an underflow, or the end of a drain) */
 	c->underflowing = s->enabled && s->played_any && !s->in_device.count &&
-			  events > s->events_at_last;
+			  !s->waiting.count;
 	c->underflow_at = s->next_scan;
 	c->played_samples = s->next_scan + (c->underflowing && loss > s->last_mark ?
 					    loss - s->last_mark : 0);
