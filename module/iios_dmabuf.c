@@ -315,6 +315,7 @@ static int iios_dmabuf_enqueue(struct iio_buffer *buffer, struct iio_dma_buffer_
 	blk->flags = cyclic ? IIO_BUFFER_BLOCK_FLAG_CYCLIC : 0;
 	blk->queued_ns = ktime_get_ns();
 	blk->fence = fence;
+	blk->sgt = sgt;		/* the core's mapping, valid while @fence is pending */
 	iios_blockq_enqueue_borrowed(sd, blk);
 	sd->dmabuf.queued++;
 	return 0;
@@ -327,6 +328,13 @@ static int iios_dmabuf_enqueue(struct iio_buffer *buffer, struct iio_dma_buffer_
  */
 void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err)
 {
+	/*
+	 * The CPU wrote an input block through a cached mapping; where DMA is
+	 * not cache-coherent (arm64 boards) the reader's SYNC invalidates the
+	 * cache, so the lines go to memory first (a no-op on x86).
+	 */
+	if (!sd->output)
+		dma_sync_sgtable_for_device(sd->dev.parent, blk->sgt, DMA_FROM_DEVICE);
 	iio_buffer_signal_dmabuf_done(blk->fence, err);
 	blk->fence = NULL;
 	sd->dmabuf.queued--;

@@ -57,6 +57,7 @@
 
 struct dma_fence;
 struct iio_dev;
+struct sg_table;
 struct task_struct;
 
 /* Module parameters (iios_core.c), checked once at load. */
@@ -109,6 +110,7 @@ enum iios_block_state {
  *              Such a block lives from one DMABUF ENQUEUE to its fence
  * @fence:      a borrowed block's fence, signalled once, when the block
  *              leaves ACTIVE (filled, played) or the queue (cancelled)
+ * @sgt:        a borrowed block's DMABUF as mapped for our device
  */
 struct iios_block {
 	struct kref ref;
@@ -126,6 +128,7 @@ struct iios_block {
 	u64 queued_ns;
 	bool borrowed;
 	struct dma_fence *fence;
+	struct sg_table *sgt;
 };
 
 /**
