@@ -10,11 +10,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "dmabuf_mem.h"
+#include "iio_sysfs.h"
 #include "source_spec.h"
 
 Test(dmabuf_spec, names_a_device_and_optionally_its_buffer)
@@ -114,4 +117,54 @@ Test(dmabuf_mem, a_udmabuf_block_is_its_memfds_pages)
 	cr_assert_eq(dmabuf_mem_sync(&m, false, true), 0);
 	dmabuf_mem_free(&m);
 	cr_assert_eq(m.dmabuf_fd, -1);
+}
+
+/* bufferN/ of a device with several buffers holds its scan elements itself
+ * (no scan_elements/): what the dmabuf source reads. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(dmabuf_sysfs, a_buffers_own_scan_elements_and_their_enables)
+{
+	char dir[] = "/tmp/iiostream-buffer1-XXXXXX", cmd[64], buf[8];
+	struct iios_scan_type t[64];
+	uint32_t n = 0;
+	int ts = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	put(dir, "in_voltage0_type", "le:s16/16>>0\n");
+	put(dir, "in_voltage1_type", "le:s16/16>>0\n");
+	put(dir, "in_timestamp_type", "le:s64/64>>0\n");
+	put(dir, "in_timestamp_index", "2\n");
+	put(dir, "in_voltage0_en", "0\n");
+	put(dir, "in_voltage1_en", "0\n");
+	put(dir, "in_timestamp_en", "0\n");
+	cr_assert_eq(iio_sysfs_elements_in(dir, false, t, &n, &ts), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(ts, 2, "the timestamp after the voltages");
+	cr_assert_eq(t[0].storage_bits, 16);
+	cr_assert_eq(t[2].storage_bits, 64);
+	cr_assert_eq(iio_sysfs_enable_elements_in(dir, false, n, 0x5, ts), 0);
+	cr_assert_eq(iio_sysfs_read(dir, "in_voltage0_en", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "1");
+	cr_assert_eq(iio_sysfs_read(dir, "in_voltage1_en", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "0");
+	cr_assert_eq(iio_sysfs_read(dir, "in_timestamp_en", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "1");
+	/* a DAC's buffer: out_ elements, never a timestamp */
+	put(dir, "out_voltage0_type", "le:s16/16>>0\n");
+	cr_assert_eq(iio_sysfs_elements_in(dir, true, t, &n, &ts), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ts, -1);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
 }
