@@ -8,7 +8,9 @@
 #  - runs iio_dmabuf_compliance, and its i386 build when it is there (the
 #    buffer fd's ioctls through compat_ptr_ioctl, the dma-buf, udmabuf,
 #    dma-heap and sync_file ioctls through their compat paths);
-#  - unloads the module and checks the kernel log stayed clean.
+#  - leaves a block queued on each buffer1 (disabled, fds closed), unloads
+#    the module and checks the dmabufs were released and the kernel log
+#    stayed clean.
 # A kernel before 6.11 has no buffer1: the program says "skipped" there.
 # One GUEST-OK/GUEST-FAIL line per check; exit status = failed checks.
 fail=0
@@ -17,6 +19,9 @@ bad() { echo "GUEST-FAIL dmabuf: $*"; fail=$((fail + 1)); }
 
 # the words run-guest.sh looks for in the log, counted before and after
 kreports() { dmesg | grep -cE 'WARNING:|BUG:|Oops|Call Trace|general protection|UBSAN:|KASAN|list_add corruption|list_del corruption|refcount_t:'; }
+
+# the dmabufs alive (debugfs), "" without it
+dmabufs() { sed -n 's/^Total \([0-9]*\) objects.*/\1/p' /sys/kernel/debug/dma_buf/bufinfo 2>/dev/null; }
 
 modprobe industrialio && modprobe kfifo_buf || bad "distro IIO modules"
 rmmod iiostream_sim 2>/dev/null
@@ -62,10 +67,35 @@ if modprobe iiostream_sim channels=2 dac=1; then
 			grep -v "^  ok" /tmp/$prog.log
 		fi
 	done
-	if rmmod iiostream_sim; then
-		pass "rmmod iiostream_sim"
+	# unloading with fences pending: blocks queued on both (disabled)
+	# buffer1s, every fd closed; the module must signal them and let the
+	# core release the attachments (each holds its dmabuf) before it goes
+	objs0=$(dmabufs)
+	if [ -z "$skip" ] && [ -x /bin/iio_dmabuf_compliance ] &&
+		timeout 60 /bin/iio_dmabuf_compliance --leave-queued >/tmp/leave.log 2>&1; then
+		echo "info: $(cat /tmp/leave.log)"
+		if rmmod iiostream_sim; then
+			pass "rmmod iiostream_sim with blocks queued on both buffer1s (their fds closed)"
+			n=0
+			while [ "$(dmabufs)" != "$objs0" ] && [ $n -lt 3 ]; do
+				sleep 1
+				n=$((n + 1))
+			done
+			if [ "$(dmabufs)" = "$objs0" ]; then
+				pass "their dmabufs were released ($objs0 alive, as before)"
+			else
+				bad "dmabufs left alive after rmmod: $(dmabufs), $objs0 before"
+			fi
+		else
+			bad "rmmod iiostream_sim with blocks queued: $(lsmod | grep iiostream)"
+		fi
 	else
-		bad "rmmod iiostream_sim: $(lsmod | grep iiostream)"
+		[ -z "$skip" ] && bad "iio_dmabuf_compliance --leave-queued: $(cat /tmp/leave.log)"
+		if rmmod iiostream_sim; then
+			pass "rmmod iiostream_sim"
+		else
+			bad "rmmod iiostream_sim: $(lsmod | grep iiostream)"
+		fi
 	fi
 else
 	bad "modprobe iiostream_sim channels=2 dac=1"

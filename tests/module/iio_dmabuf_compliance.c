@@ -34,12 +34,16 @@
  *    loopback into the ADC's buffer1.
  *
  *   iio_dmabuf_compliance [--adc iio:deviceN] [--dac iio:deviceM] [--no-dac]
- *                         [--skip-missing]
+ *                         [--skip-missing] [--no-remove] [--leave-queued]
  *
  * Without options it finds the devices by name (iiostream-sim, the first
  * one; iiostream-sim-dac when it exists). A kernel without the DMABUF
  * interface (before 6.11: no buffer1) is a failure, or with --skip-missing
  * a "skipped" line and exit 0. It expects nothing else to use the devices.
+ * The last test unbinds and binds the ADC (iiostream-sim.0) with its buffer
+ * fd open and blocks queued; --no-remove skips it. --leave-queued only
+ * queues a block on each buffer1, disabled, and exits (the guest script
+ * then unloads the module with those fences pending).
  * One line per check, "N passed, N failed" at the end, exit 0 only when
  * nothing failed.
  */
@@ -423,7 +427,7 @@ static long check_block(const struct blk *b, size_t len, uint64_t first)
 static int dmabuf_objects(void)
 {
 	static char buf[1 << 16];
-	char *t;
+	char *t, *u;
 	int fd = open("/sys/kernel/debug/dma_buf/bufinfo", O_RDONLY | O_CLOEXEC);
 	ssize_t n, got = 0;
 
@@ -434,8 +438,12 @@ static int dmabuf_objects(void)
 		got += n;
 	close(fd);
 	buf[got] = 0;
-	t = strstr(buf, "Total ");
-	return t ? atoi(t + 6) : -1;
+	/* the last "Total N objects" (each dmabuf has a "Total N devices
+	 * attached" line before it) */
+	t = strstr(buf, "\nTotal ");
+	while (t && (u = strstr(t + 1, "\nTotal ")))
+		t = u;
+	return t && strstr(t, " objects") ? atoi(t + 7) : -1;
 }
 
 /* Wait up to @ms for the dmabufs alive to be @want (their release after
@@ -1385,6 +1393,8 @@ static void test_dac_twice(void)
  * 6.11 does not know the ioctl (ENOTTY). And the dmabufs themselves: udmabuf
  * over a sealed memfd, the system heap, SYNC.
  */
+static bool find_dev(struct dev *d, const char *want, bool out);
+static bool open_dev(struct dev *d);
 static void close_dev(struct dev *d);
 
 static void test_no_dmabuf(void)
@@ -1415,6 +1425,111 @@ static void test_no_dmabuf(void)
 		close(b0);
 	close_dev(&adc);
 	blk_free(&b);
+}
+
+/*
+ * Unbind the ADC with its buffer fd open, a block filling, one queued and
+ * one attached: the fences are signalled (with an error), ENQUEUE and ATTACH
+ * fail with ENODEV, DETACH and close still work (the core calls the module's
+ * detach_dmabuf then: it must not touch the gone device), nothing is left;
+ * bound again, buffer1 works as before.
+ */
+static void test_adc_removal(void)
+{
+	const char *drv = "/sys/bus/platform/drivers/iiostream-sim";
+	const uint32_t scans = 10000;	/* 1 s at 10 kS/s */
+	const size_t len = (size_t)scans * adc.sb;
+	struct blk b[3], d;
+	int s[2] = { -1, -1 }, objs0 = dmabuf_objects(), r, e;
+	unsigned int i;
+
+	puts("test: ADC: unbind with the buffer fd open and blocks queued, then bind again");
+	d.map = NULL;
+	d.dfd = d.memfd = -1;
+	if (!blks_new(b, 3, len) || attach_all(adc.bfd, b, 3) || !blk_udmabuf(&d, len)) {
+		CHECK(0, "3 attached udmabufs: %s", strerror(errno));
+		goto out;
+	}
+	CHECK(set_rate(&adc, 10000) == 0, "rate 10 kS/s");
+	for (i = 0; i < 2; i++) {
+		CHECK_OK(enqueue(adc.bfd, b[i].dfd, 0, len));
+		s[i] = fence_file(&b[i]);
+	}
+	CHECK(enable(&adc, true) == 0, "enable");
+	sleep_ms(50);
+	CHECK(sysfs_write(drv, "unbind", "iiostream-sim.0") == 0, "unbind iiostream-sim.0");
+	CHECK(wait_done(&b[0], 2000) && wait_done(&b[1], 2000),
+	      "the filling and the queued block's fences are signalled");
+	printf("  info  after unbind: fence status %d (filling), %d (queued)\n", fence_status(s[0]),
+	       fence_status(s[1]));
+	CHECK(fence_status(s[0]) < 0 && fence_status(s[1]) < 0, "with an error (%d, %d)",
+	      fence_status(s[0]), fence_status(s[1]));
+	errno = 0;
+	r = enqueue(adc.bfd, b[2].dfd, 0, len);
+	e = errno;
+	CHECK(r == -1 && e == ENODEV, "ENQUEUE after unbind: ENODEV (%d/%s)", r, r ? strerror(e) : "-");
+	if (r == 0)
+		wait_done(&b[2], 2000);
+	errno = 0;
+	r = attach(adc.bfd, d.dfd);
+	e = errno;
+	CHECK(r == -1 && e == ENODEV, "ATTACH after unbind: ENODEV (%d/%s)", r, r ? strerror(e) : "-");
+	CHECK_OK(detach(adc.bfd, b[2].dfd));	/* the core's list; the module's detach_dmabuf */
+	close_dev(&adc);
+	blks_free(b, 3);
+	blk_free(&d);
+	for (i = 0; i < 2; i++)
+		if (s[i] >= 0)
+			close(s[i]);
+	if (objs0 >= 0)
+		CHECK(dmabuf_objects_settle(objs0, 2000) <= objs0,
+		      "closed, the dmabufs are gone (%d alive, %d before)", dmabuf_objects(), objs0);
+	CHECK(sysfs_write(drv, "bind", "iiostream-sim.0") == 0, "bind it again");
+	adc.name[0] = 0;
+	if (!find_dev(&adc, "iiostream-sim", false) || !open_dev(&adc) || adc.bfd < 0) {
+		CHECK(0, "the ADC again: %s", strerror(errno));
+		return;
+	}
+	CHECK(blk_udmabuf(&b[0], 4096 * adc.sb) && attach(adc.bfd, b[0].dfd) == 0 &&
+	      set_rate(&adc, 100000) == 0 && enqueue(adc.bfd, b[0].dfd, 0, 4096ull * adc.sb) == 0 &&
+	      enable(&adc, true) == 0 && wait_done(&b[0], 3000) &&
+	      check_block(&b[0], 4096ull * adc.sb, 0) == -1,
+	      "%s's buffer1 fills as before", adc.name);
+	enable(&adc, false);
+	detach(adc.bfd, b[0].dfd);
+	blk_free(&b[0]);
+	return;
+out:
+	enable(&adc, false);
+	detach_all(adc.bfd, b, 3);
+	blks_free(b, 3);
+	blk_free(&d);
+}
+
+/*
+ * --leave-queued: one block queued on buffer1 of the ADC (and of the DAC),
+ * both disabled, and exit: the fds close with the fences pending. The
+ * guest script then unloads the module, which must signal them and let
+ * the core release the attachments before it goes (the dmabufs vanish from
+ * debugfs's bufinfo, the kernel log stays clean).
+ */
+static int leave_queued(bool with_dac)
+{
+	struct dev *d;
+	struct blk b;
+	int n = 0;
+
+	for (d = &adc; d; d = d == &adc && with_dac ? &dac : NULL) {
+		if (!open_dev(d) || d->bfd < 0 || !blk_udmabuf(&b, 4096 * d->sb) ||
+		    attach(d->bfd, b.dfd) || enqueue(d->bfd, b.dfd, 0, 4096ull * d->sb)) {
+			printf("iio_dmabuf_compliance: %s: %s\n", d->name, strerror(errno));
+			return 1;
+		}
+		n++;
+	}
+	printf("iio_dmabuf_compliance: %d block(s) left queued on disabled buffers, %d dmabufs alive\n",
+	       n, dmabuf_objects());
+	return 0;	/* exit closes every fd */
 }
 
 /* ---- setup ---- */
@@ -1487,7 +1602,7 @@ static void close_dev(struct dev *d)
 
 int main(int argc, char **argv)
 {
-	bool skip_missing = false, want_dac = true;
+	bool skip_missing = false, want_dac = true, remove = true, leave = false;
 	struct utsname u;
 	uint64_t arate = 0, drate = 0;
 	int i, objs0;
@@ -1501,9 +1616,13 @@ int main(int argc, char **argv)
 			want_dac = false;
 		else if (!strcmp(argv[i], "--skip-missing"))
 			skip_missing = true;
+		else if (!strcmp(argv[i], "--no-remove"))
+			remove = false;
+		else if (!strcmp(argv[i], "--leave-queued"))
+			leave = true;
 		else {
 			fprintf(stderr, "usage: iio_dmabuf_compliance [--adc iio:deviceN] [--dac iio:deviceM] "
-				"[--no-dac] [--skip-missing]\n");
+				"[--no-dac] [--skip-missing] [--no-remove] [--leave-queued]\n");
 			return 2;
 		}
 	}
@@ -1539,6 +1658,8 @@ int main(int argc, char **argv)
 		printf("\niio_dmabuf_compliance: %u passed, %u failed\n", cpl_passed, cpl_failed);
 		return 1;
 	}
+	if (leave)
+		return leave_queued(want_dac);
 	if (!open_dev(&adc)) {
 		printf("  FAIL  open %s: %s\n", adc.node, strerror(errno));
 		return 1;
@@ -1591,6 +1712,8 @@ int main(int argc, char **argv)
 	} else {
 		puts("  info  no DAC (load the module with dac=1): the output tests are skipped");
 	}
+	if (remove && adc.bfd >= 0 && adc.s16)
+		test_adc_removal();
 	if (arate != UINT64_MAX)
 		set_rate(&adc, arate);
 	close_dev(&adc);
