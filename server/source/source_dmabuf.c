@@ -905,7 +905,7 @@ static uint32_t wait_fences(struct dmabuf_source *s)
 static int dmabuf_disable(struct source *src)
 {
 	struct dmabuf_source *s = to_dmabuf(src);
-	uint32_t stuck = 0;
+	uint32_t stuck = 0, back = s->done.count;
 	int err = 0;
 
 	if (s->enabled) {
@@ -930,6 +930,9 @@ static int dmabuf_disable(struct source *src)
 		b->lost_samples = 0;
 		push_done(s, b);
 	}
+	if (s->output && s->done.count > back)
+		log_info("source dmabuf: %s buffer%u: %u queued blocks back unplayed", s->node,
+			 s->buffer, s->done.count - back);
 	return err;
 }
 

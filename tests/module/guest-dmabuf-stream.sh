@@ -20,7 +20,9 @@
 #  - the DAC through DMABUF: --source dmabuf:iio:device1 is an output stream;
 #    `iiostream tx --pattern` into it with its loopback on, while
 #    `iiostream rx --verify-loopback` captures the ADC through DMABUF: the
-#    whole pattern, in order, no gap, no underflow;
+#    whole pattern, in order, no gap, no underflow; tx --no-drain stops the
+#    DAC with blocks queued, which come back unplayed, and the next tx plays
+#    the whole ring; a CYCLIC block loops until tx stops it;
 #  - --source auto picks each device's block node first (the module keeps
 #    the seed's block interface on 6.12; docs/architecture.md);
 #  - unloads the module; the kernel log stays clean.
@@ -246,6 +248,38 @@ if [ $tx_ok = 1 ]; then
 else
 	bad "tx through the DAC's DMABUF buffer at $tx_rate S/s:$tx_info"
 	cat /tmp/rx-tx.err /tmp/tx.err /tmp/rx-tx.json /tmp/tx.json /tmp/daemon-tx.log
+fi
+
+# --- --no-drain: the DAC stops with blocks queued, which come back
+# unplayed (cancelled by the disable); the next tx plays through the whole
+# ring; a CYCLIC block loops until tx stops it
+nd_blk=$(block_bytes $tx_rate)
+start_daemon nodrain --source dmabuf:iio:device1 --source dmabuf:iio:device0 --rate $tx_rate \
+	--block-size $nd_blk --blocks 8
+iiostream tx --url $url --device iiostream-sim-dac --pattern --blocks 12 --no-drain --json \
+	--quiet >/tmp/tx-nd.json 2>/tmp/tx-nd.err
+nd1=$?
+iiostream tx --url $url --device iio:device1 --pattern --blocks 6 --json --quiet \
+	>/tmp/tx-nd2.json 2>/tmp/tx-nd2.err
+nd2=$?
+iiostream tx --url $url --device iio:device1 --pattern --cyclic --duration 1 --json \
+	--quiet >/tmp/tx-cyc.json 2>/tmp/tx-cyc.err
+cyc=$?
+stop_daemon
+if [ $nd1 = 0 ] && [ $nd2 = 0 ] && [ $dstatus = 0 ] &&
+	grep -q "source dmabuf: /dev/iio:device1 buffer1: [0-9]* queued blocks back unplayed" /tmp/daemon-nodrain.log &&
+	[ "$(json_field /tmp/tx-nd2.json blocks_played)" = 6 ] &&
+	grep -q "iiostream-sim-dac: closed: .* 8 of 8 blocks free" /tmp/daemon-nodrain.log; then
+	pass "tx --no-drain through DMABUF: $(grep -o "[0-9]* queued blocks back unplayed" /tmp/daemon-nodrain.log | head -1); the next tx plays 6 blocks ($(json_field /tmp/tx-nd2.json underflows) underflows); exit 0, 8 of 8 DAC blocks free"
+else
+	bad "tx --no-drain, then tx, through DMABUF: exits $nd1 $nd2, daemon $dstatus"
+	cat /tmp/tx-nd.json /tmp/tx-nd.err /tmp/tx-nd2.json /tmp/tx-nd2.err /tmp/daemon-nodrain.log
+fi
+if [ $cyc = 0 ] && grep -q '"cyclic":true' /tmp/tx-cyc.json &&
+	[ "$(json_field /tmp/tx-cyc.json underflows)" = 0 ]; then
+	pass "tx --cyclic through DMABUF (IIO_BUFFER_DMABUF_CYCLIC): one block looped for 1 s, $(json_field /tmp/tx-cyc.json samples_played) scans played, no underflow"
+else
+	bad "tx --cyclic through DMABUF (exit $cyc)"; cat /tmp/tx-cyc.json /tmp/tx-cyc.err
 fi
 
 # --- auto: the block node first, where the device has one
