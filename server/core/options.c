@@ -494,8 +494,9 @@ const struct config_option config_options[] = {
 		  "several, the first is a client's default. SPEC is\n"
 		  "SOURCE[:NODE][,KEY=VALUE...], SOURCE one of:\n"
 		  "  auto            every IIO device of the board with\n"
-		  "                  an input buffer (kernel where it has\n"
-		  "                  a block interface, else readfd); sim\n"
+		  "                  a buffer (kernel where it has a block\n"
+		  "                  interface, else dmabuf where a buffer\n"
+		  "                  takes a DMA-BUF, else readfd); sim\n"
 		  "                  if there is none\n"
 		  "  sim             simulated ADC in userspace\n"
 		  "  kernel[:NODE]   iio_block ioctls on NODE, a path\n"
@@ -508,9 +509,15 @@ const struct config_option config_options[] = {
 		  "                  buffer (/dev/iio:deviceN or a\n"
 		  "                  device name), for kernels without\n"
 		  "                  a block interface\n"
+		  "  dmabuf:DEVICE   an IIO buffer through the kernel's\n"
+		  "                  DMABUF interface (Linux 6.11+), input\n"
+		  "                  or output; DEVICE a name or\n"
+		  "                  iio:deviceN; key buffer=N (default:\n"
+		  "                  the first buffer taking DMA-BUFs)\n"
 		  "KEYs, this device's own settings: name, channels,\n"
 		  "rate, format, timestamp (sim: its device), block-size,\n"
 		  "blocks, client-queue (as the flags of those names),\n"
+		  "buffer (dmabuf),\n"
 		  "e.g. sim:name=adc1,channels=4,rate=2M" },
 	{ .name = "listen", .arg = "HOST:PORT", .def = "127.0.0.1:" STR(IIOS_DEFAULT_PORT),
 	  .kind = &config_kind_addr, ADDR(listen_host, listen_port, listen_off),
