@@ -88,6 +88,14 @@ if modprobe iiostream_sim channels=2 dac=1; then
 			fi
 		else
 			bad "rmmod iiostream_sim with blocks queued: $(lsmod | grep iiostream)"
+			# leave no module behind for the next script: an enable and a
+			# disable of each buffer1 cancel what was queued
+			for b in $d0/buffer1 $d1/buffer1; do
+				echo 1 >$b/enable
+				echo 0 >$b/enable
+			done
+			sleep 1
+			rmmod iiostream_sim || bad "rmmod iiostream_sim after cancelling them"
 		fi
 	else
 		[ -z "$skip" ] && bad "iio_dmabuf_compliance --leave-queued: $(cat /tmp/leave.log)"

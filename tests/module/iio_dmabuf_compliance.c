@@ -1069,6 +1069,66 @@ out:
 	}
 }
 
+/*
+ * One engine, two doors (docs/uapi.md): buffer1 and the block node take the
+ * device's block path in turn, and buffer1 (a hardware buffer) is enabled
+ * only alone, never with buffer0.
+ */
+static void test_adc_doors(void)
+{
+	const size_t len = 4096u * adc.sb;
+	char node[64], blkdir[128], name[64];
+	struct blk b;
+	unsigned int c;
+	int nfd;
+
+	puts("test: ADC: buffer1 and the block node take turns; buffer1 and buffer0 too");
+	if (sysfs_read(adc.sys, "block_device", name, sizeof(name))) {
+		puts("  info  no block node: skipped");
+		return;
+	}
+	snprintf(node, sizeof(node), "/dev/%.40s", name);
+	snprintf(blkdir, sizeof(blkdir), "/sys/class/iio_block/%.40s", name);
+	if (!blk_udmabuf(&b, len) || attach(adc.bfd, b.dfd)) {
+		CHECK(0, "udmabuf: %s", strerror(errno));
+		blk_free(&b);
+		return;
+	}
+	CHECK(set_rate(&adc, 10000) == 0, "rate 10 kS/s");
+	/* the node open: buffer1 refuses */
+	nfd = open(node, O_RDWR | O_CLOEXEC);
+	CHECK(nfd >= 0, "open %s: %s", node, strerror(errno));
+	CHECK_ERRNO(enqueue(adc.bfd, b.dfd, 0, len), EBUSY);
+	CHECK(poll1(b.dfd, POLLOUT, 0) > 0, "the refused ENQUEUE's fence is signalled");
+	CHECK(enable(&adc, true) == EBUSY, "buffer1/enable: EBUSY while the node is open");
+	if (nfd >= 0)
+		close(nfd);
+	/* a block queued on buffer1: the node refuses */
+	CHECK_OK(enqueue(adc.bfd, b.dfd, 0, len));
+	CHECK_ERRNO(open(node, O_RDWR | O_CLOEXEC), EBUSY);
+	CHECK(sysfs_write(blkdir, "enable", "1") == EBUSY, "the node's enable: EBUSY");
+	/* buffer1 enabled: buffer0 refuses */
+	for (c = 0; c < adc.nch; c++) {
+		snprintf(name, sizeof(name), "scan_elements/in_voltage%u_en", c);
+		sysfs_write(adc.sys, name, "1");
+	}
+	CHECK(enable(&adc, true) == 0, "buffer1/enable");
+	CHECK(sysfs_write(adc.sys, "buffer0/enable", "1") == EINVAL,
+	      "buffer0/enable: EINVAL while buffer1 is enabled");
+	CHECK(enable(&adc, false) == 0, "buffer1/enable 0: its block is cancelled");
+	CHECK(wait_done(&b, 2000), "signalled");
+	/* buffer0 enabled: buffer1 refuses */
+	CHECK(sysfs_write(adc.sys, "buffer0/enable", "1") == 0, "buffer0/enable");
+	CHECK(enable(&adc, true) == EINVAL, "buffer1/enable: EINVAL while buffer0 is enabled");
+	CHECK(sysfs_write(adc.sys, "buffer0/enable", "0") == 0, "buffer0/enable 0");
+	nfd = open(node, O_RDWR | O_CLOEXEC);
+	CHECK(nfd >= 0, "nothing queued, buffer1 off: the node opens again (%s)", strerror(errno));
+	if (nfd >= 0)
+		close(nfd);
+	detach(adc.bfd, b.dfd);
+	blk_free(&b);
+}
+
 /* ---- the DAC ---- */
 
 /* The value block @tag plays on channel @c at scan @i: never 0 (silence
@@ -1681,6 +1741,7 @@ int main(int argc, char **argv)
 			test_adc_detach_queued();
 			test_adc_heap();
 			test_adc_channel_subset();
+			test_adc_doors();
 			test_adc_close_attached();
 		} else {
 			puts("  info  the ADC is not le:s16/16: the pattern tests are skipped");
