@@ -24,7 +24,9 @@
 #    DAC with blocks queued, which come back unplayed, and the next tx plays
 #    the whole ring; a CYCLIC block loops until tx stops it;
 #  - --source auto picks each device's block node first (the module keeps
-#    the seed's block interface on 6.12; docs/architecture.md);
+#    the seed's block interface on 6.12; docs/architecture.md), and on the
+#    same devices seen without their block nodes, DMABUF (buffer1, found by
+#    an ATTACH probe) for the ADC and the DAC;
 #  - unloads the module; the kernel log stays clean.
 # A loss the device counted (the emulator fell behind) runs once more at a
 # quarter of the rate, as guest-module.sh's streams do. Under a starved
@@ -290,6 +292,47 @@ if grep -q "source auto: kernel:/dev/iio_block0" /tmp/daemon-auto.log &&
 	pass "--source auto takes each device's block node first: $(grep 'source auto: ' /tmp/daemon-auto.log | sed 's/.*source auto: //' | tr '\n' ' ')"
 else
 	bad "--source auto (exit $dstatus)"; cat /tmp/daemon-auto.log
+fi
+
+# --- auto on a board without block nodes (a mainline 6.11+ kernel's): the
+# same devices seen through a copy of /sys/bus/iio/devices without the
+# module's block_device attributes (symlinks to the real attributes,
+# bind-mounted over the directory): auto probes each buffer with an ATTACH
+# and picks buffer1 for both the ADC and the DAC, and the ADC streams
+rm -rf /tmp/iiofake && mkdir /tmp/iiofake
+for d in /sys/bus/iio/devices/*; do
+	e=${d##*/}
+	real=$(readlink -f $d)
+	case $e in
+	iio:device0 | iio:device1)
+		mkdir /tmp/iiofake/$e
+		for a in $real/*; do
+			[ "${a##*/}" = block_device ] || ln -s $a /tmp/iiofake/$e/${a##*/}
+		done
+		;;
+	*) ln -s $real /tmp/iiofake/$e ;;
+	esac
+done
+if mount --bind /tmp/iiofake /sys/bus/iio/devices; then
+	start_daemon autodmabuf --source auto --rate 250000 --block-size $(block_bytes 250000) --blocks 8
+	f=/tmp/rx-autodmabuf.json
+	iiostream rx --url $url --device iio:device0 --seconds 2 --verify --json --quiet >$f \
+		2>/tmp/rx-autodmabuf.err
+	rx_status=$?
+	stop_daemon
+	umount /sys/bus/iio/devices
+	if grep -q "source auto: dmabuf:iio:device0,buffer=1" /tmp/daemon-autodmabuf.log &&
+		grep -q "source auto: dmabuf:iio:device1,buffer=1" /tmp/daemon-autodmabuf.log &&
+		grep -q "output dmabuf: iiostream-sim-dac (iio:device1)" /tmp/daemon-autodmabuf.log &&
+		[ $rx_status = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+		[ "$(json_field $f blocks)" -gt 0 ] && [ $dstatus = 0 ]; then
+		pass "--source auto without block nodes: $(grep 'source auto: dmabuf' /tmp/daemon-autodmabuf.log | sed 's/.*source auto: //' | tr '\n' ' ')(the DAC an output stream); rx --verify: $(json_field $f blocks) blocks, 0 integrity errors"
+	else
+		bad "--source auto without block nodes (rx $rx_status, daemon $dstatus)"
+		cat /tmp/rx-autodmabuf.err $f /tmp/daemon-autodmabuf.log
+	fi
+else
+	bad "mount --bind over /sys/bus/iio/devices"
 fi
 
 if rmmod iiostream_sim; then
