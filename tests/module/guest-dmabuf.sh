@@ -9,8 +9,10 @@
 #    buffer fd's ioctls through compat_ptr_ioctl, the dma-buf, udmabuf,
 #    dma-heap and sync_file ioctls through their compat paths);
 #  - leaves a block queued on each buffer1 (disabled, fds closed), unloads
-#    the module and checks the dmabufs were released and the kernel log
-#    stayed clean.
+#    the module and checks the dmabufs were released;
+#  - loads it again in another scan format with the ADC's timestamp
+#    (channels=3 format=be:s24/32>>8 timestamp=1) and runs it there;
+#  - checks the kernel log stayed clean.
 # A kernel before 6.11 has no buffer1: the program says "skipped" there.
 # One GUEST-OK/GUEST-FAIL line per check; exit status = failed checks.
 fail=0
@@ -107,6 +109,23 @@ if modprobe iiostream_sim channels=2 dac=1; then
 	fi
 else
 	bad "modprobe iiostream_sim channels=2 dac=1"
+fi
+
+# another scan format, with the ADC's timestamp: every ADC test in that
+# layout (3 x be:s24/32>>8 and the le:s64 timestamp: 24-byte scans), the
+# DAC's format-independent ones
+if [ -z "$skip" ] && [ -x /bin/iio_dmabuf_compliance ]; then
+	if modprobe iiostream_sim channels=3 dac=1 'format=be:s24/32>>8' timestamp=1; then
+		if timeout 300 /bin/iio_dmabuf_compliance --no-remove >/tmp/fmt.log 2>&1; then
+			pass "iio_dmabuf_compliance in be:s24/32>>8 with timestamps: $(tail -1 /tmp/fmt.log)"
+		else
+			bad "iio_dmabuf_compliance in be:s24/32>>8 with timestamps: $(tail -1 /tmp/fmt.log)"
+			grep -v "^  ok" /tmp/fmt.log
+		fi
+		rmmod iiostream_sim || bad "rmmod iiostream_sim (format=, timestamp=1)"
+	else
+		bad "modprobe iiostream_sim channels=3 dac=1 format=be:s24/32>>8 timestamp=1"
+	fi
 fi
 
 reports=$(kreports)

@@ -77,6 +77,7 @@
 #endif
 
 #include <iiostream/pattern.h>
+#include <iiostream/scan.h>
 
 #include "compliance.h"
 
@@ -173,7 +174,10 @@ struct dev {
 	bool out;        /* the DAC */
 	unsigned int nch; /* voltage channels */
 	unsigned int sb; /* scan bytes of buffer1 with every voltage channel on */
-	bool s16;        /* every channel le:s16/16>>0: the pattern tests apply */
+	bool s16;        /* every channel le:s16/16>>0, no timestamp: the DAC's
+			  * tagged samples and the loopback tests apply */
+	bool ts;         /* buffer1 has a timestamp element, enabled */
+	struct iios_scan_layout lay; /* buffer1's scan, every element enabled */
 	int devfd;       /* /dev/iio:deviceN, open for the whole run */
 	int bfd;         /* buffer1's fd */
 };
@@ -415,7 +419,7 @@ static long check_block(const struct blk *b, size_t len, uint64_t first)
 
 	if (dmabuf_sync(b->dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ))
 		return -2;
-	r = iios_pattern_check(b->map, len, first, adc.nch);
+	r = iios_scan_check(&adc.lay, b->map, len, first, NULL);
 	if (dmabuf_sync(b->dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ))
 		return -2;
 	return r;
@@ -668,7 +672,7 @@ static void test_adc_sync(void)
 	CHECK(r == 0 && t - t0 >= 150000000u, "SYNC START|READ returns when the block is full "
 	      "(%.3f s, %.3f s due)", (double)(t - t0) / 1e9, (double)scans / (double)rate);
 	CHECK(poll1(b.dfd, POLLIN, 0) > 0, "the fence is signalled then");
-	CHECK(iios_pattern_check(b.map, len, 0, adc.nch) == -1, "every byte the pattern");
+	CHECK(iios_scan_check(&adc.lay, b.map, len, 0, NULL) == -1, "every byte the pattern");
 	CHECK(b.map[len] == 0xa5, "past bytes_used the dmabuf is untouched");
 	CHECK_OK(dmabuf_sync(b.dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
 	CHECK(enable(&adc, false) == 0, "disable");
@@ -1027,9 +1031,9 @@ out:
  */
 static void test_adc_channel_subset(void)
 {
-	const unsigned char last[] = { (unsigned char)(adc.nch - 1) };
 	const uint32_t scans = 4096;
-	const size_t len = (size_t)scans * 2;
+	struct iios_scan_layout sub;
+	size_t bytes;
 	char name[64];
 	unsigned int c;
 	struct blk b;
@@ -1040,25 +1044,32 @@ static void test_adc_channel_subset(void)
 		puts("  info  one channel: nothing to leave out");
 		return;
 	}
+	/* the last channel (and the timestamp, when there is one) */
+	iios_scan_layout_init(&sub);
+	iios_scan_layout_add(&sub, &adc.lay.elem[adc.nch - 1].type, adc.nch - 1, false);
+	if (adc.ts)
+		iios_scan_layout_add(&sub, &adc.lay.elem[adc.nch].type, adc.nch, true);
+	/* one scan short of the dmabuf: whole scans of the new size (with two
+	 * le:s16 channels not of the old one: the module must judge by the new) */
+	bytes = (size_t)(scans - 1) * sub.scan_bytes;
 	for (c = 0; c + 1 < adc.nch; c++) {
 		snprintf(name, sizeof(name), "in_voltage%u_en", c);
 		CHECK(sysfs_write(adc.b1, name, "0") == 0, "in_voltage%u_en 0", c);
 	}
-	if (!blk_udmabuf(&b, len) || attach(adc.bfd, b.dfd)) {
+	if (!blk_udmabuf(&b, (size_t)scans * sub.scan_bytes) || attach(adc.bfd, b.dfd)) {
 		CHECK(0, "udmabuf: %s", strerror(errno));
 		goto out;
 	}
 	CHECK(set_rate(&adc, 100000) == 0, "rate 100 kS/s");
-	if (adc.sb % 2 == 0 && adc.sb > 2)	/* whole scans of the old size, not of 2 bytes */
-		CHECK_OK(enqueue(adc.bfd, b.dfd, 0, len - 2));
+	CHECK_OK(enqueue(adc.bfd, b.dfd, 0, bytes));
 	CHECK(enable(&adc, true) == 0, "enable");
 	CHECK(wait_done(&b, 3000), "filled");
 	if (dmabuf_sync(b.dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ) == 0) {
-		r = iios_pattern_check_ids(b.map, len - 2, 0, last, 1);
+		r = iios_scan_check(&sub, b.map, bytes, 0, NULL);
 		dmabuf_sync(b.dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	}
-	CHECK(r == -1, "%u scans of channel %u's samples from scan 0 (byte %ld differs)", scans - 1,
-	      adc.nch - 1, r);
+	CHECK(r == -1, "%u scans of %u bytes, channel %u's samples from scan 0 (byte %ld differs)",
+	      scans - 1, sub.scan_bytes, adc.nch - 1, r);
 	CHECK(enable(&adc, false) == 0, "disable");
 	detach(adc.bfd, b.dfd);
 out:
@@ -1625,18 +1636,32 @@ static bool find_dev(struct dev *d, const char *want, bool out)
 	snprintf(d->b1, sizeof(d->b1), "%s/buffer1", d->sys);
 	snprintf(d->node, sizeof(d->node), "/dev/%s", d->name);
 	d->s16 = true;
+	iios_scan_layout_init(&d->lay);
 	for (d->nch = 0; d->nch < 64; d->nch++) {
+		struct iios_scan_type t;
+
 		snprintf(name, sizeof(name), "%s_voltage%u_type", out ? "out" : "in", d->nch);
 		if (sysfs_read(d->b1, name, buf, sizeof(buf)))
 			break;
 		if (strcmp(buf, "le:s16/16>>0"))
 			d->s16 = false;
-		/* every channel on, no timestamp */
+		if (iios_scan_type_parse(buf, &t) || iios_scan_layout_add(&d->lay, &t, d->nch, false))
+			d->lay.scan_bytes = 0;
+		/* every channel on */
 		snprintf(name, sizeof(name), "%s_voltage%u_en", out ? "out" : "in", d->nch);
 		sysfs_write(d->b1, name, "1");
 	}
-	sysfs_write(d->b1, out ? "out_timestamp_en" : "in_timestamp_en", "0");
-	d->sb = d->nch * 2;
+	/* the ADC's timestamp (timestamp=1) on too: its scans carry it */
+	d->ts = !out && sysfs_read(d->b1, "in_timestamp_type", buf, sizeof(buf)) == 0;
+	if (d->ts) {
+		struct iios_scan_type t;
+
+		if (iios_scan_type_parse(buf, &t) || iios_scan_layout_add(&d->lay, &t, d->nch, true) ||
+		    sysfs_write(d->b1, "in_timestamp_en", "1"))
+			d->lay.scan_bytes = 0;
+		d->s16 = false;
+	}
+	d->sb = d->lay.scan_bytes;
 	d->devfd = d->bfd = -1;
 	return true;
 }
@@ -1731,7 +1756,7 @@ int main(int argc, char **argv)
 	if (adc.bfd >= 0) {
 		test_attach_errors(&adc);
 		test_enqueue_errors(&adc);
-		if (adc.s16) {
+		if (adc.sb) {
 			test_adc_fences();
 			test_adc_sync();
 			test_adc_nonblock();
@@ -1744,7 +1769,7 @@ int main(int argc, char **argv)
 			test_adc_doors();
 			test_adc_close_attached();
 		} else {
-			puts("  info  the ADC is not le:s16/16: the pattern tests are skipped");
+			puts("  info  the ADC's scan layout is unreadable: the pattern tests are skipped");
 		}
 	}
 	if (want_dac) {
@@ -1773,7 +1798,7 @@ int main(int argc, char **argv)
 	} else {
 		puts("  info  no DAC (load the module with dac=1): the output tests are skipped");
 	}
-	if (remove && adc.bfd >= 0 && adc.s16)
+	if (remove && adc.bfd >= 0 && adc.sb)
 		test_adc_removal();
 	if (arate != UINT64_MAX)
 		set_rate(&adc, arate);
