@@ -14,7 +14,8 @@
  * /dev/udmabuf, ATTACHed to the buffer once; the daemon maps the memfd, so
  * block_file() is (memfd, 0) and sendfile/MSG_ZEROCOPY send from its shmem
  * pages. Without /dev/udmabuf, /dev/dma_heap/system: copying transports
- * only (block_file() is -EOPNOTSUPP). A block the daemon ENQUEUEs goes to
+ * only (the source's ops then have no block_file(), so sendfile is refused
+ * at start-up; MSG_ZEROCOPY cannot pin the heap's PFNMAP pages either). A block the daemon ENQUEUEs goes to
  * the device (IIO_BUFFER_DMABUF_ENQUEUE_IOCTL) while the buffer is enabled,
  * else it waits here and goes at enable. Its completion is its fence: a
  * uv_poll on its dmabuf fd for POLLOUT (iio_dmabuf.h says why), started at
@@ -590,6 +591,15 @@ static int dmabuf_open(struct source **out, uv_loop_t *loop, const struct source
 		close_fds(s);
 		free(s);
 		return err;
+	}
+	if (s->udmabuf_fd < 0) {
+		/* heap blocks have no file behind them: a table without
+		 * block_file(), so that the daemon refuses sendfile up front */
+		static struct source_ops heap_ops;
+
+		heap_ops = source_dmabuf_ops;
+		heap_ops.block_file = NULL;
+		s->base.ops = &heap_ops;
 	}
 	counter_open(&s->loss, s->buf_dir, s->output ? "underflow_scans" : "lost_scans");
 	counter_open(&s->events, s->buf_dir, s->output ? "underflows" : "overflows");

@@ -15,6 +15,8 @@
 #    and sendfile (from the memfds) transports: every byte the pattern, the
 #    scan index continuous, nothing lost; the daemon exits 0 on SIGTERM with
 #    every block back in the source;
+#  - without /dev/udmabuf, blocks from /dev/dma_heap/system (when the
+#    kernel has it): rx --verify over the copy transport, sendfile refused;
 #  - a rate the guest cannot carry: the device's drops (buffer1/lost_scans)
 #    reach the client as counted gaps, never as wrong bytes;
 #  - the DAC through DMABUF: --source dmabuf:iio:device1 is an output stream;
@@ -173,6 +175,29 @@ for t in copy zerocopy sendfile; do
 done
 grep -q "blocks from udmabuf" /tmp/daemon-dmabuf-copy.log && pass "blocks are udmabufs over memfds" ||
 	bad "blocks not from udmabuf: $(grep 'source dmabuf' /tmp/daemon-dmabuf-copy.log)"
+
+# --- no /dev/udmabuf: blocks from the system heap, copying transports only
+if [ -c /dev/dma_heap/system ] && mv /dev/udmabuf /dev/udmabuf.off; then
+	cap_run heap 250000 2 --blocks 8 --transport copy
+	heap_ok=0
+	[ $rx_status = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+		[ "$(json_field $f blocks)" -gt 0 ] && [ $dstatus = 0 ] &&
+		grep -q "blocks from the dma-heap" /tmp/daemon-heap.log &&
+		grep -q "no /dev/udmabuf: blocks from /dev/dma_heap/system" /tmp/daemon-heap.log && heap_ok=1
+	timeout 30 iiostreamd --source dmabuf:iiostream-sim --transport sendfile --listen 127.0.0.1:0 \
+		>/tmp/daemon-heap-sf.log 2>&1
+	st=$?
+	mv /dev/udmabuf.off /dev/udmabuf
+	if [ $heap_ok = 1 ] && [ $st != 0 ] && [ $st != 124 ] &&
+		grep -q "transport sendfile: the dmabuf source's blocks are not file pages" /tmp/daemon-heap-sf.log; then
+		pass "without /dev/udmabuf: heap blocks, rx --verify $(json_field $f blocks) blocks over copy; --transport sendfile refused: $(grep 'not file pages' /tmp/daemon-heap-sf.log)"
+	else
+		bad "the system heap's blocks (rx $rx_status, daemon $dstatus; sendfile exit $st)"
+		cat /tmp/rx-heap.err /tmp/daemon-heap.log /tmp/daemon-heap-sf.log
+	fi
+else
+	info "no /dev/dma_heap/system (arm64's Debian kernel): the heap path is not tried"
+fi
 
 # --- a rate the emulator cannot carry: drops arrive as counted gaps
 # (a generator late by more than 100 ms drops inside a block, which shows
