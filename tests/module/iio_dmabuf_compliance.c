@@ -1071,6 +1071,26 @@ static void test_adc_channel_subset(void)
 	CHECK(r == -1, "%u scans of %u bytes, channel %u's samples from scan 0 (byte %ld differs)",
 	      scans - 1, sub.scan_bytes, adc.nch - 1, r);
 	CHECK(enable(&adc, false) == 0, "disable");
+	/* queued for the one channel, then every channel enabled again before
+	 * the enable: when the block is no longer whole scans, it ends at the
+	 * enable with -EINVAL on its fence (docs/uapi.md) */
+	if (bytes % adc.sb) {
+		int sf;
+
+		CHECK_OK(enqueue(adc.bfd, b.dfd, 0, bytes));
+		sf = fence_file(&b);
+		for (c = 0; c + 1 < adc.nch; c++) {
+			snprintf(name, sizeof(name), "in_voltage%u_en", c);
+			sysfs_write(adc.b1, name, "1");
+		}
+		CHECK(enable(&adc, true) == 0, "enable with every channel");
+		CHECK(wait_done(&b, 2000) && fence_status(sf) == -EINVAL,
+		      "a block queued for other scan elements, no longer whole scans: -EINVAL (%d)",
+		      fence_status(sf));
+		CHECK(enable(&adc, false) == 0, "disable");
+		if (sf >= 0)
+			close(sf);
+	}
 	detach(adc.bfd, b.dfd);
 out:
 	blk_free(&b);
@@ -1160,6 +1180,24 @@ static void fill_tagged(const struct blk *b, unsigned int tag, uint32_t scans)
 		for (c = 0; c < dac.nch; c++)
 			p[i * dac.nch + c] = tagged(tag, i, c);
 	dmabuf_sync(b->dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+}
+
+/* Enabled with nothing queued, the DAC plays silence: no underflow (it has
+ * played no block since the enable). */
+static void test_dac_idle(void)
+{
+	uint64_t uf0, us0;
+
+	puts("test: DAC: enabled with nothing queued");
+	CHECK(set_rate(&dac, 10000) == 0, "rate 10 kS/s");
+	CHECK(enable(&dac, true) == 0, "enable, nothing queued");
+	uf0 = sysfs_u64(dac.b1, "underflows");
+	us0 = sysfs_u64(dac.b1, "underflow_scans");
+	sleep_ms(50);
+	CHECK(sysfs_u64(dac.b1, "underflows") == uf0 && sysfs_u64(dac.b1, "underflow_scans") == us0,
+	      "silence before the first block is no underflow (%" PRIu64 ", %" PRIu64 " scans)",
+	      sysfs_u64(dac.b1, "underflows") - uf0, sysfs_u64(dac.b1, "underflow_scans") - us0);
+	CHECK(enable(&dac, false) == 0, "disable");
 }
 
 /*
@@ -1783,6 +1821,7 @@ int main(int argc, char **argv)
 				test_attach_errors(&dac);
 				test_enqueue_errors(&dac);
 				if (dac.s16 && adc.s16 && dac.nch <= adc.nch && adc.bfd >= 0) {
+					test_dac_idle();
 					test_dac_fences();
 					test_dac_loopback();
 					test_dac_disable_queued();
