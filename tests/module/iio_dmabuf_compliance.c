@@ -28,10 +28,19 @@
  *    buffer fd while dmabufs are attached and queued;
  *  - dmabufs from udmabuf over a sealed memfd and from /dev/dma_heap/system
  *    (when the kernel has it; arm64's Debian kernel does not);
+ *  - the scan layout of buffer1's enabled elements (iiostream/scan.h: any
+ *    format=, the timestamp), one channel alone, and a block queued for
+ *    elements that changed before the enable (-EINVAL on its fence);
+ *  - one engine, two doors: the block node and buffer1 refuse each other
+ *    (EBUSY), buffer0 and buffer1 too (EINVAL);
  *  - the DAC: blocks played in order and paced, CYCLIC repeated until
  *    another block is queued, an underflow counted in buffer1/underflows
- *    and underflow_scans, all checked sample by sample through the DAC's
- *    loopback into the ADC's buffer1.
+ *    and underflow_scans (silence before the first block is none), all
+ *    checked sample by sample through the DAC's loopback into the ADC's
+ *    buffer1; disable while queued; one output dmabuf queued twice;
+ *  - unbind with buffer1's fd open and blocks queued (fences signalled with
+ *    an error, ENODEV after), and no dmabuf left alive at the end (debugfs
+ *    dma_buf/bufinfo: a leaked attachment keeps its dmabuf).
  *
  *   iio_dmabuf_compliance [--adc iio:deviceN] [--dac iio:deviceM] [--no-dac]
  *                         [--skip-missing] [--no-remove] [--leave-queued]
