@@ -160,7 +160,7 @@ struct dmabuf_source {
 	struct id_fifo in_device;  /* DBLK_DEVICE, in enqueue order */
 	struct id_fifo done;       /* DBLK_DONE */
 	bool enabled;
-	bool enqueue_after_enable; /* the device refused blocks before enable */
+	bool said_late;            /* logged that ENQUEUE before enable was refused */
 
 	uint64_t next_scan;        /* the scan index after the last completed block */
 	uint64_t last_mark;        /* the loss counter's mark of that block */
@@ -559,6 +559,29 @@ static void close_fds(struct dmabuf_source *s)
 	counter_close(&s->events);
 }
 
+/* The open source's ops (heap blocks have no file behind them: a table
+ * without block_file(), so that the daemon refuses sendfile up front), its
+ * counters, and the line that says what it opened. */
+static void finish_open(struct dmabuf_source *s)
+{
+	static struct source_ops heap_ops;
+
+	if (s->udmabuf_fd < 0) {
+		heap_ops = source_dmabuf_ops;
+		heap_ops.block_file = NULL;
+		s->base.ops = &heap_ops;
+	}
+	counter_open(&s->loss, s->buf_dir, s->output ? "underflow_scans" : "lost_scans");
+	counter_open(&s->events, s->buf_dir, s->output ? "underflows" : "overflows");
+	log_info("source dmabuf: %s buffer%u (%s, %s, %u channels%s, %u-byte scans at %" PRIu64
+		 " scans/s, blocks from %s%s)",
+		 s->node, s->buffer, s->name, dir_name(s), s->channels,
+		 s->ts_index >= 0 ? " and a timestamp" : "", s->scan_bytes, s->rate,
+		 s->udmabuf_fd >= 0 ? "udmabuf" : "the dma-heap",
+		 s->loss.fd >= 0 ? "" : s->output ? ", no underflow counter"
+						  : ", no loss counter: losses not seen");
+}
+
 static int dmabuf_open(struct source **out, uv_loop_t *loop, const struct source_config *cfg)
 {
 	const char *arg = cfg->arg ? cfg->arg : "";
@@ -592,24 +615,7 @@ static int dmabuf_open(struct source **out, uv_loop_t *loop, const struct source
 		free(s);
 		return err;
 	}
-	if (s->udmabuf_fd < 0) {
-		/* heap blocks have no file behind them: a table without
-		 * block_file(), so that the daemon refuses sendfile up front */
-		static struct source_ops heap_ops;
-
-		heap_ops = source_dmabuf_ops;
-		heap_ops.block_file = NULL;
-		s->base.ops = &heap_ops;
-	}
-	counter_open(&s->loss, s->buf_dir, s->output ? "underflow_scans" : "lost_scans");
-	counter_open(&s->events, s->buf_dir, s->output ? "underflows" : "overflows");
-	log_info("source dmabuf: %s buffer%u (%s, %s, %u channels%s, %u-byte scans at %" PRIu64
-		 " scans/s, blocks from %s%s)",
-		 s->node, s->buffer, s->name, dir_name(s), s->channels,
-		 s->ts_index >= 0 ? " and a timestamp" : "", s->scan_bytes, s->rate,
-		 s->udmabuf_fd >= 0 ? "udmabuf" : "the dma-heap",
-		 s->loss.fd >= 0 ? "" : s->output ? ", no underflow counter"
-						  : ", no loss counter: losses not seen");
+	finish_open(s);
 	*out = &s->base;
 	return 0;
 }
@@ -859,16 +865,19 @@ static int dmabuf_enable(struct source *src)
 		return -EBUSY;
 	configure_buffer(s);
 	/* queued first, so that no scan is dropped before the first block
-	 * (a device that takes blocks only once enabled gets them after) */
-	if (!s->enqueue_after_enable && s->waiting.count &&
-	    send_waiting(s, false) && s->in_device.count == 0) {
-		log_info("source dmabuf: %s buffer%u takes blocks only while enabled", s->node,
-			 s->buffer);
-		s->enqueue_after_enable = true;
+	 * (what a device refuses before the enable goes after it) */
+	if (s->waiting.count && (err = send_waiting(s, false)) != 0 && !s->said_late) {
+		log_info("source dmabuf: %s buffer%u: ENQUEUE before the enable: %s; the blocks "
+			 "go after it", s->node, s->buffer, strerror(-err));
+		s->said_late = true;
 	}
 	err = write_attr(s, "enable", "1");
 	if (err) {
-		log_error("source dmabuf: %s/enable: %s", s->buf_dir, strerror(-err));
+		/* blocks queued above wait in the device for the next enable */
+		log_error("source dmabuf: %s/enable: %s%s", s->buf_dir, strerror(-err),
+			  err == -EBUSY ? " (iiostream_sim: its block node is open)"
+			  : err == -EINVAL ? " (another buffer of the device enabled? IIO "
+					     "enables a hardware buffer alone)" : "");
 		return err;
 	}
 	s->enabled = true;
