@@ -388,7 +388,13 @@ static bool fence_pending(const struct dmabuf_block *b)
 static int to_device(struct dmabuf_source *s, struct dmabuf_block *b)
 {
 	uint64_t before = counter_update(&s->loss), after;
-	int err = iio_dmabuf_enqueue(s->buf_fd, b->mem.dmabuf_fd, b->bytes_used, b->cyclic);
+	int err;
+
+	/* capture: whole scans of the elements enabled now (a subscriber may
+	 * have picked channels since the block was enqueued) */
+	if (!s->output)
+		b->bytes_used = b->size - b->size % s->scan_bytes;
+	err = iio_dmabuf_enqueue(s->buf_fd, b->mem.dmabuf_fd, b->bytes_used, b->cyclic);
 
 	if (err)
 		return err;
@@ -785,8 +791,7 @@ static int dmabuf_enqueue(struct source *src, const struct source_block *blk)
 	if (!s->output) {
 		if (blk->flags & SOURCE_BLOCK_CYCLIC)
 			return -EINVAL;
-		b->bytes_used = b->size; /* filled whole */
-		b->cyclic = false;
+		b->cyclic = false; /* bytes_used: as many whole scans as fit, at ENQUEUE */
 	} else {
 		if (blk->flags & ~SOURCE_BLOCK_CYCLIC || !blk->bytes_used ||
 		    blk->bytes_used > b->size || blk->bytes_used % s->scan_bytes)

@@ -132,7 +132,8 @@ cap_run() {
 	blk=$(block_bytes $rate)
 	start_daemon $name --source dmabuf:iiostream-sim --rate $rate --block-size $blk "$@"
 	f=/tmp/rx-$name.json
-	iiostream rx --url $url --seconds $secs --verify --json --quiet >$f 2>/tmp/rx-$name.err
+	iiostream rx --url $url --seconds $secs --verify --json --quiet $RX_ARGS >$f \
+		2>/tmp/rx-$name.err
 	rx_status=$?
 	stop_daemon
 	# buffer1's counters count from its enable, and keep their value after
@@ -173,6 +174,16 @@ for t in copy zerocopy sendfile; do
 		bad "dmabuf capture, --transport $t"; cat /tmp/rx-dmabuf-$t.err /tmp/daemon-dmabuf-$t.log
 	fi
 done
+# rx picks one channel of two: buffer1's scan elements, half the bytes
+RX_ARGS="--channels voltage1" cap_run pick 250000 2 --blocks 8
+if [ $rx_status = 0 ] && [ "$(json_field $f integrity_errors)" = 0 ] &&
+	[ "$(json_field $f lost_samples)" = 0 ] && [ "$(json_field $f blocks)" -gt 0 ] &&
+	grep -q "channels voltage1$" /tmp/daemon-pick.log && [ $dstatus = 0 ]; then
+	pass "rx --channels voltage1 through dmabuf: buffer1's elements, $(json_field $f blocks) blocks verified"
+else
+	bad "channel pick through dmabuf (rx $rx_status, daemon $dstatus)"
+	cat /tmp/rx-pick.err /tmp/daemon-pick.log
+fi
 grep -q "blocks from udmabuf" /tmp/daemon-dmabuf-copy.log && pass "blocks are udmabufs over memfds" ||
 	bad "blocks not from udmabuf: $(grep 'source dmabuf' /tmp/daemon-dmabuf-copy.log)"
 
