@@ -282,6 +282,7 @@ static void __exit iios_exit(void)
 {
 	iios_unregister_devices();
 	platform_driver_unregister(&iios_driver);
+	iios_dmabuf_exit();	/* the IIO core's last calls into buffer1 */
 	iios_chrdev_exit();
 	/* every file is closed and every mapping gone, or we would not unload */
 	WARN(iios_blocks_live(), "iiostream-sim: %ld blocks leaked\n", iios_blocks_live());

@@ -34,6 +34,7 @@
  * Fences are signalled under gen_lock; the core defers everything that
  * could take the DMABUF's reservation lock to a work item.
  */
+#include <linux/atomic.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
@@ -45,6 +46,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
+#include <linux/wait.h>
 
 #include "iios_sim.h"
 
@@ -56,6 +58,20 @@ MODULE_IMPORT_NS("DMA_BUF");
 #else
 MODULE_IMPORT_NS(DMA_BUF);
 #endif
+
+/*
+ * What the IIO core may still call us for after remove(): buffers it has
+ * not released and DMABUFs it has not detached (their last fence's clean-up
+ * runs from a work item). Module exit waits for them.
+ */
+static atomic_t iios_dmabuf_live = ATOMIC_INIT(0);
+static DECLARE_WAIT_QUEUE_HEAD(iios_dmabuf_wq);
+
+static void iios_dmabuf_live_put(void)
+{
+	if (atomic_dec_and_test(&iios_dmabuf_live))
+		wake_up(&iios_dmabuf_wq);
+}
 
 /**
  * struct iios_dmabuf_buf - buffer1 of one device
@@ -201,8 +217,8 @@ static int iios_dmabuf_disable(struct iio_buffer *buffer, struct iio_dev *indio_
 
 /*
  * ATTACH, with the DMABUF's reservation lock held by the core (as
- * dma_buf_vmap() wants). Each attachment holds the module: the core calls
- * detach_dmabuf() when the last user goes, which may be after remove().
+ * dma_buf_vmap() wants). The core calls detach_dmabuf() when the last user
+ * goes, which may be after remove(): iios_dmabuf_live counts it.
  */
 static struct iio_dma_buffer_block *iios_dmabuf_attach(struct iio_buffer *buffer,
 						       struct dma_buf_attachment *attach)
@@ -210,6 +226,8 @@ static struct iio_dma_buffer_block *iios_dmabuf_attach(struct iio_buffer *buffer
 	struct iios_dmabuf_att *att;
 	int ret;
 
+	if (READ_ONCE(to_dmabuf_buf(buffer)->sd->gone))
+		return ERR_PTR(-ENODEV);	/* removed: the buffer fd outlived it */
 	att = kzalloc(sizeof(*att), GFP_KERNEL);
 	if (!att)
 		return ERR_PTR(-ENOMEM);
@@ -220,10 +238,7 @@ static struct iio_dma_buffer_block *iios_dmabuf_attach(struct iio_buffer *buffer
 		ret = -EINVAL;	/* sim: the CPU writes it as plain memory */
 		goto err_vunmap;
 	}
-	if (!try_module_get(THIS_MODULE)) {
-		ret = -ENODEV;
-		goto err_vunmap;
-	}
+	atomic_inc(&iios_dmabuf_live);
 	att->dmabuf = attach->dmabuf;
 	return (struct iio_dma_buffer_block *)att;
 
@@ -242,7 +257,7 @@ static void iios_dmabuf_detach(struct iio_buffer *buffer, struct iio_dma_buffer_
 
 	dma_buf_vunmap_unlocked(att->dmabuf, &att->map);
 	kfree(att);
-	module_put(THIS_MODULE);
+	iios_dmabuf_live_put();
 }
 
 /* ---- enqueue ---- */
@@ -314,7 +329,13 @@ static int iios_dmabuf_enqueue(struct iio_buffer *buffer, struct iio_dma_buffer_
 	blk->bytes_used = size;		/* a DAC plays this much */
 	blk->flags = cyclic ? IIO_BUFFER_BLOCK_FLAG_CYCLIC : 0;
 	blk->queued_ns = ktime_get_ns();
-	blk->fence = fence;
+	/*
+	 * Our own reference: the core keeps the fence alive only through the
+	 * DMABUF's reservation object, and an ENQUEUE of the same output
+	 * DMABUF while this one is pending replaces it there (same context,
+	 * later seqno), dropping that reference.
+	 */
+	blk->fence = dma_fence_get(fence);
 	blk->sgt = sgt;		/* the core's mapping, valid while @fence is pending */
 	iios_blockq_enqueue_borrowed(sd, blk);
 	sd->dmabuf.queued++;
@@ -336,6 +357,7 @@ void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err
 	if (!sd->output)
 		dma_sync_sgtable_for_device(sd->dev.parent, blk->sgt, DMA_FROM_DEVICE);
 	iio_buffer_signal_dmabuf_done(blk->fence, err);
+	dma_fence_put(blk->fence);	/* the core holds one until its clean-up */
 	blk->fence = NULL;
 	sd->dmabuf.queued--;
 	iios_block_put(blk);	/* the queue's reference */
@@ -371,6 +393,7 @@ static void iios_dmabuf_release(struct iio_buffer *buffer)
 		iios_block_put(db->spare);
 	iios_chrdev_put(db->sd);
 	kfree(db);
+	iios_dmabuf_live_put();
 }
 
 static const struct iio_buffer_access_funcs iios_dmabuf_access = {
@@ -475,6 +498,7 @@ int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev, struct dev
 	db->buffer.direction = sd->output ? IIO_BUFFER_DIRECTION_OUT : IIO_BUFFER_DIRECTION_IN;
 	db->buffer.attrs = sd->output ? iios_dmabuf_dac_attrs : iios_dmabuf_adc_attrs;
 	get_device(&sd->dev);
+	atomic_inc(&iios_dmabuf_live);	/* until iios_dmabuf_release() */
 	db->sd = sd;
 	db->dma_dev = parent;
 	ret = devm_add_action_or_reset(parent, iios_dmabuf_put, &db->buffer);
@@ -482,6 +506,19 @@ int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev, struct dev
 		return ret;
 	indio_dev->modes |= INDIO_BUFFER_HARDWARE;
 	return iio_device_attach_buffer(indio_dev, &db->buffer);
+}
+
+/*
+ * Module exit, after every device was removed (which cancelled every
+ * queued block): wait for the core's clean-up to detach the DMABUFs and
+ * release the buffers. A buffer fd still open keeps them: that is a user
+ * who unloads under an open file, told so.
+ */
+void iios_dmabuf_exit(void)
+{
+	if (!wait_event_timeout(iios_dmabuf_wq, !atomic_read(&iios_dmabuf_live), 10 * HZ))
+		pr_err("iiostream-sim: %d DMABUF buffers or attachments still held by open buffer fds\n",
+		       atomic_read(&iios_dmabuf_live));
 }
 
 #endif /* IIOS_HAVE_DMABUF */

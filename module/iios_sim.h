@@ -374,6 +374,7 @@ void iios_iio_pop(struct iios_dev *sd, u64 scans);
 #if IIOS_HAVE_DMABUF
 int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev, struct device *parent);
 void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err);
+void iios_dmabuf_exit(void);
 #else
 static inline int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_dev,
 				    struct device *parent)
@@ -382,6 +383,10 @@ static inline int iios_dmabuf_setup(struct iios_dev *sd, struct iio_dev *indio_d
 }
 
 static inline void iios_dmabuf_block_done(struct iios_dev *sd, struct iios_block *blk, int err)
+{
+}
+
+static inline void iios_dmabuf_exit(void)
 {
 }
 #endif
