@@ -74,7 +74,7 @@ static int alloc_ring(struct device_stream *ds, const struct config *cfg)
 	}
 	if (cfg->transport == TRANSPORT_SENDFILE && !ds->src->ops->block_file) {
 		log_error("--transport sendfile: the %s source's blocks are not file pages "
-			  "(use zerocopy or copy)", ds->src->ops->name);
+			  "(use zerocopy or copy; a dma-heap's blocks: copy)", ds->src->ops->name);
 		return -EINVAL;
 	}
 	err = block_pool_init(&ds->pool, ds->src, size, count);
