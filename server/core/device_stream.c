@@ -77,6 +77,15 @@ static int alloc_ring(struct device_stream *ds, const struct config *cfg)
 			  "(use zerocopy or copy; a dma-heap's blocks: copy)", ds->src->ops->name);
 		return -EINVAL;
 	}
+	/* The dmabuf source without /dev/udmabuf has dma-heap blocks, mapped
+	 * PFNMAP: MSG_ZEROCOPY cannot pin them (every send would fail), and it
+	 * says so by offering no block_file() (source_dmabuf.c). */
+	if (cfg->transport == TRANSPORT_ZEROCOPY && !ds->src->ops->block_file &&
+	    strcmp(ds->src->ops->name, "dmabuf") == 0) {
+		log_error("--transport zerocopy: --source %s has dma-heap blocks (no /dev/udmabuf), "
+			  "whose pages cannot be pinned for MSG_ZEROCOPY (use copy)", ds->spec_text);
+		return -EINVAL;
+	}
 	err = block_pool_init(&ds->pool, ds->src, size, count);
 	if (err)
 		log_error("--source %s: cannot set up %u blocks of %u bytes: %s", ds->spec_text,

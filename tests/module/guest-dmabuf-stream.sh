@@ -198,13 +198,18 @@ if [ -c /dev/dma_heap/system ] && mv /dev/udmabuf /dev/udmabuf.off; then
 	timeout 30 iiostreamd --source dmabuf:iiostream-sim --transport sendfile --listen 127.0.0.1:0 \
 		>/tmp/daemon-heap-sf.log 2>&1
 	st=$?
+	# nor can MSG_ZEROCOPY pin the heap's PFNMAP pages: refused too
+	timeout 30 iiostreamd --source dmabuf:iiostream-sim --transport zerocopy --listen 127.0.0.1:0 \
+		>/tmp/daemon-heap-zc.log 2>&1
+	zst=$?
 	mv /dev/udmabuf.off /dev/udmabuf
-	if [ $heap_ok = 1 ] && [ $st != 0 ] && [ $st != 124 ] &&
-		grep -q "transport sendfile: the dmabuf source's blocks are not file pages" /tmp/daemon-heap-sf.log; then
-		pass "without /dev/udmabuf: heap blocks, rx --verify $(json_field $f blocks) blocks over copy; --transport sendfile refused: $(grep 'not file pages' /tmp/daemon-heap-sf.log)"
+	if [ $heap_ok = 1 ] && [ $st != 0 ] && [ $st != 124 ] && [ $zst != 0 ] && [ $zst != 124 ] &&
+		grep -q "transport sendfile: the dmabuf source's blocks are not file pages" /tmp/daemon-heap-sf.log &&
+		grep -q "transport zerocopy: .*cannot be pinned" /tmp/daemon-heap-zc.log; then
+		pass "without /dev/udmabuf: heap blocks, rx --verify $(json_field $f blocks) blocks over copy; --transport sendfile and zerocopy refused: $(grep 'cannot be pinned' /tmp/daemon-heap-zc.log)"
 	else
-		bad "the system heap's blocks (rx $rx_status, daemon $dstatus; sendfile exit $st)"
-		cat /tmp/rx-heap.err /tmp/daemon-heap.log /tmp/daemon-heap-sf.log
+		bad "the system heap's blocks (rx $rx_status, daemon $dstatus; sendfile exit $st, zerocopy exit $zst)"
+		cat /tmp/rx-heap.err /tmp/daemon-heap.log /tmp/daemon-heap-sf.log /tmp/daemon-heap-zc.log
 	fi
 else
 	info "no /dev/dma_heap/system (arm64's Debian kernel): the heap path is not tried"
