@@ -29,7 +29,10 @@
  * fills it, and every VMA that maps it hold a reference, and the memory is
  * freed when the last one drops. The loopback link between ADC 0 and the
  * DAC (iios_dac.c) holds a reference on each one's device while both are
- * bound; remove() unlinks before anything else.
+ * bound; remove() unlinks before anything else. A DMABUF block (buffer1,
+ * Linux 6.11+) is one ENQUEUE: it borrows the DMABUF's kernel mapping,
+ * which the IIO core keeps until the block's fence is signalled, and is
+ * freed then; buffer1 itself holds a reference on the device's @dev.
  */
 #ifndef IIOS_SIM_H
 #define IIOS_SIM_H
