@@ -135,6 +135,11 @@ int iios_blockq_set_mask(struct iios_dev *sd, u32 mask)
 		return -EBUSY;
 	if (!mask || (mask & ~GENMASK(sd->elements - 1, 0)))
 		return -EINVAL;
+	/* The same mask again (buffer1 handing the node's back at disable):
+	 * nothing changes, and a DAC's loopback ring stays readable, so the
+	 * ADC still gets the last scans played before the disable. */
+	if (mask == sd->blk_mask)
+		return 0;
 	ret = iios_scan_layout_from_mask(&sd->blk_layout, sd->types, sd->elements, mask,
 					 sd->ts_index);
 	if (WARN_ON(ret))	/* the types were checked at load */

@@ -277,12 +277,10 @@ while :; do
 	[ $tx_ok = 1 ] && break
 	info "tx at $tx_rate S/s:$tx_info"
 	[ $tx_runs -lt 3 ] || break
-	# a counted loss: slower; the loopback missing the last scans of the
-	# drain (the DAC stopped right after its last fence: the module's race,
-	# not the daemon's data) once more at the same rate
+	# a counted loss (a starved guest): slower; anything else fails
 	if [ $tx_lost -gt 0 ] && [ $tx_rate -gt 25000 ]; then
 		tx_rate=$((tx_rate / 4))
-	elif [ "$(json_field /tmp/rx-tx.json errors)" != 0 ] || [ "$(json_field /tmp/rx-tx.json gaps)" != 0 ]; then
+	else
 		break
 	fi
 done
