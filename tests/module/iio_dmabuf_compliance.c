@@ -62,6 +62,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -1479,7 +1480,7 @@ out:
 static void test_dac_twice(void)
 {
 	struct blk b;
-	int r1, r2, e2, s;
+	int r1, r2, e2, s1, s2;
 
 	puts("test: DAC: the same dmabuf queued twice while pending");
 	if (!blk_udmabuf(&b, 100 * dac.sb) || attach(dac.bfd, b.dfd)) {
@@ -1490,18 +1491,24 @@ static void test_dac_twice(void)
 	fill_tagged(&b, 5, 100);
 	CHECK(set_rate(&dac, 10000) == 0, "rate 10 kS/s");
 	r1 = enqueue(dac.bfd, b.dfd, 0, 100ull * dac.sb);
+	s1 = fence_file(&b);	/* the first fence, before the second replaces it */
 	r2 = enqueue(dac.bfd, b.dfd, 0, 100ull * dac.sb);
 	e2 = errno;
-	s = fence_file(&b);
+	s2 = fence_file(&b);
 	printf("  info  second ENQUEUE of a pending output dmabuf: %s\n", r2 ? strerror(e2) : "accepted");
 	CHECK(r1 == 0, "the first ENQUEUE");
 	CHECK(enable(&dac, true) == 0, "enable");
 	CHECK(wait_done(&b, 3000), "every fence of it is signalled");
-	printf("  info  its fences: status %d\n", fence_status(s));
+	sleep_ms(20);
+	CHECK(fence_status(s1) == 1, "the first fence: played (%d)", fence_status(s1));
+	CHECK(fence_status(s2) == (r2 ? fence_status(s2) : 1), "the second: %s (%d)",
+	      r2 ? "refused" : "played", fence_status(s2));
 	CHECK(enable(&dac, false) == 0, "disable");
 	detach(dac.bfd, b.dfd);
-	if (s >= 0)
-		close(s);
+	if (s1 >= 0)
+		close(s1);
+	if (s2 >= 0)
+		close(s2);
 	blk_free(&b);
 }
 
@@ -1543,6 +1550,208 @@ static void test_no_dmabuf(void)
 		close(b0);
 	close_dev(&adc);
 	blk_free(&b);
+}
+
+/*
+ * Races, for a few seconds, under the guest kernel's debug checks (a
+ * WARNING, BUG or corruption report fails the run): one thread ATTACHes,
+ * DETACHes and ENQUEUEs (O_NONBLOCK) random dmabufs on both buffer1s with
+ * good and bad bytes_used and flags, one polls, SYNCs and exports their
+ * fences, the main thread enables and disables both buffers, toggles the
+ * loopback and an ADC channel, and opens the block node. Afterwards nothing
+ * is left alive and both devices still work.
+ */
+enum { NRACE = 6 };
+
+struct race {
+	struct blk b[2][NRACE];	/* [0] ADC's, [1] DAC's */
+	unsigned int ndev;
+	volatile bool stop;
+	uint64_t seed;
+	unsigned long ops, queued;	/* ioctls, ENQUEUEs that succeeded */
+};
+
+static uint32_t race_rand(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return (uint32_t)((*x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static void *race_queue(void *arg)
+{
+	struct race *r = arg;
+	uint64_t x = r->seed;
+
+	while (!r->stop) {
+		uint32_t v = race_rand(&x);
+		unsigned int k = v % r->ndev;
+		const struct dev *d = k ? &dac : &adc;
+		const struct blk *b = &r->b[k][(v >> 4) % NRACE];
+		uint64_t used = d->sb * (1 + (v >> 16) % 256);
+
+		switch ((v >> 8) % 8) {
+		case 0:
+			attach(d->bfd, b->dfd);
+			break;
+		case 1:
+			detach(d->bfd, b->dfd);
+			break;
+		case 2:	/* bad ones */
+			enqueue(d->bfd, b->dfd, v & 0x10000 ? CYCLIC : v & 0xff00, v & 1 ? v : 0);
+			break;
+		default:
+			if (enqueue(d->bfd, b->dfd, k && (v & 0x20000) ? CYCLIC : 0, used) == 0)
+				r->queued++;
+			break;
+		}
+		r->ops++;
+	}
+	return NULL;
+}
+
+static void *race_wait(void *arg)
+{
+	struct race *r = arg;
+	uint64_t x = r->seed * 3 + 1;
+
+	while (!r->stop) {
+		uint32_t v = race_rand(&x);
+		const struct blk *b = &r->b[v % r->ndev][(v >> 4) % NRACE];
+		int f;
+
+		poll1(b->dfd, v & 0x100 ? POLLIN : POLLOUT, 1);
+		if ((v & 0x600) == 0 && poll1(b->dfd, POLLOUT, 0) > 0 &&
+		    dmabuf_sync(b->dfd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW) == 0)
+			dmabuf_sync(b->dfd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		if ((v & 0x1800) == 0) {
+			f = fence_file(b);
+			fence_status(f);
+			if (f >= 0)
+				close(f);
+		}
+	}
+	return NULL;
+}
+
+static void test_races(bool with_dac)
+{
+	struct race r = { .ndev = with_dac ? 2 : 1, .seed = 0x9e3779b97f4a7c15ull };
+	int fl[2] = { fcntl(adc.bfd, F_GETFL), with_dac ? fcntl(dac.bfd, F_GETFL) : 0 };
+	int objs0 = dmabuf_objects(), nfd;
+	char node[64], name[64];
+	uint64_t x = 42, t_end;
+	unsigned long steps = 0;
+	pthread_t tq, tw;
+	unsigned int k, i;
+	bool ok = true;
+
+	puts("test: races between ATTACH/DETACH/ENQUEUE, poll/SYNC/fences, enable, loopback, channels");
+	for (k = 0; k < r.ndev; k++)
+		for (i = 0; i < NRACE; i++)
+			if (!blk_udmabuf(&r.b[k][i], (size_t)256 * (k ? dac.sb : adc.sb)))
+				ok = false;
+	CHECK(ok, "%u udmabufs: %s", r.ndev * NRACE, strerror(errno));
+	if (!ok)
+		goto out;
+	snprintf(node, sizeof(node), "/dev/iio_block0");
+	if (sysfs_read(adc.sys, "block_device", name, sizeof(name)) == 0)
+		snprintf(node, sizeof(node), "/dev/%.40s", name);
+	set_rate(&adc, 100000);
+	if (with_dac)
+		set_rate(&dac, 100000);
+	fcntl(adc.bfd, F_SETFL, fl[0] | O_NONBLOCK);
+	if (with_dac)
+		fcntl(dac.bfd, F_SETFL, fl[1] | O_NONBLOCK);
+	pthread_create(&tq, NULL, race_queue, &r);
+	pthread_create(&tw, NULL, race_wait, &r);
+	t_end = now_ns() + 3000000000ull;
+	while (now_ns() < t_end) {
+		uint32_t v = race_rand(&x);
+
+		switch (v % 8) {
+		case 0:
+			enable(&adc, v & 0x10);
+			break;
+		case 1:
+			if (with_dac)
+				enable(&dac, v & 0x10);
+			break;
+		case 2:
+			if (with_dac)
+				sysfs_write(dac.sys, "loopback", v & 0x10 ? "1" : "0");
+			break;
+		case 3:
+			sysfs_write(adc.b1, "in_voltage0_en", v & 0x10 ? "1" : "0");
+			break;
+		case 4:
+			nfd = open(node, O_RDWR | O_CLOEXEC);
+			if (nfd >= 0) {
+				sleep_ms(v % 3);
+				close(nfd);
+			}
+			break;
+		default:
+			sleep_ms(v % 3);
+			break;
+		}
+		steps++;
+	}
+	r.stop = true;
+	pthread_join(tq, NULL);
+	/* an enable and a disable cancel whatever is queued (writing 0 to a
+	 * disabled buffer does nothing), so no SYNC waits for ever */
+	sysfs_write(adc.b1, "in_voltage0_en", "1");
+	if (with_dac)
+		sysfs_write(dac.sys, "loopback", "0");
+	enable(&adc, true);
+	enable(&adc, false);
+	if (with_dac) {
+		enable(&dac, true);
+		enable(&dac, false);
+	}
+	pthread_join(tw, NULL);
+	printf("  info  %lu control steps, %lu queue ioctls (%lu blocks queued) in 3 s\n", steps,
+	       r.ops, r.queued);
+	fcntl(adc.bfd, F_SETFL, fl[0]);
+	if (with_dac)
+		fcntl(dac.bfd, F_SETFL, fl[1]);
+	for (k = 0; k < r.ndev; k++) {
+		ok = true;
+		for (i = 0; i < NRACE; i++)
+			if (!wait_done(&r.b[k][i], 2000))
+				ok = false;
+		CHECK(ok, "%s: every fence signalled after the disable", k ? "DAC" : "ADC");
+		detach_all(k ? dac.bfd : adc.bfd, r.b[k], NRACE);
+	}
+out:
+	for (k = 0; k < r.ndev; k++)
+		blks_free(r.b[k], NRACE);
+	if (objs0 >= 0)
+		CHECK(dmabuf_objects_settle(objs0, 3000) <= objs0,
+		      "nothing left alive (%d dmabufs, %d before)", dmabuf_objects(), objs0);
+	/* and both still work */
+	{
+		struct blk b;
+
+		CHECK(blk_udmabuf(&b, 4096 * adc.sb) && attach(adc.bfd, b.dfd) == 0 &&
+		      enqueue(adc.bfd, b.dfd, 0, 4096ull * adc.sb) == 0 && enable(&adc, true) == 0 &&
+		      wait_done(&b, 3000) && check_block(&b, 4096ull * adc.sb, 0) == -1,
+		      "the ADC's buffer1 fills as before");
+		enable(&adc, false);
+		detach(adc.bfd, b.dfd);
+		blk_free(&b);
+		if (with_dac) {
+			CHECK(blk_udmabuf(&b, 100 * dac.sb) && attach(dac.bfd, b.dfd) == 0 &&
+			      enqueue(dac.bfd, b.dfd, 0, 100ull * dac.sb) == 0 &&
+			      enable(&dac, true) == 0 && wait_done(&b, 3000),
+			      "the DAC's buffer1 plays as before");
+			enable(&dac, false);
+			detach(dac.bfd, b.dfd);
+			blk_free(&b);
+		}
+	}
 }
 
 /*
@@ -1839,12 +2048,16 @@ int main(int argc, char **argv)
 					puts("  info  DAC and ADC not both le:s16/16: the play tests are skipped");
 				}
 			}
+			if (dac.bfd >= 0 && adc.bfd >= 0 && adc.sb && dac.sb)
+				test_races(true);
 			if (drate != UINT64_MAX)
 				set_rate(&dac, drate);
 			close_dev(&dac);
 		}
 	} else {
 		puts("  info  no DAC (load the module with dac=1): the output tests are skipped");
+		if (adc.bfd >= 0 && adc.sb)
+			test_races(false);
 	}
 	if (remove && adc.bfd >= 0 && adc.sb)
 		test_adc_removal();
