@@ -1700,11 +1700,16 @@ static void test_races(bool with_dac)
 	}
 	r.stop = true;
 	pthread_join(tq, NULL);
-	/* an enable and a disable cancel whatever is queued (writing 0 to a
-	 * disabled buffer does nothing), so no SYNC waits for ever */
-	sysfs_write(adc.b1, "in_voltage0_en", "1");
+	/* disabled, the channel and the loopback can be put back (both are
+	 * refused while capturing); then an enable and a disable cancel
+	 * whatever is queued (writing 0 to a disabled buffer does nothing), so
+	 * no SYNC waits for ever */
+	enable(&adc, false);
 	if (with_dac)
-		sysfs_write(dac.sys, "loopback", "0");
+		enable(&dac, false);
+	CHECK(sysfs_write(adc.b1, "in_voltage0_en", "1") == 0 &&
+	      (!with_dac || sysfs_write(dac.sys, "loopback", "0") == 0),
+	      "disabled: the channel back on, the loopback off");
 	enable(&adc, true);
 	enable(&adc, false);
 	if (with_dac) {
@@ -1735,10 +1740,12 @@ out:
 	{
 		struct blk b;
 
+		long pr = -3;
+
 		CHECK(blk_udmabuf(&b, 4096 * adc.sb) && attach(adc.bfd, b.dfd) == 0 &&
 		      enqueue(adc.bfd, b.dfd, 0, 4096ull * adc.sb) == 0 && enable(&adc, true) == 0 &&
-		      wait_done(&b, 3000) && check_block(&b, 4096ull * adc.sb, 0) == -1,
-		      "the ADC's buffer1 fills as before");
+		      wait_done(&b, 3000) && (pr = check_block(&b, 4096ull * adc.sb, 0)) == -1,
+		      "the ADC's buffer1 fills as before (%s, pattern %ld)", strerror(errno), pr);
 		enable(&adc, false);
 		detach(adc.bfd, b.dfd);
 		blk_free(&b);
