@@ -44,6 +44,10 @@
 #    GUEST-RESULT line before a PSCI poweroff. Boot to /init 5 s, 72 s in
 #    qemu, the step about 76 s (8 s more on a first run: 57 MiB to fetch,
 #    356 MiB unpacked); the whole script 125 s, 154 s on a first run.
+# 6b. aarch64 only: Debian's arm64 Linux 6.12 (tests/kernels/fetch.sh), the
+#    module built for it, and in its guest only the mainline DMABUF tests
+#    (tests/module/guest-dmabuf.sh, guest-dmabuf-stream.sh: the conformance
+#    program, iiostreamd through DMABUF); no dma-heaps on arm64, udmabuf only.
 #    Steps 1, 2, 5 and 6 run first; then 3 and 4 in a user namespace.
 set -euo pipefail
 arch=${1:?usage: $0 aarch64|armhf [BUILD_DIR]}
@@ -270,6 +274,37 @@ if [ -n "$guest" ]; then
 	grep -E "^run-guest: kernel|iio_block_compliance: [0-9]+ passed|GUEST-OK +(iio_block|no block|iio_info|iio_readdev|iio_attr|iiostreamd|zero-copy|device overflows|kernel:|readfd:|attributes)" \
 		"$build/guest.log"
 	grep -E "^run-guest\.sh: (kernel .*initramfs|PASS)" "$build/guest.out"
+
+	# -- 6b. Debian's arm64 Linux 6.12: the mainline DMABUF interface -----------
+	# (tests/kernels/fetch.sh: image, headers and the build machine's kbuild
+	# unpacked into BUILD_DIR/kernel-6.12; no dma-heaps there, UDMABUF=y)
+	k612=$build/kernel-6.12
+	kv612=$("$src/tests/kernels/fetch.sh" 6.12 arm64 "$k612")
+	step "module for $kv612 ($karch)"
+	rm -rf "$build/module612-src" && mkdir -p "$build/module612-src"
+	cp -r "$src/module" "$src/common" "$build/module612-src/"
+	PATH=$kpath make -C "$k612/usr/src/linux-headers-$kv612" M="$build/module612-src/module" \
+		ARCH=$karch CROSS_COMPILE=$triplet- W=1 IIOS_WERROR=y modules >"$build/module612.log" 2>&1 ||
+		{ cat "$build/module612.log"; echo "cross: FAIL: the module for $kv612" >&2; exit 1; }
+	! grep -q "warning:" "$build/module612.log" ||
+		{ cat "$build/module612.log"; echo "cross: FAIL: warnings building for $kv612" >&2; exit 1; }
+	"$cc" "${tflags[@]}" -o "$build/iio_dmabuf_compliance" \
+		"$src/tests/module/iio_dmabuf_compliance.c" -lpthread
+	step "the DMABUF conformance program and iiostreamd through DMABUF in $kv612 under $guest"
+	"$src/tests/module/run-guest.sh" --arch "$arch" --kroot "$k612" --kver "$kv612" \
+		--busybox "$groot/busybox/bin/busybox" --script "$src/tests/module/guest-module.sh" \
+		--ko "$build/module612-src/module/iiostream_sim.ko" --bin "$build/iio_dmabuf_compliance" \
+		--file "$src/tests/module/guest-dmabuf.sh:/guest-dmabuf.sh" \
+		--file "$src/tests/module/guest-dmabuf-stream.sh:/guest-dmabuf-stream.sh" \
+		--sysroot "$sysroot" \
+		--dyn "$daemon" --file "$daemon:/bin/iiostreamd" \
+		--dyn "$cli" --file "$cli:/bin/iiostream" \
+		--file "$build/client/$libso:/usr/lib/$triplet/$libso" \
+		--append "slub_debug=FZPU page_poison=1 GUEST_ONLY=dmabuf" \
+		--log "$build/guest612.log" --timeout 600 >"$build/guest612.out" 2>&1 ||
+		{ grep -E "GUEST-|iio_dmabuf_compliance: [0-9]+ passed|  FAIL  " "$build/guest612.log"
+		  tail -3 "$build/guest612.out"; echo "cross: FAIL: DMABUF in the $arch $kv612 guest" >&2; exit 1; }
+	grep -E "^run-guest: kernel|iio_dmabuf_compliance: [0-9]+ passed|GUEST-OK" "$build/guest612.log"
 fi
 fi # not in the namespace
 
