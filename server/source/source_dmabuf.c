@@ -267,8 +267,11 @@ static void cpu_access(struct dmabuf_source *s, struct dmabuf_block *b, bool sta
 
 /* ------------------------------------------------------------------ completion */
 
-/* A capture block the device filled: where it sits in the stream. */
-static void capture_done(struct dmabuf_source *s, struct dmabuf_block *b)
+/* Where block b sits in the device's stream: the scans its loss mark says
+ * were dropped (capture) or played as silence (output) just before it, its
+ * first scan, and a timestamp, an estimate: its last scan was captured or
+ * played about when its fence signalled. Returns the gap. */
+static uint64_t place_block(struct dmabuf_source *s, struct dmabuf_block *b)
 {
 	uint64_t scans = b->bytes_used / s->scan_bytes;
 	uint64_t gap = b->mark > s->last_mark ? b->mark - s->last_mark : 0;
@@ -277,32 +280,31 @@ static void capture_done(struct dmabuf_source *s, struct dmabuf_block *b)
 	b->lost_samples = gap;
 	b->first_sample = s->next_scan + gap;
 	s->next_scan = b->first_sample + scans;
-	/* an estimate: its last scan was captured about when its fence signalled */
 	b->timestamp_ns = monotonic_ns() - (s->rate ? scans * 1000000000ull / s->rate : 0);
+	s->c.blocks_produced++;
+	s->c.bytes_produced += b->bytes_used;
+	return gap;
+}
+
+/* A capture block the device filled. */
+static void capture_done(struct dmabuf_source *s, struct dmabuf_block *b)
+{
+	uint64_t gap = place_block(s, b);
+
 	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID | (gap ? SOURCE_BLOCK_OVERFLOW : 0);
 	if (gap)
 		s->c.overflows++;
 	s->c.lost_samples += gap;
-	s->c.blocks_produced++;
-	s->c.bytes_produced += b->bytes_used;
 }
 
 /* An output block the device played (a cyclic one: until replaced). */
 static void output_done(struct dmabuf_source *s, struct dmabuf_block *b)
 {
-	uint64_t scans = b->bytes_used / s->scan_bytes;
-	uint64_t gap = b->mark > s->last_mark ? b->mark - s->last_mark : 0;
+	uint64_t gap = place_block(s, b);
 
-	s->last_mark = b->mark > s->last_mark ? b->mark : s->last_mark;
-	b->lost_samples = gap;
-	b->first_sample = s->next_scan + gap;
-	s->next_scan = b->first_sample + scans;
-	b->timestamp_ns = monotonic_ns() - (s->rate ? scans * 1000000000ull / s->rate : 0);
 	b->flags = SOURCE_BLOCK_TIMESTAMP_VALID | (gap ? SOURCE_BLOCK_UNDERFLOW : 0) |
 		   (b->cyclic ? SOURCE_BLOCK_CYCLIC : 0);
 	s->played_any = true;
-	s->c.blocks_produced++;
-	s->c.bytes_produced += b->bytes_used;
 }
 
 /* Block b's fence signalled: filled or played while enabled; cancelled
