@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,15 @@ static inline int sysfs_write(const char *dir, const char *name, const char *val
 		err = errno;
 	close(fd);
 	return err;
+}
+
+/* Write the decimal v to dir/name: 0, or the errno of the failed write. */
+static inline int set_u64(const char *dir, const char *name, uint64_t v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%" PRIu64, v);
+	return sysfs_write(dir, name, s);
 }
 
 #endif

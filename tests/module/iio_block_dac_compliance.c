@@ -62,14 +62,6 @@ static long page;
 
 /* ---- small helpers (and compliance.h's) ---- */
 
-static int set_u64(const char *dir, const char *name, uint64_t v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	return sysfs_write(dir, name, s);
-}
-
 static int enable(const struct node *n, bool on)
 {
 	return sysfs_write(n->blk, "enable", on ? "1" : "0");

@@ -212,14 +212,6 @@ static size_t page_round(size_t n)
 	return (n + (size_t)page - 1) & ~((size_t)page - 1);
 }
 
-static int set_u64(const char *dir, const char *name, uint64_t v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	return sysfs_write(dir, name, s);
-}
-
 static int enable(const struct dev *d, bool on)
 {
 	return sysfs_write(d->b1, "enable", on ? "1" : "0");
