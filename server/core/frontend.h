@@ -45,7 +45,9 @@ struct frontend_ops {
 	void (*shutdown)(struct frontend *fe);
 	/* Optional, once a second: per-client limits (--idle-timeout). */
 	void (*tick)(struct frontend *fe, uint64_t now_ns);
-	/* Optional: SIGHUP changed the access lists. */
+	/* Optional: SIGHUP changed the access lists, now in force: end what a
+	 * client holds that they no longer allow (docs/security.md,
+	 * "Revocation"); a client may be closed during the call. */
 	void (*access_changed)(struct frontend *fe);
 	/* Optional: what it adds to systemd's STATUS= line ("; TCP port 30431"). */
 	void (*status)(const struct frontend *fe, char *buf, size_t len);

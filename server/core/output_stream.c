@@ -385,6 +385,12 @@ void output_stream_stop(struct output_stream *os, struct output_owner *o, bool d
 	report(os, true);
 }
 
+void output_stream_revoke(struct output_stream *os, const struct output_owner *o)
+{
+	if (os->owner == o)
+		os->on_disconnect = OUTPUT_STOP;
+}
+
 void output_stream_release(struct output_stream *os, struct output_owner *o)
 {
 	if (os->owner != o)

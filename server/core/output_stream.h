@@ -133,6 +133,11 @@ int output_stream_open(struct output_stream *os, struct server *srv, uint32_t id
 int output_stream_claim(struct output_stream *os, struct output_owner *o, uint32_t prefill,
 			enum output_on_disconnect on_disconnect, char *why, size_t whylen);
 
+/* The owner lost its right to transmit (a reload took it off
+ * --allow-write): whatever it chose at claim, its release stops the
+ * device, so nothing it sent plays on. Nothing if o is not the owner. */
+void output_stream_revoke(struct output_stream *os, const struct output_owner *o);
+
 /* A FREE block for the owner to receive into (FILLING), or NULL when it
  * has no credit left. */
 struct output_block *output_stream_take(struct output_stream *os, struct output_owner *o);

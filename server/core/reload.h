@@ -5,8 +5,9 @@
  * `reload` in the option table (options.c):
  *   - RELOAD_LIVE (the access lists, client-queue, the limits, log-level):
  *     copied into the configuration in force and logged as "KEY changed:
- *     ..."; it applies from now on (a subscription already granted is not
- *     withdrawn);
+ *     ..."; it applies from now on, and a changed access list is checked
+ *     at once against what each connection holds (frontend.h's
+ *     access_changed: a revoked subscription or transmission ends);
  *   - RELOAD_TLS (tls-cert, tls-key, client-ca, tls-ciphersuites, ktls): a
  *     new TLS context, read from the files again (a certificate renewed in
  *     place is taken); new handshakes use it, sessions already made keep

@@ -287,6 +287,7 @@ static void fe_shutdown(struct frontend *fe)
 static void fe_access_changed(struct frontend *fe)
 {
 	iiod__warn_access(fe_iiod(fe));
+	iiod__recheck_access(fe_iiod(fe));
 }
 
 static void fe_foreach_client(const struct frontend *fe,

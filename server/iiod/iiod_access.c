@@ -4,10 +4,15 @@
  * as on the iiostream ports (protocol.c): a libiio client has no
  * certificate, so it may only when the list is unset or names "plain".
  * OPEN is checked against --allow-subscribe, WRITE against --allow-write.
+ * A reload that takes "plain" off a list closes the connections holding
+ * what it no longer allows.
  */
+#include <stdio.h>
+
 #include "access.h"
 #include "iiod_internal.h"
 #include "log.h"
+#include "output_stream.h"
 #include "server.h"
 
 /* Who a libiio client is: nobody in particular. */
@@ -60,4 +65,44 @@ void iiod__warn_access(const struct iiod_server *is)
 	else if (wr->set)
 		log_warn("--allow-write names 'plain': anyone who reaches the iiod port (port %u) "
 			 "may write attributes", is->port);
+}
+
+/* The lists that give c what it holds now and no longer give a libiio
+ * client; "" if none. */
+static void lost_rights(const struct iiod_conn *c, const struct config *cfg, char *out,
+			size_t len)
+{
+	bool sub = c->open && !access_allows(&cfg->allow_subscribe, &no_cert);
+	bool tx = c->tx.os && !access_allows(&cfg->allow_write, &no_cert);
+
+	snprintf(out, len, "%s%s%s", sub ? "--allow-subscribe" : "", sub && tx ? " and " : "",
+		 tx ? "--allow-write" : "");
+}
+
+/* After a reload changed the lists: a connection streaming (OPEN) or
+ * transmitting that the lists no longer allow is closed, its blocks back
+ * as at a disconnect. iiod's protocol has no message for it: libiio sees
+ * the connection end, the log says why. */
+void iiod__recheck_access(struct iiod_server *is)
+{
+	struct iiod_conn *c, *next;
+	char lost[64];
+
+	if (!is->listening)
+		return;
+	for (c = TAILQ_FIRST(&is->conns); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->closing)
+			continue;
+		lost_rights(c, is->srv->cfg, lost, sizeof(lost));
+		if (!lost[0])
+			continue;
+		log_warn("iiod client %u (%s, no certificate): revoked: 'plain' (no certificate) is no "
+			 "longer on %s after reload; closing",
+			 c->id, c->peer, lost);
+		/* a device it transmits to stops, even if its buffer was cyclic */
+		if (c->tx.os)
+			output_stream_revoke(c->tx.os, &c->tx.owner);
+		iiod__conn_close(c);
+	}
 }

@@ -262,6 +262,9 @@ void iiod__attr_write(struct iiod_conn *c, const struct iiod_cmd *cmd, const cha
  * A refusal is logged and counted; the caller answers -EACCES. */
 bool iiod__allowed(struct iiod_conn *c, const struct access_list *list, const char *what,
 		   const char *flag);
+/* A reload changed the lists: close each connection holding an OPEN
+ * buffer (input or output) they no longer allow, with a log line. */
+void iiod__recheck_access(struct iiod_server *is);
 /* Log what the access options mean for the iiod port (start, reload). */
 void iiod__warn_access(const struct iiod_server *is);
 

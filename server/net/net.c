@@ -46,6 +46,20 @@ static void net_tick(struct frontend *fe, uint64_t now_ns)
 	}
 }
 
+/* SIGHUP changed the access lists: each session keeps only what they
+ * still give it (session_recheck_access() may close it: next is taken
+ * first). */
+static void net_access_changed(struct frontend *fe)
+{
+	struct net_server *net = fe_net(fe);
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&net->sessions); s; s = next) {
+		next = TAILQ_NEXT(s, link);
+		session_recheck_access(s);
+	}
+}
+
 static void net_status(const struct frontend *fe, char *buf, size_t len)
 {
 	const struct net_server *net = fe_net(fe);
@@ -63,6 +77,7 @@ static const struct frontend_ops net_ops = {
 	.counters = net_counters,
 	.shutdown = net_shutdown,
 	.tick = net_tick,
+	.access_changed = net_access_changed,
 	.status = net_status,
 	/* its clients' lines of Stats are written by protocol.c, in full */
 };

@@ -10,6 +10,7 @@
  *   session_tx.c    transmit: the session as the owner of an output device
  *                   (output_stream.h), its TxBlock payloads received
  *                   straight into the device's blocks
+ *   session_revoke.c  rights withdrawn by a reload: Error, then close
  * How bytes leave is the tx layer's (server/tx/transport.h).
  *
  * Ownership: a session is created by the listener and freed in exactly one
@@ -166,6 +167,14 @@ void session_send_error(struct session *s, int errnum, bool fatal, const char *f
 /* Leave the stream of ds (NULL: every stream): its unsent block frames are
  * dropped (their blocks go back). */
 void session_unsubscribe(struct session *s, const struct device_stream *ds);
+
+/* A reload changed the access lists: if s holds a right the lists in
+ * force no longer give its identity (a subscription: --allow-subscribe;
+ * transmitting: --allow-write), log it, send an Error (EACCES, "revoked:
+ * WHO is no longer on LIST after reload") and close as after a fatal
+ * Error. A session still admitted to all it does is untouched.
+ * session_revoke.c */
+void session_recheck_access(struct session *s);
 
 /* Server shutdown: Bye, then close when sent (or after the drain timeout). */
 void session_say_bye(struct session *s, const char *reason);

@@ -25,6 +25,12 @@ void session__release(struct session *s);
 /* A draining session whose queue is all sent closes. session_send.c */
 void session__end_if_drained(struct session *s);
 
+/* End the session with an Error: its subscriptions end (unsent block
+ * frames dropped), nothing more is read, and it closes once the Error is
+ * sent (or after the drain timeout). No log, no count: the caller's.
+ * session_send.c */
+void session__end_with_error(struct session *s, int errnum, const char *text);
+
 /* The socket is readable in a framed state: read and handle. session_rx.c */
 void session__readable(struct session *s);
 

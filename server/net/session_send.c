@@ -104,29 +104,43 @@ int session_queue_msg(struct session *s, const Iiostream__Envelope *env)
 	return 0;
 }
 
-void session_send_error(struct session *s, int errnum, bool fatal, const char *fmt, ...)
+/* An Error as an Envelope, sent (queued) now. */
+static void queue_error(struct session *s, int errnum, const char *text)
 {
 	Iiostream__Envelope env = IIOSTREAM__ENVELOPE__INIT;
 	Iiostream__Error e = IIOSTREAM__ERROR__INIT;
+
+	e.errnum = errnum;
+	e.message = (char *)text;
+	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ERROR;
+	env.error = &e;
+	session_queue_msg(s, &env);
+}
+
+void session__end_with_error(struct session *s, int errnum, const char *text)
+{
+	session_unsubscribe(s, NULL);
+	/* Nothing read from here on; what is queued, then the Error. */
+	session_set_state(s, SESSION_DRAINING);
+	uv_timer_start(&s->deadline, session__on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
+	queue_error(s, errnum, text);
+}
+
+void session_send_error(struct session *s, int errnum, bool fatal, const char *fmt, ...)
+{
 	char text[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	e.errnum = errnum;
-	e.message = text;
-	env.msg_case = IIOSTREAM__ENVELOPE__MSG_ERROR;
-	env.error = &e;
-	if (fatal) {
-		log_warn("client %u (%s): %s; closing", s->id, s->peer, text);
-		s->srv->protocol_errors++;
-		session_unsubscribe(s, NULL);
-		/* Nothing read from here on; what is queued, then the Error. */
-		session_set_state(s, SESSION_DRAINING);
-		uv_timer_start(&s->deadline, session__on_deadline, SESSION_DRAIN_TIMEOUT_MS, 0);
+	if (!fatal) {
+		queue_error(s, errnum, text);
+		return;
 	}
-	session_queue_msg(s, &env);
+	log_warn("client %u (%s): %s; closing", s->id, s->peer, text);
+	s->srv->protocol_errors++;
+	session__end_with_error(s, errnum, text);
 }
 
 void session_say_bye(struct session *s, const char *reason)
