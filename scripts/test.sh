@@ -11,34 +11,39 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+t0=$(date +%s)
+# each stage's heading says when it started, to see where the time goes
+stage() { echo "== $* (at $(($(date +%s) - t0)) s)"; }
+
 scripts/deps.sh
 
-echo "== normal build"
+stage "normal build"
 scripts/build.sh build
 # plain ctest: unit, integration and system tests; the soak on its own
 (cd build && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
-echo "== Release and MinSizeRel: compiled, every warning an error"
+stage "Release and MinSizeRel: compiled, every warning an error"
 scripts/build-types.sh build
 
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+stage "AddressSanitizer + UndefinedBehaviorSanitizer build"
 scripts/build.sh build-asan -DIIOSTREAM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
-echo "== clang static analyzer (daemon, library, CLI)"
+stage "clang static analyzer (daemon, library, CLI)"
 scripts/analyze.sh build-analyze
 
-echo "== fuzzers: libFuzzer (clang, ASan + UBSan), ${FUZZ_SECONDS:-20} s each"
+stage "fuzzers: libFuzzer (clang, ASan + UBSan), ${FUZZ_SECONDS:-20} s each"
 tests/fuzz/run.sh build-fuzz
 
-echo "== cross-builds for ARM under qemu-user"
+stage "cross-builds for ARM under qemu-user"
 tests/cross/run.sh aarch64 build-cross-aarch64
 tests/cross/run.sh armhf build-cross-armhf
 
-echo "== kernel module: build, conformance in a qemu guest, DKMS"
+stage "kernel module: build, conformance in a qemu guest, DKMS"
 tests/module/run.sh build/module-test
 
-echo "== Debian packages: build (deploy/debian), lintian, install into an overlay of /, use; the service under systemd in a guest"
+stage "Debian packages: build (deploy/debian), lintian, install into an overlay of /, use; the service under systemd in a guest"
 tests/deploy/debs.sh
+stage "done"
