@@ -34,6 +34,7 @@ out=${1:-$root/build/module-test}
 build=${BUILD_DIR:-$root/build}   # iiostreamd and iiostream for the guest
 [ -x "$build/server/iiostreamd" ] || { echo "run.sh: build the project into $build first" >&2; exit 2; }
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # make -C KDIR M=… needs it absolute
 
 echo "== module: build with W=1, warnings are errors"
 make -s -C "$root/module" clean
