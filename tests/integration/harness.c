@@ -340,6 +340,19 @@ void test_dir_remove(const char *dir)
 		  strerror(errno));
 }
 
+void test_file_replace(const char *path, const char *text)
+{
+	char tmp[300];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
+}
+
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen)
 {
 	const char *argv[32];

@@ -106,6 +106,10 @@ int daemon_log_count(const struct daemon *d, const char *text);
 void test_dir_make(char dir[64], const char *what);
 void test_dir_remove(const char *dir);
 
+/* Replace the file at path whole with text (written beside it, then
+ * renamed): a daemon reading it sees the old one or the new one. Asserts. */
+void test_file_replace(const char *path, const char *text);
+
 /* Run iiostreamd with argv (NULL-terminated, without argv[0]) to its end;
  * returns its exit status and its stderr in `err`. */
 int run_daemon_to_exit(const char *const *args, char *err, size_t errlen);

@@ -569,20 +569,6 @@ Test(iiod, allow_subscribe_decides_for_libiio_clients_too, .init = rule_make_cer
 	cr_assert_eq(daemon_stop(&dm, HANG_MS), 0);
 }
 
-/* Replace a file whole (the daemon reads the old one or the new one). */
-static void rule_write_file(const char *path, const char *text)
-{
-	char tmp[300];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
-}
-
 /* A list set or changed by SIGHUP applies to the next OPEN, and is warned
  * about as at start-up. */
 Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_make_dir,
@@ -595,13 +581,13 @@ Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_m
 	int fd;
 
 	snprintf(conf, sizeof(conf), "%s/iiostreamd.conf", rule_dir);
-	rule_write_file(conf, "channels = 4\n");
+	test_file_replace(conf, "channels = 4\n");
 	daemon_start(&dm, args);
 	fd = iiod_port_connect(&dm, 0);
 	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "0");
 	expect_reply(fd, "CLOSE sim\r\n", "0");
 
-	rule_write_file(conf, "channels = 4\nallow-subscribe = cn:good-client\n");
+	test_file_replace(conf, "channels = 4\nallow-subscribe = cn:good-client\n");
 	cr_assert_eq(kill(dm.pid, SIGHUP), 0);
 	rule_log_wait(&dm, "configuration reloaded", 1);
 	cr_assert(daemon_log_contains(&dm, "--allow-subscribe with --iiod-listen"),
@@ -609,7 +595,7 @@ Test(iiod, a_reload_of_allow_subscribe_applies_to_libiio_clients, .init = rule_m
 	expect_reply(fd, "OPEN sim 1024 0000000f\r\n", "-13");
 	cr_assert(daemon_log_contains(&dm, "subscribe (OPEN) refused by --allow-subscribe"));
 
-	rule_write_file(conf, "channels = 4\nallow-subscribe = plain\n");
+	test_file_replace(conf, "channels = 4\nallow-subscribe = plain\n");
 	cr_assert_eq(kill(dm.pid, SIGHUP), 0);
 	rule_log_wait(&dm, "configuration reloaded", 2);
 	cr_assert(daemon_log_contains(&dm, "--allow-subscribe names 'plain'"));

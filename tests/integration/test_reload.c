@@ -55,20 +55,6 @@ static void remove_dir(void)
 	test_dir_remove(dir);
 }
 
-/* Replace a file whole (a daemon reading it sees the old or the new one). */
-static void write_file(const char *path, const char *text)
-{
-	char tmp[300];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
-}
-
 static void copy_file(const char *from, const char *to)
 {
 	char buf[16384];
@@ -79,7 +65,7 @@ static void copy_file(const char *from, const char *to)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	write_file(to, buf);
+	test_file_replace(to, buf);
 }
 
 /* SIGHUP, and wait for the reload's outcome in the log: true if it was
@@ -170,7 +156,7 @@ Test(config_file, check_config_says_ok_for_a_good_file, .init = make_dir, .fini 
 		 "tls-cert = %s\ntls-key = %s\nclient-ca = %s\n"
 		 "allow-subscribe = any-cert, plain\nallow-write = cn:good-client\n",
 		 a.server_cert, a.server_key, a.ca);
-	write_file(conf, text);
+	test_file_replace(conf, text);
 	cr_assert_eq(check_config(args, out, sizeof(out), err, sizeof(err)), 0, "stderr: %s", err);
 	cr_assert_str_eq(out, "configuration OK\n");
 	/* the documented example installed as /etc/iiostream/iiostreamd.conf */
@@ -226,7 +212,7 @@ Test(config_file, check_config_names_the_file_line_and_key_of_an_error, .init = 
 		append_unless(text, sizeof(text), cases[i].line, "tls-cert", a.server_cert);
 		append_unless(text, sizeof(text), cases[i].line, "tls-key", a.server_key);
 		append_unless(text, sizeof(text), cases[i].line, "client-ca", a.ca);
-		write_file(conf, text);
+		test_file_replace(conf, text);
 		cr_assert_eq(check_config(args, out, sizeof(out), err, sizeof(err)), 2,
 			     "case %zu (%s): not exit 2; stdout %s, stderr %s", i, cases[i].line, out,
 			     err);
@@ -247,7 +233,7 @@ Test(config_file, check_config_lets_flags_override_the_file, .init = make_dir, .
 
 	snprintf(text, sizeof(text), "listen-tls = 127.0.0.1:0\ntls-cert = %s\ntls-key = %s\n",
 		 a.server_cert, a.client_key);
-	write_file(conf, text);
+	test_file_replace(conf, text);
 	cr_assert_eq(check_config(fixed, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_eq(out, "configuration OK\n");
 	/* a flag at fault is named as the flag */
@@ -311,7 +297,7 @@ static void write_tls_conf(void)
 		 STREAM_KEYS "listen-tls = 127.0.0.1:0\ntls-cert = %s/live-server.pem\n"
 		 "tls-key = %s/live-server.key\nclient-ca = %s/live-ca.pem\n",
 		 dir, dir, dir);
-	write_file(conf, text);
+	test_file_replace(conf, text);
 }
 
 static void install_live(const struct test_certs *c)
@@ -404,19 +390,19 @@ Test(config_file, sighup_applies_a_changed_allow_list, .init = make_dir, .fini =
 	char err[320];
 	struct daemon d;
 
-	write_file(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
 	daemon_start(&d, args);
 	/* a plain client has no certificate: refused */
 	cr_assert_eq(try_stream(d.url, NULL, err, sizeof(err)), -EACCES, "%s", err);
 
-	write_file(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc, plain\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc, plain\n");
 	cr_assert(sighup(&d));
 	cr_assert(daemon_log_contains(&d, "allow-subscribe changed"));
 	cr_assert_eq(try_stream(d.url, NULL, err, sizeof(err)), 0, "still refused: %s", err);
 
 	/* and back: refused again, on a connection made before the reload too */
 	cr_assert_eq(iios_connect(d.url, &patient, &c, err, sizeof(err)), 0, "%s", err);
-	write_file(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
 	cr_assert(sighup(&d));
 	cr_assert_eq(iios_subscribe(c, 0, &info), -EACCES, "%s", iios_errmsg(c));
 	iios_close(c);
@@ -430,12 +416,12 @@ Test(config_file, sighup_with_a_broken_file_keeps_the_old_configuration, .init =
 	char want[300], err[320];
 	struct daemon d;
 
-	write_file(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = cn:lab-pc\n");
 	daemon_start(&d, args);
 	cr_assert_eq(try_stream(d.url, NULL, err, sizeof(err)), -EACCES, "%s", err);
 
 	/* a good change before the broken line must not be taken either */
-	write_file(conf, STREAM_KEYS "allow-subscribe = plain\nlog-level = loud\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = plain\nlog-level = loud\n");
 	cr_assert(!sighup(&d), "a broken file was taken");
 	snprintf(want, sizeof(want), "%s:6: log-level: 'loud'", conf);
 	cr_assert(daemon_log_contains(&d, want), "the refusal does not say '%s'", want);
@@ -449,7 +435,7 @@ Test(config_file, sighup_with_a_broken_file_keeps_the_old_configuration, .init =
 	cr_assert(daemon_log_contains(&d, "No such file"));
 
 	/* and the daemon takes the next good file */
-	write_file(conf, STREAM_KEYS "allow-subscribe = plain\n");
+	test_file_replace(conf, STREAM_KEYS "allow-subscribe = plain\n");
 	cr_assert(sighup(&d));
 	cr_assert_eq(try_stream(d.url, NULL, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
@@ -463,9 +449,9 @@ Test(config_file, sighup_says_which_changes_need_a_restart, .init = make_dir, .f
 	char err[320];
 	struct daemon d;
 
-	write_file(conf, STREAM_KEYS "log-level = info\n");
+	test_file_replace(conf, STREAM_KEYS "log-level = info\n");
 	daemon_start(&d, args);
-	write_file(conf, "rate = 3000000\nchannels = 2\nblock-size = 64K\nblocks = 8\n"
+	test_file_replace(conf, "rate = 3000000\nchannels = 2\nblock-size = 64K\nblocks = 8\n"
 			 "source = auto\nlog-level = debug\n");
 	cr_assert(sighup(&d));
 	cr_assert(daemon_log_contains(&d, "rate changed: needs a restart"));

@@ -42,20 +42,6 @@ static void remove_dir(void)
 	test_dir_remove(dir);
 }
 
-/* Replace a file whole (a daemon reading it sees the old or the new one). */
-static void write_file(const char *path, const char *text)
-{
-	char tmp[300];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-	cr_assert_eq(rename(tmp, path), 0, "%s: %s", path, strerror(errno));
-}
-
 /* The configuration: a TLS port with the test CA, and these lists
  * ("allow-subscribe = ...\n" lines). */
 static void write_conf(const char *lists)
@@ -66,7 +52,7 @@ static void write_conf(const char *lists)
 		 "rate = 2000000\nchannels = 2\nblock-size = 64K\nblocks = 16\n"
 		 "listen-tls = 127.0.0.1:0\ntls-cert = %s\ntls-key = %s\nclient-ca = %s\n%s",
 		 ca.server_cert, ca.server_key, ca.ca, lists);
-	write_file(conf, text);
+	test_file_replace(conf, text);
 }
 
 /* SIGHUP, and wait until the reload was taken. */
