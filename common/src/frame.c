@@ -101,6 +101,8 @@ const char *iios_frame_msg_name(const Iiostream__Envelope *env)
 	case IIOSTREAM__ENVELOPE__MSG_TX_STATUS: return "tx_status";
 	case IIOSTREAM__ENVELOPE__MSG_TX_STOP: return "tx_stop";
 	case IIOSTREAM__ENVELOPE__MSG_TX_STOP_REPLY: return "tx_stop_reply";
+	case IIOSTREAM__ENVELOPE__MSG_PAIR_REQUEST: return "pair_request";
+	case IIOSTREAM__ENVELOPE__MSG_PAIR_REPLY: return "pair_reply";
 	default: return "unknown";
 	}
 }
