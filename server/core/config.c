@@ -160,7 +160,7 @@ const char *config_where(const struct config *cfg, const char *key, char *buf, s
 	const struct config_option *o = config_option_find(key);
 	unsigned i = o ? config_option_index(o) : 0;
 
-	if (o && !(cfg->key_flags & (1u << i)) && cfg->key_line[i])
+	if (o && !(cfg->key_flags & (1ull << i)) && cfg->key_line[i])
 		snprintf(buf, len, "%s:%u: %s", cfg->config_file, cfg->key_line[i], key);
 	else
 		snprintf(buf, len, "--%s", key);
@@ -231,9 +231,20 @@ static enum config_result check_config(struct config *cfg, char *err, size_t err
 			    config_where(cfg, "block-size", at, sizeof(at)), cfg->block_size,
 			    cfg->channels * IIOS_PATTERN_SAMPLE_BYTES,
 			    config_where(cfg, "channels", at2, sizeof(at2)), cfg->channels);
-	if (cfg->listen_tls && (!cfg->tls_cert[0] || !cfg->tls_key[0]))
-		return config_fail(err, errlen, "%s: needs --tls-cert and --tls-key",
-			    config_where(cfg, "listen-tls", at, sizeof(at)));
+	/* the server's certificate: both files, or the board's own identity */
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0])
+		return config_fail(err, errlen, "%s: needs %s too (or neither: the board's own "
+			    "identity, --identity)",
+			    config_where(cfg, cfg->tls_cert[0] ? "tls-cert" : "tls-key", at, sizeof(at)),
+			    cfg->tls_cert[0] ? "--tls-key" : "--tls-cert");
+	if (cfg->tls_cert[0] && cfg->identity[0])
+		return config_fail(err, errlen, "%s: and %s: two server certificates; give one "
+			    "(the identity is used without --tls-cert and --tls-key)",
+			    config_where(cfg, "identity", at, sizeof(at)),
+			    config_where(cfg, "tls-cert", at2, sizeof(at2)));
+	/* --show-identity: what start-up would present, TLS listener or not */
+	if (cfg->show_identity)
+		return CONFIG_OK;
 	if (!cfg->listen_tls && (orphan = orphan_tls_key(cfg)))
 		return config_fail(err, errlen, "%s: only means something with --listen-tls",
 			    config_where(cfg, orphan, at, sizeof(at)));
@@ -286,9 +297,9 @@ static enum config_result parse_flags(struct config *cfg, int argc, char **argv,
 		o = &config_options[c - OPT_VAL0];
 		snprintf(name, sizeof(name), "--%s", o->name);
 		r = apply_option(cfg, o, name, optarg,
-				 !(cfg->key_flags & (1u << config_option_index(o))), err, errlen);
+				 !(cfg->key_flags & (1ull << config_option_index(o))), err, errlen);
 		if (!(o->flags & OPT_NOT_KEY))
-			cfg->key_flags |= 1u << config_option_index(o);
+			cfg->key_flags |= 1ull << config_option_index(o);
 	}
 	if (r == CONFIG_OK && optind < argc)
 		return config_fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);

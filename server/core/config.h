@@ -19,7 +19,7 @@
 #include "source_spec.h"
 #include "transport.h"
 
-#define CONFIG_KEYS 32 /* room for every option in the table (at most 32: key_flags) */
+#define CONFIG_KEYS 64 /* room for every option in the table (at most 64: key_flags) */
 #define CONFIG_MAX_SOURCES 16 /* streamed devices in one daemon */
 
 /* --source, given once per streamed device (source_spec.h). */
@@ -41,6 +41,9 @@ struct config {
 	uint16_t iiod_port;
 	char tls_cert[256];      /* --tls-cert: PEM certificate (chain) */
 	char tls_key[256];       /* --tls-key: PEM private key */
+	char identity[256];      /* --identity: the board's own identity's directory,
+				    used without --tls-cert/--tls-key; "" = default
+				    (server/tls/board_identity.h) */
 	char client_ca[256];     /* --client-ca: PEM CA; clients need a cert it signed */
 	char tls_ciphersuites[256]; /* --tls-ciphersuites: OpenSSL TLS 1.3 list, "" = default */
 	bool ktls;               /* --ktls auto (true) or off */
@@ -67,10 +70,11 @@ struct config {
 	enum log_level log_level;/* --log-level */
 	char config_file[256];   /* --config: the file read, "" if none */
 	bool check_only;         /* --check-config: validate everything, then exit */
+	bool show_identity;      /* --show-identity: print the TLS identity, then exit */
 	/* private: where each key was set, for config_where(); indexed by the
 	 * key's slot in the option table (config_option_index()) */
 	uint32_t key_line[CONFIG_KEYS]; /* its line in config_file, 0 if not there */
-	uint32_t key_flags;      /* bit per key: given on the command line */
+	uint64_t key_flags;      /* bit per key: given on the command line */
 };
 
 #define CONFIG_MAX_RATE 1000000000ull

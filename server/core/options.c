@@ -529,8 +529,9 @@ const struct config_option config_options[] = {
 		  "loopback and use --listen-tls for the network" },
 	{ .name = "listen-tls", .arg = "HOST:PORT", .kind = &config_kind_addr,
 	  ADDR(listen_tls_host, listen_tls_port, listen_tls), .reload = RELOAD_RESTART,
-	  .help = "TLS 1.3 address to listen on (needs --tls-cert\n"
-		  "and --tls-key)" },
+	  .help = "TLS 1.3 address to listen on, e.g. 0.0.0.0:30433;\n"
+		  "presents --tls-cert, or without it the board's own\n"
+		  "identity (--identity)" },
 	{ .name = "iiod-listen", .arg = "HOST:PORT", .kind = &config_kind_addr,
 	  ADDR(iiod_host, iiod_port, iiod_listen), .flags = OPT_OFF, .reload = RELOAD_RESTART,
 	  .help = "also speak iiod's protocol (libiio 0.24's\n"
@@ -544,9 +545,18 @@ const struct config_option config_options[] = {
 	{ .name = "tls-key", .arg = "FILE", .kind = &config_kind_path, FIELD(tls_key),
 	  .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
 	  .help = "PEM private key of that certificate" },
+	{ .name = "identity", .arg = "DIR", .kind = &config_kind_path, FIELD(identity),
+	  .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
+	  .help = "the board's own key and self-signed certificate,\n"
+		  "made there on first start, used without --tls-cert\n"
+		  "and --tls-key (default: $STATE_DIRECTORY/identity,\n"
+		  "else $XDG_STATE_HOME/iiostream/identity, else\n"
+		  "~/.local/state/iiostream/identity)" },
 	{ .name = "client-ca", .arg = "FILE", .kind = &config_kind_path, FIELD(client_ca),
 	  .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
-	  .help = "require client certificates signed by this PEM CA" },
+	  .help = "require client certificates signed by this PEM CA\n"
+		  "(without it a client certificate is optional and\n"
+		  "only its sha256: fingerprint can be allowed)" },
 	{ .name = "tls-ciphersuites", .arg = "L", .kind = &config_kind_string,
 	  FIELD(tls_ciphersuites), .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
 	  .help = "OpenSSL TLS 1.3 cipher suites, e.g.\n"
@@ -577,6 +587,10 @@ const struct config_option config_options[] = {
 	{ .name = "check-config", .kind = &kind_set, FIELD(check_only), .flags = OPT_NOT_KEY,
 	  .help = "check the flags and the file (TLS files included),\n"
 		  "print 'configuration OK' and exit 0, or exit 2" },
+	{ .name = "show-identity", .kind = &kind_set, FIELD(show_identity), .flags = OPT_NOT_KEY,
+	  .help = "print the fingerprint (sha256:...) and files of the\n"
+		  "certificate the TLS port presents, making the\n"
+		  "board's identity if it is not there yet; exit 0" },
 	{ .name = "rate", .arg = "N", .def = "1000000", .kind = &config_kind_number,
 	  FIELD(sample_rate), GIVEN(rate_set), .min = 0, .max = CONFIG_MAX_RATE,
 	  .reload = RELOAD_RESTART,
@@ -650,7 +664,7 @@ const size_t config_noptions = sizeof(config_options) / sizeof(config_options[0]
 /* key_line[] and key_flags have a slot per option */
 _Static_assert(sizeof(config_options) / sizeof(config_options[0]) <= CONFIG_KEYS,
 	       "CONFIG_KEYS is too small");
-_Static_assert(CONFIG_KEYS <= 32, "key_flags is too small");
+_Static_assert(CONFIG_KEYS <= 64, "key_flags is too small");
 
 const struct config_option *config_option_find(const char *name)
 {

@@ -399,6 +399,7 @@ void tls_settings_from_config(const struct config *cfg, struct tls_settings *s)
 		.enabled = cfg->listen_tls,
 		.cert = cfg->tls_cert,
 		.key = cfg->tls_key,
+		.identity = cfg->identity,
 		.client_ca = cfg->client_ca,
 		.ciphersuites = cfg->tls_ciphersuites,
 		.ktls = cfg->ktls,

@@ -72,6 +72,7 @@ struct advertise {
 	char device[64];
 	uint32_t channels;
 	bool client_cert;
+	char fingerprint[80];    /* "sha256:HEX" or "" */
 	AvahiThreadedPoll *poll;
 	/* private: Avahi's thread only, once it runs */
 	AvahiClient *client;     /* NULL only if reconnecting failed */
@@ -187,6 +188,8 @@ static AvahiStringList *txt_of(const struct advertise *a, const struct advertise
 	if (s->tls < 0)
 		return NULL; /* _iio._tcp: iiod announces no TXT either */
 	/* avahi_string_list_add*() prepend: added last to first */
+	if (s->tls && a->fingerprint[0])
+		txt = avahi_string_list_add_printf(txt, "fp=%s", a->fingerprint);
 	if (s->tls && a->client_cert)
 		txt = avahi_string_list_add(txt, "client-cert=required");
 	txt = avahi_string_list_add_printf(txt, "channels=%u", a->channels);
@@ -376,6 +379,7 @@ struct advertise *advertise_start(const struct advertise_params *p)
 	snprintf(a->device, sizeof(a->device), "%s", p->device ? p->device : "");
 	a->channels = p->channels;
 	a->client_cert = p->client_cert;
+	snprintf(a->fingerprint, sizeof(a->fingerprint), "%s", p->fingerprint ? p->fingerprint : "");
 	if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
 		snprintf(host, sizeof(host), "iiostreamd");
 	host[strcspn(host, ".")] = '\0'; /* the first label, as avahi-daemon takes it */

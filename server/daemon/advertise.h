@@ -29,6 +29,10 @@ struct advertise_params {
 	const char *device;    /* the streamed device's name: TXT device= */
 	uint32_t channels;     /* TXT channels= */
 	bool client_cert;      /* the TLS listener wants client certificates */
+	/* the TLS certificate's "sha256:HEX", TXT fp= of the TLS service; NULL
+	 * or "": none. A hint for a client choosing a board: DNS-SD is not
+	 * authenticated, so what a client trusts is the pin it remembers. */
+	const char *fingerprint;
 	bool explicit_on;      /* --advertise on was given: a loopback-only
 	                        * daemon warns that it announces nothing */
 	/* Listening sockets, -1 for none; the port and address announced are

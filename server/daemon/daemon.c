@@ -92,6 +92,7 @@ int daemon_start(struct daemon *d, uv_loop_t *loop, const struct config *cfg)
 			.device = server_first_stream(&d->srv)->fmt.device,
 			.channels = server_first_stream(&d->srv)->fmt.device_channels,
 			.client_cert = cfg->client_ca[0] != '\0',
+			.fingerprint = d->srv.tls.fingerprint,
 			.explicit_on = cfg->advertise_set,
 			.plain_fd = d->net.plain.fd,
 			.tls_fd = d->net.secure.fd,

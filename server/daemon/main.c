@@ -8,10 +8,42 @@
 #include <stdlib.h>
 #include <uv.h>
 
+#include "board_identity.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
 #include "tls.h"
+
+/*
+ * --show-identity: the certificate the TLS port presents, for the admin to
+ * compare with what a client is shown on first use. The board's identity
+ * is made if it is not there yet (as the daemon would at start), and the
+ * output says so. 0, or 1 with the reason on stderr.
+ */
+static int show_identity(const struct config *cfg)
+{
+	struct iios_identity id;
+	char err[800], fp[IIOS_FINGERPRINT_LEN];
+
+	if (cfg->tls_cert[0]) {
+		if (iios_fingerprint_file(cfg->tls_cert, fp, err, sizeof(err))) {
+			fprintf(stderr, "iiostreamd: --tls-cert %s\n", err);
+			return 1;
+		}
+		printf("fingerprint: %s\ncertificate: %s (--tls-cert)\nkey:         %s "
+		       "(--tls-key)\n", fp, cfg->tls_cert, cfg->tls_key);
+		return 0;
+	}
+	if (board_identity_open(cfg->identity, true, &id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "iiostreamd: the board's identity: %s\n", err);
+		return 1;
+	}
+	printf("fingerprint: %s\ncertificate: %s\nkey:         %s\nname:        %s\n"
+	       "%s\n", id.fingerprint, id.cert_file, id.key_file, id.subject_cn,
+	       id.created ? "made now: this is a new identity (clients have not seen it)"
+			  : "made before");
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -32,6 +64,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_threshold = cfg.log_level;
+	if (cfg.show_identity)
+		return show_identity(&cfg);
 	if (cfg.check_only) {
 		/* what start-up would refuse before opening the source */
 		struct tls_settings tls;

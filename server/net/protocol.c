@@ -413,6 +413,9 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	st->clients_total = srv->clients_total;
 	st->protocol_errors = srv->protocol_errors;
 	st->ktls = srv->tls.ctx ? srv->tls.ktls : "";
+	/* (the array lives in srv->tls: valid until the stats are packed) */
+	st->tls_fingerprint = srv->tls.ctx ? srv->tls.fingerprint : "";
+	st->tls_self_made = srv->tls.ctx && srv->tls.self_made;
 	st->tls_handshake_failures = srv->tls_handshake_failures;
 	st->requests_refused = srv->requests_refused;
 }

@@ -133,14 +133,19 @@ static bool entry_matches(const struct access_entry *e, const struct peer_identi
 	switch (e->kind) {
 	case ACCESS_PLAIN:
 		return !id->has_cert;
-	case ACCESS_ANY_CERT:
-		return id->has_cert;
 	case ACCESS_SHA256:
+		/* names one certificate, whoever issued it: holding its key
+		 * is proven in the handshake */
 		return id->has_cert && strcmp(e->value, id->sha256) == 0;
+	/* Names and "any": only what a CA vouches for. Anyone can make a
+	 * self-signed certificate saying CN=lab-pc. */
+	case ACCESS_ANY_CERT:
+		return id->has_cert && id->ca_verified;
 	case ACCESS_CN:
-		return id->has_cert && id->cn[0] && strcmp(e->value, id->cn) == 0;
+		return id->has_cert && id->ca_verified && id->cn[0] &&
+		       strcmp(e->value, id->cn) == 0;
 	case ACCESS_SUBJECT:
-		return id->has_cert && strcmp(e->value, id->subject) == 0;
+		return id->has_cert && id->ca_verified && strcmp(e->value, id->subject) == 0;
 	}
 	return false;
 }
@@ -162,5 +167,6 @@ void access_describe(const struct peer_identity *id, char *out, size_t len)
 	if (!id->has_cert)
 		snprintf(out, len, "no certificate");
 	else
-		snprintf(out, len, "%s sha256:%s", id->subject, id->sha256);
+		snprintf(out, len, "%s sha256:%s%s", id->subject, id->sha256,
+			 id->ca_verified ? "" : " (self-signed)");
 }

@@ -2,21 +2,27 @@
 /*
  * Who a client is, and what it may do.
  *
- * A client's identity is its TLS client certificate (verified against
- * --client-ca during the handshake): its subject, common name and SHA-256
- * fingerprint. A plain-TCP client, or a TLS client without a certificate,
- * has none.
+ * A client's identity is its TLS client certificate: its subject, common
+ * name and SHA-256 fingerprint. A plain-TCP client, or a TLS client without
+ * a certificate, has none. A certificate is one of two kinds:
+ *  - CA-verified: with --client-ca, it chains to that CA (and is in its
+ *    dates). The CA vouches for its names.
+ *  - pinned-only ("self-signed" in the logs): without --client-ca, any
+ *    certificate the client holds the key of (TLS 1.3's CertificateVerify
+ *    proves it) and that is not broken (tls_verify_unchained(), tls.h). Its
+ *    names are whatever its maker wrote, so only its fingerprint names it.
  *
  * An access list (--allow-subscribe, --allow-write) is a comma-separated
  * list of entries; a request is allowed when any entry matches:
  *   sha256:HEX     the certificate's SHA-256 fingerprint (64 hex digits,
- *                  ':' separators and case ignored)
- *   cn:NAME        the certificate's subject common name, exactly
- *   subject:DN     the whole subject in RFC 2253 form; its own commas stay
- *                  in it ("subject:CN=a,O=b,cn:c" is a subject and a CN)
- *   any-cert       any verified client certificate
+ *                  ':' separators and case ignored): either kind
+ *   cn:NAME        a CA-verified certificate's subject common name, exactly
+ *   subject:DN     a CA-verified certificate's whole subject in RFC 2253
+ *                  form; its own commas stay in it ("subject:CN=a,O=b,cn:c"
+ *                  is a subject and a CN)
+ *   any-cert       any CA-verified client certificate
  *   plain          clients without a certificate (plain TCP, or TLS
- *                  without mutual authentication)
+ *                  without one)
  * No list means everyone may.
  */
 #ifndef IIOSTREAMD_ACCESS_H
@@ -29,6 +35,7 @@
 
 struct peer_identity {
 	bool has_cert;          /* a verified client certificate */
+	bool ca_verified;       /* it chains to --client-ca; false: pinned-only */
 	char subject[256];      /* RFC 2253, e.g. "CN=good-client" */
 	char cn[128];           /* subject common name, "" if none */
 	char sha256[65];        /* fingerprint of the DER certificate, lowercase hex */
@@ -53,7 +60,8 @@ int access_list_parse(struct access_list *l, const char *spec, char *err, size_t
 /* May this client do what the list guards? */
 bool access_allows(const struct access_list *l, const struct peer_identity *id);
 
-/* "CN=NAME sha256:HEX" or "no certificate", for logs and stats. */
+/* "CN=NAME sha256:HEX", "CN=NAME sha256:HEX (self-signed)" for a
+ * pinned-only one, or "no certificate", for logs and stats. */
 void access_describe(const struct peer_identity *id, char *out, size_t len);
 
 #endif /* IIOSTREAMD_ACCESS_H */

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include <iiostream/identity.h>
 
 /* The most recent OpenSSL error in words ("" if none), queue cleared. */
 static const char *openssl_reason(char *buf, size_t len)
@@ -124,15 +125,54 @@ static bool sealable_suites(const char *list)
 	return true;
 }
 
+/* The certificate and key the server presents: --tls-cert and --tls-key,
+ * or the board's own identity. */
+struct server_cert {
+	const char *cert, *key;   /* NULL: an identity not made yet (check only) */
+	struct iios_identity id;  /* the board's identity, when self_made */
+	bool self_made;
+};
+
+/* Find the server's certificate: the files given, or the board's identity
+ * (made now when `create`). */
+static int find_cert(const struct tls_settings *s, bool create, struct server_cert *sc,
+		     char *err, size_t errlen)
+{
+	char why[600];
+	int r;
+
+	memset(sc, 0, sizeof(*sc));
+	if (s->cert[0] || s->key[0]) {
+		sc->cert = s->cert;
+		sc->key = s->key;
+		return 0;
+	}
+	sc->self_made = true;
+	r = board_identity_open(s->identity, create, &sc->id, why, sizeof(why));
+	if (r < 0) {
+		if (s->identity[0])
+			return key_error(s, "identity", r, err, errlen, "%s", why);
+		snprintf(err, errlen, "the board's identity (no --tls-cert, --tls-key): %s", why);
+		return r;
+	}
+	if (r == 0) {
+		sc->cert = sc->id.cert_file;
+		sc->key = sc->id.key_file;
+	}
+	return 0;
+}
+
 /* Are the certificate, key and CA files there to be read? */
-static int check_files(const struct tls_settings *s, char *err, size_t errlen)
+static int check_files(const struct tls_settings *s, const struct server_cert *sc, char *err,
+		       size_t errlen)
 {
 	int r;
 
-	if ((r = check_readable(s, "tls-cert", s->cert, err, errlen)) ||
-	    (r = check_readable(s, "tls-key", s->key, err, errlen)) ||
-	    (s->client_ca[0] && (r = check_readable(s, "client-ca", s->client_ca, err,
-						    errlen))))
+	if (sc->cert && !sc->self_made &&
+	    ((r = check_readable(s, "tls-cert", sc->cert, err, errlen)) ||
+	     (r = check_readable(s, "tls-key", sc->key, err, errlen))))
+		return r;
+	if (s->client_ca[0] && (r = check_readable(s, "client-ca", s->client_ca, err, errlen)))
 		return r;
 	return 0;
 }
@@ -179,33 +219,93 @@ static int set_suites(SSL_CTX *ctx, const struct tls_settings *s, char *err, siz
 	return 0;
 }
 
-/* The certificate chain and its private key, which must match. */
-static int load_cert_and_key(SSL_CTX *ctx, const struct tls_settings *s, char *err,
-			     size_t errlen)
+/* The certificate chain and its private key, which must match. (The
+ * board's identity was checked by iios_identity_open(); a file changed
+ * since is named the same way, as --identity's.) */
+static int load_cert_and_key(SSL_CTX *ctx, const struct tls_settings *s,
+			     const struct server_cert *sc, char *err, size_t errlen)
 {
+	const char *cert_key = sc->self_made ? "identity" : "tls-cert";
+	const char *key_key = sc->self_made ? "identity" : "tls-key";
 	char why[160];
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, s->cert) != 1)
-		return key_error(s, "tls-cert", -EINVAL, err, errlen,
-				 "%s: not a PEM certificate (%s)", s->cert,
+	if (SSL_CTX_use_certificate_chain_file(ctx, sc->cert) != 1)
+		return key_error(s, cert_key, -EINVAL, err, errlen,
+				 "%s: not a PEM certificate (%s)", sc->cert,
 				 openssl_reason(why, sizeof(why)));
-	if (SSL_CTX_use_PrivateKey_file(ctx, s->key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, sc->key, SSL_FILETYPE_PEM) != 1) {
 		openssl_reason(why, sizeof(why));
 		if (strstr(why, "mismatch"))
-			return key_error(s, "tls-key", -EINVAL, err, errlen,
-					 "%s does not match the certificate in %s", s->key,
-					 s->cert);
-		return key_error(s, "tls-key", -EINVAL, err, errlen,
-				 "%s: not a PEM private key (%s)", s->key, why);
+			return key_error(s, key_key, -EINVAL, err, errlen,
+					 "%s does not match the certificate in %s", sc->key,
+					 sc->cert);
+		return key_error(s, key_key, -EINVAL, err, errlen,
+				 "%s: not a PEM private key (%s)", sc->key, why);
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		key_error(s, "tls-key", -EINVAL, err, errlen,
-			  "%s does not match the certificate in %s", s->key, s->cert);
+		key_error(s, key_key, -EINVAL, err, errlen,
+			  "%s does not match the certificate in %s", sc->key, sc->cert);
 		ERR_clear_error();
 		return -EINVAL;
 	}
-	warn_if_expired(s->cert, ctx);
+	if (!sc->self_made) /* the identity never expires; its dates mean nothing */
+		warn_if_expired(sc->cert, ctx);
 	return 0;
+}
+
+/*
+ * Without --client-ca: which verification errors of a client certificate
+ * only say that nothing vouches for it, and which say it is broken.
+ *
+ * Accepted (the certificate is then an identity only a sha256: entry names):
+ *  - no trusted issuer: the context trusts no CA at all, so every
+ *    certificate ends in one of these (self-signed: DEPTH_ZERO_SELF_SIGNED;
+ *    issued by a CA we do not know: UNABLE_TO_GET_ISSUER_CERT*,
+ *    UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN);
+ *  - its validity dates: a pinned certificate is trusted for being that
+ *    certificate, and a board without a real-time clock boots in 1970, before
+ *    any notBefore. Revoking it is taking its fingerprint off the lists.
+ * Why a pin without a CA is sound: in TLS 1.3 the client's CertificateVerify
+ * signs the handshake transcript with the certificate's key, and OpenSSL
+ * checks it against that certificate's public key whatever the chain's
+ * verdict; so a client presenting the pinned certificate holds its key.
+ *
+ * Refused, as with a CA: everything that says the certificate itself is
+ * wrong. A signature that does not verify (its own included: the context
+ * sets X509_V_FLAG_CHECK_SS_SIGNATURE, which OpenSSL otherwise skips for a
+ * self-signed certificate) means it was altered or forged: no honest client
+ * has one, and accepting it would let bytes nobody signed become "an
+ * identity". A field that does not decode (dates, public key, extensions),
+ * a purpose other than client authentication, an unknown critical
+ * extension: OpenSSL's own rules for a client certificate, which a CA
+ * would not lift either. Anything not listed is refused.
+ */
+static bool lacks_only_trust(int error)
+{
+	switch (error) {
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int tls_verify_unchained(int ok, X509_STORE_CTX *ctx)
+{
+	if (ok)
+		return 1;
+	if (!lacks_only_trust(X509_STORE_CTX_get_error(ctx)))
+		return 0;
+	/* accepted: clear it, so SSL_get_verify_result() is left with the
+	 * errors that matter (none, or the handshake has failed) */
+	X509_STORE_CTX_set_error(ctx, X509_V_OK);
+	return 1;
 }
 
 /* --client-ca, if given: clients must show a certificate it signed. */
@@ -215,8 +315,13 @@ static int load_client_ca(SSL_CTX *ctx, const struct tls_settings *s, bool *mutu
 	STACK_OF(X509_NAME) *names;
 	char why[160];
 
-	if (!s->client_ca[0])
+	if (!s->client_ca[0]) {
+		/* ask for a certificate, do not require one, pin it only */
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+					    X509_V_FLAG_CHECK_SS_SIGNATURE);
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_unchained);
 		return 0;
+	}
 	names = SSL_load_client_CA_file(s->client_ca);
 	if (!names || SSL_CTX_load_verify_locations(ctx, s->client_ca, NULL) != 1) {
 		key_error(s, "client-ca", -EINVAL, err, errlen, "%s: no PEM certificate in it (%s)",
@@ -235,23 +340,25 @@ static int load_client_ca(SSL_CTX *ctx, const struct tls_settings *s, bool *mutu
  * negative errno and `err` naming where the key at fault was set and why.
  * Nothing is logged but the warnings of an expired certificate.
  */
-static int build_ctx(const struct tls_settings *s, SSL_CTX **out, bool *mutual, char *err,
-		     size_t errlen)
+static int build_ctx(const struct tls_settings *s, bool create, struct server_cert *sc,
+		     SSL_CTX **out, bool *mutual, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 	int r;
 
 	*out = NULL;
 	*mutual = false;
-	r = check_files(s, err, errlen);
+	r = find_cert(s, create, sc, err, errlen);
+	if (!r)
+		r = check_files(s, sc, err, errlen);
 	if (r)
 		return r;
 	ctx = new_ctx(err, errlen);
 	if (!ctx)
 		return -ENOMEM;
 	r = set_suites(ctx, s, err, errlen);
-	if (!r)
-		r = load_cert_and_key(ctx, s, err, errlen);
+	if (!r && sc->cert)
+		r = load_cert_and_key(ctx, s, sc, err, errlen);
 	if (!r)
 		r = load_client_ca(ctx, s, mutual, err, errlen);
 	if (r) {
@@ -264,23 +371,38 @@ static int build_ctx(const struct tls_settings *s, SSL_CTX **out, bool *mutual, 
 	return 0;
 }
 
-/* The context's settings into t, and a log line saying what they are. */
+/* The context's settings into t, and log lines saying what they are: the
+ * certificate presented, on one line (a client pins that fingerprint). */
 static void install(struct tls_server *t, const struct tls_settings *s, SSL_CTX *ctx,
-		    bool mutual, const char *what)
+		    bool mutual, const struct server_cert *sc, const char *what)
 {
 	SSL_CTX_free(t->ctx); /* connections made with it hold their own reference */
 	t->ctx = ctx;
 	t->mutual = mutual;
+	t->self_made = sc->self_made;
+	snprintf(t->cert_file, sizeof(t->cert_file), "%s", sc->cert);
+	if (iios_fingerprint(SSL_CTX_get0_certificate(ctx), t->fingerprint))
+		t->fingerprint[0] = '\0';
 	if (s->ktls)
 		probe_ktls(t->ktls, sizeof(t->ktls));
 	else
 		snprintf(t->ktls, sizeof(t->ktls), "off");
-	log_info("%s1.3%s; kernel TLS %s", what, t->mutual ? ", client certificates required" : "",
+	if (sc->self_made)
+		log_info("TLS identity %s: the board's own, %s in %s (%s)", t->fingerprint,
+			 sc->id.created ? "made now" : "made before", sc->id.dir,
+			 sc->id.created ? "clients trust it on first use, or pin it"
+					: "iiostreamd --show-identity prints it");
+	else
+		log_info("TLS certificate %s: --tls-cert %s", t->fingerprint, sc->cert);
+	log_info("%s1.3%s; kernel TLS %s", what,
+		 t->mutual ? ", client certificates required"
+			   : ", client certificates asked for (optional, pinned by sha256: only)",
 		 t->ktls);
 }
 
 int tls_server_init(struct tls_server *t, const struct tls_settings *s)
 {
+	struct server_cert sc;
 	char err[800];
 	SSL_CTX *ctx;
 	bool mutual;
@@ -289,24 +411,25 @@ int tls_server_init(struct tls_server *t, const struct tls_settings *s)
 	memset(t, 0, sizeof(*t));
 	if (!s->enabled)
 		return 0;
-	r = build_ctx(s, &ctx, &mutual, err, sizeof(err));
+	r = build_ctx(s, true, &sc, &ctx, &mutual, err, sizeof(err));
 	if (r) {
 		log_error("%s", err);
 		return r;
 	}
-	install(t, s, ctx, mutual, "TLS ");
+	install(t, s, ctx, mutual, &sc, "TLS ");
 	return 0;
 }
 
 int tls_server_check(const struct tls_settings *s, char *err, size_t errlen)
 {
+	struct server_cert sc;
 	SSL_CTX *ctx;
 	bool mutual;
 	int r;
 
 	if (!s->enabled)
 		return 0;
-	r = build_ctx(s, &ctx, &mutual, err, errlen);
+	r = build_ctx(s, false, &sc, &ctx, &mutual, err, errlen);
 	SSL_CTX_free(ctx);
 	return r;
 }
@@ -314,14 +437,15 @@ int tls_server_check(const struct tls_settings *s, char *err, size_t errlen)
 int tls_server_renew(struct tls_server *t, const struct tls_settings *s, char *err,
 		     size_t errlen)
 {
+	struct server_cert sc;
 	SSL_CTX *ctx;
 	bool mutual;
 	int r;
 
-	r = build_ctx(s, &ctx, &mutual, err, errlen);
+	r = build_ctx(s, true, &sc, &ctx, &mutual, err, errlen);
 	if (r)
 		return r;
-	install(t, s, ctx, mutual, "TLS reloaded: new handshakes use the new files; TLS ");
+	install(t, s, ctx, mutual, &sc, "TLS reloaded: new handshakes use the new files; TLS ");
 	return 0;
 }
 
@@ -395,10 +519,14 @@ void tls_peer_identity(SSL *ssl, struct peer_identity *id)
 	BIO *bio;
 
 	memset(id, 0, sizeof(*id));
-	/* Only a certificate that passed verification is an identity. */
+	/* Only a certificate that passed verification is an identity: with
+	 * --client-ca, its chain; without, tls_verify_unchained() (what it
+	 * let through it cleared, so the result is OK too). Which of the two
+	 * decides what it can be named by (access.h). */
 	if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
 		return;
 	id->has_cert = true;
+	id->ca_verified = SSL_get_verify_callback(ssl) != tls_verify_unchained;
 	subject = X509_get_subject_name(cert);
 	bio = BIO_new(BIO_s_mem());
 	if (bio) {

@@ -25,11 +25,13 @@
 #ifndef IIOSTREAMD_TLS_H
 #define IIOSTREAMD_TLS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <openssl/ssl.h>
 
 #include "access.h"
+#include "board_identity.h"
 
 /*
  * What the TLS layer needs of the daemon's configuration, filled by the
@@ -38,9 +40,14 @@
  */
 struct tls_settings {
 	bool enabled;              /* --listen-tls was given */
-	const char *cert;          /* --tls-cert: PEM certificate (chain) */
-	const char *key;           /* --tls-key: PEM private key */
-	const char *client_ca;     /* --client-ca: PEM CA, "" for none */
+	const char *cert;          /* --tls-cert: PEM certificate (chain), "" for none */
+	const char *key;           /* --tls-key: PEM private key, "" for none */
+	/* --identity: the board's own identity (board_identity.h), used when
+	 * neither cert nor key is given; "" for the default directory */
+	const char *identity;
+	const char *client_ca;     /* --client-ca: PEM CA, "" for none (then client
+				      certificates are asked for, not required, and
+				      only pinned: tls_verify_unchained()) */
 	const char *ciphersuites;  /* --tls-ciphersuites: TLS 1.3 list, "" = default */
 	bool ktls;                 /* --ktls auto (true) or off */
 	/* How an error names `key` (a flag's name without "--", "tls-key"):
@@ -54,20 +61,28 @@ struct tls_server {
 	SSL_CTX *ctx;          /* NULL: no TLS listener */
 	bool mutual;           /* --client-ca: a client certificate is required */
 	char ktls[96];         /* "available", "off" or "unavailable: REASON" */
+	/* read-only: the certificate the server presents ("" without TLS) */
+	char fingerprint[IIOS_FINGERPRINT_LEN]; /* "sha256:HEX" */
+	char cert_file[PATH_MAX];  /* where it is read from */
+	bool self_made;            /* the board's identity, not --tls-cert */
 };
 
 /* Load and check the certificate, key and CA files of s and build the
- * context (nothing without s->enabled). Every problem (a missing or
- * unreadable file, a key that does not match the certificate, a bad cipher
- * list) is logged naming the file and returns a negative errno, so the
- * daemon stops at start-up. */
+ * context (nothing without s->enabled). Without --tls-cert and --tls-key
+ * the board's identity is opened, and made if it is not there yet. One log
+ * line says which certificate, its fingerprint and whether it was made now.
+ * Every problem (a missing or unreadable file, a key that does not match
+ * the certificate, an identity key others can read, a bad cipher list) is
+ * logged naming the file and returns a negative errno, so the daemon stops
+ * at start-up. */
 int tls_server_init(struct tls_server *t, const struct tls_settings *s);
 void tls_server_free(struct tls_server *t);
 
 /* --check-config: would tls_server_init() succeed with s? 0, or a negative
  * errno with `err` naming where the key at fault was set and why:
  * "/etc/iiostream/iiostreamd.conf:4: tls-key /k.pem does not match the
- * certificate in /c.pem" (or "--tls-key ..." for a flag). 0 without TLS. */
+ * certificate in /c.pem" (or "--tls-key ..." for a flag). 0 without TLS,
+ * and 0 for a board identity not made yet (it is made at start, not here). */
 int tls_server_check(const struct tls_settings *s, char *err, size_t errlen);
 
 /* SIGHUP: build a new context from the files of s (read again, so a renewed
@@ -97,8 +112,21 @@ enum tls_io tls_result(SSL *ssl, int ret, char *why, size_t len);
 /* Advance the handshake. */
 enum tls_io tls_handshake(SSL *ssl, char *why, size_t len);
 
-/* After the handshake: the client certificate (none when not mutual). */
+/* After the handshake: the client certificate, if it sent one that was
+ * accepted; id->ca_verified when it chains to --client-ca. */
 void tls_peer_identity(SSL *ssl, struct peer_identity *id);
+
+/*
+ * The verify callback of a context without --client-ca (SSL_CTX_set_verify,
+ * SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT): a client certificate is
+ * asked for, not required, and accepted without a trusted issuer (a
+ * self-signed identity) or valid dates, as an identity that only a sha256:
+ * entry can name (access.h). Everything else wrong with it is refused: a
+ * bad signature (its own included: X509_V_FLAG_CHECK_SS_SIGNATURE), a
+ * field that does not decode, a purpose other than client authentication,
+ * an unknown critical extension. Exposed for the unit tests.
+ */
+int tls_verify_unchained(int ok, X509_STORE_CTX *ctx);
 
 /* After the handshake: did the kernel take over encryption of what we send?
  * *why gets "kernel" or "userspace: REASON". */

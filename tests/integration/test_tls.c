@@ -530,8 +530,8 @@ static void expect_start_failure(const char *cert, const char *key, const char *
 Test(tls, bad_certificate_files_stop_the_daemon_at_start, .init = make_certs,
      .fini = remove_certs)
 {
-	const char *args[] = { "--listen-tls", "127.0.0.1:0", NULL };
 	char err[512];
+	const char *args[] = { "--listen-tls", "127.0.0.1:0", "--tls-key", certs.server_key, NULL };
 
 	expect_start_failure("/nonexistent/server.pem", certs.server_key, NULL,
 			     "/nonexistent/server.pem: No such file or directory");

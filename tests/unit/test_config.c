@@ -492,7 +492,21 @@ Test(config, tls_flags_and_their_dependencies)
 	cr_assert(cfg.listen_off);
 	cr_assert_eq(cfg.allow_write.n, 1);
 	cr_assert_eq(cfg.allow_subscribe.n, 2);
-	assert_error_naming(PARSE("--listen-tls", "127.0.0.1:1"), "--listen-tls");
+	/* no files: the board's own identity; one file alone is an error */
+	cr_assert_eq(PARSE("--listen-tls", "127.0.0.1:1"), CONFIG_OK, "%s", err);
+	cr_assert_eq(PARSE("--listen-tls", "127.0.0.1:1", "--identity", "/id"), CONFIG_OK, "%s", err);
+	cr_assert_str_eq(cfg.identity, "/id");
+	assert_error_naming(PARSE("--listen-tls", "127.0.0.1:1", "--tls-cert", "/c.pem"),
+			    "--tls-cert: needs --tls-key too");
+	assert_error_naming(PARSE("--listen-tls", "127.0.0.1:1", "--tls-key", "/k.pem"),
+			    "--tls-key: needs --tls-cert too");
+	assert_error_naming(PARSE("--listen-tls", "127.0.0.1:1", "--tls-cert", "/c.pem",
+				  "--tls-key", "/k.pem", "--identity", "/id"),
+			    "--identity: and --tls-cert: two server certificates");
+	assert_error_naming(PARSE("--identity", "/id"), "--identity: only means something");
+	/* --show-identity needs no listener */
+	cr_assert_eq(PARSE("--show-identity", "--identity", "/id"), CONFIG_OK, "%s", err);
+	cr_assert(cfg.show_identity);
 	assert_error_naming(PARSE("--tls-key", "/k.pem"), "--tls-key");
 	assert_error_naming(PARSE("--client-ca", "/ca.pem"), "--client-ca");
 	assert_error_naming(PARSE("--listen", "off"), "--listen off");
@@ -642,9 +656,10 @@ Test(config, checks_across_keys_name_the_file_line_and_key)
 	snprintf(want, sizeof(want), "%s:2: listen off", path);
 	assert_error_naming(r, want);
 
-	r = parse_file("listen-tls = 127.0.0.1:0\n", NULL, NULL, path, sizeof(path));
+	r = parse_file("listen-tls = 127.0.0.1:0\ntls-cert = /c.pem\n", NULL, NULL, path,
+		       sizeof(path));
 	unlink(path);
-	snprintf(want, sizeof(want), "%s:1: listen-tls: needs", path);
+	snprintf(want, sizeof(want), "%s:2: tls-cert: needs --tls-key too", path);
 	assert_error_naming(r, want);
 
 	r = parse_file("\nclient-ca = /ca.pem\n", NULL, NULL, path, sizeof(path));
@@ -783,9 +798,12 @@ Test(options, every_key_is_accepted_in_the_config_file)
 		const struct config_option *o = &config_options[i];
 		enum config_result r;
 
-		/* line 4; the TLS-only keys need a TLS listener */
+		/* line 4; the TLS-only keys need a TLS listener (and the
+		 * identity is the server's certificate when the files are not) */
 		snprintf(text, sizeof(text),
-			 "listen-tls = 127.0.0.1:0\ntls-cert = /c.pem\ntls-key = /k.pem\n%s = %s\n",
+			 strcmp(o->name, "identity") == 0
+				 ? "listen-tls = 127.0.0.1:0\n#\n#\n%s = %s\n"
+				 : "listen-tls = 127.0.0.1:0\ntls-cert = /c.pem\ntls-key = /k.pem\n%s = %s\n",
 			 o->name, sample_value(o));
 		r = parse_file(text, NULL, NULL, path, sizeof(path));
 		unlink(path);
