@@ -296,6 +296,11 @@ static void print_text(const struct found *f)
 		url_of(f, url, sizeof(url));
 		printf("    url  %s\n", url);
 	}
+	if ((t = avahi_string_list_find(f->txt, "fp")) && t->size > 3)
+		/* DNS-SD is not authenticated: anyone on the LAN can announce
+		 * any fp=. What the client trusts is the pin it remembers. */
+		printf("    fingerprint %.*s (as announced: a hint, not a proof)\n",
+		       (int)t->size - 3, (const char *)t->text + 3);
 	if (f->txt) {
 		printf("    txt ");
 		for (t = f->txt; t; t = t->next)

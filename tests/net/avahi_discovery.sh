@@ -245,6 +245,11 @@ expect "discover: plain service, port, TXT" "$tmp/discover.json" \
 	"^\{${q}name${q}:${q}$name${q},${q}type${q}:${q}_iiostream._tcp${q},${q}iiod${q}:false,${q}interface${q}:${q}iios-mdns${q},${q}protocol${q}:${q}ipv4${q},${q}host${q}:${q}$host.local${q},${q}address${q}:${q}$addr${q},${q}port${q}:$d1_port,${q}tls${q}:false,${q}local${q}:true,${q}url${q}:${q}tcp://$addr:$d1_port${q},${q}txt${q}:\{${q}txtvers${q}:${q}1${q},${q}version${q}:${q}[0-9.]+${q},${q}protocol${q}:${q}3${q},${q}tls${q}:${q}0${q},${q}device${q}:${q}iiostream-sim${q},${q}channels${q}:${q}2${q}\}\},?$"
 expect "discover: TLS service, port, TXT" "$tmp/discover.json" \
 	"${q}name${q}:${q}$name \(TLS\)${q},.*${q}port${q}:$d1_tls_port,${q}tls${q}:true,.*${q}url${q}:${q}tls://$addr:$d1_tls_port${q},.*${q}tls${q}:${q}1${q}"
+# the TLS certificate's fingerprint, as the daemon logged it (a hint for
+# choosing a board: docs/discovery.md)
+d1_fp=$(sed -n 's/.*TLS certificate \(sha256:[0-9a-f]*\):.*/\1/p' "$tmp/d1.log")
+expect "discover: the TLS service's TXT fp= is the certificate's fingerprint" \
+	"$tmp/discover.json" "${q}name${q}:${q}$name \(TLS\)${q},.*${q}fp${q}:${q}$d1_fp${q}"
 expect "discover: the renamed second daemon" "$tmp/discover.json" \
 	"${q}name${q}:${q}$name #2${q},.*${q}port${q}:$d2_port,"
 expect "discover: iiod marked iiod-compatible" "$tmp/discover.json" \
@@ -271,6 +276,8 @@ discover_people() {
 until_ok discover_people || true
 expect "discover, for people: TLS yes and a URL" "$tmp/discover.txt" "$people_tls"
 expect "discover, for people: host, address, port" "$tmp/discover.txt" "$people_plain"
+expect "discover, for people: the fingerprint, as a hint" "$tmp/discover.txt" \
+	"^    fingerprint $d1_fp \(as announced: a hint, not a proof\)$"
 
 # 4. The first daemon stops: exit 0, and its services are gone.
 stop d1
