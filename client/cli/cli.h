@@ -21,14 +21,19 @@ enum cli_exit {
 };
 
 /* Connection options every command takes (conn.c). */
-enum { CLI_O_URL = 200, CLI_O_CA, CLI_O_CERT, CLI_O_KEY, CLI_O_TLS_NAME };
+enum { CLI_O_URL = 200, CLI_O_CA, CLI_O_CERT, CLI_O_KEY, CLI_O_TLS_NAME, CLI_O_TRUST_NEW,
+       CLI_O_KNOWN_SERVERS, CLI_O_IDENTITY, CLI_O_NO_IDENTITY };
 
 #define CLI_CONN_OPTIONS                                                   \
 	{ "url", required_argument, NULL, CLI_O_URL },                     \
 	{ "ca", required_argument, NULL, CLI_O_CA },                       \
 	{ "cert", required_argument, NULL, CLI_O_CERT },                   \
 	{ "key", required_argument, NULL, CLI_O_KEY },                     \
-	{ "tls-name", required_argument, NULL, CLI_O_TLS_NAME }
+	{ "tls-name", required_argument, NULL, CLI_O_TLS_NAME },           \
+	{ "trust-new", no_argument, NULL, CLI_O_TRUST_NEW },               \
+	{ "known-servers", required_argument, NULL, CLI_O_KNOWN_SERVERS }, \
+	{ "identity", required_argument, NULL, CLI_O_IDENTITY },           \
+	{ "no-identity", no_argument, NULL, CLI_O_NO_IDENTITY }
 
 #define CLI_CONN_USAGE                                                               \
 	"  --url URL        tcp://HOST[:PORT] or tls://HOST[:PORT] (default\n"          \
@@ -38,11 +43,23 @@ enum { CLI_O_URL = 200, CLI_O_CA, CLI_O_CERT, CLI_O_KEY, CLI_O_TLS_NAME };
 	"  --cert FILE      tls://: our PEM certificate, for servers that require one\n" \
 	"  --key FILE       tls://: its PEM private key\n"                              \
 	"  --tls-name NAME  tls://: the name the server's certificate must carry\n"     \
-	"                   (default: the URL's host)\n"
+	"                   (default: the URL's host)\n"                               \
+	"  without --ca, tls:// trusts a server on first use, as ssh does: its\n"       \
+	"  certificate's fingerprint must be the one the known-servers file pins\n"     \
+	"  (~/.config/iiostream/known_servers); an unknown server is asked about on\n"  \
+	"  a terminal, refused otherwise:\n"                                          \
+	"  --trust-new      trust an unknown server and remember it (never one whose\n" \
+	"                   certificate changed)\n"                                    \
+	"  --known-servers FILE  another known-servers file\n"                         \
+	"  --identity DIR   tls://: our identity (key and self-signed certificate,\n"   \
+	"                   made on first use; default ~/.config/iiostream/identity;\n" \
+	"                   without --ca it is presented unless --cert is given)\n"    \
+	"  --no-identity    tls://: present no certificate\n"
 
 struct cli_conn {
 	const char *url;
 	struct iios_options opts;
+	bool trust_new;            /* --trust-new */
 };
 
 void cli_conn_init(struct cli_conn *cc, const char *client_name);
@@ -82,5 +99,6 @@ int cmd_rx(int argc, char **argv);
 int cmd_tx(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
 
 #endif /* IIOSTREAM_CLI_H */

@@ -179,8 +179,13 @@ int cmd_info(int argc, char **argv)
 		return CLI_FAILED;
 	si = iios_server_info(c);
 	printf("server:     %s (protocol %u)\n", si->server_name, si->version);
-	if (iios_tls_info(c))
+	if (iios_tls_info(c)) {
+		const char *mine = iios_client_fingerprint(c);
+
 		printf("tls:        %s\n", iios_tls_info(c));
+		printf("server id:  %s (%s)\n", iios_server_fingerprint(c), iios_server_trust(c));
+		printf("our id:     %s\n", mine[0] ? mine : "none presented");
+	}
 	printf("source:     %s\n", si->source);
 	printf("device:     %s\n", si->device);
 	/* Subscribing is how the stream describes itself; leave at once. */

@@ -24,8 +24,11 @@ static void usage(FILE *out)
 		"                         --output, iio_readdev): order, gaps, errors\n"
 		"  discover [--seconds N] [--json]\n"
 		"                         the servers announced on the LAN (avahi-daemon)\n"
+		"  identity [--identity DIR]  this client's fingerprint, for a board's\n"
+		"                         --allow-subscribe (made on first use)\n"
 		"URL is tcp://HOST[:PORT] (default %s) or tls://HOST[:PORT]\n"
-		"(with --ca FILE, and --cert FILE --key FILE if the server wants one);\n"
+		"(trusted on first use, as ssh does: --trust-new; or with --ca FILE, and\n"
+		"--cert FILE --key FILE if the server wants one);\n"
 		"'iiostream COMMAND --help' lists every option.\n", CLI_DEFAULT_URL);
 }
 
@@ -49,6 +52,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "discover") == 0)
 		return cmd_discover(argc - 1, argv + 1);
+	if (strcmp(argv[1], "identity") == 0)
+		return cmd_identity(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return CLI_OK;

@@ -83,6 +83,19 @@ extern "C" {
 
 struct iios_client;
 
+/* What a tls:// connection without ca_file does with a server that is not
+ * in the known-servers file (struct iios_options.trust_new). */
+enum iios_trust_new {
+	IIOS_TRUST_NEW_REFUSE = 0, /* -ENOKEY; the message names its fingerprint
+	                            * and the line that would trust it */
+	IIOS_TRUST_NEW_ACCEPT,     /* trust it, and add its line once the
+	                            * handshake has completed */
+	IIOS_TRUST_NEW_ASK,        /* ask opts->trust_ask() (refuse without one) */
+};
+
+/* "sha256:" + 64 lowercase hex digits + NUL (iiostream/identity.h too) */
+#define IIOS_FINGERPRINT_LEN 72
+
 /* Connection options. Zeroed fields take the defaults. */
 struct iios_options {
 	int timeout_ms;            /* per-call I/O timeout; 0: 5000; <0: wait forever */
@@ -96,7 +109,38 @@ struct iios_options {
 	const char *cert_file;     /* PEM client certificate, for servers that
 				    * require one (mutual TLS); NULL: none */
 	const char *key_file;      /* PEM private key of cert_file */
-	const char *tls_server_name; /* name to verify instead of the URL's host */
+	const char *tls_server_name; /* name to verify instead of the URL's host
+				    * (with ca_file; without it: sent as SNI only) */
+	/* tls:// without ca_file: trust on first use, as ssh does. The
+	 * server's certificate is pinned by its fingerprint (sha256 of its
+	 * DER) in known_servers_file, one line "HOST:PORT sha256:HEX" per
+	 * server (the host as dialled, lower case; the URL's port or 30433),
+	 * '#' comments. The check is made inside the handshake: a server
+	 * that fails it gets nothing of ours, not even our certificate.
+	 * Known with that fingerprint: connect. Known with another one:
+	 * -EKEYREJECTED, whatever trust_new says (the file is never
+	 * rewritten). Unknown: as trust_new says. Neither the system's CAs
+	 * nor the certificate's names or dates count: a board's certificate
+	 * is self-made (docs/security.md, "Trust on first use"). With
+	 * ca_file the file is not consulted. */
+	const char *known_servers_file; /* NULL: iios_config_path("known_servers") */
+	enum iios_trust_new trust_new;  /* an unknown server: refuse (default) ... */
+	/* IIOS_TRUST_NEW_ASK: asked with `server` "tls://HOST:PORT" and the
+	 * certificate's fingerprint "sha256:HEX", after the first handshake
+	 * was aborted (a person may take longer than the server's handshake
+	 * timeout); true: the line is added and the connection made again,
+	 * where the server must present that certificate. NULL: refuse. */
+	bool (*trust_ask)(void *arg, const char *server, const char *fingerprint);
+	void *trust_ask_arg;
+	/* Our identity (iios_client_identity()): a key and a self-signed
+	 * certificate, created on first use, that a server admits by its
+	 * fingerprint (iiostreamd --allow-subscribe sha256:HEX). Presented
+	 * on tls:// when cert_file and key_file are NULL, and either ca_file
+	 * is NULL (self-made trust both ways) or identity_dir is set; with a
+	 * CA and no identity_dir, nothing changes from before: cert_file or
+	 * none. A server that does not ask for a certificate gets none. */
+	const char *identity_dir;  /* NULL: iios_config_path("identity") */
+	bool no_identity;          /* present no certificate at all */
 };
 
 /* One device the server streams (protocol version 2: HelloReply.streams). */
@@ -312,7 +356,14 @@ struct iios_stats {
  * handshake failed: the server's certificate did not verify, its name does
  * not match, or the server does not speak TLS), -EACCES (the server refused
  * our certificate, or wants one), -ENOENT (a CA, cert or key file is
- * missing).
+ * missing); over TLS without ca_file (trust on first use) also -ENOKEY (an
+ * unknown server, refused by trust_new or by trust_ask()), -EKEYREJECTED
+ * (the server's certificate is not the one the known-servers file pins for
+ * it: the message shows both fingerprints and the file:line to remove if
+ * the change is legitimate), -EINVAL (a known-servers line that does not
+ * parse: the message names file:line), -EPERM (the known-servers file is
+ * writable by others, or our identity's key readable by others); and the
+ * errors of iios_client_identity() when our identity cannot be made.
  */
 int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
 		 char *err, size_t errlen);
@@ -328,6 +379,74 @@ const char *iios_errmsg(const struct iios_client *c);
 
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" on a tls:// connection, NULL on tcp://. */
 const char *iios_tls_info(const struct iios_client *c);
+
+/* The fingerprint ("sha256:HEX") of the certificate the server presented,
+ * and of the one we presented ("" if none: we had none, or the server did
+ * not ask for one), on a tls:// connection; NULL on tcp://. */
+const char *iios_server_fingerprint(const struct iios_client *c);
+const char *iios_client_fingerprint(const struct iios_client *c);
+
+/* How the server was authenticated, on tls:// (NULL on tcp://): "CA FILE"
+ * (its chain and name verified), "known: FILE:LINE" (pinned), or "new:
+ * added to FILE" (trusted on first use by this connection). */
+const char *iios_server_trust(const struct iios_client *c);
+
+/*
+ * Trust on first use, for other programs (the CLI, pairing tools, GNU
+ * Radio's block) and for the library itself.
+ *
+ * iios_config_path(): "$XDG_CONFIG_HOME/iiostream/NAME" (an absolute
+ * XDG_CONFIG_HOME), else "$HOME/.config/iiostream/NAME", else the same
+ * under the password database's home. 0, -ENOENT (no home at all) or
+ * -ENAMETOOLONG.
+ */
+int iios_config_path(const char *name, char *out, size_t len);
+
+/*
+ * Look the server of `url` ("tls://HOST[:PORT]") up in a known-servers file
+ * (NULL: the default). 1 with fp ("sha256:HEX") and *line (if not NULL)
+ * set when the file has it; 0 when it has not (no file: 0); or a negative
+ * errno with err filled: -EINVAL (a bad URL, or a line of the file that does
+ * not parse, or a second line for this server with another fingerprint:
+ * err names file:line; the whole file is refused, never part of it),
+ * -EPERM (the file is writable by group or others, or not ours), -EFBIG,
+ * or the error of reading it.
+ */
+int iios_known_servers_find(const char *file, const char *url, char fp[IIOS_FINGERPRINT_LEN],
+			    unsigned *line, char *err, size_t errlen);
+
+/*
+ * Remember that the server of `url` presents the certificate `fp` (as
+ * iios_fingerprint_parse() takes it): append its line to the file (NULL:
+ * the default), creating the file mode 0600 and its directory 0700. Under
+ * an exclusive lock the file is read again first: the same line there
+ * already, 0 and nothing written; another fingerprint for that server,
+ * -EKEYREJECTED (never rewritten). One write(2) with O_APPEND: other lines
+ * are never lost. Errors also those of iios_known_servers_find().
+ */
+int iios_known_servers_add(const char *file, const char *url, const char *fp, char *err,
+			   size_t errlen);
+
+/* A client's own identity (iios_client_identity()). */
+struct iios_client_identity {
+	char dir[4096];
+	char cert_file[4096];      /* DIR/cert.pem, mode 0644 */
+	char key_file[4096];       /* DIR/key.pem, EC P-256, mode 0600 */
+	char fingerprint[IIOS_FINGERPRINT_LEN]; /* "sha256:HEX" of cert_file */
+	char common_name[128];     /* USER@HOSTNAME when it was made */
+	bool created;              /* made by this call */
+};
+
+/*
+ * Open the client identity in dir (NULL: iios_config_path("identity")),
+ * creating it on first use (the directory 0700). What tls:// connections
+ * present when the caller names no certificate. 0, or a negative errno
+ * with err saying what to do: -EPERM (key.pem readable by others: chmod
+ * 600), -EINVAL (one file without the other, not PEM, a key that does not
+ * match), -ENOENT (no home directory), -EACCES, -ENOSPC, ...
+ */
+int iios_client_identity(const char *dir, struct iios_client_identity *out, char *err,
+			 size_t errlen);
 
 /*
  * Read or write an attribute of the streamed device as text, named as IIO

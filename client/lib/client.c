@@ -542,6 +542,59 @@ static int handshake(struct iios_client *c, const char *name)
 	return 0;
 }
 
+/* The socket, and TLS over it for tls://. */
+static int connect_transport(struct iios_client *c, const struct iios__url *u,
+			     const struct iios_options *opts)
+{
+	int r;
+
+	/* TLS files first: a bad one is said before anything is sent */
+	r = u->tls ? iios__tls_prepare(&c->tls, u, opts, c->errmsg, sizeof(c->errmsg)) : 0;
+	if (!r)
+		r = open_socket(c, u);
+	if (!r && u->tls) {
+		r = iios__tls_handshake(&c->tls, c->fd, u->host, opts, c->errmsg, sizeof(c->errmsg));
+		if (r && !strstr(c->errmsg, u->host)) {
+			char why[sizeof(c->errmsg)];
+
+			snprintf(why, sizeof(why), "%s", c->errmsg);
+			set_errmsg(c, "%s:%s: %s", u->host, u->port, why);
+		}
+	}
+	return r;
+}
+
+/*
+ * IIOS_TRUST_NEW_ASK: the handshake refused an unknown server, before
+ * anything of ours went out. Ask now, outside any handshake (a person
+ * takes longer than the server's handshake timeout); yes: add its line and
+ * connect again, where the server must present the certificate accepted.
+ */
+static int ask_and_retry(struct iios_client *c, const struct iios__url *u,
+			 const struct iios_options *opts)
+{
+	char fp[IIOS_FINGERPRINT_LEN], key[sizeof(c->tls.pin.key)], server[sizeof(key) + 8];
+	char file[sizeof(c->tls.pin.file)];
+	int r;
+
+	memcpy(fp, c->tls.server_fp, sizeof(fp));
+	memcpy(key, c->tls.pin.key, sizeof(key));
+	memcpy(file, c->tls.pin.file, sizeof(file));
+	iios__tls_end(&c->tls);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	snprintf(server, sizeof(server), "tls://%s", key);
+	if (!opts->trust_ask(opts->trust_ask_arg, server, fp))
+		return fail(c, -ENOKEY, "%s: not trusted: its certificate %s was declined", server, fp);
+	r = iios__known_add(file, key, fp, c->errmsg, sizeof(c->errmsg));
+	if (!r)
+		r = connect_transport(c, u, opts);
+	if (!r)
+		snprintf(c->tls.trust, sizeof(c->tls.trust), "new: added to %s", file);
+	return r;
+}
+
 int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
 		 char *err, size_t errlen)
 {
@@ -566,19 +619,9 @@ int iios_connect(const char *url, const struct iios_options *opts, struct iios_c
 	c->fd = -1;
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->rcvbuf = opts ? opts->rcvbuf_bytes : 0;
-	/* TLS files first: a bad one is said before anything is sent */
-	r = u.tls ? iios__tls_prepare(&c->tls, opts, c->errmsg, sizeof(c->errmsg)) : 0;
-	if (!r)
-		r = open_socket(c, &u);
-	if (!r && u.tls) {
-		r = iios__tls_handshake(&c->tls, c->fd, u.host, opts, c->errmsg, sizeof(c->errmsg));
-		if (r && !strstr(c->errmsg, u.host)) {
-			char why[sizeof(c->errmsg)];
-
-			snprintf(why, sizeof(why), "%s", c->errmsg);
-			set_errmsg(c, "%s:%s: %s", u.host, u.port, why);
-		}
-	}
+	r = connect_transport(c, &u, opts);
+	if (r == -ENOKEY && opts && opts->trust_new == IIOS_TRUST_NEW_ASK && opts->trust_ask)
+		r = ask_and_retry(c, &u, opts);
 	if (!r)
 		r = handshake(c, opts && opts->client_name ? opts->client_name : "libiiostream");
 	if (r) {
@@ -616,6 +659,21 @@ const char *iios_errmsg(const struct iios_client *c)
 const char *iios_tls_info(const struct iios_client *c)
 {
 	return c->tls.ssl ? c->tls.desc : NULL;
+}
+
+const char *iios_server_fingerprint(const struct iios_client *c)
+{
+	return c->tls.ssl ? c->tls.server_fp : NULL;
+}
+
+const char *iios_client_fingerprint(const struct iios_client *c)
+{
+	return c->tls.ssl ? c->tls.client_fp : NULL;
+}
+
+const char *iios_server_trust(const struct iios_client *c)
+{
+	return c->tls.ssl ? c->tls.trust : NULL;
 }
 
 void iios__fill_channel(struct iios_channel *o, const Iiostream__ChannelInfo *ch)

@@ -23,6 +23,48 @@ struct iios__url {
  * filled. */
 int iios__parse_url(const char *url, struct iios__url *out, char *err, size_t errlen);
 
+/* ---- trust on first use (known_servers.c) ---- */
+
+/* "HOST:PORT" of a parsed URL, as known-servers lines name servers: the
+ * host lower case, an IPv6 address in brackets, the port always. */
+void iios__server_key(const struct iios__url *u, char *out, size_t len);
+
+/* Find `key` in the text of a known-servers file (`file` names it in
+ * messages): 1 with fp and *line (if not NULL) when there, 0 when not, or
+ * -EINVAL with err naming file:line when any line does not parse or a
+ * second line gives the server another fingerprint. */
+int iios__known_parse(const char *text, size_t len, const char *file, const char *key,
+		      char fp[IIOS_FINGERPRINT_LEN], unsigned *line, char *err, size_t errlen);
+
+/* The same on the file itself (missing: 0), checked as
+ * iios_known_servers_find() says; and appending to it, as
+ * iios_known_servers_add() says (fp already normalised). */
+int iios__known_find(const char *file, const char *key, char fp[IIOS_FINGERPRINT_LEN],
+		     unsigned *line, char *err, size_t errlen);
+int iios__known_add(const char *file, const char *key, const char *fp, char *err, size_t errlen);
+
+/* The refusals' messages: an unknown server (what to do to trust it), and
+ * one whose certificate is not the pinned one (both fingerprints, and the
+ * line to remove). */
+void iios__known_unknown_msg(char *err, size_t errlen, const char *key, const char *file,
+			     const char *fp);
+void iios__known_changed_msg(char *err, size_t errlen, const char *key, const char *file,
+			     unsigned line, const char *known, const char *seen);
+
+/* How a tls:// connection authenticates its server: by CA and name
+ * (ca_file given), or by the fingerprint pinned in the known-servers file. */
+struct iios__pin {
+	bool on;                   /* no ca_file: pinning */
+	enum iios_trust_new policy;
+	char file[4096];           /* the known-servers file */
+	char key[320];             /* HOST:PORT of this connection */
+	char known[IIOS_FINGERPRINT_LEN]; /* its pinned fingerprint, "" if unknown */
+	unsigned line;             /* ... at this line of file */
+	bool add;                  /* accepted as new: add it once the handshake completed */
+	int refused;               /* why the handshake's check refused the
+	                            * server: -ENOKEY, -EKEYREJECTED; 0 */
+};
+
 /* TLS of one connection (tls.c); all NULL on plain TCP. OpenSSL does the
  * handshake and sends; received records are opened here, straight into
  * the caller's buffer when a whole record fits (rx), else by OpenSSL. */
@@ -41,19 +83,27 @@ struct iios__tls {
 	size_t rlen, rpos;
 	uint8_t *pt;       /* opened plaintext not yet returned (in rbuf) */
 	size_t pt_len;
+	struct iios__pin pin;
+	char server_fp[IIOS_FINGERPRINT_LEN]; /* what the server presented */
+	char client_fp[IIOS_FINGERPRINT_LEN]; /* what we presented, "" none */
+	bool cert_asked;   /* the server sent a CertificateRequest */
+	char trust[4200];  /* iios_server_trust() */
 };
 
-/* Load the CA, certificate and key files of opts, before anything goes
- * on the network. 0, or a negative errno with err filled: -ENOENT/-EACCES
- * (a file could not be read), -EINVAL (not PEM, or a key that does not
- * match its certificate). */
-int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char *err,
-		      size_t errlen);
+/* Load the CA, certificate and key files of opts (or look the server of
+ * u up in the known-servers file, and open our identity), before anything
+ * goes on the network. 0, or a negative errno with err filled:
+ * -ENOENT/-EACCES (a file could not be read), -EINVAL (not PEM, or a key
+ * that does not match its certificate; a known-servers line that does not
+ * parse), -EPERM (a file others may write or read). */
+int iios__tls_prepare(struct iios__tls *t, const struct iios__url *u,
+		      const struct iios_options *opts, char *err, size_t errlen);
 
 /* TLS 1.3 handshake on the connected, blocking socket fd, verifying the
- * server against the CA and `host` (or opts->tls_server_name). 0, or a
- * negative errno with err filled: -EPROTO (the handshake failed, err says
- * why), -ETIMEDOUT. */
+ * server against the CA and `host` (or opts->tls_server_name), or its pin.
+ * 0, or a negative errno with err filled: -EPROTO (the handshake failed,
+ * err says why), -ETIMEDOUT, -ENOKEY (an unknown server refused:
+ * t->server_fp has its fingerprint), -EKEYREJECTED (not the pinned one). */
 int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
 			const struct iios_options *opts, char *err, size_t errlen);
 
@@ -124,7 +174,8 @@ struct iios_client {
 	uint8_t *lent;            /* a stashed payload iios_next_block() returned:
 	                           * freed at the next call of it (or close) */
 	struct iios__tx tx;       /* tx.c's */
-	char errmsg[256];
+	char errmsg[1024];        /* long enough for both fingerprints and a
+	                           * file path (trust on first use) */
 	char tls_err[224];        /* what the last TLS failure was */
 };
 

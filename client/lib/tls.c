@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "iiostream.h"
+#include "iiostream/identity.h"
 
 /*
  * OpenSSL writes with write(), which raises SIGPIPE on a closed connection
@@ -88,12 +89,97 @@ static int readable(const char *what, const char *path, char *err, size_t errlen
 	return 0;
 }
 
-static int load_files(SSL_CTX *ctx, const struct iios_options *o, char *err, size_t errlen)
+/* Our own identity (struct iios_options.identity_dir), made on first use,
+ * as the certificate we present. */
+static int load_identity(struct iios__tls *t, const struct iios_options *o, char *err,
+			 size_t errlen)
 {
+	struct iios_client_identity *id = malloc(sizeof(*id));
 	char why[160];
 	int r;
 
-	if (o && o->ca_file) {
+	if (!id) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = iios_client_identity(o ? o->identity_dir : NULL, id, err, errlen);
+	if (!r && (SSL_CTX_use_certificate_file(t->ctx, id->cert_file, SSL_FILETYPE_PEM) != 1 ||
+		   SSL_CTX_use_PrivateKey_file(t->ctx, id->key_file, SSL_FILETYPE_PEM) != 1 ||
+		   SSL_CTX_check_private_key(t->ctx) != 1)) {
+		snprintf(err, errlen, "our identity %s: %s", id->dir, reason(why, sizeof(why)));
+		r = -EINVAL;
+	}
+	free(id);
+	return r;
+}
+
+/* The server's certificate, checked inside the handshake (OpenSSL's
+ * SSL_CTX_set_cert_verify_callback, in place of chain verification) when
+ * no CA is given: its fingerprint must be the one the known-servers file
+ * pins, or, for an unknown server, trust_new must say to take it. A
+ * refusal aborts the handshake before we send anything of ours. */
+static int pin_verify(X509_STORE_CTX *xs, void *arg)
+{
+	struct iios__tls *t = arg;
+	struct iios__pin *p = &t->pin;
+
+	if (iios_fingerprint(X509_STORE_CTX_get0_cert(xs), t->server_fp) < 0) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	if (p->known[0]) {
+		if (strcmp(p->known, t->server_fp) == 0)
+			return 1;
+		p->refused = -EKEYREJECTED;
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
+		return 0;
+	}
+	if (p->policy == IIOS_TRUST_NEW_ACCEPT) {
+		p->add = true;
+		return 1;
+	}
+	p->refused = -ENOKEY;
+	X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_UNTRUSTED);
+	return 0;
+}
+
+/* No CA: the server's pin, looked up before anything goes out (a file
+ * that does not parse refuses the connection here). */
+static int pin_prepare(struct iios__tls *t, const struct iios__url *u,
+		       const struct iios_options *o, char *err, size_t errlen)
+{
+	struct iios__pin *p = &t->pin;
+	int r;
+
+	p->on = true;
+	p->policy = o ? o->trust_new : IIOS_TRUST_NEW_REFUSE;
+	iios__server_key(u, p->key, sizeof(p->key));
+	if (o && o->known_servers_file) {
+		snprintf(p->file, sizeof(p->file), "%s", o->known_servers_file);
+	} else if ((r = iios_config_path("known_servers", p->file, sizeof(p->file)))) {
+		snprintf(err, errlen, "tls://%s: no CA given and no known-servers file (%s): set "
+			 "HOME or XDG_CONFIG_HOME, or name a CA or a known-servers file", p->key,
+			 r == -ENOENT ? "no home directory" : strerror(-r));
+		return r;
+	}
+	r = iios__known_find(p->file, p->key, p->known, &p->line, err, errlen);
+	if (r < 0)
+		return r;
+	SSL_CTX_set_cert_verify_callback(t->ctx, pin_verify, t);
+	return 0;
+}
+
+static int load_files(struct iios__tls *t, const struct iios__url *u,
+		      const struct iios_options *o, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = t->ctx;
+	char why[160];
+	int r;
+
+	if (!o || !o->ca_file) {
+		if ((r = pin_prepare(t, u, o, err, errlen)))
+			return r;
+	} else {
 		if ((r = readable("CA file", o->ca_file, err, errlen)))
 			return r;
 		if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
@@ -101,13 +187,12 @@ static int load_files(SSL_CTX *ctx, const struct iios_options *o, char *err, siz
 				 reason(why, sizeof(why)));
 			return -EINVAL;
 		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		snprintf(err, errlen, "cannot load the system's CA certificates (%s)",
-			 reason(why, sizeof(why)));
-		return -EINVAL;
 	}
+	/* Our self-made identity goes with self-made trust (pinning), or
+	 * where the caller names it: with a CA, as before, only cert_file. */
 	if (!o || (!o->cert_file && !o->key_file))
-		return 0;
+		return o && (o->no_identity || (o->ca_file && !o->identity_dir))
+			       ? 0 : load_identity(t, o, err, errlen);
 	if (!o->cert_file || !o->key_file) {
 		snprintf(err, errlen, "a client certificate needs both a cert and a key file");
 		return -EINVAL;
@@ -233,8 +318,22 @@ int iios__tls_open_records(struct iios__tls *t, int cipher_nid, const EVP_MD *md
 	return r;
 }
 
-int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char *err,
-		      size_t errlen)
+/* Whether the server asks for our certificate (a server that does not
+ * gets none, whatever we hold). */
+static void on_message(int write_p, int version, int content_type, const void *buf, size_t len,
+		       SSL *ssl, void *arg)
+{
+	struct iios__tls *t = SSL_get_app_data(ssl);
+
+	(void)version;
+	(void)arg;
+	if (t && !write_p && content_type == SSL3_RT_HANDSHAKE && len &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_CERTIFICATE_REQUEST)
+		t->cert_asked = true;
+}
+
+int iios__tls_prepare(struct iios__tls *t, const struct iios__url *u,
+		      const struct iios_options *opts, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
 
@@ -249,9 +348,36 @@ int iios__tls_prepare(struct iios__tls *t, const struct iios_options *opts, char
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_keylog_callback(ctx, on_keylog);
+	SSL_CTX_set_msg_callback(ctx, on_message);
 	/* No read-ahead: measured faster on loopback than 17-256 KiB read
 	 * buffers (records are read straight, header then body). */
-	return load_files(ctx, opts, err, errlen);
+	return load_files(t, u, opts, err, errlen);
+}
+
+/* After the handshake: who the two sides were, how the server was
+ * trusted, and a new server's line added. */
+static int after_handshake(struct iios__tls *t, const struct iios_options *o, char *err,
+			   size_t errlen)
+{
+	X509 *mine = SSL_get_certificate(t->ssl);
+	int r;
+
+	SSL_set_msg_callback(t->ssl, NULL); /* the handshake's messages are all seen */
+
+	if (!t->pin.on) {
+		iios_fingerprint(SSL_get0_peer_certificate(t->ssl), t->server_fp);
+		snprintf(t->trust, sizeof(t->trust), "CA %s", o->ca_file);
+	} else if (t->pin.add) {
+		r = iios__known_add(t->pin.file, t->pin.key, t->server_fp, err, errlen);
+		if (r)
+			return r;
+		snprintf(t->trust, sizeof(t->trust), "new: added to %s", t->pin.file);
+	} else {
+		snprintf(t->trust, sizeof(t->trust), "known: %s:%u", t->pin.file, t->pin.line);
+	}
+	if (mine && t->cert_asked)
+		iios_fingerprint(mine, t->client_fp);
+	return 0;
 }
 
 int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
@@ -273,20 +399,32 @@ int iios__tls_handshake(struct iios__tls *t, int fd, const char *host,
 	t->ssl = ssl;
 	t->fd = fd;
 	SSL_set_app_data(ssl, t);
-	/* The name the certificate must carry: a DNS name (also sent as
-	 * SNI) or an IP address. */
-	if (is_ip) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
-	} else {
+	/* The name the certificate must carry (with a CA; pinned, the
+	 * fingerprint is all): a DNS name (also sent as SNI) or an IP address. */
+	if (!is_ip)
 		SSL_set_tlsext_host_name(ssl, name);
+	if (!t->pin.on && is_ip)
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+	else if (!t->pin.on)
 		SSL_set1_host(ssl, name);
-	}
 	sigpipe_block(&g);
 	errno = 0;
 	r = SSL_connect(ssl);
 	sigpipe_restore(&g);
+	if (r != 1 && t->pin.refused) {
+		ERR_clear_error();
+		if (t->pin.refused == -ENOKEY)
+			iios__known_unknown_msg(err, errlen, t->pin.key, t->pin.file, t->server_fp);
+		else
+			iios__known_changed_msg(err, errlen, t->pin.key, t->pin.file, t->pin.line,
+						t->pin.known, t->server_fp);
+		return t->pin.refused;
+	}
 	if (r != 1)
 		return explain(ssl, r, "TLS handshake", err, errlen);
+	r = after_handshake(t, opts, err, errlen);
+	if (r)
+		return r;
 	snprintf(t->desc, sizeof(t->desc), "%s %s", SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	start_rx(t);
 	return 0;
