@@ -139,7 +139,7 @@ std::string sink_impl::open()
 {
     iios_options o{};
     iios_client* c;
-    char err[256];
+    char err[1024]; /* room for trust on first use's advice (two fingerprints, a path) */
     const struct iios_server_info* si;
     const iios_stream_desc* dev = nullptr;
     std::string names;

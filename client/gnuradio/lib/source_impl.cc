@@ -181,7 +181,7 @@ rx_status source_impl::open(std::string* why)
 {
     iios_options o{};
     iios_client* c;
-    char err[256];
+    char err[1024]; /* room for trust on first use's advice (two fingerprints, a path) */
     int r;
 
     o.timeout_ms = d_call_timeout_ms;
