@@ -289,9 +289,11 @@ static int check_unique(const struct server *srv, const struct device_stream *ds
 }
 
 /* The devices to stream: the --source specs, each `auto` replaced by the
- * devices the scan finds (the sim when it finds none, said in the log).
- * Returns how many were written to specs[]. */
-static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SPEC_MAX])
+ * devices the scan finds (the sim when it finds none, said in the log and
+ * in srv->source_fallback, for Stats). Returns how many were written to
+ * specs[]. */
+static uint32_t expand_sources(struct server *srv, const struct config *cfg,
+			       char (*specs)[SOURCE_SPEC_MAX])
 {
 	uint32_t i, n = 0, found;
 
@@ -322,6 +324,9 @@ static uint32_t expand_sources(const struct config *cfg, char (*specs)[SOURCE_SP
 		} else {
 			log_warn("--source %s: no IIO device with a buffer under %s: streaming the "
 				 "simulated ADC (sim)", text, SOURCE_SCAN_ROOT);
+			snprintf(srv->source_fallback, sizeof(srv->source_fallback),
+				 "--source %s found no IIO device with a buffer: the simulated "
+				 "ADC streams instead", text);
 			snprintf(specs[n++], SOURCE_SPEC_MAX, "sim%s%s", keys ? ":" : "",
 				 keys ? keys + 1 : "");
 		}
@@ -336,7 +341,7 @@ static int start_streams(struct server *srv, const struct config *cfg)
 	char specs[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
 	char out_specs[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
 	char why[800];
-	uint32_t i, nout = 0, n = expand_sources(cfg, specs);
+	uint32_t i, nout = 0, n = expand_sources(srv, cfg, specs);
 	int err = 0;
 
 	if (config_check_budget(cfg, (const char(*)[SOURCE_SPEC_MAX])specs, n, why, sizeof(why))) {

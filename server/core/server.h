@@ -59,6 +59,9 @@ struct server {
 	uv_timer_t limits_timer;    /* once a second: --idle-timeout */
 	uv_timer_t finish_timer;    /* shutdown: finish() on the loop's next turn */
 	uint64_t refused_logged_ns; /* the last "too many clients" log line */
+	/* read-only: why the sim streams, when `auto` found no device ("" if
+	 * it did, or was not asked): Stats.source_fallback */
+	char source_fallback[160];
 };
 
 /* Load the TLS context, open every source and allocate its blocks (within

@@ -416,6 +416,7 @@ static void fill_totals(struct session *s, Iiostream__Stats *st, Iiostream__Sour
 	/* (the array lives in srv->tls: valid until the stats are packed) */
 	st->tls_fingerprint = srv->tls.ctx ? srv->tls.fingerprint : "";
 	st->tls_self_made = srv->tls.ctx && srv->tls.self_made;
+	st->source_fallback = srv->source_fallback;
 	st->tls_handshake_failures = srv->tls_handshake_failures;
 	st->requests_refused = srv->requests_refused;
 }

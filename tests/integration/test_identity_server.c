@@ -254,7 +254,8 @@ Test(identity_server, without_a_ca_a_self_signed_client_is_named_by_its_fingerpr
 			cr_assert(strstr(st.client[i].identity, "(self-signed)"), "%s",
 				  st.client[i].identity);
 		}
-	cr_assert(seen);
+	cr_assert(seen, "the subscribed client is not in the stats (%u listed, %s)", st.n_listed,
+		  st.n_listed ? st.client[0].identity : "");
 	iios_close(c);
 	WAIT_UNTIL(daemon_log_contains(&d, "CN=lab-pc sha256:") &&
 			   daemon_log_contains(&d, "(self-signed)"),
