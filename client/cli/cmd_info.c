@@ -263,6 +263,9 @@ int cmd_stats(int argc, char **argv)
 		printf("kernel TLS:      %s\n", st.ktls);
 		printf("TLS refused:     %" PRIu64 " handshakes\n", st.tls_handshake_failures);
 	}
+	if (st.tls_fingerprint[0])
+		printf("TLS identity:    %s (%s)\n", st.tls_fingerprint,
+		       st.tls_self_made ? "the board's own" : "--tls-cert");
 	printf("requests refused: %" PRIu64 "\n", st.requests_refused);
 	printf("clients refused: %" PRIu64 " (--max-clients), closed idle: %" PRIu64 "\n",
 	       st.clients_refused, st.idle_closed);

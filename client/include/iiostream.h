@@ -324,6 +324,11 @@ struct iios_stats {
 	char ktls[96];             /* kernel TLS on the server: "available", "off",
 	                            * "unavailable: REASON"; "" without TLS */
 	uint64_t tls_handshake_failures; /* TLS connections refused in the handshake */
+	char tls_fingerprint[IIOS_FINGERPRINT_LEN]; /* "sha256:HEX" of the
+	                            * certificate the TLS port presents (what
+	                            * clients pin); "" without TLS, or from an
+	                            * older server */
+	bool tls_self_made;        /* it is the board's own identity (no --tls-cert) */
 	uint64_t requests_refused; /* requests refused by the authorisation lists */
 	uint32_t iiod_clients;     /* libiio clients of the iiod-compatible listener
 	                            * (also listed, transport "iiod") */

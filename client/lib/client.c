@@ -1057,6 +1057,8 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->protocol_errors = s->protocol_errors;
 	iios__copy_str(st->ktls, sizeof(st->ktls), s->ktls);
 	st->tls_handshake_failures = s->tls_handshake_failures;
+	iios__copy_str(st->tls_fingerprint, sizeof(st->tls_fingerprint), s->tls_fingerprint);
+	st->tls_self_made = s->tls_self_made;
 	st->requests_refused = s->requests_refused;
 	st->iiod_clients = s->iiod_clients;
 	st->iiod_command_errors = s->iiod_command_errors;

@@ -7,7 +7,8 @@
  * 0600); a changed certificate is refused loudly and the file is never
  * rewritten; --ca ignores the file; a damaged file is refused naming
  * file:line; the client's own identity is made on first use and stays the
- * same. Each test points XDG_CONFIG_HOME and HOME at a directory of its
+ * same; a board with its own identity is pinned and admits ours by its
+ * fingerprint alone (--allow-subscribe sha256:). Each test points XDG_CONFIG_HOME and HOME at a directory of its
  * own, so nothing touches the real home.
  */
 #include <criterion/criterion.h>
@@ -360,4 +361,62 @@ Test(tofu, the_identity_command_makes_one_on_first_use, .init = setup, .fini = t
 	fingerprint_of(cert, fp);
 	cr_assert(slurp(out_path, out, sizeof(out)));
 	cr_assert(strncmp(out, fp, strlen(fp)) == 0, "'%s' vs %s", out, fp);
+}
+
+/* A board with its own identity (no --tls-cert), and a client admitted by
+ * its fingerprint alone: the whole no-CA path, both ways. */
+Test(tofu, a_board_identity_is_pinned_and_admits_our_identity_by_fingerprint, .init = setup,
+     .fini = teardown)
+{
+	static struct iios_client_identity me;
+	struct iios_options o = pin_opts(IIOS_TRUST_NEW_ACCEPT);
+	char board_dir[128], board_cert[160], fp_board[IIOS_FINGERPRINT_LEN], allow[96];
+	char other_dir[128], err[2048], text[1024], want[256];
+	const char *args[] = { "--listen-tls", "127.0.0.1:0", "--identity", board_dir,
+			       "--allow-subscribe", allow, NULL };
+	static struct iios_stats st;
+	struct iios_stream_info info;
+	struct iios_block blk;
+	struct iios_client *c;
+	struct daemon d;
+
+	cr_assert_eq(iios_client_identity(NULL, &me, err, sizeof(err)), 0, "%s", err);
+	cr_assert(me.created);
+	snprintf(allow, sizeof(allow), "%s", me.fingerprint);
+	snprintf(board_dir, sizeof(board_dir), "%s/board", dir);
+	daemon_start(&d, args);
+	snprintf(board_cert, sizeof(board_cert), "%s/cert.pem", board_dir);
+	fingerprint_of(board_cert, fp_board);
+
+	for (int round = 0; round < 2; round++) {
+		cr_assert_eq(iios_connect(d.tls_url, &o, &c, err, sizeof(err)), 0, "%s", err);
+		cr_assert_str_eq(iios_server_fingerprint(c), fp_board);
+		cr_assert_str_eq(iios_client_fingerprint(c), me.fingerprint);
+		cr_assert_eq(iios_subscribe(c, 0, &info), 0, "%s", iios_errmsg(c));
+		cr_assert_eq(iios_next_block(c, &blk), 0, "%s", iios_errmsg(c));
+		cr_assert_eq(iios_stats(c, &st), 0, "%s", iios_errmsg(c));
+		cr_assert_str_eq(st.tls_fingerprint, fp_board);
+		cr_assert(st.tls_self_made);
+		iios_close(c);
+	}
+	snprintf(want, sizeof(want), "localhost:%u %s\n", d.tls_port, fp_board);
+	cr_assert(slurp(known, text, sizeof(text)));
+	cr_assert_str_eq(text, want);
+
+	/* another identity of ours is a stranger to the board */
+	snprintf(other_dir, sizeof(other_dir), "%s/other-id", dir);
+	o.identity_dir = other_dir;
+	cr_assert_eq(iios_connect(d.tls_url, &o, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_neq(iios_client_fingerprint(c), me.fingerprint);
+	cr_assert_eq(iios_subscribe(c, 0, &info), -EACCES);
+	iios_close(c);
+	/* and so are we without one */
+	o.identity_dir = NULL;
+	o.no_identity = true;
+	cr_assert_eq(iios_connect(d.tls_url, &o, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(iios_client_fingerprint(c), "");
+	cr_assert_eq(iios_subscribe(c, 0, &info), -EACCES);
+	iios_close(c);
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
