@@ -420,3 +420,45 @@ Test(tofu, a_board_identity_is_pinned_and_admits_our_identity_by_fingerprint, .i
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st));
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
+
+/* `iiostream` on a terminal (script(1) gives it one) asks as ssh does;
+ * "y" trusts and remembers, anything else refuses and writes nothing. */
+Test(tofu, on_a_terminal_the_cli_asks, .init = setup, .fini = teardown)
+{
+	char fp[IIOS_FINGERPRINT_LEN], err[2048], out_path[128], out[4096], text[1024], want[256];
+	char url2[64], ask[160];
+	const char *sh = "printf '%s\\n' \"$2\" | script -qec \"$0 info --url $1\" /dev/null";
+	struct daemon d;
+
+	if (system("command -v script >/dev/null") != 0)
+		cr_skip_test("no script(1) to give the CLI a terminal");
+	start_tls(&d, certs.server_cert, certs.server_key, "127.0.0.1:0");
+	fingerprint_of(certs.server_cert, fp);
+	snprintf(out_path, sizeof(out_path), "%s/tty.out", dir);
+	{
+		const char *argv[] = { "sh", "-c", sh, IIOSTREAM_CLI_PATH, d.tls_url, "y", NULL };
+
+		cr_assert_eq(run_command(argv, out_path, err, sizeof(err), HANG_MS), 0, "%s", err);
+	}
+	cr_assert(slurp(out_path, out, sizeof(out)));
+	snprintf(ask, sizeof(ask), "The authenticity of %s can't be established.", d.tls_url);
+	cr_assert(strstr(out, ask), "%s", out);
+	cr_assert(strstr(out, fp) && strstr(out, "Trust it? [y/N]"), "%s", out);
+	cr_assert(strstr(out, "server id:  "), "no info after yes: %s", out);
+	snprintf(want, sizeof(want), "localhost:%u %s\n", d.tls_port, fp);
+	cr_assert(slurp(known, text, sizeof(text)));
+	cr_assert_str_eq(text, want);
+
+	/* the same board by its address is another server; declined */
+	snprintf(url2, sizeof(url2), "tls://127.0.0.1:%u", d.tls_port);
+	{
+		const char *argv[] = { "sh", "-c", sh, IIOSTREAM_CLI_PATH, url2, "n", NULL };
+
+		cr_assert_eq(run_command(argv, out_path, err, sizeof(err), HANG_MS), 1, "%s", err);
+	}
+	cr_assert(slurp(out_path, out, sizeof(out)));
+	cr_assert(strstr(out, "declined"), "%s", out);
+	cr_assert(slurp(known, text, sizeof(text)));
+	cr_assert_str_eq(text, want);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
