@@ -105,8 +105,10 @@ static X509 *self_signed(EVP_PKEY *key, const char *cn, const char *const *dns_n
 	size_t used = 0;
 	bool ok = cert && name;
 
-	ok = ok && RAND_bytes(serial, sizeof(serial)) == 1;
-	serial[0] &= 0x7f; /* a positive INTEGER */
+	if (ok && RAND_bytes(serial, sizeof(serial)) == 1)
+		serial[0] &= 0x7f; /* a positive INTEGER */
+	else
+		ok = false;
 	ok = ok && (bn = BN_bin2bn(serial, sizeof(serial), NULL)) != NULL;
 	ok = ok && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
 	ok = ok && X509_set_version(cert, X509_VERSION_3) == 1;
