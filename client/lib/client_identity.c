@@ -17,8 +17,12 @@
  * servers admit the fingerprint, never the name). */
 static void common_name(char *out, size_t len)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	char host[HOST_NAME_MAX + 1] = "localhost";
+	struct passwd pwd, *pw = NULL;
+	char host[HOST_NAME_MAX + 1] = "localhost", buf[4096];
+
+	/* _r: a library's callers may connect from several threads */
+	if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) != 0)
+		pw = NULL;
 
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");

@@ -28,14 +28,17 @@ int iios_config_path(const char *name, char *out, size_t len)
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
+	struct passwd pwd, *pw = NULL;
+	char buf[4096];
 	int n;
 
 	if (xdg && xdg[0] == '/') {
 		n = snprintf(out, len, "%s/iiostream/%s", xdg, name);
 	} else {
 		if (!home || home[0] != '/') {
-			struct passwd *pw = getpwuid(geteuid());
-
+			/* _r: a library's callers may connect from several threads */
+			if (getpwuid_r(geteuid(), &pwd, buf, sizeof(buf), &pw) != 0)
+				pw = NULL;
 			home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
 		}
 		if (!home)
