@@ -256,6 +256,8 @@ static int find_in_fd(int fd, const char *file, const char *key, char fp[IIOS_FI
 		r = read_all(fd, file, size, &text, err, errlen);
 	if (r)
 		return r;
+	if (!text) /* read_all() sets it when it succeeds: for the analyzer */
+		return -ENOMEM;
 	if (last_nl)
 		*last_nl = size == 0 || text[size - 1] == '\n';
 	r = iios__known_parse(text, (size_t)size, file, key, fp, line, err, errlen);

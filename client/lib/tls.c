@@ -366,7 +366,8 @@ static int after_handshake(struct iios__tls *t, const struct iios_options *o, ch
 
 	if (!t->pin.on) {
 		iios_fingerprint(SSL_get0_peer_certificate(t->ssl), t->server_fp);
-		snprintf(t->trust, sizeof(t->trust), "CA %s", o->ca_file);
+		/* not pinning: o->ca_file was given */
+		snprintf(t->trust, sizeof(t->trust), "CA %s", o && o->ca_file ? o->ca_file : "");
 	} else if (t->pin.add) {
 		r = iios__known_add(t->pin.file, t->pin.key, t->server_fp, err, errlen);
 		if (r)
