@@ -44,6 +44,9 @@ struct config {
 	char identity[256];      /* --identity: the board's own identity's directory,
 				    used without --tls-cert/--tls-key; "" = default
 				    (server/tls/board_identity.h) */
+	char pairing[256];       /* --pairing: the pairing directory (codes, paired
+				    clients; server/tls/pairing.h); "" = beside the
+				    board's default identity */
 	char client_ca[256];     /* --client-ca: PEM CA; clients need a cert it signed */
 	char tls_ciphersuites[256]; /* --tls-ciphersuites: OpenSSL TLS 1.3 list, "" = default */
 	bool ktls;               /* --ktls auto (true) or off */
@@ -71,6 +74,9 @@ struct config {
 	char config_file[256];   /* --config: the file read, "" if none */
 	bool check_only;         /* --check-config: validate everything, then exit */
 	bool show_identity;      /* --show-identity: print the TLS identity, then exit */
+	bool pair;               /* --pair: make a one-time pairing code, then exit */
+	uint32_t pair_ttl_s;     /* --pair-ttl: how long that code is good for */
+	bool list_paired;        /* --paired: list the paired clients, then exit */
 	/* private: where each key was set, for config_where(); indexed by the
 	 * key's slot in the option table (config_option_index()) */
 	uint32_t key_line[CONFIG_KEYS]; /* its line in config_file, 0 if not there */

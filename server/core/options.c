@@ -552,6 +552,12 @@ const struct config_option config_options[] = {
 		  "and --tls-key (default: $STATE_DIRECTORY/identity,\n"
 		  "else $XDG_STATE_HOME/iiostream/identity, else\n"
 		  "~/.local/state/iiostream/identity)" },
+	{ .name = "pairing", .arg = "DIR", .kind = &config_kind_path, FIELD(pairing),
+	  .reload = RELOAD_RESTART,
+	  .help = "where one-time pairing codes and the paired clients\n"
+		  "(the access lists' entry 'paired') are kept (default:\n"
+		  "beside the board's default identity, e.g.\n"
+		  "$STATE_DIRECTORY/pairing)" },
 	{ .name = "client-ca", .arg = "FILE", .kind = &config_kind_path, FIELD(client_ca),
 	  .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
 	  .help = "require client certificates signed by this PEM CA\n"
@@ -575,7 +581,8 @@ const struct config_option config_options[] = {
 	  .live_note = "applies to subscriptions from now on",
 	  .help = "who may subscribe; L is a comma-separated list of\n"
 		  "sha256:FINGERPRINT, cn:NAME, subject:DN, any-cert,\n"
-		  "plain (clients without a certificate). Default: all" },
+		  "paired (clients admitted by pairing: --pair), plain\n"
+		  "(clients without a certificate). Default: all" },
 	{ .name = "allow-write", .arg = "L", .kind = &config_kind_access, FIELD(allow_write),
 	  .reload = RELOAD_LIVE, .live_note = "applies to attribute writes from now on",
 	  .help = "who may write attributes (same list; default: all)" },
@@ -591,6 +598,15 @@ const struct config_option config_options[] = {
 	  .help = "print the fingerprint (sha256:...) and files of the\n"
 		  "certificate the TLS port presents, making the\n"
 		  "board's identity if it is not there yet; exit 0" },
+	{ .name = "pair", .kind = &kind_set, FIELD(pair), .flags = OPT_NOT_KEY,
+	  .help = "make a one-time code that admits one new client\n"
+		  "(iiostream pair --url tls://BOARD CODE), print it\n"
+		  "and exit 0 (docs/security.md, \"Pairing\")" },
+	{ .name = "pair-ttl", .arg = "S", .def = "600", .kind = &config_kind_number,
+	  FIELD(pair_ttl_s), .min = 10, .max = 86400, .flags = OPT_NOT_KEY,
+	  .help = "seconds the --pair code is good for ({default})" },
+	{ .name = "paired", .kind = &kind_set, FIELD(list_paired), .flags = OPT_NOT_KEY,
+	  .help = "list the paired clients and exit 0" },
 	{ .name = "rate", .arg = "N", .def = "1000000", .kind = &config_kind_number,
 	  FIELD(sample_rate), GIVEN(rate_set), .min = 0, .max = CONFIG_MAX_RATE,
 	  .reload = RELOAD_RESTART,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,33 @@ static void access_changed(struct server *srv)
 			fe->ops->access_changed(fe);
 }
 
+/* Read the paired clients again (an admin deleted a line to unpair): a
+ * change is a change of the access lists, which revokes at once. */
+static int reload_pairing(struct server *srv, bool *changed, char *err, size_t errlen)
+{
+	struct pairing *p = &srv->pairing;
+	unsigned before = p->n_clients, i, kept = 0;
+	char (*old)[65] = calloc(before ? before : 1, sizeof(*old));
+	int rc;
+
+	if (!old) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < before; i++)
+		memcpy(old[i], p->clients[i].sha256, sizeof(old[i]));
+	rc = pairing_reload(p, err, errlen);
+	for (i = 0; rc == 0 && i < before; i++)
+		kept += pairing_has(p, old[i]);
+	if (rc == 0 && (kept != before || p->n_clients != before)) {
+		log_info("pairing: %u paired client%s now (%u before, %u removed)", p->n_clients,
+			 p->n_clients == 1 ? "" : "s", before, before - kept);
+		*changed = true;
+	}
+	free(old);
+	return rc;
+}
+
 int reload_run(struct server *srv)
 {
 	struct reload *r = &srv->reload;
@@ -127,6 +155,13 @@ int reload_run(struct server *srv)
 	 * leave everything as it was. */
 	if (srv->tls.ctx && next->listen_tls) {
 		rc = tls_server_reload(&srv->tls, next, err, sizeof(err));
+		if (rc) {
+			log_error("reload refused: %s; keeping the configuration in force", err);
+			goto out;
+		}
+	}
+	if (srv->pairing_on) {
+		rc = reload_pairing(srv, &lists_changed, err, sizeof(err));
 		if (rc) {
 			log_error("reload refused: %s; keeping the configuration in force", err);
 			goto out;

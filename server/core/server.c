@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "devices.h"
 #include "fanout.h"
 #include "log.h"
@@ -421,6 +422,38 @@ int tls_server_reload(struct tls_server *t, const struct config *cfg, char *err,
 	return tls_server_renew(t, &s, err, errlen);
 }
 
+/* The pairing store, on a TLS daemon: its paired clients are what the
+ * access lists' `paired` admits, from start to stop. */
+static int pairing_start(struct server *srv)
+{
+	char dir[PATH_MAX], err[800];
+	int r;
+
+	if (!srv->tls.ctx)
+		return 0;
+	r = pairing_dir(srv->cfg->pairing, dir, sizeof(dir), err, sizeof(err));
+	if (r == 0)
+		r = pairing_open(&srv->pairing, dir, err, sizeof(err));
+	if (r < 0) {
+		log_error("pairing: %s (--pairing DIR)", err);
+		return r;
+	}
+	srv->pairing_on = true;
+	access_use_pairing(&srv->pairing);
+	log_info("pairing: %u paired client%s in %s/clients", srv->pairing.n_clients,
+		 srv->pairing.n_clients == 1 ? "" : "s", dir);
+	return 0;
+}
+
+static void pairing_stop(struct server *srv)
+{
+	if (!srv->pairing_on)
+		return;
+	access_use_pairing(NULL);
+	pairing_close(&srv->pairing);
+	srv->pairing_on = false;
+}
+
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 {
 	struct tls_settings tls;
@@ -437,10 +470,16 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg)
 	err = tls_server_init(&srv->tls, &tls);
 	if (err)
 		return err;
+	err = pairing_start(srv);
+	if (err) {
+		tls_server_free(&srv->tls);
+		return err;
+	}
 	devices_open(srv);
 	err = start_streams(srv, cfg);
 	if (err) {
 		devices_close(srv);
+		pairing_stop(srv);
 		tls_server_free(&srv->tls);
 		return err;
 	}
@@ -587,6 +626,7 @@ static void finish(struct server *srv)
 	uv_close((uv_handle_t *)&srv->finish_timer, NULL);
 	close_signals(srv);
 	notify_close(&srv->notify);
+	pairing_stop(srv);
 	tls_server_free(&srv->tls);
 	devices_close(srv);
 }

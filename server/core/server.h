@@ -22,6 +22,7 @@
 #include "frontend.h"
 #include "notify.h"
 #include "output_stream.h"
+#include "pairing.h"
 #include "reload.h"
 #include "source.h"
 #include "tls.h"
@@ -39,6 +40,8 @@ struct server {
 	uint32_t noutputs;
 	uint32_t outputs_closing;
 	struct tls_server tls;     /* ctx NULL without --listen-tls */
+	struct pairing pairing;    /* codes and paired clients (pairing.h), */
+	bool pairing_on;           /* with --listen-tls only */
 	struct iio_context *iio;   /* libiio's local context, NULL if none */
 	uv_signal_t sigterm, sigint;
 	uv_signal_t sighup;        /* reload (reload.h) */

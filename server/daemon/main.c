@@ -12,6 +12,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "pair_admin.h"
 #include "tls.h"
 
 /*
@@ -66,6 +67,10 @@ int main(int argc, char **argv)
 	log_threshold = cfg.log_level;
 	if (cfg.show_identity)
 		return show_identity(&cfg);
+	if (cfg.pair)
+		return pair_admin_code(cfg.pairing, cfg.identity, cfg.pair_ttl_s);
+	if (cfg.list_paired)
+		return pair_admin_list(cfg.pairing);
 	if (cfg.check_only) {
 		/* what start-up would refuse before opening the source */
 		struct tls_settings tls;

@@ -121,7 +121,11 @@ bool protocol_allowed(struct session *s, const struct access_list *list, const c
 	access_describe(&s->ident, who, sizeof(who));
 	s->srv->requests_refused++;
 	log_warn("client %u (%s, %s): %s refused by %s", s->id, s->peer, who, what, flag);
-	session_send_error(s, EACCES, false, "%s is not allowed for this client (%s)", what, who);
+	session_send_error(s, EACCES, false, "%s is not allowed for this client (%s)%s", what, who,
+			   !access_lists_paired(list) ? ""
+			   : s->ssl ? "; to be admitted, pair: the board's admin runs iiostreamd "
+				      "--pair, then run iiostream pair --url tls://BOARD CODE"
+				    : "; paired clients connect with tls://");
 	return false;
 }
 
@@ -614,6 +618,9 @@ void protocol_handle(struct session *s, const Iiostream__Envelope *env)
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_DEVICES_REQUEST:
 		handle_devices(s);
+		break;
+	case IIOSTREAM__ENVELOPE__MSG_PAIR_REQUEST:
+		session_pair_handle(s, env->pair_request);
 		break;
 	case IIOSTREAM__ENVELOPE__MSG_TX_START:
 	case IIOSTREAM__ENVELOPE__MSG_TX_BLOCK:

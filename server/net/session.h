@@ -179,6 +179,10 @@ void session_recheck_access(struct session *s);
 /* Server shutdown: Bye, then close when sent (or after the drain timeout). */
 void session_say_bye(struct session *s, const char *reason);
 
+/* Pairing (session_pair.c): check a PairRequest's proof; PairReply, or an
+ * Error (a wrong code ends the connection). */
+void session_pair_handle(struct session *s, const Iiostream__PairRequest *req);
+
 /* Transmit (session_tx.c). Act on TxStart, TxBlock and TxStop. */
 void session_tx_handle(struct session *s, const Iiostream__Envelope *env);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Access lists over client identities: see access.h. */
 #include "access.h"
+#include "pairing.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,10 @@ static int parse_entry(struct access_entry *e, const char *s, size_t len, char *
 		e->kind = ACCESS_ANY_CERT;
 		return 0;
 	}
+	if (len == 6 && strncmp(s, "paired", 6) == 0) {
+		e->kind = ACCESS_PAIRED;
+		return 0;
+	}
 	if (len == 5 && strncmp(s, "plain", 5) == 0) {
 		e->kind = ACCESS_PLAIN;
 		return 0;
@@ -61,7 +66,8 @@ static int parse_entry(struct access_entry *e, const char *s, size_t len, char *
 		return 0;
 	}
 	snprintf(err, errlen,
-		 "'%.*s' is not sha256:HEX, cn:NAME, subject:DN, any-cert or plain", (int)len, s);
+		 "'%.*s' is not sha256:HEX, cn:NAME, subject:DN, any-cert, paired or plain",
+		 (int)len, s);
 	return -EINVAL;
 }
 
@@ -128,6 +134,13 @@ int access_list_parse(struct access_list *l, const char *spec, char *err, size_t
 	return 0;
 }
 
+static const struct pairing *paired_clients;
+
+void access_use_pairing(const struct pairing *p)
+{
+	paired_clients = p;
+}
+
 static bool entry_matches(const struct access_entry *e, const struct peer_identity *id)
 {
 	switch (e->kind) {
@@ -141,12 +154,25 @@ static bool entry_matches(const struct access_entry *e, const struct peer_identi
 	 * self-signed certificate saying CN=lab-pc. */
 	case ACCESS_ANY_CERT:
 		return id->has_cert && id->ca_verified;
+	/* a fingerprint the board recorded when it paired: as sha256: */
+	case ACCESS_PAIRED:
+		return id->has_cert && pairing_has(paired_clients, id->sha256);
 	case ACCESS_CN:
 		return id->has_cert && id->ca_verified && id->cn[0] &&
 		       strcmp(e->value, id->cn) == 0;
 	case ACCESS_SUBJECT:
 		return id->has_cert && id->ca_verified && strcmp(e->value, id->subject) == 0;
 	}
+	return false;
+}
+
+bool access_lists_paired(const struct access_list *l)
+{
+	unsigned i;
+
+	for (i = 0; l->set && i < l->n; i++)
+		if (l->entry[i].kind == ACCESS_PAIRED)
+			return true;
 	return false;
 }
 

@@ -21,6 +21,8 @@
  *                  form; its own commas stay in it ("subject:CN=a,O=b,cn:c"
  *                  is a subject and a CN)
  *   any-cert       any CA-verified client certificate
+ *   paired         a certificate of either kind whose fingerprint is among
+ *                  the board's paired clients (pairing.h)
  *   plain          clients without a certificate (plain TCP, or TLS
  *                  without one)
  * No list means everyone may.
@@ -41,7 +43,8 @@ struct peer_identity {
 	char sha256[65];        /* fingerprint of the DER certificate, lowercase hex */
 };
 
-enum access_kind { ACCESS_SHA256, ACCESS_CN, ACCESS_SUBJECT, ACCESS_ANY_CERT, ACCESS_PLAIN };
+enum access_kind { ACCESS_SHA256, ACCESS_CN, ACCESS_SUBJECT, ACCESS_ANY_CERT, ACCESS_PAIRED,
+		   ACCESS_PLAIN };
 
 struct access_entry {
 	enum access_kind kind;
@@ -56,6 +59,14 @@ struct access_list {
 
 /* Parse a list. 0, or -EINVAL with `err` naming the bad entry. */
 int access_list_parse(struct access_list *l, const char *spec, char *err, size_t errlen);
+
+struct pairing;
+/* The paired clients `paired` entries look up: the daemon's one store,
+ * set at start (NULL: `paired` matches no one). */
+void access_use_pairing(const struct pairing *p);
+
+/* Does the list admit paired clients (so a refusal can say how to pair)? */
+bool access_lists_paired(const struct access_list *l);
 
 /* May this client do what the list guards? */
 bool access_allows(const struct access_list *l, const struct peer_identity *id);

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "access.h"
+#include "pairing.h"
 #include "tls.h"
 
 #define FP "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -148,6 +149,29 @@ Test(access, a_pinned_only_certificate_is_named_by_its_fingerprint_alone)
 	cr_assert(access_allows(&l, &pinned));
 	cr_assert(access_allows(&l, &other));
 	cr_assert(!access_allows(&l, &good));
+}
+
+/* `paired`: a certificate of either kind whose fingerprint the board's
+ * pairing store holds; no store, no one. */
+Test(access, paired_admits_the_fingerprints_of_the_pairing_store)
+{
+	struct paired_client c = { .sha256 = PINNED_FP, .label = "alice" };
+	struct pairing store = { .clients = &c, .n_clients = 1 };
+
+	cr_assert_eq(access_list_parse(&l, "paired", err, sizeof(err)), 0, "%s", err);
+	cr_assert(access_lists_paired(&l));
+	access_use_pairing(NULL);
+	cr_assert(!access_allows(&l, &pinned), "no store: no one is paired");
+	access_use_pairing(&store);
+	cr_assert(access_allows(&l, &pinned));
+	cr_assert(!access_allows(&l, &good), "another certificate");
+	cr_assert(!access_allows(&l, &anonymous), "no certificate");
+	store.n_clients = 0; /* unpaired (a reload) */
+	cr_assert(!access_allows(&l, &pinned));
+	access_use_pairing(NULL);
+
+	cr_assert_eq(access_list_parse(&l, "cn:other,plain", err, sizeof(err)), 0);
+	cr_assert(!access_lists_paired(&l));
 }
 
 Test(access, describes_a_pinned_only_identity_as_self_signed)
