@@ -563,6 +563,40 @@ class qa_source(gr_unittest.TestCase):
         finally:
             shutil.rmtree(certs, ignore_errors=True)
 
+    def test_tls_without_a_ca_trusts_what_the_user_trusted(self):
+        """No CA file: the daemon must be in the user's known-servers file,
+        which the iiostream command writes (the block never trusts a new
+        daemon itself); refused at make() with what to run until then."""
+        tmp = tempfile.mkdtemp(prefix="gr-qa-tofu-")
+        old = os.environ.get("XDG_CONFIG_HOME")
+        os.environ["XDG_CONFIG_HOME"] = os.path.join(tmp, "config")
+        try:
+            out = subprocess.run([MAKE_TEST_CERTS, tmp], check=True, capture_output=True,
+                                 text=True).stdout
+            paths = dict((line.split()[0], line.split()[1:]) for line in out.splitlines())
+            cert, key_file = paths["server"]
+            d = self.daemon("--listen-tls", "127.0.0.1:0", "--tls-cert", cert,
+                            "--tls-key", key_file)
+            url = f"tls://127.0.0.1:{d.tls_port}"
+            with self.assertRaisesRegex(RuntimeError, "is not a known server: its "
+                                        "certificate is sha256:[0-9a-f]{64}.*--trust-new"):
+                iiostream.source(url, [0, 1], "complex")
+            subprocess.run([IIOSTREAM_CLI, "info", "--url", url, "--trust-new"], check=True,
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=HANG)
+            src = iiostream.source(url, [0, 1], "complex")
+            snk = blocks.vector_sink_c()
+            self.tb.connect(src, blocks.head(gr.sizeof_gr_complex, 100000), snk)
+            self.tb.run()
+            data = np.array(snk.data(), dtype=np.complex64)
+            self.assertEqual(len(data), 100000)
+            self.check_pattern([data.real, data.imag], [0, 1], snk.tags(), scale=True)
+        finally:
+            if old is None:
+                del os.environ["XDG_CONFIG_HOME"]
+            else:
+                os.environ["XDG_CONFIG_HOME"] = old
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def run_until_daemon_dies(self, sig, **kw):
         """A flowgraph streaming from a daemon that gets `sig` mid-stream:
         (the source, its log, the last rx_time tag, CLOCK_MONOTONIC in ns
