@@ -441,10 +441,13 @@ int iios_known_servers_add(const char *file, const char *url, const char *fp, ch
 void iios__known_unknown_msg(char *err, size_t errlen, const char *key, const char *file,
 			     const char *fp)
 {
+	char def[4096];
+	bool other = iios_config_path("known_servers", def, sizeof(def)) || strcmp(def, file);
+
 	snprintf(err, errlen, "tls://%s is not a known server: its certificate is %s. If that is "
 		 "the board's (iiostreamd --show-identity prints it there), trust it once with: "
-		 "iiostream info --url tls://%s --trust-new; or add the line '%s %s' to %s", key,
-		 fp, key, key, fp, file);
+		 "iiostream info --url tls://%s --trust-new%s%s; or add the line '%s %s' to %s",
+		 key, fp, key, other ? " --known-servers " : "", other ? file : "", key, fp, file);
 }
 
 void iios__known_changed_msg(char *err, size_t errlen, const char *key, const char *file,

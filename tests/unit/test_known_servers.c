@@ -241,3 +241,22 @@ Test(known_servers, default_paths_follow_xdg_then_home)
 	cr_assert_str_eq(path, "/h/.config/iiostream/identity");
 	cr_assert_eq(iios_config_path("identity", path, 8), -ENAMETOOLONG);
 }
+
+Test(known_servers, the_refusals_say_what_to_do)
+{
+	char err[1024];
+
+	setenv("XDG_CONFIG_HOME", "/x", 1);
+	iios__known_unknown_msg(err, sizeof(err), "b:1", "/x/iiostream/known_servers", FP_A);
+	cr_assert(strstr(err, "tls://b:1 is not a known server: its certificate is " FP_A), "%s",
+		  err);
+	cr_assert(strstr(err, "iiostream info --url tls://b:1 --trust-new;"), "%s", err);
+	cr_assert(strstr(err, "add the line 'b:1 " FP_A "' to /x/iiostream/known_servers"), "%s",
+		  err);
+	/* another file than the default: the command names it */
+	iios__known_unknown_msg(err, sizeof(err), "b:1", "/y/ks", FP_A);
+	cr_assert(strstr(err, "--trust-new --known-servers /y/ks;"), "%s", err);
+	iios__known_changed_msg(err, sizeof(err), "b:1", "/y/ks", 3, FP_A, FP_B);
+	cr_assert(strstr(err, "CHANGED: it presented " FP_B ", but /y/ks:3 pins " FP_A), "%s", err);
+	cr_assert(strstr(err, "remove line 3 of /y/ks"), "%s", err);
+}
