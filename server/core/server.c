@@ -326,7 +326,7 @@ static uint32_t expand_sources(struct server *srv, const struct config *cfg,
 			log_warn("--source %s: no IIO device with a buffer under %s: streaming the "
 				 "simulated ADC (sim)", text, SOURCE_SCAN_ROOT);
 			snprintf(srv->source_fallback, sizeof(srv->source_fallback),
-				 "--source %s found no IIO device with a buffer: the simulated "
+				 "--source %.60s found no IIO device with a buffer: the simulated "
 				 "ADC streams instead", text);
 			snprintf(specs[n++], SOURCE_SPEC_MAX, "sim%s%s", keys ? ":" : "",
 				 keys ? keys + 1 : "");
