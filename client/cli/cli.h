@@ -100,5 +100,6 @@ int cmd_tx(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
+int cmd_pair(int argc, char **argv);
 
 #endif /* IIOSTREAM_CLI_H */

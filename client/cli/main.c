@@ -26,6 +26,8 @@ static void usage(FILE *out)
 		"                         the servers announced on the LAN (avahi-daemon)\n"
 		"  identity [--identity DIR]  this client's fingerprint, for a board's\n"
 		"                         --allow-subscribe (made on first use)\n"
+		"  pair  --url tls://BOARD CODE  be admitted by a board with the one-time\n"
+		"                         code its admin made (iiostreamd --pair)\n"
 		"URL is tcp://HOST[:PORT] (default %s) or tls://HOST[:PORT]\n"
 		"(trusted on first use, as ssh does: --trust-new; or with --ca FILE, and\n"
 		"--cert FILE --key FILE if the server wants one);\n"
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
 		return cmd_discover(argc - 1, argv + 1);
 	if (strcmp(argv[1], "identity") == 0)
 		return cmd_identity(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pair") == 0)
+		return cmd_pair(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return CLI_OK;

@@ -453,6 +453,37 @@ struct iios_client_identity {
 int iios_client_identity(const char *dir, struct iios_client_identity *out, char *err,
 			 size_t errlen);
 
+/* What iios_pair() did. */
+struct iios_pairing {
+	char server_fingerprint[IIOS_FINGERPRINT_LEN]; /* the board's, proven */
+	char client_fingerprint[IIOS_FINGERPRINT_LEN]; /* ours, as the board recorded it */
+	bool server_added;         /* the board was new: its line was added */
+	bool identity_created;     /* our identity was made for this */
+	char known_servers_file[4096]; /* where the board is known ("" with ca_file) */
+};
+
+/*
+ * Pair with a board (docs/security.md, "Pairing"): over `url` (tls:// only),
+ * prove that we hold `code`, the one-time code its admin made
+ * (`iiostreamd --pair`), and check that the board proves it too. Then the
+ * board admits our identity (its access lists' entry `paired`), and we
+ * remember the board in the known-servers file if it was not there: a board
+ * that proved the code is the one that made it. opts as for iios_connect();
+ * our identity (iios_client_identity(), or cert_file) is presented, and
+ * made if needed; a board pinned with another fingerprint is refused
+ * before anything is sent, as always. `label` names us in the board's list
+ * (NULL: our identity's name, USER@HOST).
+ *
+ * Errors: -EINVAL (not tls://, not a code, opts->no_identity), -EACCES (the
+ * board refused the code: wrong, used or expired; the connection is closed),
+ * -EAGAIN (too many attempts on the board: wait), -EPERM (the server asked
+ * for no certificate, or pairs no one over this port), -EKEYREJECTED (the
+ * board's certificate is not the pinned one; or the server did not prove
+ * the code: nothing is remembered), and iios_connect()'s.
+ */
+int iios_pair(const char *url, const struct iios_options *opts, const char *code,
+	      const char *label, struct iios_pairing *out, char *err, size_t errlen);
+
 /*
  * Read or write an attribute of the streamed device as text, named as IIO
  * names it (channel NULL or "" for a device attribute, e.g.

@@ -550,6 +550,7 @@ static int connect_transport(struct iios_client *c, const struct iios__url *u,
 
 	/* TLS files first: a bad one is said before anything is sent */
 	r = u->tls ? iios__tls_prepare(&c->tls, u, opts, c->errmsg, sizeof(c->errmsg)) : 0;
+	c->tls.pin.pairing = c->pairing;
 	if (!r)
 		r = open_socket(c, u);
 	if (!r && u->tls) {
@@ -598,6 +599,12 @@ static int ask_and_retry(struct iios_client *c, const struct iios__url *u,
 int iios_connect(const char *url, const struct iios_options *opts, struct iios_client **out,
 		 char *err, size_t errlen)
 {
+	return iios__connect(url, opts, false, out, err, errlen);
+}
+
+int iios__connect(const char *url, const struct iios_options *opts, bool pairing,
+		  struct iios_client **out, char *err, size_t errlen)
+{
 	struct iios_client *c;
 	struct iios__url u;
 	char scratch[256];
@@ -617,6 +624,7 @@ int iios_connect(const char *url, const struct iios_options *opts, struct iios_c
 		return -ENOMEM;
 	}
 	c->fd = -1;
+	c->pairing = pairing;
 	c->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->rcvbuf = opts ? opts->rcvbuf_bytes : 0;
 	r = connect_transport(c, &u, opts);

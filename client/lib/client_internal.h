@@ -61,6 +61,8 @@ struct iios__pin {
 	char known[IIOS_FINGERPRINT_LEN]; /* its pinned fingerprint, "" if unknown */
 	unsigned line;             /* ... at this line of file */
 	bool add;                  /* accepted as new: add it once the handshake completed */
+	bool pairing;              /* iios_pair(): an unknown server is let through, */
+	bool provisional;          /* and was: trusted only once it proves the code */
 	int refused;               /* why the handshake's check refused the
 	                            * server: -ENOKEY, -EKEYREJECTED; 0 */
 };
@@ -153,6 +155,7 @@ struct iios__tx {
 
 struct iios_client {
 	int fd;
+	bool pairing;             /* connected by iios_pair() (pin.pairing) */
 	struct iios__tls tls;     /* tls.ssl NULL on plain TCP */
 	int timeout_ms;
 	int rcvbuf;
@@ -228,6 +231,11 @@ int iios__send_payload(struct iios_client *c, const Iiostream__Envelope *env, co
  * success *reply must be freed with iios_frame_free(). */
 int iios__await(struct iios_client *c, Iiostream__Envelope__MsgCase want,
 		Iiostream__Envelope **reply);
+
+/* iios_connect(), and for iios_pair() (pairing): an unknown server is let
+ * through the handshake, trusted only once it proved the code. */
+int iios__connect(const char *url, const struct iios_options *opts, bool pairing,
+		  struct iios_client **out, char *err, size_t errlen);
 
 /* Send a request and iios__await() its reply. */
 int iios__request(struct iios_client *c, const Iiostream__Envelope *req,

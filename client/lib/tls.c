@@ -134,6 +134,11 @@ static int pin_verify(X509_STORE_CTX *xs, void *arg)
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
+	if (p->pairing) {
+		/* nothing is trusted yet: the board must prove the code */
+		p->provisional = true;
+		return 1;
+	}
 	if (p->policy == IIOS_TRUST_NEW_ACCEPT) {
 		p->add = true;
 		return 1;
@@ -368,6 +373,8 @@ static int after_handshake(struct iios__tls *t, const struct iios_options *o, ch
 		iios_fingerprint(SSL_get0_peer_certificate(t->ssl), t->server_fp);
 		/* not pinning: o->ca_file was given */
 		snprintf(t->trust, sizeof(t->trust), "CA %s", o && o->ca_file ? o->ca_file : "");
+	} else if (t->pin.provisional) {
+		snprintf(t->trust, sizeof(t->trust), "pairing: not trusted until it proves the code");
 	} else if (t->pin.add) {
 		r = iios__known_add(t->pin.file, t->pin.key, t->server_fp, err, errlen);
 		if (r)

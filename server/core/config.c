@@ -242,8 +242,9 @@ static enum config_result check_config(struct config *cfg, char *err, size_t err
 			    "(the identity is used without --tls-cert and --tls-key)",
 			    config_where(cfg, "identity", at, sizeof(at)),
 			    config_where(cfg, "tls-cert", at2, sizeof(at2)));
-	/* --show-identity: what start-up would present, TLS listener or not */
-	if (cfg->show_identity)
+	/* --show-identity, --pair, --paired: the admin's commands, beside the
+	 * daemon; they read the TLS keys whether this command line listens */
+	if (cfg->show_identity || cfg->pair || cfg->list_paired)
 		return CONFIG_OK;
 	if (!cfg->listen_tls && (orphan = orphan_tls_key(cfg)))
 		return config_fail(err, errlen, "%s: only means something with --listen-tls",
