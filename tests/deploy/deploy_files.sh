@@ -3,7 +3,8 @@
 #
 # The deployment files besides the unit:
 #  - deploy/iiostreamd.conf documents every key iiostreamd --help lists
-#    (and no other), each with its default, commented out;
+#    (and no other), each with its default, commented out, but for
+#    listen-tls, set: TLS on the LAN with the board's identity;
 #  - deploy/sysusers.d/iiostream.conf creates group iiostream
 #    (systemd-sysusers --dry-run in an empty root);
 #  - deploy/udev/iiostream-sysfs-access, on a copy of a device's sysfs
@@ -29,10 +30,11 @@ missing=$(comm -23 "$tmp/flags" "$tmp/keys" | tr '\n' ' ')
 extra=$(comm -13 "$tmp/flags" "$tmp/keys" | tr '\n' ' ')
 [ -z "$missing" ] || bad "keys not in deploy/iiostreamd.conf: $missing"
 [ -z "$extra" ] || bad "deploy/iiostreamd.conf has keys iiostreamd does not: $extra"
-# as shipped it changes nothing: no key is set
-if grep -qE '^[a-z-]+ *=' "$src/deploy/iiostreamd.conf"; then
-	bad "deploy/iiostreamd.conf sets a key: $(grep -E '^[a-z-]+ *=' "$src/deploy/iiostreamd.conf")"
-fi
+# as shipped it sets one key: TLS on the LAN (issue 19: useful at once,
+# no plain sample beyond the board); plain TCP stays on its loopback default
+set_keys=$(grep -E '^[a-z-]+ *=' "$src/deploy/iiostreamd.conf" | tr '\n' ';')
+[ "$set_keys" = "listen-tls = 0.0.0.0:30433;" ] ||
+	bad "deploy/iiostreamd.conf sets '$set_keys', want only 'listen-tls = 0.0.0.0:30433'"
 echo "$(wc -l <"$tmp/keys") keys: $(tr '\n' ' ' <"$tmp/keys")"
 
 echo "== deploy/sysusers.d/iiostream.conf"

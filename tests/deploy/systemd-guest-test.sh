@@ -53,6 +53,65 @@ else
 	journalctl -u iiostreamd.service --no-pager | tail -20
 fi
 
+# with no source configured (auto): the module's device, found by the scan
+if journalctl -u iiostreamd.service --no-pager | grep -q -- "--source auto: 1 IIO device with a buffer" &&
+	! journalctl -u iiostreamd.service --no-pager | grep -q "streaming the simulated ADC"; then
+	pass "source auto: the module's device ($(journalctl -u iiostreamd.service --no-pager |
+		sed -n 's/.*--source auto: \(kernel[^ ]*\).*/\1/p' | head -1))"
+else
+	bad "source auto did not find the module's device"
+	journalctl -u iiostreamd.service --no-pager | grep -- "--source" | head -5
+fi
+
+# the board's identity, with no configuration: made by the package's
+# postinst before the first start (or by the daemon at it), in the unit's
+# StateDirectory, the transient user's alone; the journal's fingerprint is
+# what --show-identity prints
+id_dir=/var/lib/iiostream/identity
+shown=$(iiostreamd --show-identity --identity "$id_dir" 2>&1)
+fp=$(echo "$shown" | sed -n 's/^fingerprint: //p')
+cn=$(echo "$shown" | sed -n 's/^name: *//p')
+logged=$(journalctl -u iiostreamd.service --no-pager |
+	sed -n 's/.*TLS identity \(sha256:[0-9a-f]*\): the board.s own, \(made [a-z]*\) in \([^ ]*\) .*/\1 \2 \3/p' |
+	head -1)
+key_owner=$(stat -L -c '%u %a' "$id_dir/key.pem" 2>&1)
+if [ -n "$fp" ] && { [ "$logged" = "$fp made before $id_dir" ] || [ "$logged" = "$fp made now $id_dir" ]; } &&
+	[ "$key_owner" = "$uid 600" ] && [ "$(stat -L -c %a "$id_dir")" = 700 ]; then
+	pass "identity $fp (${logged#* }), key.pem uid $uid mode 600; --show-identity agrees"
+else
+	bad "identity: journal '$logged', --show-identity '$shown', key.pem '$key_owner'"
+	journalctl -u iiostreamd.service --no-pager | grep -i "identity\|TLS" | head -5
+fi
+
+# rx over TLS, 20 blocks verified: rx_tls NAME ARGS...
+rx_tls() {
+	local name=$1
+	shift
+	iiostream rx --url tls://127.0.0.1:30433 "$@" --blocks 20 --verify --json --quiet \
+		--timeout 60000 >"/tmp/rx-$name.json" 2>"/tmp/rx-$name.err" &&
+		grep -q '"integrity_errors":0,' "/tmp/rx-$name.json" &&
+		grep -q '"blocks":20,' "/tmp/rx-$name.json"
+}
+
+# TLS on every address, and verified streams over it: trusting the board's
+# own certificate as a CA (--ca, and its name), then on first use
+# (--trust-new: the client pins the fingerprint the journal gave), then
+# with the pin alone
+ks=/tmp/known_servers
+if journalctl -u iiostreamd.service --no-pager | grep -q "listening for TLS on 0.0.0.0:30433" &&
+	rx_tls ca --ca "$id_dir/cert.pem" --tls-name "$cn"; then
+	pass "TLS on 0.0.0.0:30433, --ca the identity (CN $cn): 20 blocks, every byte verified"
+else
+	bad "rx over TLS with --ca: $(cat /tmp/rx-ca.json /tmp/rx-ca.err)"
+	journalctl -u iiostreamd.service --no-pager | tail -20
+fi
+if rx_tls tofu --trust-new --known-servers "$ks" && grep -q " $fp\$" "$ks" &&
+	rx_tls pinned --known-servers "$ks"; then
+	pass "trust on first use: --trust-new pinned $fp ($(grep -c . "$ks") line), then streamed on the pin"
+else
+	bad "trust on first use: $(cat /tmp/rx-tofu.json /tmp/rx-tofu.err /tmp/rx-pinned.err "$ks")"
+fi
+
 # the watchdog: pings every WatchdogSec/2, so 12 s later nothing restarted
 sleep 12
 if [ "$(prop NRestarts)" = 0 ] && [ "$(prop MainPID)" = "$pid" ] &&
@@ -89,6 +148,28 @@ else
 	bad "stop: Result $(prop Result), status $(prop ExecMainStatus)"
 	journalctl -u iiostreamd.service --no-pager | tail -10
 fi
+
+# the board's key replaced (its identity removed: the next start makes a
+# new one): the client that pinned the old one refuses it loudly, whatever
+# --trust-new says, and its known-servers file is not rewritten
+cp "$ks" /tmp/known_servers.before
+rm -rf "$id_dir"
+systemctl start iiostreamd.service
+for _ in $(seq 600); do
+	[ "$(systemctl is-active iiostreamd.service)" = active ] && break
+	sleep 0.2
+done
+new_fp=$(journalctl -u iiostreamd.service --no-pager |
+	sed -n 's/.*TLS identity \(sha256:[0-9a-f]*\): the board.s own, made now in.*/\1/p' | tail -1)
+if [ -n "$new_fp" ] && [ "$new_fp" != "$fp" ] &&
+	! rx_tls changed --trust-new --known-servers "$ks" &&
+	grep -q "$fp" /tmp/rx-changed.err && grep -q "$new_fp" /tmp/rx-changed.err &&
+	cmp -s "$ks" /tmp/known_servers.before; then
+	pass "a new board key ($new_fp): refused with both fingerprints, known_servers untouched"
+else
+	bad "key replaced: new '$new_fp' (old $fp): $(cat /tmp/rx-changed.json /tmp/rx-changed.err)"
+fi
+systemctl stop iiostreamd.service
 
 echo "GUEST-RESULT $fail"
 systemctl poweroff --no-block

@@ -7,8 +7,10 @@
 # from the shipped unit, udev applies the shipped rules to the module's
 # node, and tests/deploy/systemd-guest-test.sh checks, from a oneshot unit:
 # readiness (Type=notify), the dynamic user without capabilities, a stream
-# from the kernel source through the sandbox (DeviceAllow=), the watchdog,
-# reload, the online exposure score and a clean stop.
+# from the kernel source through the sandbox (DeviceAllow=), source auto,
+# the board's identity (made by the postinst, the journal's fingerprint
+# = --show-identity's) and a verified stream over TLS with it, the
+# watchdog, reload, the online exposure score and a clean stop.
 #
 #   tests/deploy/systemd-guest.sh DEBS_DIR [OUT_DIR]
 #   KO=FILE: the module to load (default module/iiostream_sim.ko, built
@@ -60,11 +62,11 @@ cp "/lib/modules/$kver"/modules.{order,builtin,builtin.modinfo} "$mods/"
 depmod -b "$root" "$kver"
 echo iiostream_sim >"$root/etc/modules-load.d/iiostream.conf"
 
-# the service streams the module's blocks; small blocks for a short test
+# the service as shipped (source auto: the module's device; TLS with the
+# identity the postinst made), small blocks for a short test
 cat >>"$root/etc/iiostream/iiostreamd.conf" <<EOF
 
 # tests/deploy/systemd-guest.sh
-source = kernel
 block-size = 256K
 EOF
 
