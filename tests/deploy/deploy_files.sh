@@ -21,9 +21,10 @@ fail=0
 bad() { echo "deploy_files: FAIL: $*" >&2; fail=1; }
 
 echo "== deploy/iiostreamd.conf lists every key"
-# the long flags that take a value; --config itself is no key
+# the long flags that take a value; --config and --pair-ttl (with --pair)
+# are command-line only, no keys
 "$build/server/iiostreamd" --help | sed -n 's/^  --\([a-z-]*\) [A-Za-z|].*/\1/p' |
-	grep -vx config | sort -u >"$tmp/flags"
+	grep -vxE 'config|pair-ttl' | sort -u >"$tmp/flags"
 sed -n 's/^#\{0,1\}\([a-z-]*\) = .*/\1/p' "$src/deploy/iiostreamd.conf" | sort -u >"$tmp/keys"
 [ "$(wc -l <"$tmp/flags")" -ge 20 ] || bad "only $(wc -l <"$tmp/flags") flags read from --help"
 missing=$(comm -23 "$tmp/flags" "$tmp/keys" | tr '\n' ' ')
