@@ -313,7 +313,8 @@ static void print_summary(const struct rx_opts *o, const struct rx_result *r)
 		r->end, r->seconds, k->blocks, k->bytes, mbps,
 		k->lost_blocks, k->lost_samples, k->overflow_blocks,
 		!o->verify ? "not checked (use --verify)"
-			   : r->verify.integrity_errors ? r->verify.first_error : "every sample verified");
+		: r->verify.integrity_errors ? r->verify.first_error
+		: k->blocks ? "every sample verified" : "nothing received to verify");
 	for (uint32_t i = 0; o->verify_loopback && i < r->n_streams; i++)
 		print_loopback(o->output && strcmp(o->output, "-") == 0 ? stderr : stdout, r,
 			       i);
