@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* `iiostream info` and `iiostream stats`. */
 #include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,7 +129,8 @@ static void print_channels(const struct iios_stream_info *st, const char *indent
 
 /* Every streamed device with its stream, and how its scans look now
  * (subscribing is how a stream describes itself: subscribe, leave). */
-static int print_streams(struct iios_client *c, const struct iios_server_info *si)
+static int print_streams(struct iios_client *c, const struct iios_server_info *si,
+			 bool admitted)
 {
 	uint32_t i;
 
@@ -140,11 +142,13 @@ static int print_streams(struct iios_client *c, const struct iios_server_info *s
 		const char *name = si->version < 2 ? "" : sd->id[0] ? sd->id : sd->device;
 		char of[16];
 
-		if (sd->output) { /* (subscribing refuses it; transmitting would take it) */
-			printf("  stream %u: %s%s%s%s (%s): output (transmit: iiostream tx), %"
+		/* not admitted (not paired): what the Hello told, no channels */
+		if (sd->output || !admitted) { /* (an output: subscribing refuses it) */
+			printf("  stream %u: %s%s%s%s (%s): %s, %"
 			       PRIu64 " scans/s%s, %u channels, ring %u x %u bytes\n",
 			       sd->stream_id, sd->device, sd->id[0] ? " [" : "", sd->id,
-			       sd->id[0] ? "]" : "", sd->source, sd->sample_rate,
+			       sd->id[0] ? "]" : "", sd->source,
+			       sd->output ? "output (transmit: iiostream tx)" : "input", sd->sample_rate,
 			       sd->sample_rate ? "" : " (unpaced)", sd->channels, sd->block_count,
 			       sd->block_size);
 			continue;
@@ -167,6 +171,7 @@ static int print_streams(struct iios_client *c, const struct iios_server_info *s
 int cmd_info(int argc, char **argv)
 {
 	const struct iios_server_info *si;
+	static struct iios_stats stats; /* large */
 	struct iios_stream_info st;
 	struct iios_client *c;
 	struct cli_conn cc;
@@ -187,19 +192,26 @@ int cmd_info(int argc, char **argv)
 		printf("our id:     %s\n", mine[0] ? mine : "none presented");
 	}
 	printf("source:     %s\n", si->source);
+	if (iios_stats(c, &stats) == 0 && stats.source_fallback[0])
+		printf("            %s\n", stats.source_fallback);
 	printf("device:     %s\n", si->device);
-	/* Subscribing is how the stream describes itself; leave at once. */
-	if (iios_subscribe(c, 1, &st) < 0 || iios_unsubscribe(c) < 0) {
+	/* Subscribing is how the stream describes itself; leave at once. A
+	 * client the board does not admit (not paired) still sees the rest. */
+	r = iios_subscribe(c, 1, &st);
+	if (r == -EACCES) {
+		printf("stream:     not allowed for this client: %s\n", iios_errmsg(c));
+	} else if (r < 0 || iios_unsubscribe(c) < 0) {
 		fprintf(stderr, "iiostream info: %s\n", iios_errmsg(c));
 		iios_close(c);
 		return CLI_FAILED;
+	} else {
+		printf("rate:       %" PRIu64 " scans/s%s\n", st.sample_rate,
+		       st.sample_rate ? "" : " (unpaced)");
+		printf("blocks:     %u of %u bytes\n", st.block_count, st.block_size);
+		printf("scan:       %u bytes, %u channels\n", st.scan_bytes, st.n_channels);
+		print_channels(&st, "  ");
 	}
-	printf("rate:       %" PRIu64 " scans/s%s\n", st.sample_rate,
-	       st.sample_rate ? "" : " (unpaced)");
-	printf("blocks:     %u of %u bytes\n", st.block_count, st.block_size);
-	printf("scan:       %u bytes, %u channels\n", st.scan_bytes, st.n_channels);
-	print_channels(&st, "  ");
-	if (print_streams(c, si) < 0 || print_devices(c) < 0) {
+	if (print_streams(c, si, r != -EACCES) < 0 || print_devices(c) < 0) {
 		fprintf(stderr, "iiostream info: %s\n", iios_errmsg(c));
 		iios_close(c);
 		return CLI_FAILED;
@@ -249,6 +261,8 @@ int cmd_stats(int argc, char **argv)
 	}
 	printf("uptime:          %.1f s\n", (double)st.uptime_ns / 1e9);
 	printf("source:          %s, %s\n", st.source.name, st.source.enabled ? "capturing" : "idle");
+	if (st.source_fallback[0])
+		printf("                 %s\n", st.source_fallback);
 	printf("blocks:          %u total, %u in source, %u held\n", st.source.blocks_total,
 	       st.source.blocks_in_source, st.source.blocks_held);
 	printf("produced:        %" PRIu64 " blocks, %" PRIu64 " bytes\n",

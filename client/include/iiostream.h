@@ -329,6 +329,9 @@ struct iios_stats {
 	                            * clients pin); "" without TLS, or from an
 	                            * older server */
 	bool tls_self_made;        /* it is the board's own identity (no --tls-cert) */
+	char source_fallback[160]; /* why the simulated ADC streams: --source auto
+	                            * found no IIO device with a buffer; "" when
+	                            * it found one, or was not asked */
 	uint64_t requests_refused; /* requests refused by the authorisation lists */
 	uint32_t iiod_clients;     /* libiio clients of the iiod-compatible listener
 	                            * (also listed, transport "iiod") */

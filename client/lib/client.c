@@ -1067,6 +1067,7 @@ int iios_stats(struct iios_client *c, struct iios_stats *st)
 	st->tls_handshake_failures = s->tls_handshake_failures;
 	iios__copy_str(st->tls_fingerprint, sizeof(st->tls_fingerprint), s->tls_fingerprint);
 	st->tls_self_made = s->tls_self_made;
+	iios__copy_str(st->source_fallback, sizeof(st->source_fallback), s->source_fallback);
 	st->requests_refused = s->requests_refused;
 	st->iiod_clients = s->iiod_clients;
 	st->iiod_command_errors = s->iiod_command_errors;

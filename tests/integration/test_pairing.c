@@ -275,3 +275,34 @@ Test(pairing, pairing_never_overrides_the_key_a_client_pinned)
 	/* the code was never presented: it still works for the right board */
 	cr_assert_eq(daemon_log_count(&d, "pairing refused"), 0);
 }
+
+/* `iiostream info` from a client the board does not admit: it still shows
+ * the server and its devices, says why it cannot stream, and (as stats
+ * does) why the simulator streams when --source auto found no device. */
+Test(pairing, info_from_an_unpaired_client_says_why_it_cannot_stream)
+{
+	struct who eve;
+	struct iios_client *c;
+	struct iios_stats st;
+	char out[128], err[2048], *text;
+	const char *argv[] = { IIOSTREAM_CLI_PATH, "info", "--url", d.tls_url, "--trust-new",
+			       "--known-servers", NULL, "--identity", NULL, NULL };
+
+	client_named(&eve, "eve");
+	argv[6] = eve.known;
+	argv[8] = eve.identity;
+	snprintf(out, sizeof(out), "%s/info.out", dir);
+	cr_assert_eq(run_command(argv, out, err, sizeof(err), HANG_MS), 0, "%s", err);
+	text = file_slurp(out, NULL);
+	cr_assert_not_null(strstr(text, "stream:     not allowed for this client"), "%s", text);
+	cr_assert_not_null(strstr(text, "iiostreamd --pair"), "%s", text);
+	cr_assert_not_null(strstr(text, "server id:  "), "%s", text);
+
+	eve.opts.trust_new = IIOS_TRUST_NEW_REFUSE;
+	cr_assert_eq(iios_connect(d.tls_url, &eve.opts, &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(iios_stats(c, &st), 0, "stats are not restricted: %s", iios_errmsg(c));
+	iios_close(c);
+	if (st.source_fallback[0])
+		cr_assert_not_null(strstr(text, st.source_fallback), "%s", text);
+	free(text);
+}
