@@ -74,8 +74,7 @@ int iios_fingerprint_parse(const char *in, char out[IIOS_FINGERPRINT_LEN])
 	return n == 64 ? 0 : -EINVAL;
 }
 
-/* mkdir -p, new directories mode 0700. */
-static int make_dirs(const char *dir)
+int iios_make_private_dirs(const char *dir)
 {
 	char path[PATH_MAX];
 	size_t i, len = strlen(dir);
@@ -306,7 +305,7 @@ int iios_identity_open(const char *dir, const char *common_name,
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -ENAMETOOLONG;
 	}
-	ret = make_dirs(dir);
+	ret = iios_make_private_dirs(dir);
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: cannot make the identity directory: %s", dir, strerror(-ret));
 		return ret;

@@ -46,26 +46,6 @@ static int path_in(const char *dir, const char *name, char *out, size_t len)
 	return snprintf(out, len, "%s/%s", dir, name) >= (int)len ? -ENAMETOOLONG : 0;
 }
 
-/* mkdir -p with mode 0700 for what it makes */
-static int make_dir(const char *dir)
-{
-	char path[PATH_MAX];
-	size_t i, len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (path[i] != '/' && path[i] != '\0')
-			continue;
-		path[i] = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		path[i] = dir[i];
-	}
-	return 0;
-}
-
 /*
  * The admin runs `iiostreamd --pair` as root, but the daemon runs as its own
  * user (systemd's DynamicUser) and must read and rewrite what root made:
@@ -255,7 +235,7 @@ int pairing_new_code(const char *dir, unsigned ttl_s, char code[IIOS_PAIR_CODE_L
 	char path[PATH_MAX], key_hex[2 * IIOS_PAIR_KEY_LEN + 1], line[128];
 	int lock, fd, ret, n;
 
-	ret = make_dir(dir);
+	ret = iios_make_private_dirs(dir);
 	if (ret == 0)
 		ret = path_in(dir, "codes", path, sizeof(path));
 	if (ret < 0) {

@@ -55,6 +55,10 @@ int iios_identity_open(const char *dir, const char *common_name,
 		       const char *const *dns_names, struct iios_identity *out,
 		       char *err, size_t errlen);
 
+/* mkdir -p DIR, each directory it makes mode 0700 (private state: an
+ * identity, pairing codes). 0, or a negative errno. */
+int iios_make_private_dirs(const char *dir);
+
 /* "sha256:HEX" of a certificate. 0, or -EINVAL. */
 int iios_fingerprint(X509 *cert, char out[IIOS_FINGERPRINT_LEN]);
 
