@@ -550,7 +550,8 @@ const struct config_option config_options[] = {
 	  .help = "the board's own key and self-signed certificate,\n"
 		  "made there on first start, used without --tls-cert\n"
 		  "and --tls-key (default: $STATE_DIRECTORY/identity,\n"
-		  "else $XDG_STATE_HOME/iiostream/identity, else\n"
+		  "else for root /var/lib/iiostream/identity, else\n"
+		  "$XDG_STATE_HOME/iiostream/identity, else\n"
 		  "~/.local/state/iiostream/identity)" },
 	{ .name = "pairing", .arg = "DIR", .kind = &config_kind_path, FIELD(pairing),
 	  .reload = RELOAD_RESTART,

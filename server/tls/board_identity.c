@@ -26,6 +26,10 @@ int board_identity_dir(const char *dir, char *out, size_t len, char *err, size_t
 	else if ((base = env("STATE_DIRECTORY")))
 		/* systemd may give several, colon-separated: the first is ours */
 		n = snprintf(out, len, "%.*s/identity", (int)strcspn(base, ":"), base);
+	else if (geteuid() == 0)
+		/* root: the system's state, where the packaged service keeps it
+		 * (the admin's `sudo iiostreamd --pair`, --show-identity) */
+		n = snprintf(out, len, "/var/lib/iiostream/identity");
 	else if ((base = env("XDG_STATE_HOME")))
 		n = snprintf(out, len, "%s/iiostream/identity", base);
 	else if ((base = env("HOME")))

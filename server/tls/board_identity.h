@@ -9,6 +9,8 @@
  *   --identity DIR
  *   $STATE_DIRECTORY/identity          (systemd's StateDirectory=iiostream:
  *                                        /var/lib/iiostream/identity)
+ *   /var/lib/iiostream/identity        (root: the same place, for the
+ *                                        admin's commands beside the service)
  *   $XDG_STATE_HOME/iiostream/identity
  *   $HOME/.local/state/iiostream/identity
  * It is made there the first time it is needed: CN = the host name, DNS
