@@ -4,7 +4,8 @@
 # The deployment files besides the unit:
 #  - deploy/iiostreamd.conf documents every key iiostreamd --help lists
 #    (and no other), each with its default, commented out, but for
-#    listen-tls, set: TLS on the LAN with the board's identity;
+#    listen-tls, set: TLS on the LAN with the board's identity, and the
+#    access lists, set to the paired clients;
 #  - deploy/sysusers.d/iiostream.conf creates group iiostream
 #    (systemd-sysusers --dry-run in an empty root);
 #  - deploy/udev/iiostream-sysfs-access, on a copy of a device's sysfs
@@ -31,11 +32,13 @@ missing=$(comm -23 "$tmp/flags" "$tmp/keys" | tr '\n' ' ')
 extra=$(comm -13 "$tmp/flags" "$tmp/keys" | tr '\n' ' ')
 [ -z "$missing" ] || bad "keys not in deploy/iiostreamd.conf: $missing"
 [ -z "$extra" ] || bad "deploy/iiostreamd.conf has keys iiostreamd does not: $extra"
-# as shipped it sets one key: TLS on the LAN (issue 19: useful at once,
-# no plain sample beyond the board); plain TCP stays on its loopback default
+# as shipped it sets three keys: TLS on the LAN (issue 19: useful at once,
+# no plain sample beyond the board), and only paired clients may stream or
+# write; plain TCP stays on its loopback default
 set_keys=$(grep -E '^[a-z-]+ *=' "$src/deploy/iiostreamd.conf" | tr '\n' ';')
-[ "$set_keys" = "listen-tls = 0.0.0.0:30433;" ] ||
-	bad "deploy/iiostreamd.conf sets '$set_keys', want only 'listen-tls = 0.0.0.0:30433'"
+want_keys="listen-tls = 0.0.0.0:30433;allow-subscribe = paired;allow-write = paired;"
+[ "$set_keys" = "$want_keys" ] ||
+	bad "deploy/iiostreamd.conf sets '$set_keys', want '$want_keys'"
 echo "$(wc -l <"$tmp/keys") keys: $(tr '\n' ' ' <"$tmp/keys")"
 
 echo "== deploy/sysusers.d/iiostream.conf"

@@ -42,14 +42,15 @@ ls -l /dev/iio_block0 | grep -q " iiostream " &&
 	pass "udev gave /dev/iio_block0 to group iiostream: $(ls -l /dev/iio_block0 | cut -d' ' -f1,3,4)" ||
 	bad "/dev/iio_block0: $(ls -l /dev/iio_block0)"
 
-# the module's blocks, read through the sandbox (DeviceAllow=, the group)
-# and streamed to a client on the guest's loopback
-if iiostream rx --url tcp://127.0.0.1:30432 --blocks 20 --verify --json --quiet --timeout 60000 \
-	>/tmp/rx.json 2>/tmp/rx.err &&
-	grep -q '"integrity_errors":0,' /tmp/rx.json && grep -q '"blocks":20,' /tmp/rx.json; then
-	pass "iiostream rx --verify: 20 blocks of the kernel source, every byte verified"
+# the shipped lists admit paired clients only: a plain client on the
+# guest's loopback (no certificate, so never paired) is refused, told to
+# pair over tls://; the module's blocks through the sandbox (DeviceAllow=,
+# the group) are verified by the paired client below
+if ! iiostream rx --url tcp://127.0.0.1:30432 --blocks 20 --verify --json --quiet --timeout 60000 \
+	>/tmp/rx.json 2>/tmp/rx.err && grep -q "paired clients connect with tls://" /tmp/rx.err; then
+	pass "plain TCP on loopback: refused by the shipped lists, told to pair over tls://"
 else
-	bad "rx from the service: $(cat /tmp/rx.json /tmp/rx.err)"
+	bad "plain rx from the service: $(cat /tmp/rx.json /tmp/rx.err)"
 	journalctl -u iiostreamd.service --no-pager | tail -20
 fi
 
@@ -93,23 +94,42 @@ rx_tls() {
 		grep -q '"blocks":20,' "/tmp/rx-$name.json"
 }
 
-# TLS on every address, and verified streams over it: trusting the board's
-# own certificate as a CA (--ca, and its name), then on first use
-# (--trust-new: the client pins the fingerprint the journal gave), then
-# with the pin alone
+# TLS on every address, only for paired clients (the shipped lists): a
+# client the board does not know is refused with the way to pair; the
+# admin's `iiostreamd --pair` (as root, beside the service) makes a code,
+# `iiostream pair` presents it, and the client learns the board's key from
+# the pairing (the fingerprint the journal gave); then it streams verified
+# on the pin alone, with the board's certificate as a CA (--ca and its
+# name, presenting the same identity), and on first use of another
+# known-servers file (--trust-new)
 ks=/tmp/known_servers
+me="--identity /tmp/client-identity"
 if journalctl -u iiostreamd.service --no-pager | grep -q "listening for TLS on 0.0.0.0:30433" &&
-	rx_tls ca --ca "$id_dir/cert.pem" --tls-name "$cn"; then
-	pass "TLS on 0.0.0.0:30433, --ca the identity (CN $cn): 20 blocks, every byte verified"
+	! rx_tls stranger --trust-new --known-servers /tmp/ks-stranger --identity /tmp/stranger &&
+	grep -q "iiostreamd --pair" /tmp/rx-stranger.err; then
+	pass "TLS on 0.0.0.0:30433: an unpaired client refused, told how to pair"
 else
-	bad "rx over TLS with --ca: $(cat /tmp/rx-ca.json /tmp/rx-ca.err)"
+	bad "unpaired client: $(cat /tmp/rx-stranger.json /tmp/rx-stranger.err)"
 	journalctl -u iiostreamd.service --no-pager | tail -20
 fi
-if rx_tls tofu --trust-new --known-servers "$ks" && grep -q " $fp\$" "$ks" &&
-	rx_tls pinned --known-servers "$ks"; then
-	pass "trust on first use: --trust-new pinned $fp ($(grep -c . "$ks") line), then streamed on the pin"
+code=$(iiostreamd --pair 2>/tmp/pair.err | sed -n 's/^Pairing code: \([^ ]*\).*/\1/p')
+if [ -n "$code" ] && iiostream pair --url tls://127.0.0.1:30433 --known-servers "$ks" $me "$code" \
+	>/tmp/pair.out 2>&1 && [ "$(cat "$ks")" = "127.0.0.1:30433 $fp" ] &&
+	rx_tls pinned --known-servers "$ks" $me; then
+	pass "paired with code $code (the board learnt from it: $fp), then 20 blocks of the kernel source streamed on the pin, every byte verified"
 else
-	bad "trust on first use: $(cat /tmp/rx-tofu.json /tmp/rx-tofu.err /tmp/rx-pinned.err "$ks")"
+	bad "pairing: code '$code' $(cat /tmp/pair.err /tmp/pair.out "$ks" /tmp/rx-pinned.err)"
+	journalctl -u iiostreamd.service --no-pager | grep -i pair | tail -5
+fi
+if rx_tls ca --ca "$id_dir/cert.pem" --tls-name "$cn" $me; then
+	pass "--ca the identity (CN $cn), the paired identity: 20 blocks, every byte verified"
+else
+	bad "rx over TLS with --ca: $(cat /tmp/rx-ca.json /tmp/rx-ca.err)"
+fi
+if rx_tls tofu --trust-new --known-servers /tmp/ks-tofu $me && grep -q " $fp\$" /tmp/ks-tofu; then
+	pass "trust on first use: --trust-new pinned $fp, and streamed"
+else
+	bad "trust on first use: $(cat /tmp/rx-tofu.json /tmp/rx-tofu.err /tmp/ks-tofu)"
 fi
 
 # the watchdog: pings every WatchdogSec/2, so 12 s later nothing restarted
@@ -162,7 +182,7 @@ done
 new_fp=$(journalctl -u iiostreamd.service --no-pager |
 	sed -n 's/.*TLS identity \(sha256:[0-9a-f]*\): the board.s own, made now in.*/\1/p' | tail -1)
 if [ -n "$new_fp" ] && [ "$new_fp" != "$fp" ] &&
-	! rx_tls changed --trust-new --known-servers "$ks" &&
+	! rx_tls changed --trust-new --known-servers "$ks" $me &&
 	grep -q "$fp" /tmp/rx-changed.err && grep -q "$new_fp" /tmp/rx-changed.err &&
 	cmp -s "$ks" /tmp/known_servers.before; then
 	pass "a new board key ($new_fp): refused with both fingerprints, known_servers untouched"
