@@ -160,13 +160,10 @@ int reload_run(struct server *srv)
 			goto out;
 		}
 	}
-	if (srv->pairing_on) {
-		rc = reload_pairing(srv, &lists_changed, err, sizeof(err));
-		if (rc) {
-			log_error("reload refused: %s; keeping the configuration in force", err);
-			goto out;
-		}
-	}
+	/* (after TLS, which may refuse the whole reload; a bad line here
+	 * keeps the paired clients as they were, and the rest goes on) */
+	if (srv->pairing_on && reload_pairing(srv, &lists_changed, err, sizeof(err)))
+		log_error("pairing: %s; the paired clients stay as they were", err);
 	restart = log_restart_only(r->live, next);
 	live_changes = apply_live(r->live, next, &lists_changed);
 	if (lists_changed)

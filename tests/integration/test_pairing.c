@@ -306,3 +306,31 @@ Test(pairing, info_from_an_unpaired_client_says_why_it_cannot_stream)
 		cr_assert_not_null(strstr(text, st.source_fallback), "%s", text);
 	free(text);
 }
+
+/* A reload that finds a bad line in the paired clients keeps them as they
+ * were (and says so): a typo never admits nor cuts off anyone. */
+Test(pairing, a_bad_line_in_the_paired_clients_keeps_them_as_they_were)
+{
+	struct who alice;
+	struct iios_pairing done;
+	char code[IIOS_PAIR_CODE_LEN], err[1024], clients[192], *text, *bad;
+	int before;
+
+	client_named(&alice, "alice");
+	make_code(code);
+	cr_assert_eq(iios_pair(d.tls_url, &alice.opts, code, NULL, &done, err, sizeof(err)), 0,
+		     "%s", err);
+	snprintf(clients, sizeof(clients), "%s/clients", pairing);
+	text = file_slurp(clients, NULL);
+	bad = malloc(strlen(text) + 32);
+	sprintf(bad, "%ssha256:not-hex typo\n", text);
+	test_file_replace(clients, bad);
+	free(bad);
+	free(text);
+	before = daemon_log_count(&d, "configuration reloaded");
+	cr_assert_eq(kill(d.pid, SIGHUP), 0);
+	WAIT_UNTIL(daemon_log_count(&d, "configuration reloaded") > before, "the reload");
+	cr_assert(daemon_log_contains(&d, "the paired clients stay as they were"));
+	cr_assert(daemon_log_contains(&d, "clients:2:"), "names the file and line");
+	cr_assert_eq(try_subscribe(&alice, err, sizeof(err)), 0, "%s", err);
+}
