@@ -513,8 +513,7 @@ enum tls_io tls_handshake(SSL *ssl, char *why, size_t len)
 void tls_peer_identity(SSL *ssl, struct peer_identity *id)
 {
 	X509 *cert = SSL_get0_peer_certificate(ssl);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	char fp[IIOS_FINGERPRINT_LEN];
 	X509_NAME *subject;
 	BIO *bio;
 
@@ -539,9 +538,8 @@ void tls_peer_identity(SSL *ssl, struct peer_identity *id)
 	}
 	if (X509_NAME_get_text_by_NID(subject, NID_commonName, id->cn, sizeof(id->cn)) < 0)
 		id->cn[0] = '\0';
-	if (X509_digest(cert, EVP_sha256(), md, &mdlen) == 1)
-		for (i = 0; i < mdlen && i < 32; i++)
-			snprintf(id->sha256 + 2 * i, 3, "%02x", md[i]);
+	if (iios_fingerprint(cert, fp) == 0)
+		memcpy(id->sha256, fp + strlen("sha256:"), sizeof(id->sha256)); /* the hex and NUL */
 	ERR_clear_error();
 }
 
