@@ -12,6 +12,8 @@ build_packages=(
   build-essential cmake pkg-config
   libuv1-dev libprotobuf-c-dev protobuf-c-compiler
   libssl-dev libiio-dev libavahi-client-dev
+  # the web console's live spectrum: FFTW, single precision (fftw3f)
+  libfftw3-dev
 )
 
 packages=(

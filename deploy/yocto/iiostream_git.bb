@@ -13,7 +13,8 @@ PV = "0.1.0+git${SRCPV}"
 S = "${WORKDIR}/git"
 
 # protobuf-c-native for protoc-c, which generates the wire protocol's code
-DEPENDS = "libuv protobuf-c protobuf-c-native openssl libiio avahi"
+# fftw: the web console's spectrum (libfftw3f: its default PACKAGECONFIG builds single precision)
+DEPENDS = "libuv protobuf-c protobuf-c-native openssl libiio avahi fftw"
 
 inherit cmake pkgconfig systemd useradd
 

@@ -79,7 +79,8 @@ cli=$build/client/iiostream
 if [ -z "${IIOS_CROSS_NS:-}" ]; then # steps 1, 2, 5 and 6 outside the namespace of step 3
 
 # -- 1. the sysroot -------------------------------------------------------------
-want=(libc6-dev libgcc-12-dev libuv1-dev libprotobuf-c-dev libssl-dev libiio-dev libavahi-client-dev)
+want=(libc6-dev libgcc-12-dev libuv1-dev libprotobuf-c-dev libssl-dev libiio-dev libavahi-client-dev
+	libfftw3-dev)
 # Criterion: Debian's package, or (armhf) what building it takes
 if apt-cache show "libcriterion-dev:$deb" >/dev/null 2>&1; then
 	criterion=package

@@ -13,7 +13,7 @@ IIOSTREAM_LICENSE = MIT
 IIOSTREAM_LICENSE_FILES = LICENSE
 IIOSTREAM_INSTALL_STAGING = YES
 # protoc-c generates the wire protocol's code at build time, on the host
-IIOSTREAM_DEPENDENCIES = host-pkgconf host-protobuf-c libuv protobuf-c openssl libiio avahi
+IIOSTREAM_DEPENDENCIES = host-pkgconf host-protobuf-c libuv protobuf-c openssl libiio avahi fftw-single
 IIOSTREAM_CONF_OPTS = \
 	-DIIOSTREAM_TESTS=OFF \
 	-DIIOSTREAM_GNURADIO=OFF \
