@@ -19,6 +19,7 @@
 #include "block_pool.h"
 #include "iiostream.pb-c.h"
 #include "fanout.h"
+#include "send_queue.h"
 #include "source.h"
 #include "source_spec.h"
 
@@ -39,6 +40,9 @@ struct device_stream {
 	struct fanout fanout;      /* its blocks to its subscribers, every port */
 	uint32_t client_queue;     /* client-queue= of the spec, else 0 (--client-queue) */
 	bool open;                 /* source opened and blocks allocated */
+	/* written by its senders (send_queue.c through the sessions' cursors,
+	 * the iiod port's buffers) as sends complete: /metrics */
+	struct send_stats sent;
 };
 
 /* The source settings of a spec: its keys over cfg's flags. */

@@ -29,6 +29,14 @@ struct client_brief {
 	uint64_t blocks_sent, bytes_sent, blocks_skipped;
 	uint32_t queue_blocks;     /* blocks it holds now */
 	const char *transport;     /* Stats' transport field, e.g. "iiod" */
+	/* for /metrics and the status API: */
+	const char *connection;    /* how it came: "tcp", "tls", "ktls" (the
+				    * kernel encrypts), "iiod"; never a peer */
+	const char *tls_identity;  /* its client certificate, "sha256:<64 hex>",
+				    * or NULL (none, or plain TCP) */
+	double rate_bytes_per_s;   /* payload bytes sent a second: over the
+				    * last whole second where the front-end
+				    * samples it, else since it connected */
 };
 
 /* A front-end's numbers, for --max-clients and Stats. */

@@ -55,6 +55,7 @@ struct server {
 	/* counters reported in Stats */
 	uint64_t clients_total;
 	uint64_t protocol_errors;
+	uint64_t tls_handshakes;    /* completed, on every TLS port */
 	uint64_t tls_handshake_failures;
 	uint64_t requests_refused;  /* by --allow-subscribe / --allow-write */
 	uint64_t clients_refused;   /* connections beyond --max-clients */

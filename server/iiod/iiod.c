@@ -186,6 +186,8 @@ static void on_connection(uv_stream_t *server, int status)
 		conn_discard(c);
 		return;
 	}
+	is->srv->clients_total++;
+	c->connected_ns = monotonic_ns();
 	conn_serve(is, c, server->loop);
 }
 
@@ -295,7 +297,10 @@ static void fe_foreach_client(const struct frontend *fe,
 {
 	struct iiod_conn *c;
 
+	uint64_t now = monotonic_ns();
+
 	TAILQ_FOREACH(c, &fe_iiod(fe)->conns, link) {
+		double age_s = (double)(now - c->connected_ns) / 1e9;
 		struct client_brief b = {
 			.id = c->id,
 			.peer = c->peer,
@@ -305,6 +310,8 @@ static void fe_foreach_client(const struct frontend *fe,
 			.blocks_skipped = c->sub.blocks_skipped,
 			.queue_blocks = c->q_len + c->held_len,
 			.transport = "iiod",
+			.connection = "iiod",
+			.rate_bytes_per_s = age_s > 0 ? (double)c->bytes_sent / age_s : 0,
 		};
 
 		fn(&b, arg);

@@ -84,6 +84,7 @@ static void head_block_sent(struct iiod_conn *c)
 	}
 	block_pool_unref(queue_pop(c));
 	c->blocks_sent++;
+	c->ds->sent.blocks_sent++;
 }
 
 /* Send what the READBUF under way can take from the queued blocks, as long
@@ -119,6 +120,7 @@ static void pump(struct iiod_conn *c)
 			return; /* the write failed: iiod__buffer_close() emptied the queue */
 		c->readbuf_left -= len;
 		c->bytes_sent += len;
+		c->ds->sent.bytes_sent += len;
 		c->head_scan += scans;
 		if (c->head_scan >= b->bytes_used / c->cap_scan_bytes)
 			head_block_sent(c);

@@ -93,6 +93,7 @@ struct iiod_conn {
 	int open_handles;        /* tcp, and timer once started: freed when none is left */
 	uv_timer_t timer;        /* the first command's deadline, then the stall check */
 	bool got_command;        /* a whole line arrived (--handshake-timeout) */
+	uint64_t connected_ns;   /* accepted (its rate, in the status API) */
 
 	/* output: iiod_write.c; what libuv has of ours (--max-send-queue,
 	 * --idle-timeout) */

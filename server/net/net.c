@@ -42,6 +42,7 @@ static void net_tick(struct frontend *fe, uint64_t now_ns)
 
 	for (s = TAILQ_FIRST(&net->sessions); s; s = next) {
 		next = TAILQ_NEXT(s, link);
+		session_sample_rate(s, now_ns);
 		session_check_idle(s, now_ns);
 	}
 }
@@ -72,6 +73,39 @@ static void net_status(const struct frontend *fe, char *buf, size_t len)
 		snprintf(buf + n, len - n, "; TLS port %u", net->secure.port);
 }
 
+/* Each session's brief (/metrics, the status API; protocol.c writes its
+ * own clients' lines of Stats in full). */
+static void net_foreach_client(const struct frontend *fe,
+			       void (*fn)(const struct client_brief *c, void *arg), void *arg)
+{
+	const struct session *s;
+
+	TAILQ_FOREACH(s, &fe_net(fe)->sessions, link) {
+		char ident[7 + sizeof(s->ident.sha256)];
+		struct client_brief b = {
+			.id = s->id,
+			.peer = s->peer,
+			.subscribed = s->nsubs > 0,
+			.blocks_sent = s->tx.q.blocks_sent,
+			.bytes_sent = s->tx.q.bytes_sent,
+			.blocks_skipped = session_blocks_skipped(s),
+			.queue_blocks = send_queue_blocks(&s->tx.q),
+			.transport = session_transport(s),
+			.rate_bytes_per_s = s->rate_bps,
+		};
+
+		if (!s->ssl)
+			b.connection = "tcp";
+		else
+			b.connection = s->tx.ops == &tx_ktls_ops ? "ktls" : "tls";
+		if (s->ssl && s->ident.has_cert) {
+			snprintf(ident, sizeof(ident), "sha256:%s", s->ident.sha256);
+			b.tls_identity = ident;
+		}
+		fn(&b, arg);
+	}
+}
+
 static const struct frontend_ops net_ops = {
 	.name = "iiostream",
 	.counters = net_counters,
@@ -79,7 +113,7 @@ static const struct frontend_ops net_ops = {
 	.tick = net_tick,
 	.access_changed = net_access_changed,
 	.status = net_status,
-	/* its clients' lines of Stats are written by protocol.c, in full */
+	.foreach_client = net_foreach_client,
 };
 
 void net_log_listening(const char *what, const char *host, uint16_t port)

@@ -266,7 +266,7 @@ int session_create(struct net_server *net, int fd, const char *peer, bool tls)
 	}
 	/* beyond --max-clients: served only until it can be told so, at Hello */
 	s->over_limit = server_refuse_client(srv, peer, tls ? "TLS port" : "plain port");
-	s->last_rx_ns = s->tx.last_tx_ns = monotonic_ns();
+	s->last_rx_ns = s->tx.last_tx_ns = s->rate_mark_ns = monotonic_ns();
 	TAILQ_INSERT_TAIL(&net->sessions, s, link);
 	net->nsessions++;
 	srv->clients_total++;
@@ -274,6 +274,17 @@ int session_create(struct net_server *net, int fd, const char *peer, bool tls)
 	uv_timer_start(&s->deadline, session__on_deadline, s->srv->cfg->handshake_timeout_ms, 0);
 	log_info("client %u (%s) connected%s", s->id, s->peer, tls ? " to the TLS port" : "");
 	return 0;
+}
+
+void session_sample_rate(struct session *s, uint64_t now_ns)
+{
+	uint64_t dt = now_ns - s->rate_mark_ns;
+
+	if (dt == 0)
+		return;
+	s->rate_bps = (double)(s->tx.q.bytes_sent - s->rate_mark_bytes) * 1e9 / (double)dt;
+	s->rate_mark_bytes = s->tx.q.bytes_sent;
+	s->rate_mark_ns = now_ns;
 }
 
 /* "tls" or "ktls" on the TLS port; else

@@ -103,6 +103,8 @@ struct session {
 	struct session_sub subs[SESSION_MAX_SUBS];
 	uint32_t nsubs;          /* slots in use */
 	struct session_tx txm;   /* its transmission, if any (session_tx.c) */
+	double rate_bps;         /* payload bytes sent a second, over the time
+	                          * between the last two session_sample_rate() */
 
 	/* private */
 	uv_poll_t poll;
@@ -127,6 +129,9 @@ struct session {
 	/* --idle-timeout: when a byte last came in (tx.last_tx_ns: when the
 	 * socket last took one, or the queue last became non-empty) */
 	uint64_t last_rx_ns;
+
+	/* rate_bps: tx.q.bytes_sent and the time at the last sample */
+	uint64_t rate_mark_bytes, rate_mark_ns;
 };
 
 /* The limits are the daemon's configuration (--max-send-queue,
@@ -142,6 +147,10 @@ int session_create(struct net_server *net, int fd, const char *peer, bool tls);
  * nothing to send) or stalled (nothing taken by its socket) for longer than
  * --idle-timeout. Called once a second. */
 void session_check_idle(struct session *s, uint64_t now_ns);
+
+/* Once a second (the front-end's tick): rate_bps over the interval since
+ * the previous call (since it connected, the first time). */
+void session_sample_rate(struct session *s, uint64_t now_ns);
 
 /* Join the stream of `ds` with a queue of max_queue blocks: from now on its
  * fan-out offers the session blocks (subscriber.h). The subscription, or

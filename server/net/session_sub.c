@@ -96,6 +96,7 @@ struct session_sub *session_subscribe(struct session *s, struct device_stream *d
 	ss->ds = ds;
 	ss->sub.ops = &session_sub_ops;
 	stream_cursor_restart(&ss->cur, ds->id, ds->fmt.scan_bytes);
+	ss->cur.stats = &ds->sent;
 	s->nsubs++;
 	fanout_subscribe(&ds->fanout, &ss->sub, max_queue);
 	return ss;

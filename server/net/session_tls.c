@@ -41,6 +41,7 @@ static void tls_established(struct session *s)
 		session_close(s, NULL);
 		return;
 	}
+	s->srv->tls_handshakes++;
 	tls_describe(s->ssl, desc, sizeof(desc));
 	access_describe(&s->ident, who, sizeof(who));
 	log_info("client %u (%s): %s, %s encrypts, client %s", s->id, s->peer, desc,

@@ -204,15 +204,29 @@ void send_queue_drop_unsent(struct send_queue *q, const struct stream_cursor *cu
 	}
 }
 
+/* A block frame's send completed: its latency, into its stream's totals. */
+static void frame_completed(const struct out_frame *f)
+{
+	const struct pool_block *b = f->blk;
+
+	if (b && f->cur->stats)
+		histogram_add(&f->cur->stats->latency, b->pool->now() - b->dequeue_ns);
+}
+
 /* f was taken whole: done, or pinned while the kernel uses its pages. */
 static void frame_done(struct send_queue *q, struct out_frame *f)
 {
 	if (f->blk) {
 		q->blocks_sent++;
 		q->bytes_sent += f->blk->bytes_used;
+		if (f->cur->stats) {
+			f->cur->stats->blocks_sent++;
+			f->cur->stats->bytes_sent += f->blk->bytes_used;
+		}
 	}
 	unlink_queued(q, f);
 	if (!f->zc_pending && !f->ack_pending) {
+		frame_completed(f);
 		free_frame(f);
 		return;
 	}
@@ -276,6 +290,7 @@ void send_queue_release(struct send_queue *q, uint32_t zc_done, uint64_t acked)
 			break;
 		if (f->ack_pending && acked < f->ack_end)
 			break;
+		frame_completed(f);
 		unpin(q, f);
 	}
 }

@@ -25,10 +25,23 @@
 #include <sys/uio.h>
 
 #include "block_pool.h"
+#include "histogram.h"
 #include "zc_tracker.h"
 
 /* Room for a BlockHeader Envelope: every field at its largest varint. */
 #define BLOCK_HEAD_MAX 128
+
+/*
+ * What a stream's block frames did, every connection together (the
+ * device's totals, /metrics): counted as each frame's send completes.
+ */
+struct send_stats {
+	uint64_t blocks_sent, bytes_sent; /* frames taken whole; payload bytes */
+	/* dequeue_ns to the send's completion: the socket took the frame's
+	 * last byte (copy, TLS records: OpenSSL sealed it), or the kernel let
+	 * go of its pages (zero-copy completion, sendfile's ack) */
+	struct histogram latency;
+};
 
 /*
  * One stream of a connection: a connection subscribed to several devices
@@ -41,6 +54,8 @@
 struct stream_cursor {
 	uint32_t stream_id;           /* BlockHeader.stream_id of its frames */
 	uint32_t scan_bytes;          /* bytes per scan of the stream (lost_samples) */
+	struct send_stats *stats;     /* the stream's totals, NULL: none; set
+				       * by the cursor's owner */
 	/* read-only outside send_queue.c */
 	uint32_t queued_blocks;       /* its block frames in outq */
 	uint32_t pinned_blocks;       /* its block frames in pinned */
