@@ -10,6 +10,13 @@ fail=0
 pass() { echo "GUEST-OK   $*"; }
 bad() { echo "GUEST-FAIL $*"; fail=$((fail + 1)); }
 prop() { systemctl show -P "$1" iiostreamd.service; }
+# host_step NAME ARGS...: ask the host side of the guest (systemd-guest.sh)
+# to act, as a PC on the LAN, and wait until it says it is done
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+host_step() {
+	echo "HOST-STEP $*"
+	[ "$(timeout 300 head -n1 /dev/ttyS1)" = "done $1" ] || bad "the host did not answer step $1"
+}
 
 # Type=notify: "active" only once the daemon said READY=1 (waited for, up
 # to 120 s: an emulated guest on a loaded host is slow)
@@ -132,6 +139,13 @@ else
 	bad "trust on first use: $(cat /tmp/rx-tofu.json /tmp/rx-tofu.err /tmp/ks-tofu)"
 fi
 
+# the host side of the guest, through the NIC: pairs with a new code (the
+# admin's), streams on the pin and on first use
+code=$(iiostreamd --pair 2>/tmp/pair-host.err | sed -n 's/^Pairing code: \([^ ]*\).*/\1/p')
+[ -n "$code" ] || bad "no second pairing code: $(cat /tmp/pair-host.err)"
+for n in /sys/class/net/*; do echo "net: ${n##*/} $(cat "$n/operstate")"; done
+host_step pair "$code" "$fp"
+
 # the watchdog: pings every WatchdogSec/2, so 12 s later nothing restarted
 sleep 12
 if [ "$(prop NRestarts)" = 0 ] && [ "$(prop MainPID)" = "$pid" ] &&
@@ -189,6 +203,7 @@ if [ -n "$new_fp" ] && [ "$new_fp" != "$fp" ] &&
 else
 	bad "key replaced: new '$new_fp' (old $fp): $(cat /tmp/rx-changed.json /tmp/rx-changed.err)"
 fi
+host_step changed "$new_fp" "$fp"
 systemctl stop iiostreamd.service
 
 echo "GUEST-RESULT $fail"

@@ -249,3 +249,41 @@ Test(revoke, a_transmitting_client_taken_off_allow_write_is_closed_and_its_devic
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st), "blocks still held after the revocation");
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
+
+Test(revoke, a_libiio_client_transmitting_on_the_iiod_port_is_closed_and_its_device_stops,
+     .init = make_dir, .fini = remove_dir, .timeout = 300)
+{
+	const char *args[] = { "--config", conf, "--iiod-listen", "127.0.0.1:0", NULL };
+	static uint8_t blk[65536];
+	static struct iios_stats st;
+	char line[64];
+	struct daemon d;
+	int fd;
+
+	write_conf("allow-write = plain\n");
+	daemon_start(&d, args);
+	cr_assert_neq(d.iiod_port, 0);
+	/* a cyclic buffer of one block: the DAC would loop it after a disconnect */
+	fd = iiod_port_connect(&d, 0);
+	iiod_port_send(fd, "OPEN sim-dac 16384 00000003 CYCLIC\r\n", 36);
+	iiod_port_read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, "0", "OPEN: %s", line);
+	iiod_port_send(fd, "WRITEBUF sim-dac 65536\r\n", 24);
+	iiod_port_send(fd, (const char *)blk, sizeof(blk));
+	iiod_port_read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, "0", "WRITEBUF: %s", line);
+	iiod_port_read_line(fd, line, sizeof(line));
+	cr_assert_str_eq(line, "65536", "WRITEBUF: %s", line);
+	WAIT_UNTIL(dac_stats(&d, &st)->cyclic, "the DAC to loop the block");
+
+	write_conf("allow-write = cn:good-client\n");
+	reload(&d);
+	cr_assert(raw_wait_closed(fd, HANG_MS), "the iiod client's connection stays open");
+	close(fd);
+	WAIT_UNTIL(!dac_stats(&d, &st)->transmitting, "the DAC to stop (it loops on)");
+	cr_assert_eq(daemon_log_count(&d, "no certificate): revoked: 'plain' (no certificate) is no "
+				       "longer on --allow-write after reload; closing"),
+		     1, "no log line for the iiod client");
+	cr_assert(wait_blocks_back(&d, HANG_MS, &st), "blocks still held after the revocation");
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
