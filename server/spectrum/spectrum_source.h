@@ -102,6 +102,7 @@ struct spectrum_source {
 	uint64_t frames;           /* computed since open */
 	uint64_t blocks_copied;    /* blocks samples were copied from */
 	uint64_t restarts;         /* frames begun again after a gap in the scans */
+	TAILQ_HEAD(, spectrum_viewer) viewers; /* attached (walk only, for counts) */
 	TAILQ_ENTRY(spectrum_source) link; /* for its owner's list (spectrum.c) */
 	/* private */
 	uv_timer_t compute;        /* the FFT on the loop's next turn */
@@ -115,7 +116,6 @@ struct spectrum_source {
 	uint64_t next_take_ns;     /* no new frame begins before this */
 	float *db;                 /* bins levels */
 	uint8_t *frame;            /* the encoded frame, SPECTRUM_FRAME_MAX bytes */
-	TAILQ_HEAD(, spectrum_viewer) viewers;
 	bool closing;
 };
 

@@ -6,6 +6,7 @@
  *     asserts), computed from the real pattern;
  *   - reading channels out of any scan format, and refusing what it cannot;
  *   - the frame format, whole and truncated;
+ *   - a viewer's query and messages, and what they refuse;
  *   - the spectrum source as a subscriber of a real fan-out over the real
  *     sim source and block pool (as test_fanout.c): one frame per interval,
  *     no block held back, viewers at their own rates, slow viewers
@@ -25,6 +26,7 @@
 #include "pool_fixture.h"
 #include "spectrum_fft.h"
 #include "spectrum_frame.h"
+#include "spectrum_query.h"
 #include "spectrum_reader.h"
 #include "spectrum_source.h"
 
@@ -394,6 +396,99 @@ Test(spectrum_frame, parse_refuses_every_truncation_and_bad_header)
 	buf[6] = 96;
 	buf[9] = 0x20; /* bins 8192 + ... */
 	cr_assert_eq(spectrum_frame_parse(buf, len, &g, &lv), -EBADMSG, "bins");
+}
+
+/* ---- a viewer's query -------------------------------------------------------- */
+
+static int parse(const char *text, struct spectrum_query *q, char *err)
+{
+	return spectrum_query_parse(text, strlen(text), q, err, 200);
+}
+
+Test(spectrum_query, takes_every_key_percent_decoded_and_leaves_the_rest_unset)
+{
+	struct spectrum_query q;
+	char err[200];
+
+	cr_assert_eq(parse("", &q, err), 0);
+	cr_assert(!q.device_set && !q.channels_set && !q.bins_set && !q.fps_set);
+	cr_assert_eq(parse("device=iio%3Adevice0&channels=0,1&bins=4096&fps=10", &q, err), 0,
+		     "%s", err);
+	cr_assert_str_eq(q.device, "iio:device0");
+	cr_assert_eq(q.nchannels, 2);
+	cr_assert_eq(q.channels[0], 0);
+	cr_assert_eq(q.channels[1], 1);
+	cr_assert_eq(q.bins, 4096);
+	cr_assert_eq(q.fps, 10);
+	cr_assert_eq(parse("channels=3&&", &q, err), 0, "empty pairs are nothing: %s", err);
+	cr_assert(q.channels_set && !q.bins_set);
+	cr_assert_eq(q.nchannels, 1);
+	cr_assert_eq(q.channels[0], 3);
+	cr_assert_eq(parse("device=my+adc", &q, err), 0);
+	cr_assert_str_eq(q.device, "my adc", "a form's '+' is a space");
+	/* a WebSocket message is not NUL-terminated: len bounds it */
+	cr_assert_eq(spectrum_query_parse("fps=5XYZ", 5, &q, err, sizeof(err)), 0);
+	cr_assert_eq(q.fps, 5);
+}
+
+Test(spectrum_query, refuses_each_bad_pair_naming_it)
+{
+	static const struct {
+		const char *q, *says;
+	} bad[] = {
+		{ "colour=red", "unknown key 'colour'" },
+		{ "fps=5&fps=6", "'fps' given twice" },
+		{ "bins=1000", "bins '1000'" },
+		{ "bins=", "bins ''" },
+		{ "fps=0", "fps '0'" },
+		{ "fps=26", "fps '26'" },
+		{ "fps=-1", "fps '-1'" },
+		{ "channels=0,1,2", "channels '0,1,2'" },
+		{ "channels=64", "channels '64'" },
+		{ "channels=a", "channels 'a'" },
+		{ "channels=0,", "channels '0,'" },
+		{ "device=", "device: empty" },
+		{ "device=%zz", "bad %-escape" },
+		{ "device=%4", "bad %-escape" },
+		{ "device=a%00b", "a NUL" },
+		{ "bins", "key=value wanted" },
+		{ "bins=99999999", "bins '99999999'" },
+		{ "colour=\x01\xff", "unknown key 'colour'" },
+		{ "device=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "too long" },
+	};
+	struct spectrum_query q;
+	char err[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(parse(bad[i].q, &q, err), -EINVAL, "'%s' was taken", bad[i].q);
+		cr_assert(strstr(err, bad[i].says), "'%s': '%s' does not say '%s'", bad[i].q, err,
+			  bad[i].says);
+	}
+}
+
+Test(spectrum_query, refuses_overlong_text_and_survives_every_truncation)
+{
+	const char *good = "device=iio%3Adevice0&channels=0,1&bins=4096&fps=10";
+	char big[SPECTRUM_QUERY_MAX + 2], err[200], *cut;
+	struct spectrum_query q;
+	size_t n;
+
+	memset(big, '&', sizeof(big));
+	cr_assert_eq(spectrum_query_parse(big, SPECTRUM_QUERY_MAX, &q, err, sizeof(err)), 0);
+	cr_assert_eq(spectrum_query_parse(big, SPECTRUM_QUERY_MAX + 1, &q, err, sizeof(err)),
+		     -EINVAL);
+	/* each prefix in a buffer of its own size, so ASan sees any read past it */
+	for (n = 0; n <= strlen(good); n++) {
+		int ret;
+
+		cut = malloc(n ? n : 1);
+		memcpy(cut, good, n);
+		ret = spectrum_query_parse(cut, n, &q, err, sizeof(err));
+		cr_assert(ret == 0 || ret == -EINVAL);
+		free(cut);
+	}
 }
 
 /* ---- the source on a real fan-out ------------------------------------------------ */
