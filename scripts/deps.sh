@@ -26,6 +26,10 @@ packages=(
   # the static analyzer (scripts/analyze.sh, with python3)
   clang libclang-rt-14-dev python3
   iperf3 iproute2
+  # /metrics: promtool checks the exposition (it_metrics), and a real
+  # Prometheus server scrapes a streaming daemon (prometheus_scrape; it runs
+  # its own instance in a temp dir, never the packaged service)
+  prometheus
   # deployment: systemd-analyze verify/security and systemd-sysusers check
   # deploy/'s files; strace lists the daemon's system calls against the
   # unit's filter
