@@ -39,7 +39,13 @@ static void copy_scans(struct spectrum_source *s, const struct pool_block *b, ui
 	float *in = spectrum_fft_input(&s->fft) + (size_t)s->have * (s->rd.complex ? 2 : 1);
 
 	if (s->have == 0) {
-		s->frame_ns = b->dequeue_ns;
+		/* on schedule: this frame is the one due at next_take, so the
+		 * frames keep the rate on average whatever the blocks' period;
+		 * behind by a whole interval (or the first): due now */
+		bool on_time = s->next_take_ns &&
+			       b->dequeue_ns - s->next_take_ns < interval_ns(s->fps);
+
+		s->frame_due_ns = on_time ? s->next_take_ns : b->dequeue_ns;
 		s->frame_ts = b->timestamp_ns;
 		s->frame_first = b->first_sample;
 	}
@@ -129,12 +135,16 @@ static void fill_header(const struct spectrum_source *s, const struct spectrum_p
 	h->channel_q = cplx ? (uint16_t)s->key.ch_q : SPECTRUM_FRAME_NO_CHANNEL;
 }
 
+/* A viewer is due a frame at its own rate, on the frames' schedule (their
+ * due times, not the blocks' arrival): at 10/s beside a 25/s one it gets
+ * the frames due at 0, 120, 200, 320, 400 ms... */
 static void deliver(struct spectrum_source *s, struct spectrum_viewer *v, size_t len)
 {
+	uint64_t iv = interval_ns(v->fps);
 	int err;
 
-	if (v->sent_any && s->frame_ns - v->last_sent_ns < interval_ns(v->fps))
-		return; /* its own rate: not due */
+	if (v->sent_any && s->frame_due_ns < v->next_due_ns)
+		return; /* not due */
 	spectrum_frame_set_skipped(s->frame, v->frames_skipped);
 	err = v->ops->send(v, s->frame, len);
 	if (err == -EAGAIN) {
@@ -144,7 +154,9 @@ static void deliver(struct spectrum_source *s, struct spectrum_viewer *v, size_t
 	if (err)
 		return; /* going: its owner detaches it */
 	v->frames_sent++;
-	v->last_sent_ns = s->frame_ns;
+	v->next_due_ns = v->sent_any ? v->next_due_ns + iv : s->frame_due_ns + iv;
+	if (v->next_due_ns <= s->frame_due_ns) /* behind: no burst to catch up */
+		v->next_due_ns = s->frame_due_ns + iv;
 	v->sent_any = true;
 }
 
@@ -164,7 +176,7 @@ static void on_compute(uv_timer_t *t)
 	len = spectrum_frame_encode(&h, s->db, s->frame, SPECTRUM_FRAME_MAX);
 	s->state = SPECTRUM_WAITING;
 	s->have = 0;
-	s->next_take_ns = s->frame_ns + interval_ns(s->fps);
+	s->next_take_ns = s->frame_due_ns + interval_ns(s->fps);
 	TAILQ_FOREACH(v, &s->viewers, link)
 		deliver(s, v, len);
 }

@@ -10,8 +10,11 @@
  * spectrum_reader.h) and keeps no reference, so held() is always 0, it is
  * never behind, and the fan-out never skips or reclaims for it. It copies
  * at most one frame's worth per frame interval (1 / the fastest viewer's
- * rate, at most SPECTRUM_FPS_MAX); every other block it is offered is
- * SUB_PASS, not a loss. A frame needing more scans than one block holds
+ * rate, at most SPECTRUM_FPS_MAX: frames are due on a fixed schedule, each
+ * taken from the first block at or after its due time, so the rate holds
+ * on average whatever the blocks' period; a schedule missed by a whole
+ * interval starts again, never bursts); every other block it is offered
+ * is SUB_PASS, not a loss. A frame needing more scans than one block holds
  * continues in the next blocks while they follow on (first_sample); a gap
  * starts it again (counted in `restarts`).
  *
@@ -73,7 +76,7 @@ struct spectrum_viewer {
 	uint64_t frames_sent;
 	uint64_t frames_skipped;   /* due but refused with -EAGAIN */
 	/* private */
-	uint64_t last_sent_ns;     /* frame time of the last one sent */
+	uint64_t next_due_ns;      /* the next frame due at or after this */
 	bool sent_any;
 };
 
@@ -110,7 +113,9 @@ struct spectrum_source {
 	struct spectrum_fft fft;
 	uint32_t have;             /* scans copied into the FFT's input */
 	uint64_t next_scan;        /* first_sample that continues the frame */
-	uint64_t frame_ns;         /* dequeue_ns of the frame's first block */
+	uint64_t frame_due_ns;     /* when it was due: next_take_ns, or its first
+	                            * block's dequeue_ns when behind (the
+	                            * schedule viewers follow) */
 	uint64_t frame_ts;         /* its timestamp_ns */
 	uint64_t frame_first;      /* its first_sample */
 	uint64_t next_take_ns;     /* no new frame begins before this */

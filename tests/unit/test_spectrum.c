@@ -569,12 +569,12 @@ static struct spectrum_source *open_spectrum(uint32_t ch_i, int ch_q, uint32_t b
 
 /* One block through the fan-out at the next tick of the test's clock, then
  * the loop's turn that runs a pending FFT. Nothing may stay held. */
-static void deliver_block(void)
+static void deliver_block_after(uint64_t ms)
 {
 	long turns;
 	int err;
 
-	fx.clock_ns += BLOCK_MS * 1000000ull;
+	fx.clock_ns += ms * 1000000ull;
 	for (turns = 0; (err = fanout_deliver_one(&fo)) == -EAGAIN; turns++) {
 		cr_assert_lt(turns, 10000000, "the source filled no block");
 		uv_run(&fx.loop, UV_RUN_NOWAIT);
@@ -582,6 +582,11 @@ static void deliver_block(void)
 	cr_assert_eq(err, 0);
 	cr_assert_eq(fx.pool.held, 0, "a block was held back from the stream");
 	uv_run(&fx.loop, UV_RUN_NOWAIT);
+}
+
+static void deliver_block(void)
+{
+	deliver_block_after(BLOCK_MS);
 }
 
 static void close_all(struct spectrum_source *s)
@@ -696,6 +701,38 @@ Test(spectrum_source, each_viewer_gets_frames_at_its_own_rate)
 	spectrum_viewer_set_fps(&slow.v, 100);
 	cr_assert_eq(slow.v.fps, SPECTRUM_FPS_MAX, "clamped");
 	spectrum_source_detach(&slow.v);
+	close_all(s);
+}
+
+/* Blocks every 15 ms do not divide 40 ms: frames are still due every
+ * 40 ms (each from the first block at or after its time), so 25 a
+ * second on average, not one every 45 ms (22/s); a 10/s viewer beside it
+ * gets 10 a second. */
+Test(spectrum_source, keeps_the_rate_on_average_whatever_the_block_period)
+{
+	struct spectrum_source *s;
+	struct test_viewer fast, ten;
+	int i;
+
+	open_stream(2, 16384);
+	s = open_spectrum(0, 1, 1024);
+	viewer_init(&fast, 25, 0);
+	viewer_init(&ten, 10, 0);
+	spectrum_source_attach(s, &fast.v);
+	spectrum_source_attach(s, &ten.v);
+	for (i = 0; i < 200; i++) /* 3 s */
+		deliver_block_after(15);
+	cr_assert_geq(fast.got, 74, "%u frames in 3 s", fast.got);
+	cr_assert_leq(fast.got, 76, "%u frames in 3 s", fast.got);
+	cr_assert_geq(ten.got, 29, "%u frames in 3 s", ten.got);
+	cr_assert_leq(ten.got, 31, "%u frames in 3 s", ten.got);
+	/* a pause of the stream longer than an interval: no burst after it */
+	deliver_block_after(500);
+	deliver_block_after(15);
+	deliver_block_after(15);
+	cr_assert_leq(fast.got, 77, "%u: frames burst after a pause", fast.got);
+	spectrum_source_detach(&fast.v);
+	spectrum_source_detach(&ten.v);
 	close_all(s);
 }
 
