@@ -60,6 +60,11 @@ module_param_named(max_alloc_bytes, iios_param_max_alloc_bytes, ulong, 0444);
 MODULE_PARM_DESC(max_alloc_bytes,
 		 "Most block memory one device holds, max_block_size..2147483648 (default 256 MiB)");
 
+unsigned int iios_param_fifo_ms = 100;
+module_param_named(fifo_ms, iios_param_fifo_ms, uint, 0444);
+MODULE_PARM_DESC(fifo_ms,
+		 "The converter's FIFO, in ms of samples, 1..10000 (default 100): how far the capture thread may fall behind (the machine was busy) before the excess is dropped as a counted overflow; a slow emulated guest on a loaded host wants more");
+
 /* blocks_live: blocks not yet freed, in every device; 0 when idle (leak check). */
 static int iios_param_get_blocks_live(char *buf, const struct kernel_param *kp)
 {
@@ -110,6 +115,10 @@ static int iios_check_params(void)
 	    iios_param_max_alloc_bytes > (1ul << 31)) {
 		pr_err("iiostream-sim: max_alloc_bytes=%lu: must be max_block_size (%u)..%lu\n",
 		       iios_param_max_alloc_bytes, iios_param_max_block_size, 1ul << 31);
+		return -EINVAL;
+	}
+	if (iios_param_fifo_ms < 1 || iios_param_fifo_ms > 10000) {
+		pr_err("iiostream-sim: fifo_ms=%u: must be 1..10000\n", iios_param_fifo_ms);
 		return -EINVAL;
 	}
 	return 0;

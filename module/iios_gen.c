@@ -28,11 +28,10 @@
 #define IIOS_TICK_NS	(1 * NSEC_PER_MSEC)
 #define IIOS_TICK_SLACK	(100 * NSEC_PER_USEC)
 /*
- * A thread that fell further behind than this (the guest was descheduled,
- * a fill was slow) drops the excess as an overflow instead of bursting:
- * sim: a hardware FIFO of 100 ms would have overflowed too.
+ * A thread that fell further behind than fifo_ms (the guest was
+ * descheduled, a fill was slow) drops the excess as an overflow instead of
+ * bursting: sim: a hardware FIFO of that depth would have overflowed too.
  */
-#define IIOS_MAX_LAG_NS	(100 * NSEC_PER_MSEC)
 
 /* t0 + scan / rate in ns, without overflow for any u32 rate. */
 u64 iios_gen_scan_time(const struct iios_stream *st, u32 rate, u64 scan)
@@ -59,7 +58,7 @@ u64 iios_gen_scans_since(u64 t0, u64 now, u32 rate)
 static u64 iios_gen_due(struct iios_dev *sd, struct iios_stream *st, u64 now, u64 *late)
 {
 	u64 due = iios_gen_scans_since(st->t0_ns, now, sd->rate) - st->next_scan;
-	u64 max_lag = div_u64((u64)sd->rate * IIOS_MAX_LAG_NS, NSEC_PER_SEC) + 1;
+	u64 max_lag = div_u64((u64)sd->rate * iios_param_fifo_ms, MSEC_PER_SEC) + 1;
 
 	*late = 0;
 	if (due > max_lag) {

@@ -70,6 +70,7 @@ extern bool iios_param_timestamp;
 extern unsigned int iios_param_max_block_size;
 extern bool iios_param_dac;
 extern unsigned long iios_param_max_alloc_bytes;
+extern unsigned int iios_param_fifo_ms;	/* how far the capture may lag, ms */
 
 /**
  * enum iios_block_state - who owns a block (videobuf2's naming)

@@ -20,16 +20,35 @@ scripts/deps.sh
 stage "normal build"
 scripts/build.sh build
 
+# Background stages: each runs in its own process group (setsid), so that
+# a failing script kills all of it; its log is printed when it is waited
+# for, and its failure fails the run there.
+declare -A bg_pid bg_log
+bg_start() { # NAME COMMAND...
+	local name=$1
+	shift
+	bg_log[$name]=build/$name-stage.log
+	setsid "$@" >"${bg_log[$name]}" 2>&1 &
+	bg_pid[$name]=$!
+}
+bg_wait() { # NAME
+	local rc=0
+	wait "${bg_pid[$1]}" || rc=$?
+	unset "bg_pid[$1]"
+	cat "${bg_log[$1]}"
+	if [ "$rc" != 0 ]; then
+		echo "FAIL: the $1 stage exited $rc (its log above, and ${bg_log[$1]})"
+		exit 1
+	fi
+}
+trap 'for p in "${bg_pid[@]}"; do kill -- "-$p" 2>/dev/null || true; done' EXIT
+
 # The kernel module's stage (Kbuild, qemu guests, DKMS: ~7 minutes, much of
-# it guests waiting on their simulated devices' clocks) runs in the
-# background beside the userspace stages, which leave a core idle while
-# their daemons and clients wait on each other; its log is printed when it
-# ends, before the packages. It needs only the normal build.
+# it guests waiting on their simulated devices' clocks) runs beside the
+# userspace stages, which leave a core idle while their daemons and
+# clients wait on each other. It needs only the normal build.
 stage "kernel module: build, conformance in qemu guests, DKMS (in the background; its log follows below)"
-module_log=build/module-stage.log
-setsid tests/module/run.sh build/module-test >"$module_log" 2>&1 &
-module_pid=$!
-trap 'kill -- "-$module_pid" 2>/dev/null || true' EXIT
+bg_start module tests/module/run.sh build/module-test
 # plain ctest: unit, integration and system tests; the soak on its own
 (cd build && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
@@ -42,28 +61,30 @@ export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure && IIOSTREAM_SOAK=1 ctest -L soak --output-on-failure)
 
+# The ARM stage (fetching, cross builds, qemu-user, qemu-system-aarch64
+# guests: ~11 minutes alone) runs beside the analyzer, the fuzzers and the
+# packages. The analyzer and the fuzzers are niced: they take what the ARM
+# guests leave, so a guest's simulated converter is not starved (its FIFO
+# would overflow: the arm64 guest also gets a deeper one, FIFO_MS in
+# tests/cross/run.sh); the fuzzers run for a fixed time either way.
+stage "cross-builds for ARM under qemu-user (in the background; its log follows below)"
+bg_start cross bash -c "tests/cross/run.sh aarch64 build-cross-aarch64 &&
+	tests/cross/run.sh armhf build-cross-armhf"
+
 stage "clang static analyzer (daemon, library, CLI)"
-scripts/analyze.sh build-analyze
+nice -n 19 scripts/analyze.sh build-analyze
 
 # 10 s per target here (docs/reliability.md has the hour-long runs)
 export FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 stage "fuzzers: libFuzzer (clang, ASan + UBSan), $FUZZ_SECONDS s each"
-tests/fuzz/run.sh build-fuzz
-
-stage "cross-builds for ARM under qemu-user"
-tests/cross/run.sh aarch64 build-cross-aarch64
-tests/cross/run.sh armhf build-cross-armhf
+nice -n 19 tests/fuzz/run.sh build-fuzz
 
 stage "kernel module: waiting for the background stage"
-module_rc=0
-wait "$module_pid" || module_rc=$?
-trap - EXIT
-cat "$module_log"
-if [ "$module_rc" != 0 ]; then
-	echo "FAIL: the kernel module's stage exited $module_rc (log above, and $module_log)"
-	exit 1
-fi
+bg_wait module
 
 stage "Debian packages: build (deploy/debian), lintian, install into an overlay of /, use; the service under systemd in a guest"
 tests/deploy/debs.sh
+
+stage "cross-builds for ARM: waiting for the background stage"
+bg_wait cross
 stage "done"

@@ -268,7 +268,7 @@ if [ -n "$guest" ]; then
 		--dyn "$daemon" --file "$daemon:/bin/iiostreamd" \
 		--dyn "$cli" --file "$cli:/bin/iiostream" \
 		--file "$build/client/$libso:/usr/lib/$triplet/$libso" \
-		--append "slub_debug=FZPU page_poison=1 FUZZ_SECONDS=10" \
+		--append "slub_debug=FZPU page_poison=1 FUZZ_SECONDS=10 FIFO_MS=1000" \
 		--log "$build/guest.log" --timeout 600 >"$build/guest.out" 2>&1 ||
 		{ grep -E "GUEST-|iio_block_compliance: [0-9]+ passed|  FAIL  " "$build/guest.log"
 		  tail -3 "$build/guest.out"; echo "cross: FAIL: the module in the $arch guest" >&2; exit 1; }

@@ -28,7 +28,7 @@ fi
 
 # Out-of-range parameters refuse the load with a line that names them.
 for p in channels=0 channels=17 devices=5 sampling_frequency=0 max_block_size=100 \
-	"max_block_size=1048576 max_alloc_bytes=4096"; do
+	"max_block_size=1048576 max_alloc_bytes=4096" fifo_ms=0 fifo_ms=10001; do
 	if modprobe iiostream_sim $p 2>/dev/null; then
 		bad "modprobe iiostream_sim $p loaded"
 		rmmod iiostream_sim
@@ -39,7 +39,10 @@ for p in channels=0 channels=17 devices=5 sampling_frequency=0 max_block_size=10
 	fi
 done
 
-modprobe iiostream_sim channels=2 max_block_size=4194304 max_alloc_bytes=33554432 ||
+# FIFO_MS (the kernel command line): a deeper converter FIFO for an
+# emulated guest that shares a loaded host (tests/cross/run.sh)
+modprobe iiostream_sim channels=2 max_block_size=4194304 max_alloc_bytes=33554432 \
+	fifo_ms=${FIFO_MS:-100} ||
 	bad "modprobe iiostream_sim"
 [ -c /dev/iio_block0 ] && pass "/dev/iio_block0 exists" || bad "no /dev/iio_block0"
 
