@@ -21,10 +21,18 @@
 
 #define CONFIG_KEYS 64 /* room for every option in the table (at most 64: key_flags) */
 #define CONFIG_MAX_SOURCES 16 /* streamed devices in one daemon */
+#define CONFIG_MAX_HTTP_LISTEN 4 /* --http-listen addresses */
 
 /* --source, given once per streamed device (source_spec.h). */
 struct source_list {
 	char spec[CONFIG_MAX_SOURCES][SOURCE_SPEC_MAX];
+	uint32_t n;
+};
+
+/* A repeatable HOST:PORT option (--http-listen). */
+struct addr_list {
+	char host[CONFIG_MAX_HTTP_LISTEN][256];
+	uint16_t port[CONFIG_MAX_HTTP_LISTEN];
 	uint32_t n;
 };
 
@@ -39,6 +47,10 @@ struct config {
 	bool iiod_listen;        /* --iiod-listen HOST:PORT was given */
 	char iiod_host[256];     /* the iiod-compatible listener (iiod.h) */
 	uint16_t iiod_port;
+	struct addr_list http_listen; /* --http-listen HOST:PORT, repeatable: the HTTP
+				       * front-end (server/http/http_server.h); none: off */
+	uint32_t http_head_timeout_ms; /* --http-head-timeout: an HTTP request's TLS
+					* handshake, head and body */
 	char tls_cert[256];      /* --tls-cert: PEM certificate (chain) */
 	char tls_key[256];       /* --tls-key: PEM private key */
 	char identity[256];      /* --identity: the board's own identity's directory,

@@ -42,6 +42,10 @@ struct client_brief {
 /* A front-end's numbers, for --max-clients and Stats. */
 struct frontend_counters {
 	uint32_t clients;          /* connections open now */
+	/* of those, connections --max-clients does not count: the front-end
+	 * bounds them itself (the HTTP port), so they cannot take a streaming
+	 * client's place; the shutdown still waits for them */
+	uint32_t own_limits;
 	uint64_t command_errors;   /* requests refused as malformed */
 };
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -346,6 +347,52 @@ const struct config_kind config_kind_addr = {
 	.show = addr_show,
 };
 
+/* --http-listen: one more address; a port alone is on loopback. (The
+ * first of the command line, and the first line of the file, replace the
+ * list before them: OPT_LIST.) */
+static enum config_result addr_list_parse(const struct config_option *o, struct config *cfg,
+					  const char *flag, const char *arg, char *err,
+					  size_t errlen)
+{
+	struct addr_list *l = field(cfg, o->off);
+	char spec[300];
+	uint16_t port = 0;
+	enum config_result r;
+
+	if (l->n == CONFIG_MAX_HTTP_LISTEN)
+		return config_fail(err, errlen, "%s: more than %u addresses", flag,
+				   CONFIG_MAX_HTTP_LISTEN);
+	/* "8080": 127.0.0.1:8080 */
+	snprintf(spec, sizeof(spec), "%s%s", strchr(arg, ':') ? "" : "127.0.0.1:", arg);
+	r = parse_host_port(flag, spec, l->host[l->n], sizeof(l->host[l->n]), &port, err, errlen);
+	if (r != CONFIG_OK)
+		return r;
+	l->port[l->n++] = port;
+	return CONFIG_OK;
+}
+
+static void addr_list_show(const struct config_option *o, const struct config *cfg, bool human,
+			   char *buf, size_t len)
+{
+	const struct addr_list *l = cfield(cfg, o->off);
+	size_t used = 0;
+	uint32_t i;
+
+	(void)human;
+	buf[0] = '\0';
+	if (!l->n)
+		snprintf(buf, len, "off");
+	for (i = 0; i < l->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, strchr(l->host[i], ':') ?
+					 "%s[%s]:%u" : "%s%s:%u", i ? " " : "", l->host[i],
+					 l->port[i]);
+}
+
+const struct config_kind config_kind_addr_list = {
+	.parse = addr_list_parse,
+	.show = addr_list_show,
+};
+
 /* ---- words: on/off and enums ---- */
 
 static enum config_result onoff_parse(const struct config_option *o, struct config *cfg,
@@ -539,6 +586,19 @@ const struct config_option config_options[] = {
 		  "with ip:HOST) on this address; iiod's port is\n"
 		  "30431. Plain TCP, no authentication; off unless\n"
 		  "given (docs/iiod-compat.md)" },
+	{ .name = "http-listen", .arg = "HOST:PORT", .kind = &config_kind_addr_list, FIELD(http_listen),
+	  .flags = OPT_LIST, .reload = RELOAD_RESTART,
+	  .help = "serve HTTP on this address: Prometheus metrics,\n"
+		  "the status API, the web console; HTTPS with the\n"
+		  "TLS port's certificate and client checks when\n"
+		  "--listen-tls is given. A port alone is on\n"
+		  "127.0.0.1; repeat it for several (at most 4); off\n"
+		  "unless given (docs/observability.md)" },
+	{ .name = "http-head-timeout", .arg = "MS", .def = "10000", .kind = &config_kind_number,
+	  FIELD(http_head_timeout_ms), .min = 100, .max = 600000, .reload = RELOAD_LIVE,
+	  .help = "time for an HTTP request's TLS handshake, head\n"
+		  "and body; a slower one gets 408 and is closed\n"
+		  "(default {default})" },
 	{ .name = "tls-cert", .arg = "FILE", .kind = &config_kind_path, FIELD(tls_cert),
 	  .flags = OPT_NEEDS_TLS, .reload = RELOAD_TLS,
 	  .help = "PEM certificate (chain) of the server" },

@@ -48,6 +48,7 @@ extern const struct config_kind config_kind_number; /* decimal, bounds, optional
 extern const struct config_kind config_kind_string; /* text that fits the field */
 extern const struct config_kind config_kind_path;   /* a non-empty path */
 extern const struct config_kind config_kind_addr;   /* HOST:PORT or [V6]:PORT */
+extern const struct config_kind config_kind_addr_list; /* repeatable HOST:PORT, or PORT on loopback */
 extern const struct config_kind config_kind_onoff;  /* a bool from two words */
 extern const struct config_kind config_kind_enum;   /* one of `words`, its index */
 extern const struct config_kind config_kind_access; /* an access list (access.h) */

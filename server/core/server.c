@@ -88,6 +88,19 @@ uint32_t server_clients(const struct server *srv)
 	return n;
 }
 
+uint32_t server_limited_clients(const struct server *srv)
+{
+	struct frontend_counters c;
+	struct frontend *fe;
+	uint32_t n = 0;
+
+	TAILQ_FOREACH(fe, &srv->frontends, link) {
+		fe->ops->counters(fe, &c);
+		n += c.clients - c.own_limits;
+	}
+	return n;
+}
+
 void server_foreach_client(const struct server *srv, const struct frontend *except,
 			   void (*fn)(const struct client_brief *c, void *arg), void *arg)
 {
@@ -102,7 +115,7 @@ bool server_refuse_client(struct server *srv, const char *peer, const char *port
 {
 	uint64_t now = monotonic_ns();
 
-	if (server_clients(srv) < srv->cfg->max_clients)
+	if (server_limited_clients(srv) < srv->cfg->max_clients)
 		return false;
 	srv->clients_refused++;
 	/* a flood must not flood the log too: a line a second at most */

@@ -137,6 +137,9 @@ void server_stream_closed(struct server *srv);
 /* Connections open on every front-end. */
 uint32_t server_clients(const struct server *srv);
 
+/* Those of them --max-clients counts (frontend_counters.own_limits). */
+uint32_t server_limited_clients(const struct server *srv);
+
 /* Each client of every front-end but `except`, for Stats. */
 void server_foreach_client(const struct server *srv, const struct frontend *except,
 			   void (*fn)(const struct client_brief *c, void *arg), void *arg);

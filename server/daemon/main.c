@@ -89,12 +89,14 @@ int main(int argc, char **argv)
 	if (daemon_start(&d, &loop, &cfg) != 0) {
 		uv_run(&loop, UV_RUN_DEFAULT); /* let what started stop */
 		uv_loop_close(&loop);
+		daemon_end(&d);
 		return 1;
 	}
 	/* SIGHUP re-reads this command line and its --config file (reload.h) */
 	d.srv.reload = (struct reload){ .live = &cfg, .argc = argc, .argv = argv };
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rc = uv_loop_close(&loop);
+	daemon_end(&d);
 	if (rc) {
 		log_error("a handle was left open at exit: %s", uv_strerror(rc));
 		return 1;

@@ -90,7 +90,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
 		format_peer(&ss, peer, sizeof(peer));
 		/* Beyond --max-clients a few more are let in, to be told so at
 		 * Hello; past those, the connection is just closed. */
-		if (server_clients(srv) >= srv->cfg->max_clients + 16) {
+		if (server_limited_clients(srv) >= srv->cfg->max_clients + 16) {
 			srv->clients_refused++;
 			close(fd);
 			continue;

@@ -58,23 +58,19 @@ static void tls_established(struct session *s)
  * not yet known, -1 the session was closed or told. */
 static int first_byte_is_tls(struct session *s)
 {
-	uint8_t first;
-	ssize_t n = recv(s->fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+	int r = tls_peek_first_byte(s->fd);
 
-	if (n == 0) {
+	if (r == -ESHUTDOWN) {
 		session_close(s, "closed before the TLS handshake");
 		return -1;
 	}
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			session_close(s, strerror(errno));
-		return 0;
-	}
-	if (first != 0x16) {
+	if (r == -EPROTO) {
 		plain_on_tls_port(s);
 		return -1;
 	}
-	return 1;
+	if (r < 0)
+		session_close(s, strerror(-r));
+	return r;
 }
 
 /* OpenSSL refused the handshake and has sent the alert. Closing now, with

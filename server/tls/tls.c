@@ -469,6 +469,18 @@ SSL *tls_server_new(struct tls_server *t, int fd)
 	return ssl;
 }
 
+int tls_peek_first_byte(int fd)
+{
+	uint8_t first;
+	ssize_t n = recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0)
+		return -ESHUTDOWN;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	return first == 0x16 ? 1 : -EPROTO;
+}
+
 enum tls_io tls_result(SSL *ssl, int ret, char *why, size_t len)
 {
 	int e = SSL_get_error(ssl, ret);

@@ -96,6 +96,13 @@ int tls_server_renew(struct tls_server *t, const struct tls_settings *s, char *e
 /* A new server-side TLS connection on the accepted socket fd. */
 SSL *tls_server_new(struct tls_server *t, int fd);
 
+/* Has the peer on the non-blocking socket fd begun a TLS handshake? Its
+ * first byte is looked at, and left unread: 1 a handshake record (22), 0
+ * nothing has arrived yet, -EPROTO something else (plain bytes on a TLS
+ * port), -ESHUTDOWN the peer closed before sending a byte, or recv()'s
+ * negated errno. */
+int tls_peek_first_byte(int fd);
+
 /* Outcome of a TLS call on a non-blocking socket. */
 enum tls_io {
 	TLS_IO_DONE,        /* it completed (or moved bytes) */

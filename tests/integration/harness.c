@@ -245,13 +245,16 @@ static void start(struct daemon *d, const char *const *args, unsigned max_fds)
 		if (f) {
 			unsigned p = 0;
 
-			/* a line each: plain, TLS and iiod ports (0: none) */
+			/* a line each: plain, TLS and iiod ports (0: none), then
+			 * each --http-listen port */
 			if (fscanf(f, "%u", &p) == 1)
 				d->port = (uint16_t)p;
 			if (fscanf(f, "%u", &p) == 1)
 				d->tls_port = (uint16_t)p;
 			if (fscanf(f, "%u", &p) == 1)
 				d->iiod_port = (uint16_t)p;
+			if (fscanf(f, "%u", &p) == 1)
+				d->http_port = (uint16_t)p;
 			fclose(f);
 			if (d->port)
 				break;

@@ -56,6 +56,7 @@ struct daemon {
 	char tls_url[64];     /* "tls://localhost:PORT" */
 	uint16_t iiod_port;   /* with --iiod-listen: its port, else 0 */
 	char iiod_uri[64];    /* libiio's "ip:127.0.0.1:PORT" */
+	uint16_t http_port;   /* with --http-listen: the first one's port, else 0 */
 	char dir[64];         /* temp dir with the port file and log */
 	char log_path[128];
 };

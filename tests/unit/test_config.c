@@ -368,6 +368,25 @@ Test(config, at_most_sixteen_sources)
 	assert_error_naming(parse(argv, argc), "more than 16 devices");
 }
 
+Test(config, http_listen_is_repeatable_and_a_port_alone_is_on_loopback)
+{
+	cr_assert_eq(PARSE("--help"), CONFIG_EXIT);
+	cr_assert_eq(cfg.http_listen.n, 0, "off unless given");
+	cr_assert_eq(cfg.http_head_timeout_ms, 10000);
+	cr_assert_eq(PARSE("--http-listen", "8080", "--http-listen", "[::]:0",
+			   "--http-head-timeout", "500"), CONFIG_OK, "%s", err);
+	cr_assert_eq(cfg.http_listen.n, 2);
+	cr_assert_str_eq(cfg.http_listen.host[0], "127.0.0.1");
+	cr_assert_eq(cfg.http_listen.port[0], 8080);
+	cr_assert_str_eq(cfg.http_listen.host[1], "::");
+	cr_assert_eq(cfg.http_listen.port[1], 0);
+	cr_assert_eq(cfg.http_head_timeout_ms, 500);
+	assert_error_naming(PARSE("--http-listen", "80800"), "--http-listen");
+	assert_error_naming(PARSE("--http-listen", "1", "--http-listen", "2", "--http-listen",
+				  "3", "--http-listen", "4", "--http-listen", "5"),
+			    "more than 4 addresses");
+}
+
 Test(config, memory_budget_refuses_rings_over_it_naming_the_option)
 {
 	/* 2 x 16 x 1M = 32M fits the default 256M; 4M budget does not */
@@ -782,7 +801,7 @@ static const char *sample_value(const struct config_option *o)
 {
 	if (o->def)
 		return o->def;
-	if (o->kind == &config_kind_addr)
+	if (o->kind == &config_kind_addr || o->kind == &config_kind_addr_list)
 		return "127.0.0.1:0";
 	if (o->kind == &config_kind_access)
 		return "plain";
