@@ -11,6 +11,7 @@
 #include "http_assets.h"
 #include "log.h"
 #include "metrics.h"
+#include "spectrum.h"
 #include "status.h"
 
 void http_routes_register(struct http_server *hs, struct server *srv)
@@ -19,6 +20,7 @@ void http_routes_register(struct http_server *hs, struct server *srv)
 
 	metrics_register(hs, srv);
 	status_register(hs, srv);
+	spectrum_register(hs, srv);
 	err = http_assets_register(hs);
 	if (err)
 		log_error("http: the built-in pages: %s", strerror(-err));
