@@ -476,6 +476,7 @@ static void tls_step(struct http_conn *c)
 	c->want_write = false;
 	switch (tls_handshake(c->ssl, why, sizeof(why))) {
 	case TLS_IO_DONE:
+		c->hs->srv->tls_handshakes++; /* every port's, in /metrics */
 		tls_established(c);
 		return;
 	case TLS_IO_WANT_READ:

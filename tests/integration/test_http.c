@@ -437,6 +437,13 @@ Test(http, https_with_the_tls_ports_certificate_and_plain_http_there_is_told_so)
 	cr_assert_eq(r->status, 200, "kept alive over TLS");
 	cr_assert(hc_closed(&c));
 	hc_close(&c);
+	/* both HTTPS handshakes counted with the TLS port's, in /metrics */
+	c = hc_tls(d.http_port, certs.ca, NULL, NULL);
+	hc_send_str(&c, "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+	read_response(&c, r, false);
+	cr_assert_eq(r->status, 200);
+	cr_assert(strstr(r->body, "\niiostream_tls_handshakes_total 2\n"), "%s", r->body);
+	hc_close(&c);
 	get(d.http_port, "/", r);
 	cr_assert_eq(r->status, 400);
 	cr_assert(strstr(r->body, "HTTPS"), "%s", r->body);
