@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "attr_write.h"
 #include "http_assets.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,6 +22,7 @@ void http_routes_register(struct http_server *hs, struct server *srv)
 	metrics_register(hs, srv);
 	status_register(hs, srv);
 	spectrum_register(hs, srv);
+	attr_write_register(hs, srv);
 	err = http_assets_register(hs);
 	if (err)
 		log_error("http: the built-in pages: %s", strerror(-err));
