@@ -30,6 +30,9 @@ packages=(
   # Prometheus server scrapes a streaming daemon (prometheus_scrape; it runs
   # its own instance in a temp dir, never the packaged service)
   prometheus
+  # the web console's tests (tests/web/): headless Chromium driven over the
+  # DevTools protocol by Debian's python3-websocket (for /usr/bin/python3)
+  chromium python3-websocket
   # deployment: systemd-analyze verify/security and systemd-sysusers check
   # deploy/'s files; strace lists the daemon's system calls against the
   # unit's filter
