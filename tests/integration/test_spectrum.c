@@ -10,7 +10,8 @@
  *     or captured once they have gone;
  *   - a viewer that never reads costs a native client streaming beside it
  *     nothing (every block verified, none skipped) and skips frames, counted
- *     and told in the frames it gets once it reads again.
+ *     and told in the frames it gets once it reads again;
+ *   - a shutdown with viewers watching (one stalled) ends cleanly.
  * Every test ends with the daemon's exit status: 0 only if every block came
  * back and no handle was left (and no leak, under ASan).
  */
@@ -301,4 +302,28 @@ Test(spectrum, a_viewer_that_never_reads_costs_a_native_client_nothing_and_skips
 	cr_assert(wait_blocks_back(&d, HANG_MS, &st), "%u blocks still held",
 		  st.source.blocks_held);
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
+Test(spectrum, the_daemon_stops_cleanly_with_viewers_watching)
+{
+	struct spectrum_frame_header h;
+	struct ws_client a, stalled;
+	const uint8_t *data;
+	struct daemon d;
+	size_t len;
+	int op;
+
+	daemon_start(&d, args);
+	open_viewer(&a, &d, "/api/v1/spectrum?bins=4096", 0);
+	open_viewer(&stalled, &d, "/api/v1/spectrum?channels=1&bins=1024", 4096);
+	read_frame(&a, 4096, &h);
+	/* every block back, every handle closed, nothing leaked: status 0 */
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	do
+		op = ws_client_read(&a, HANG_MS, &data, &len);
+	while (op == WS_BINARY || op == WS_TEXT);
+	cr_assert(op == WS_CLOSE || op == -ECONNRESET, "the viewer got %d", op);
+	cr_assert_eq(daemon_log_count(&d, "spectrum viewer gone"), 2);
+	ws_client_close(&a);
+	ws_client_close(&stalled);
 }
