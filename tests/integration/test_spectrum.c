@@ -214,6 +214,33 @@ Test(spectrum, refusals_come_before_the_upgrade_with_their_reason)
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
+/* Eight different spectra at once, no more; a viewer of one of them still
+ * joins it. */
+Test(spectrum, a_ninth_different_spectrum_is_refused_but_viewers_still_share)
+{
+	static const char *const chans[] = { "0,1", "1,0", "0", "1" };
+	struct spectrum_frame_header h;
+	struct ws_client v[9];
+	struct daemon d;
+	char target[96];
+	int i;
+
+	daemon_start(&d, args);
+	for (i = 0; i < 8; i++) {
+		snprintf(target, sizeof(target), "/api/v1/spectrum?channels=%s&bins=%d&fps=5",
+			 chans[i % 4], i < 4 ? 1024 : 2048);
+		open_viewer(&v[i], &d, target, 0);
+	}
+	assert_refused(&d, "/api/v1/spectrum?bins=4096", 503, "8 different spectra");
+	open_viewer(&v[8], &d, "/api/v1/spectrum?channels=1&bins=2048", 0);
+	read_frame(&v[8], 2048, &h);
+	cr_assert_eq(h.channel_i, 1);
+	for (i = 0; i < 9; i++)
+		ws_client_close(&v[i]);
+	WAIT_UNTIL(daemon_log_count(&d, "spectrum viewer gone") == 9, "the viewers to be gone");
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
 Test(spectrum, viewers_of_one_spectrum_share_one_computation)
 {
 	struct spectrum_frame_header ha, hb, hc;
