@@ -623,15 +623,25 @@ void http__conn_stop(struct http_conn *c)
 void http__conn_recheck(struct http_conn *c)
 {
 	bool before = c->may_write;
+	char who[400];
 
-	if (c->state == HTTP_CONN_CLOSED || !c->ssl)
+	if (c->state == HTTP_CONN_CLOSED)
+		return;
+	/* a WebSocket (the live spectrum) shows the samples: it ends with the
+	 * client's --allow-subscribe, as a native subscription does */
+	if (c->upgraded && !access_allows(&c->hs->srv->cfg->allow_subscribe, &c->ident)) {
+		access_describe(&c->ident, who, sizeof(who));
+		log_warn("http client %u (%s, %s): revoked: no longer on --allow-subscribe after "
+			 "reload; closing its WebSocket", c->id, c->peer, who);
+		http__ws_end(c, WS_CLOSE_POLICY,
+			     "revoked: no longer on --allow-subscribe after reload");
+		return;
+	}
+	if (!c->ssl)
 		return;
 	c->may_write = c->ident.has_cert &&
 		       access_allows(&c->hs->srv->cfg->allow_write, &c->ident);
-	if (before == c->may_write)
-		return;
-	log_info("http client %u (%s): %s by the reloaded --allow-write", c->id, c->peer,
-		 c->may_write ? "may write now" : "may no longer write");
-	if (!c->may_write && c->upgraded)
-		http__ws_end(c, WS_CLOSE_POLICY, "write access withdrawn");
+	if (before != c->may_write)
+		log_info("http client %u (%s): %s by the reloaded --allow-write", c->id, c->peer,
+			 c->may_write ? "may write now" : "may no longer write");
 }

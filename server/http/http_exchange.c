@@ -110,6 +110,7 @@ static void dispatch(struct http_conn *c)
 		.peer = c->peer,
 		.peer_identity = c->identity[0] ? c->identity : NULL,
 		.may_write = c->may_write,
+		.may_subscribe = access_allows(&hs->srv->cfg->allow_subscribe, &c->ident),
 	};
 	const struct http_route *r;
 	char allow[128], extra[160];

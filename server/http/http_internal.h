@@ -186,7 +186,8 @@ int http__conn_reserve(struct http_conn *c, size_t need);
 void http__conn_deadline(struct http_conn *c, uint64_t ms);
 /* Shutdown: end the connection as soon as it may. */
 void http__conn_stop(struct http_conn *c);
-/* The access lists changed: may_write again from the identity. */
+/* The access lists changed: may_write again from the identity, and a
+ * WebSocket whose client --allow-subscribe no longer admits is closed. */
 void http__conn_recheck(struct http_conn *c);
 
 /* --- http_exchange.c --------------------------------------------------- */

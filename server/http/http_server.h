@@ -32,6 +32,7 @@
 #define HTTP_MAX_WEBSOCKETS 16     /* of those, WebSockets */
 #define HTTP_KEEPALIVE_MS 30000    /* a kept connection's wait for its next request */
 #define WS_SEND_LIMIT (256 * 1024) /* bytes a WebSocket may have queued (ws_send_*) */
+#define WS_SOCKET_SNDBUF (128 * 1024) /* its socket's send buffer (the kernel doubles it) */
 
 struct server;            /* server/core/server.h */
 struct http_server;       /* the front-end (a struct frontend inside) */
@@ -52,6 +53,9 @@ struct http_request {
 	const char *peer;          /* "ADDR:PORT" of the client */
 	const char *peer_identity; /* HTTPS with a client certificate: "sha256:<64 hex>", else NULL */
 	bool may_write;            /* HTTPS, and the identity is allowed by --allow-write (server/tls/access.h) */
+	bool may_subscribe;        /* --allow-subscribe admits this client (its certificate, or `plain`
+	                            * for plain HTTP and HTTPS without one): it may see the samples
+	                            * (the live spectrum), as a native client may stream them */
 };
 /* Case-insensitive lookup; NULL if absent. */
 const char *http_request_header(const struct http_request *req, const char *name);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "log.h"
 #include "server.h"
@@ -86,6 +87,12 @@ struct ws_conn *http_upgrade_websocket(struct http_exchange *x, const struct htt
 		http_reply(x, 503, "text/plain; charset=utf-8", NULL, "out of memory\n", 14);
 		return NULL;
 	}
+	/* A viewer that stops reading must be refused frames (-EAGAIN: it
+	 * skips) within a few of them, not once the kernel's send buffer has
+	 * autotuned to megabytes of stale frames: bound it. */
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &(int){ WS_SOCKET_SNDBUF },
+		       sizeof(int)) < 0)
+		log_debug("http client %u (%s): SO_SNDBUF: %s", c->id, c->peer, strerror(errno));
 	x->answered = true;
 	c->upgraded = true;
 	c->hs->nws++;

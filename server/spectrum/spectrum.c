@@ -102,6 +102,7 @@ static int status_of(int err)
 {
 	switch (err) {
 	case -EINVAL: return 400;
+	case -EACCES: return 403;
 	case -ENODEV: return 404;
 	case -EBUSY: return 409;
 	case -EOPNOTSUPP: return 422;
@@ -282,6 +283,14 @@ static void on_request(struct http_exchange *x, const struct http_request *req, 
 	char err[256], chans[24];
 	int ret;
 
+	/* the spectrum shows the samples: who may not stream them may not see it */
+	if (!req->may_subscribe) {
+		refuse(x, -EACCES, req->peer_identity
+			   ? "this client certificate is not on --allow-subscribe"
+			   : "--allow-subscribe does not admit clients without a certificate "
+			     "(plain): use HTTPS with a client certificate on the list");
+		return;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		refuse(x, -ENOMEM, "out of memory");

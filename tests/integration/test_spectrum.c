@@ -15,11 +15,13 @@
  * Every test ends with the daemon's exit status: 0 only if every block came
  * back and no handle was left (and no leak, under ASan).
  */
+#define _GNU_SOURCE /* memmem */
 #include <criterion/criterion.h>
 
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,19 +104,9 @@ static double bin_hz(const struct spectrum_frame_header *h, uint32_t i)
  * -EAGAIN (http_server.h: "about 256 KiB in flight"). */
 #define WS_QUEUE_BYTES (256 * 1024)
 
-/* The most a TCP socket's send buffer autotunes to (tcp_wmem's third). */
-static long wmem_max(void)
-{
-	long lo, def, max = 4 << 20;
-	FILE *f = fopen("/proc/sys/net/ipv4/tcp_wmem", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3)
-			max = 4 << 20;
-		fclose(f);
-	}
-	return max;
-}
+/* A WebSocket's socket send buffer in the daemon: http_server.h's
+ * WS_SOCKET_SNDBUF, which the kernel doubles (no autotuning once set). */
+#define WS_SOCKET_BYTES (2 * 128 * 1024)
 
 /* An HTTP refusal before any upgrade: its status, and its body says `says`. */
 static void assert_refused(const struct daemon *d, const char *target, int status,
@@ -295,9 +287,9 @@ Test(spectrum, a_viewer_that_never_reads_costs_a_native_client_nothing_and_skips
 	open_viewer(&reading, &d, "/api/v1/spectrum?bins=4096&fps=25", 0);
 	/* frames until the stalled one's (105 KB/s) have filled what holds
 	 * them before ws_send_binary() refuses: the daemon's socket send
-	 * buffer, which autotunes up to tcp_wmem's largest (4 MiB: 40 s of
-	 * frames), and the 256 KiB the front-end queues */
-	need = (wmem_max() + WS_QUEUE_BYTES + 65536) / (SPECTRUM_FRAME_HEADER_BYTES + 4096) + 25;
+	 * buffer (bounded for WebSockets: 256 KiB, not the 4 MiB it would
+	 * autotune to, 40 s of frames), and the 256 KiB the front-end queues */
+	need = (WS_SOCKET_BYTES + WS_QUEUE_BYTES + 65536) / (SPECTRUM_FRAME_HEADER_BYTES + 4096) + 25;
 	for (frames = 0; frames < need; frames++) {
 		read_frame(&reading, 4096, &h);
 		cr_assert_eq(h.frames_skipped, 0, "the viewer that reads skips nothing");
@@ -353,4 +345,50 @@ Test(spectrum, the_daemon_stops_cleanly_with_viewers_watching)
 	cr_assert_eq(daemon_log_count(&d, "spectrum viewer gone"), 2);
 	ws_client_close(&a);
 	ws_client_close(&stalled);
+}
+
+/* The spectrum shows the samples: --allow-subscribe decides who sees it,
+ * and a reload that drops a viewer closes its WebSocket with the reason. */
+Test(spectrum, allow_subscribe_guards_the_spectrum_and_a_reload_revokes_a_viewer)
+{
+	struct spectrum_frame_header h;
+	const uint8_t *data;
+	struct ws_client c;
+	struct daemon d;
+	char dir[64], conf[128], cfg[512];
+	size_t len;
+	int op, before;
+
+	test_dir_make(dir, "spectrum-acl");
+	snprintf(conf, sizeof(conf), "%s/iiostreamd.conf", dir);
+	snprintf(cfg, sizeof(cfg), "rate = 2000000\nchannels = 2\nblock-size = 64K\nblocks = 16\n"
+		 "http-listen = 127.0.0.1:0\nallow-subscribe = plain\n");
+	test_file_replace(conf, cfg);
+	daemon_start(&d, (const char *const[]){ "--config", conf, NULL });
+	open_viewer(&c, &d, "/api/v1/spectrum", 0);
+	read_frame(&c, 2048, &h);
+
+	/* only a certificate nobody holds may subscribe now */
+	snprintf(cfg, sizeof(cfg), "rate = 2000000\nchannels = 2\nblock-size = 64K\nblocks = 16\n"
+		 "http-listen = 127.0.0.1:0\nallow-subscribe = sha256:%064d\n", 0);
+	test_file_replace(conf, cfg);
+	before = daemon_log_count(&d, "configuration reloaded");
+	cr_assert_eq(kill(d.pid, SIGHUP), 0);
+	WAIT_UNTIL(daemon_log_count(&d, "configuration reloaded") > before, "the reload");
+	do
+		op = ws_client_read(&c, HANG_MS, &data, &len);
+	while (op == WS_BINARY || op == WS_TEXT);
+	cr_assert_eq(op, WS_CLOSE, "the revoked viewer's WebSocket: %d", op);
+	cr_assert_geq(len, 2);
+	cr_assert_eq((data[0] << 8) | data[1], 1008, "close code %d", (data[0] << 8) | data[1]);
+	cr_assert(len > 2 && memmem(data + 2, len - 2, "--allow-subscribe", 17),
+		  "the close says why: %.*s", (int)(len - 2), (const char *)data + 2);
+	ws_client_close(&c);
+	cr_assert(daemon_log_contains(&d, "revoked: no longer on --allow-subscribe after reload; "
+					  "closing its WebSocket"));
+	assert_refused(&d, "/api/v1/spectrum", 403, "plain");
+	WAIT_UNTIL(daemon_log_contains(&d, "capture stopped: no subscribers"),
+		   "nothing captured once the viewer is gone");
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+	test_dir_remove(dir);
 }
