@@ -2,6 +2,7 @@
 /* GET /metrics in Prometheus' text format: see metrics.h. */
 #include "metrics.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -245,11 +246,31 @@ static void device_metrics(struct server *srv, struct strbuf *sb)
 	}
 }
 
+/* The parts features above this layer added (metrics_add_part()). */
+static void (*parts[METRICS_MAX_PARTS])(struct strbuf *sb);
+
+int metrics_add_part(void (*fn)(struct strbuf *sb))
+{
+	unsigned i;
+
+	for (i = 0; i < METRICS_MAX_PARTS && parts[i]; i++)
+		if (parts[i] == fn)
+			return 0;
+	if (i == METRICS_MAX_PARTS)
+		return -ENOSPC;
+	parts[i] = fn;
+	return 0;
+}
+
 int metrics_render(struct server *srv, struct strbuf *out)
 {
+	unsigned i;
+
 	daemon_metrics(srv, out);
 	device_metrics(srv, out);
 	client_metrics(srv, out);
+	for (i = 0; i < METRICS_MAX_PARTS && parts[i]; i++)
+		parts[i](out);
 	return strbuf_error(out);
 }
 

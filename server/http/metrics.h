@@ -25,4 +25,10 @@ int metrics_render(struct server *srv, struct strbuf *out);
  * Call before the HTTP server listens; a failure is logged. */
 void metrics_register(struct http_server *hs, struct server *srv);
 
+/* A feature layered above the HTTP front-end (the live spectrum) adds its
+ * own families to every exposition: fn appends them to sb. The same fn
+ * twice is one; at most METRICS_MAX_PARTS. 0, or -ENOSPC. */
+#define METRICS_MAX_PARTS 4
+int metrics_add_part(void (*fn)(struct strbuf *sb));
+
 #endif /* IIOSTREAMD_METRICS_H */

@@ -2,6 +2,8 @@
 /* GET /api/v1/status, the daemon's state as JSON: see status.h. */
 #include "status.h"
 
+#include <errno.h>
+
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -271,8 +273,26 @@ static void totals_part(struct server *srv, struct json_out *j)
 	json_object_end(j);
 }
 
+/* The parts features above this layer added (status_add_part()). */
+static void (*parts[STATUS_MAX_PARTS])(struct json_out *j);
+
+int status_add_part(void (*fn)(struct json_out *j))
+{
+	unsigned i;
+
+	for (i = 0; i < STATUS_MAX_PARTS && parts[i]; i++)
+		if (parts[i] == fn)
+			return 0;
+	if (i == STATUS_MAX_PARTS)
+		return -ENOSPC;
+	parts[i] = fn;
+	return 0;
+}
+
 int status_render(struct server *srv, struct strbuf *out, bool with_attrs)
 {
+	unsigned i;
+
 	struct json_out j;
 
 	json_init(&j, out);
@@ -286,6 +306,8 @@ int status_render(struct server *srv, struct strbuf *out, bool with_attrs)
 	server_foreach_client(srv, NULL, client, &j);
 	json_array_end(&j);
 	totals_part(srv, &j);
+	for (i = 0; i < STATUS_MAX_PARTS && parts[i]; i++)
+		parts[i](&j);
 	json_object_end(&j);
 	strbuf_putc(out, '\n');
 	return json_finish(&j);

@@ -39,4 +39,11 @@ int status_render(struct server *srv, struct strbuf *out, bool attributes);
  * Call before the HTTP server listens; a failure is logged. */
 void status_register(struct http_server *hs, struct server *srv);
 
+/* A feature layered above the HTTP front-end (the live spectrum) adds a
+ * member to the status object, after "totals": fn writes one keyed member
+ * into j. The same fn twice is one; at most STATUS_MAX_PARTS. 0, or -ENOSPC. */
+struct json_out;
+#define STATUS_MAX_PARTS 4
+int status_add_part(void (*fn)(struct json_out *j));
+
 #endif /* IIOSTREAMD_STATUS_H */

@@ -13,9 +13,13 @@
 #include "container_of.h"
 #include "device_stream.h"
 #include "http_server.h"
+#include "json_out.h"
 #include "log.h"
+#include "metrics.h"
+#include "prom_text.h"
 #include "server.h"
 #include "spectrum_query.h"
+#include "status.h"
 #include "spectrum_source.h"
 
 #define DEFAULT_BINS 2048
@@ -325,10 +329,52 @@ static void on_request(struct http_exchange *x, const struct http_request *req, 
 	describe(w);
 }
 
+/* Its families in /metrics (metrics_add_part()). */
+static void spectrum_metrics(struct strbuf *sb)
+{
+	struct spectrum_totals t;
+
+	spectrum_totals(&t);
+	prom_family(sb, "iiostream_spectrum_sources", "gauge",
+		    "Live spectra computed now (a device, its channels, a size).");
+	prom_u64(sb, "iiostream_spectrum_sources", NULL, 0, t.sources);
+	prom_family(sb, "iiostream_spectrum_viewers", "gauge",
+		    "WebSockets watching a live spectrum now.");
+	prom_u64(sb, "iiostream_spectrum_viewers", NULL, 0, t.viewers);
+	prom_family(sb, "iiostream_spectrum_frames_total", "counter",
+		    "Spectrum frames computed since start.");
+	prom_u64(sb, "iiostream_spectrum_frames_total", NULL, 0, t.frames);
+	prom_family(sb, "iiostream_spectrum_frames_sent_total", "counter",
+		    "Spectrum frames sent to viewers since start.");
+	prom_u64(sb, "iiostream_spectrum_frames_sent_total", NULL, 0, t.frames_sent);
+	prom_family(sb, "iiostream_spectrum_frames_skipped_total", "counter",
+		    "Spectrum frames viewers missed, too slow to take them, since start.");
+	prom_u64(sb, "iiostream_spectrum_frames_skipped_total", NULL, 0, t.frames_skipped);
+}
+
+/* Its member of the status object (status_add_part()). */
+static void spectrum_status(struct json_out *j)
+{
+	struct spectrum_totals t;
+
+	spectrum_totals(&t);
+	json_object_begin(j, "spectrum");
+	json_u64(j, "sources", t.sources);
+	json_u64(j, "viewers", t.viewers);
+	json_u64(j, "frames", t.frames);
+	json_u64(j, "frames_sent", t.frames_sent);
+	json_u64(j, "frames_skipped", t.frames_skipped);
+	json_object_end(j);
+}
+
 void spectrum_register(struct http_server *hs, struct server *srv)
 {
 	int err = http_server_route(hs, "GET", "/api/v1/spectrum", on_request, srv);
 
+	if (!err)
+		err = metrics_add_part(spectrum_metrics);
+	if (!err)
+		err = status_add_part(spectrum_status);
 	if (err)
 		log_error("http: cannot register /api/v1/spectrum: %s", strerror(-err));
 }

@@ -233,6 +233,47 @@ Test(spectrum, a_ninth_different_spectrum_is_refused_but_viewers_still_share)
 	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
 }
 
+/* GET target (not an upgrade: the route answers it as it is) into body. */
+static void get_text(const struct daemon *d, const char *target, char *body, size_t len)
+{
+	struct ws_client c;
+	int ret = ws_client_open(&c, d->http_port, target, 0, body, len, HANG_MS);
+
+	ws_client_close(&c);
+	cr_assert_eq(ret, 200, "GET %s: %d (%s)", target, ret, body);
+}
+
+/* /metrics and the status API count the spectra, their viewers and frames */
+Test(spectrum, metrics_and_the_status_api_count_spectra_viewers_and_frames)
+{
+	static char text[1 << 17];
+	struct spectrum_frame_header h;
+	struct ws_client a, b;
+	struct daemon d;
+	int i;
+
+	daemon_start(&d, args);
+	open_viewer(&a, &d, "/api/v1/spectrum", 0);
+	open_viewer(&b, &d, "/api/v1/spectrum", 0);
+	for (i = 0; i < 3; i++) {
+		read_frame(&a, 2048, &h);
+		read_frame(&b, 2048, &h);
+	}
+	get_text(&d, "/metrics", text, sizeof(text));
+	cr_assert(strstr(text, "\niiostream_spectrum_sources 1\n"), "%s", text);
+	cr_assert(strstr(text, "\niiostream_spectrum_viewers 2\n"), "%s", text);
+	cr_assert(strstr(text, "\n# TYPE iiostream_spectrum_frames_sent_total counter\n"), "%s", text);
+	cr_assert_null(strstr(text, "\niiostream_spectrum_frames_total 0\n"), "%s", text);
+	get_text(&d, "/api/v1/status?attributes=0", text, sizeof(text));
+	cr_assert(strstr(text, "\"spectrum\":{\"sources\":1,\"viewers\":2,\"frames\":"), "%s", text);
+	ws_client_close(&a);
+	ws_client_close(&b);
+	WAIT_UNTIL(daemon_log_count(&d, "spectrum viewer gone") == 2, "the viewers to be gone");
+	get_text(&d, "/metrics", text, sizeof(text));
+	cr_assert(strstr(text, "\niiostream_spectrum_viewers 0\n"), "%s", text);
+	cr_assert_eq(daemon_stop(&d, HANG_MS), 0);
+}
+
 Test(spectrum, viewers_of_one_spectrum_share_one_computation)
 {
 	struct spectrum_frame_header ha, hb, hc;
