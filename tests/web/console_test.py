@@ -126,7 +126,8 @@ def run(build, out, work):
         client = wait_until(lambda: [c for c in status(d.http_port, attributes=False)["clients"]
                                      if c["subscribed"] and c["bytes_sent"] > 0],
                             "the native client streaming")[0]
-        with Browser(log=os.path.join(out, "chromium-console.log")) as b:
+        # tall enough for the clients and devices below the plots
+        with Browser(width=1280, height=1080, log=os.path.join(out, "chromium-console.log")) as b:
             b.navigate("http://127.0.0.1:%d/" % d.http_port)
             print("devices and attributes")
             ids = b.wait_for("(() => { const l = [...document.querySelectorAll("
@@ -159,9 +160,10 @@ def run(build, out, work):
                   "the default spectrum is the sim's I/Q pair: %r" % sp)
             want = expect_peak(b, 2048, "I/Q, 2048 bins")
             b.evaluate("document.getElementById('peak-hold').checked = true")
-            b.wait_for("iiosConsole.drawn >= 60")  # a waterfall worth a screenshot
+            # the waterfall full (a row a frame, 200 CSS pixels) for the screenshot
+            b.wait_for("iiosConsole.drawn >= 210", timeout=60)
             px = check_drawn(b, want, 2048)
-            check(px["rows"] >= 20, "the waterfall has %d rows drawn" % px["rows"])
+            check(px["rows"] >= 200, "the waterfall has %d rows drawn" % px["rows"])
             check(px["amber"] > 0, "the peak hold is not drawn")
 
             # the mouse on the peak drawn (a real mouse event over the
