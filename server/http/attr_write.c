@@ -210,6 +210,7 @@ static void on_access(struct http_exchange *x, const struct http_request *req, v
 	json_string(&j, "identity", req->peer_identity);
 	json_bool(&j, "may_write", req->may_write);
 	json_string(&j, "reason", why_no_write(req));
+	json_bool(&j, "may_subscribe", req->may_subscribe);
 	json_object_end(&j);
 	strbuf_putc(&sb, '\n');
 	reply_json(x, &sb);

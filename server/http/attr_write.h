@@ -35,9 +35,11 @@
  *        Access-Control-Allow-* header (no origin is ever granted)
  *
  *   GET /api/v1/access   what this connection may do, for the console to
- *        show the attribute tree editable or read-only:
+ *        show the attribute tree editable or read-only, and the spectrum or
+ *        why not:
  *        {"tls":bool,"identity":"sha256:.."|null,"may_write":bool,
- *         "reason":"why not"|null}
+ *         "reason":"why it may not write"|null,"may_subscribe":bool}
+ *        (may_subscribe: --allow-subscribe admits it, http_server.h)
  */
 #ifndef IIOSTREAMD_ATTR_WRITE_H
 #define IIOSTREAMD_ATTR_WRITE_H

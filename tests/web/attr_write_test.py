@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Attribute writes over HTTPS (POST /api/v1/attributes, server/http/
 attr_write.h) against a real iiostreamd on the sim, its TLS port with a
-self-signed certificate made here and --allow-write naming one client
-certificate (the writer's) by fingerprint:
+self-signed certificate made here, and --allow-write and --allow-subscribe
+naming one client certificate (the writer's) by fingerprint:
 
   - the writer (Python's ssl + http.client holding its certificate) writes
     the sim's sampling_frequency; the value reads back through
@@ -24,7 +24,8 @@ certificate (the writer's) by fingerprint:
     proxy: none writes, every attempt that reaches the daemon is refused as
     cross-site, the value is unchanged;
   - straight to the daemon (no certificate) the console is read-only and
-    says why.
+    says why, and shows no spectrum: --allow-subscribe names the writer
+    only, and the page says so instead of being refused.
 The daemon exits 0 at the end.
 
     /usr/bin/python3 tests/web/attr_write_test.py BUILD_DIR OUT_DIR
@@ -84,7 +85,7 @@ def http_checks(build, d, writer, stranger, anonymous):
                             (anonymous, False, "none was presented")):
         s, _, body = request(hp, "GET", "/api/v1/access", ctx=ctx)
         a = json.loads(body)
-        check(s == 200 and a["tls"] and a["may_write"] == may and
+        check(s == 200 and a["tls"] and a["may_write"] == may and a["may_subscribe"] == may and
               (words is None or words in a["reason"]), "/api/v1/access: %s" % body)
 
     print("the writer writes; it reads back through the status and the native port")
@@ -192,6 +193,7 @@ def browser_checks(build, d, certs, writer, out, work):
                        "'#devices li[data-device=\"sim\"] input')")
             check(b.evaluate("document.getElementById('access').textContent")
                   .startswith("may write as sha256:"), "the badge names the identity")
+            b.wait_for("iiosConsole.frames > 0", timeout=60)  # --allow-subscribe admits it
             row = ("[...document.querySelectorAll('#devices li[data-device=\"sim\"] .attrs li')]"
                    ".find(li => li.querySelector('.name').textContent === 'sampling_frequency')")
             b.evaluate("(() => { const li = %s; li.querySelector('input').value = '3000000';"
@@ -264,6 +266,10 @@ def browser_checks(build, d, certs, writer, out, work):
                   "no certificate: the attribute tree must be read-only")
             title = b.evaluate("document.getElementById('access').title")
             check("none was presented" in title, "the badge says why: %r" % title)
+            state = b.wait_for("(() => { const t = document.getElementById('sp-state')"
+                               ".textContent; return t.includes('allow-subscribe') && t; })()")
+            check(b.evaluate("iiosConsole.frames") == 0, "a client not admitted saw the spectrum")
+            print("  read-only, and the spectrum says: %s" % state)
             b.screenshot(os.path.join(out, "console-readonly-https.png"))
     finally:
         proxy.close()
@@ -286,7 +292,8 @@ def run(build, out, work):
             "--source", "sim", "--block-size", "64K", "--http-listen", "127.0.0.1:0",
             "--listen-tls", "127.0.0.1:0", "--tls-cert", certs["server"][0],
             "--tls-key", certs["server"][1],
-            "--allow-write", fingerprint(certs["writer"][0])]) as d:
+            "--allow-write", fingerprint(certs["writer"][0]),
+            "--allow-subscribe", fingerprint(certs["writer"][0])]) as d:
         http_checks(build, d, writer, stranger, anonymous)
         browser_checks(build, d, certs, writer, out, work)
         rc = d.stop()

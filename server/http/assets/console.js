@@ -14,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const iiosConsole = window.iiosConsole = {
   statusPolls: 0,     // status replies rendered
   mayWrite: false,
+  maySubscribe: true, // --allow-subscribe admits this connection: it may see the spectrum
   frames: 0,          // spectrum frames received on the current WebSocket
   skipped: 0,         // frames the daemon skipped for this viewer (it was slow)
   peakHz: null,       // the latest frame's strongest bin: frequency, Hz
@@ -88,7 +89,8 @@ function collectAttributes(s) {
 function render(s) {
   const dm = s.daemon;
   $("daemon").textContent = "version " + dm.version + " · up " + fmtDuration(dm.uptime_seconds) +
-    " · CPU " + (100 * dm.cpu_load).toFixed(1) + " % of a core";
+    " · CPU " + (100 * dm.cpu_load).toFixed(1) + " % of a core" +
+    (s.spectrum ? ` · spectrum viewers ${s.spectrum.viewers}` : "");
   renderClients(s.clients);
   renderDevices(s.devices);
   updateDeviceChoice(s.devices);
@@ -188,6 +190,7 @@ async function checkAccess() {
   try {
     const a = await (await fetch("/api/v1/access", { cache: "no-store" })).json();
     iiosConsole.mayWrite = a.may_write;
+    iiosConsole.maySubscribe = a.may_subscribe !== false;
     $("access").textContent = a.may_write ? "may write as " + a.identity.slice(0, 20) + "…"
       : "read-only";
     $("access").title = a.reason || "";
@@ -261,6 +264,11 @@ let hold = null;       // peak hold: the highest level byte per bin
 
 function openSpectrum() {
   if (!$("sp-device").value) return;
+  if (!iiosConsole.maySubscribe) {
+    // the daemon would refuse it (403): the spectrum shows the samples
+    $("sp-state").textContent = "not shown: --allow-subscribe does not admit this client";
+    return;
+  }
   clearTimeout(retry);
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
     "/api/v1/spectrum?" + query();
