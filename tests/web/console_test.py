@@ -15,7 +15,9 @@ client streams verified blocks, and must show
     (getImageData), its highest trace column at the peak's x; the waterfall
     filled row after row; the peak hold drawn;
   - the cursor readout of frequency and level under the mouse (a real mouse
-    event at the peak).
+    event at the peak);
+  - a refused spectrum's reason, given in place on the open WebSocket and
+    at a new one's handshake.
 
 The native client must end verified, with nothing lost or skipped, and the
 daemon exit 0 with every block back in the source. Screenshots are kept in
@@ -196,6 +198,21 @@ def run(build, out, work):
             want = expect_peak(b, 4096, "real voltage0, 4096 bins")
             check_drawn(b, want, 4096)
             b.screenshot(os.path.join(out, "console-real.png"))
+            # a refusal says why: in place on the open WebSocket (a device
+            # that is not there), and at a new WebSocket's handshake (the
+            # page asks the daemon the same as plain HTTP)
+            b.evaluate("(() => { const s = document.getElementById('sp-device');"
+                       " s.append(new Option('nope', 'nope')); s.value = 'nope';"
+                       " document.getElementById('sp-channels').onchange(); })()")
+            said = b.wait_for("(() => { const t = document.getElementById('sp-state')"
+                              ".textContent; return t.startsWith('refused') && t; })()")
+            print("  in place: %s" % said)
+            check("nope" in said, "the refusal names the device: %s" % said)
+            b.evaluate("document.getElementById('sp-run').click()")   # pause: closed
+            b.evaluate("document.getElementById('sp-run').click()")   # resume: a new handshake
+            said = b.wait_for("(() => { const t = document.getElementById('sp-state')"
+                              ".textContent; return t.startsWith('refused (404)') && t; })()")
+            print("  at the handshake: %s" % said)
             skipped = b.evaluate("iiosConsole.skipped")
             print("  frames skipped for this viewer: %d" % skipped)
             errors = [m for m in b.console_messages() if "exception" in m or "rror" in m]

@@ -277,7 +277,9 @@ function openSpectrum() {
   iiosConsole.frames = 0;
   hold = null;
   $("sp-state").textContent = "connecting";
+  let heard = false;
   sock.onmessage = (m) => {
+    heard = true;
     if (typeof m.data === "string") return onText(JSON.parse(m.data));
     const f = parseFrame(m.data);
     if (f) onFrame(f);
@@ -287,8 +289,21 @@ function openSpectrum() {
     ws = null;
     $("sp-state").textContent = "closed" + (e.reason ? ": " + e.reason : "") +
       (paused ? "" : "; again in 2 s");
-    if (!paused) retry = setTimeout(openSpectrum, 2000);
+    if (!heard && !paused) whyRefused();
+    if (!paused) retry = setTimeout(openSpectrum, heard ? 2000 : 5000);
   };
+}
+
+// A WebSocket refused at its handshake tells the page nothing: the same
+// request as plain HTTP gets the daemon's reason (the query is checked
+// before the upgrade; a good one is answered "not a WebSocket upgrade").
+async function whyRefused() {
+  try {
+    const r = await fetch("/api/v1/spectrum?" + query(), { cache: "no-store" });
+    const text = (await r.text()).trim();
+    if (!ws && !text.includes("not a WebSocket upgrade"))
+      $("sp-state").textContent = `refused (${r.status}): ${text}; again in 5 s`;
+  } catch (e) { /* the daemon is gone: the status badge says so */ }
 }
 
 function onText(m) {
