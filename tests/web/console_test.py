@@ -185,6 +185,15 @@ def run(build, out, work):
             check(abs(db - b.evaluate("iiosConsole.peakDb")) < 3,
                   "the readout's level is not the peak's: %s" % readout)
             b.screenshot(os.path.join(out, "console.png"))
+            # auto range: from below the noise to above the peak
+            b.evaluate("document.getElementById('db-auto').click()")
+            lo, hi = b.evaluate("[Number(document.getElementById('db-min').value),"
+                                " Number(document.getElementById('db-max').value)]")
+            peak_db = b.evaluate("iiosConsole.peakDb")
+            print("  auto range: %d .. %d dB (peak %.1f)" % (lo, hi, peak_db))
+            check(lo < peak_db - 20 and peak_db < hi <= peak_db + 15, "auto range %r" % [lo, hi])
+            b.wait_for("iiosConsole.plot.dbMin === %d && iiosConsole.plot.dbMax === %d" % (lo, hi))
+            b.evaluate("document.getElementById('peak-reset').click()")
 
             # the same line at 4096 bins, changed on the open WebSocket
             b.evaluate("(() => { const s = document.getElementById('sp-bins'); s.value = '4096';"

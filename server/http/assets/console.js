@@ -498,7 +498,7 @@ function autoRange() {
   const sorted = Array.from(frame.levels).sort((a, b) => a - b);
   const floor = levelDb(frame, sorted[Math.floor(sorted.length * .05)]);
   $("db-min").value = Math.floor((floor - 10) / 5) * 5;
-  $("db-max").value = Math.ceil((frame.peakDb + 10) / 5) * 5;
+  $("db-max").value = Math.min(5, Math.ceil((frame.peakDb + 10) / 5) * 5); // 0 dBFS is the top
   drawSpectrum();
 }
 
