@@ -53,7 +53,7 @@ root=$out/root
 t0=$(date +%s)
 
 # -- the root: Debian 12, systemd, the packages under test ---------------------
-mmdebstrap --variant=apt --include=systemd,systemd-sysv,udev,kmod,libavahi-client3,libiio0,libprotobuf-c1,libssl3,libuv1 \
+mmdebstrap --variant=apt --include=systemd,systemd-sysv,udev,kmod,libavahi-client3,libfftw3-single3,libiio0,libprotobuf-c1,libssl3,libuv1 \
 	--customize-hook='mkdir -p "$1/tmp/debs"' \
 	--customize-hook="copy-in $(pkg iiostreamd) $(pkg libiiostream0) $(pkg iiostream-tools) /tmp/debs" \
 	--customize-hook='chroot "$1" sh -c "dpkg -i /tmp/debs/*.deb && rm -rf /tmp/debs"' \
