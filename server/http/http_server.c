@@ -104,11 +104,13 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
+	} else if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
 
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
 		snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
+	} else {
+		snprintf(out, len, "unknown");
 	}
 }
 
@@ -154,7 +156,12 @@ static int listener_start(struct http_listener *l, uv_loop_t *loop, const char *
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct sockaddr_storage bound;
+	union { /* what getsockname() gives, read as the family it is */
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_storage ss;
+	} bound = { .ss = { 0 } };
 	socklen_t sl = sizeof(bound);
 	struct addrinfo *ai;
 	char portstr[8];
@@ -173,13 +180,12 @@ static int listener_start(struct http_listener *l, uv_loop_t *loop, const char *
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&bound, &sl) < 0) {
+	    getsockname(fd, &bound.sa, &sl) < 0) {
 		err = -errno;
 		log_error("--http-listen %s:%u: %s", host, port, strerror(errno));
 		goto err_close;
 	}
-	l->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-						    : ((struct sockaddr_in *)&bound)->sin_port);
+	l->port = ntohs(bound.sa.sa_family == AF_INET6 ? bound.in6.sin6_port : bound.in.sin_port);
 	err = uv_poll_init(loop, &l->poll, fd);
 	if (err)
 		goto err_close;

@@ -159,7 +159,7 @@ int spectrum_query_parse(const char *s, size_t len, struct spectrum_query *q, ch
 	while (at < len) {
 		const char *pair = s + at, *amp = memchr(pair, '&', len - at), *eq;
 		size_t plen = amp ? (size_t)(amp - pair) : len - at;
-		char k[16], v[SPECTRUM_DEVICE_MAX], shw[33];
+		char k[16] = "", v[SPECTRUM_DEVICE_MAX] = "", shw[33];
 		int ret;
 
 		at += plen + 1;
