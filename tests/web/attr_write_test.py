@@ -34,15 +34,14 @@ import base64
 import http.server
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import CdpError  # noqa: E402
 from console_test import need_browser  # noqa: E402
+import webtest  # noqa: E402
 from webtest import (CertProxy, Daemon, TestFailure, attribute, check, client_context,  # noqa: E402
                      fingerprint, make_cert, request, spki_pin)
 
@@ -300,25 +299,8 @@ def run(build, out, work):
         check(rc == 0, "iiostreamd exited %d:\n%s" % (rc, d.read_log()))
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    build, out = sys.argv[1], sys.argv[2]
-    os.makedirs(out, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="iios-web-")
-    try:
-        run(build, out, work)
-    except (TestFailure, CdpError) as e:
-        print("FAIL: %s" % e)
-        log = os.path.join(work, "daemon.log")
-        if os.path.exists(log):
-            shutil.copy(log, os.path.join(out, "daemon-write.log"))
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("PASS: writes only with the listed certificate, from this server's own page")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(webtest.main(__doc__, run, "daemon-write.log",
+                          "writes only with the listed certificate, from this server's own page",
+                          (TestFailure, CdpError)))

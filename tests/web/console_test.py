@@ -32,10 +32,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import CdpError  # noqa: E402
+import webtest  # noqa: E402
 from webtest import Daemon, TestFailure, check, status, wait_until  # noqa: E402
 
 RATE = 1000000                    # the sim's scans per second
@@ -240,25 +240,8 @@ def run(build, out, work):
         check("64 of 64 blocks back in the source" in d.read_log(), "blocks not all given back")
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    build, out = sys.argv[1], sys.argv[2]
-    os.makedirs(out, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="iios-web-")
-    try:
-        run(build, out, work)
-    except (TestFailure, CdpError) as e:
-        print("FAIL: %s" % e)
-        log = os.path.join(work, "daemon.log")
-        if os.path.exists(log):
-            shutil.copy(log, os.path.join(out, "daemon-console.log"))
-        return 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("PASS: the console shows the devices, the client and the sim's peak where predicted")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(webtest.main(__doc__, run, "daemon-console.log",
+                          "the console shows the devices, the client and the sim's peak where predicted",
+                          (TestFailure, CdpError)))

@@ -11,10 +11,13 @@ import http.client
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -28,6 +31,29 @@ class TestFailure(Exception):
 def check(cond, msg):
     if not cond:
         raise TestFailure(msg)
+
+
+def main(usage, run, log_name, passed, failures=(TestFailure,)):
+    """A web test's command line, `TEST BUILD_DIR OUT_DIR`: run(build, out,
+    work) in a fresh work directory (removed after); on one of `failures`,
+    FAIL, with the daemon's log kept in OUT_DIR as log_name. Its exit status."""
+    if len(sys.argv) != 3:
+        sys.exit(usage)
+    build, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="iios-web-")
+    try:
+        run(build, out, work)
+    except failures as e:
+        print("FAIL: %s" % e)
+        log = os.path.join(work, "daemon.log")
+        if os.path.exists(log):
+            shutil.copy(log, os.path.join(out, log_name))
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("PASS: %s" % passed)
+    return 0
 
 
 def wait_until(fn, what, timeout=HANG_S, interval=0.05):
